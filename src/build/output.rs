@@ -1,0 +1,197 @@
+//! Writing `out/<env>/`: one file per object under the app's directory, plus `index.json`;
+//! written to a temporary directory and renamed into place, so readers never see half of it.
+
+use super::job::{PairOutput, PairResult};
+use super::{BuildContext, EnvReport};
+use crate::manifest::{to_yaml, Object};
+use crate::source::Revision;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const INDEX_FILE: &str = "index.json";
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {message}", path.display())]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    pub api_version: String,
+    pub kind: String,
+    pub environment: String,
+    pub source: IndexSource,
+    pub apps: BTreeMap<String, IndexApp>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexSource {
+    pub revision: Option<String>,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub created: Option<String>,
+    pub worktree: bool,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexApp {
+    pub renderer: String,
+    pub namespace: Option<String>,
+    /// The render's cache key: a digest over every input.
+    pub input_digest: String,
+    pub inputs: BTreeMap<String, String>,
+    pub objects: Vec<IndexObject>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexObject {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// Relative to `out/<env>/`.
+    pub path: String,
+    pub digest: String,
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '-' })
+        .collect()
+}
+
+/// `kind[.group]_[namespace_]name.yaml`, lower-case; `_` never occurs in a Kubernetes name, so
+/// distinct objects get distinct files.
+pub fn object_file_name(obj: &Object) -> String {
+    let mut kind = obj.kind().to_string();
+    if !obj.group().is_empty() {
+        kind = format!("{kind}.{}", obj.group());
+    }
+    match obj.namespace() {
+        Some(ns) => format!("{}_{}_{}.yaml", sanitize(&kind), sanitize(ns), sanitize(obj.name())),
+        None => format!("{}_{}.yaml", sanitize(&kind), sanitize(obj.name())),
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
+    OutputError { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// Writes one environment atomically and returns the path of its directory.
+pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs: &[PairOutput]) -> Result<PathBuf, OutputError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{env}.tmp-"))
+        .tempdir_in(out_dir)
+        .map_err(|e| io_err(out_dir, e))?;
+    let mut apps = BTreeMap::new();
+    for out in outputs {
+        let app_dir = staging.path().join(&out.app.app);
+        std::fs::create_dir_all(&app_dir).map_err(|e| io_err(&app_dir, e))?;
+        let mut objects = Vec::new();
+        for obj in &out.objects {
+            let name = object_file_name(obj);
+            let text = to_yaml(obj.value());
+            let path = app_dir.join(&name);
+            std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
+            objects.push(IndexObject {
+                api_version: obj.api_version().to_string(),
+                kind: obj.kind().to_string(),
+                namespace: obj.namespace().map(str::to_string),
+                name: obj.name().to_string(),
+                path: format!("{}/{name}", out.app.app),
+                digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+            });
+        }
+        apps.insert(
+            out.app.app.clone(),
+            IndexApp {
+                renderer: out.renderer.clone(),
+                namespace: out.app.namespace.clone(),
+                input_digest: format!("sha256:{}", out.cache_key),
+                inputs: out.inputs.clone(),
+                objects,
+            },
+        );
+    }
+    let index = Index {
+        api_version: crate::config::API_VERSION.to_string(),
+        kind: "BuildIndex".to_string(),
+        environment: env.to_string(),
+        source: IndexSource {
+            revision: revision.flux_revision(),
+            commit: revision.commit.clone(),
+            branch: revision.branch.clone(),
+            created: revision.created(),
+            worktree: revision.worktree,
+        },
+        apps,
+    };
+    let index_path = staging.path().join(INDEX_FILE);
+    let json = serde_json::to_string_pretty(&index).expect("index serialises") + "\n";
+    std::fs::write(&index_path, json).map_err(|e| io_err(&index_path, e))?;
+
+    let target = out_dir.join(env);
+    let old = out_dir.join(format!(".{env}.old"));
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
+    }
+    if target.exists() {
+        std::fs::rename(&target, &old).map_err(|e| io_err(&target, e))?;
+    }
+    let staged = staging.keep();
+    if let Err(e) = std::fs::rename(&staged, &target) {
+        // Put the previous output back: a failed write must not lose it.
+        let _ = std::fs::rename(&old, &target);
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(io_err(&target, e));
+    }
+    if old.exists() {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(target)
+}
+
+pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<PairResult>, out_dir: &Path) -> EnvReport {
+    let apps = results.len();
+    let mut errors = Vec::new();
+    let mut outputs = Vec::new();
+    let mut cached = 0;
+    for r in results {
+        match r {
+            PairResult::Ok(o) => {
+                cached += usize::from(o.cached);
+                outputs.push(*o);
+            }
+            PairResult::Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let rendered = outputs.len() - cached;
+    let mut report = EnvReport { name: env.to_string(), apps, objects: 0, cached, rendered, out: out_dir.join(env), written: false, errors: Vec::new() };
+    if errors.is_empty() {
+        if let Err(post) = super::finish_environment(ctx.pipeline, &mut outputs) {
+            errors.extend(post.into_iter().map(|e| format!("{env}: {e}")));
+        }
+    }
+    if errors.is_empty() {
+        report.objects = outputs.iter().map(|o| o.objects.len()).sum();
+        match write_environment(out_dir, env, ctx.tree.revision(), &outputs) {
+            Ok(p) => {
+                report.out = p;
+                report.written = true;
+            }
+            Err(e) => errors.push(format!("{env}: {e}")),
+        }
+    }
+    report.errors = errors;
+    report
+}

@@ -1,0 +1,51 @@
+//! One module per command; each returns the process exit code.
+
+mod build;
+mod cache;
+mod init;
+mod render;
+mod vendor;
+
+use super::args::{Cli, Command};
+use super::ExitCode;
+use crate::config::{self, Pipeline};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Build(a) => build::run(g, a),
+        Command::Init(a) => init::run(g, a),
+        Command::Render(a) => render::run(g, a),
+        Command::Vendor(a) => vendor::run(g, a),
+        Command::Cache(a) => cache::run(g, a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+/// The pipeline's root: the directory given with `-C` (default: the current one), where
+/// `ferry.yaml` is. It may be a subdirectory of the Git repository.
+pub(crate) fn repo_root(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Reads `ferry.yaml` from a tree (the commit being built, or the disk).
+pub(crate) fn load_pipeline(tree: &dyn crate::source::Tree, root: &Path) -> anyhow::Result<Pipeline> {
+    let file = root.join(config::FILE_NAME);
+    let bytes = tree.read(config::FILE_NAME).map_err(|e| config::ConfigError::Read {
+        file: file.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
+    })?;
+    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
+    Ok(config::parse(&file, &text)?)
+}
+
+pub(crate) fn cache_dir(g: &super::args::GlobalArgs) -> Option<PathBuf> {
+    g.cache_dir.clone().or_else(crate::render::Cache::default_dir)
+}

@@ -1,0 +1,124 @@
+//! `ferry render helm|kustomize`: one render to stdout, as `helm template` and
+//! `kubectl kustomize` would print it.
+
+use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomizeArgs};
+use crate::cli::ExitCode;
+use crate::config::{ChartRef, ResolvedApp, ResolvedHelm, ResolvedSource};
+use crate::render::{ChartLocation, HelmRenderer, KustomizeRenderer, RenderRequest, Renderer, Tools};
+use crate::source::WorkTree;
+use anyhow::Context;
+use serde_json::{Map, Value};
+use std::io::Write;
+
+pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
+    let text = match c {
+        RenderCommand::Helm(a) => helm(g, a)?,
+        RenderCommand::Kustomize(a) => kustomize(g, a)?,
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Types a `--set` value the way helm does: integers, booleans and `null` are typed, the rest
+/// stays a string.
+fn typed(v: &str) -> Value {
+    match v {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        _ => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(v.to_string())),
+    }
+}
+
+fn insert_path(map: &mut Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        None => {
+            map.insert(key.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let child = map.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = child {
+                insert_path(m, rest, value);
+            }
+        }
+    }
+}
+
+fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
+    let mut set = Map::new();
+    for s in &a.set {
+        for pair in s.split(',') {
+            let (k, v) = pair.split_once('=').with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
+            insert_path(&mut set, k, typed(v));
+        }
+    }
+    for s in &a.set_json {
+        let (k, v) = s.split_once('=').with_context(|| format!("--set-json {s}: expected KEY=JSON"))?;
+        let v: Value = serde_json::from_str(v).with_context(|| format!("--set-json {s}: the value is not JSON"))?;
+        insert_path(&mut set, k, v);
+    }
+    Ok(set)
+}
+
+fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
+    let tools = Tools::discover(a.tools.helm.as_deref(), None);
+    let renderer = HelmRenderer { tool: tools.helm? };
+    let (release, chart) = match a.name_and_chart.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [name, chart] => (name.clone(), chart.clone()),
+        _ => anyhow::bail!("expected [NAME] CHART"),
+    };
+    let tree = WorkTree::open(&g.repo);
+    let set = parse_sets(&a)?;
+    let app = ResolvedApp {
+        env: String::new(),
+        app: release.clone(),
+        namespace: a.namespace.clone(),
+        kube_version: a.kube_version.clone(),
+        source: ResolvedSource::Helm(ResolvedHelm {
+            chart: ChartRef::Local { path: chart.clone() },
+            release_name: release,
+            values: a.values.clone(),
+            set,
+            api_versions: a.api_versions.clone(),
+            include_crds: a.include_crds,
+        }),
+    };
+    let location = ChartLocation::Repo(chart);
+    Ok(renderer.render(&RenderRequest { tree: &tree, app: &app, chart: Some(&location) })?)
+}
+
+fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
+    let tools = Tools::discover(None, a.tools.kustomize.as_deref());
+    let renderer = KustomizeRenderer { tool: tools.kustomize? };
+    let tree = WorkTree::open(&g.repo);
+    let app = ResolvedApp {
+        env: String::new(),
+        app: a.dir.clone(),
+        namespace: None,
+        kube_version: String::new(),
+        source: ResolvedSource::Kustomize { path: a.dir.clone() },
+    };
+    Ok(renderer.render(&RenderRequest { tree: &tree, app: &app, chart: None })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_are_typed_and_nested() {
+        let mut m = Map::new();
+        insert_path(&mut m, "a.b", typed("2"));
+        insert_path(&mut m, "a.c", typed("true"));
+        insert_path(&mut m, "d", typed("x"));
+        assert_eq!(Value::Object(m), serde_json::json!({"a": {"b": 2, "c": true}, "d": "x"}));
+    }
+}

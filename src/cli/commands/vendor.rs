@@ -1,0 +1,52 @@
+//! `ferry vendor`.
+
+use super::{cache_dir, load_pipeline, repo_root};
+use crate::cli::args::{GlobalArgs, OutputFormat, VendorArgs};
+use crate::cli::ExitCode;
+use crate::render::Tools;
+use crate::source::WorkTree;
+use crate::vendor::{vendor, ChartStore, Lock, VendorOptions, LOCK_FILE};
+
+pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
+    let root = repo_root(&g.repo);
+    let tree = WorkTree::open(&root);
+    let pipeline = load_pipeline(&tree, &root)?;
+    let lock_path = root.join(LOCK_FILE);
+    let mut lock = match std::fs::read_to_string(&lock_path) {
+        Ok(t) => Lock::parse(&lock_path, &t)?,
+        Err(_) => Lock::default(),
+    };
+    let dir = cache_dir(g).ok_or_else(|| anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR"))?;
+    let store = ChartStore::new(&dir);
+    let tools = Tools::discover(a.tools.helm.as_deref(), None);
+    let opts = VendorOptions { update: a.update, offline: g.offline };
+    let needs_helm = lock.charts.is_empty() || !g.offline;
+    let helm = match (&tools.helm, needs_helm) {
+        (Ok(h), _) => h.clone(),
+        (Err(e), _) => return Err(e.clone().into()),
+    };
+    let report = vendor(&pipeline, &mut lock, &store, &helm, &opts)?;
+    let text = lock.to_yaml();
+    if std::fs::read_to_string(&lock_path).ok().as_deref() != Some(text.as_str()) {
+        let tmp = tempfile::NamedTempFile::new_in(&root)?;
+        std::fs::write(tmp.path(), &text)?;
+        tmp.persist(&lock_path)?;
+    }
+    match a.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text if !g.quiet => {
+            for c in &report.fetched {
+                println!("fetched  {c}");
+            }
+            for c in &report.present {
+                println!("present  {c}");
+            }
+            for c in &report.dropped {
+                println!("dropped  {c} (no app uses it)");
+            }
+            println!("{} charts pinned in {}; cache: {}", lock.charts.len(), lock_path.display(), store.dir().display());
+        }
+        OutputFormat::Text => {}
+    }
+    Ok(ExitCode::Success)
+}

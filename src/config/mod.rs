@@ -1,0 +1,51 @@
+//! `ferry.yaml`, the pipeline file: its model, loading with key paths and lines, validation,
+//! and resolution of each app for one environment.
+
+mod error;
+mod locate;
+mod model;
+mod resolve;
+mod template;
+
+pub use error::ConfigError;
+pub use locate::line_of;
+pub use model::{
+    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp, RendererChoice,
+    API_VERSION, KIND,
+};
+pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
+pub use template::STARTER;
+
+use std::path::Path;
+
+/// The file name looked for at the repository root.
+pub const FILE_NAME: &str = "ferry.yaml";
+
+/// Parses and validates a pipeline file. `file` is only used in messages.
+pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    let de = serde_yaml_ng::Deserializer::from_str(text);
+    let pipeline: Pipeline = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner
+            .location()
+            .map(|l| l.line())
+            .or_else(|| line_of(text, &path));
+        ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: if path == "." { String::new() } else { path },
+            line,
+            message: strip_location(&inner.to_string()),
+            hint: None,
+        }
+    })?;
+    pipeline.validate(file, text)?;
+    Ok(pipeline)
+}
+
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

@@ -1,0 +1,48 @@
+//! The commented starting file `ferry init` writes.
+
+pub const STARTER: &str = r#"# ferry.yaml: what ferry renders, for which environments, and where it ships it.
+# Paths are relative to the repository root; `${env}` is replaced by the environment name.
+apiVersion: ferry.dev/v1alpha1
+kind: Pipeline
+
+# What charts see as .Capabilities.KubeVersion (an environment may override it).
+kubeVersion: "1.31.0"
+
+# Extra .Capabilities.APIVersions for every chart, e.g. CRDs your clusters have.
+# apiVersions: [monitoring.coreos.com/v1]
+
+# Kinds whose scope ferry cannot learn from a CRD in the render.
+# clusterScoped: [example.com/Widget]
+
+environments:
+  staging:
+    # age public keys of the cluster (`ferry keygen` prints one); secrets are sealed to them.
+    recipients: []
+    # Where `ferry push` sends this environment's artifact.
+    # artifact: registry.example.com/platform/staging
+  prod:
+    recipients: []
+
+apps: {}
+  # Add apps here (and drop the `{}` above).
+  # A Helm chart in the repository (or `oci://...`, or a chart name with `repo:`; pin `version:`
+  # and run `ferry vendor` for those).
+  # web:
+  #   namespace: web
+  #   helm:
+  #     chart: charts/web
+  #     values: [apps/web/values.yaml, apps/web/values-${env}.yaml]
+  #     set: {replicaCount: 2}
+  #   overrides:
+  #     prod:
+  #       set: {replicaCount: 3}
+
+  # A kustomize overlay per environment.
+  # ingress:
+  #   kustomize: apps/ingress/overlays/${env}
+
+  # Plain manifests, only in prod.
+  # crds:
+  #   path: infra/crds
+  #   environments: [prod]
+"#;

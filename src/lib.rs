@@ -1,0 +1,12 @@
+//! ferry carries desired state from Git to Kubernetes: it renders every app of every environment
+//! into plain manifests (`build`), and everything else builds on that output.
+//!
+//! The CLI in [`cli`] is a thin layer over the library modules.
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod manifest;
+pub mod render;
+pub mod source;
+pub mod vendor;

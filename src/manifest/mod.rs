@@ -1,0 +1,11 @@
+//! Kubernetes objects as plain data: identity, scope, ordering and the YAML codec. No I/O.
+
+mod object;
+mod order;
+mod scope;
+mod yaml;
+
+pub use object::{ObjRef, Object, ObjectError};
+pub use order::{apply_rank, sort_objects};
+pub use scope::{is_builtin_cluster_scoped, Scope, ScopeTable};
+pub use yaml::{parse_documents, to_yaml, YamlError};

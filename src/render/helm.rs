@@ -1,0 +1,121 @@
+//! Helm charts through `helm template`, with the flags a CI script would pass.
+
+use super::{ChartLocation, RenderError, RenderRequest, Renderer, Tool};
+use crate::config::{ResolvedHelm, ResolvedSource};
+use serde_json::{Map, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub struct HelmRenderer {
+    pub tool: Tool,
+}
+
+/// Flattens inline values into `--set-json path=json` pairs, one per leaf, so that they merge
+/// key by key over the values files exactly as `--set` does.
+fn set_json_args(prefix: &str, map: &Map<String, Value>, out: &mut Vec<String>) {
+    for (k, v) in map {
+        let key = k.replace('.', "\\.");
+        let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+        match v {
+            Value::Object(m) if !m.is_empty() => set_json_args(&path, m, out),
+            _ => out.push(format!("{path}={v}")),
+        }
+    }
+}
+
+/// The arguments after `helm`: `template RELEASE CHART --namespace NS -f ... --kube-version ...`.
+/// `root` is where repository paths are found on disk.
+pub fn helm_args(h: &ResolvedHelm, namespace: Option<&str>, kube_version: &str, chart: &Path, root: &Path) -> Vec<String> {
+    let mut args = vec!["template".to_string(), h.release_name.clone(), chart.display().to_string()];
+    if let Some(ns) = namespace {
+        args.extend(["--namespace".into(), ns.into()]);
+    }
+    for v in &h.values {
+        args.extend(["--values".into(), root.join(v).display().to_string()]);
+    }
+    let mut sets = Vec::new();
+    set_json_args("", &h.set, &mut sets);
+    for s in sets {
+        args.extend(["--set-json".into(), s]);
+    }
+    args.extend(["--kube-version".into(), kube_version.into()]);
+    for a in &h.api_versions {
+        args.extend(["--api-versions".into(), a.clone()]);
+    }
+    if h.include_crds {
+        args.push("--include-crds".into());
+    }
+    args
+}
+
+/// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
+pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
+    let name = tool.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let out = Command::new(&tool.path)
+        .args(args)
+        .current_dir(cwd)
+        .env("KUBECONFIG", "/dev/null")
+        .env("HELM_KUBECONTEXT", "")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| RenderError::Spawn { tool: name.clone(), message: e.to_string() })?;
+    if !out.status.success() {
+        return Err(RenderError::Failed {
+            tool: name,
+            status: out.status.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { path: format!("{name} output") })
+}
+
+impl Renderer for HelmRenderer {
+    fn name(&self) -> &'static str {
+        "helm"
+    }
+
+    fn fingerprint(&self) -> String {
+        format!("helm {}", self.tool.version)
+    }
+
+    fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
+        let ResolvedSource::Helm(h) = &req.app.source else {
+            return Err(RenderError::Invalid("not a helm app".into()));
+        };
+        let root = req.tree.materialize()?;
+        let chart = match req.chart {
+            Some(ChartLocation::Repo(p)) => root.join(p),
+            Some(ChartLocation::Archive(p)) => p.clone(),
+            None => return Err(RenderError::Invalid("no chart location".into())),
+        };
+        let args = helm_args(h, req.app.namespace.as_deref(), &req.app.kube_version, &chart, &root);
+        run_tool(&self.tool, &args, &root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChartRef;
+    use serde_json::json;
+
+    #[test]
+    fn args_keep_order_and_flatten_set() {
+        let set = json!({"image": {"tag": "1.2"}, "a.b": true, "list": [1, 2], "empty": {}});
+        let h = ResolvedHelm {
+            chart: ChartRef::Local { path: "c".into() },
+            release_name: "rel".into(),
+            values: vec!["v1.yaml".into(), "v2.yaml".into()],
+            set: set.as_object().cloned().unwrap_or_default(),
+            api_versions: vec!["x/v1".into()],
+            include_crds: true,
+        };
+        let args = helm_args(&h, Some("ns"), "1.31.0", Path::new("/r/c"), Path::new("/r"));
+        assert_eq!(
+            args.join(" "),
+            "template rel /r/c --namespace ns --values /r/v1.yaml --values /r/v2.yaml \
+             --set-json image.tag=\"1.2\" --set-json a\\.b=true --set-json list=[1,2] --set-json empty={} \
+             --kube-version 1.31.0 --api-versions x/v1 --include-crds"
+        );
+    }
+}

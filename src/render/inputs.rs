@@ -1,0 +1,141 @@
+//! The inputs of one render, each with a content digest: what a cache key is made of.
+//! Kustomize reads files that its root names anywhere in the repository, so the files a
+//! kustomization references are followed, transitively.
+
+use crate::config::{ChartRef, ResolvedApp, ResolvedSource};
+use crate::source::{join, EntryKind, SourceError, Tree};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{key}: {source}")]
+    Missing {
+        /// The `ferry.yaml` key that names the input.
+        key: String,
+        #[source]
+        source: SourceError,
+    },
+    #[error("{key}: `{path}` leaves the repository")]
+    Escapes { key: String, path: String },
+}
+
+/// Digest of every input, keyed by a label (`chart`, `values[0]`, a kustomize path...).
+pub fn input_digests(tree: &dyn Tree, app: &ResolvedApp) -> Result<BTreeMap<String, String>, InputError> {
+    let mut out = BTreeMap::new();
+    let base = format!("apps.{}", app.app);
+    let digest = |key: String, path: &str| -> Result<String, InputError> {
+        tree.digest(path).map_err(|source| InputError::Missing { key, source })
+    };
+    match &app.source {
+        ResolvedSource::Helm(h) => {
+            if let ChartRef::Local { path } = &h.chart {
+                out.insert(format!("chart:{path}"), digest(format!("{base}.helm.chart"), path)?);
+            }
+            for (i, v) in h.values.iter().enumerate() {
+                out.insert(format!("values[{i}]:{v}"), digest(format!("{base}.helm.values[{i}]"), v)?);
+            }
+        }
+        ResolvedSource::Plain { path } => {
+            out.insert(format!("path:{path}"), digest(format!("{base}.path"), path)?);
+        }
+        ResolvedSource::Kustomize { path } => {
+            let key = format!("{base}.kustomize");
+            match tree.entry(path) {
+                Some(EntryKind::Dir) => {}
+                Some(EntryKind::File) => {
+                    return Err(InputError::Missing {
+                        key,
+                        source: SourceError::Read {
+                            path: path.clone(),
+                            origin: tree.origin(),
+                            message: "a kustomization directory was expected, found a file".into(),
+                        },
+                    })
+                }
+                None => {
+                    return Err(InputError::Missing {
+                        key,
+                        source: SourceError::NotFound { path: path.clone(), origin: tree.origin() },
+                    })
+                }
+            }
+            let mut seen = BTreeSet::new();
+            kustomize_closure(tree, path, &mut seen, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+fn kustomization_of(tree: &dyn Tree, dir: &str) -> Option<serde_json::Value> {
+    KUSTOMIZATION_FILES.iter().find_map(|f| {
+        let p = join(dir, f)?;
+        let bytes = tree.read(&p).ok()?;
+        serde_yaml_ng::from_slice(&bytes).ok()
+    })
+}
+
+/// Path-like strings a kustomization refers to.
+fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut strings = |v: &serde_json::Value| {
+        if let Some(list) = v.as_array() {
+            for s in list.iter().filter_map(|s| s.as_str()) {
+                out.push(s.to_string());
+            }
+        }
+    };
+    for field in ["resources", "bases", "components", "crds", "configurations", "transformers", "generators", "validators", "patchesStrategicMerge"] {
+        strings(&k[field]);
+    }
+    let mut nested = Vec::new();
+    for field in ["patches", "patchesJson6902", "replacements"] {
+        for item in k[field].as_array().into_iter().flatten() {
+            if let Some(p) = item["path"].as_str() {
+                nested.push(p.to_string());
+            }
+        }
+    }
+    for field in ["configMapGenerator", "secretGenerator"] {
+        for item in k[field].as_array().into_iter().flatten() {
+            for list in ["files", "envs"] {
+                for s in item[list].as_array().into_iter().flatten().filter_map(|s| s.as_str()) {
+                    nested.push(s.rsplit_once('=').map_or(s, |(_, p)| p).to_string());
+                }
+            }
+            if let Some(e) = item["env"].as_str() {
+                nested.push(e.to_string());
+            }
+        }
+    }
+    if let Some(p) = k["openapi"]["path"].as_str() {
+        nested.push(p.to_string());
+    }
+    out.extend(nested);
+    out.retain(|s| !s.contains('\n') && !s.contains("://") && !s.starts_with("github.com/"));
+    out
+}
+
+fn kustomize_closure(tree: &dyn Tree, dir: &str, seen: &mut BTreeSet<String>, out: &mut BTreeMap<String, String>) {
+    if !seen.insert(dir.to_string()) {
+        return;
+    }
+    if let Ok(d) = tree.digest(dir) {
+        out.insert(format!("kustomize:{dir}"), d);
+    }
+    let Some(k) = kustomization_of(tree, dir) else { return };
+    let under = |p: &str| dir.is_empty() || p.starts_with(&format!("{dir}/"));
+    for rel in referenced_paths(&k) {
+        let Some(p) = join(dir, &rel) else { continue };
+        match tree.entry(&p) {
+            Some(EntryKind::Dir) => kustomize_closure(tree, &p, seen, out),
+            Some(EntryKind::File) if !under(&p) => {
+                if let Ok(d) = tree.digest(&p) {
+                    out.insert(format!("kustomize:{p}"), d);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Rendering an app into manifests. Every kind of app has a [`Renderer`]; the first ones run the
+//! real `helm` and `kustomize` binaries, native ones can take their place behind the same trait.
+
+mod cache;
+mod helm;
+mod inputs;
+mod kustomize;
+mod plain;
+mod tools;
+
+pub use cache::{Cache, CacheStats};
+pub use helm::{helm_args, HelmRenderer};
+pub use inputs::{input_digests, InputError};
+pub use kustomize::KustomizeRenderer;
+pub use plain::PlainRenderer;
+pub use tools::{Tool, ToolError, ToolKind, Tools};
+
+use crate::config::ResolvedApp;
+use crate::source::{SourceError, Tree};
+use std::path::PathBuf;
+
+/// Where a helm chart is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartLocation {
+    /// A directory or archive in the repository.
+    Repo(String),
+    /// A vendored archive in the chart cache.
+    Archive(PathBuf),
+}
+
+/// Everything one render needs.
+pub struct RenderRequest<'a> {
+    pub tree: &'a dyn Tree,
+    pub app: &'a ResolvedApp,
+    /// Set for helm apps.
+    pub chart: Option<&'a ChartLocation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("{tool} failed (exit status {status}):\n{stderr}")]
+    Failed { tool: String, status: String, stderr: String },
+    #[error("cannot run {tool}: {message}")]
+    Spawn { tool: String, message: String },
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("`{path}` is not UTF-8 text")]
+    NotText { path: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Turns one app of one environment into a YAML stream.
+pub trait Renderer: Send + Sync {
+    /// `helm`, `kustomize` or `plain`.
+    fn name(&self) -> &'static str;
+    /// The implementation and its version; part of every cache key, so that a new tool version
+    /// re-renders.
+    fn fingerprint(&self) -> String;
+    fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError>;
+}

@@ -1,0 +1,49 @@
+//! `ferry.lock`: the digest of every chart that comes from outside the repository.
+
+use super::VendorError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const LOCK_FILE: &str = "ferry.lock";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Lock {
+    #[serde(default = "lock_api_version")]
+    pub api_version: String,
+    #[serde(default = "lock_kind")]
+    pub kind: String,
+    /// Keyed by `oci://host/repo/chart@VERSION` or `https://repo#chart@VERSION`.
+    #[serde(default)]
+    pub charts: BTreeMap<String, LockedChart>,
+}
+
+fn lock_api_version() -> String {
+    crate::config::API_VERSION.to_string()
+}
+
+fn lock_kind() -> String {
+    "Lock".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LockedChart {
+    /// `sha256:<hex>` of the chart archive.
+    pub digest: String,
+}
+
+impl Lock {
+    /// Parses lock text; `file` names it in errors.
+    pub fn parse(file: &Path, text: &str) -> Result<Lock, VendorError> {
+        serde_yaml_ng::from_str(text).map_err(|e| VendorError::LockFile { file: file.into(), message: format!("{e}\nhint: run `ferry vendor` to write it again") })
+    }
+
+    pub fn to_yaml(&self) -> String {
+        let mut lock = self.clone();
+        lock.api_version = lock_api_version();
+        lock.kind = lock_kind();
+        format!("# Written by `ferry vendor`; pins every chart from outside the repository.\n{}", serde_yaml_ng::to_string(&lock).expect("lock serialises"))
+    }
+}
