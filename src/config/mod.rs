@@ -34,11 +34,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let on_line = line.and_then(|l| text.lines().nth(l.saturating_sub(1))).unwrap_or("");
         let hint = (on_line.contains("${") && on_line.contains('['))
             .then(|| "inside `[...]` a value with `${env}` must be quoted: [\"a-${env}.yaml\"], or use a block list".to_string());
+        let mut message = strip_location(&inner.to_string());
+        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
+            message = rest.to_string();
+        }
         ConfigError::Invalid {
             file: file.to_path_buf(),
             key: if path == "." { String::new() } else { path },
             line,
-            message: strip_location(&inner.to_string()),
+            message,
             hint,
         }
     })?;
