@@ -156,7 +156,7 @@ apps:
     namespace: web
     helm:
       chart: charts/web
-      values: [apps/web/values.yaml, apps/web/values-${env}.yaml]
+      values: [apps/web/values.yaml, "apps/web/values-${env}.yaml"]
       set: {image: {tag: "1"}, replicas: 1}
     overrides:
       prod:

@@ -86,17 +86,80 @@ fn kind_of_kustomize(path: &Path) -> ToolKind {
     }
 }
 
+/// Asking a tool its version costs a process start (tens of milliseconds for kubectl); the answer
+/// is remembered per binary, keyed by its path, size and modification time.
+struct VersionMemo {
+    file: Option<PathBuf>,
+}
+
+impl VersionMemo {
+    fn key(path: &Path) -> Option<String> {
+        let md = std::fs::metadata(path).ok()?;
+        let mtime = md
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(format!("{}|{}|{mtime}", path.display(), md.len()))
+    }
+
+    fn load(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn version(
+        &self,
+        path: &Path,
+        ask: impl FnOnce() -> Result<String, ToolError>,
+    ) -> Result<String, ToolError> {
+        let Some(key) = Self::key(path) else {
+            return ask();
+        };
+        if let Some(v) = self.load().get(&key).and_then(|v| v.as_str()) {
+            return Ok(v.to_string());
+        }
+        let v = ask()?;
+        if let Some(file) = &self.file {
+            let mut all = self.load();
+            all.insert(key, serde_json::Value::String(v.clone()));
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+                if let Ok(tmp) = tempfile::NamedTempFile::new_in(dir) {
+                    if std::fs::write(tmp.path(), serde_json::Value::Object(all).to_string())
+                        .is_ok()
+                    {
+                        let _ = tmp.persist(file);
+                    }
+                }
+            }
+        }
+        Ok(v)
+    }
+}
+
 impl Tools {
     /// Finds helm and kustomize: explicit paths first, then `FERRY_HELM` / `FERRY_KUSTOMIZE`,
-    /// then `PATH` (kubectl before kustomize).
-    pub fn discover(helm: Option<&Path>, kustomize: Option<&Path>) -> Tools {
+    /// then `PATH` (kubectl before kustomize). Versions are remembered under `cache_dir`.
+    pub fn discover(
+        helm: Option<&Path>,
+        kustomize: Option<&Path>,
+        cache_dir: Option<&Path>,
+    ) -> Tools {
+        let memo = VersionMemo {
+            file: cache_dir.map(|d| d.join("tool-versions.json")),
+        };
         Tools {
-            helm: Self::find_helm(helm),
-            kustomize: Self::find_kustomize(kustomize),
+            helm: Self::find_helm(helm, &memo),
+            kustomize: Self::find_kustomize(kustomize, &memo),
         }
     }
 
-    fn find_helm(explicit: Option<&Path>) -> Result<Tool, ToolError> {
+    fn find_helm(explicit: Option<&Path>, memo: &VersionMemo) -> Result<Tool, ToolError> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("FERRY_HELM").map(PathBuf::from))
@@ -113,11 +176,13 @@ impl Tools {
                 hint: HELM_HINT,
             });
         }
-        let version = run_version(
-            &path,
-            &["version", "--template", "{{.Version}}"],
-            "FERRY_HELM",
-        )?;
+        let version = memo.version(&path, || {
+            run_version(
+                &path,
+                &["version", "--template", "{{.Version}}"],
+                "FERRY_HELM",
+            )
+        })?;
         Ok(Tool {
             kind: ToolKind::Helm,
             path,
@@ -125,7 +190,7 @@ impl Tools {
         })
     }
 
-    fn find_kustomize(explicit: Option<&Path>) -> Result<Tool, ToolError> {
+    fn find_kustomize(explicit: Option<&Path>, memo: &VersionMemo) -> Result<Tool, ToolError> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("FERRY_KUSTOMIZE").map(PathBuf::from))
@@ -144,25 +209,27 @@ impl Tools {
             });
         }
         let kind = kind_of_kustomize(&path);
-        let version = match kind {
-            ToolKind::Kubectl => {
-                let json = run_version(
-                    &path,
-                    &["version", "--client", "-o", "json"],
-                    "FERRY_KUSTOMIZE",
-                )?;
-                let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-                format!(
-                    "kubectl {} kustomize {}",
-                    v["clientVersion"]["gitVersion"].as_str().unwrap_or("?"),
-                    v["kustomizeVersion"].as_str().unwrap_or("?")
-                )
-            }
-            _ => format!(
-                "kustomize {}",
-                run_version(&path, &["version"], "FERRY_KUSTOMIZE")?
-            ),
-        };
+        let version = memo.version(&path, || {
+            Ok(match kind {
+                ToolKind::Kubectl => {
+                    let json = run_version(
+                        &path,
+                        &["version", "--client", "-o", "json"],
+                        "FERRY_KUSTOMIZE",
+                    )?;
+                    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                    format!(
+                        "kubectl {} kustomize {}",
+                        v["clientVersion"]["gitVersion"].as_str().unwrap_or("?"),
+                        v["kustomizeVersion"].as_str().unwrap_or("?")
+                    )
+                }
+                _ => format!(
+                    "kustomize {}",
+                    run_version(&path, &["version"], "FERRY_KUSTOMIZE")?
+                ),
+            })
+        })?;
         Ok(Tool {
             kind,
             path,

@@ -25,7 +25,11 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     let cache_root = cache_dir(g);
     let cache = Cache::new(if a.no_cache { None } else { cache_root.clone() });
     let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
-    let tools = Tools::discover(a.tools.helm.as_deref(), a.tools.kustomize.as_deref());
+    let tools = Tools::discover(
+        a.tools.helm.as_deref(),
+        a.tools.kustomize.as_deref(),
+        cache.dir(),
+    );
     let ctx = BuildContext {
         pipeline: &pipeline,
         tree: tree.as_ref(),

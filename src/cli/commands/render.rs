@@ -1,6 +1,7 @@
 //! `ferry render helm|kustomize`: one render to stdout, as `helm template` and
 //! `kubectl kustomize` would print it.
 
+use super::cache_dir;
 use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomizeArgs};
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, ResolvedApp, ResolvedHelm, ResolvedSource};
@@ -80,7 +81,7 @@ fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
 }
 
 fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
-    let tools = Tools::discover(a.tools.helm.as_deref(), None);
+    let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
     let renderer = HelmRenderer { tool: tools.helm? };
     let (release, chart) = match a.name_and_chart.as_slice() {
         [chart] => ("release-name".to_string(), chart.clone()),
@@ -114,7 +115,7 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
 }
 
 fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
-    let tools = Tools::discover(None, a.tools.kustomize.as_deref());
+    let tools = Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
     let renderer = KustomizeRenderer {
         tool: tools.kustomize?,
     };

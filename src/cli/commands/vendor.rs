@@ -20,7 +20,7 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR")
     })?;
     let store = ChartStore::new(&dir);
-    let tools = Tools::discover(a.tools.helm.as_deref(), None);
+    let tools = Tools::discover(a.tools.helm.as_deref(), None, Some(&dir));
     let opts = VendorOptions {
         update: a.update,
         offline: g.offline,
