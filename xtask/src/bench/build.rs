@@ -185,8 +185,8 @@ pub fn run(root: &Path) -> Result<()> {
     let speedup = peer.wall.as_secs_f64() / cold.wall.as_secs_f64();
     println!("\nbench build: {} apps x {} environments ({HELM_APPS} helm, {KUSTOMIZE_APPS} kustomize), {} cores", HELM_APPS + KUSTOMIZE_APPS, ENVS.len(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     println!(
-        "{:<34} {:>10} {:>12}   {}",
-        "", "ferry", "peer loop", "result (target)"
+        "{:<34} {:>10} {:>12}   result (target)",
+        "", "ferry", "peer loop"
     );
     println!(
         "{:<34} {:>10} {:>12}   {:.2}x faster (>= 1.8x) {}",
