@@ -50,7 +50,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn demo(root: &Path) -> Result<()> {
-    let path = tools::ensure(root, false)?;
+    let (path, _) = tools::ensure(root, false)?;
     eprintln!("==> building ferry");
     run(Command::new("cargo")
         .args(["build", "--quiet", "--bin", "ferry"])

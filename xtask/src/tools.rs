@@ -9,10 +9,11 @@ fn peers_bin() -> PathBuf {
 }
 
 /// Makes sure helm and kubectl (and, for tests, every peer tool) are installed; returns the PATH
-/// to run with. With `all`, the shared `install-peers.sh` installs helm, kubectl, sops, age, a
+/// to run with, and whether every peer is there (then tests must not skip). With `all`, the shared `install-peers.sh` installs helm, kubectl, sops, age, a
 /// registry and oras; without it (a user's machine), the project's own script installs helm and
 /// kubectl into `.tools/bin`.
-pub fn ensure(root: &Path, all: bool) -> Result<String> {
+pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
+    let mut complete = false;
     let shared = root.join("../shared/tools/install-peers.sh");
     let mut dirs = Vec::new();
     if all && shared.is_file() {
@@ -24,6 +25,7 @@ pub fn ensure(root: &Path, all: bool) -> Result<String> {
                 .env("PEERS_ETCD", "0"),
         )?;
         dirs.push(peers_bin());
+        complete = true;
     } else if peers_bin().join("helm").is_file() && peers_bin().join("kubectl").is_file() {
         dirs.push(peers_bin());
     } else {
@@ -41,5 +43,5 @@ pub fn ensure(root: &Path, all: bool) -> Result<String> {
     }
     let mut path: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     path.push(std::env::var("PATH").unwrap_or_default());
-    Ok(path.join(":"))
+    Ok((path.join(":"), complete))
 }

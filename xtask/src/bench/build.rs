@@ -133,7 +133,7 @@ fn generate(root: &Path, repo: &Path) -> Result<String> {
 }
 
 pub fn run(root: &Path) -> Result<()> {
-    let path = crate::tools::ensure(root, false)?;
+    let (path, _) = crate::tools::ensure(root, false)?;
     let ferry = super::release_ferry(root)?;
     let work = std::env::temp_dir().join(format!("ferry-bench-build-{}", std::process::id()));
     let repo = work.join("repo");
