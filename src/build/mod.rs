@@ -17,6 +17,7 @@ use crate::render::{Cache, Tools};
 use crate::source::Tree;
 use crate::vendor::{ChartStore, Lock};
 use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// What to build and how.
@@ -120,7 +121,6 @@ pub fn build(
         e
     };
     let pairs = resolve(ctx.pipeline, &envs);
-    progress.start(pairs.len());
     let jobs = opts.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -131,18 +131,36 @@ pub fn build(
         })?;
     let results: Vec<PairResult> = pool.install(|| {
         use rayon::prelude::*;
-        pairs
+        let prepared: Vec<Result<job::Prepared, PairError>> =
+            pairs.par_iter().map(|p| job::prepare(ctx, p)).collect();
+        // Pairs with equal inputs share one render; the first pair (in env/app order) renders it.
+        let mut unique: BTreeMap<&str, &job::Prepared> = BTreeMap::new();
+        for p in prepared.iter().flatten() {
+            unique.entry(p.key.as_str()).or_insert(p);
+        }
+        progress.start(unique.len());
+        let produced: HashMap<String, job::Produced> = unique
             .par_iter()
-            .map(|p| {
-                let r = job::run_pair(ctx, p);
-                progress.pair_done(&p.env, &p.app);
-                r
+            .map(|(key, p)| {
+                let r = job::produce(ctx, p);
+                progress.pair_done(&p.app.env, &p.app.app);
+                (key.to_string(), r)
+            })
+            .collect();
+        progress.finish();
+        prepared
+            .into_par_iter()
+            .map(|p| match p {
+                Err(e) => PairResult::Err(e),
+                Ok(p) => {
+                    let key = p.key.clone();
+                    job::assemble(p, &produced[&key])
+                }
             })
             .collect()
     });
-    progress.finish();
 
-    let mut by_env: std::collections::BTreeMap<String, Vec<PairResult>> = Default::default();
+    let mut by_env: BTreeMap<String, Vec<PairResult>> = BTreeMap::new();
     for r in results {
         by_env.entry(r.env().to_string()).or_default().push(r);
     }
