@@ -344,3 +344,42 @@ fn builds_the_commit_not_the_disk_unless_asked() {
         "--revision builds an older commit"
     );
 }
+
+#[test]
+fn an_intact_up_to_date_environment_is_not_rewritten_and_a_damaged_one_is() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    build_json(r, cache.path(), &[]);
+    let before = common::snapshot(&r.join("out"));
+    let up_to_date = |report: &Value| -> Vec<bool> {
+        report["environments"]
+            .as_array()
+            .expect("envs")
+            .iter()
+            .map(|e| e["upToDate"] == true)
+            .collect()
+    };
+    assert_eq!(up_to_date(&build_json(r, cache.path(), &[])), [true, true]);
+    assert_eq!(common::snapshot(&r.join("out")), before);
+
+    // A hand edit in prod and a stray file in staging: both are put back.
+    let svc = r.join("out/prod/frontend/service_frontend_prod-frontend.yaml");
+    std::fs::write(&svc, "edited by hand\n").expect("tamper");
+    std::fs::write(r.join("out/staging/stray.yaml"), "kind: Stray\n").expect("stray");
+    assert_eq!(
+        up_to_date(&build_json(r, cache.path(), &[])),
+        [false, false]
+    );
+    assert_eq!(common::snapshot(&r.join("out")), before);
+
+    // A new commit changes the recorded revision, so every environment is written again.
+    common::commit_all(r, "empty");
+    assert_eq!(
+        up_to_date(&build_json(r, cache.path(), &[])),
+        [false, false]
+    );
+}

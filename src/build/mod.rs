@@ -2,6 +2,7 @@
 //! to `out/<env>/` atomically. One failure never hides another, and a failed environment keeps
 //! its previous output.
 
+mod fresh;
 mod job;
 mod output;
 mod postprocess;
@@ -74,6 +75,8 @@ pub struct EnvReport {
     pub out: PathBuf,
     /// False when an error kept this environment from being written.
     pub written: bool,
+    /// True when the existing output already matched and nothing was rewritten.
+    pub up_to_date: bool,
     pub errors: Vec<String>,
 }
 
@@ -83,6 +86,30 @@ pub struct BuildReport {
     pub revision: crate::source::Revision,
     pub environments: Vec<EnvReport>,
     pub corrupt_cache_entries: usize,
+}
+
+fn pair_env(p: &Result<job::Prepared, PairError>) -> &str {
+    match p {
+        Ok(p) => &p.app.env,
+        Err(e) => &e.env,
+    }
+}
+
+impl EnvReport {
+    fn unchanged(env: &str, index: &output::Index, out_dir: &std::path::Path) -> EnvReport {
+        EnvReport {
+            name: env.to_string(),
+            apps: index.apps.len(),
+            objects: index.apps.values().map(|a| a.objects.len()).sum(),
+            cached: index.apps.len(),
+            rendered: 0,
+            rendered_apps: Vec::new(),
+            out: out_dir.join(env),
+            written: true,
+            up_to_date: true,
+            errors: Vec::new(),
+        }
+    }
 }
 
 impl BuildReport {
@@ -129,13 +156,37 @@ pub fn build(
             jobs,
             message: e.to_string(),
         })?;
+    let prepared: Vec<Result<job::Prepared, PairError>> = pool.install(|| {
+        use rayon::prelude::*;
+        pairs.par_iter().map(|p| job::prepare(ctx, p)).collect()
+    });
+
+    // Environments whose output already matches are skipped before any render or parse.
+    let mut digests: BTreeMap<&str, String> = BTreeMap::new();
+    let mut fresh: BTreeMap<&str, output::Index> = BTreeMap::new();
+    for env in &envs {
+        let mine: Vec<&Result<job::Prepared, PairError>> =
+            prepared.iter().filter(|p| pair_env(p) == env).collect();
+        if mine.iter().any(|p| p.is_err()) {
+            continue;
+        }
+        let ok: Vec<&job::Prepared> = mine.into_iter().flatten().collect();
+        let digest = fresh::env_digest(ctx, &ok);
+        if let Some(index) = fresh::up_to_date(&opts.out_dir.join(env), &digest) {
+            fresh.insert(env, index);
+        }
+        digests.insert(env, digest);
+    }
+
     let results: Vec<PairResult> = pool.install(|| {
         use rayon::prelude::*;
-        let prepared: Vec<Result<job::Prepared, PairError>> =
-            pairs.par_iter().map(|p| job::prepare(ctx, p)).collect();
+        let todo: Vec<Result<job::Prepared, PairError>> = prepared
+            .into_iter()
+            .filter(|p| !fresh.contains_key(pair_env(p)))
+            .collect();
         // Pairs with equal inputs share one render; the first pair (in env/app order) renders it.
         let mut unique: BTreeMap<&str, &job::Prepared> = BTreeMap::new();
-        for p in prepared.iter().flatten() {
+        for p in todo.iter().flatten() {
             unique.entry(p.key.as_str()).or_insert(p);
         }
         progress.start(unique.len());
@@ -148,8 +199,7 @@ pub fn build(
             })
             .collect();
         progress.finish();
-        prepared
-            .into_par_iter()
+        todo.into_par_iter()
             .map(|p| match p {
                 Err(e) => PairResult::Err(e),
                 Ok(p) => {
@@ -166,13 +216,15 @@ pub fn build(
     }
     let environments = envs
         .iter()
-        .map(|env| {
-            output::finish_and_write(
+        .map(|env| match fresh.get(env.as_str()) {
+            Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
+            None => output::finish_and_write(
                 ctx,
                 env,
+                digests.get(env.as_str()).map_or("", String::as_str),
                 by_env.remove(env).unwrap_or_default(),
                 &opts.out_dir,
-            )
+            ),
         })
         .collect();
     Ok(BuildReport {

@@ -25,6 +25,8 @@ pub struct Index {
     pub api_version: String,
     pub kind: String,
     pub environment: String,
+    /// A digest over every input of this output; an equal digest means nothing to rebuild.
+    pub build_digest: String,
     pub source: IndexSource,
     pub apps: BTreeMap<String, IndexApp>,
 }
@@ -105,6 +107,7 @@ pub fn write_environment(
     out_dir: &Path,
     env: &str,
     revision: &Revision,
+    build_digest: &str,
     outputs: &[PairOutput],
 ) -> Result<PathBuf, OutputError> {
     std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
@@ -146,6 +149,7 @@ pub fn write_environment(
         api_version: crate::config::API_VERSION.to_string(),
         kind: "BuildIndex".to_string(),
         environment: env.to_string(),
+        build_digest: build_digest.to_string(),
         source: IndexSource {
             revision: revision.flux_revision(),
             commit: revision.commit.clone(),
@@ -183,6 +187,7 @@ pub fn write_environment(
 pub(super) fn finish_and_write(
     ctx: &BuildContext<'_>,
     env: &str,
+    build_digest: &str,
     results: Vec<PairResult>,
     out_dir: &Path,
 ) -> EnvReport {
@@ -213,6 +218,7 @@ pub(super) fn finish_and_write(
         rendered_apps,
         out: out_dir.join(env),
         written: false,
+        up_to_date: false,
         errors: Vec::new(),
     };
     if errors.is_empty() {
@@ -222,7 +228,7 @@ pub(super) fn finish_and_write(
     }
     if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
-        match write_environment(out_dir, env, ctx.tree.revision(), &outputs) {
+        match write_environment(out_dir, env, ctx.tree.revision(), build_digest, &outputs) {
             Ok(p) => {
                 report.out = p;
                 report.written = true;

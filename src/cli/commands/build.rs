@@ -90,7 +90,16 @@ fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> a
     };
     writeln!(stdout, "built {what}")?;
     for e in &report.environments {
-        if e.written {
+        if e.up_to_date {
+            writeln!(
+                stdout,
+                "  {:<12} {:>3} apps {:>5} objects  up to date  -> {}",
+                e.name,
+                e.apps,
+                e.objects,
+                e.out.display()
+            )?;
+        } else if e.written {
             writeln!(
                 stdout,
                 "  {:<12} {:>3} apps {:>5} objects  ({} rendered, {} cached)  -> {}",
