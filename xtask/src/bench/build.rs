@@ -100,7 +100,7 @@ fn generate(root: &Path, repo: &Path) -> Result<String> {
             write(
                 &repo.join(format!("apps/{app}/values-{e}.yaml")),
                 &format!(
-                    "fullnameOverride: {app}\nreplicaCount: {}\nreplicas: {}\n",
+                    "fullnameOverride: {app}\nreplicaCount: {}\nreplicas: {}\napiService:\n  create: false\n",
                     n + 1,
                     n + 1
                 ),
