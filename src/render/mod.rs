@@ -5,6 +5,7 @@ mod cache;
 mod helm;
 mod inputs;
 mod kustomize;
+pub mod kustomize_native;
 mod plain;
 mod tools;
 
