@@ -1,0 +1,120 @@
+//! The diff for people: a summary per environment, then every change with its unified diff and,
+//! for secrets, a line per key. ANSI colour only when asked for.
+
+use super::{counts_phrase, fingerprints};
+use crate::diff::report::{ChangeKind, DiffReport, GroupedChange, KeyStatus};
+use std::fmt::Write;
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+struct Paint(bool);
+
+impl Paint {
+    fn on(&self, color: &str, text: &str) -> String {
+        if self.0 {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Renders the report; `color` adds ANSI escapes (callers decide: terminal, `NO_COLOR`).
+pub fn render(report: &DiffReport, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    let width = report
+        .environments
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(0);
+    for e in &report.environments {
+        let revs = match (&e.from, &e.to) {
+            (Some(a), Some(b)) if a != b => format!("  ({a} -> {b})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}, {} unchanged{revs}",
+            p.on(BOLD, &format!("{:<width$}", e.name)),
+            counts_phrase(&e.counts),
+            e.counts.unchanged
+        );
+    }
+    for g in &report.changes {
+        out.push('\n');
+        change(&mut out, g, &p);
+    }
+    out.push('\n');
+    let n = report.changes.len();
+    let _ = match n {
+        0 => writeln!(out, "no changes"),
+        1 => writeln!(out, "1 change"),
+        _ => writeln!(out, "{n} changes"),
+    };
+    out
+}
+
+fn change(out: &mut String, g: &GroupedChange, p: &Paint) {
+    let c = &g.change;
+    let color = match c.change {
+        ChangeKind::Added => GREEN,
+        ChangeKind::Removed => RED,
+        ChangeKind::Changed => YELLOW,
+        ChangeKind::Moved => CYAN,
+    };
+    let app = match &c.previous_app {
+        Some(prev) => format!("app {prev} -> {}", c.app),
+        None => format!("app {}", c.app),
+    };
+    let head = format!("{} {} {}", c.change.marker(), c.change.as_str(), c.object);
+    let _ = writeln!(
+        out,
+        "{}  ({app}; {})",
+        p.on(color, &head),
+        g.environments.join(", ")
+    );
+    for line in c.diff.lines() {
+        let painted = match line.as_bytes().first() {
+            Some(b'+') => p.on(GREEN, line),
+            Some(b'-') => p.on(RED, line),
+            Some(b'@') => p.on(CYAN, line),
+            _ => line.to_string(),
+        };
+        let _ = writeln!(out, "{painted}");
+    }
+    if let Some(keys) = &c.secret_keys {
+        let width = keys.iter().map(|k| k.key.len()).max().unwrap_or(0);
+        let _ = writeln!(out, "  secret keys:");
+        for k in keys {
+            let color = match k.status {
+                KeyStatus::Added => GREEN,
+                KeyStatus::Removed => RED,
+                KeyStatus::Changed | KeyStatus::CannotTell => YELLOW,
+                KeyStatus::Unchanged => "",
+            };
+            let status = if color.is_empty() {
+                k.status.as_str().to_string()
+            } else {
+                p.on(color, k.status.as_str())
+            };
+            let fp = fingerprints(k, "->");
+            let _ = writeln!(
+                out,
+                "    {:<width$}  {status}{}",
+                k.key,
+                if fp.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {fp}")
+                }
+            );
+        }
+    }
+}
