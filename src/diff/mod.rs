@@ -12,6 +12,7 @@ mod objects;
 pub mod render;
 mod report;
 pub mod secrets;
+pub mod synthetic;
 mod unified;
 
 pub use load::{load_dir, Build, Entry, LoadError};

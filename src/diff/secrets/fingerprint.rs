@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused_without_showing_them() {
-        let err = FingerprintKey::new(b"short-key\n", "$FERRY_DIFF_KEY").unwrap_err();
+        let err = FingerprintKey::new(b"short-key\n", "$FERRY_DIFF_KEY").expect_err("too short");
         let text = err.to_string();
         assert!(text.contains("9 bytes"), "{text}");
         assert!(!text.contains("short-key"), "{text}");
