@@ -192,9 +192,14 @@ impl Entry {
         let value = docs.pop().unwrap_or_default();
         let parsed = Object::from_value(value).map_err(|e| err(e.to_string()))?;
         if &parsed.obj_ref() != obj {
+            // The identity found is withheld for secrets: a mangled file may have a value there.
+            let found = if secret {
+                "another object".to_string()
+            } else {
+                parsed.obj_ref().to_string()
+            };
             return Err(err(format!(
-                "holds {}, but index.json lists {obj} at this path",
-                parsed.obj_ref()
+                "holds {found}, but index.json lists {obj} at this path"
             )));
         }
         Ok(parsed.into_value())

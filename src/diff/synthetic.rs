@@ -22,7 +22,9 @@ pub fn write_pair(
     objects: usize,
     changed_per_mille: usize,
 ) -> std::io::Result<usize> {
-    let step = 1000usize.checked_div(changed_per_mille).map_or(usize::MAX, |s| s.max(1));
+    let step = 1000usize
+        .checked_div(changed_per_mille)
+        .map_or(usize::MAX, |s| s.max(1));
     write_build(old, objects, |_| false)?;
     write_build(new, objects, |i| i % step == step / 2)?;
     Ok((0..objects).filter(|i| i % step == step / 2).count())
@@ -99,4 +101,22 @@ mod tests {
         );
         assert!(d.changes.iter().all(|c| c.diff.contains("1.1.0")));
     }
+}
+
+/// `cargo test --lib synthetic_10k -- --ignored --nocapture` writes the benchmark's builds to
+/// `$FERRY_BENCH_DIR` (default: a temporary directory) and times one diff.
+#[cfg(test)]
+#[test]
+#[ignore = "benchmark-sized; run by hand"]
+fn synthetic_10k() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base =
+        std::env::var_os("FERRY_BENCH_DIR").map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    let (old, new) = (base.join("old"), base.join("new"));
+    let t = std::time::Instant::now();
+    write_pair(&old, &new, 10_000, 10).expect("written");
+    eprintln!("wrote in {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let d = super::diff_dirs(&old, &new, &Default::default(), Default::default()).expect("diffs");
+    eprintln!("diffed in {:?}: {:?}", t.elapsed(), d.counts);
 }

@@ -99,22 +99,15 @@ fn change(out: &mut String, g: &GroupedChange, p: &Paint) {
                 KeyStatus::Changed | KeyStatus::CannotTell => YELLOW,
                 KeyStatus::Unchanged => "",
             };
+            let padded = format!("{:<9}", k.status.as_str());
             let status = if color.is_empty() {
-                k.status.as_str().to_string()
+                padded
             } else {
-                p.on(color, k.status.as_str())
+                p.on(color, &padded)
             };
             let fp = fingerprints(k, "->");
-            let _ = writeln!(
-                out,
-                "    {:<width$}  {status}{}",
-                k.key,
-                if fp.is_empty() {
-                    String::new()
-                } else {
-                    format!("  {fp}")
-                }
-            );
+            let line = format!("    {:<width$}  {status}  {fp}", k.key);
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
 }
