@@ -106,7 +106,7 @@ pub fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).expect("write");
 }
 
-fn git(root: &Path, args: &[&str]) {
+pub fn git(root: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
         .args([
             "-c",
