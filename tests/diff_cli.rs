@@ -332,3 +332,76 @@ fn broken_pipe_is_a_clean_exit() {
         stderr(&out)
     );
 }
+
+fn keys_of(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(p.clone());
+                keys_of(child, &p, out);
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .for_each(|c| keys_of(c, &format!("{prefix}[]"), out)),
+        _ => {}
+    }
+}
+
+/// The JSON schema is a promise: every field the report has is the documented one, and
+/// docs/diff-json.md names each of them.
+#[test]
+fn json_fields_are_exactly_the_documented_ones() {
+    let shop = Shop::new();
+    let out = shop.ferry_env(
+        &["diff", "--from", "v1", "--to", "v2", "--output", "json"],
+        &[("FERRY_DIFF_KEY", TEST_KEY)],
+    );
+    let mut keys = std::collections::BTreeSet::new();
+    keys_of(&json_of(&out), "", &mut keys);
+    let counts = ["added", "removed", "changed", "moved", "unchanged"];
+    let mut expected: Vec<String> = ["apiVersion", "kind", "summary", "environments", "changes"]
+        .map(String::from)
+        .to_vec();
+    expected.extend(counts.iter().map(|c| format!("summary.{c}")));
+    expected.extend(
+        ["name", "from", "to"]
+            .iter()
+            .chain(&counts)
+            .map(|c| format!("environments[].{c}")),
+    );
+    let change_fields = [
+        "environments",
+        "change",
+        "group",
+        "kind",
+        "namespace",
+        "name",
+        "apiVersion",
+        "app",
+        "previousApp",
+        "diff",
+        "secretKeys",
+        "secretKeys[].key",
+        "secretKeys[].status",
+        "secretKeys[].oldFingerprint",
+        "secretKeys[].newFingerprint",
+    ];
+    expected.extend(change_fields.iter().map(|c| format!("changes[].{c}")));
+    let expected: std::collections::BTreeSet<String> = expected.into_iter().collect();
+    assert_eq!(keys, expected);
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/diff-json.md"))
+        .expect("docs/diff-json.md");
+    for k in &keys {
+        let last = k.rsplit(['.', ']']).next().unwrap_or(k);
+        assert!(
+            docs.contains(&format!("`{last}")) || docs.contains(&format!(".{last}`")),
+            "docs/diff-json.md does not describe `{k}`"
+        );
+    }
+}

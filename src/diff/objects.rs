@@ -198,3 +198,148 @@ fn describe(
         secret_keys,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn build(env: &str, objects: &[(&str, &str)]) -> Build {
+        let mut b = Build::empty(env);
+        for (app, yaml) in objects {
+            let v = crate::manifest::parse_documents(yaml)
+                .expect("yaml")
+                .remove(0);
+            let obj = crate::manifest::Object::from_value(v).expect("object");
+            b.objects.insert(
+                obj.obj_ref(),
+                Entry {
+                    app: app.to_string(),
+                    api_version: obj.api_version().to_string(),
+                    path: format!("{app}/x.yaml"),
+                    digest: Sha256::digest(yaml.as_bytes()).into(),
+                    bytes: yaml.as_bytes().to_vec(),
+                },
+            );
+        }
+        b
+    }
+
+    const CM: &str =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: n\ndata:\n  k: v\n";
+
+    #[test]
+    fn server_set_fields_alone_are_no_change() {
+        let live = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: n\n  uid: 42\n  resourceVersion: \"7\"\n  creationTimestamp: null\ndata:\n  k: v\nstatus: {}\n";
+        let d = compare(
+            &build("e", &[("app", CM)]),
+            &build("e", &[("app", live)]),
+            &DiffOptions::default(),
+            SecretContext::default(),
+        )
+        .expect("compares");
+        assert_eq!(
+            d.counts,
+            Counts {
+                unchanged: 1,
+                ..Counts::default()
+            }
+        );
+        assert!(d.changes.is_empty());
+    }
+
+    #[test]
+    fn same_object_from_another_app_is_moved_and_a_changed_one_names_both_apps() {
+        let d = compare(
+            &build("e", &[("old", CM)]),
+            &build("e", &[("new", CM)]),
+            &DiffOptions::default(),
+            SecretContext::default(),
+        )
+        .expect("compares");
+        assert_eq!(d.counts.moved, 1);
+        assert_eq!(
+            (
+                d.changes[0].app.as_str(),
+                d.changes[0].previous_app.as_deref()
+            ),
+            ("new", Some("old"))
+        );
+        let changed = CM.replace("k: v", "k: w");
+        let d = compare(
+            &build("e", &[("old", CM)]),
+            &build("e", &[("new", &changed)]),
+            &DiffOptions::default(),
+            SecretContext::default(),
+        )
+        .expect("compares");
+        assert_eq!(d.counts.changed, 1);
+        assert_eq!(d.changes[0].previous_app.as_deref(), Some("old"));
+        assert_eq!(
+            d.changes[0].diff,
+            "@@ -4,4 +4,4 @@\n   name: a\n   namespace: n\n data:\n-  k: v\n+  k: w\n"
+        );
+    }
+
+    #[test]
+    fn an_environment_missing_on_one_side_is_all_added() {
+        let d = compare(
+            &Build::empty("qa"),
+            &build("qa", &[("app", CM)]),
+            &DiffOptions::default(),
+            SecretContext::default(),
+        )
+        .expect("compares");
+        assert_eq!((d.environment.as_str(), d.counts.added), ("qa", 1));
+        assert!(d.changes[0]
+            .diff
+            .starts_with("@@ -0,0 +1,7 @@\n+apiVersion: v1\n"));
+    }
+
+    #[test]
+    fn configured_secret_kinds_are_redacted_in_the_diff() {
+        let old = "apiVersion: example.com/v1\nkind: Credentials\nmetadata:\n  name: c\nspec:\n  password: hunter2\n";
+        let new = "apiVersion: example.com/v1\nkind: Credentials\nmetadata:\n  name: c\nspec:\n  password: hunter3\n  user: bob\n";
+        let opts = DiffOptions {
+            secret_kinds: vec!["Credentials".into()],
+            ..DiffOptions::default()
+        };
+        let d = compare(
+            &build("e", &[("a", old)]),
+            &build("e", &[("a", new)]),
+            &opts,
+            SecretContext::default(),
+        )
+        .expect("compares");
+        let c = &d.changes[0];
+        assert!(
+            !c.diff.contains("hunter") && !c.diff.contains("bob"),
+            "{}",
+            c.diff
+        );
+        assert!(c.diff.contains("+  user: <redacted>"), "{}", c.diff);
+        let keys: Vec<_> = c
+            .secret_keys
+            .as_ref()
+            .expect("keys")
+            .iter()
+            .map(|k| (k.key.as_str(), k.status))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("spec.password", KeyStatus::Changed),
+                ("spec.user", KeyStatus::Added)
+            ]
+        );
+        // Without the option, the same object is an ordinary one.
+        let d = compare(
+            &build("e", &[("a", old)]),
+            &build("e", &[("a", new)]),
+            &DiffOptions::default(),
+            SecretContext::default(),
+        )
+        .expect("compares");
+        assert!(d.changes[0].secret_keys.is_none());
+    }
+}

@@ -111,3 +111,47 @@ fn change(out: &mut String, g: &GroupedChange, p: &Paint) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::report::{Counts, EnvDiff, ObjectChange};
+    use crate::manifest::ObjRef;
+
+    fn report() -> DiffReport {
+        let change = ObjectChange {
+            change: ChangeKind::Changed,
+            object: ObjRef {
+                group: String::new(),
+                kind: "ConfigMap".into(),
+                namespace: "n".into(),
+                name: "a".into(),
+            },
+            api_version: "v1".into(),
+            app: "web".into(),
+            previous_app: None,
+            diff: "@@ -1 +1 @@\n-k: v\n+k: w\n".into(),
+            secret_keys: None,
+        };
+        DiffReport::from_envs(vec![EnvDiff {
+            environment: "prod".into(),
+            from: None,
+            to: None,
+            counts: Counts {
+                changed: 1,
+                ..Counts::default()
+            },
+            changes: vec![change],
+        }])
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let plain = render(&report(), false);
+        assert!(!plain.contains('\x1b'));
+        assert!(plain.contains("\n-k: v\n+k: w\n"), "{plain}");
+        let coloured = render(&report(), true);
+        assert!(coloured.contains("\x1b[31m-k: v\x1b[0m"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[32m+k: w\x1b[0m"), "{coloured:?}");
+    }
+}
