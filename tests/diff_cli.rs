@@ -276,6 +276,14 @@ fn errors_exit_2_and_name_what_is_wrong() {
             vec!["diff".into(), "--from".into(), "no-such-tag".into()],
             "no-such-tag",
         ),
+        (
+            vec![
+                "diff".into(),
+                "oci://localhost:5000/platform/prod:latest".into(),
+                path(&v1.join("prod")).into(),
+            ],
+            "needs `ferry pull`",
+        ),
     ];
     for (args, expect) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

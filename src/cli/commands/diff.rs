@@ -34,6 +34,13 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
                     a.args.len()
                 );
             };
+            for side in [old, new] {
+                // Seam for `ferry pull`: an artifact will be pulled, verified and unpacked into a
+                // temporary directory, then read like any build.
+                if side.starts_with("oci://") {
+                    bail!("comparing with an artifact ({side}) needs `ferry pull`, which this build of ferry does not have yet\nhint: pull and unpack it, then pass its directory");
+                }
+            }
             vec![diff::diff_dirs(
                 Path::new(old),
                 Path::new(new),
