@@ -413,3 +413,46 @@ fn json_fields_are_exactly_the_documented_ones() {
         );
     }
 }
+
+#[test]
+fn secret_kind_flag_redacts_other_kinds_and_key_file_equals_env_key() {
+    let shop = Shop::new();
+    let (v1, v2) = shop.builds();
+    let (old, new) = (v1.join("prod"), v2.join("prod"));
+    let out = shop.ferry(&[
+        "diff",
+        path(&old),
+        path(&new),
+        "--secret-kind",
+        "ConfigMap",
+        "--output",
+        "json",
+    ]);
+    let doc = json_of(&out);
+    let flags = find(&doc, "ConfigMap", "feature-flags");
+    let diff = flags[0]["diff"].as_str().expect("diff");
+    assert!(
+        diff.contains("+  checkout: <redacted>") && !diff.contains("on\n"),
+        "{diff}"
+    );
+    assert_eq!(flags[0]["secretKeys"][0]["key"], "data.checkout");
+    assert_eq!(flags[0]["secretKeys"][0]["status"], "added");
+
+    let key_file = shop.tmp.path().join("diff.key");
+    std::fs::write(&key_file, format!("{TEST_KEY}\n")).expect("write key");
+    let by_file = shop.ferry(&[
+        "diff",
+        path(&old),
+        path(&new),
+        "--fingerprint-key-file",
+        path(&key_file),
+        "--output",
+        "json",
+    ]);
+    let by_env = shop.ferry_env(
+        &["diff", path(&old), path(&new), "--output", "json"],
+        &[("FERRY_DIFF_KEY", TEST_KEY)],
+    );
+    assert_eq!(by_file.stdout, by_env.stdout);
+    assert!(stdout(&by_file).contains("\"newFingerprint\": \"hmac:"));
+}
