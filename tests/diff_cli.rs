@@ -456,3 +456,40 @@ fn secret_kind_flag_redacts_other_kinds_and_key_file_equals_env_key() {
     assert_eq!(by_file.stdout, by_env.stdout);
     assert!(stdout(&by_file).contains("\"newFingerprint\": \"hmac:"));
 }
+
+#[test]
+fn markdown_above_the_comment_limit_goes_to_the_overflow_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (old, new, file) = (
+        tmp.path().join("old"),
+        tmp.path().join("new"),
+        tmp.path().join("full.md"),
+    );
+    let changed = ferry::diff::synthetic::write_pair(&old, &new, 1000, 500).expect("written");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args([
+            "diff",
+            path(&old),
+            path(&new),
+            "--output",
+            "markdown",
+            "--markdown-overflow",
+            path(&file),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let body = stdout(&out);
+    assert!(body.len() <= 65_536, "{} characters", body.len());
+    assert!(
+        body.contains(&format!("it was written to `{}`", path(&file))),
+        "{body}"
+    );
+    assert!(
+        body.contains("| synthetic | 0 | 500 | 0 | 0 | 500 |"),
+        "{body}"
+    );
+    let full = std::fs::read_to_string(&file).expect("overflow written");
+    assert!(full.len() > 65_536);
+    assert_eq!(full.matches("```diff").count(), changed);
+}

@@ -103,9 +103,14 @@ fn markdown_overflow_flag_writes_the_file_through_the_cli() {
         path(&file),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    // Small enough for a comment: the file is only written when needed.
-    assert!(!file.exists());
+    // Small enough for a comment: the comment is the whole diff, and so is the file.
     assert!(stdout(&out).starts_with("### ferry diff\n"));
+    assert!(!stdout(&out).contains("larger than a comment allows"));
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("written"),
+        stdout(&out)
+    );
+    assert_no_leak("overflow file", &stdout(&out), SECRET_VALUES);
 }
 
 /// Rewrites one object file of a build and, when `fix_index`, its digest in `index.json` too.

@@ -205,7 +205,7 @@ pub struct DiffArgs {
     pub to: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: DiffFormat,
-    /// With --output markdown: where the full diff goes when it is too long for a comment.
+    /// With --output markdown: also write the full diff here; the comment points to it when the diff is too long for one.
     #[arg(long, value_name = "FILE")]
     pub markdown_overflow: Option<PathBuf>,
     /// A file holding the key for fingerprints of changed secret values [default: $FERRY_DIFF_KEY; none: no fingerprints].

@@ -67,7 +67,10 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map(|p| p.display().to_string());
             let c = markdown::comment(&report, markdown::COMMENT_LIMIT, file.as_deref());
-            if let (Some(full), Some(path)) = (&c.overflow, &a.markdown_overflow) {
+            // Written every time, not only on overflow: a CI step that uploads it never finds a
+            // stale file from an earlier run.
+            if let Some(path) = &a.markdown_overflow {
+                let full = c.overflow.as_deref().unwrap_or(&c.body);
                 std::fs::write(path, full)
                     .with_context(|| format!("cannot write the full diff to {}", path.display()))?;
             }

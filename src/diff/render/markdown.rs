@@ -29,7 +29,7 @@ pub fn comment(report: &DiffReport, limit: usize, overflow_file: Option<&str>) -
         };
     }
     let note = match overflow_file {
-        Some(f) => format!("> **Note:** the full diff ({} characters) is larger than a comment allows; it was written to `{}`.\n", full.len(), escape(f)),
+        Some(f) => format!("> **Note:** the full diff ({} characters) is larger than a comment allows; it was written to {}.\n", full.len(), code(f)),
         None => format!("> **Note:** the full diff ({} characters) is larger than a comment allows and was left out; run `ferry diff` with `--markdown-overflow FILE` to keep it.\n", full.len()),
     };
     let mut body = render(report, false);
