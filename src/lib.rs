@@ -6,6 +6,7 @@
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod goyaml;
 pub mod manifest;
 pub mod render;

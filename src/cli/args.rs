@@ -56,6 +56,8 @@ pub enum Command {
     /// Manage the render cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Show what would change between two builds or two revisions; secret values are never shown.
+    Diff(DiffArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -181,4 +183,52 @@ pub struct CachePruneArgs {
     /// Remove every entry.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// For people; coloured on a terminal unless NO_COLOR is set.
+    #[default]
+    Text,
+    /// For machines; the schema is in docs/diff-json.md.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown")]
+pub struct DiffArgs {
+    /// Without --from: the two build directories to compare (OLD_DIR NEW_DIR, each an out/<env>).
+    /// With --from: the environments to compare [default: all].
+    #[arg(value_name = "OLD_DIR NEW_DIR | ENV")]
+    pub args: Vec<String>,
+    /// Build this revision (branch, tag or commit) as the old side.
+    #[arg(long, value_name = "REV")]
+    pub from: Option<String>,
+    /// Build this revision as the new side [default: HEAD].
+    #[arg(long, value_name = "REV", requires = "from")]
+    pub to: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: DiffFormat,
+    /// With --output markdown: also write the full diff here; the comment points to it when the diff is too long for one.
+    #[arg(long, value_name = "FILE")]
+    pub markdown_overflow: Option<PathBuf>,
+    /// A file holding the key for fingerprints of changed secret values [default: $FERRY_DIFF_KEY; none: no fingerprints].
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
+    /// Another kind whose values are secret (`Kind` or `Kind.group`), besides Secret and SOPS-encrypted objects.
+    #[arg(long = "secret-kind", value_name = "KIND")]
+    pub secret_kinds: Vec<String>,
+    /// Lines of context around each change.
+    #[arg(short = 'U', long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+    /// Render in N parallel jobs when building revisions [default: one per core].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Render revisions again, ignoring and not filling the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub tools: ToolArgs,
 }

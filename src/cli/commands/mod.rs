@@ -2,6 +2,7 @@
 
 mod build;
 mod cache;
+mod diff;
 mod init;
 mod render;
 mod vendor;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(a) => render::run(g, a),
         Command::Vendor(a) => vendor::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Diff(a) => diff::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
