@@ -197,7 +197,9 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown")]
+#[command(
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown"
+)]
 pub struct DiffArgs {
     /// Without --from: the two build directories to compare (OLD_DIR NEW_DIR, each an out/<env>).
     /// With --from: the environments to compare [default: all].

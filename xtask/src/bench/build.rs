@@ -175,7 +175,10 @@ pub fn run(root: &Path) -> Result<()> {
     for n in 0..3 {
         write(
             &repo.join("apps/h000/values-prod.yaml"),
-            &format!("fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n", 10 + n),
+            &format!(
+                "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
+                10 + n
+            ),
         )?;
         git(&repo, &["commit", "-qam", "one change"])?;
         one.push(build(&[])?.wall);
