@@ -493,3 +493,40 @@ fn markdown_above_the_comment_limit_goes_to_the_overflow_file() {
     assert!(full.len() > 65_536);
     assert_eq!(full.matches("```diff").count(), changed);
 }
+
+#[test]
+fn worktree_as_the_new_side_shows_uncommitted_changes() {
+    let shop = Shop::new();
+    let out = shop.ferry(&["diff", "--from", "HEAD", "--worktree"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "clean checkout: {}",
+        stderr(&out)
+    );
+    write(
+        &shop.repo,
+        "apps/web/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  mode: safe\n",
+    );
+    let out = shop.ferry(&["diff", "--from", "HEAD", "--worktree", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json_of(&out);
+    let cm = find(&doc, "ConfigMap", "web-config");
+    assert_eq!(cm.len(), 1);
+    assert_eq!(
+        cm[0]["environments"],
+        serde_json::json!(["prod", "staging"])
+    );
+    assert!(cm[0]["diff"]
+        .as_str()
+        .expect("diff")
+        .contains("-  mode: fast\n+  mode: safe\n"));
+    assert_eq!(doc["summary"]["changed"], 2);
+    let out = shop.ferry(&["diff", "--worktree", "--to", "v2", "--from", "v1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--worktree and --to exclude each other"
+    );
+}

@@ -211,6 +211,9 @@ pub struct DiffArgs {
     /// Build this revision as the new side [default: HEAD].
     #[arg(long, value_name = "REV", requires = "from")]
     pub to: Option<String>,
+    /// Build the files on disk, uncommitted changes included, as the new side.
+    #[arg(long, requires = "from", conflicts_with = "to")]
+    pub worktree: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: DiffFormat,
     /// With --output markdown: also write the full diff here; the comment points to it when the diff is too long for one.

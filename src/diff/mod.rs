@@ -1,10 +1,17 @@
 //! `ferry diff`: what would change between two builds, object by object, with secret values
 //! never shown.
 //!
-//! The pipeline is: [`load`] an `out/<env>` directory (or anything that can be unpacked into one,
-//! such as a pulled artifact) into a [`Build`]; [`compare`] two builds into an [`EnvDiff`]; group
-//! the environments into one [`DiffReport`]; then [`render`] it as text, JSON or Markdown.
+//! The pipeline is: [`load_dir`] reads an `out/<env>` directory (or anything unpacked into one,
+//! such as a pulled artifact) into a [`Build`]; [`compare`] turns two builds into an [`EnvDiff`];
+//! [`DiffReport::from_envs`] groups environments; [`render`] writes text, JSON or Markdown.
 //! Secrets are compared key by key in [`secrets`] and redacted before any text diff is made.
+//!
+//! Where other sources plug in:
+//! - an artifact (`oci://…`, `--against pushed`): pull, verify and unpack it into a temporary
+//!   directory (it holds the same `out/<env>` layout), then [`load_dir`] it;
+//! - SOPS decryption: implement [`SecretDecryptor`] and pass it in [`SecretContext`];
+//! - the live cluster: build a [`Build`]-like map from what the server returns for each object,
+//!   after [`strip_server_fields`], and compare it the same way.
 
 mod load;
 mod normalize;

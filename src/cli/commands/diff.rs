@@ -9,7 +9,7 @@ use crate::cli::ExitCode;
 use crate::diff::render::{json, markdown, text};
 use crate::diff::{self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext};
 use crate::render::{Cache, Tools};
-use crate::source::{GitTree, Tree};
+use crate::source::{GitTree, Tree, WorkTree};
 use crate::vendor::{ChartStore, Lock, LOCK_FILE};
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
@@ -52,7 +52,7 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
             g,
             &a,
             from,
-            a.to.as_deref().unwrap_or("HEAD"),
+            (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD")),
             &opts,
             secrets,
         )?,
@@ -105,7 +105,7 @@ fn diff_revisions(
     g: &GlobalArgs,
     a: &DiffArgs,
     from: &str,
-    to: &str,
+    to: Option<&str>,
     opts: &DiffOptions,
     secrets: SecretContext<'_>,
 ) -> anyhow::Result<Vec<EnvDiff>> {
@@ -114,7 +114,7 @@ fn diff_revisions(
         .prefix("ferry-diff-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let old = build_revision(g, a, &root, from, &scratch.path().join("old"))?;
+    let old = build_revision(g, a, &root, Some(from), &scratch.path().join("old"))?;
     let new = build_revision(g, a, &root, to, &scratch.path().join("new"))?;
     let mut envs: BTreeSet<String> = old.envs.union(&new.envs).cloned().collect();
     if !a.args.is_empty() {
@@ -122,7 +122,8 @@ fn diff_revisions(
             if !envs.contains(e) {
                 let known: Vec<&String> = envs.iter().collect();
                 bail!(
-                    "environment `{e}` exists in neither {from} nor {to}\nhint: environments: {}",
+                    "environment `{e}` exists in neither {from} nor {}\nhint: environments: {}",
+                    to.unwrap_or("the working tree"),
                     known
                         .iter()
                         .map(|s| s.as_str())
@@ -162,11 +163,17 @@ fn build_revision(
     g: &GlobalArgs,
     a: &DiffArgs,
     root: &Path,
-    rev: &str,
+    rev: Option<&str>,
     out: &Path,
 ) -> anyhow::Result<Built> {
-    let tree = GitTree::open(root, rev)?;
-    let pipeline = load_pipeline(&tree, root).with_context(|| format!("in {}", tree.origin()))?;
+    // `None` is the working tree: files on disk, uncommitted changes included.
+    let tree: Box<dyn Tree> = match rev {
+        Some(rev) => Box::new(GitTree::open(root, rev)?),
+        None => Box::new(WorkTree::open(root)),
+    };
+    let tree = tree.as_ref();
+    let rev = rev.unwrap_or("the working tree");
+    let pipeline = load_pipeline(tree, root).with_context(|| format!("in {}", tree.origin()))?;
     let lock = match tree.read(LOCK_FILE) {
         Ok(bytes) => Lock::parse(&root.join(LOCK_FILE), &String::from_utf8_lossy(&bytes))?,
         Err(_) => Lock::default(),
@@ -193,7 +200,7 @@ fn build_revision(
     let tools = Tools::discover(a.tools.helm.as_deref(), a.tools.kustomize.as_deref(), cache.dir());
     let ctx = BuildContext {
         pipeline: &pipeline,
-        tree: &tree,
+        tree,
         tools: &tools,
         cache: &cache,
         lock: &lock,
