@@ -30,7 +30,7 @@ pub(super) fn env_digest(ctx: &super::BuildContext<'_>, pairs: &[&Prepared]) -> 
 pub(super) fn up_to_date(dir: &Path, digest: &str) -> Option<Index> {
     let bytes = std::fs::read(dir.join(INDEX_FILE)).ok()?;
     let index: Index = serde_json::from_slice(&bytes).ok()?;
-    if index.build_digest != digest {
+    if index.build_digest.is_empty() || index.build_digest != digest {
         return None;
     }
     let mut listed = BTreeSet::new();

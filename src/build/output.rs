@@ -26,6 +26,8 @@ pub struct Index {
     pub kind: String,
     pub environment: String,
     /// A digest over every input of this output; an equal digest means nothing to rebuild.
+    /// Absent in indexes written before it existed: those are never taken as up to date.
+    #[serde(default)]
     pub build_digest: String,
     pub source: IndexSource,
     pub apps: BTreeMap<String, IndexApp>,
