@@ -383,3 +383,59 @@ fn an_intact_up_to_date_environment_is_not_rewritten_and_a_damaged_one_is() {
         [false, false]
     );
 }
+
+#[test]
+fn renderers_never_see_keys_from_the_environment() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let helm = common::require_tool("helm").expect("helm");
+    let seen = r.join("helm-env.txt");
+    let wrapper = r.join("helm-spy");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nenv >> {}\nexec {} \"$@\"\n",
+            seen.display(),
+            helm.display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let out = common::ferry(cache.path())
+        .args([
+            "build",
+            "-q",
+            "--no-cache",
+            "--helm",
+            wrapper.to_str().expect("utf-8"),
+            "-C",
+        ])
+        .arg(r)
+        .env("SOPS_AGE_KEY", "AGE-SECRET-KEY-1TESTONLY")
+        .env("FERRY_DIFF_KEY", "diff-key-test-only-0123456789")
+        .env("COSIGN_PASSWORD", "cosign-test-only")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = std::fs::read_to_string(&seen).expect("helm ran");
+    assert!(env.contains("KUBECONFIG=/dev/null"), "{env}");
+    for secret in [
+        "AGE-SECRET-KEY-1TESTONLY",
+        "diff-key-test-only",
+        "cosign-test-only",
+    ] {
+        assert!(!env.contains(secret), "a key reached helm");
+    }
+}

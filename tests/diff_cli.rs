@@ -68,7 +68,7 @@ fn revisions_json_counts_kinds_and_grouping() {
     assert!(web[0]["diff"]
         .as_str()
         .expect("diff")
-        .contains("+        image: web:1.1"));
+        .contains("+      - image: web:1.1"));
     // Moved between apps, same content.
     let shared = find(&doc, "ConfigMap", "shared");
     assert_eq!(

@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(d.changes[0].previous_app.as_deref(), Some("old"));
         assert_eq!(
             d.changes[0].diff,
-            "@@ -4,4 +4,4 @@\n   name: a\n   namespace: n\n data:\n-  k: v\n+  k: w\n"
+            "@@ -1,6 +1,6 @@\n apiVersion: v1\n data:\n-  k: v\n+  k: w\n kind: ConfigMap\n metadata:\n   name: a\n"
         );
     }
 

@@ -38,9 +38,12 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-/// Serialises one document. The same value always gives the same bytes.
+/// Serialises one document as `kubectl` and `helm` write YAML (go-yaml v2 through
+/// sigs.k8s.io/yaml): keys in Go's natural order, and every string a YAML 1.1 reader would take
+/// for something else (`on`, `yes`, `1.0`, `~`) quoted, so that kubectl reads back exactly the
+/// value ferry wrote. The same value always gives the same bytes.
 pub fn to_yaml(value: &Value) -> String {
-    serde_yaml_ng::to_string(value).expect("a JSON value always serialises to YAML")
+    crate::goyaml::to_yaml(value)
 }
 
 #[cfg(test)]
@@ -70,6 +73,13 @@ mod tests {
         let once = to_yaml(&docs[0]);
         let twice = to_yaml(&parse_documents(&once).expect("reparses")[0]);
         assert_eq!(once, twice);
-        assert!(once.starts_with("b: 2\n"), "key order kept: {once}");
+        assert!(
+            once.starts_with("a:\n"),
+            "keys sorted as Go sorts them: {once}"
+        );
+        assert!(
+            once.contains("s: \"yes\""),
+            "YAML 1.1 booleans stay strings: {once}"
+        );
     }
 }

@@ -62,6 +62,18 @@ pub fn helm_args(
     args
 }
 
+/// The variables a renderer may see; everything else is withheld.
+const TOOL_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+];
+
 /// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
 pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
     let name = tool
@@ -69,7 +81,19 @@ pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<Strin
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let out = Command::new(&tool.path)
+    let mut cmd = Command::new(&tool.path);
+    // Tools get only what they need from our environment: never a key (SOPS_AGE_KEY,
+    // FERRY_DIFF_KEY, COSIGN_PASSWORD...) and never a cluster.
+    cmd.env_clear();
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if TOOL_ENV.contains(&name.as_ref())
+            || name.starts_with("HELM_") && !name.contains("PASSWORD")
+        {
+            cmd.env(&k, &v);
+        }
+    }
+    let out = cmd
         .args(args)
         .current_dir(cwd)
         .env("KUBECONFIG", "/dev/null")

@@ -197,7 +197,11 @@ fn build_revision(
     let cache_root = cache_dir(g);
     let cache = Cache::new(if a.no_cache { None } else { cache_root.clone() });
     let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
-    let tools = Tools::discover(a.tools.helm.as_deref(), a.tools.kustomize.as_deref(), cache.dir());
+    let tools = Tools::discover(
+        a.tools.helm.as_deref(),
+        a.tools.kustomize.as_deref(),
+        cache.dir(),
+    );
     let ctx = BuildContext {
         pipeline: &pipeline,
         tree,
