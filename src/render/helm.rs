@@ -4,7 +4,7 @@ use super::{ChartLocation, RenderError, RenderRequest, Renderer, Tool};
 use crate::config::{ResolvedHelm, ResolvedSource};
 use serde_json::{Map, Value};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 pub struct HelmRenderer {
     pub tool: Tool,
@@ -62,18 +62,6 @@ pub fn helm_args(
     args
 }
 
-/// The variables a renderer may see; everything else is withheld.
-const TOOL_ENV: &[&str] = &[
-    "PATH",
-    "HOME",
-    "TMPDIR",
-    "LANG",
-    "LC_ALL",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-];
-
 /// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
 pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
     let name = tool
@@ -81,23 +69,9 @@ pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<Strin
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let mut cmd = Command::new(&tool.path);
-    // Tools get only what they need from our environment: never a key (SOPS_AGE_KEY,
-    // FERRY_DIFF_KEY, COSIGN_PASSWORD...) and never a cluster.
-    cmd.env_clear();
-    for (k, v) in std::env::vars_os() {
-        let name = k.to_string_lossy();
-        if TOOL_ENV.contains(&name.as_ref())
-            || name.starts_with("HELM_") && !name.contains("PASSWORD")
-        {
-            cmd.env(&k, &v);
-        }
-    }
-    let out = cmd
+    let out = super::tools::tool_command(&tool.path)
         .args(args)
         .current_dir(cwd)
-        .env("KUBECONFIG", "/dev/null")
-        .env("HELM_KUBECONTEXT", "")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| RenderError::Spawn {

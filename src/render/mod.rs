@@ -14,7 +14,7 @@ pub use helm::{helm_args, HelmRenderer};
 pub use inputs::{input_digests, InputError};
 pub use kustomize::KustomizeRenderer;
 pub use plain::PlainRenderer;
-pub use tools::{Tool, ToolError, ToolKind, Tools};
+pub use tools::{tool_command, Tool, ToolError, ToolKind, Tools};
 
 use crate::config::ResolvedApp;
 use crate::source::{SourceError, Tree};

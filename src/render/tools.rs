@@ -54,10 +54,39 @@ fn search_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The variables a tool may see; everything else is withheld.
+const TOOL_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "DOCKER_CONFIG",
+];
+
+/// A command for an external tool that gets only what it needs from our environment: never a
+/// key (SOPS_AGE_KEY, FERRY_DIFF_KEY, COSIGN_PASSWORD...) and never a cluster.
+pub fn tool_command(path: &Path) -> Command {
+    let mut cmd = Command::new(path);
+    cmd.env_clear();
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        let helm_setting = name.starts_with("HELM_") && !name.contains("PASSWORD");
+        if TOOL_ENV.contains(&name.as_ref()) || helm_setting {
+            cmd.env(&k, &v);
+        }
+    }
+    cmd.env("KUBECONFIG", "/dev/null")
+        .env("HELM_KUBECONTEXT", "");
+    cmd
+}
+
 fn run_version(path: &Path, args: &[&str], env: &'static str) -> Result<String, ToolError> {
-    let out = Command::new(path)
+    let out = tool_command(path)
         .args(args)
-        .env("KUBECONFIG", "/dev/null")
         .output()
         .map_err(|e| ToolError::Broken {
             path: path.into(),

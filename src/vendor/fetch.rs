@@ -4,7 +4,6 @@ use super::{sha256_file, ChartStore, Lock, LockedChart, VendorError};
 use crate::config::{resolve, ChartRef, Pipeline, ResolvedSource};
 use crate::render::Tool;
 use std::collections::BTreeSet;
-use std::process::Command;
 
 pub struct VendorOptions {
     /// Accept a digest that differs from the pinned one (upstream re-published a version).
@@ -34,7 +33,7 @@ fn remote_charts(p: &Pipeline) -> BTreeSet<(String, ChartRef)> {
 }
 
 fn helm_pull(helm: &Tool, chart: &ChartRef, dest: &std::path::Path) -> Result<(), String> {
-    let mut cmd = Command::new(&helm.path);
+    let mut cmd = crate::render::tool_command(&helm.path);
     cmd.arg("pull").arg("--destination").arg(dest);
     match chart {
         ChartRef::Oci { url, version } => {
