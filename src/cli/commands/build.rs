@@ -1,43 +1,18 @@
 //! `ferry build`.
 
-use super::{cache_dir, load_pipeline, repo_root};
-use crate::build::{build, BuildContext, BuildOptions, BuildReport};
+use super::inputs::{open_tree, BuildInputs};
+use super::repo_root;
+use crate::build::{build, BuildOptions, BuildReport};
 use crate::cli::args::{BuildArgs, GlobalArgs, OutputFormat};
 use crate::cli::progress::{self, Bar};
 use crate::cli::ExitCode;
-use crate::render::{Cache, Tools};
-use crate::source::{GitTree, Tree, WorkTree};
-use crate::vendor::{ChartStore, Lock, LOCK_FILE};
 use std::io::Write;
 
 pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
-    let tree: Box<dyn Tree> = if a.worktree {
-        Box::new(WorkTree::open(&root))
-    } else {
-        Box::new(GitTree::open(&root, &a.revision)?)
-    };
-    let pipeline = load_pipeline(tree.as_ref(), &root)?;
-    let lock = match tree.read(LOCK_FILE) {
-        Ok(bytes) => Lock::parse(&root.join(LOCK_FILE), &String::from_utf8_lossy(&bytes))?,
-        Err(_) => Lock::default(),
-    };
-    let cache_root = cache_dir(g);
-    let cache = Cache::new(if a.no_cache { None } else { cache_root.clone() });
-    let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
-    let tools = Tools::discover(
-        a.tools.helm.as_deref(),
-        a.tools.kustomize.as_deref(),
-        cache.dir(),
-    );
-    let ctx = BuildContext {
-        pipeline: &pipeline,
-        tree: tree.as_ref(),
-        tools: &tools,
-        cache: &cache,
-        lock: &lock,
-        charts: &charts,
-    };
+    let tree = open_tree(&root, (!a.worktree).then_some(a.revision.as_str()))?;
+    let inputs = BuildInputs::load(g, tree.as_ref(), &root, &a.tools, a.no_cache)?;
+    let ctx = inputs.context(tree.as_ref());
     let out_dir = if a.out.is_absolute() {
         a.out.clone()
     } else {

@@ -1,16 +1,14 @@
 //! `ferry diff`: two build directories, or two revisions built through the cache, compared
 //! object by object; the report goes to stdout as text, JSON or Markdown.
 
-use super::{cache_dir, load_pipeline, repo_root};
-use crate::build::{build, BuildContext, BuildOptions, NoProgress};
+use super::inputs::{open_tree, BuildInputs};
+use super::repo_root;
+use crate::build::{build, BuildOptions, NoProgress};
 use crate::cli::args::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::cli::progress::{self, Bar};
 use crate::cli::ExitCode;
 use crate::diff::render::{json, markdown, text};
 use crate::diff::{self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext};
-use crate::render::{Cache, Tools};
-use crate::source::{GitTree, Tree, WorkTree};
-use crate::vendor::{ChartStore, Lock, LOCK_FILE};
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -167,18 +165,12 @@ fn build_revision(
     out: &Path,
 ) -> anyhow::Result<Built> {
     // `None` is the working tree: files on disk, uncommitted changes included.
-    let tree: Box<dyn Tree> = match rev {
-        Some(rev) => Box::new(GitTree::open(root, rev)?),
-        None => Box::new(WorkTree::open(root)),
-    };
+    let tree = open_tree(root, rev)?;
     let tree = tree.as_ref();
     let rev = rev.unwrap_or("the working tree");
-    let pipeline = load_pipeline(tree, root).with_context(|| format!("in {}", tree.origin()))?;
-    let lock = match tree.read(LOCK_FILE) {
-        Ok(bytes) => Lock::parse(&root.join(LOCK_FILE), &String::from_utf8_lossy(&bytes))?,
-        Err(_) => Lock::default(),
-    };
-    let all: BTreeSet<String> = pipeline.environments.keys().cloned().collect();
+    let inputs = BuildInputs::load(g, tree, root, &a.tools, a.no_cache)
+        .with_context(|| format!("in {}", tree.origin()))?;
+    let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
     let envs: BTreeSet<String> = if a.args.is_empty() {
         all
     } else {
@@ -194,22 +186,7 @@ fn build_revision(
             envs,
         });
     }
-    let cache_root = cache_dir(g);
-    let cache = Cache::new(if a.no_cache { None } else { cache_root.clone() });
-    let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
-    let tools = Tools::discover(
-        a.tools.helm.as_deref(),
-        a.tools.kustomize.as_deref(),
-        cache.dir(),
-    );
-    let ctx = BuildContext {
-        pipeline: &pipeline,
-        tree,
-        tools: &tools,
-        cache: &cache,
-        lock: &lock,
-        charts: &charts,
-    };
+    let ctx = inputs.context(tree);
     let opts = BuildOptions {
         environments: envs.iter().cloned().collect(),
         jobs: a.jobs,

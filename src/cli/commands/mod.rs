@@ -4,6 +4,7 @@ mod build;
 mod cache;
 mod diff;
 mod init;
+mod inputs;
 mod render;
 mod vendor;
 
