@@ -13,6 +13,7 @@ const HELP: &str = "cargo xtask <task>
   demo           find or install helm and kubectl, then build the bundled example (examples/platform)
   test           install the peer tools, then fmt --check, clippy -D warnings and every test
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
+  bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
 ";
 
 fn main() -> Result<()> {

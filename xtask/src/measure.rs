@@ -10,8 +10,13 @@ pub struct Sample {
     pub max_rss: u64,
 }
 
-/// Runs `cmd` to completion with stdout discarded.
+/// Runs `cmd` to completion with stdout discarded; it must exit 0.
 pub fn run(cmd: &mut Command) -> Result<Sample> {
+    run_allowing(cmd, &[0])
+}
+
+/// Runs `cmd` to completion with stdout discarded; any of `codes` counts as success.
+pub fn run_allowing(cmd: &mut Command, codes: &[i32]) -> Result<Sample> {
     let shown = format!("{cmd:?}");
     let start = Instant::now();
     let child = cmd
@@ -29,7 +34,7 @@ pub fn run(cmd: &mut Command) -> Result<Sample> {
     if r < 0 {
         bail!("wait4 failed for {shown}");
     }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+    if !(libc::WIFEXITED(status) && codes.contains(&libc::WEXITSTATUS(status))) {
         bail!("{shown} failed (status {status})");
     }
     Ok(Sample {

@@ -1,6 +1,7 @@
 //! `cargo xtask bench <what>`: ferry's figure beside the peer's, measured in one run.
 
 mod build;
+mod diff;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -9,7 +10,8 @@ use std::process::Command;
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("build") => build::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build"),
+        Some("diff") => diff::run(root),
+        other => bail!("unknown benchmark {other:?}; available: build, diff"),
     }
 }
 
