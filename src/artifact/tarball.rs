@@ -465,7 +465,10 @@ mod tests {
         dir
     }
 
-    fn list(gz: &[u8]) -> Vec<(String, u32, u64, u64, u64, Vec<u8>, Vec<u8>)> {
+    /// name, mode, uid, gid, mtime, user name, group name.
+    type Listed = (String, u32, u64, u64, u64, Vec<u8>, Vec<u8>);
+
+    fn list(gz: &[u8]) -> Vec<Listed> {
         let mut a = tar::Archive::new(GzDecoder::new(gz));
         a.entries()
             .expect("entries")
@@ -639,7 +642,10 @@ mod tests {
         out.resize(out.len().div_ceil(512) * 512, 0);
     }
 
-    fn gz_of(entries: &[(&str, u8, &[u8], &str)]) -> Vec<u8> {
+    /// name, type byte, body, link target.
+    type RawEntry<'a> = (&'a str, u8, &'a [u8], &'a str);
+
+    fn gz_of(entries: &[RawEntry]) -> Vec<u8> {
         let mut tar = Vec::new();
         for (name, kind, body, link) in entries {
             raw_entry(&mut tar, name, *kind, body, link);
@@ -670,7 +676,7 @@ mod tests {
     fn malicious_tarballs_are_refused_and_leave_nothing() {
         let d = UnpackLimits::default();
         let ok: (&str, u8, &[u8], &str) = ("ok.yaml", b'0', b"fine", "");
-        let cases: Vec<(Vec<(&str, u8, &[u8], &str)>, &str)> = vec![
+        let cases: Vec<(Vec<RawEntry>, &str)> = vec![
             (vec![ok, ("/etc/passwd", b'0', b"x", "")], "absolute path"),
             (vec![ok, ("../escape.yaml", b'0', b"x", "")], "climbs out"),
             (

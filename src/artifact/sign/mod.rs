@@ -11,7 +11,7 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 pub use keys::{KeyError, KeyPairFiles};
-pub use payload::{signature_tag, PayloadError, SignatureLayer};
+pub use payload::{signature_tag, PayloadError, SignatureEntry};
 
 /// Signs `payload` (SHA-256, ECDSA P-256, deterministic RFC 6979 nonces, so signing the same
 /// payload twice gives the same bytes); returns the base64 of the ASN.1 DER signature.

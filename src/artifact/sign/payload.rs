@@ -75,30 +75,45 @@ pub fn signature_config(payload_digests: &[String]) -> Vec<u8> {
     serde_json::to_vec(&v).expect("config serialises")
 }
 
-/// One signature: its payload and the base64 signature over it.
+/// One signature layer: the payload blob it names and the base64 signature over it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignatureLayer {
-    pub payload: Vec<u8>,
+pub struct SignatureEntry {
+    pub payload_digest: String,
+    pub payload_size: u64,
     pub signature_b64: String,
 }
 
-/// The signature manifest for `layers`, and the config blob it names.
-pub fn signature_manifest(layers: &[SignatureLayer]) -> (Vec<u8>, Vec<u8>) {
-    let digests: Vec<String> = layers.iter().map(|l| digest_of(&l.payload)).collect();
+impl SignatureEntry {
+    pub fn new(payload: &[u8], signature_b64: String) -> SignatureEntry {
+        SignatureEntry {
+            payload_digest: digest_of(payload),
+            payload_size: payload.len() as u64,
+            signature_b64,
+        }
+    }
+}
+
+/// The signature manifest holding `entries` (cosign appends one layer per signature), and the
+/// config blob it names.
+pub fn signature_manifest(entries: &[SignatureEntry]) -> (Vec<u8>, Vec<u8>) {
+    let digests: Vec<String> = entries.iter().map(|e| e.payload_digest.clone()).collect();
     let config = signature_config(&digests);
-    let layer_values: Vec<Value> = layers
+    let layers: Vec<Value> = entries
         .iter()
-        .map(|l| {
-            let mut d = descriptor(mt::COSIGN_SIMPLESIGNING, &l.payload);
-            d["annotations"] = json!({ mt::COSIGN_SIGNATURE_ANNOTATION: l.signature_b64 });
-            d
+        .map(|e| {
+            json!({
+                "mediaType": mt::COSIGN_SIMPLESIGNING,
+                "digest": e.payload_digest,
+                "size": e.payload_size,
+                "annotations": { mt::COSIGN_SIGNATURE_ANNOTATION: e.signature_b64 },
+            })
         })
         .collect();
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": mt::OCI_MANIFEST,
         "config": descriptor(mt::OCI_CONFIG, &config),
-        "layers": layer_values,
+        "layers": layers,
     });
     (
         serde_json::to_vec(&manifest).expect("manifest serialises"),

@@ -3,6 +3,9 @@
 mod build;
 mod cache;
 mod init;
+mod keygen_signing;
+mod pull;
+mod push;
 mod render;
 mod vendor;
 
@@ -21,6 +24,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(a) => render::run(g, a),
         Command::Vendor(a) => vendor::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Push(a) => push::run(g, a),
+        Command::Pull(a) => pull::run_pull(g, a),
+        Command::Verify(a) => pull::run_verify(g, a),
+        Command::Keygen(a) => keygen_signing::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
