@@ -68,6 +68,12 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
+    #[error("{registry}: {what}: the content does not match its digest ({message}): refusing it")]
+    ContentMismatch {
+        registry: String,
+        what: String,
+        message: String,
+    },
     #[error("{registry}: {what}: larger than the limit of {limit} bytes")]
     TooLarge {
         registry: String,
@@ -184,6 +190,21 @@ impl Registry {
             OciDistributionError::ServerError {
                 code: 401 | 403, ..
             } => RegistryError::Unauthorized { registry, what },
+            OciDistributionError::RequestError(ref r)
+                if matches!(r.status().map(|s| s.as_u16()), Some(401 | 403)) =>
+            {
+                RegistryError::Unauthorized { registry, what }
+            }
+            OciDistributionError::DigestError(ref d) => RegistryError::ContentMismatch {
+                registry,
+                what,
+                message: d.to_string(),
+            },
+            OciDistributionError::RequestError(ref r)
+                if r.status().map(|s| s.as_u16()) == Some(404) =>
+            {
+                RegistryError::NotFound { registry, what }
+            }
             OciDistributionError::ImageManifestNotFoundError(_)
             | OciDistributionError::ServerError { code: 404, .. } => {
                 RegistryError::NotFound { registry, what }
@@ -397,19 +418,7 @@ impl Registry {
                 .await
                 .map(|()| out.buf)
         });
-        let data = match data {
-            Err(RegistryError::Request { message, .. })
-                if message.contains("VerificationError") || message.contains("digest") =>
-            {
-                return Err(RegistryError::DigestMismatch {
-                    registry: self.registry.clone(),
-                    what,
-                    expected: digest.to_string(),
-                    actual: "other bytes".into(),
-                })
-            }
-            other => other?,
-        };
+        let data = data?;
         let actual = digest_of(&data);
         if actual != digest || data.len() as u64 != size {
             return Err(RegistryError::DigestMismatch {
