@@ -469,7 +469,7 @@ impl Drop for Tamper {
     }
 }
 
-fn flip_last(b: &mut Vec<u8>) {
+fn flip_last(b: &mut [u8]) {
     let n = b.len() - 1;
     b[n] ^= 1;
 }
@@ -512,7 +512,7 @@ fn tampering_and_wrong_keys_are_refused_and_nothing_is_unpacked() {
     );
     refused(&["pull", &latest, "-o", d], "no public key");
     {
-        let _t = Tamper::blob(&reg, &layer, flip_last);
+        let _t = Tamper::blob(&reg, &layer, |b| flip_last(b));
         refused(&["pull", &latest, "-o", d, "--key", &public], "refusing it");
         // Skipping the signature never skips the digests.
         refused(
@@ -521,7 +521,7 @@ fn tampering_and_wrong_keys_are_refused_and_nothing_is_unpacked() {
         );
     }
     {
-        let _t = Tamper::blob(&reg, &config, flip_last);
+        let _t = Tamper::blob(&reg, &config, |b| flip_last(b));
         refused(&["pull", &latest, "-o", d, "--key", &public], "refusing it");
     }
     {
