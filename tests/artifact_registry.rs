@@ -907,3 +907,132 @@ fn which(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+/// A loopback TCP proxy to the registry that, while `armed`, cuts every connection whose request
+/// stream contains `trigger`: the registry "goes away" at exactly that point of a push.
+fn cutting_proxy(
+    upstream: String,
+    trigger: &'static [u8],
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::Ordering;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let armed = armed.clone();
+            let (mut client_back, mut server_back) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server_back, &mut client_back);
+                let _ = client_back.shutdown(Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let mut seen: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 16 << 10];
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    seen.extend_from_slice(&buf[..n]);
+                    if armed.load(Ordering::SeqCst)
+                        && seen.windows(trigger.len()).any(|w| w == trigger)
+                    {
+                        let _ = client.shutdown(Shutdown::Both);
+                        let _ = server.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    // Keep only a tail long enough to catch a trigger split across reads.
+                    if seen.len() > 4096 {
+                        seen.drain(..seen.len() - trigger.len());
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn registry_lost_mid_push_leaves_no_tag_and_a_rerun_completes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let w = World::new();
+    let (key, public) = w.keys();
+    let armed = Arc::new(AtomicBool::new(true));
+    // The blobs go through; the connection dies when the manifest is written.
+    let proxy = cutting_proxy(
+        reg.addr.clone(),
+        b"PUT /v2/platform/staging/manifests/",
+        armed.clone(),
+    );
+    let target = format!("oci://{proxy}/platform/staging");
+    let root = w.env_dir("repo", COMMIT);
+    let r = root.to_str().expect("utf8");
+    let err = w.fails(&["-C", r, "push", "staging", "--to", &target, "--key", &key]);
+    assert!(
+        err.contains(&proxy) && err.contains("writing manifest"),
+        "{err}"
+    );
+    // No tag names a partial artifact: the registry has no tag at all.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            &format!("http://{}/v2/platform/staging/tags/list", reg.addr),
+        ])
+        .output()
+        .expect("curl");
+    let tags = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !tags.contains("latest") && !tags.contains("0123456"),
+        "{tags}"
+    );
+    // The re-run completes, reusing the blobs already uploaded.
+    armed.store(false, Ordering::SeqCst);
+    let report = push_json(&w, &root, &target, &["--key", &key]);
+    assert_eq!(report["uploadedBlobs"], 0, "{report}");
+    w.ok(&["verify", &format!("{target}:latest"), "--key", &public]);
+}
+
+#[test]
+fn push_without_to_uses_the_environments_artifact() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let w = World::new();
+    let root = w.env_dir("repo", COMMIT);
+    std::fs::write(
+        root.join("ferry.yaml"),
+        format!(
+            "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  staging:\n    artifact: {}/platform/staging\n  dev: {{}}\napps:\n  podinfo:\n    path: podinfo\n",
+            reg.addr
+        ),
+    )
+    .expect("write");
+    let r = root.to_str().expect("utf8");
+    let out = w.ok(&["-C", r, "push", "--tag", "v1"]);
+    assert!(
+        out.starts_with(&format!("{}/platform/staging@sha256:", reg.addr)),
+        "{out}"
+    );
+    let err = w.fails(&["-C", r, "push", "dev"]);
+    assert!(err.contains("environments.dev.artifact"), "{err}");
+    let err = w.fails(&["-C", r, "push", "staging", "--tag", "bad/tag"]);
+    assert!(err.contains("bad/tag"), "{err}");
+}

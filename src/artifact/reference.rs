@@ -18,7 +18,8 @@ pub struct ReferenceError {
     pub reason: String,
 }
 
-fn valid_tag(t: &str) -> bool {
+/// A tag as the distribution spec allows it.
+pub fn valid_tag(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 128
         && t.chars()

@@ -115,6 +115,13 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
             targets.push((name, r));
         }
     }
+    if let Some(bad) = a
+        .tags
+        .iter()
+        .find(|t| !crate::artifact::reference::valid_tag(t))
+    {
+        bail!("--tag {bad:?} is not a valid tag\nhint: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'");
+    }
     let signing_key = match &a.key {
         Some(path) => {
             let text = keys::read(path)?;
