@@ -1036,3 +1036,45 @@ fn push_without_to_uses_the_environments_artifact() {
     let err = w.fails(&["-C", r, "push", "staging", "--tag", "bad/tag"]);
     assert!(err.contains("bad/tag"), "{err}");
 }
+
+#[test]
+fn a_second_key_adds_a_signature_and_either_key_verifies() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let w = World::new();
+    let (key, public) = w.keys();
+    let (other_key, other_pub) = (
+        w.path("other.key").display().to_string(),
+        w.path("other.pub").display().to_string(),
+    );
+    let root = w.env_dir("repo", COMMIT);
+    let target = format!("oci://{}/platform/staging", reg.addr);
+    let first = push_json(&w, &root, &target, &["--key", &key]);
+    let second = push_json(&w, &root, &target, &["--key", &other_key]);
+    assert_eq!(first["digest"], second["digest"]);
+    let digest = first["digest"].as_str().expect("digest");
+    let (bytes, _) = sig_manifest(&reg, digest);
+    let m: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(m["layers"].as_array().expect("layers").len(), 2, "{m}");
+    for k in [&public, &other_pub] {
+        w.ok(&["verify", &format!("{target}:latest"), "--key", k]);
+    }
+    // Several keys may be given; one good signature is enough.
+    let stranger = w.path("stranger");
+    w.ok(&[
+        "keygen",
+        "--signing",
+        "-q",
+        "-o",
+        stranger.to_str().expect("utf8"),
+    ]);
+    let keys = format!("{},{}", w.path("stranger.pub").display(), public);
+    w.ok(&["verify", &format!("{target}:latest"), "--key", &keys]);
+    w.fails(&[
+        "verify",
+        &format!("{target}:latest"),
+        "--key",
+        &w.path("stranger.pub").display().to_string(),
+    ]);
+}
