@@ -1078,3 +1078,34 @@ fn a_second_key_adds_a_signature_and_either_key_verifies() {
         &w.path("stranger.pub").display().to_string(),
     ]);
 }
+
+#[test]
+fn working_tree_builds_get_no_revision_and_no_default_tag() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let w = World::new();
+    let root = w.env_dir("repo", COMMIT);
+    let index = root.join("out/staging/index.json");
+    let text = std::fs::read_to_string(&index).expect("read");
+    std::fs::write(
+        &index,
+        text.replace("\"worktree\": false", "\"worktree\": true"),
+    )
+    .expect("write");
+    let target = format!("oci://{}/platform/staging", reg.addr);
+    let r = root.to_str().expect("utf8");
+    let err = w.fails(&["-C", r, "push", "staging", "--to", &target]);
+    assert!(err.contains("--tag"), "{err}");
+    let out = w.ok(&["-C", r, "push", "staging", "--to", &target, "--tag", "dev"]);
+    let digest = out.trim().rsplit('@').next().expect("digest").to_string();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.blob_file(&digest)).expect("manifest"))
+            .expect("json");
+    assert!(
+        manifest["annotations"]
+            .get("org.opencontainers.image.revision")
+            .is_none(),
+        "{manifest}"
+    );
+}

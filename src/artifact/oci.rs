@@ -410,7 +410,8 @@ impl Registry {
                 .store_auth_if_needed(reference.resolve_registry(), &self.auth)
                 .await;
             let mut out = LimitedBuf {
-                buf: Vec::with_capacity(size as usize),
+                // Grow as bytes arrive: a claimed size is no reason to reserve memory.
+                buf: Vec::with_capacity(size.min(16 << 20) as usize),
                 limit: size as usize,
             };
             self.client

@@ -52,6 +52,21 @@ fn provenance(
             .and_then(|x| x.as_str())
             .map(str::to_string)
     };
+    let worktree = v.pointer("/source/worktree").and_then(|x| x.as_bool()) == Some(true);
+    if worktree {
+        // Files from the working tree are not the commit: naming it (in the revision or as the
+        // default tag) would pass uncommitted changes off as that commit.
+        eprintln!(
+            "warning: {} was built from the working tree; it is pushed without a revision",
+            env_dir.display()
+        );
+        let prov = Provenance {
+            source: source.or_else(|| field("url")),
+            revision: None,
+            created: None,
+        };
+        return Ok((prov, None));
+    }
     let short = field("commit").map(|c| c.chars().take(7).collect::<String>());
     let source = source.or_else(|| field("url"));
     Ok((
@@ -142,6 +157,12 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let (prov, short) = provenance(&env_dir, source.clone())?;
+        if a.tags.is_empty() && short.is_none() {
+            bail!(
+                "{} names no commit (a working-tree build?), so there is no default tag\nhint: pass --tag TAG, or build a commit",
+                env_dir.display()
+            );
+        }
         let tags = if a.tags.is_empty() {
             short.into_iter().chain(["latest".to_string()]).collect()
         } else {
