@@ -531,6 +531,27 @@ mod tests {
         );
     }
 
+    /// Pins the bytes: a change of tar layout or of the deflate backend (flate2 switching from
+    /// miniz_oxide to zlib-ng through some other crate's feature) would change every digest.
+    #[test]
+    fn golden_digest_of_a_fixed_tree() {
+        let dir = tree(&[
+            ("app/deploy.yaml", "kind: Deployment\n"),
+            ("index.json", "{}\n"),
+        ]);
+        let p = pack_dir(dir.path()).expect("pack");
+        assert_eq!(
+            (
+                crate::artifact::oci_json::digest_of(&p.gz).as_str(),
+                p.tar_digest.as_str()
+            ),
+            (
+                "sha256:a80e663347538cbd7ebb6d5bdb0ac9fd3f2313fe95e042678a69d9a4e7ba1b1d",
+                "sha256:603d243b8e1761a5695a44ed4ddbbcfa882444dff5d048dd26015f92d3ff032f"
+            )
+        );
+    }
+
     #[cfg(unix)]
     #[test]
     fn same_content_same_bytes_whatever_the_modes_and_times() {
