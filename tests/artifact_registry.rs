@@ -1109,3 +1109,37 @@ fn working_tree_builds_get_no_revision_and_no_default_tag() {
         "{manifest}"
     );
 }
+
+/// The library calls a benchmark or another tool uses: no CLI involved.
+#[test]
+fn library_push_dir_and_pull() {
+    use ferry::artifact::{
+        pull, push_dir, sign, ArtifactRef, Provenance, PushOptions, VerifyOptions,
+    };
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let w = World::new();
+    let env = w.env_dir("repo", COMMIT).join("out/staging");
+    let key = sign::new_signing_key();
+    let target = ArtifactRef::parse(&format!("{}/bench/staging", reg.addr)).expect("ref");
+    let prov = Provenance {
+        revision: Some(format!("main@sha1:{COMMIT}")),
+        ..Default::default()
+    };
+    let opts = PushOptions {
+        tags: vec!["latest".into()],
+        signing_key: Some(key.clone()),
+        ..Default::default()
+    };
+    let report = push_dir(&env, &target, &prov, &opts).expect("push");
+    let dest = w.path("pulled");
+    let vopts = VerifyOptions {
+        keys: vec![*key.verifying_key()],
+        ..Default::default()
+    };
+    let (verified, unpacked) = pull(&target.with_tag("latest"), &dest, &vopts).expect("pull");
+    assert_eq!(verified.digest, report.digest);
+    assert_eq!(unpacked.files, report.files);
+    assert_eq!(snapshot(&dest), snapshot(&env));
+}

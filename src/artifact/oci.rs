@@ -24,7 +24,7 @@ const MANIFEST_ACCEPT: &[&str] = &[
 const MAX_MANIFEST: usize = 4 << 20;
 
 /// How to reach a registry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Refuse every network access.
     pub offline: bool,
@@ -37,13 +37,22 @@ pub struct RegistryOptions {
     pub backoff: Duration,
 }
 
-impl RegistryOptions {
-    pub fn new() -> RegistryOptions {
+impl Default for RegistryOptions {
+    /// Online, TLS except on loopback, no credentials, 4 attempts from 250 ms.
+    fn default() -> Self {
         RegistryOptions {
+            offline: false,
+            insecure: false,
+            credentials: None,
             attempts: 4,
             backoff: Duration::from_millis(250),
-            ..Default::default()
         }
+    }
+}
+
+impl RegistryOptions {
+    pub fn new() -> RegistryOptions {
+        RegistryOptions::default()
     }
 }
 

@@ -8,10 +8,17 @@ pub mod payload;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::Signature;
 
 pub use keys::{KeyError, KeyPairFiles};
+/// The key types, so callers need no direct dependency on `p256`.
+pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use payload::{signature_tag, PayloadError, SignatureEntry};
+
+/// A new random P-256 signing key (not written anywhere).
+pub fn new_signing_key() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
 
 /// Signs `payload` (SHA-256, ECDSA P-256, deterministic RFC 6979 nonces, so signing the same
 /// payload twice gives the same bytes); returns the base64 of the ASN.1 DER signature.
