@@ -7,6 +7,8 @@ pub mod artifact;
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod diff;
+pub mod goyaml;
 pub mod manifest;
 pub mod render;
 pub mod source;

@@ -4,11 +4,13 @@ use super::BuildContext;
 use crate::config::{ChartRef, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_documents, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer, PlainRenderer, RenderError, RenderRequest, Renderer,
+    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer, PlainRenderer,
+    RenderError, RenderRequest, Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Bumped whenever the meaning of a cache entry changes.
 const CACHE_FORMAT: &str = "ferry-render-v1";
@@ -39,7 +41,7 @@ pub struct PairError {
     pub env: String,
     pub app: String,
     #[source]
-    pub kind: PairErrorKind,
+    pub kind: Arc<PairErrorKind>,
 }
 
 /// What one pair produced.
@@ -66,62 +68,138 @@ impl PairResult {
     }
 }
 
-pub(super) fn run_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> PairResult {
-    match render_pair(ctx, app) {
-        Ok(o) => PairResult::Ok(Box::new(o)),
-        Err(kind) => PairResult::Err(PairError { env: app.env.clone(), app: app.app.clone(), kind }),
-    }
+/// A pair whose inputs are located and whose cache key is known: everything but the render.
+pub(super) struct Prepared {
+    pub app: ResolvedApp,
+    chart: Option<ChartLocation>,
+    inputs: BTreeMap<String, String>,
+    renderer: Box<dyn Renderer>,
+    fingerprint: String,
+    pub key: String,
 }
 
-fn renderer_for(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Box<dyn Renderer>, RenderError> {
-    Ok(match &app.source {
-        ResolvedSource::Helm(_) => Box::new(HelmRenderer { tool: ctx.tools.helm.clone()? }),
-        ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer { tool: ctx.tools.kustomize.clone()? }),
-        ResolvedSource::Plain { .. } => Box::new(PlainRenderer),
+/// What rendering one cache key gave: the text and whether it came from the cache. Shared by
+/// every pair with that key.
+pub(super) type Produced = Result<(Arc<String>, bool), Arc<PairErrorKind>>;
+
+pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepared, PairError> {
+    let fail = |kind: PairErrorKind| PairError {
+        env: app.env.clone(),
+        app: app.app.clone(),
+        kind: Arc::new(kind),
+    };
+    let chart = match &app.source {
+        ResolvedSource::Helm(h) => Some(match &h.chart {
+            ChartRef::Local { path } => ChartLocation::Repo(path.clone()),
+            remote => ChartLocation::Archive(
+                ctx.charts
+                    .locate(remote, ctx.lock)
+                    .map_err(|e| fail(e.into()))?,
+            ),
+        }),
+        _ => None,
+    };
+    let inputs = input_digests(ctx.tree, app).map_err(|e| fail(e.into()))?;
+    let renderer = renderer_for(ctx, app).map_err(|e| fail(e.into()))?;
+    let fingerprint = renderer.fingerprint();
+    let key = cache_key(&fingerprint, app, &inputs, chart.as_ref());
+    Ok(Prepared {
+        app: app.clone(),
+        chart,
+        inputs,
+        renderer,
+        fingerprint,
+        key,
     })
 }
 
-fn cache_key(fingerprint: &str, app: &ResolvedApp, inputs: &BTreeMap<String, String>, chart: Option<&ChartLocation>) -> String {
+/// Reads the key from the cache or renders it (once per build, whatever the number of pairs
+/// that share it).
+pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
+    if let Some(t) = ctx.cache.get(&p.key) {
+        return Ok((Arc::new(t), true));
+    }
+    let req = RenderRequest {
+        tree: ctx.tree,
+        app: &p.app,
+        chart: p.chart.as_ref(),
+    };
+    let text = p.renderer.render(&req).map_err(|e| Arc::new(e.into()))?;
+    ctx.cache.put(&p.key, &text);
+    Ok((Arc::new(text), false))
+}
+
+/// Turns a produced render into this pair's objects.
+pub(super) fn assemble(p: Prepared, produced: &Produced) -> PairResult {
+    let fail = |kind: Arc<PairErrorKind>| {
+        PairResult::Err(PairError {
+            env: p.app.env.clone(),
+            app: p.app.app.clone(),
+            kind,
+        })
+    };
+    let (text, cached) = match produced {
+        Ok(t) => t,
+        Err(e) => return fail(e.clone()),
+    };
+    let mut objects = match to_objects(text) {
+        Ok(o) => o,
+        Err(e) => return fail(Arc::new(e)),
+    };
+    if matches!(p.app.source, ResolvedSource::Helm(_)) {
+        objects.retain(|o| !is_helm_test(o));
+    }
+    PairResult::Ok(Box::new(PairOutput {
+        app: p.app,
+        objects,
+        cache_key: p.key,
+        inputs: p.inputs,
+        renderer: p.fingerprint,
+        cached: *cached,
+    }))
+}
+
+fn renderer_for(
+    ctx: &BuildContext<'_>,
+    app: &ResolvedApp,
+) -> Result<Box<dyn Renderer>, RenderError> {
+    Ok(match &app.source {
+        ResolvedSource::Helm(_) => Box::new(HelmRenderer {
+            tool: ctx.tools.helm.clone()?,
+        }),
+        ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer {
+            tool: ctx.tools.kustomize.clone()?,
+        }),
+        ResolvedSource::Plain { .. } => Box::new(PlainRenderer),
+    })
+}
+fn cache_key(
+    fingerprint: &str,
+    app: &ResolvedApp,
+    inputs: &BTreeMap<String, String>,
+    chart: Option<&ChartLocation>,
+) -> String {
     let chart_digest = match chart {
         Some(ChartLocation::Archive(p)) => p.file_name().map(|n| n.to_string_lossy().to_string()),
         _ => None,
     };
+    // Only what reaches the renderer goes in: namespace and kube version matter to helm alone,
+    // so changing them re-renders exactly the helm pairs.
+    let helm_only = match &app.source {
+        ResolvedSource::Helm(_) => {
+            serde_json::json!({"namespace": app.namespace, "kubeVersion": app.kube_version})
+        }
+        _ => serde_json::Value::Null,
+    };
     let material = serde_json::json!({
         "format": CACHE_FORMAT,
         "renderer": fingerprint,
-        "app": app,
+        "source": app.source,
+        "helm": helm_only,
         "inputs": inputs,
         "chart": chart_digest,
     });
     hex::encode(Sha256::digest(material.to_string().as_bytes()))
-}
-
-fn render_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<PairOutput, PairErrorKind> {
-    let chart = match &app.source {
-        ResolvedSource::Helm(h) => Some(match &h.chart {
-            ChartRef::Local { path } => ChartLocation::Repo(path.clone()),
-            remote => ChartLocation::Archive(ctx.charts.locate(remote, ctx.lock)?),
-        }),
-        _ => None,
-    };
-    let inputs = input_digests(ctx.tree, app)?;
-    let renderer = renderer_for(ctx, app)?;
-    let fingerprint = renderer.fingerprint();
-    let key = cache_key(&fingerprint, app, &inputs, chart.as_ref());
-    let (text, cached) = match ctx.cache.get(&key) {
-        Some(t) => (t, true),
-        None => {
-            let req = RenderRequest { tree: ctx.tree, app, chart: chart.as_ref() };
-            let t = renderer.render(&req)?;
-            ctx.cache.put(&key, &t);
-            (t, false)
-        }
-    };
-    let mut objects = to_objects(&text)?;
-    if matches!(app.source, ResolvedSource::Helm(_)) {
-        objects.retain(|o| !is_helm_test(o));
-    }
-    Ok(PairOutput { app: app.clone(), objects, cache_key: key, inputs, renderer: fingerprint, cached })
 }
 
 /// Helm test hooks (`helm.sh/hook: test...`) are run by `helm test`, not part of the desired
@@ -178,13 +256,21 @@ mod tests {
     #[test]
     fn source_comments_follow_documents() {
         let t = "---\n# Source: a.yaml\nkind: A\n---\n# Source: b.yaml\n# only a comment\n---\n# Source: c.yaml\nkind: C\n";
-        assert_eq!(source_comments(t), [Some("a.yaml".to_string()), Some("c.yaml".to_string())]);
+        assert_eq!(
+            source_comments(t),
+            [Some("a.yaml".to_string()), Some("c.yaml".to_string())]
+        );
     }
 
     #[test]
     fn bad_document_names_its_source() {
         let t = "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# Source: b.yaml\napiVersion: v1\nkind: ConfigMap\n";
-        let Err(err) = to_objects(t) else { panic!("must fail") };
-        assert_eq!(err.to_string(), "document 2 (b.yaml): field `metadata.name` is missing");
+        let Err(err) = to_objects(t) else {
+            panic!("must fail")
+        };
+        assert_eq!(
+            err.to_string(),
+            "document 2 (b.yaml): field `metadata.name` is missing"
+        );
     }
 }

@@ -2,12 +2,15 @@
 //! to `out/<env>/` atomically. One failure never hides another, and a failed environment keeps
 //! its previous output.
 
+mod fresh;
 mod job;
 mod output;
 mod postprocess;
 
 pub use job::{PairError, PairErrorKind, PairResult};
-pub use output::{object_file_name, write_environment, Index, IndexApp, IndexObject, OutputError, INDEX_FILE};
+pub use output::{
+    object_file_name, write_environment, Index, IndexApp, IndexObject, OutputError, INDEX_FILE,
+};
 pub use postprocess::{finish_environment, PostError};
 
 use crate::config::{resolve, Pipeline};
@@ -15,6 +18,7 @@ use crate::render::{Cache, Tools};
 use crate::source::Tree;
 use crate::vendor::{ChartStore, Lock};
 use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// What to build and how.
@@ -66,9 +70,13 @@ pub struct EnvReport {
     pub cached: usize,
     /// Pairs rendered in this run.
     pub rendered: usize,
+    /// The apps rendered in this run (not served from the cache), in name order.
+    pub rendered_apps: Vec<String>,
     pub out: PathBuf,
     /// False when an error kept this environment from being written.
     pub written: bool,
+    /// True when the existing output already matched and nothing was rewritten.
+    pub up_to_date: bool,
     pub errors: Vec<String>,
 }
 
@@ -80,6 +88,30 @@ pub struct BuildReport {
     pub corrupt_cache_entries: usize,
 }
 
+fn pair_env(p: &Result<job::Prepared, PairError>) -> &str {
+    match p {
+        Ok(p) => &p.app.env,
+        Err(e) => &e.env,
+    }
+}
+
+impl EnvReport {
+    fn unchanged(env: &str, index: &output::Index, out_dir: &std::path::Path) -> EnvReport {
+        EnvReport {
+            name: env.to_string(),
+            apps: index.apps.len(),
+            objects: index.apps.values().map(|a| a.objects.len()).sum(),
+            cached: index.apps.len(),
+            rendered: 0,
+            rendered_apps: Vec::new(),
+            out: out_dir.join(env),
+            written: true,
+            up_to_date: true,
+            errors: Vec::new(),
+        }
+    }
+}
+
 impl BuildReport {
     pub fn ok(&self) -> bool {
         self.environments.iter().all(|e| e.written)
@@ -88,7 +120,11 @@ impl BuildReport {
 
 /// Builds the selected environments. Errors of single pairs are reported per environment in
 /// the report, not returned: only misuse (an unknown environment) fails the call itself.
-pub fn build(ctx: &BuildContext<'_>, opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
+pub fn build(
+    ctx: &BuildContext<'_>,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<BuildReport, BuildError> {
     let envs: Vec<String> = if opts.environments.is_empty() {
         ctx.pipeline.environments.keys().cloned().collect()
     } else {
@@ -96,7 +132,13 @@ pub fn build(ctx: &BuildContext<'_>, opts: &BuildOptions, progress: &dyn Progres
             if !ctx.pipeline.environments.contains_key(e) {
                 return Err(BuildError::UnknownEnvironment {
                     name: e.clone(),
-                    known: ctx.pipeline.environments.keys().cloned().collect::<Vec<_>>().join(", "),
+                    known: ctx
+                        .pipeline
+                        .environments
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
@@ -106,32 +148,84 @@ pub fn build(ctx: &BuildContext<'_>, opts: &BuildOptions, progress: &dyn Progres
         e
     };
     let pairs = resolve(ctx.pipeline, &envs);
-    progress.start(pairs.len());
     let jobs = opts.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| BuildError::Pool { jobs, message: e.to_string() })?;
+        .map_err(|e| BuildError::Pool {
+            jobs,
+            message: e.to_string(),
+        })?;
+    let prepared: Vec<Result<job::Prepared, PairError>> = pool.install(|| {
+        use rayon::prelude::*;
+        pairs.par_iter().map(|p| job::prepare(ctx, p)).collect()
+    });
+
+    // Environments whose output already matches are skipped before any render or parse.
+    let mut digests: BTreeMap<&str, String> = BTreeMap::new();
+    let mut fresh: BTreeMap<&str, output::Index> = BTreeMap::new();
+    for env in &envs {
+        let mine: Vec<&Result<job::Prepared, PairError>> =
+            prepared.iter().filter(|p| pair_env(p) == env).collect();
+        if mine.iter().any(|p| p.is_err()) {
+            continue;
+        }
+        let ok: Vec<&job::Prepared> = mine.into_iter().flatten().collect();
+        let digest = fresh::env_digest(ctx, &ok);
+        if let Some(index) = fresh::up_to_date(&opts.out_dir.join(env), &digest) {
+            fresh.insert(env, index);
+        }
+        digests.insert(env, digest);
+    }
+
     let results: Vec<PairResult> = pool.install(|| {
         use rayon::prelude::*;
-        pairs
+        let todo: Vec<Result<job::Prepared, PairError>> = prepared
+            .into_iter()
+            .filter(|p| !fresh.contains_key(pair_env(p)))
+            .collect();
+        // Pairs with equal inputs share one render; the first pair (in env/app order) renders it.
+        let mut unique: BTreeMap<&str, &job::Prepared> = BTreeMap::new();
+        for p in todo.iter().flatten() {
+            unique.entry(p.key.as_str()).or_insert(p);
+        }
+        progress.start(unique.len());
+        let produced: HashMap<String, job::Produced> = unique
             .par_iter()
-            .map(|p| {
-                let r = job::run_pair(ctx, p);
-                progress.pair_done(&p.env, &p.app);
-                r
+            .map(|(key, p)| {
+                let r = job::produce(ctx, p);
+                progress.pair_done(&p.app.env, &p.app.app);
+                (key.to_string(), r)
+            })
+            .collect();
+        progress.finish();
+        todo.into_par_iter()
+            .map(|p| match p {
+                Err(e) => PairResult::Err(e),
+                Ok(p) => {
+                    let key = p.key.clone();
+                    job::assemble(p, &produced[&key])
+                }
             })
             .collect()
     });
-    progress.finish();
 
-    let mut by_env: std::collections::BTreeMap<String, Vec<PairResult>> = Default::default();
+    let mut by_env: BTreeMap<String, Vec<PairResult>> = BTreeMap::new();
     for r in results {
         by_env.entry(r.env().to_string()).or_default().push(r);
     }
     let environments = envs
         .iter()
-        .map(|env| output::finish_and_write(ctx, env, by_env.remove(env).unwrap_or_default(), &opts.out_dir))
+        .map(|env| match fresh.get(env.as_str()) {
+            Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
+            None => output::finish_and_write(
+                ctx,
+                env,
+                digests.get(env.as_str()).map_or("", String::as_str),
+                by_env.remove(env).unwrap_or_default(),
+                &opts.out_dir,
+            ),
+        })
         .collect();
     Ok(BuildReport {
         revision: ctx.tree.revision().clone(),

@@ -25,6 +25,10 @@ pub struct Index {
     pub api_version: String,
     pub kind: String,
     pub environment: String,
+    /// A digest over every input of this output; an equal digest means nothing to rebuild.
+    /// Absent in indexes written before it existed: those are never taken as up to date.
+    #[serde(default)]
+    pub build_digest: String,
     pub source: IndexSource,
     pub apps: BTreeMap<String, IndexApp>,
 }
@@ -65,7 +69,13 @@ pub struct IndexObject {
 
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -77,17 +87,31 @@ pub fn object_file_name(obj: &Object) -> String {
         kind = format!("{kind}.{}", obj.group());
     }
     match obj.namespace() {
-        Some(ns) => format!("{}_{}_{}.yaml", sanitize(&kind), sanitize(ns), sanitize(obj.name())),
+        Some(ns) => format!(
+            "{}_{}_{}.yaml",
+            sanitize(&kind),
+            sanitize(ns),
+            sanitize(obj.name())
+        ),
         None => format!("{}_{}.yaml", sanitize(&kind), sanitize(obj.name())),
     }
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
-    OutputError { path: path.to_path_buf(), message: e.to_string() }
+    OutputError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Writes one environment atomically and returns the path of its directory.
-pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs: &[PairOutput]) -> Result<PathBuf, OutputError> {
+pub fn write_environment(
+    out_dir: &Path,
+    env: &str,
+    revision: &Revision,
+    build_digest: &str,
+    outputs: &[PairOutput],
+) -> Result<PathBuf, OutputError> {
     std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{env}.tmp-"))
@@ -127,6 +151,7 @@ pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs
         api_version: crate::config::API_VERSION.to_string(),
         kind: "BuildIndex".to_string(),
         environment: env.to_string(),
+        build_digest: build_digest.to_string(),
         source: IndexSource {
             revision: revision.flux_revision(),
             commit: revision.commit.clone(),
@@ -161,22 +186,43 @@ pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs
     Ok(target)
 }
 
-pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<PairResult>, out_dir: &Path) -> EnvReport {
+pub(super) fn finish_and_write(
+    ctx: &BuildContext<'_>,
+    env: &str,
+    build_digest: &str,
+    results: Vec<PairResult>,
+    out_dir: &Path,
+) -> EnvReport {
     let apps = results.len();
     let mut errors = Vec::new();
     let mut outputs = Vec::new();
     let mut cached = 0;
+    let mut rendered_apps = Vec::new();
     for r in results {
         match r {
             PairResult::Ok(o) => {
                 cached += usize::from(o.cached);
+                if !o.cached {
+                    rendered_apps.push(o.app.app.clone());
+                }
                 outputs.push(*o);
             }
             PairResult::Err(e) => errors.push(e.to_string()),
         }
     }
     let rendered = outputs.len() - cached;
-    let mut report = EnvReport { name: env.to_string(), apps, objects: 0, cached, rendered, out: out_dir.join(env), written: false, errors: Vec::new() };
+    let mut report = EnvReport {
+        name: env.to_string(),
+        apps,
+        objects: 0,
+        cached,
+        rendered,
+        rendered_apps,
+        out: out_dir.join(env),
+        written: false,
+        up_to_date: false,
+        errors: Vec::new(),
+    };
     if errors.is_empty() {
         if let Err(post) = super::finish_environment(ctx.pipeline, &mut outputs) {
             errors.extend(post.into_iter().map(|e| format!("{env}: {e}")));
@@ -184,7 +230,7 @@ pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<P
     }
     if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
-        match write_environment(out_dir, env, ctx.tree.revision(), &outputs) {
+        match write_environment(out_dir, env, ctx.tree.revision(), build_digest, &outputs) {
             Ok(p) => {
                 report.out = p;
                 report.written = true;

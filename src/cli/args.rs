@@ -23,7 +23,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The repository (any directory inside it).
-    #[arg(short = 'C', long = "repo", global = true, default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "repo",
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub repo: PathBuf,
     /// Where renders and vendored charts are cached [default: $XDG_CACHE_HOME/ferry].
     #[arg(long, global = true, env = "FERRY_CACHE_DIR", value_name = "DIR")]
@@ -58,6 +64,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write a new key: `--signing` makes a cosign-compatible key pair (cosign.key, cosign.pub).
     Keygen(KeygenArgs),
+    /// Show what would change between two builds or two revisions; secret values are never shown.
+    Diff(DiffArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -188,7 +196,12 @@ pub struct CachePruneArgs {
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
     /// USER:PASSWORD for the registry [default: Docker's config.json, credential helpers].
-    #[arg(long, env = "FERRY_REGISTRY_CREDS", hide_env_values = true, value_name = "USER:PASSWORD")]
+    #[arg(
+        long,
+        env = "FERRY_REGISTRY_CREDS",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
     pub creds: Option<String>,
     /// Plain HTTP to a registry that is not on loopback (loopback always uses plain HTTP).
     #[arg(long)]
@@ -224,7 +237,12 @@ pub struct PushArgs {
 #[derive(Debug, Args)]
 pub struct VerifyKeyArgs {
     /// cosign public key(s) (PEM); a signature by any of them is accepted.
-    #[arg(long = "key", env = "FERRY_VERIFY_KEY", value_name = "FILE", value_delimiter = ',')]
+    #[arg(
+        long = "key",
+        env = "FERRY_VERIFY_KEY",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
     pub keys: Vec<PathBuf>,
     /// Accept the artifact without checking its signature (digests are still checked).
     #[arg(long, conflicts_with = "keys")]
@@ -277,4 +295,57 @@ pub struct KeygenArgs {
     /// With --signing: the path prefix of the two files [default: cosign → cosign.key, cosign.pub].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// For people; coloured on a terminal unless NO_COLOR is set.
+    #[default]
+    Text,
+    /// For machines; the schema is in docs/diff-json.md.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown"
+)]
+pub struct DiffArgs {
+    /// Without --from: the two build directories to compare (OLD_DIR NEW_DIR, each an out/<env>).
+    /// With --from: the environments to compare [default: all].
+    #[arg(value_name = "OLD_DIR NEW_DIR | ENV")]
+    pub args: Vec<String>,
+    /// Build this revision (branch, tag or commit) as the old side.
+    #[arg(long, value_name = "REV")]
+    pub from: Option<String>,
+    /// Build this revision as the new side [default: HEAD].
+    #[arg(long, value_name = "REV", requires = "from")]
+    pub to: Option<String>,
+    /// Build the files on disk, uncommitted changes included, as the new side.
+    #[arg(long, requires = "from", conflicts_with = "to")]
+    pub worktree: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: DiffFormat,
+    /// With --output markdown: also write the full diff here; the comment points to it when the diff is too long for one.
+    #[arg(long, value_name = "FILE")]
+    pub markdown_overflow: Option<PathBuf>,
+    /// A file holding the key for fingerprints of changed secret values [default: $FERRY_DIFF_KEY; none: no fingerprints].
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
+    /// Another kind whose values are secret (`Kind` or `Kind.group`), besides Secret and SOPS-encrypted objects.
+    #[arg(long = "secret-kind", value_name = "KIND")]
+    pub secret_kinds: Vec<String>,
+    /// Lines of context around each change.
+    #[arg(short = 'U', long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+    /// Render in N parallel jobs when building revisions [default: one per core].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Render revisions again, ignoring and not filling the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub tools: ToolArgs,
 }

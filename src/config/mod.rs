@@ -10,8 +10,8 @@ mod template;
 pub use error::ConfigError;
 pub use locate::line_of;
 pub use model::{
-    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp, RendererChoice,
-    API_VERSION, KIND,
+    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
+    RendererChoice, API_VERSION, KIND,
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;
@@ -34,11 +34,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let on_line = line.and_then(|l| text.lines().nth(l.saturating_sub(1))).unwrap_or("");
         let hint = (on_line.contains("${") && on_line.contains('['))
             .then(|| "inside `[...]` a value with `${env}` must be quoted: [\"a-${env}.yaml\"], or use a block list".to_string());
+        let mut message = strip_location(&inner.to_string());
+        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
+            message = rest.to_string();
+        }
         ConfigError::Invalid {
             file: file.to_path_buf(),
             key: if path == "." { String::new() } else { path },
             line,
-            message: strip_location(&inner.to_string()),
+            message,
             hint,
         }
     })?;

@@ -38,9 +38,12 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-/// Serialises one document. The same value always gives the same bytes.
+/// Serialises one document as `kubectl` and `helm` write YAML (go-yaml v2 through
+/// sigs.k8s.io/yaml): keys in Go's natural order, and every string a YAML 1.1 reader would take
+/// for something else (`on`, `yes`, `1.0`, `~`) quoted, so that kubectl reads back exactly the
+/// value ferry wrote. The same value always gives the same bytes.
 pub fn to_yaml(value: &Value) -> String {
-    serde_yaml_ng::to_string(value).expect("a JSON value always serialises to YAML")
+    crate::goyaml::to_yaml(value)
 }
 
 #[cfg(test)]
@@ -49,7 +52,8 @@ mod tests {
 
     #[test]
     fn skips_empty_documents_and_keeps_order() {
-        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: [x]\n").expect("parses");
+        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: [x]\n")
+            .expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0]["a"], 1);
         assert_eq!(docs[1]["b"][0], "x");
@@ -64,10 +68,18 @@ mod tests {
 
     #[test]
     fn round_trip_is_stable() {
-        let docs = parse_documents("b: 2\na:\n  s: \"yes\"\n  m: |\n    line1\n    line2\n").expect("parses");
+        let docs = parse_documents("b: 2\na:\n  s: \"yes\"\n  m: |\n    line1\n    line2\n")
+            .expect("parses");
         let once = to_yaml(&docs[0]);
         let twice = to_yaml(&parse_documents(&once).expect("reparses")[0]);
         assert_eq!(once, twice);
-        assert!(once.starts_with("b: 2\n"), "key order kept: {once}");
+        assert!(
+            once.starts_with("a:\n"),
+            "keys sorted as Go sorts them: {once}"
+        );
+        assert!(
+            once.contains("s: \"yes\""),
+            "YAML 1.1 booleans stay strings: {once}"
+        );
     }
 }

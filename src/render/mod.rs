@@ -5,6 +5,7 @@ mod cache;
 mod helm;
 mod inputs;
 mod kustomize;
+pub mod kustomize_native;
 mod plain;
 mod tools;
 
@@ -13,7 +14,7 @@ pub use helm::{helm_args, HelmRenderer};
 pub use inputs::{input_digests, InputError};
 pub use kustomize::KustomizeRenderer;
 pub use plain::PlainRenderer;
-pub use tools::{Tool, ToolError, ToolKind, Tools};
+pub use tools::{tool_command, Tool, ToolError, ToolKind, Tools};
 
 use crate::config::ResolvedApp;
 use crate::source::{SourceError, Tree};
@@ -41,7 +42,11 @@ pub enum RenderError {
     #[error(transparent)]
     Tool(#[from] ToolError),
     #[error("{tool} failed (exit status {status}):\n{stderr}")]
-    Failed { tool: String, status: String, stderr: String },
+    Failed {
+        tool: String,
+        status: String,
+        stderr: String,
+    },
     #[error("cannot run {tool}: {message}")]
     Spawn { tool: String, message: String },
     #[error(transparent)]

@@ -22,12 +22,21 @@ pub struct Tool {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ToolError {
     #[error("{tool} was not found ({searched})\nhint: {hint}")]
-    Missing { tool: &'static str, searched: String, hint: &'static str },
+    Missing {
+        tool: &'static str,
+        searched: String,
+        hint: &'static str,
+    },
     #[error("{} does not run: {message}\nhint: check the binary, or point {env} at another one", path.display())]
-    Broken { path: PathBuf, env: &'static str, message: String },
+    Broken {
+        path: PathBuf,
+        env: &'static str,
+        message: String,
+    },
 }
 
-const HELM_HINT: &str = "install helm (`./setup.sh` does), put it on PATH, or set FERRY_HELM / --helm to its path";
+const HELM_HINT: &str =
+    "install helm (`./setup.sh` does), put it on PATH, or set FERRY_HELM / --helm to its path";
 const KUSTOMIZE_HINT: &str = "install kubectl or kustomize (`./setup.sh` does), put it on PATH, or set FERRY_KUSTOMIZE / --kustomize to its path";
 
 /// The tools a build may use, found once per run. A missing tool is only an error when an app
@@ -45,12 +54,45 @@ fn search_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The variables a tool may see; everything else is withheld.
+const TOOL_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "DOCKER_CONFIG",
+];
+
+/// A command for an external tool that gets only what it needs from our environment: never a
+/// key (SOPS_AGE_KEY, FERRY_DIFF_KEY, COSIGN_PASSWORD...) and never a cluster.
+pub fn tool_command(path: &Path) -> Command {
+    let mut cmd = Command::new(path);
+    cmd.env_clear();
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        let helm_setting = name.starts_with("HELM_") && !name.contains("PASSWORD");
+        if TOOL_ENV.contains(&name.as_ref()) || helm_setting {
+            cmd.env(&k, &v);
+        }
+    }
+    cmd.env("KUBECONFIG", "/dev/null")
+        .env("HELM_KUBECONTEXT", "");
+    cmd
+}
+
 fn run_version(path: &Path, args: &[&str], env: &'static str) -> Result<String, ToolError> {
-    let out = Command::new(path)
+    let out = tool_command(path)
         .args(args)
-        .env("KUBECONFIG", "/dev/null")
         .output()
-        .map_err(|e| ToolError::Broken { path: path.into(), env, message: e.to_string() })?;
+        .map_err(|e| ToolError::Broken {
+            path: path.into(),
+            env,
+            message: e.to_string(),
+        })?;
     if !out.status.success() {
         return Err(ToolError::Broken {
             path: path.into(),
@@ -62,7 +104,10 @@ fn run_version(path: &Path, args: &[&str], env: &'static str) -> Result<String, 
 }
 
 fn kind_of_kustomize(path: &Path) -> ToolKind {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     if name.starts_with("kubectl") {
         ToolKind::Kubectl
     } else {
@@ -70,27 +115,111 @@ fn kind_of_kustomize(path: &Path) -> ToolKind {
     }
 }
 
-impl Tools {
-    /// Finds helm and kustomize: explicit paths first, then `FERRY_HELM` / `FERRY_KUSTOMIZE`,
-    /// then `PATH` (kubectl before kustomize).
-    pub fn discover(helm: Option<&Path>, kustomize: Option<&Path>) -> Tools {
-        Tools { helm: Self::find_helm(helm), kustomize: Self::find_kustomize(kustomize) }
+/// Asking a tool its version costs a process start (tens of milliseconds for kubectl); the answer
+/// is remembered per binary, keyed by its path, size and modification time.
+struct VersionMemo {
+    file: Option<PathBuf>,
+}
+
+impl VersionMemo {
+    fn key(path: &Path) -> Option<String> {
+        let md = std::fs::metadata(path).ok()?;
+        let mtime = md
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(format!("{}|{}|{mtime}", path.display(), md.len()))
     }
 
-    fn find_helm(explicit: Option<&Path>) -> Result<Tool, ToolError> {
+    fn load(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn version(
+        &self,
+        path: &Path,
+        ask: impl FnOnce() -> Result<String, ToolError>,
+    ) -> Result<String, ToolError> {
+        let Some(key) = Self::key(path) else {
+            return ask();
+        };
+        if let Some(v) = self.load().get(&key).and_then(|v| v.as_str()) {
+            return Ok(v.to_string());
+        }
+        let v = ask()?;
+        if let Some(file) = &self.file {
+            let mut all = self.load();
+            all.insert(key, serde_json::Value::String(v.clone()));
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+                if let Ok(tmp) = tempfile::NamedTempFile::new_in(dir) {
+                    if std::fs::write(tmp.path(), serde_json::Value::Object(all).to_string())
+                        .is_ok()
+                    {
+                        let _ = tmp.persist(file);
+                    }
+                }
+            }
+        }
+        Ok(v)
+    }
+}
+
+impl Tools {
+    /// Finds helm and kustomize: explicit paths first, then `FERRY_HELM` / `FERRY_KUSTOMIZE`,
+    /// then `PATH` (kubectl before kustomize). Versions are remembered under `cache_dir`.
+    pub fn discover(
+        helm: Option<&Path>,
+        kustomize: Option<&Path>,
+        cache_dir: Option<&Path>,
+    ) -> Tools {
+        let memo = VersionMemo {
+            file: cache_dir.map(|d| d.join("tool-versions.json")),
+        };
+        Tools {
+            helm: Self::find_helm(helm, &memo),
+            kustomize: Self::find_kustomize(kustomize, &memo),
+        }
+    }
+
+    fn find_helm(explicit: Option<&Path>, memo: &VersionMemo) -> Result<Tool, ToolError> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("FERRY_HELM").map(PathBuf::from))
             .or_else(|| search_path("helm"))
-            .ok_or(ToolError::Missing { tool: "helm", searched: "--helm, FERRY_HELM, PATH".into(), hint: HELM_HINT })?;
+            .ok_or(ToolError::Missing {
+                tool: "helm",
+                searched: "--helm, FERRY_HELM, PATH".into(),
+                hint: HELM_HINT,
+            })?;
         if !path.is_file() {
-            return Err(ToolError::Missing { tool: "helm", searched: path.display().to_string(), hint: HELM_HINT });
+            return Err(ToolError::Missing {
+                tool: "helm",
+                searched: path.display().to_string(),
+                hint: HELM_HINT,
+            });
         }
-        let version = run_version(&path, &["version", "--template", "{{.Version}}"], "FERRY_HELM")?;
-        Ok(Tool { kind: ToolKind::Helm, path, version })
+        let version = memo.version(&path, || {
+            run_version(
+                &path,
+                &["version", "--template", "{{.Version}}"],
+                "FERRY_HELM",
+            )
+        })?;
+        Ok(Tool {
+            kind: ToolKind::Helm,
+            path,
+            version,
+        })
     }
 
-    fn find_kustomize(explicit: Option<&Path>) -> Result<Tool, ToolError> {
+    fn find_kustomize(explicit: Option<&Path>, memo: &VersionMemo) -> Result<Tool, ToolError> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("FERRY_KUSTOMIZE").map(PathBuf::from))
@@ -102,21 +231,38 @@ impl Tools {
                 hint: KUSTOMIZE_HINT,
             })?;
         if !path.is_file() {
-            return Err(ToolError::Missing { tool: "kustomize", searched: path.display().to_string(), hint: KUSTOMIZE_HINT });
+            return Err(ToolError::Missing {
+                tool: "kustomize",
+                searched: path.display().to_string(),
+                hint: KUSTOMIZE_HINT,
+            });
         }
         let kind = kind_of_kustomize(&path);
-        let version = match kind {
-            ToolKind::Kubectl => {
-                let json = run_version(&path, &["version", "--client", "-o", "json"], "FERRY_KUSTOMIZE")?;
-                let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-                format!(
-                    "kubectl {} kustomize {}",
-                    v["clientVersion"]["gitVersion"].as_str().unwrap_or("?"),
-                    v["kustomizeVersion"].as_str().unwrap_or("?")
-                )
-            }
-            _ => format!("kustomize {}", run_version(&path, &["version"], "FERRY_KUSTOMIZE")?),
-        };
-        Ok(Tool { kind, path, version })
+        let version = memo.version(&path, || {
+            Ok(match kind {
+                ToolKind::Kubectl => {
+                    let json = run_version(
+                        &path,
+                        &["version", "--client", "-o", "json"],
+                        "FERRY_KUSTOMIZE",
+                    )?;
+                    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                    format!(
+                        "kubectl {} kustomize {}",
+                        v["clientVersion"]["gitVersion"].as_str().unwrap_or("?"),
+                        v["kustomizeVersion"].as_str().unwrap_or("?")
+                    )
+                }
+                _ => format!(
+                    "kustomize {}",
+                    run_version(&path, &["version"], "FERRY_KUSTOMIZE")?
+                ),
+            })
+        })?;
+        Ok(Tool {
+            kind,
+            path,
+            version,
+        })
     }
 }

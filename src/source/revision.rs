@@ -65,12 +65,15 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_420_800 + 3_661), "2026-11-23T01:01:01Z");
+        assert_eq!(rfc3339(1_795_392_000 + 3_661), "2026-11-23T01:01:01Z");
     }
 
     #[test]
     fn flux_revision_forms() {
-        let mut r = Revision { commit: Some("abc".into()), ..Default::default() };
+        let mut r = Revision {
+            commit: Some("abc".into()),
+            ..Default::default()
+        };
         assert_eq!(r.flux_revision().as_deref(), Some("sha1:abc"));
         r.branch = Some("main".into());
         assert_eq!(r.flux_revision().as_deref(), Some("main@sha1:abc"));

@@ -2,7 +2,9 @@
 
 mod build;
 mod cache;
+mod diff;
 mod init;
+mod inputs;
 mod keygen_signing;
 mod pull;
 mod push;
@@ -14,7 +16,6 @@ use super::ExitCode;
 use crate::config::{self, Pipeline};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pull(a) => pull::run_pull(g, a),
         Command::Verify(a) => pull::run_verify(g, a),
         Command::Keygen(a) => keygen_signing::run(g, a),
+        Command::Diff(a) => diff::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
@@ -43,16 +45,24 @@ pub(crate) fn repo_root(dir: &Path) -> PathBuf {
 }
 
 /// Reads `ferry.yaml` from a tree (the commit being built, or the disk).
-pub(crate) fn load_pipeline(tree: &dyn crate::source::Tree, root: &Path) -> anyhow::Result<Pipeline> {
+pub(crate) fn load_pipeline(
+    tree: &dyn crate::source::Tree,
+    root: &Path,
+) -> anyhow::Result<Pipeline> {
     let file = root.join(config::FILE_NAME);
-    let bytes = tree.read(config::FILE_NAME).map_err(|e| config::ConfigError::Read {
-        file: file.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
-    })?;
-    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
+    let bytes = tree
+        .read(config::FILE_NAME)
+        .map_err(|e| config::ConfigError::Read {
+            file: file.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
+        })?;
+    let text =
+        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
     Ok(config::parse(&file, &text)?)
 }
 
 pub(crate) fn cache_dir(g: &super::args::GlobalArgs) -> Option<PathBuf> {
-    g.cache_dir.clone().or_else(crate::render::Cache::default_dir)
+    g.cache_dir
+        .clone()
+        .or_else(crate::render::Cache::default_dir)
 }

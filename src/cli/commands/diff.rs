@@ -1,0 +1,216 @@
+//! `ferry diff`: two build directories, or two revisions built through the cache, compared
+//! object by object; the report goes to stdout as text, JSON or Markdown.
+
+use super::inputs::{open_tree, BuildInputs};
+use super::repo_root;
+use crate::build::{build, BuildOptions, NoProgress};
+use crate::cli::args::{DiffArgs, DiffFormat, GlobalArgs};
+use crate::cli::progress::{self, Bar};
+use crate::cli::ExitCode;
+use crate::diff::render::{json, markdown, text};
+use crate::diff::{self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext};
+use anyhow::{bail, Context};
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
+    let key = FingerprintKey::discover(a.fingerprint_key_file.as_deref())?;
+    let opts = DiffOptions {
+        secret_kinds: a.secret_kinds.clone(),
+        context_lines: a.context,
+    };
+    let secrets = SecretContext {
+        fingerprint_key: key.as_ref(),
+        decryptor: None,
+    };
+    let envs = match &a.from {
+        None => {
+            let [old, new] = a.args.as_slice() else {
+                bail!(
+                    "ferry diff takes two build directories (OLD_DIR NEW_DIR), {} given\nhint: or compare two revisions: ferry diff --from REV [--to REV] [ENV...]",
+                    a.args.len()
+                );
+            };
+            for side in [old, new] {
+                // Seam for `ferry pull`: an artifact will be pulled, verified and unpacked into a
+                // temporary directory, then read like any build.
+                if side.starts_with("oci://") {
+                    bail!("comparing with an artifact ({side}) needs `ferry pull`, which this build of ferry does not have yet\nhint: pull and unpack it, then pass its directory");
+                }
+            }
+            vec![diff::diff_dirs(
+                Path::new(old),
+                Path::new(new),
+                &opts,
+                secrets,
+            )?]
+        }
+        Some(from) => diff_revisions(
+            g,
+            &a,
+            from,
+            (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD")),
+            &opts,
+            secrets,
+        )?,
+    };
+    let report = DiffReport::from_envs(envs);
+    let out = match a.output {
+        DiffFormat::Text => text::render(&report, stdout_color()),
+        DiffFormat::Json => json::render(&report),
+        DiffFormat::Markdown => {
+            let file = a
+                .markdown_overflow
+                .as_ref()
+                .map(|p| p.display().to_string());
+            let c = markdown::comment(&report, markdown::COMMENT_LIMIT, file.as_deref());
+            // Written every time, not only on overflow: a CI step that uploads it never finds a
+            // stale file from an earlier run.
+            if let Some(path) = &a.markdown_overflow {
+                let full = c.overflow.as_deref().unwrap_or(&c.body);
+                std::fs::write(path, full)
+                    .with_context(|| format!("cannot write the full diff to {}", path.display()))?;
+            }
+            c.body
+        }
+    };
+    let code = if report.has_changes() {
+        ExitCode::Differences
+    } else {
+        ExitCode::Success
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // `ferry diff | head`: the reader has what it wanted; that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
+        Err(e) => Err(e).context("cannot write to stdout"),
+        Ok(()) => Ok(code),
+    }
+}
+
+/// Colour on a terminal, never with `NO_COLOR` set.
+fn stdout_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Builds both revisions into temporary directories and compares every environment that
+/// either has (or the ones asked for).
+fn diff_revisions(
+    g: &GlobalArgs,
+    a: &DiffArgs,
+    from: &str,
+    to: Option<&str>,
+    opts: &DiffOptions,
+    secrets: SecretContext<'_>,
+) -> anyhow::Result<Vec<EnvDiff>> {
+    let root = repo_root(&g.repo);
+    let scratch = tempfile::Builder::new()
+        .prefix("ferry-diff-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let old = build_revision(g, a, &root, Some(from), &scratch.path().join("old"))?;
+    let new = build_revision(g, a, &root, to, &scratch.path().join("new"))?;
+    let mut envs: BTreeSet<String> = old.envs.union(&new.envs).cloned().collect();
+    if !a.args.is_empty() {
+        for e in &a.args {
+            if !envs.contains(e) {
+                let known: Vec<&String> = envs.iter().collect();
+                bail!(
+                    "environment `{e}` exists in neither {from} nor {}\nhint: environments: {}",
+                    to.unwrap_or("the working tree"),
+                    known
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        envs = a.args.iter().cloned().collect();
+    }
+    let side = |b: &Built, env: &str| -> anyhow::Result<Build> {
+        if b.envs.contains(env) {
+            Ok(diff::load_dir(&b.out.join(env))?)
+        } else {
+            Ok(Build::empty(env))
+        }
+    };
+    envs.iter()
+        .map(|env| {
+            Ok(diff::compare(
+                &side(&old, env)?,
+                &side(&new, env)?,
+                opts,
+                secrets,
+            )?)
+        })
+        .collect()
+}
+
+struct Built {
+    out: PathBuf,
+    envs: BTreeSet<String>,
+}
+
+/// One revision built like `ferry build --revision REV` would, into `out`.
+fn build_revision(
+    g: &GlobalArgs,
+    a: &DiffArgs,
+    root: &Path,
+    rev: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<Built> {
+    // `None` is the working tree: files on disk, uncommitted changes included.
+    let tree = open_tree(root, rev)?;
+    let tree = tree.as_ref();
+    let rev = rev.unwrap_or("the working tree");
+    let inputs = BuildInputs::load(g, tree, root, &a.tools, a.no_cache)
+        .with_context(|| format!("in {}", tree.origin()))?;
+    let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
+    let envs: BTreeSet<String> = if a.args.is_empty() {
+        all
+    } else {
+        a.args
+            .iter()
+            .filter(|e| all.contains(*e))
+            .cloned()
+            .collect()
+    };
+    if envs.is_empty() {
+        return Ok(Built {
+            out: out.to_path_buf(),
+            envs,
+        });
+    }
+    let ctx = inputs.context(tree);
+    let opts = BuildOptions {
+        environments: envs.iter().cloned().collect(),
+        jobs: a.jobs,
+        out_dir: out.to_path_buf(),
+    };
+    let report = if progress::wanted(g.quiet) {
+        build(&ctx, &opts, &Bar::new(true, &format!("building {rev}")))?
+    } else {
+        build(&ctx, &opts, &NoProgress)?
+    };
+    if !report.ok() {
+        let errors: Vec<&String> = report.environments.iter().flat_map(|e| &e.errors).collect();
+        bail!(
+            "cannot build {rev} ({}):\n  {}",
+            tree.origin(),
+            errors
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
+    Ok(Built {
+        out: out.to_path_buf(),
+        envs,
+    })
+}

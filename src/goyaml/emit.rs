@@ -1,0 +1,272 @@
+//! The document structure go-yaml v2 writes for a JSON value: block mappings with sorted keys,
+//! compact block sequences, `[]` and `{}` for empty ones, indent 2. Follows the emitter's
+//! state (`emitterc.go`) closely, because its column and whitespace bookkeeping decides
+//! where lines break.
+
+use super::number::yaml_number;
+use super::resolve::plain_is_string;
+use super::scalar::{Analysis, Style};
+use super::sort::sort_keys;
+use serde_json::Value;
+
+/// go-yaml's `best_indent`.
+pub(super) const INDENT: i32 = 2;
+/// go-yaml's `best_width`: plain and quoted scalars fold at the first space past this column.
+pub(super) const WIDTH: usize = 80;
+/// Keys longer than this many bytes are written as `? key` / `: value`.
+const SIMPLE_KEY_MAX: usize = 128;
+
+/// Where a node sits, as the emitter's `*_context` flags record it.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Context {
+    pub mapping: bool,
+    pub simple_key: bool,
+}
+
+pub(super) struct Emitter {
+    pub out: String,
+    /// Characters (not bytes) written on the current line.
+    pub column: usize,
+    /// The last thing written was whitespace (or nothing).
+    pub whitespace: bool,
+    /// Only indentation and indicators such as `- ` are on the current line so far.
+    pub indention: bool,
+    pub indent: i32,
+    indents: Vec<i32>,
+}
+
+/// Writes `value` as `sigs.k8s.io/yaml` `Marshal` does (Go's JSON encoding of the value read
+/// back and written by go-yaml v2). Ends with a newline.
+pub fn to_yaml(value: &Value) -> String {
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        indent: -1,
+        indents: Vec::new(),
+    };
+    e.node(value, Context::default());
+    // DOCUMENT-END: close the last line.
+    e.write_indent();
+    e.out
+}
+
+impl Emitter {
+    fn node(&mut self, value: &Value, ctx: Context) {
+        match value {
+            Value::Null => self.scalar("null", Style::Plain, ctx),
+            Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
+            Value::Number(n) => self.scalar(&yaml_number(n), Style::Plain, ctx),
+            Value::String(s) => {
+                // encode.go `stringv`: newlines ask for a literal block, text that would read
+                // back as something else for double quotes; the emitter may still overrule.
+                let style = if s.contains('\n') {
+                    Style::Literal
+                } else if plain_is_string(s) {
+                    Style::Plain
+                } else {
+                    Style::DoubleQuoted
+                };
+                self.scalar(s, style, ctx);
+            }
+            Value::Array(items) if items.is_empty() => self.empty_flow("[", "]"),
+            Value::Object(map) if map.is_empty() => self.empty_flow("{", "}"),
+            Value::Array(items) => self.block_sequence(items, ctx),
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                sort_keys(&mut entries, |(k, _)| k.as_str());
+                self.block_mapping(&entries);
+            }
+        }
+    }
+
+    fn empty_flow(&mut self, open: &str, close: &str) {
+        self.write_indicator(open, true, true, false);
+        self.increase_indent(true, false);
+        self.pop_indent();
+        self.write_indicator(close, false, false, false);
+    }
+
+    fn block_sequence(&mut self, items: &[Value], ctx: Context) {
+        // A sequence that is a mapping value and starts on the key's line is "indentless":
+        // its dashes sit at the key's column.
+        let indentless = ctx.mapping && !self.indention;
+        self.increase_indent(false, indentless);
+        for item in items {
+            self.write_indent();
+            self.write_indicator("-", true, false, true);
+            self.node(item, Context::default());
+        }
+        self.pop_indent();
+    }
+
+    fn block_mapping(&mut self, entries: &[(&String, &Value)]) {
+        self.increase_indent(false, false);
+        for (key, value) in entries {
+            self.write_indent();
+            let value_ctx = Context {
+                mapping: true,
+                simple_key: false,
+            };
+            let multiline = Analysis::of(key).multiline;
+            if !multiline && key.len() <= SIMPLE_KEY_MAX {
+                self.node(
+                    &Value::String((*key).clone()),
+                    Context {
+                        mapping: true,
+                        simple_key: true,
+                    },
+                );
+                self.write_indicator(":", false, false, false);
+            } else {
+                self.write_indicator("?", true, false, true);
+                self.node(&Value::String((*key).clone()), value_ctx);
+                self.write_indent();
+                self.write_indicator(":", true, false, true);
+            }
+            self.node(value, value_ctx);
+        }
+        self.pop_indent();
+    }
+
+    fn scalar(&mut self, text: &str, requested: Style, ctx: Context) {
+        let analysis = Analysis::of(text);
+        let style = analysis.select_style(text, requested, ctx);
+        self.increase_indent(true, false);
+        let allow_breaks = !ctx.simple_key;
+        match style {
+            Style::Plain => self.write_plain(text, allow_breaks),
+            Style::SingleQuoted => self.write_single_quoted(text, allow_breaks),
+            Style::DoubleQuoted => self.write_double_quoted(text, allow_breaks),
+            Style::Literal => self.write_literal(text),
+        }
+        self.pop_indent();
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += INDENT;
+        }
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    pub(super) fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    pub(super) fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    /// A line break taken from the value: `\n` is written as the output's line break, the
+    /// other break characters (CR, NEL, LS, PS) as themselves.
+    pub(super) fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    pub(super) fn write_indent(&mut self) {
+        let indent = self.indent.max(0) as usize;
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    pub(super) fn write_indicator(
+        &mut self,
+        indicator: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in indicator.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compact_sequences_sorted_keys_and_empty_collections() {
+        let v = json!({"spec": {"b": [{"name": "x", "args": ["a", ["b", "c"]]}], "a": [], "c": {}}, "_x": 1, "B": null});
+        assert_eq!(
+            to_yaml(&v),
+            "_x: 1\nB: null\nspec:\n  a: []\n  b:\n  - args:\n    - a\n    - - b\n      - c\n    name: x\n  c: {}\n"
+        );
+    }
+
+    #[test]
+    fn literal_blocks_with_chomping_and_indentation_indicators() {
+        let v = json!({"a": "x\ny", "b": "x\n", "c": "x\n\n", "d": " x\ny", "e": "x \ny", "f": "x\ny "});
+        assert_eq!(
+            to_yaml(&v),
+            "a: |-\n  x\n  y\nb: |\n  x\nc: |+\n  x\n\nd: |2-\n   x\n  y\ne: \"x \\ny\"\nf: \"x\\ny \"\n"
+        );
+    }
+
+    #[test]
+    fn long_scalars_fold_at_column_80() {
+        let text = (0..20)
+            .map(|i| format!("word{i:02}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let v = json!({"k": text, "q": format!("{text}\t")});
+        assert_eq!(
+            to_yaml(&v),
+            "k: word00 word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11\n  \
+             word12 word13 word14 word15 word16 word17 word18 word19\n\
+             q: \"word00 word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11\n  \
+             word12 word13 word14 word15 word16 word17 word18 word19\\t\"\n"
+        );
+    }
+
+    #[test]
+    fn long_and_multiline_keys_use_explicit_form() {
+        let v = json!({"x".repeat(129): 1, "a\nb": "v"});
+        assert_eq!(
+            to_yaml(&v),
+            format!("? |-\n  a\n  b\n: v\n? {}\n: 1\n", "x".repeat(129))
+        );
+    }
+
+    #[test]
+    fn merge_key_is_an_ordinary_key_on_output() {
+        // go-yaml v2 reads a quoted JSON `"<<"` key as a string, so it is written plain.
+        assert_eq!(to_yaml(&json!({"<<": 1, "b": 2})), "<<: 1\nb: 2\n");
+    }
+
+    #[test]
+    fn scalar_and_empty_roots() {
+        assert_eq!(to_yaml(&json!("x")), "x\n");
+        assert_eq!(to_yaml(&json!({})), "{}\n");
+        assert_eq!(to_yaml(&json!([])), "[]\n");
+        assert_eq!(to_yaml(&json!([1, [2]])), "- 1\n- - 2\n");
+    }
+}

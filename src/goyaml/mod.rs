@@ -1,0 +1,16 @@
+//! Go's output layer, byte for byte: what `sigs.k8s.io/yaml` (Go's `encoding/json`, then
+//! go-yaml v2) writes for a value, Go's JSON encoding and Go's number printing. Both native
+//! renderers (kustomize and Helm) end every object here.
+
+mod emit;
+mod json;
+mod number;
+mod resolve;
+mod scalar;
+mod sort;
+
+pub use emit::to_yaml;
+pub use json::{to_json, write_json_string};
+pub use number::{format_g, format_json_float, json_number, yaml_number};
+pub use resolve::plain_is_string;
+pub use sort::{natural_less, sort_keys};

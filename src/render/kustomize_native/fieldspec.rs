@@ -1,0 +1,169 @@
+//! Field specs: where in which kinds a transformer writes (`api/filters/fieldspec`). A path
+//! such as `spec/template/metadata/labels` walks mappings, visits every element of a list
+//! it meets, and creates what is missing when the spec says `create`.
+
+use super::resource::Gvk;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldSpec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub path: String,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn new(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            path: path.into(),
+            create,
+        }
+    }
+
+    /// Empty group, version or kind match anything.
+    pub fn selects(&self, gvk: &Gvk) -> bool {
+        (self.kind.is_empty() || self.kind == gvk.kind)
+            && (self.group.is_empty() || self.group == gvk.group)
+            && (self.version.is_empty() || self.version == gvk.version)
+    }
+}
+
+/// What a missing last field is created as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Never create (kustomize's `CreateKind` 0).
+    Nothing,
+    Scalar,
+    Mapping,
+}
+
+pub type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
+
+/// Applies `set` at every node `spec.path` reaches in `object`, when the spec selects it.
+pub fn apply(
+    spec: &FieldSpec,
+    object: &mut Value,
+    create: Create,
+    set: &mut Setter<'_>,
+) -> Result<(), String> {
+    if !spec.selects(&Gvk::of(object)) {
+        return Ok(());
+    }
+    let path: Vec<&str> = spec.path.split('/').collect();
+    walk(object, &path, spec.create, create, set)
+        .map_err(|e| format!("considering field '{}': {e}", spec.path))
+}
+
+fn walk(
+    node: &mut Value,
+    path: &[&str],
+    create_if_missing: bool,
+    create: Create,
+    set: &mut Setter<'_>,
+) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        return set(node);
+    };
+    match node {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for item in items {
+                walk(item, path, create_if_missing, create, set)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            let (name, is_seq) = match first.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (*first, false),
+            };
+            if name.is_empty() {
+                return Err("cannot set or create an empty field name".into());
+            }
+            // What a null field found on the way is turned into.
+            let convert: Option<Value> =
+                if !create_if_missing || create == Create::Nothing || is_seq {
+                    is_seq.then(|| Value::Array(Vec::new()))
+                } else {
+                    let made = if rest.is_empty() && create == Create::Scalar {
+                        Value::String(String::new())
+                    } else {
+                        Value::Object(Map::new())
+                    };
+                    if !map.contains_key(name) {
+                        map.insert(name.to_string(), made.clone());
+                    }
+                    Some(made)
+                };
+            let Some(field) = map.get_mut(name) else {
+                return Ok(());
+            };
+            if field.is_null() {
+                if let Some(made) = convert {
+                    *field = made;
+                }
+            }
+            walk(field, rest, create_if_missing, create, set)
+        }
+        _ => Err("expected sequence or mapping node".into()),
+    }
+}
+
+/// The text of a scalar node, as kyaml's `YNode().Value` gives it.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set_x(v: &mut Value) -> Result<(), String> {
+        *v = json!("x");
+        Ok(())
+    }
+
+    #[test]
+    fn creates_missing_mappings_only_when_asked() {
+        let mut obj =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}});
+        let spec = FieldSpec::new("", "", "Deployment", "spec/template/metadata/name", true);
+        apply(&spec, &mut obj, Create::Scalar, &mut set_x).expect("applies");
+        assert_eq!(obj["spec"]["template"]["metadata"]["name"], "x");
+        let mut obj = json!({"kind": "Deployment"});
+        let spec = FieldSpec::new("", "", "", "spec/template", false);
+        apply(&spec, &mut obj, Create::Scalar, &mut set_x).expect("applies");
+        assert!(obj.get("spec").is_none());
+    }
+
+    #[test]
+    fn lists_are_walked_element_by_element() {
+        let mut obj = json!({"kind": "X", "spec": {"containers": [{"image": "a"}, {"image": "b"}, {"name": "c"}]}});
+        let spec = FieldSpec::new("", "", "", "spec/containers[]/image", true);
+        apply(&spec, &mut obj, Create::Nothing, &mut set_x).expect("applies");
+        assert_eq!(
+            obj["spec"]["containers"],
+            json!([{"image": "x"}, {"image": "x"}, {"name": "c"}])
+        );
+    }
+
+    #[test]
+    fn scalar_on_the_path_is_an_error() {
+        let mut obj = json!({"kind": "X", "spec": "oops"});
+        let spec = FieldSpec::new("", "", "", "spec/selector", true);
+        let err = apply(&spec, &mut obj, Create::Mapping, &mut set_x).expect_err("scalar");
+        assert!(err.contains("spec/selector"), "{err}");
+    }
+}

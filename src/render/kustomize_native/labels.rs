@@ -1,0 +1,272 @@
+//! `labels`, `commonLabels` and `commonAnnotations` (`api/filters/labels`,
+//! `api/filters/annotations`) with kustomize's built-in field specs
+//! (`api/internal/konfig/builtinpluginconsts`).
+
+use super::fieldspec::{apply, Create, FieldSpec};
+use super::kustomization::Label;
+use super::resource::Resource;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn fs(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+    FieldSpec::new(group, version, kind, path, create)
+}
+
+/// `metadataLabelsFieldSpecs`: object labels and pod template labels.
+fn metadata_labels() -> Vec<FieldSpec> {
+    vec![
+        fs("", "", "", "metadata/labels", true),
+        fs(
+            "",
+            "v1",
+            "ReplicationController",
+            "spec/template/metadata/labels",
+            true,
+        ),
+        fs("", "", "Deployment", "spec/template/metadata/labels", true),
+        fs("", "", "ReplicaSet", "spec/template/metadata/labels", true),
+        fs("", "", "DaemonSet", "spec/template/metadata/labels", true),
+        fs(
+            "apps",
+            "",
+            "StatefulSet",
+            "spec/template/metadata/labels",
+            true,
+        ),
+        fs(
+            "apps",
+            "",
+            "StatefulSet",
+            "spec/volumeClaimTemplates[]/metadata/labels",
+            true,
+        ),
+        fs("batch", "", "Job", "spec/template/metadata/labels", true),
+        fs(
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/metadata/labels",
+            true,
+        ),
+        fs(
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/spec/template/metadata/labels",
+            true,
+        ),
+    ]
+}
+
+/// `commonLabelFieldSpecs`: selectors too, then the metadata labels.
+fn common_labels() -> Vec<FieldSpec> {
+    let affinity = [
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+    ];
+    let mut v = vec![
+        fs("", "v1", "Service", "spec/selector", true),
+        fs("", "v1", "ReplicationController", "spec/selector", true),
+        fs("", "", "Deployment", "spec/selector/matchLabels", true),
+    ];
+    v.extend(
+        affinity
+            .iter()
+            .map(|p| fs("apps", "", "Deployment", p, false)),
+    );
+    v.push(fs("", "", "ReplicaSet", "spec/selector/matchLabels", true));
+    v.push(fs("", "", "DaemonSet", "spec/selector/matchLabels", true));
+    v.push(fs(
+        "apps",
+        "",
+        "StatefulSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.extend(
+        affinity
+            .iter()
+            .map(|p| fs("apps", "", "StatefulSet", p, false)),
+    );
+    v.push(fs("batch", "", "Job", "spec/selector/matchLabels", false));
+    v.push(fs(
+        "batch",
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ));
+    v.push(fs(
+        "policy",
+        "",
+        "PodDisruptionBudget",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    v.push(fs(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/podSelector/matchLabels",
+        false,
+    ));
+    v.push(fs(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/ingress/from/podSelector/matchLabels",
+        false,
+    ));
+    v.push(fs(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/egress/to/podSelector/matchLabels",
+        false,
+    ));
+    v.extend(metadata_labels());
+    v
+}
+
+fn common_annotations() -> Vec<FieldSpec> {
+    vec![
+        fs("", "", "", "metadata/annotations", true),
+        fs(
+            "",
+            "v1",
+            "ReplicationController",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "",
+            "",
+            "Deployment",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "",
+            "",
+            "ReplicaSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "",
+            "",
+            "DaemonSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "",
+            "",
+            "StatefulSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "batch",
+            "",
+            "Job",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        fs(
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/metadata/annotations",
+            true,
+        ),
+        fs(
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/spec/template/metadata/annotations",
+            true,
+        ),
+    ]
+}
+
+/// `FsSlice.MergeOne`: a spec already present (same kind and path) is not added twice, and
+/// two that disagree on `create` conflict.
+fn merge(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) -> Result<(), String> {
+    for spec in more {
+        let same = into.iter().find(|s| {
+            s.group == spec.group
+                && s.version == spec.version
+                && s.kind == spec.kind
+                && s.path == spec.path
+        });
+        match same {
+            Some(s) if s.create != spec.create => {
+                return Err(format!("conflicting fieldspecs for path '{}'", spec.path))
+            }
+            Some(_) => {}
+            None => into.push(spec),
+        }
+    }
+    Ok(())
+}
+
+/// The field specs one `labels` entry writes to.
+pub fn label_field_specs(label: &Label) -> Result<Vec<FieldSpec>, String> {
+    let mut specs = label.fields.clone();
+    if label.include_selectors {
+        merge(&mut specs, common_labels())?;
+    } else {
+        if label.include_templates {
+            merge(&mut specs, metadata_labels())?;
+        }
+        merge(&mut specs, vec![fs("", "", "", "metadata/labels", true)])?;
+    }
+    Ok(specs)
+}
+
+pub fn common_label_field_specs() -> Vec<FieldSpec> {
+    common_labels()
+}
+
+pub fn annotation_field_specs() -> Vec<FieldSpec> {
+    common_annotations()
+}
+
+/// Writes `pairs` into the mapping at every place `specs` reach, creating it where a spec
+/// says so. Returns the index of the resource that failed with the reason.
+pub fn apply_pairs(
+    resources: &mut [Resource],
+    pairs: &BTreeMap<String, String>,
+    specs: &[FieldSpec],
+) -> Result<(), (usize, String)> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    for (i, res) in resources.iter_mut().enumerate() {
+        for spec in specs {
+            let mut set = |node: &mut Value| {
+                if node.is_null() {
+                    *node = Value::Object(serde_json::Map::new());
+                }
+                match node {
+                    Value::Object(map) => {
+                        for (k, v) in pairs {
+                            map.insert(k.clone(), Value::String(v.clone()));
+                        }
+                        Ok(())
+                    }
+                    other => Err(format!(
+                        "wrong node kind: expected a mapping, found {}",
+                        super::resource::kind_name(other)
+                    )),
+                }
+            };
+            apply(spec, &mut res.value, Create::Mapping, &mut set).map_err(|e| (i, e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Loading a kustomization tree (`api/internal/target/kusttarget.go`): resources from files
+//! and from nested kustomizations, components applied to what has been gathered, then this
+//! level's transformers. Files must lie in or below their kustomization's directory, a
+//! kustomization may not include itself or one of its ancestors, and remote bases are refused.
+
+use super::error::Error;
+use super::kustomization::{Entry, Kind, Kustomization};
+use super::resource::{read_resources, Resource};
+use super::{images, labels, names, namespace};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Everything the kustomization in `dir` produces, before output ordering.
+pub fn load(dir: &Path) -> Result<Vec<Resource>, Error> {
+    let root = dir.canonicalize().map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    accumulate(&root, &[], Vec::new(), Kind::Kustomization, None)
+}
+
+/// Where a kustomization was referred from, for errors about its kind.
+struct Referrer<'a> {
+    file: &'a Path,
+    field: &'static str,
+}
+
+fn accumulate(
+    dir: &Path,
+    chain: &[PathBuf],
+    mut acc: Vec<Resource>,
+    expect: Kind,
+    from: Option<Referrer<'_>>,
+) -> Result<Vec<Resource>, Error> {
+    let k = Kustomization::load(dir)?;
+    if let Some(from) = &from {
+        let message = match (expect, k.kind) {
+            (Kind::Component, Kind::Kustomization) => Some(format!(
+                "expected kind 'Component' for path '{}' but got 'Kustomization'",
+                dir.display()
+            )),
+            (Kind::Kustomization, Kind::Component) => Some(format!(
+                "expected kind != 'Component' for path '{}' (list components under `components`)",
+                dir.display()
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            return Err(Error::Kind {
+                file: from.file.to_path_buf(),
+                field: from.field.to_string(),
+                message,
+            });
+        }
+    }
+    let mut chain = chain.to_vec();
+    chain.push(dir.to_path_buf());
+
+    for entry in &k.resources {
+        match locate(dir, &k, entry, &chain)? {
+            Located::File(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                append(&mut acc, read_resources(&path, &text)?, &k.file)?;
+            }
+            Located::Dir(sub) => {
+                let from = Referrer {
+                    file: &k.file,
+                    field: entry.field,
+                };
+                let resources =
+                    accumulate(&sub, &chain, Vec::new(), Kind::Kustomization, Some(from))?;
+                append(&mut acc, resources, &k.file)?;
+            }
+        }
+    }
+    for entry in &k.components {
+        match locate(dir, &k, entry, &chain)? {
+            Located::Dir(sub) => {
+                let from = Referrer { file: &k.file, field: entry.field };
+                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from))?;
+            }
+            Located::File(_) => {
+                return Err(Error::Field {
+                    file: k.file.clone(),
+                    field: entry.field.to_string(),
+                    message: format!("'{}' is a file; components are directories with a kustomization of kind Component", entry.path),
+                })
+            }
+        }
+    }
+    transform(&k, &mut acc)?;
+    Ok(acc)
+}
+
+enum Located {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+fn is_remote(path: &str) -> bool {
+    path.contains("://")
+        || path.starts_with("git@")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|h| path.starts_with(h))
+}
+
+/// Resolves one `resources`/`bases`/`components` entry and enforces the load rules.
+fn locate(
+    dir: &Path,
+    k: &Kustomization,
+    entry: &Entry,
+    chain: &[PathBuf],
+) -> Result<Located, Error> {
+    let err_ctx = |f: fn(PathBuf, String, String) -> Error| {
+        f(k.file.clone(), entry.field.to_string(), entry.path.clone())
+    };
+    if entry.path.is_empty() {
+        return Err(Error::Field {
+            file: k.file.clone(),
+            field: entry.field.to_string(),
+            message: "empty entry".into(),
+        });
+    }
+    let full = dir.join(&entry.path);
+    let meta = match std::fs::metadata(&full) {
+        Ok(meta) => meta,
+        Err(_) if is_remote(&entry.path) => {
+            return Err(Error::Unsupported {
+                file: k.file.clone(),
+                field: entry.field.to_string(),
+                hint: format!(
+                    "'{}' is remote and ferry builds offline: vendor it into the repository and refer to it by path",
+                    entry.path
+                ),
+            })
+        }
+        Err(_) => return Err(err_ctx(|file, field, entry| Error::Missing { file, field, entry })),
+    };
+    let canonical = full.canonicalize().map_err(|source| Error::Read {
+        path: full.clone(),
+        source,
+    })?;
+    if meta.is_file() {
+        let parent = canonical.parent().unwrap_or(Path::new("/"));
+        if !parent.starts_with(dir) {
+            return Err(Error::Restricted {
+                file: k.file.clone(),
+                field: entry.field.to_string(),
+                entry: entry.path.clone(),
+                root: dir.to_path_buf(),
+            });
+        }
+        return Ok(Located::File(canonical));
+    }
+    if Path::new(&entry.path).is_absolute() {
+        return Err(Error::Field {
+            file: k.file.clone(),
+            field: entry.field.to_string(),
+            message: format!(
+                "'{}': a kustomization directory cannot be given as an absolute path",
+                entry.path
+            ),
+        });
+    }
+    // A directory that is, or contains, a kustomization being built would recurse forever.
+    if let Some(visited) = chain.iter().find(|v| v.starts_with(&canonical)) {
+        return Err(Error::Cycle {
+            file: k.file.clone(),
+            field: entry.field.to_string(),
+            entry: entry.path.clone(),
+            visited: visited.clone(),
+        });
+    }
+    Ok(Located::Dir(canonical))
+}
+
+/// Adds resources, refusing one whose id is already taken (kustomize's `resWrangler.Append`).
+fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(), Error> {
+    let mut seen: HashSet<String> = acc.iter().map(|r| r.id().key()).collect();
+    for res in more {
+        if !seen.insert(res.id().key()) {
+            return Err(Error::Conflict {
+                file: file.to_path_buf(),
+                id: res.id().to_string(),
+            });
+        }
+        acc.push(res);
+    }
+    Ok(())
+}
+
+/// This level's transformers, in kustomize's order.
+fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
+    let fail = |field: &str, acc: &[Resource], (i, message): (usize, String)| Error::Transform {
+        file: k.file.clone(),
+        field: field.to_string(),
+        object: acc
+            .get(i)
+            .map(|r| format!("{} (from {})", r.id(), r.file.display()))
+            .unwrap_or_default(),
+        message,
+    };
+    if !k.namespace.is_empty() {
+        namespace::apply_namespace(acc, &k.namespace).map_err(|e| fail("namespace", acc, e))?;
+    }
+    if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
+        names::apply_affixes(acc, &k.name_prefix, &k.name_suffix);
+    }
+    for (i, label) in k.labels.iter().enumerate() {
+        let field = format!("labels[{i}]");
+        let specs =
+            labels::label_field_specs(label).map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
+        labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
+    }
+    labels::apply_pairs(acc, &k.common_labels, &labels::common_label_field_specs())
+        .map_err(|e| fail("commonLabels", acc, e))?;
+    labels::apply_pairs(
+        acc,
+        &k.common_annotations,
+        &labels::annotation_field_specs(),
+    )
+    .map_err(|e| fail("commonAnnotations", acc, e))?;
+    for (i, image) in k.images.iter().enumerate() {
+        images::apply_image(acc, image).map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+    }
+    Ok(())
+}

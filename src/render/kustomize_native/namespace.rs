@@ -1,0 +1,67 @@
+//! The `namespace` transformer (`api/filters/namespace`): sets `metadata.namespace` on every
+//! namespaced object, renames a `v1` Namespace, points role-binding subjects named `default`
+//! at the namespace, and fills the few other namespace fields kustomize knows.
+
+use super::fieldspec::{apply, Create, FieldSpec};
+use super::resource::Resource;
+use serde_json::Value;
+
+fn field_specs() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::new("", "", "Namespace", "metadata/name", true),
+        FieldSpec::new(
+            "apiregistration.k8s.io",
+            "",
+            "APIService",
+            "spec/service/namespace",
+            true,
+        ),
+        FieldSpec::new(
+            "apiextensions.k8s.io",
+            "",
+            "CustomResourceDefinition",
+            "spec/conversion/webhook/clientConfig/service/namespace",
+            false,
+        ),
+    ]
+}
+
+/// Sets `namespace` on `resources`; the error text names the object.
+pub fn apply_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), (usize, String)> {
+    for (i, res) in resources.iter_mut().enumerate() {
+        transform(res, namespace).map_err(|e| (i, e))?;
+    }
+    Ok(())
+}
+
+fn transform(res: &mut Resource, namespace: &str) -> Result<(), String> {
+    let gvk = res.gvk();
+    let api_version = res.value["apiVersion"].as_str().unwrap_or("").to_string();
+    let mut set = |v: &mut Value| {
+        *v = Value::String(namespace.to_string());
+        Ok(())
+    };
+    if !gvk.is_cluster_scoped() {
+        let meta = FieldSpec::new("", "", "", "metadata/namespace", true);
+        apply(&meta, &mut res.value, Create::Scalar, &mut set)?;
+    }
+    if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
+        if let Some(Value::Array(subjects)) = res.value.get_mut("subjects") {
+            for subject in subjects.iter_mut() {
+                if let Value::Object(s) = subject {
+                    if s.get("name").and_then(Value::as_str) == Some("default") {
+                        s.insert("namespace".into(), Value::String(namespace.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    for spec in field_specs() {
+        // Only a `v1` Namespace takes the namespace as its name.
+        if spec.path == "metadata/name" && api_version != "v1" {
+            continue;
+        }
+        apply(&spec, &mut res.value, Create::Scalar, &mut set)?;
+    }
+    Ok(())
+}

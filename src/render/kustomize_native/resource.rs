@@ -1,0 +1,223 @@
+//! Resources as kustomize holds them: one object each, read from a file (with `List` kinds
+//! expanded), identified by group, version, kind, namespace and name.
+
+use super::error::Error;
+use super::scope::is_cluster_scoped;
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Group, version and kind, split from `apiVersion` as kustomize does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    pub fn of(value: &Value) -> Gvk {
+        let api_version = value["apiVersion"].as_str().unwrap_or("");
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api_version.to_string()),
+        };
+        Gvk {
+            group,
+            version,
+            kind: value["kind"].as_str().unwrap_or("").to_string(),
+        }
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped(&self.api_version(), &self.kind)
+    }
+}
+
+/// A resource's current identity (kustomize's `CurId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResId {
+    pub gvk: Gvk,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ResId {
+    /// The namespace used when comparing ids: none for cluster-scoped kinds, and an empty
+    /// namespace counts as `default`.
+    fn effective_namespace(&self) -> &str {
+        if self.gvk.is_cluster_scoped() {
+            "~~cluster~~"
+        } else if self.namespace.is_empty() || self.namespace == "default" {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// Equal keys for equal ids in kustomize's sense (`ResId.Equals`).
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.gvk.group,
+            self.gvk.version,
+            self.gvk.kind,
+            self.name,
+            self.effective_namespace()
+        )
+    }
+}
+
+impl fmt::Display for ResId {
+    /// kustomize's `ResId.String()`: `Kind.version.group/name.namespace`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let ns = or(&self.namespace, "[noNs]");
+        write!(
+            f,
+            "{}.{}.{}/{}.{}",
+            or(&self.gvk.kind, "[noKind]"),
+            or(&self.gvk.version, "[noVer]"),
+            or(&self.gvk.group, "[noGrp]"),
+            self.name,
+            ns
+        )
+    }
+}
+
+/// One object and the file it was read from (for error messages).
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub value: Value,
+    pub file: PathBuf,
+}
+
+impl Resource {
+    pub fn gvk(&self) -> Gvk {
+        Gvk::of(&self.value)
+    }
+
+    pub fn name(&self) -> &str {
+        self.value["metadata"]["name"].as_str().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.value["metadata"]["namespace"].as_str().unwrap_or("")
+    }
+
+    pub fn id(&self) -> ResId {
+        ResId {
+            gvk: self.gvk(),
+            namespace: self.namespace().to_string(),
+            name: self.name().to_string(),
+        }
+    }
+}
+
+/// Reads the objects in one resource file: documents in order, empty ones skipped, `*List`
+/// kinds with `items` replaced by their items.
+pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
+    let docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+        file: file.to_path_buf(),
+        message: format!("invalid YAML: {e}"),
+    })?;
+    let bad = |message: String| Error::Resource {
+        file: file.to_path_buf(),
+        message,
+    };
+    let mut queue: std::collections::VecDeque<Value> = docs.into_iter().collect();
+    let mut out = Vec::new();
+    while let Some(doc) = queue.pop_front() {
+        let Value::Object(map) = &doc else {
+            return Err(bad(format!(
+                "a resource must be a mapping, found {}",
+                kind_name(&doc)
+            )));
+        };
+        if map.is_empty() {
+            continue;
+        }
+        let kind = match map.get("kind") {
+            Some(Value::String(k)) if !k.is_empty() => k.clone(),
+            _ => return Err(bad("missing kind in object".into())),
+        };
+        if kind.ends_with("List") {
+            match map.get("items") {
+                Some(Value::Array(items)) => {
+                    queue.extend(items.iter().cloned());
+                    continue;
+                }
+                Some(Value::Null) => continue,
+                Some(other) => {
+                    return Err(bad(format!(
+                        "expected array in {kind}/items, but found {}",
+                        kind_name(other)
+                    )))
+                }
+                None => {}
+            }
+        } else {
+            match doc["metadata"]["name"].as_str() {
+                Some(name) if !name.is_empty() => {}
+                _ => {
+                    return Err(bad(format!(
+                        "missing metadata.name in object of kind {kind}"
+                    )))
+                }
+            }
+        }
+        if let Some(path) = null_list_item(&doc, "") {
+            return Err(bad(format!(
+                "empty item at {path} in object of kind {kind}"
+            )));
+        }
+        out.push(Resource {
+            value: doc,
+            file: file.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// The path of the first `null` inside a list, which kustomize refuses.
+fn null_list_item(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let here = format!("{path}[{i}]");
+            if item.is_null() {
+                Some(here)
+            } else {
+                null_list_item(item, &here)
+            }
+        }),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| null_list_item(v, &format!("{path}.{k}"))),
+        _ => None,
+    }
+}
+
+pub fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}

@@ -1,0 +1,441 @@
+//! `ferry build` on the bundled example: it builds, it is reproducible, the cache re-renders
+//! exactly the pairs whose inputs changed, and it reads the commit, not the disk.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+
+fn build_json(repo: &Path, cache: &Path, extra: &[&str]) -> Value {
+    let out = common::ferry(cache)
+        .args(["build", "-C"])
+        .arg(repo)
+        .args(["--output", "json"])
+        .args(extra)
+        .output()
+        .expect("ferry runs");
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+/// `env -> apps rendered (not cached)` from a JSON report.
+fn rendered(report: &Value) -> Vec<(String, Vec<String>)> {
+    report["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .map(|e| {
+            let apps = e["renderedApps"]
+                .as_array()
+                .expect("renderedApps")
+                .iter()
+                .map(|a| a.as_str().unwrap_or("").to_string())
+                .collect();
+            (e["name"].as_str().unwrap_or("").to_string(), apps)
+        })
+        .collect()
+}
+
+fn tools_present() -> bool {
+    common::require_tool("helm").is_some() && common::require_tool("kubectl").is_some()
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{} lacks {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write");
+}
+
+#[test]
+fn example_builds_both_environments() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let report = build_json(repo.path(), cache.path(), &[]);
+    let envs = report["environments"].as_array().expect("envs");
+    assert_eq!(envs.len(), 2);
+    for e in envs {
+        assert_eq!(e["written"], true);
+        assert!(e["objects"].as_u64().expect("count") >= 7, "{e}");
+    }
+    let out = repo.path().join("out");
+    // Helm app, kustomize app with a generated ConfigMap, plain app, prod-only app.
+    assert!(out
+        .join("prod/podinfo/deployment.apps_podinfo_podinfo.yaml")
+        .is_file());
+    assert!(out
+        .join("prod/podinfo/horizontalpodautoscaler.autoscaling_podinfo_podinfo.yaml")
+        .is_file());
+    assert!(!out
+        .join("staging/podinfo/horizontalpodautoscaler.autoscaling_podinfo_podinfo.yaml")
+        .exists());
+    assert!(out
+        .join("staging/frontend/deployment.apps_frontend_staging-frontend.yaml")
+        .is_file());
+    assert!(out.join("prod/monitoring-crds").is_dir());
+    assert!(
+        !out.join("staging/monitoring-crds").exists(),
+        "environments filter"
+    );
+    // The namespace is set on namespaced objects, and the CRD's custom resource keeps its own.
+    let svc = std::fs::read_to_string(
+        out.join("staging/frontend/service_frontend_staging-frontend.yaml"),
+    )
+    .expect("svc");
+    assert!(svc.contains("namespace: frontend"), "{svc}");
+    let ns =
+        std::fs::read_to_string(out.join("prod/namespaces/namespace_podinfo.yaml")).expect("ns");
+    assert!(
+        !ns.contains("namespace:"),
+        "cluster-scoped objects carry no namespace: {ns}"
+    );
+    // Per-environment overrides and ${env} values files reach helm.
+    let prod =
+        std::fs::read_to_string(out.join("prod/podinfo/deployment.apps_podinfo_podinfo.yaml"))
+            .expect("deploy");
+    assert!(
+        prod.contains("replicas: 3") || prod.contains("#34577c"),
+        "{prod}"
+    );
+    // No helm test hooks: they are not desired state.
+    assert!(!std::fs::read_dir(out.join("prod/podinfo"))
+        .expect("dir")
+        .any(|e| e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains("test")));
+    // The index records the revision and every object with its digest.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("prod/index.json")).expect("index"))
+            .expect("json");
+    assert!(index["source"]["revision"]
+        .as_str()
+        .expect("revision")
+        .starts_with("main@sha1:"));
+    assert_eq!(index["source"]["created"], "2026-01-02T03:04:05Z");
+    let listed: usize = index["apps"]
+        .as_object()
+        .expect("apps")
+        .values()
+        .map(|a| a["objects"].as_array().expect("objects").len())
+        .sum();
+    assert_eq!(
+        listed as u64,
+        envs.iter().find(|e| e["name"] == "prod").expect("prod")["objects"]
+            .as_u64()
+            .expect("n")
+    );
+}
+
+#[test]
+fn two_cold_builds_in_fresh_processes_are_byte_identical() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let (c1, c2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    build_json(repo.path(), c1.path(), &["--out", "out1"]);
+    build_json(repo.path(), c2.path(), &["--out", "out2", "-j", "1"]);
+    let a = common::snapshot(&repo.path().join("out1"));
+    let b = common::snapshot(&repo.path().join("out2"));
+    assert!(a.len() > 10);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn each_input_change_re_renders_exactly_the_affected_pairs() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let first = build_json(r, cache.path(), &[]);
+    for e in first["environments"].as_array().expect("envs") {
+        assert_eq!(
+            e["rendered"].as_u64().expect("n") + e["cached"].as_u64().expect("n"),
+            e["apps"].as_u64().expect("n")
+        );
+    }
+    // Equal inputs in two environments (the plain `namespaces` app) share one render.
+    let union = |rep: &[(String, Vec<String>)]| {
+        let mut all: Vec<String> = rep.iter().flat_map(|(_, a)| a.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    assert_eq!(
+        union(&rendered(&first)),
+        ["frontend", "monitoring-crds", "namespaces", "podinfo"]
+    );
+
+    let nothing: Vec<(String, Vec<String>)> =
+        vec![("prod".into(), vec![]), ("staging".into(), vec![])];
+    assert_eq!(
+        rendered(&build_json(r, cache.path(), &[])),
+        nothing,
+        "warm rebuild renders nothing"
+    );
+
+    let step = |what: &str, change: &dyn Fn(), want: Vec<(&str, Vec<&str>)>| {
+        change();
+        common::commit_all(r, what);
+        let got = rendered(&build_json(r, cache.path(), &[]));
+        let want: Vec<(String, Vec<String>)> = want
+            .into_iter()
+            .map(|(e, a)| (e.to_string(), a.into_iter().map(String::from).collect()))
+            .collect();
+        if want
+            .iter()
+            .map(|(_, a)| a)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] == w[1])
+        {
+            // The same app changed in every environment: compare the union, since a shared
+            // render may be counted in either environment.
+            assert_eq!(union(&got), union(&want), "after changing {what}");
+        } else {
+            assert_eq!(got, want, "after changing {what}");
+        }
+    };
+    step(
+        "a values file",
+        &|| {
+            edit(
+                &r.join("apps/podinfo/values-prod.yaml"),
+                "maxReplicas: 6",
+                "maxReplicas: 7",
+            )
+        },
+        vec![("prod", vec!["podinfo"]), ("staging", vec![])],
+    );
+    step(
+        "a chart file",
+        &|| {
+            edit(
+                &r.join("charts/podinfo/templates/service.yaml"),
+                "apiVersion: v1",
+                "# touched\napiVersion: v1",
+            )
+        },
+        vec![("prod", vec!["podinfo"]), ("staging", vec!["podinfo"])],
+    );
+    step(
+        "an inline value",
+        &|| {
+            edit(
+                &r.join("ferry.yaml"),
+                "set: {replicaCount: 3}",
+                "set: {replicaCount: 4}",
+            )
+        },
+        vec![("prod", vec!["podinfo"]), ("staging", vec![])],
+    );
+    step(
+        "the kube version",
+        &|| {
+            edit(
+                &r.join("ferry.yaml"),
+                "kubeVersion: \"1.31.0\"",
+                "kubeVersion: \"1.30.0\"",
+            )
+        },
+        vec![("prod", vec!["podinfo"]), ("staging", vec!["podinfo"])],
+    );
+    step(
+        "a kustomize base",
+        &|| {
+            edit(
+                &r.join("apps/frontend/base/deployment.yaml"),
+                "nginx:1.27",
+                "nginx:1.28",
+            )
+        },
+        vec![("prod", vec!["frontend"]), ("staging", vec!["frontend"])],
+    );
+    step(
+        "a plain manifest",
+        &|| {
+            edit(
+                &r.join("infra/namespaces/namespaces.yaml"),
+                "name: frontend",
+                "name: web",
+            )
+        },
+        vec![
+            ("prod", vec!["namespaces"]),
+            ("staging", vec!["namespaces"]),
+        ],
+    );
+
+    // A new renderer version re-renders every pair of that renderer, and only those.
+    let helm = common::require_tool("helm").expect("helm");
+    let wrapper = r.join("helm-next");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v9.9.9; exit 0; fi\nexec {} \"$@\"\n",
+            helm.display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let got = rendered(&build_json(
+        r,
+        cache.path(),
+        &["--helm", wrapper.to_str().expect("utf-8")],
+    ));
+    assert_eq!(
+        got,
+        vec![
+            ("prod".to_string(), vec!["podinfo".to_string()]),
+            ("staging".to_string(), vec!["podinfo".to_string()])
+        ],
+        "helm pairs differ per environment, so both render"
+    );
+}
+
+#[test]
+fn builds_the_commit_not_the_disk_unless_asked() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    edit(
+        &r.join("infra/namespaces/namespaces.yaml"),
+        "name: frontend",
+        "name: uncommitted",
+    );
+    build_json(r, cache.path(), &["staging"]);
+    assert!(
+        r.join("out/staging/namespaces/namespace_frontend.yaml")
+            .is_file(),
+        "HEAD is built by default"
+    );
+    let report = build_json(r, cache.path(), &["staging", "--worktree"]);
+    assert_eq!(report["revision"]["worktree"], true);
+    assert!(
+        r.join("out/staging/namespaces/namespace_uncommitted.yaml")
+            .is_file(),
+        "--worktree builds the disk"
+    );
+    common::commit_all(r, "rename");
+    build_json(r, cache.path(), &["staging", "--revision", "HEAD~1"]);
+    assert!(
+        r.join("out/staging/namespaces/namespace_frontend.yaml")
+            .is_file(),
+        "--revision builds an older commit"
+    );
+}
+
+#[test]
+fn an_intact_up_to_date_environment_is_not_rewritten_and_a_damaged_one_is() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    build_json(r, cache.path(), &[]);
+    let before = common::snapshot(&r.join("out"));
+    let up_to_date = |report: &Value| -> Vec<bool> {
+        report["environments"]
+            .as_array()
+            .expect("envs")
+            .iter()
+            .map(|e| e["upToDate"] == true)
+            .collect()
+    };
+    assert_eq!(up_to_date(&build_json(r, cache.path(), &[])), [true, true]);
+    assert_eq!(common::snapshot(&r.join("out")), before);
+
+    // A hand edit in prod and a stray file in staging: both are put back.
+    let svc = r.join("out/prod/frontend/service_frontend_prod-frontend.yaml");
+    std::fs::write(&svc, "edited by hand\n").expect("tamper");
+    std::fs::write(r.join("out/staging/stray.yaml"), "kind: Stray\n").expect("stray");
+    assert_eq!(
+        up_to_date(&build_json(r, cache.path(), &[])),
+        [false, false]
+    );
+    assert_eq!(common::snapshot(&r.join("out")), before);
+
+    // A new commit changes the recorded revision, so every environment is written again.
+    common::commit_all(r, "empty");
+    assert_eq!(
+        up_to_date(&build_json(r, cache.path(), &[])),
+        [false, false]
+    );
+}
+
+#[test]
+fn renderers_never_see_keys_from_the_environment() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let helm = common::require_tool("helm").expect("helm");
+    let seen = r.join("helm-env.txt");
+    let wrapper = r.join("helm-spy");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nenv >> {}\nexec {} \"$@\"\n",
+            seen.display(),
+            helm.display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let out = common::ferry(cache.path())
+        .args([
+            "build",
+            "-q",
+            "--no-cache",
+            "--helm",
+            wrapper.to_str().expect("utf-8"),
+            "-C",
+        ])
+        .arg(r)
+        .env("SOPS_AGE_KEY", "AGE-SECRET-KEY-1TESTONLY")
+        .env("FERRY_DIFF_KEY", "diff-key-test-only-0123456789")
+        .env("COSIGN_PASSWORD", "cosign-test-only")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = std::fs::read_to_string(&seen).expect("helm ran");
+    assert!(env.contains("KUBECONFIG=/dev/null"), "{env}");
+    for secret in [
+        "AGE-SECRET-KEY-1TESTONLY",
+        "diff-key-test-only",
+        "cosign-test-only",
+    ] {
+        assert!(!env.contains(secret), "a key reached helm");
+    }
+}

@@ -1,0 +1,131 @@
+//! The command line itself: init, completions, cache pruning, help, and the build summary a
+//! person reads (an insta snapshot, reviewed; the assertions beside it are what the test checks).
+
+mod common;
+
+#[test]
+fn init_writes_a_starting_file_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["init", "-C"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(dir.path().join("ferry.yaml")).expect("written");
+    assert!(text.contains("apiVersion: ferry.dev/v1alpha1") && text.contains("environments:"));
+    ferry::config::parse(std::path::Path::new("ferry.yaml"), &text)
+        .expect_err("no apps yet: the starter says to add them");
+    let again = common::ferry(cache.path())
+        .args(["init", "-C"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let forced = common::ferry(cache.path())
+        .args(["init", "--force", "-C"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(forced.status.success());
+}
+
+#[test]
+fn completions_and_help() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["completions", "bash"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ferry"));
+    let help = common::ferry(cache.path())
+        .args(["build", "--help"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--revision",
+        "--worktree",
+        "--jobs",
+        "--no-cache",
+        "--output",
+    ] {
+        assert!(text.contains(flag), "build --help lacks {flag}");
+    }
+    let top = common::ferry(cache.path())
+        .arg("--help")
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&top.stdout).contains("Exit codes"));
+}
+
+#[test]
+fn cache_prune_all_empties_the_cache() {
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    assert!(common::ferry(cache.path())
+        .args(["build", "-q", "-C"])
+        .arg(repo.path())
+        .status()
+        .expect("runs")
+        .success());
+    let kept = common::ferry(cache.path())
+        .args(["cache", "prune"])
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&kept.stdout).starts_with("removed 0 entries"),
+        "recent entries are kept"
+    );
+    let all = common::ferry(cache.path())
+        .args(["cache", "prune", "--all"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        !text.starts_with("removed 0 ") && text.contains("0 entries (0 bytes) kept"),
+        "{text}"
+    );
+}
+
+#[test]
+fn build_summary_for_people() {
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["build", "-C"])
+        .arg(repo.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).replace(
+        &repo
+            .path()
+            .canonicalize()
+            .expect("path")
+            .display()
+            .to_string(),
+        "[REPO]",
+    );
+    assert!(
+        stdout.contains("prod") && stdout.contains("staging") && stdout.contains("11 objects"),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar off a terminal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::with_settings!({snapshot_path => "../fixtures/snapshots", filters => vec![(r"sha1:[0-9a-f]{40}", "sha1:[COMMIT]")]}, {
+        insta::assert_snapshot!(stdout);
+    });
+}

@@ -1,0 +1,139 @@
+//! Shared test helpers: the peer tools, the corpus, throwaway Git repositories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where `install-peers.sh` puts the real tools.
+pub fn peers_bin() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/bin")
+}
+
+/// PATH with the peer tools first (the image's own kubectl is a different version).
+pub fn test_path() -> String {
+    let mut parts = vec![peers_bin().display().to_string()];
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin");
+    parts.push(tools.display().to_string());
+    parts.push(std::env::var("PATH").unwrap_or_default());
+    parts.join(":")
+}
+
+/// Set by `cargo xtask test` after it installed every peer tool: then a missing tool or corpus
+/// is a failure, since a skip there would hide a regression.
+pub fn peers_required() -> bool {
+    std::env::var_os("FERRY_REQUIRE_PEERS").is_some_and(|v| v == "1")
+}
+
+/// The path of a peer tool, or `None` (and a SKIP line) when it is not installed.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    for dir in std::env::split_paths(&test_path()) {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if peers_required() {
+        panic!("{name} is not installed, and FERRY_REQUIRE_PEERS=1 asks for every peer (run ../shared/tools/install-peers.sh)");
+    }
+    eprintln!("SKIP: {name} is not installed (run ../shared/tools/install-peers.sh)");
+    None
+}
+
+/// The differential-testing corpus beside the repository, if present.
+pub fn corpus() -> Option<PathBuf> {
+    let p = std::env::var_os("FERRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    if p.join("cases.tsv").is_file() {
+        return Some(p);
+    }
+    if peers_required() {
+        panic!("the corpus is missing at {}", p.display());
+    }
+    eprintln!("SKIP: no corpus at {}", p.display());
+    None
+}
+
+/// The `ferry` binary with the test PATH and an isolated cache.
+pub fn ferry(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    c.env("PATH", test_path())
+        .env("FERRY_CACHE_DIR", cache)
+        .env_remove("FERRY_HELM")
+        .env_remove("FERRY_KUSTOMIZE")
+        .env_remove("FERRY_OFFLINE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "ferry test")
+        .env("GIT_AUTHOR_EMAIL", "test@ferry.dev")
+        .env("GIT_COMMITTER_NAME", "ferry test")
+        .env("GIT_COMMITTER_EMAIL", "test@ferry.dev")
+        .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("under root");
+        if rel.starts_with("out") {
+            continue;
+        }
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// A new Git repository holding a copy of the bundled example, committed on `main`.
+pub fn example_repo() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/platform"),
+        d.path(),
+    );
+    git(d.path(), &["init", "-q", "-b", "main"]);
+    commit_all(d.path(), "example");
+    d
+}
+
+pub fn commit_all(dir: &Path, msg: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", msg]);
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("under dir")
+                .display()
+                .to_string();
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,233 @@
+//! `cargo xtask bench build`: a synthetic repository of 100 apps x 3 environments (helm apps on
+//! the corpus charts with varied values, kustomize apps with per-environment overlays), built
+//! by ferry cold, warm and after one change, beside the sequential `helm template` /
+//! `kubectl kustomize` loop a CI script runs today.
+
+use crate::measure::{self, mb, ms, secs};
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ENVS: [&str; 3] = ["dev", "staging", "prod"];
+const HELM_APPS: usize = 60;
+const KUSTOMIZE_APPS: usize = 40;
+/// Deterministic charts from the corpus that render without extra flags.
+const CHARTS: [&str; 6] = [
+    "podinfo",
+    "kube-state-metrics",
+    "prometheus-node-exporter",
+    "metrics-server",
+    "descheduler",
+    "prometheus-blackbox-exporter",
+];
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    for e in walk(from)? {
+        let rel = e.strip_prefix(from)?;
+        let dest = to.join(rel);
+        if e.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+        } else {
+            std::fs::create_dir_all(dest.parent().expect("file has a parent"))?;
+            std::fs::copy(&e, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
+        let p = e?.path();
+        if p.is_dir() {
+            out.extend(walk(&p)?);
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::create_dir_all(path.parent().expect("file has a parent"))?;
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<()> {
+    crate::run(
+        Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@ferry.dev")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@ferry.dev")
+            .stdout(std::process::Stdio::null()),
+    )
+}
+
+/// Writes the synthetic repository and returns the peer's shell loop for it.
+fn generate(root: &Path, repo: &Path) -> Result<String> {
+    let corpus = root.join("../shared/corpus/charts");
+    let charts: Vec<&str> = if corpus.is_dir() {
+        CHARTS.to_vec()
+    } else {
+        vec!["podinfo"]
+    };
+    for c in &charts {
+        let src = if corpus.is_dir() {
+            corpus.join(c)
+        } else {
+            root.join("examples/platform/charts/podinfo")
+        };
+        copy_dir(&src, &repo.join("charts").join(c))?;
+    }
+    let mut cfg = String::from(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nkubeVersion: \"1.31.0\"\nenvironments:\n",
+    );
+    for e in ENVS {
+        writeln!(cfg, "  {e}: {{}}")?;
+    }
+    cfg.push_str("apps:\n");
+    let mut script = String::from("set -e\n");
+    for i in 0..HELM_APPS {
+        let app = format!("h{i:03}");
+        let chart = charts[i % charts.len()];
+        writeln!(cfg, "  {app}:\n    namespace: ns-{app}\n    helm:\n      chart: charts/{chart}\n      values: [\"apps/{app}/values-${{env}}.yaml\"]")?;
+        for (n, e) in ENVS.iter().enumerate() {
+            write(
+                &repo.join(format!("apps/{app}/values-{e}.yaml")),
+                &format!(
+                    "fullnameOverride: {app}\nreplicaCount: {}\nreplicas: {}\napiService:\n  create: false\n",
+                    n + 1,
+                    n + 1
+                ),
+            )?;
+            writeln!(script, "mkdir -p peer/{e}; helm template {app} charts/{chart} -n ns-{app} -f apps/{app}/values-{e}.yaml --kube-version 1.31.0 --include-crds > peer/{e}/{app}.yaml")?;
+        }
+    }
+    for i in 0..KUSTOMIZE_APPS {
+        let app = format!("k{i:03}");
+        writeln!(
+            cfg,
+            "  {app}:\n    namespace: ns-{app}\n    kustomize: apps/{app}/overlays/${{env}}"
+        )?;
+        write(&repo.join(format!("apps/{app}/base/kustomization.yaml")), "resources: [deployment.yaml, service.yaml]\nlabels:\n  - pairs: {app.kubernetes.io/part-of: bench}\n    includeSelectors: true\n")?;
+        write(&repo.join(format!("apps/{app}/base/deployment.yaml")), &format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n"))?;
+        write(&repo.join(format!("apps/{app}/base/service.yaml")), &format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {app}\nspec:\n  ports: [{{port: 80}}]\n"))?;
+        for (n, e) in ENVS.iter().enumerate() {
+            write(
+                &repo.join(format!("apps/{app}/overlays/{e}/kustomization.yaml")),
+                &format!("resources: [../../base]\nnamePrefix: {e}-\nreplicas: [{{name: {app}, count: {}}}]\nconfigMapGenerator:\n  - name: {app}-env\n    literals: [ENV={e}]\n", n + 1),
+            )?;
+            writeln!(script, "mkdir -p peer/{e}; kubectl kustomize apps/{app}/overlays/{e} > peer/{e}/{app}.yaml")?;
+        }
+    }
+    write(&repo.join("ferry.yaml"), &cfg)?;
+    git(repo, &["init", "-q", "-b", "main"])?;
+    git(repo, &["add", "-A"])?;
+    git(repo, &["commit", "-q", "-m", "synthetic"])?;
+    Ok(script)
+}
+
+pub fn run(root: &Path) -> Result<()> {
+    let (path, _) = crate::tools::ensure(root, false)?;
+    let ferry = super::release_ferry(root)?;
+    let work = std::env::temp_dir().join(format!("ferry-bench-build-{}", std::process::id()));
+    let repo = work.join("repo");
+    std::fs::create_dir_all(&repo)?;
+    let script = generate(root, &repo)?;
+    let cache = work.join("cache");
+    let build = |extra: &[&str]| -> Result<measure::Sample> {
+        measure::run(
+            Command::new(&ferry)
+                .args(["build", "-q", "-C"])
+                .arg(&repo)
+                .args(extra)
+                .env("PATH", &path)
+                .env("FERRY_CACHE_DIR", &cache),
+        )
+    };
+
+    eprintln!(
+        "==> peer: sequential helm template / kubectl kustomize loop ({} renders)",
+        (HELM_APPS + KUSTOMIZE_APPS) * ENVS.len()
+    );
+    let peer = measure::run(
+        Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&repo)
+            .env("PATH", &path),
+    )?;
+    eprintln!("==> ferry build, cold cache");
+    let cold = build(&[])?;
+    eprintln!("==> ferry build, warm, nothing changed (median of 5)");
+    let warm = measure::median(
+        (0..5)
+            .map(|_| build(&[]).map(|s| s.wall))
+            .collect::<Result<_>>()?,
+    );
+    eprintln!("==> ferry build after one app's values changed (median of 3)");
+    let mut one = Vec::new();
+    for n in 0..3 {
+        write(
+            &repo.join("apps/h000/values-prod.yaml"),
+            &format!(
+                "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
+                10 + n
+            ),
+        )?;
+        git(&repo, &["commit", "-qam", "one change"])?;
+        one.push(build(&[])?.wall);
+    }
+    let one = measure::median(one);
+
+    let speedup = peer.wall.as_secs_f64() / cold.wall.as_secs_f64();
+    println!("\nbench build: {} apps x {} environments ({HELM_APPS} helm, {KUSTOMIZE_APPS} kustomize), {} cores", HELM_APPS + KUSTOMIZE_APPS, ENVS.len(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "{:<34} {:>10} {:>12}   result (target)",
+        "", "ferry", "peer loop"
+    );
+    println!(
+        "{:<34} {:>10} {:>12}   {:.2}x faster (>= 1.8x) {}",
+        "cold build",
+        secs(cold.wall),
+        secs(peer.wall),
+        speedup,
+        verdict(speedup >= 1.8)
+    );
+    println!(
+        "{:<34} {:>10} {:>12}   (< 100 ms) {}",
+        "warm rebuild, nothing changed",
+        ms(warm),
+        "-",
+        verdict(warm.as_millis() < 100)
+    );
+    println!(
+        "{:<34} {:>10} {:>12}   (< 1 s) {}",
+        "one app's values changed",
+        ms(one),
+        "-",
+        verdict(one.as_millis() < 1000)
+    );
+    println!(
+        "{:<34} {:>10} {:>12}   (< 300 MB) {}",
+        "peak memory (cold build)",
+        mb(cold.max_rss),
+        mb(peer.max_rss),
+        verdict(cold.max_rss < 300 * 1_048_576)
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "MISSED"
+    }
+}

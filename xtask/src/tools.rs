@@ -1,0 +1,47 @@
+//! Finding or installing the tools ferry and its tests run against.
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn peers_bin() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/bin")
+}
+
+/// Makes sure helm and kubectl (and, for tests, every peer tool) are installed; returns the PATH
+/// to run with, and whether every peer is there (then tests must not skip). With `all`, the shared `install-peers.sh` installs helm, kubectl, sops, age, a
+/// registry and oras; without it (a user's machine), the project's own script installs helm and
+/// kubectl into `.tools/bin`.
+pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
+    let mut complete = false;
+    let shared = root.join("../shared/tools/install-peers.sh");
+    let mut dirs = Vec::new();
+    if all && shared.is_file() {
+        eprintln!("==> installing peer tools ({})", shared.display());
+        crate::run(
+            Command::new("bash")
+                .arg(&shared)
+                .env("PEERS_HELM3", "0")
+                .env("PEERS_ETCD", "0"),
+        )?;
+        dirs.push(peers_bin());
+        complete = true;
+    } else if peers_bin().join("helm").is_file() && peers_bin().join("kubectl").is_file() {
+        dirs.push(peers_bin());
+    } else {
+        let out = Command::new("bash")
+            .arg(root.join("scripts/install-tools.sh"))
+            .output()
+            .context("cannot run scripts/install-tools.sh")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "scripts/install-tools.sh failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    let mut path: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    path.push(std::env::var("PATH").unwrap_or_default());
+    Ok((path.join(":"), complete))
+}
