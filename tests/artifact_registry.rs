@@ -765,6 +765,41 @@ fn htpasswd_registry_takes_creds_and_docker_config() {
         "--insecure-skip-verify",
     ]);
     assert!(out.contains(&digest), "{out}");
+    // A credential helper (`credsStore`), as Docker Desktop and cloud CLIs configure.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = w.path("helpers");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let helper = bin.join("docker-credential-ferrytest");
+        std::fs::write(
+            &helper,
+            "#!/bin/sh\nread host\n[ \"$1\" = get ] || exit 1\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ferry\",\"Secret\":\"s3cret\"}' \"$host\"\n",
+        )
+        .expect("write");
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::write(
+            w.path("docker/config.json"),
+            r#"{"credsStore":"ferrytest"}"#,
+        )
+        .expect("write");
+        let out = w
+            .ferry()
+            .args([
+                "verify",
+                &format!("{target}:latest"),
+                "--insecure-skip-verify",
+            ])
+            .env("PATH", format!("{}:{}", bin.display(), test_path()))
+            .output()
+            .expect("ferry");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&digest));
+    }
 }
 
 #[test]
