@@ -1,4 +1,4 @@
-//! `ferry push`: each environment's out/<env>/ as a signed Flux artifact.
+//! `ferry push`: each environment's `out/<env>/` as a signed Flux artifact.
 
 use super::keygen_signing::cosign_password;
 use super::{load_pipeline, repo_root};
