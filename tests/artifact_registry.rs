@@ -1178,3 +1178,87 @@ fn library_push_dir_and_pull() {
     assert_eq!(unpacked.files, report.files);
     assert_eq!(snapshot(&dest), snapshot(&env));
 }
+
+/// An independent ECDSA implementation (OpenSSL, through Python's `cryptography`) checks
+/// ferry's signature with cosign.pub, and makes a key ferry signs with.
+#[test]
+fn openssl_checks_ferrys_signature_and_makes_a_key_ferry_uses() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let probe = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: python3 with the cryptography module is not available");
+        return;
+    }
+    let w = World::new();
+    // A key made by OpenSSL: unencrypted PKCS#8, as `cosign import-key-pair` starts from.
+    let script = r#"
+import sys
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization as s
+k = ec.generate_private_key(ec.SECP256R1())
+open(sys.argv[1] + ".key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+open(sys.argv[1] + ".pub", "wb").write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))
+"#;
+    let prefix = w.path("openssl");
+    let st = Command::new("python3")
+        .args(["-c", script])
+        .arg(&prefix)
+        .status()
+        .expect("python3");
+    assert!(st.success());
+    let root = w.env_dir("repo", COMMIT);
+    let target = format!("oci://{}/platform/staging", reg.addr);
+    let key = format!("{}.key", prefix.display());
+    let report = push_json(&w, &root, &target, &["--key", &key]);
+    let digest = report["digest"].as_str().expect("digest").to_string();
+    // OpenSSL verifies the signature ferry wrote over the payload it stored.
+    let (bytes, _) = sig_manifest(&reg, &digest);
+    let m: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let layer = &m["layers"][0];
+    let payload =
+        std::fs::read(reg.blob_file(layer["digest"].as_str().expect("digest"))).expect("payload");
+    std::fs::write(w.path("payload.json"), &payload).expect("write");
+    let sig = layer["annotations"]["dev.cosignproject.cosign/signature"]
+        .as_str()
+        .expect("sig");
+    let verify = r#"
+import sys, base64
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes, serialization
+pub = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
+pub.verify(base64.b64decode(sys.argv[3]), open(sys.argv[2], "rb").read(), ec.ECDSA(hashes.SHA256()))
+print("verified")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", verify])
+        .arg(format!("{}.pub", prefix.display()))
+        .arg(w.path("payload.json"))
+        .arg(sig)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "OpenSSL refused ferry's signature: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&payload).expect("payload json");
+    assert_eq!(
+        p["critical"]["image"]["docker-manifest-digest"],
+        digest.as_str()
+    );
+    assert_eq!(
+        p["critical"]["identity"]["docker-reference"],
+        format!("{}/platform/staging", reg.addr)
+    );
+    // And ferry verifies with the OpenSSL-made public key.
+    w.ok(&[
+        "verify",
+        &format!("{target}:latest"),
+        "--key",
+        &format!("{}.pub", prefix.display()),
+    ]);
+}

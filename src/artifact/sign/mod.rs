@@ -54,4 +54,17 @@ mod tests {
         assert!(!verify(other.verifying_key(), b"payload", &sig));
         assert!(!verify(key.verifying_key(), b"payload", "not base64!"));
     }
+
+    /// Go's crypto/ecdsa (cosign, skopeo) does not normalise s: a high-S signature from it must
+    /// verify here too, or half of cosign's signatures would be refused.
+    #[test]
+    fn high_s_signatures_verify() {
+        let key = SigningKey::random(&mut OsRng);
+        let sig: Signature = p256::ecdsa::signature::Signer::sign(&key, b"payload");
+        let (r, s) = sig.split_scalars();
+        let flipped =
+            Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).expect("valid scalars");
+        let b64 = B64.encode(flipped.to_der().as_bytes());
+        assert!(verify(key.verifying_key(), b"payload", &b64));
+    }
 }
