@@ -56,6 +56,14 @@ pub enum Command {
     /// Manage the render cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Package environments as signed OCI artifacts (Flux's format) and push them.
+    Push(PushArgs),
+    /// Verify an artifact's signature and digests, then unpack it into a new directory.
+    Pull(PullArgs),
+    /// Verify an artifact's signature and digests without unpacking it.
+    Verify(VerifyArgs),
+    /// Write a new key: `--signing` makes a cosign-compatible key pair (cosign.key, cosign.pub).
+    Keygen(KeygenArgs),
     /// Show what would change between two builds or two revisions; secret values are never shown.
     Diff(DiffArgs),
     /// Print a shell completion script.
@@ -183,6 +191,110 @@ pub struct CachePruneArgs {
     /// Remove every entry.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// USER:PASSWORD for the registry [default: Docker's config.json, credential helpers].
+    #[arg(
+        long,
+        env = "FERRY_REGISTRY_CREDS",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub creds: Option<String>,
+    /// Plain HTTP to a registry that is not on loopback (loopback always uses plain HTTP).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Environments to push [default: every environment with an `artifact:`].
+    #[arg(value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// Push to this repository instead of the environment's `artifact:` (one environment only).
+    #[arg(long, value_name = "oci://HOST/REPO")]
+    pub to: Option<String>,
+    /// Tags to point at the artifact [default: the short commit and `latest`].
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Sign with this cosign private key (password from COSIGN_PASSWORD or a prompt).
+    #[arg(long, env = "FERRY_SIGNING_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The `org.opencontainers.image.source` annotation [default: the Git remote `origin`].
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Where `ferry build` wrote out/<env>/, relative to the repository root.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyKeyArgs {
+    /// cosign public key(s) (PEM); a signature by any of them is accepted.
+    #[arg(
+        long = "key",
+        env = "FERRY_VERIFY_KEY",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub keys: Vec<PathBuf>,
+    /// Accept the artifact without checking its signature (digests are still checked).
+    #[arg(long, conflicts_with = "keys")]
+    pub insecure_skip_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The artifact: oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// A new (or empty) directory to unpack into.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub verify: VerifyKeyArgs,
+    /// Refuse artifacts with more entries than this.
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_entries: usize,
+    /// Refuse artifacts that unpack to more bytes than this.
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_size: u64,
+    /// Refuse artifacts holding a file larger than this.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_file_size: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The artifact: oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    #[command(flatten)]
+    pub verify: VerifyKeyArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Make a cosign-compatible ECDSA P-256 signing key pair.
+    #[arg(long)]
+    pub signing: bool,
+    /// With --signing: the path prefix of the two files [default: cosign → cosign.key, cosign.pub].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

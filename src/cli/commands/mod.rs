@@ -5,6 +5,9 @@ mod cache;
 mod diff;
 mod init;
 mod inputs;
+mod keygen_signing;
+mod pull;
+mod push;
 mod render;
 mod vendor;
 
@@ -22,6 +25,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(a) => render::run(g, a),
         Command::Vendor(a) => vendor::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Push(a) => push::run(g, a),
+        Command::Pull(a) => pull::run_pull(g, a),
+        Command::Verify(a) => pull::run_verify(g, a),
+        Command::Keygen(a) => keygen_signing::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

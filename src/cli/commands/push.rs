@@ -1,0 +1,203 @@
+//! `ferry push`: each environment's `out/<env>/` as a signed Flux artifact.
+
+use super::keygen_signing::cosign_password;
+use super::{load_pipeline, repo_root};
+use crate::artifact::auth::{self, Credentials};
+use crate::artifact::sign::keys;
+use crate::artifact::{
+    prepare, push_prepared, ArtifactRef, Provenance, PushOptions, RegistryOptions,
+};
+use crate::cli::args::{GlobalArgs, OutputFormat, PushArgs, RegistryArgs};
+use crate::cli::ExitCode;
+use crate::source::WorkTree;
+use anyhow::{bail, Context};
+use std::path::Path;
+
+/// Registry options from the command line; credentials are looked up per registry.
+pub(super) fn registry_options(
+    g: &GlobalArgs,
+    a: &RegistryArgs,
+    target: &ArtifactRef,
+) -> anyhow::Result<RegistryOptions> {
+    let explicit = a.creds.as_deref().map(Credentials::parse).transpose()?;
+    let credentials = if g.offline {
+        None
+    } else {
+        auth::resolve(explicit.as_ref(), &target.registry)?
+    };
+    Ok(RegistryOptions {
+        offline: g.offline,
+        insecure: a.insecure,
+        credentials,
+        ..RegistryOptions::new()
+    })
+}
+
+/// The provenance recorded by `ferry build` in out/<env>/index.json.
+fn provenance(
+    env_dir: &Path,
+    source: Option<String>,
+) -> anyhow::Result<(Provenance, Option<String>)> {
+    let index = env_dir.join(crate::build::INDEX_FILE);
+    let text = std::fs::read_to_string(&index).with_context(|| {
+        format!(
+            "cannot read {}\nhint: run `ferry build` first",
+            index.display()
+        )
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", index.display()))?;
+    let field = |k: &str| {
+        v.pointer(&format!("/source/{k}"))
+            .and_then(|x| x.as_str())
+            .map(str::to_string)
+    };
+    let worktree = v.pointer("/source/worktree").and_then(|x| x.as_bool()) == Some(true);
+    if worktree {
+        // Files from the working tree are not the commit: naming it (in the revision or as the
+        // default tag) would pass uncommitted changes off as that commit.
+        eprintln!(
+            "warning: {} was built from the working tree; it is pushed without a revision",
+            env_dir.display()
+        );
+        let prov = Provenance {
+            source: source.or_else(|| field("url")),
+            revision: None,
+            created: None,
+        };
+        return Ok((prov, None));
+    }
+    let short = field("commit").map(|c| c.chars().take(7).collect::<String>());
+    let source = source.or_else(|| field("url"));
+    Ok((
+        Provenance {
+            source,
+            revision: field("revision"),
+            created: field("created"),
+        },
+        short,
+    ))
+}
+
+/// `remote.origin.url` of the repository, if there is one.
+fn origin_url(root: &Path) -> Option<String> {
+    let repo = gix::discover(root).ok()?;
+    let url = repo.config_snapshot().string("remote.origin.url")?;
+    Some(url.to_string())
+}
+
+pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
+    let root = repo_root(&g.repo);
+    let out_dir = if a.out.is_absolute() {
+        a.out.clone()
+    } else {
+        root.join(&a.out)
+    };
+    // Environments and their repositories: from --to, or ferry.yaml's `artifact:`.
+    let mut targets = Vec::new();
+    if let Some(to) = &a.to {
+        let env = match a.environments.as_slice() {
+            [one] => one.clone(),
+            [] => bail!("--to needs exactly one environment\nhint: ferry push ENV --to {to}"),
+            _ => bail!("--to takes one environment, not {}", a.environments.len()),
+        };
+        targets.push((env, ArtifactRef::parse(to)?));
+    } else {
+        let tree = WorkTree::open(&root);
+        let pipeline = load_pipeline(&tree, &root)?;
+        let names: Vec<String> = if a.environments.is_empty() {
+            pipeline
+                .environments
+                .iter()
+                .filter(|(_, e)| e.artifact.is_some())
+                .map(|(n, _)| n.clone())
+                .collect()
+        } else {
+            a.environments.clone()
+        };
+        if names.is_empty() {
+            bail!("no environment in ferry.yaml has an `artifact:`\nhint: set environments.<env>.artifact, or pass ENV --to oci://HOST/REPO");
+        }
+        for name in names {
+            let Some(env) = pipeline.environments.get(&name) else {
+                bail!("ferry.yaml has no environment {name:?}");
+            };
+            let Some(artifact) = &env.artifact else {
+                bail!("ferry.yaml: environments.{name}.artifact is not set\nhint: set it, or pass --to oci://HOST/REPO");
+            };
+            let r = ArtifactRef::parse(artifact)
+                .with_context(|| format!("ferry.yaml: environments.{name}.artifact"))?;
+            targets.push((name, r));
+        }
+    }
+    if let Some(bad) = a
+        .tags
+        .iter()
+        .find(|t| !crate::artifact::reference::valid_tag(t))
+    {
+        bail!("--tag {bad:?} is not a valid tag\nhint: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'");
+    }
+    let signing_key = match &a.key {
+        Some(path) => {
+            let text = keys::read(path)?;
+            Some(keys::parse_private(path, &text, || {
+                cosign_password(false).map_err(|e| e.to_string())
+            })?)
+        }
+        None => None,
+    };
+    let source = a.source.clone().or_else(|| origin_url(&root));
+    let mut reports = Vec::new();
+    for (env, target) in &targets {
+        let env_dir = out_dir.join(env);
+        if !env_dir.is_dir() {
+            bail!(
+                "{} does not exist\nhint: run `ferry build {env}` first",
+                env_dir.display()
+            );
+        }
+        let (prov, short) = provenance(&env_dir, source.clone())?;
+        if a.tags.is_empty() && short.is_none() {
+            bail!(
+                "{} names no commit (a working-tree build?), so there is no default tag\nhint: pass --tag TAG, or build a commit",
+                env_dir.display()
+            );
+        }
+        let tags = if a.tags.is_empty() {
+            short.into_iter().chain(["latest".to_string()]).collect()
+        } else {
+            a.tags.clone()
+        };
+        let prepared = prepare(&env_dir, &prov)?;
+        let opts = PushOptions {
+            tags,
+            signing_key: signing_key.clone(),
+            registry: registry_options(g, &a.registry, target)?,
+        };
+        let report = push_prepared(target, &prepared, &opts)
+            .with_context(|| format!("pushing environment {env} to {target}"))?;
+        if a.output == OutputFormat::Text {
+            println!("{}", report.reference);
+            if !g.quiet {
+                let signed = if report.signature.is_some() {
+                    "signed"
+                } else {
+                    "unsigned"
+                };
+                eprintln!(
+                    "{env}: {} files, {} bytes, {signed}, tags: {} ({} blobs uploaded, {} already there)",
+                    report.files,
+                    report.layer_bytes,
+                    report.tags.join(", "),
+                    report.uploaded_blobs,
+                    report.skipped_blobs
+                );
+            }
+        }
+        reports.push(serde_json::json!({"environment": env, "push": report}));
+    }
+    if a.output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(ExitCode::Success)
+}
