@@ -33,12 +33,25 @@ pub(super) struct Emitter {
     pub indention: bool,
     pub indent: i32,
     indents: Vec<i32>,
+    /// Go's natural key order (what kubectl writes); off to keep a document's own order.
+    sort: bool,
 }
 
 /// Writes `value` as `sigs.k8s.io/yaml` `Marshal` does (Go's JSON encoding of the value read
 /// back and written by go-yaml v2). Ends with a newline.
 pub fn to_yaml(value: &Value) -> String {
+    emit(value, true)
+}
+
+/// Like [`to_yaml`], but mapping keys stay in the value's own order. For documents whose
+/// integrity depends on that order, such as SOPS files (their MAC covers values in order).
+pub fn to_yaml_in_order(value: &Value) -> String {
+    emit(value, false)
+}
+
+fn emit(value: &Value, sort: bool) -> String {
     let mut e = Emitter {
+        sort,
         out: String::new(),
         column: 0,
         whitespace: true,
@@ -75,7 +88,9 @@ impl Emitter {
             Value::Array(items) => self.block_sequence(items, ctx),
             Value::Object(map) => {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                sort_keys(&mut entries, |(k, _)| k.as_str());
+                if self.sort {
+                    sort_keys(&mut entries, |(k, _)| k.as_str());
+                }
                 self.block_mapping(&entries);
             }
         }

@@ -9,7 +9,7 @@ mod resolve;
 mod scalar;
 mod sort;
 
-pub use emit::to_yaml;
+pub use emit::{to_yaml, to_yaml_in_order};
 pub use json::{to_json, write_json_string};
 pub use number::{format_g, format_json_float, json_number, yaml_number};
 pub use resolve::plain_is_string;

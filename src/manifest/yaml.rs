@@ -41,9 +41,14 @@ fn strip_location(message: &str) -> String {
 /// Serialises one document as `kubectl` and `helm` write YAML (go-yaml v2 through
 /// sigs.k8s.io/yaml): keys in Go's natural order, and every string a YAML 1.1 reader would take
 /// for something else (`on`, `yes`, `1.0`, `~`) quoted, so that kubectl reads back exactly the
-/// value ferry wrote. The same value always gives the same bytes.
+/// value ferry wrote. A SOPS-encrypted document keeps its own key order, since its MAC covers
+/// the values in that order. The same value always gives the same bytes.
 pub fn to_yaml(value: &Value) -> String {
-    crate::goyaml::to_yaml(value)
+    if value.get("sops").is_some_and(Value::is_object) {
+        crate::goyaml::to_yaml_in_order(value)
+    } else {
+        crate::goyaml::to_yaml(value)
+    }
 }
 
 #[cfg(test)]
@@ -64,6 +69,16 @@ mod tests {
         let err = parse_documents("a: 1\n---\nb: [unclosed\n").unwrap_err();
         assert_eq!(err.index, 2);
         assert!(err.line.is_some(), "{err}");
+    }
+
+    #[test]
+    fn sops_documents_keep_their_key_order() {
+        let docs = parse_documents("stringData:\n  b: ENC[x]\n  a: ENC[y]\nsops:\n  mac: ENC[z]\n")
+            .expect("parses");
+        assert_eq!(
+            to_yaml(&docs[0]),
+            "stringData:\n  b: ENC[x]\n  a: ENC[y]\nsops:\n  mac: ENC[z]\n"
+        );
     }
 
     #[test]
