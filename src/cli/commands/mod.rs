@@ -1,5 +1,6 @@
 //! One module per command; each returns the process exit code.
 
+mod apply;
 mod build;
 mod cache;
 mod init;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(a) => render::run(g, a),
         Command::Vendor(a) => vendor::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Apply(a) => apply::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

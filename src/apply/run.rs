@@ -1,0 +1,591 @@
+//! One apply from start to end: plan, record the inventory, apply stage by stage, prune only
+//! when everything applied, record the result on the parent, then wait for health.
+
+use super::discovery::{Discovery, DiscoveryError, Resolved};
+use super::inventory::{
+    parent_manifest, read_parent, Inventory, InventoryError, ParentRef, PART_OF_LABEL,
+};
+use super::plan::{plan, PlanError, Planned};
+use super::prune::{decide, Member};
+use super::report::{
+    ApplyReport, HealthResult, Kept, ObjectResult, ObjectStatus, PruneReport, PruneStatus,
+    StageReport,
+};
+use super::source::Artifact;
+use super::ssa::{self, Outcome, SsaError};
+use super::stage::Stage;
+use super::wait::{wait_healthy, Target};
+use super::ApplyOptions;
+use crate::manifest::ObjRef;
+use futures::StreamExt;
+use kube::api::ListParams;
+use kube::core::ApiResource;
+use kube::Client;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// Errors that stop an apply before any object of the artifact was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    #[error("{what}: {source}")]
+    Cluster {
+        what: String,
+        #[source]
+        source: SsaError,
+    },
+}
+
+/// Live feedback while an apply runs; the CLI draws it.
+pub trait ApplyProgress: Sync {
+    fn stage_started(&self, _stage: Stage, _objects: usize) {}
+    fn object_done(&self, _result: &ObjectResult) {}
+    fn stage_done(&self, _report: &StageReport) {}
+}
+
+pub struct NoProgress;
+impl ApplyProgress for NoProgress {}
+
+fn core_resource(kind: &str, plural: &str) -> Resolved {
+    Resolved {
+        resource: ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        },
+        namespaced: kind != "Namespace",
+    }
+}
+
+fn cluster_err(what: String) -> impl FnOnce(SsaError) -> ApplyError {
+    move |source| ApplyError::Cluster { what, source }
+}
+
+/// Applies an artifact. Returns a report also when objects failed (see
+/// [`ApplyReport::success`]); an `Err` means nothing of the artifact was applied.
+pub async fn apply(
+    client: &Client,
+    artifact: Artifact,
+    opts: &ApplyOptions,
+    progress: &dyn ApplyProgress,
+) -> Result<ApplyReport, ApplyError> {
+    let parent = ParentRef {
+        kind: opts.parent_kind,
+        namespace: opts.inventory_namespace.clone(),
+        name: opts
+            .inventory_name
+            .clone()
+            .unwrap_or_else(|| format!("ferry-{}", artifact.environment)),
+    };
+    let id = parent.id();
+    let discovery = Discovery::new(client.clone());
+    let plan = plan(artifact.objects, &id, &discovery).await?;
+    let dry = opts.ssa.dry_run;
+
+    // The parent: read what the set held before, refuse a parent that is not ours.
+    let parent_res = core_resource(parent.kind.kind(), parent.kind.plural());
+    let parent_display = format!(
+        "{}/{}/{}",
+        parent.kind.kind(),
+        parent.namespace,
+        parent.name
+    );
+    let old = match ssa::get(client, &parent_res, Some(&parent.namespace), &parent.name)
+        .await
+        .map_err(cluster_err(format!(
+            "reading ApplySet parent {parent_display}"
+        )))? {
+        Some(live) => read_parent(&parent, &live)?,
+        None => Inventory::default(),
+    };
+    let desired_inv = plan.inventory();
+    let mut superset = old.union(&desired_inv);
+    superset.digest = old.digest.clone();
+    superset.revision = old.revision.clone();
+
+    // The parent lists every kind and namespace of this run before any member is written, so
+    // an interrupted apply leaves nothing a later run cannot find.
+    let parent_ns_exists = ensure_namespace(client, &parent.namespace, opts).await?;
+    if parent_ns_exists || !dry {
+        write_parent(
+            client,
+            &parent,
+            &parent_res,
+            &superset,
+            &artifact.environment,
+            opts,
+        )
+        .await
+        .map_err(cluster_err(format!(
+            "writing ApplySet parent {parent_display}"
+        )))?;
+    }
+
+    let mut report = ApplyReport {
+        environment: artifact.environment.clone(),
+        digest: artifact.digest.clone(),
+        revision: artifact.revision.clone(),
+        applyset: id.clone(),
+        parent: parent_display,
+        dry_run: dry,
+        stages: Vec::new(),
+        objects: Vec::new(),
+        prune: PruneReport::default(),
+        health: None,
+        summary: Default::default(),
+    };
+
+    let mut applied: Vec<Target> = Vec::new();
+    // Namespaces this run creates: in a dry run their contents cannot be sent yet.
+    let mut new_namespaces = BTreeSet::new();
+    let mut by_stage: BTreeMap<Stage, Vec<Planned>> = BTreeMap::new();
+    let desired = plan.desired();
+    let crd_kinds = plan.crd_kinds.clone();
+    for p in plan.objects {
+        by_stage.entry(p.stage).or_default().push(p);
+    }
+    for (stage, mut objects) in by_stage {
+        let started = Instant::now();
+        progress.stage_started(stage, objects.len());
+        let mut results: Vec<Option<ObjectResult>> = vec![None; objects.len()];
+        for (i, p) in objects.iter_mut().enumerate() {
+            let skip = |reason: String| ObjectResult {
+                object: p.obj_ref.to_string(),
+                stage,
+                result: ObjectStatus::Skipped { reason },
+            };
+            if p.resolved.is_none() {
+                p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
+            }
+            if p.resolved.is_none() {
+                let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
+                results[i] = Some(if dry && crd_kinds.contains(&key) {
+                    skip("its CustomResourceDefinition is created by this apply (dry run)".into())
+                } else {
+                    ObjectResult {
+                        object: p.obj_ref.to_string(),
+                        stage,
+                        result: ObjectStatus::Failed {
+                            error: format!(
+                                "kind {} (apiVersion {}) is not served by the cluster after the CRDs were applied",
+                                p.obj_ref.kind, p.api_version
+                            ),
+                        },
+                    }
+                });
+            } else if dry && new_namespaces.contains(&p.obj_ref.namespace) {
+                results[i] = Some(skip(format!(
+                    "namespace {} is created by this apply (dry run)",
+                    p.obj_ref.namespace
+                )));
+            }
+        }
+        let todo: Vec<usize> = (0..objects.len())
+            .filter(|i| results[*i].is_none())
+            .collect();
+        let sent = futures::stream::iter(todo.iter().map(|i| {
+            let p = &objects[*i];
+            async move {
+                let resolved = p.resolved.as_ref().expect("resolved above");
+                let r = ssa::apply(client, resolved, &p.value, &opts.ssa).await;
+                let result = ObjectResult {
+                    object: p.obj_ref.to_string(),
+                    stage,
+                    result: match r {
+                        Ok((outcome, _)) => ObjectStatus::Applied { outcome },
+                        Err(e) => ObjectStatus::Failed {
+                            error: e.to_string(),
+                        },
+                    },
+                };
+                progress.object_done(&result);
+                (*i, result)
+            }
+        }))
+        .buffered(opts.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+        for (i, r) in sent {
+            results[i] = Some(r);
+        }
+        let results: Vec<ObjectResult> = results.into_iter().flatten().collect();
+        for (p, r) in objects.iter().zip(&results) {
+            if let ObjectStatus::Applied { outcome } = &r.result {
+                if p.obj_ref.kind == "Namespace" && *outcome == Outcome::Created {
+                    new_namespaces.insert(p.obj_ref.name.clone());
+                }
+                if let Some(resolved) = &p.resolved {
+                    applied.push(Target {
+                        obj_ref: p.obj_ref.clone(),
+                        resolved: resolved.clone(),
+                    });
+                }
+            }
+        }
+        let mut results = results;
+        if stage == Stage::Definitions && !dry {
+            establish_crds(client, &discovery, &objects, &mut results, opts).await;
+        }
+        let mut sr = StageReport {
+            stage: Some(stage),
+            objects: results.len(),
+            millis: started.elapsed().as_millis(),
+            ..StageReport::default()
+        };
+        for r in &results {
+            match &r.result {
+                ObjectStatus::Applied { outcome } => match outcome {
+                    Outcome::Created => sr.created += 1,
+                    Outcome::Configured => sr.configured += 1,
+                    Outcome::Unchanged => sr.unchanged += 1,
+                },
+                ObjectStatus::Failed { .. } => sr.failed += 1,
+                ObjectStatus::Skipped { .. } => sr.skipped += 1,
+            }
+        }
+        progress.stage_done(&sr);
+        report.stages.push(sr);
+        report.objects.extend(results);
+    }
+
+    let failed = report
+        .objects
+        .iter()
+        .filter(|o| matches!(o.result, ObjectStatus::Failed { .. }))
+        .count();
+    if failed > 0 {
+        report.prune.status = PruneStatus::Skipped;
+        report.prune.reason = Some(format!(
+            "{failed} object(s) failed to apply: nothing pruned, the inventory keeps every earlier member"
+        ));
+    } else if !opts.prune.enabled {
+        report.prune.status = PruneStatus::Disabled;
+        let mut inv = superset.clone();
+        inv.digest = Some(artifact.digest.clone());
+        inv.revision = artifact.revision.clone();
+        if parent_ns_exists || !dry {
+            let _ = write_parent(
+                client,
+                &parent,
+                &parent_res,
+                &inv,
+                &artifact.environment,
+                opts,
+            )
+            .await;
+        }
+    } else {
+        let latest = prune(
+            client,
+            &discovery,
+            &parent,
+            &id,
+            &superset,
+            &desired,
+            &desired_inv,
+            opts,
+            &mut report.prune,
+        )
+        .await;
+        let mut inv = latest;
+        inv.digest = Some(artifact.digest.clone());
+        inv.revision = artifact.revision.clone();
+        if parent_ns_exists || !dry {
+            if let Err(e) = write_parent(
+                client,
+                &parent,
+                &parent_res,
+                &inv,
+                &artifact.environment,
+                opts,
+            )
+            .await
+            {
+                report.prune.failed.push(Kept {
+                    object: report.parent.clone(),
+                    reason: format!("recording the new inventory failed: {e}"),
+                });
+            }
+        }
+    }
+
+    if let Some(timeout) = opts.wait.filter(|_| !dry) {
+        let verdicts = wait_healthy(
+            client,
+            &applied,
+            timeout,
+            opts.poll_interval,
+            opts.concurrency,
+        )
+        .await;
+        report.health = Some(
+            verdicts
+                .into_iter()
+                .map(|(r, health)| HealthResult {
+                    object: r.to_string(),
+                    health,
+                })
+                .collect(),
+        );
+    }
+    report.count();
+    Ok(report)
+}
+
+/// Makes sure the parent's namespace exists; returns whether it did (or does now).
+async fn ensure_namespace(
+    client: &Client,
+    name: &str,
+    opts: &ApplyOptions,
+) -> Result<bool, ApplyError> {
+    let ns = core_resource("Namespace", "namespaces");
+    let what = format!("namespace {name} for the ApplySet parent");
+    if ssa::get(client, &ns, None, name)
+        .await
+        .map_err(cluster_err(what.clone()))?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    if opts.ssa.dry_run {
+        return Ok(false);
+    }
+    let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    ssa::apply(client, &ns, &body, &opts.ssa)
+        .await
+        .map_err(cluster_err(what))?;
+    Ok(true)
+}
+
+async fn write_parent(
+    client: &Client,
+    parent: &ParentRef,
+    res: &Resolved,
+    inv: &Inventory,
+    environment: &str,
+    opts: &ApplyOptions,
+) -> Result<(), SsaError> {
+    let body = parent_manifest(parent, inv, environment, &opts.tooling_version);
+    // The parent is ferry's own: conflicts on it are taken over, as kubectl does for its parents.
+    let ssa_opts = ssa::SsaOptions {
+        force_conflicts: true,
+        ..opts.ssa.clone()
+    };
+    ssa::apply(client, res, &body, &ssa_opts).await.map(|_| ())
+}
+
+/// Waits until the CRDs applied in this stage are Established, then forgets what discovery
+/// knew about their groups so their kinds resolve. A CRD that does not get there fails.
+async fn establish_crds(
+    client: &Client,
+    discovery: &Discovery,
+    objects: &[Planned],
+    results: &mut [ObjectResult],
+    opts: &ApplyOptions,
+) {
+    let crds: Vec<(usize, Target)> = objects
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            p.obj_ref.kind == "CustomResourceDefinition"
+                && matches!(results[*i].result, ObjectStatus::Applied { .. })
+        })
+        .filter_map(|(i, p)| {
+            Some((
+                i,
+                Target {
+                    obj_ref: p.obj_ref.clone(),
+                    resolved: p.resolved.clone()?,
+                },
+            ))
+        })
+        .collect();
+    if crds.is_empty() {
+        return;
+    }
+    let targets: Vec<Target> = crds.iter().map(|(_, t)| t.clone()).collect();
+    let verdicts = wait_healthy(
+        client,
+        &targets,
+        opts.crd_timeout,
+        opts.poll_interval,
+        opts.concurrency,
+    )
+    .await;
+    for ((i, _), (_, health)) in crds.iter().zip(verdicts) {
+        if !health.is_current() {
+            results[*i].result = ObjectStatus::Failed {
+                error: format!(
+                    "not Established within {}s: {}",
+                    opts.crd_timeout.as_secs(),
+                    health.reason()
+                ),
+            };
+        }
+        if let Some(group) = objects[*i].value["spec"]["group"].as_str() {
+            discovery.forget_group(group);
+        }
+    }
+}
+
+fn split_group_kind(gk: &str) -> (String, String) {
+    match gk.split_once('.') {
+        Some((k, g)) => (g.to_string(), k.to_string()),
+        None => (String::new(), gk.to_string()),
+    }
+}
+
+/// Lists the set's live members, decides, and deletes. Returns the inventory the parent must
+/// record afterwards: what was applied plus whatever is still a member or could not be listed.
+#[allow(clippy::too_many_arguments)]
+async fn prune(
+    client: &Client,
+    discovery: &Discovery,
+    parent: &ParentRef,
+    id: &str,
+    superset: &Inventory,
+    desired: &BTreeSet<ObjRef>,
+    desired_inv: &Inventory,
+    opts: &ApplyOptions,
+    out: &mut PruneReport,
+) -> Inventory {
+    let mut latest = desired_inv.clone();
+    let mut namespaces: BTreeSet<String> = superset.namespaces.clone();
+    namespaces.insert(parent.namespace.clone());
+    let selector = format!("{PART_OF_LABEL}={id}");
+    let mut members: Vec<Member> = Vec::new();
+    let mut resolved_by_gk: BTreeMap<String, Resolved> = BTreeMap::new();
+    for gk in &superset.group_kinds {
+        let (group, kind) = split_group_kind(gk);
+        let resolved = match discovery.resolve_group_kind(&group, &kind).await {
+            Ok(Some(r)) => r,
+            // No longer served: no object of it can exist.
+            Ok(None) => continue,
+            Err(e) => {
+                out.failed.push(Kept {
+                    object: gk.clone(),
+                    reason: format!("cannot list members of this kind, none pruned: {e}"),
+                });
+                latest.group_kinds.insert(gk.clone());
+                continue;
+            }
+        };
+        let scopes: Vec<Option<&str>> = if resolved.namespaced {
+            namespaces.iter().map(|n| Some(n.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            let api = ssa::api_for(client, &resolved, ns);
+            match api.list(&ListParams::default().labels(&selector)).await {
+                Ok(list) => {
+                    for item in list.items {
+                        let live = serde_json::to_value(&item).unwrap_or(Value::Null);
+                        let obj_ref = ObjRef {
+                            group: group.clone(),
+                            kind: kind.clone(),
+                            namespace: if resolved.namespaced {
+                                item.metadata.namespace.clone().unwrap_or_default()
+                            } else {
+                                String::new()
+                            },
+                            name: item.metadata.name.clone().unwrap_or_default(),
+                        };
+                        members.push(Member::from_live(
+                            &resolved.resource.api_version,
+                            obj_ref,
+                            &live,
+                        ));
+                    }
+                }
+                Err(e) => {
+                    out.failed.push(Kept {
+                        object: format!("{gk} in {}", ns.unwrap_or("the cluster")),
+                        reason: format!("cannot list members, none pruned: {}", SsaError::from(e)),
+                    });
+                    latest.group_kinds.insert(gk.clone());
+                    if let Some(n) = ns {
+                        latest.namespaces.insert(n.to_string());
+                    }
+                }
+            }
+        }
+        resolved_by_gk.insert(gk.clone(), resolved);
+    }
+    let decision = decide(&members, desired, &opts.prune);
+    out.kept = decision
+        .kept
+        .iter()
+        .map(|(r, why)| Kept {
+            object: r.to_string(),
+            reason: why.to_string(),
+        })
+        .collect();
+    // Kept members stay members: the parent must go on listing them.
+    for (r, _) in &decision.kept {
+        latest.group_kinds.insert(r.group_kind());
+        if !r.namespace.is_empty() {
+            latest.namespaces.insert(r.namespace.clone());
+        }
+    }
+    if let Some(why) = decision.refused {
+        out.status = PruneStatus::Refused;
+        out.reason = Some(format!(
+            "{why}; nothing pruned. hint: check the artifact, then pass --force-prune or --max-prune N|P%"
+        ));
+        for m in &members {
+            latest.group_kinds.insert(m.obj_ref.group_kind());
+            if !m.obj_ref.namespace.is_empty() {
+                latest.namespaces.insert(m.obj_ref.namespace.clone());
+            }
+        }
+        return latest;
+    }
+    out.status = if opts.ssa.dry_run {
+        PruneStatus::DryRun
+    } else {
+        PruneStatus::Done
+    };
+    for m in &decision.delete {
+        let r = &m.obj_ref;
+        let Some(resolved) = resolved_by_gk.get(&r.group_kind()) else {
+            continue;
+        };
+        if opts.ssa.dry_run {
+            out.pruned.push(r.to_string());
+            continue;
+        }
+        let ns = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
+        match ssa::delete(
+            client,
+            resolved,
+            ns,
+            &r.name,
+            opts.propagation.into(),
+            false,
+        )
+        .await
+        {
+            Ok(()) => out.pruned.push(r.to_string()),
+            Err(e) => {
+                out.failed.push(Kept {
+                    object: r.to_string(),
+                    reason: format!("delete failed: {e}"),
+                });
+                latest.group_kinds.insert(r.group_kind());
+                if let Some(n) = ns {
+                    latest.namespaces.insert(n.to_string());
+                }
+            }
+        }
+    }
+    latest
+}
