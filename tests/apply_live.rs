@@ -4,13 +4,13 @@
 //!
 //! Each test works in its own namespaces and ApplySet parent, so they may run in parallel.
 
+mod apply_fake;
 mod common;
 
-use ferry::build::{Index, IndexApp, IndexObject, IndexSource, INDEX_FILE};
-use ferry::manifest::{to_yaml, Object};
+use apply_fake::artifact::write_artifact;
+
+use ferry::manifest::to_yaml;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -75,53 +75,6 @@ fn ferry_apply(
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), report, stderr)
-}
-
-/// Writes an `out/<env>` directory as `ferry build` does: one file per object plus index.json.
-fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
-    std::fs::create_dir_all(dir.join("app")).expect("mkdir");
-    let mut entries = Vec::new();
-    for v in objects {
-        let o = Object::from_value(v.clone()).expect("valid object");
-        let name = ferry::build::object_file_name(&o);
-        let text = to_yaml(o.value());
-        std::fs::write(dir.join("app").join(&name), &text).expect("write");
-        entries.push(IndexObject {
-            api_version: o.api_version().into(),
-            kind: o.kind().into(),
-            namespace: o.namespace().map(str::to_string),
-            name: o.name().into(),
-            path: format!("app/{name}"),
-            digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
-        });
-    }
-    let index = Index {
-        api_version: "ferry.dev/v1alpha1".into(),
-        kind: "BuildIndex".into(),
-        environment: env.into(),
-        source: IndexSource {
-            revision: Some("main@sha1:0000000000000000000000000000000000000001".into()),
-            commit: None,
-            branch: Some("main".into()),
-            created: None,
-            worktree: false,
-        },
-        apps: BTreeMap::from([(
-            "app".to_string(),
-            IndexApp {
-                renderer: "plain".into(),
-                namespace: None,
-                input_digest: "sha256:00".into(),
-                inputs: BTreeMap::new(),
-                objects: entries,
-            },
-        )]),
-    };
-    std::fs::write(
-        dir.join(INDEX_FILE),
-        serde_json::to_string_pretty(&index).expect("json"),
-    )
-    .expect("write index");
 }
 
 fn namespace(name: &str) -> Value {

@@ -3,6 +3,9 @@
 //! every request so tests can assert exactly what was sent.
 #![allow(dead_code)]
 
+pub mod artifact;
+pub mod server;
+
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use kube::client::Body;
@@ -65,7 +68,7 @@ fn kind(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) 
 }
 
 impl State {
-    fn builtin() -> State {
+    pub fn builtin() -> State {
         State {
             kinds: vec![
                 kind("", "v1", "Namespace", "namespaces", false),
@@ -260,7 +263,7 @@ fn user_part(v: &Value) -> Value {
     v
 }
 
-async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
+pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query: BTreeMap<String, String> = req
