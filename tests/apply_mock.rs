@@ -674,6 +674,7 @@ async fn interrupted_apply_is_recorded_so_a_rerun_prunes_correctly() {
     // a failing object, which stops before prune and the final parent write.
     fake.with(|s| s.reject.insert("c".into()));
     let mut next = four_configmaps();
+    next[3] = configmap("shop", "c", "2");
     next.push(obj(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "e", "namespace": "shop"}, "data": {}})));
     let broken = run(&client, next, &opts()).await;
     assert!(!broken.success());
@@ -762,4 +763,68 @@ async fn wait_names_each_object_that_is_not_ready_and_why() {
         == ObjectStatus::Applied {
             outcome: Outcome::Unchanged
         }));
+}
+
+#[tokio::test]
+async fn an_unchanged_reapply_lists_once_per_kind_and_patches_no_member() {
+    let (fake, client) = Fake::new();
+    run(&client, four_configmaps(), &opts()).await;
+    fake.clear_requests();
+    let report = run(&client, four_configmaps(), &opts()).await;
+    assert_eq!(report.summary.unchanged, 5);
+    assert!(
+        member_patches(&fake).is_empty(),
+        "{:?}",
+        member_patches(&fake)
+    );
+    let gets = fake.with_method("GET");
+    let lists = |path: &str| {
+        gets.iter()
+            .filter(|r| r.path == path && !r.query.contains_key("labelSelector"))
+            .count()
+    };
+    assert_eq!(lists("/api/v1/namespaces/shop/configmaps"), 1);
+    assert_eq!(lists("/api/v1/namespaces"), 1);
+    assert!(
+        !gets
+            .iter()
+            .any(|r| r.path.starts_with("/api/v1/namespaces/shop/configmaps/")),
+        "no GET per object"
+    );
+}
+
+#[tokio::test]
+async fn drift_in_a_field_ferry_owns_is_reapplied() {
+    let (fake, client) = Fake::new();
+    run(&client, four_configmaps(), &opts()).await;
+    fake.with(|s| {
+        let a = s.get_mut("", "configmaps", "shop", "a").expect("a");
+        a["data"]["k"] = json!("edited by hand");
+    });
+    fake.clear_requests();
+    let report = run(&client, four_configmaps(), &opts()).await;
+    assert!(report.success());
+    assert_eq!(report.summary.configured, 1, "{:#?}", report.summary);
+    assert_eq!(member_patches(&fake), vec!["a"]);
+    let a = fake.with(|s| s.get("", "configmaps", "shop", "a").cloned().expect("a"));
+    assert_eq!(a["data"]["k"], "1");
+}
+
+#[tokio::test]
+async fn a_field_removed_from_the_artifact_is_applied_even_though_every_value_still_matches() {
+    let (fake, client) = Fake::new();
+    let with_extra = obj(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "a", "namespace": "shop"}, "data": {"k": "1", "extra": "x"}}));
+    run(&client, vec![namespace("shop"), with_extra], &opts()).await;
+    fake.clear_requests();
+    let report = run(
+        &client,
+        vec![namespace("shop"), configmap("shop", "a", "1")],
+        &opts(),
+    )
+    .await;
+    assert_eq!(member_patches(&fake), vec!["a"]);
+    assert_eq!(report.summary.configured, 1);
+    let a = fake.with(|s| s.get("", "configmaps", "shop", "a").cloned().expect("a"));
+    assert!(a["data"].get("extra").is_none(), "{a}");
 }

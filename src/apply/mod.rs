@@ -15,6 +15,7 @@ pub mod run;
 pub mod source;
 pub mod ssa;
 pub mod stage;
+pub mod sync;
 pub mod wait;
 
 pub use inventory::{applyset_id, ParentKind, ParentRef};

@@ -121,6 +121,7 @@ pub async fn plan(
             meta.remove("namespace");
         }
         label_member(&mut value, applyset_id);
+        super::sync::stamp(&mut value);
         let obj_ref = ObjRef {
             group: group.clone(),
             kind: kind.clone(),

@@ -14,6 +14,7 @@ use super::report::{
 use super::source::Artifact;
 use super::ssa::{self, Outcome, SsaError};
 use super::stage::Stage;
+use super::sync;
 use super::wait::{wait_healthy, Target};
 use super::ApplyOptions;
 use crate::manifest::ObjRef;
@@ -191,11 +192,23 @@ pub async fn apply(
         let todo: Vec<usize> = (0..objects.len())
             .filter(|i| results[*i].is_none())
             .collect();
+        let live = list_live(client, &objects, &todo, opts.concurrency).await;
         let sent = futures::stream::iter(todo.iter().map(|i| {
             let p = &objects[*i];
+            let known = live.get(&p.obj_ref);
             async move {
                 let resolved = p.resolved.as_ref().expect("resolved above");
-                let r = ssa::apply(client, resolved, &p.value, &opts.ssa).await;
+                let r = match known {
+                    // Everything ferry sets already holds: no request at all.
+                    Some(Some(l)) if sync::in_sync(&p.value, l, &opts.ssa.field_manager) => {
+                        Ok((Outcome::Unchanged, Value::Null))
+                    }
+                    Some(before) => {
+                        ssa::apply_over(client, resolved, &p.value, before.as_ref(), &opts.ssa)
+                            .await
+                    }
+                    None => ssa::apply(client, resolved, &p.value, &opts.ssa).await,
+                };
                 let result = ObjectResult {
                     object: p.obj_ref.to_string(),
                     stage,
@@ -338,6 +351,49 @@ pub async fn apply(
     }
     report.count();
     Ok(report)
+}
+
+/// The live state of the objects about to be sent: one LIST per resource and namespace
+/// instead of one GET per object. `Some(None)`: listed and absent. An object whose LIST
+/// failed (say, RBAC allows no list) is missing from the map and is read on its own.
+async fn list_live(
+    client: &Client,
+    objects: &[Planned],
+    todo: &[usize],
+    concurrency: usize,
+) -> BTreeMap<ObjRef, Option<Value>> {
+    let mut groups: BTreeMap<(String, String, String), (Resolved, Vec<&Planned>)> = BTreeMap::new();
+    for i in todo {
+        let p = &objects[*i];
+        let Some(r) = &p.resolved else { continue };
+        groups
+            .entry((
+                r.resource.api_version.clone(),
+                r.resource.plural.clone(),
+                p.obj_ref.namespace.clone(),
+            ))
+            .or_insert_with(|| (r.clone(), Vec::new()))
+            .1
+            .push(p);
+    }
+    let listed = futures::stream::iter(groups.into_values().map(|(r, members)| async move {
+        let ns = members
+            .first()
+            .map(|p| p.obj_ref.namespace.as_str())
+            .filter(|n| !n.is_empty());
+        (ssa::list(client, &r, ns).await, members)
+    }))
+    .buffered(concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut live = BTreeMap::new();
+    for (result, members) in listed {
+        let Ok(mut items) = result else { continue };
+        for p in members {
+            live.insert(p.obj_ref.clone(), items.remove(&p.obj_ref.name));
+        }
+    }
+    live
 }
 
 /// Makes sure the parent's namespace exists; returns whether it did (or does now).

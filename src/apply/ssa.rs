@@ -160,7 +160,8 @@ pub async fn get(
     Ok(api.get_opt(name).await?.as_ref().map(to_value))
 }
 
-/// Applies one object and returns what happened and the object the server returned.
+/// Applies one object and returns what happened and the object the server returned. The
+/// live object is read first to tell created, configured and unchanged apart.
 pub async fn apply(
     client: &Client,
     resolved: &Resolved,
@@ -169,8 +170,25 @@ pub async fn apply(
 ) -> Result<(Outcome, Value), SsaError> {
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     let namespace = object["metadata"]["namespace"].as_str();
+    let before = api_for(client, resolved, namespace)
+        .get_opt(name)
+        .await?
+        .as_ref()
+        .map(to_value);
+    apply_over(client, resolved, object, before.as_ref(), opts).await
+}
+
+/// Applies one object whose live state (`None`: absent) the caller already listed.
+pub async fn apply_over(
+    client: &Client,
+    resolved: &Resolved,
+    object: &Value,
+    before: Option<&Value>,
+    opts: &SsaOptions,
+) -> Result<(Outcome, Value), SsaError> {
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    let namespace = object["metadata"]["namespace"].as_str();
     let api = api_for(client, resolved, namespace);
-    let before = api.get_opt(name).await?.as_ref().map(to_value);
     let params = PatchParams {
         dry_run: opts.dry_run,
         force: opts.force_conflicts,
@@ -180,10 +198,25 @@ pub async fn apply(
     let after = to_value(&api.patch(name, &params, &Patch::Apply(object)).await?);
     let outcome = match before {
         None => Outcome::Created,
-        Some(b) if comparable(&b) == comparable(&after) => Outcome::Unchanged,
+        Some(b) if comparable(b) == comparable(&after) => Outcome::Unchanged,
         Some(_) => Outcome::Configured,
     };
     Ok((outcome, after))
+}
+
+/// Lists the live objects of one resource in one namespace (or cluster-wide), keyed by name.
+pub async fn list(
+    client: &Client,
+    resolved: &Resolved,
+    namespace: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, Value>, SsaError> {
+    let api = api_for(client, resolved, namespace);
+    let list = api.list(&kube::api::ListParams::default()).await?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|o| Some((o.metadata.name.clone()?, to_value(o))))
+        .collect())
 }
 
 /// Deletes one object; one already gone counts as deleted.
