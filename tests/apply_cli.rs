@@ -251,3 +251,44 @@ fn input_errors_exit_2_and_apply_nothing() {
 
     assert!(server.with(|s| s.objects.is_empty()), "nothing was applied");
 }
+
+#[test]
+fn the_example_build_applies_crd_and_custom_resource_in_one_run() {
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let built = common::ferry(cache.path())
+        .args(["build", "prod", "-C"])
+        .arg(repo.path())
+        .output()
+        .expect("ferry build runs");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let server = HttpFake::start();
+    let mut env = setup(&server, &[], true);
+    env.dir = repo.path().join("out/prod");
+    let (code, out, err) = text(&ferry_apply(&env, &[]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("stage definitions: 3 objects: 3 created"),
+        "{out}"
+    );
+    assert!(
+        out.contains("summary: 11 created, 0 configured, 0 unchanged, 0 pruned, 0 failed"),
+        "{out}"
+    );
+    assert!(server.with(|s| s
+        .get("example.dev", "probes", "podinfo", "podinfo-http")
+        .is_some()));
+    let (code, out, _) = text(&ferry_apply(&env, &[]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("summary: 0 created, 0 configured, 11 unchanged"),
+        "{out}"
+    );
+}

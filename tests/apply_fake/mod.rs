@@ -87,6 +87,20 @@ impl State {
                 kind("apps", "v1", "StatefulSet", "statefulsets", true),
                 kind("batch", "v1", "Job", "jobs", true),
                 kind(
+                    "autoscaling",
+                    "v2",
+                    "HorizontalPodAutoscaler",
+                    "horizontalpodautoscalers",
+                    true,
+                ),
+                kind(
+                    "policy",
+                    "v1",
+                    "PodDisruptionBudget",
+                    "poddisruptionbudgets",
+                    true,
+                ),
+                kind(
                     "rbac.authorization.k8s.io",
                     "v1",
                     "ClusterRole",
