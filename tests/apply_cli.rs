@@ -292,3 +292,77 @@ fn the_example_build_applies_crd_and_custom_resource_in_one_run() {
         "{out}"
     );
 }
+
+fn http_get(addr: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn the_interval_loop_corrects_drift_and_serves_health() {
+    let server = HttpFake::start();
+    let env = setup(&server, &objects(), true);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = common::ferry(&env.cache)
+        .arg("apply")
+        .arg(&env.dir)
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args([
+            "--interval",
+            "1s",
+            "--health-addr",
+            &addr,
+            "--output",
+            "json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ferry starts");
+    wait_for("/readyz to answer 200 after the first run", || {
+        http_get(&addr, "/readyz") == Some(200)
+    });
+    assert_eq!(http_get(&addr, "/healthz"), Some(200));
+    server.with(|s| {
+        let a = s.get_mut("", "configmaps", "shop", "a").expect("a");
+        a["data"]["k"] = json!("edited by hand");
+    });
+    wait_for("the loop to re-apply the drifted field", || {
+        server.with(|s| {
+            s.get("", "configmaps", "shop", "a")
+                .map(|a| a["data"]["k"] == "1")
+        }) == Some(true)
+    });
+    // A failing run makes the loop not ready, but still alive.
+    server.with(|s| {
+        s.reject.insert("b".into());
+        let b = s.get_mut("", "configmaps", "shop", "b").expect("b");
+        b["data"]["k"] = json!("drifted");
+    });
+    wait_for("/readyz to answer 503", || {
+        http_get(&addr, "/readyz") == Some(503)
+    });
+    assert_eq!(http_get(&addr, "/healthz"), Some(200));
+    let _ = child.kill();
+    let _ = child.wait();
+}

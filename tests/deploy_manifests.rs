@@ -121,18 +121,24 @@ fn workloads_run_ferry_apply_as_the_service_account_with_the_keys_mounted() {
 }
 
 #[test]
-fn the_cli_accepts_the_cronjob_arguments() {
+fn the_cli_accepts_the_workload_arguments() {
     use clap::Parser;
     let all = load();
-    let cron = find(&all, "CronJob", "ferry-apply");
-    let args: Vec<String> = pod_spec(cron)["containers"][0]["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
-    let cli = ferry::cli::Cli::try_parse_from(std::iter::once("ferry".to_string()).chain(args));
-    assert!(cli.is_ok(), "{:?}", cli.err().map(|e| e.to_string()));
+    for (kind, name) in [("CronJob", "ferry-apply"), ("Deployment", "ferry")] {
+        let o = find(&all, kind, name);
+        let args: Vec<String> = pod_spec(o)["containers"][0]["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let cli = ferry::cli::Cli::try_parse_from(std::iter::once("ferry".to_string()).chain(args));
+        assert!(
+            cli.is_ok(),
+            "{kind}: {:?}",
+            cli.err().map(|e| e.to_string())
+        );
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod prune;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod source;
 pub mod ssa;
 pub mod stage;

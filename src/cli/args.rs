@@ -262,6 +262,16 @@ pub struct ApplyArgs {
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Apply once and exit (the default).
+    #[arg(long, conflicts_with = "interval")]
+    pub once: bool,
+    /// Keep running: re-apply every DURATION (jittered), correcting drift and picking up new
+    /// digests; after a failure, back off from 10s up to DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<std::time::Duration>,
+    /// With --interval: serve /healthz and /readyz on this address (e.g. 0.0.0.0:8080).
+    #[arg(long, value_name = "ADDR", requires = "interval")]
+    pub health_addr: Option<String>,
 }
 
 /// `90`, `90s`, `5m`, `1h`.

@@ -2,7 +2,7 @@
 //! it to the apply engine; print a line per stage and a summary, or the report as JSON.
 
 use crate::apply::{
-    self, source::unseal, ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource,
+    self, schedule, source::unseal, ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource,
     ObjectStatus, ParentKind, PrunePolicy, PruneStatus, SourceSpec,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
@@ -30,6 +30,30 @@ impl Decryptor for Unavailable {
 }
 
 pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let opts = options(&a);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if let Some(interval) = a.interval {
+        return run_loop(g, &a, &opts, &runtime, interval);
+    }
+    let report = once(&a, &opts, &runtime)?;
+    print_report(g, &a, &report, false)?;
+    Ok(if report.success() {
+        ExitCode::Success
+    } else {
+        ExitCode::Partial
+    })
+}
+
+/// One apply: read (or pull) the source, open sealed Secrets, apply. `--once` and every turn
+/// of the `--interval` loop go through here.
+fn once(
+    a: &ApplyArgs,
+    opts: &ApplyOptions,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<ApplyReport> {
     let artifact = match SourceSpec::parse(&a.source) {
         SourceSpec::Dir(dir) => DirSource { dir }.load()?,
         SourceSpec::Oci(reference) => anyhow::bail!(
@@ -45,32 +69,75 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
         objects,
         ..artifact
     };
-    let opts = options(&a);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        let client = client(&a).await?;
-        anyhow::Ok(apply::apply(&client, artifact, &opts, &apply::NoProgress).await?)
-    })?;
+    runtime.block_on(async {
+        let client = client(a).await?;
+        anyhow::Ok(apply::apply(&client, artifact, opts, &apply::NoProgress).await?)
+    })
+}
+
+fn print_report(
+    g: &GlobalArgs,
+    a: &ApplyArgs,
+    report: &ApplyReport,
+    one_line: bool,
+) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match a.output {
+        OutputFormat::Json if one_line => {
+            serde_json::to_writer(&mut stdout, report)?;
+            writeln!(stdout)?;
+        }
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &report)?;
+            serde_json::to_writer_pretty(&mut stdout, report)?;
             writeln!(stdout)?;
         }
         OutputFormat::Text => {
             if !g.quiet || !report.success() {
-                print_text(&mut stdout, &report)?;
+                print_text(&mut stdout, report)?;
             }
         }
     }
-    Ok(if report.success() {
-        ExitCode::Success
-    } else {
-        ExitCode::Partial
-    })
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `--interval`: apply, wait (jittered; backing off after failures), apply again, forever.
+/// Every turn re-reads the source, so drift is corrected and a new digest is picked up.
+fn run_loop(
+    g: &GlobalArgs,
+    a: &ApplyArgs,
+    opts: &ApplyOptions,
+    runtime: &tokio::runtime::Runtime,
+    interval: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    let health = std::sync::Arc::new(schedule::LoopHealth::default());
+    if let Some(addr) = &a.health_addr {
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on --health-addr {addr}"))?;
+        // Alive while runs keep finishing: allow three intervals plus the apply's own timeout.
+        schedule::serve_health(listener, health.clone(), interval * 3 + a.timeout);
+    }
+    let mut failures = 0u32;
+    loop {
+        let ok = match once(a, opts, runtime) {
+            Ok(report) => {
+                print_report(g, a, &report, true)?;
+                report.success()
+            }
+            Err(e) => {
+                crate::cli::print_error(&e);
+                false
+            }
+        };
+        health.record(ok);
+        failures = if ok { 0 } else { failures.saturating_add(1) };
+        let wait = if ok {
+            schedule::jittered(interval, schedule::seed())
+        } else {
+            schedule::backoff(failures, interval, schedule::seed())
+        };
+        std::thread::sleep(wait);
+    }
 }
 
 fn options(a: &ApplyArgs) -> ApplyOptions {
