@@ -77,6 +77,23 @@ fn ferry_apply(
     (out.status.code().unwrap_or(-1), report, stderr)
 }
 
+/// A suffix that makes this run's namespaces and parents its own, so the suite can run again
+/// on the same cluster without meeting the state an earlier run left.
+fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        format!("{:x}", t % 0xfffff)
+    })
+}
+
+fn unique(base: &str) -> String {
+    format!("{base}-{}", run_id())
+}
+
 fn namespace(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 }
@@ -180,32 +197,24 @@ fn example_applies_reapplies_unchanged_and_kubectl_understands_the_set() {
 #[test]
 fn changed_and_removed_objects_are_configured_and_pruned() {
     let Some(kc) = live() else { return };
-    let ns = "ferry-live-prune";
+    let ns = &unique("ferry-live-prune");
     let d = tempfile::tempdir().expect("tempdir");
     let mut objects = vec![namespace(ns)];
     objects.extend(["a", "b", "c", "d"].map(|n| configmap(ns, n, "1")));
     write_artifact(&d.path().join("v1"), "live", &objects);
-    let (code, r, err) = ferry_apply(&kc, &d.path().join("v1"), "ferry-live-prune", &[]);
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("v1"), ns, &[]);
     assert_eq!(code, 0, "{err}\n{r:#}");
 
     objects.pop();
     objects[1] = configmap(ns, "a", "2");
     write_artifact(&d.path().join("v2"), "live", &objects);
     // The dry run shows the prune and changes nothing.
-    let (code, dry, err) = ferry_apply(
-        &kc,
-        &d.path().join("v2"),
-        "ferry-live-prune",
-        &["--dry-run"],
-    );
+    let (code, dry, err) = ferry_apply(&kc, &d.path().join("v2"), ns, &["--dry-run"]);
     assert_eq!(code, 0, "{err}\n{dry:#}");
-    assert_eq!(
-        dry["prune"]["pruned"],
-        json!(["ConfigMap/ferry-live-prune/d"])
-    );
+    assert_eq!(dry["prune"]["pruned"], json!([format!("ConfigMap/{ns}/d")]));
     kubectl_ok(&kc, &["get", "configmap", "d", "-n", ns]);
 
-    let (code, r, err) = ferry_apply(&kc, &d.path().join("v2"), "ferry-live-prune", &[]);
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("v2"), ns, &[]);
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert_eq!(summary(&r, "configured"), 1, "{:#}", r["summary"]);
     assert_eq!(summary(&r, "pruned"), 1);
@@ -246,14 +255,14 @@ fn changed_and_removed_objects_are_configured_and_pruned() {
 #[test]
 fn a_conflict_with_another_field_manager_is_reported_then_forced() {
     let Some(kc) = live() else { return };
-    let ns = "ferry-live-conflict";
+    let ns = &unique("ferry-live-conflict");
     let d = tempfile::tempdir().expect("tempdir");
     write_artifact(
         d.path(),
         "live",
         &[namespace(ns), configmap(ns, "owned", "ferry")],
     );
-    let (code, _, err) = ferry_apply(&kc, d.path(), "ferry-live-conflict", &[]);
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 0, "{err}");
     // Someone else takes the field over.
     let f = d.path().join("other.yaml");
@@ -270,13 +279,13 @@ fn a_conflict_with_another_field_manager_is_reported_then_forced() {
         ],
     );
 
-    let (code, r, err) = ferry_apply(&kc, d.path(), "ferry-live-conflict", &[]);
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 3, "{err}\n{r:#}");
     let text = r["objects"].to_string();
     assert!(text.contains("someone-else"), "{text}");
     assert!(text.contains(".data.k"), "{text}");
 
-    let (code, _, err) = ferry_apply(&kc, d.path(), "ferry-live-conflict", &["--force-conflicts"]);
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &["--force-conflicts"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         kubectl_ok(
@@ -310,11 +319,11 @@ fn widget_crd() -> Value {
 #[test]
 fn a_crd_and_its_custom_resource_apply_in_one_run_and_health_is_waited_for() {
     let Some(kc) = live() else { return };
-    let ns = "ferry-live-crd";
+    let ns = &unique("ferry-live-crd");
     let d = tempfile::tempdir().expect("tempdir");
     let widget = json!({"apiVersion": "live.ferry.dev/v1", "kind": "Widget", "metadata": {"name": "w1", "namespace": ns}, "spec": {"size": 1}});
     write_artifact(d.path(), "live", &[widget_crd(), namespace(ns), widget]);
-    let (code, r, err) = ferry_apply(&kc, d.path(), "ferry-live-crd", &[]);
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert_eq!(summary(&r, "failed"), 0);
 
@@ -334,12 +343,7 @@ fn a_crd_and_its_custom_resource_apply_in_one_run_and_health_is_waited_for() {
             not_ready,
         ],
     );
-    let (code, r, err) = ferry_apply(
-        &kc,
-        d.path(),
-        "ferry-live-crd",
-        &["--wait", "--timeout", "5s"],
-    );
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "5s"]);
     assert_eq!(code, 3, "{err}\n{r:#}");
     let bad: Vec<_> = r["health"]
         .as_array()
@@ -348,7 +352,10 @@ fn a_crd_and_its_custom_resource_apply_in_one_run_and_health_is_waited_for() {
         .filter(|h| h["status"] != "current")
         .collect();
     assert_eq!(bad.len(), 1, "{bad:?}");
-    assert_eq!(bad[0]["object"], "Widget.live.ferry.dev/ferry-live-crd/w1");
+    assert_eq!(
+        bad[0]["object"],
+        format!("Widget.live.ferry.dev/{ns}/w1").as_str()
+    );
     assert!(
         bad[0]["reason"]
             .as_str()
@@ -372,22 +379,17 @@ fn a_crd_and_its_custom_resource_apply_in_one_run_and_health_is_waited_for() {
             ready,
         ],
     );
-    let (code, r, err) = ferry_apply(
-        &kc,
-        d.path(),
-        "ferry-live-crd",
-        &["--wait", "--timeout", "30s"],
-    );
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "30s"]);
     assert_eq!(code, 0, "{err}\n{r:#}");
 }
 
 #[test]
 fn a_tampered_artifact_applies_nothing() {
     let Some(kc) = live() else { return };
-    let ns = "ferry-live-tamper";
+    let ns = &unique("ferry-live-tamper");
     let d = tempfile::tempdir().expect("tempdir");
     write_artifact(d.path(), "live", &[namespace(ns), configmap(ns, "x", "1")]);
-    let file = d.path().join("app/configmap_ferry-live-tamper_x.yaml");
+    let file = d.path().join(format!("app/configmap_{ns}_x.yaml"));
     let text = std::fs::read_to_string(&file).expect("read");
     std::fs::write(
         &file,
@@ -395,7 +397,7 @@ fn a_tampered_artifact_applies_nothing() {
             .replace("k: \"1\"", "k: \"2\""),
     )
     .expect("write");
-    let (code, _, err) = ferry_apply(&kc, d.path(), "ferry-live-tamper", &[]);
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not match the digest"), "{err}");
     assert!(
@@ -407,7 +409,7 @@ fn a_tampered_artifact_applies_nothing() {
 #[test]
 fn an_interrupted_apply_converges_on_rerun_with_nothing_lost() {
     let Some(kc) = live() else { return };
-    let ns = "ferry-live-interrupt";
+    let ns = &unique("ferry-live-interrupt");
     let d = tempfile::tempdir().expect("tempdir");
     let mut objects = vec![namespace(ns)];
     objects.extend((0..60).map(|i| configmap(ns, &format!("cm-{i:02}"), "1")));
@@ -418,12 +420,7 @@ fn an_interrupted_apply_converges_on_rerun_with_nothing_lost() {
         .arg(d.path())
         .arg("--kubeconfig")
         .arg(&kc)
-        .args([
-            "--inventory-name",
-            "ferry-live-interrupt",
-            "--concurrency",
-            "2",
-        ])
+        .args(["--inventory-name", ns, "--concurrency", "2"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -432,7 +429,7 @@ fn an_interrupted_apply_converges_on_rerun_with_nothing_lost() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let (code, r, err) = ferry_apply(&kc, d.path(), "ferry-live-interrupt", &[]);
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert_eq!(summary(&r, "pruned"), 0, "nothing wrongly pruned");
     let names = kubectl_ok(
@@ -451,12 +448,7 @@ fn an_interrupted_apply_converges_on_rerun_with_nothing_lost() {
     assert_eq!(names.lines().count(), 60, "nothing lost: {names}");
     // And a run without half of them prunes exactly those, under an explicit budget.
     write_artifact(&d.path().join("smaller"), "live", &objects[..31]);
-    let (code, r, err) = ferry_apply(
-        &kc,
-        &d.path().join("smaller"),
-        "ferry-live-interrupt",
-        &["--max-prune", "50%"],
-    );
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("smaller"), ns, &["--max-prune", "50%"]);
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert_eq!(summary(&r, "pruned"), 30);
 }

@@ -139,12 +139,16 @@ fn to_value(obj: &DynamicObject) -> Value {
     serde_json::to_value(obj).unwrap_or(Value::Null)
 }
 
-/// What decides "unchanged": the object without the bookkeeping every write touches.
+/// What decides "unchanged": the object without the bookkeeping every write touches, and
+/// without the status a controller may update between the read and the apply.
 fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         meta.remove("resourceVersion");
+    }
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
     }
     v
 }

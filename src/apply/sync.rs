@@ -65,9 +65,12 @@ pub fn in_sync(desired: &Value, live: &Value, field_manager: &str) -> bool {
 /// status, fields of other managers). Lists must match element by element.
 fn subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
-        (Value::Object(d), Value::Object(l)) => d
-            .iter()
-            .all(|(k, dv)| l.get(k).is_some_and(|lv| subset(dv, lv))),
+        // A null in the desired object (`creationTimestamp: null` from some renderers) asks
+        // for nothing: the server stores no such field.
+        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| match l.get(k) {
+            Some(lv) => subset(dv, lv),
+            None => dv.is_null(),
+        }),
         (Value::Array(d), Value::Array(l)) => {
             d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| subset(dv, lv))
         }
@@ -144,6 +147,18 @@ mod tests {
         let mut l = live_of(&d);
         l["metadata"]["annotations"] = json!({});
         assert!(!in_sync(&d, &l, "ferry"));
+    }
+
+    #[test]
+    fn nulls_in_the_desired_object_match_absent_fields() {
+        let mut d = desired();
+        d["metadata"]["creationTimestamp"] = Value::Null;
+        stamp(&mut d);
+        let mut l = live_of(&d);
+        if let Some(m) = l["metadata"].as_object_mut() {
+            m.remove("creationTimestamp");
+        }
+        assert!(in_sync(&d, &l, "ferry"));
     }
 
     #[test]
