@@ -38,7 +38,10 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
     if let Some(interval) = a.interval {
         return run_loop(g, &a, &opts, &runtime, interval);
     }
-    let report = once(&a, &opts, &runtime)?;
+    let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet));
+    let report = once(&a, &opts, &runtime, &bar);
+    bar.finish();
+    let report = report?;
     print_report(g, &a, &report, false)?;
     Ok(if report.success() {
         ExitCode::Success
@@ -53,6 +56,7 @@ fn once(
     a: &ApplyArgs,
     opts: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
+    progress: &dyn apply::ApplyProgress,
 ) -> anyhow::Result<ApplyReport> {
     let artifact = match SourceSpec::parse(&a.source) {
         SourceSpec::Dir(dir) => DirSource { dir }.load()?,
@@ -71,7 +75,7 @@ fn once(
     };
     runtime.block_on(async {
         let client = client(a).await?;
-        anyhow::Ok(apply::apply(&client, artifact, opts, &apply::NoProgress).await?)
+        anyhow::Ok(apply::apply(&client, artifact, opts, progress).await?)
     })
 }
 
@@ -119,7 +123,7 @@ fn run_loop(
     }
     let mut failures = 0u32;
     loop {
-        let ok = match once(a, opts, runtime) {
+        let ok = match once(a, opts, runtime, &apply::NoProgress) {
             Ok(report) => {
                 print_report(g, a, &report, true)?;
                 report.success()
@@ -137,6 +141,52 @@ fn run_loop(
             schedule::backoff(failures, interval, schedule::seed())
         };
         std::thread::sleep(wait);
+    }
+}
+
+/// A progress bar on stderr for people at a terminal: the stage, objects done, the last one.
+struct ApplyBar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ApplyBar {
+    fn new(enabled: bool) -> ApplyBar {
+        let bar = enabled.then(|| {
+            let b = indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} apply {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            b.set_style(style);
+            b
+        });
+        ApplyBar { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl apply::ApplyProgress for ApplyBar {
+    fn stage_started(&self, stage: apply::Stage, objects: usize) {
+        if let Some(b) = &self.bar {
+            b.set_prefix(stage.name());
+            b.inc_length(objects as u64);
+        }
+    }
+
+    fn object_done(&self, result: &apply::report::ObjectResult) {
+        if let Some(b) = &self.bar {
+            b.set_message(result.object.clone());
+            b.inc(1);
+        }
     }
 }
 
