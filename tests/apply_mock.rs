@@ -828,3 +828,40 @@ async fn a_field_removed_from_the_artifact_is_applied_even_though_every_value_st
     let a = fake.with(|s| s.get("", "configmaps", "shop", "a").cloned().expect("a"));
     assert!(a["data"].get("extra").is_none(), "{a}");
 }
+
+#[tokio::test]
+async fn an_object_that_moved_to_another_set_is_adopted_not_deleted() {
+    let (fake, client) = Fake::new();
+    let set = |name: &str| ApplyOptions {
+        inventory_name: Some(name.into()),
+        ..opts()
+    };
+    let mut a = four_configmaps();
+    a.push(configmap("shop", "shared", "1"));
+    run(&client, a, &set("app-a")).await;
+    // The object moves to app-b: app-b adopts it (its label now names app-b's set)...
+    let b = run(
+        &client,
+        vec![configmap("shop", "shared", "1")],
+        &set("app-b"),
+    )
+    .await;
+    assert!(b.success(), "{b:#?}");
+    assert_eq!(b.summary.configured, 1, "adopted in place, not re-created");
+    let b_id = applyset_id("app-b", PARENT_NS, "Secret", "");
+    let shared = fake.with(|s| {
+        s.get("", "configmaps", "shop", "shared")
+            .cloned()
+            .expect("shared")
+    });
+    assert_eq!(
+        shared["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        b_id.as_str()
+    );
+    // ...and app-a, which no longer has it, does not delete it.
+    let a = run(&client, four_configmaps(), &set("app-a")).await;
+    assert!(a.success(), "{a:#?}");
+    assert!(a.prune.pruned.is_empty());
+    assert!(deletes(&fake).is_empty());
+    assert!(fake.with(|s| s.get("", "configmaps", "shop", "shared").is_some()));
+}

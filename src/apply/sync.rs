@@ -21,6 +21,17 @@ pub fn stamp(value: &mut Value) {
             }
         }
     }
+    // A Secret's values are left out (their keys stay): a plain hash of plaintext is never
+    // written anywhere. A changed value is still seen, by comparing values with the live object.
+    if bare["kind"] == "Secret" && bare["apiVersion"] == "v1" {
+        for field in ["data", "stringData"] {
+            if let Some(m) = bare.get_mut(field).and_then(Value::as_object_mut) {
+                for v in m.values_mut() {
+                    *v = Value::Null;
+                }
+            }
+        }
+    }
     let digest = format!(
         "sha256:{}",
         hex::encode(Sha256::digest(bare.to_string().as_bytes()))
@@ -159,6 +170,34 @@ mod tests {
             m.remove("creationTimestamp");
         }
         assert!(in_sync(&d, &l, "ferry"));
+    }
+
+    #[test]
+    fn a_secrets_stamp_covers_its_keys_but_not_its_values() {
+        let secret = |password: &str, keys: &[&str]| {
+            let mut data = Map::new();
+            for k in keys {
+                data.insert((*k).to_string(), Value::String(password.to_string()));
+            }
+            let mut v = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "db", "namespace": "shop"}, "data": data});
+            stamp(&mut v);
+            v
+        };
+        let stamp_of = |v: &Value| v["metadata"]["annotations"][APPLIED_ANNOTATION].clone();
+        let a = secret("aHVudGVyMg==", &["password"]);
+        let b = secret("c3dvcmRmaXNo", &["password"]);
+        assert_eq!(stamp_of(&a), stamp_of(&b), "values do not reach the digest");
+        assert_ne!(
+            stamp_of(&a),
+            stamp_of(&secret("aHVudGVyMg==", &["password", "user"]))
+        );
+        // The value change is still applied: it is not in sync with the old live object.
+        let mut live = a.clone();
+        live["metadata"]["managedFields"] =
+            serde_json::json!([{"manager": "ferry", "operation": "Apply"}]);
+        assert!(in_sync(&a, &live, "ferry"));
+        assert!(!in_sync(&b, &live, "ferry"));
     }
 
     #[test]
