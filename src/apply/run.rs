@@ -24,7 +24,7 @@ use kube::core::ApiResource;
 use kube::Client;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Errors that stop an apply before any object of the artifact was sent.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +165,15 @@ pub async fn apply(
             };
             if p.resolved.is_none() {
                 p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
+                let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
+                // An established CRD's kind can take a moment to appear in discovery.
+                let mut tries = 0;
+                while p.resolved.is_none() && !dry && crd_kinds.contains(&key) && tries < 10 {
+                    tries += 1;
+                    tokio::time::sleep(opts.poll_interval.min(Duration::from_millis(500))).await;
+                    discovery.forget_group(&p.obj_ref.group);
+                    p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
+                }
             }
             if p.resolved.is_none() {
                 let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
