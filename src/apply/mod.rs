@@ -8,6 +8,7 @@
 pub mod discovery;
 pub mod health;
 pub mod inventory;
+pub mod members;
 pub mod plan;
 pub mod prune;
 pub mod report;

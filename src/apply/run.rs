@@ -2,11 +2,9 @@
 //! when everything applied, record the result on the parent, then wait for health.
 
 use super::discovery::{Discovery, DiscoveryError, Resolved};
-use super::inventory::{
-    parent_manifest, read_parent, Inventory, InventoryError, ParentRef, PART_OF_LABEL,
-};
+use super::inventory::{parent_manifest, read_parent, Inventory, InventoryError, ParentRef};
+use super::members;
 use super::plan::{plan, PlanError, Planned};
-use super::prune::{decide, Member};
 use super::report::{
     ApplyReport, HealthResult, Kept, ObjectResult, ObjectStatus, PruneReport, PruneStatus,
     StageReport,
@@ -19,7 +17,6 @@ use super::wait::{wait_healthy, Target};
 use super::ApplyOptions;
 use crate::manifest::ObjRef;
 use futures::StreamExt;
-use kube::api::ListParams;
 use kube::core::ApiResource;
 use kube::Client;
 use serde_json::{json, Value};
@@ -153,127 +150,17 @@ pub async fn apply(
     for p in plan.objects {
         by_stage.entry(p.stage).or_default().push(p);
     }
-    for (stage, mut objects) in by_stage {
-        let started = Instant::now();
-        progress.stage_started(stage, objects.len());
-        let mut results: Vec<Option<ObjectResult>> = vec![None; objects.len()];
-        for (i, p) in objects.iter_mut().enumerate() {
-            let skip = |reason: String| ObjectResult {
-                object: p.obj_ref.to_string(),
-                stage,
-                result: ObjectStatus::Skipped { reason },
-            };
-            if p.resolved.is_none() {
-                p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
-                let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
-                // An established CRD's kind can take a moment to appear in discovery.
-                let mut tries = 0;
-                while p.resolved.is_none() && !dry && crd_kinds.contains(&key) && tries < 10 {
-                    tries += 1;
-                    tokio::time::sleep(opts.poll_interval.min(Duration::from_millis(500))).await;
-                    discovery.forget_group(&p.obj_ref.group);
-                    p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
-                }
-            }
-            if p.resolved.is_none() {
-                let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
-                results[i] = Some(if dry && crd_kinds.contains(&key) {
-                    skip("its CustomResourceDefinition is created by this apply (dry run)".into())
-                } else {
-                    ObjectResult {
-                        object: p.obj_ref.to_string(),
-                        stage,
-                        result: ObjectStatus::Failed {
-                            error: format!(
-                                "kind {} (apiVersion {}) is not served by the cluster after the CRDs were applied",
-                                p.obj_ref.kind, p.api_version
-                            ),
-                        },
-                    }
-                });
-            } else if dry && new_namespaces.contains(&p.obj_ref.namespace) {
-                results[i] = Some(skip(format!(
-                    "namespace {} is created by this apply (dry run)",
-                    p.obj_ref.namespace
-                )));
-            }
-        }
-        let todo: Vec<usize> = (0..objects.len())
-            .filter(|i| results[*i].is_none())
-            .collect();
-        let live = list_live(client, &objects, &todo, opts.concurrency).await;
-        let sent = futures::stream::iter(todo.iter().map(|i| {
-            let p = &objects[*i];
-            let known = live.get(&p.obj_ref);
-            async move {
-                let resolved = p.resolved.as_ref().expect("resolved above");
-                let r = match known {
-                    // Everything ferry sets already holds: no request at all.
-                    Some(Some(l)) if sync::in_sync(&p.value, l, &opts.ssa.field_manager) => {
-                        Ok((Outcome::Unchanged, Value::Null))
-                    }
-                    Some(before) => {
-                        ssa::apply_over(client, resolved, &p.value, before.as_ref(), &opts.ssa)
-                            .await
-                    }
-                    None => ssa::apply(client, resolved, &p.value, &opts.ssa).await,
-                };
-                let result = ObjectResult {
-                    object: p.obj_ref.to_string(),
-                    stage,
-                    result: match r {
-                        Ok((outcome, _)) => ObjectStatus::Applied { outcome },
-                        Err(e) => ObjectStatus::Failed {
-                            error: e.to_string(),
-                        },
-                    },
-                };
-                progress.object_done(&result);
-                (*i, result)
-            }
-        }))
-        .buffered(opts.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-        for (i, r) in sent {
-            results[i] = Some(r);
-        }
-        let results: Vec<ObjectResult> = results.into_iter().flatten().collect();
-        for (p, r) in objects.iter().zip(&results) {
-            if let ObjectStatus::Applied { outcome } = &r.result {
-                if p.obj_ref.kind == "Namespace" && *outcome == Outcome::Created {
-                    new_namespaces.insert(p.obj_ref.name.clone());
-                }
-                if let Some(resolved) = &p.resolved {
-                    applied.push(Target {
-                        obj_ref: p.obj_ref.clone(),
-                        resolved: resolved.clone(),
-                    });
-                }
-            }
-        }
-        let mut results = results;
-        if stage == Stage::Definitions && !dry {
-            establish_crds(client, &discovery, &objects, &mut results, opts).await;
-        }
-        let mut sr = StageReport {
-            stage: Some(stage),
-            objects: results.len(),
-            millis: started.elapsed().as_millis(),
-            ..StageReport::default()
-        };
-        for r in &results {
-            match &r.result {
-                ObjectStatus::Applied { outcome } => match outcome {
-                    Outcome::Created => sr.created += 1,
-                    Outcome::Configured => sr.configured += 1,
-                    Outcome::Unchanged => sr.unchanged += 1,
-                },
-                ObjectStatus::Failed { .. } => sr.failed += 1,
-                ObjectStatus::Skipped { .. } => sr.skipped += 1,
-            }
-        }
+    let ctx = StageContext {
+        client,
+        discovery: &discovery,
+        crd_kinds: &crd_kinds,
+        opts,
+        progress,
+    };
+    for (stage, objects) in by_stage {
+        let (sr, results, targets) = run_stage(&ctx, stage, objects, &mut new_namespaces).await?;
         progress.stage_done(&sr);
+        applied.extend(targets);
         report.stages.push(sr);
         report.objects.extend(results);
     }
@@ -305,7 +192,7 @@ pub async fn apply(
             .await;
         }
     } else {
-        let latest = prune(
+        let latest = members::prune(
             client,
             &discovery,
             &parent,
@@ -360,6 +247,155 @@ pub async fn apply(
     }
     report.count();
     Ok(report)
+}
+
+/// What every stage needs.
+struct StageContext<'a> {
+    client: &'a Client,
+    discovery: &'a Discovery,
+    /// Kinds the artifact's own CRDs define.
+    crd_kinds: &'a BTreeSet<(String, String)>,
+    opts: &'a ApplyOptions,
+    progress: &'a dyn ApplyProgress,
+}
+
+/// Applies one stage: resolves kinds the CRDs just defined, lists what is live, sends what is
+/// not in sync (bounded concurrency), and for the definitions stage waits for CRDs.
+/// Returns the stage line, the per-object results and the objects applied (for `--wait`).
+async fn run_stage(
+    ctx: &StageContext<'_>,
+    stage: Stage,
+    mut objects: Vec<Planned>,
+    new_namespaces: &mut BTreeSet<String>,
+) -> Result<(StageReport, Vec<ObjectResult>, Vec<Target>), ApplyError> {
+    let StageContext {
+        client,
+        discovery,
+        crd_kinds,
+        opts,
+        progress,
+    } = *ctx;
+    let dry = opts.ssa.dry_run;
+    let mut applied = Vec::new();
+    let started = Instant::now();
+    progress.stage_started(stage, objects.len());
+    let mut results: Vec<Option<ObjectResult>> = vec![None; objects.len()];
+    for (i, p) in objects.iter_mut().enumerate() {
+        let skip = |reason: String| ObjectResult {
+            object: p.obj_ref.to_string(),
+            stage,
+            result: ObjectStatus::Skipped { reason },
+        };
+        if p.resolved.is_none() {
+            p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
+            let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
+            // An established CRD's kind can take a moment to appear in discovery.
+            let mut tries = 0;
+            while p.resolved.is_none() && !dry && crd_kinds.contains(&key) && tries < 10 {
+                tries += 1;
+                tokio::time::sleep(opts.poll_interval.min(Duration::from_millis(500))).await;
+                discovery.forget_group(&p.obj_ref.group);
+                p.resolved = discovery.resolve(&p.api_version, &p.obj_ref.kind).await?;
+            }
+        }
+        if p.resolved.is_none() {
+            let key = (p.obj_ref.group.clone(), p.obj_ref.kind.clone());
+            results[i] = Some(if dry && crd_kinds.contains(&key) {
+                skip("its CustomResourceDefinition is created by this apply (dry run)".into())
+            } else {
+                ObjectResult {
+                    object: p.obj_ref.to_string(),
+                    stage,
+                    result: ObjectStatus::Failed {
+                        error: format!(
+                            "kind {} (apiVersion {}) is not served by the cluster after the CRDs were applied",
+                            p.obj_ref.kind, p.api_version
+                        ),
+                    },
+                }
+            });
+        } else if dry && new_namespaces.contains(&p.obj_ref.namespace) {
+            results[i] = Some(skip(format!(
+                "namespace {} is created by this apply (dry run)",
+                p.obj_ref.namespace
+            )));
+        }
+    }
+    let todo: Vec<usize> = (0..objects.len())
+        .filter(|i| results[*i].is_none())
+        .collect();
+    let live = list_live(client, &objects, &todo, opts.concurrency).await;
+    let sent = futures::stream::iter(todo.iter().map(|i| {
+        let p = &objects[*i];
+        let known = live.get(&p.obj_ref);
+        async move {
+            let resolved = p.resolved.as_ref().expect("resolved above");
+            let r = match known {
+                // Everything ferry sets already holds: no request at all.
+                Some(Some(l)) if sync::in_sync(&p.value, l, &opts.ssa.field_manager) => {
+                    Ok((Outcome::Unchanged, Value::Null))
+                }
+                Some(before) => {
+                    ssa::apply_over(client, resolved, &p.value, before.as_ref(), &opts.ssa).await
+                }
+                None => ssa::apply(client, resolved, &p.value, &opts.ssa).await,
+            };
+            let result = ObjectResult {
+                object: p.obj_ref.to_string(),
+                stage,
+                result: match r {
+                    Ok((outcome, _)) => ObjectStatus::Applied { outcome },
+                    Err(e) => ObjectStatus::Failed {
+                        error: e.to_string(),
+                    },
+                },
+            };
+            progress.object_done(&result);
+            (*i, result)
+        }
+    }))
+    .buffered(opts.concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    for (i, r) in sent {
+        results[i] = Some(r);
+    }
+    let results: Vec<ObjectResult> = results.into_iter().flatten().collect();
+    for (p, r) in objects.iter().zip(&results) {
+        if let ObjectStatus::Applied { outcome } = &r.result {
+            if p.obj_ref.kind == "Namespace" && *outcome == Outcome::Created {
+                new_namespaces.insert(p.obj_ref.name.clone());
+            }
+            if let Some(resolved) = &p.resolved {
+                applied.push(Target {
+                    obj_ref: p.obj_ref.clone(),
+                    resolved: resolved.clone(),
+                });
+            }
+        }
+    }
+    let mut results = results;
+    if stage == Stage::Definitions && !dry {
+        establish_crds(client, discovery, &objects, &mut results, opts).await;
+    }
+    let mut sr = StageReport {
+        stage: Some(stage),
+        objects: results.len(),
+        millis: started.elapsed().as_millis(),
+        ..StageReport::default()
+    };
+    for r in &results {
+        match &r.result {
+            ObjectStatus::Applied { outcome } => match outcome {
+                Outcome::Created => sr.created += 1,
+                Outcome::Configured => sr.configured += 1,
+                Outcome::Unchanged => sr.unchanged += 1,
+            },
+            ObjectStatus::Failed { .. } => sr.failed += 1,
+            ObjectStatus::Skipped { .. } => sr.skipped += 1,
+        }
+    }
+    Ok((sr, results, applied))
 }
 
 /// The live state of the objects about to be sent: one LIST per resource and namespace
@@ -499,158 +535,4 @@ async fn establish_crds(
             discovery.forget_group(group);
         }
     }
-}
-
-fn split_group_kind(gk: &str) -> (String, String) {
-    match gk.split_once('.') {
-        Some((k, g)) => (g.to_string(), k.to_string()),
-        None => (String::new(), gk.to_string()),
-    }
-}
-
-/// Lists the set's live members, decides, and deletes. Returns the inventory the parent must
-/// record afterwards: what was applied plus whatever is still a member or could not be listed.
-#[allow(clippy::too_many_arguments)]
-async fn prune(
-    client: &Client,
-    discovery: &Discovery,
-    parent: &ParentRef,
-    id: &str,
-    superset: &Inventory,
-    desired: &BTreeSet<ObjRef>,
-    desired_inv: &Inventory,
-    opts: &ApplyOptions,
-    out: &mut PruneReport,
-) -> Inventory {
-    let mut latest = desired_inv.clone();
-    let mut namespaces: BTreeSet<String> = superset.namespaces.clone();
-    namespaces.insert(parent.namespace.clone());
-    let selector = format!("{PART_OF_LABEL}={id}");
-    let mut members: Vec<Member> = Vec::new();
-    let mut resolved_by_gk: BTreeMap<String, Resolved> = BTreeMap::new();
-    for gk in &superset.group_kinds {
-        let (group, kind) = split_group_kind(gk);
-        let resolved = match discovery.resolve_group_kind(&group, &kind).await {
-            Ok(Some(r)) => r,
-            // No longer served: no object of it can exist.
-            Ok(None) => continue,
-            Err(e) => {
-                out.failed.push(Kept {
-                    object: gk.clone(),
-                    reason: format!("cannot list members of this kind, none pruned: {e}"),
-                });
-                latest.group_kinds.insert(gk.clone());
-                continue;
-            }
-        };
-        let scopes: Vec<Option<&str>> = if resolved.namespaced {
-            namespaces.iter().map(|n| Some(n.as_str())).collect()
-        } else {
-            vec![None]
-        };
-        for ns in scopes {
-            let api = ssa::api_for(client, &resolved, ns);
-            match api.list(&ListParams::default().labels(&selector)).await {
-                Ok(list) => {
-                    for item in list.items {
-                        let live = serde_json::to_value(&item).unwrap_or(Value::Null);
-                        let obj_ref = ObjRef {
-                            group: group.clone(),
-                            kind: kind.clone(),
-                            namespace: if resolved.namespaced {
-                                item.metadata.namespace.clone().unwrap_or_default()
-                            } else {
-                                String::new()
-                            },
-                            name: item.metadata.name.clone().unwrap_or_default(),
-                        };
-                        members.push(Member::from_live(
-                            &resolved.resource.api_version,
-                            obj_ref,
-                            &live,
-                        ));
-                    }
-                }
-                Err(e) => {
-                    out.failed.push(Kept {
-                        object: format!("{gk} in {}", ns.unwrap_or("the cluster")),
-                        reason: format!("cannot list members, none pruned: {}", SsaError::from(e)),
-                    });
-                    latest.group_kinds.insert(gk.clone());
-                    if let Some(n) = ns {
-                        latest.namespaces.insert(n.to_string());
-                    }
-                }
-            }
-        }
-        resolved_by_gk.insert(gk.clone(), resolved);
-    }
-    let decision = decide(&members, desired, &opts.prune);
-    out.kept = decision
-        .kept
-        .iter()
-        .map(|(r, why)| Kept {
-            object: r.to_string(),
-            reason: why.to_string(),
-        })
-        .collect();
-    // Kept members stay members: the parent must go on listing them.
-    for (r, _) in &decision.kept {
-        latest.group_kinds.insert(r.group_kind());
-        if !r.namespace.is_empty() {
-            latest.namespaces.insert(r.namespace.clone());
-        }
-    }
-    if let Some(why) = decision.refused {
-        out.status = PruneStatus::Refused;
-        out.reason = Some(format!(
-            "{why}; nothing pruned. hint: check the artifact, then pass --force-prune or --max-prune N|P%"
-        ));
-        for m in &members {
-            latest.group_kinds.insert(m.obj_ref.group_kind());
-            if !m.obj_ref.namespace.is_empty() {
-                latest.namespaces.insert(m.obj_ref.namespace.clone());
-            }
-        }
-        return latest;
-    }
-    out.status = if opts.ssa.dry_run {
-        PruneStatus::DryRun
-    } else {
-        PruneStatus::Done
-    };
-    for m in &decision.delete {
-        let r = &m.obj_ref;
-        let Some(resolved) = resolved_by_gk.get(&r.group_kind()) else {
-            continue;
-        };
-        if opts.ssa.dry_run {
-            out.pruned.push(r.to_string());
-            continue;
-        }
-        let ns = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
-        match ssa::delete(
-            client,
-            resolved,
-            ns,
-            &r.name,
-            opts.propagation.into(),
-            false,
-        )
-        .await
-        {
-            Ok(()) => out.pruned.push(r.to_string()),
-            Err(e) => {
-                out.failed.push(Kept {
-                    object: r.to_string(),
-                    reason: format!("delete failed: {e}"),
-                });
-                latest.group_kinds.insert(r.group_kind());
-                if let Some(n) = ns {
-                    latest.namespaces.insert(n.to_string());
-                }
-            }
-        }
-    }
-    latest
 }
