@@ -865,3 +865,39 @@ async fn an_object_that_moved_to_another_set_is_adopted_not_deleted() {
     assert!(deletes(&fake).is_empty());
     assert!(fake.with(|s| s.get("", "configmaps", "shop", "shared").is_some()));
 }
+
+#[tokio::test]
+async fn with_pruning_off_nothing_is_deleted_and_the_set_keeps_its_members() {
+    let (fake, client) = Fake::new();
+    run(&client, four_configmaps(), &opts()).await;
+    let off = ApplyOptions {
+        prune: apply::PrunePolicy {
+            enabled: false,
+            ..opts().prune
+        },
+        ..opts()
+    };
+    let report = run(&client, vec![namespace("shop")], &off).await;
+    assert!(report.success());
+    assert_eq!(report.prune.status, PruneStatus::Disabled);
+    assert!(deletes(&fake).is_empty());
+    let parent = fake.with(|s| {
+        s.get("", "secrets", PARENT_NS, "ferry-prod")
+            .cloned()
+            .expect("parent")
+    });
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,Namespace"
+    );
+    // Turned back on, the next run prunes what left meanwhile (under an explicit budget).
+    let on = ApplyOptions {
+        prune: apply::PrunePolicy {
+            force: true,
+            ..opts().prune
+        },
+        ..opts()
+    };
+    let report = run(&client, vec![namespace("shop")], &on).await;
+    assert_eq!(report.summary.pruned, 4);
+}

@@ -175,36 +175,25 @@ pub async fn apply(
         report.prune.reason = Some(format!(
             "{failed} object(s) failed to apply: nothing pruned, the inventory keeps every earlier member"
         ));
-    } else if !opts.prune.enabled {
-        report.prune.status = PruneStatus::Disabled;
-        let mut inv = superset.clone();
-        inv.digest = Some(artifact.digest.clone());
-        inv.revision = artifact.revision.clone();
-        if parent_ns_exists || !dry {
-            let _ = write_parent(
-                client,
-                &parent,
-                &parent_res,
-                &inv,
-                &artifact.environment,
-                opts,
-            )
-            .await;
-        }
     } else {
-        let latest = members::prune(
-            client,
-            &discovery,
-            &parent,
-            &id,
-            &superset,
-            &desired,
-            &desired_inv,
-            opts,
-            &mut report.prune,
-        )
-        .await;
-        let mut inv = latest;
+        // With pruning off, the set keeps listing every earlier member.
+        let mut inv = if opts.prune.enabled {
+            members::prune(
+                client,
+                &discovery,
+                &parent,
+                &id,
+                &superset,
+                &desired,
+                &desired_inv,
+                opts,
+                &mut report.prune,
+            )
+            .await
+        } else {
+            report.prune.status = PruneStatus::Disabled;
+            superset.clone()
+        };
         inv.digest = Some(artifact.digest.clone());
         inv.revision = artifact.revision.clone();
         if parent_ns_exists || !dry {
