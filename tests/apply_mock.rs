@@ -901,3 +901,19 @@ async fn with_pruning_off_nothing_is_deleted_and_the_set_keeps_its_members() {
     let report = run(&client, vec![namespace("shop")], &on).await;
     assert_eq!(report.summary.pruned, 4);
 }
+
+#[tokio::test]
+async fn objects_in_a_stage_apply_in_parallel_within_the_concurrency_bound() {
+    let (fake, client) = Fake::new();
+    fake.with(|s| s.patch_delay = Some(Duration::from_millis(20)));
+    let mut objects = vec![namespace("shop")];
+    objects.extend((0..24).map(|i| configmap("shop", &format!("c{i}"), "1")));
+    let o = ApplyOptions {
+        concurrency: 3,
+        ..opts()
+    };
+    let report = run(&client, objects, &o).await;
+    assert!(report.success());
+    let max = fake.with(|s| s.max_patches_in_flight);
+    assert_eq!(max, 3, "parallel, and never more than --concurrency");
+}

@@ -54,6 +54,10 @@ pub struct State {
     pub failing_lists: BTreeSet<String>,
     /// CRDs are Established as soon as they are stored (a controller-manager would do that).
     pub crds_never_establish: bool,
+    /// Delay before answering a PATCH, to see how many are in flight at once.
+    pub patch_delay: Option<std::time::Duration>,
+    pub patches_in_flight: usize,
+    pub max_patches_in_flight: usize,
     rv: u64,
 }
 
@@ -193,8 +197,11 @@ impl Fake {
         let st = state.clone();
         tokio::spawn(async move {
             while let Some((request, respond)) = handle.next_request().await {
-                let response = serve(&st, request).await;
-                respond.send_response(response);
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let response = serve(&st, request).await;
+                    respond.send_response(response);
+                });
             }
         });
         (Fake { state }, kube::Client::new(service, "default"))
@@ -278,6 +285,16 @@ fn user_part(v: &Value) -> Value {
 }
 
 pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
+    let delay = state.lock().expect("state").patch_delay;
+    if let (Some(d), true) = (delay, req.method() == http::Method::PATCH) {
+        {
+            let mut st = state.lock().expect("state");
+            st.patches_in_flight += 1;
+            st.max_patches_in_flight = st.max_patches_in_flight.max(st.patches_in_flight);
+        }
+        tokio::time::sleep(d).await;
+        state.lock().expect("state").patches_in_flight -= 1;
+    }
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query: BTreeMap<String, String> = req
