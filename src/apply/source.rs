@@ -280,6 +280,57 @@ mod tests {
         );
     }
 
+    /// Stands in for the artifact module: "pulls" by writing a one-object build directory.
+    struct FakePuller {
+        verified: bool,
+    }
+
+    impl Puller for FakePuller {
+        fn pull_verified(&self, reference: &str, into: &Path) -> Result<Pulled, String> {
+            if !self.verified {
+                return Err(format!("signature of {reference} does not verify"));
+            }
+            let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n";
+            std::fs::create_dir_all(into.join("app")).map_err(|e| e.to_string())?;
+            std::fs::write(into.join("app/namespace_shop.yaml"), text)
+                .map_err(|e| e.to_string())?;
+            let index = json!({"apiVersion": "ferry.dev/v1alpha1", "kind": "BuildIndex",
+                "environment": "prod",
+                "source": {"revision": null, "commit": null, "branch": null, "created": null, "worktree": false},
+                "apps": {"app": {"renderer": "plain", "namespace": null, "inputDigest": "sha256:00", "inputs": {},
+                    "objects": [{"apiVersion": "v1", "kind": "Namespace", "name": "shop",
+                        "path": "app/namespace_shop.yaml",
+                        "digest": format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))}]}}});
+            std::fs::write(into.join(INDEX_FILE), index.to_string()).map_err(|e| e.to_string())?;
+            Ok(Pulled {
+                digest: "sha256:feed".into(),
+                revision: Some("main@sha1:abc".into()),
+            })
+        }
+    }
+
+    #[test]
+    fn oci_sources_read_what_the_puller_verified() {
+        let src = OciSource {
+            reference: "r.example/p/prod:latest".into(),
+            puller: &FakePuller { verified: true },
+        };
+        assert_eq!(src.describe(), "oci://r.example/p/prod:latest");
+        let a = src.load().expect("loads");
+        assert_eq!(
+            a.digest, "sha256:feed",
+            "the manifest digest, not the index's"
+        );
+        assert_eq!(a.revision.as_deref(), Some("main@sha1:abc"));
+        assert_eq!(a.objects.len(), 1);
+        let bad = OciSource {
+            reference: "r.example/p/prod:latest".into(),
+            puller: &FakePuller { verified: false },
+        };
+        let err = bad.load().expect_err("unverified artifacts are refused");
+        assert!(err.to_string().contains("does not verify"), "{err}");
+    }
+
     #[test]
     fn unsafe_paths_are_refused() {
         assert!(safe_relative("app/cm.yaml"));
