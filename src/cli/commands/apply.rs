@@ -2,8 +2,11 @@
 //! it to the apply engine; print a line per stage and a summary, or the report as JSON.
 
 use crate::apply::{
-    self, schedule, source::unseal, ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource,
-    ObjectStatus, ParentKind, PrunePolicy, PruneStatus, SourceSpec,
+    self, schedule,
+    source::unseal,
+    source::{OciSource, Pulled, Puller},
+    ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
+    PrunePolicy, PruneStatus, SourceSpec,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
@@ -12,7 +15,7 @@ use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Stands in until the secrets module provides in-memory SOPS decryption: an identity was
 /// given, but this build cannot use it, so a sealed object stops the apply.
@@ -25,6 +28,25 @@ impl Decryptor for Unavailable {
         Err(format!(
             "this build of ferry cannot open SOPS files yet (identity {} not used); nothing was applied",
             self.identity.display()
+        ))
+    }
+}
+
+/// Stands in until the artifact module provides pull-and-verify: every `oci://` source is
+/// refused before anything is fetched or applied.
+struct NotBuilt {
+    key: Option<PathBuf>,
+}
+
+impl Puller for NotBuilt {
+    fn pull_verified(&self, _reference: &str, _into: &Path) -> Result<Pulled, String> {
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| format!(" (key {} not used)", k.display()))
+            .unwrap_or_default();
+        Err(format!(
+            "pulling and verifying artifacts is not in this build yet{key}; nothing was applied\nhint: `ferry pull` it into a directory, then `ferry apply DIR`"
         ))
     }
 }
@@ -58,12 +80,15 @@ fn once(
     runtime: &tokio::runtime::Runtime,
     progress: &dyn apply::ApplyProgress,
 ) -> anyhow::Result<ApplyReport> {
-    let artifact = match SourceSpec::parse(&a.source) {
-        SourceSpec::Dir(dir) => DirSource { dir }.load()?,
-        SourceSpec::Oci(reference) => anyhow::bail!(
-            "cannot apply oci://{reference}: pulling and verifying artifacts is not in this build yet\nhint: `ferry pull` it into a directory, then `ferry apply DIR`"
-        ),
+    let puller = NotBuilt { key: a.key.clone() };
+    let source: Box<dyn ApplySource + '_> = match SourceSpec::parse(&a.source) {
+        SourceSpec::Dir(dir) => Box::new(DirSource { dir }),
+        SourceSpec::Oci(reference) => Box::new(OciSource {
+            reference,
+            puller: &puller,
+        }),
     };
+    let artifact = source.load()?;
     let decryptor = a.identity.clone().map(|identity| Unavailable { identity });
     let objects = unseal(
         artifact.objects.clone(),
