@@ -216,10 +216,21 @@ pub async fn list(
 ) -> Result<std::collections::BTreeMap<String, Value>, SsaError> {
     let api = api_for(client, resolved, namespace);
     let list = api.list(&kube::api::ListParams::default()).await?;
+    // Items of a built-in list carry no apiVersion and kind; put them back so that the live
+    // object compares with the desired one.
     Ok(list
         .items
         .iter()
-        .filter_map(|o| Some((o.metadata.name.clone()?, to_value(o))))
+        .filter_map(|o| {
+            let mut v = to_value(o);
+            if let Some(m) = v.as_object_mut() {
+                m.entry("apiVersion")
+                    .or_insert_with(|| resolved.resource.api_version.clone().into());
+                m.entry("kind")
+                    .or_insert_with(|| resolved.resource.kind.clone().into());
+            }
+            Some((o.metadata.name.clone()?, v))
+        })
         .collect())
 }
 

@@ -422,7 +422,15 @@ pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Bo
                     *g == group && *p == plural && (ns.is_empty() || *n == ns)
                 })
                 .filter(|(_, v)| lk.is_empty() || v["metadata"]["labels"][lk].as_str() == Some(lv))
-                .map(|(_, v)| v.clone())
+                // As a real server does for built-in kinds: list items carry no type.
+                .map(|(_, v)| {
+                    let mut v = v.clone();
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("apiVersion");
+                        m.remove("kind");
+                    }
+                    v
+                })
                 .collect();
             respond(
                 StatusCode::OK,
