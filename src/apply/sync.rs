@@ -76,17 +76,31 @@ pub fn in_sync(desired: &Value, live: &Value, field_manager: &str) -> bool {
 /// status, fields of other managers). Lists must match element by element.
 fn subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
-        // A null in the desired object (`creationTimestamp: null` from some renderers) asks
-        // for nothing: the server stores no such field.
+        // A field the server does not return holds Go's zero value (`omitempty`), so a desired
+        // null, false, 0, "", {} or [] is already there; `creationTimestamp: null` from some
+        // renderers asks for nothing either.
         (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| match l.get(k) {
             Some(lv) => subset(dv, lv),
-            None => dv.is_null(),
+            None => is_zero(dv),
         }),
         (Value::Array(d), Value::Array(l)) => {
             d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| subset(dv, lv))
         }
         (Value::Number(d), Value::Number(l)) => d.as_f64() == l.as_f64(),
+        // Quantities given as numbers come back as strings: `cpu: 1` is stored as "1".
+        (Value::Number(d), Value::String(l)) => d.to_string() == *l,
         (d, l) => d == l,
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
     }
 }
 
@@ -198,6 +212,32 @@ mod tests {
             serde_json::json!([{"manager": "ferry", "operation": "Apply"}]);
         assert!(in_sync(&a, &live, "ferry"));
         assert!(!in_sync(&b, &live, "ferry"));
+    }
+
+    #[test]
+    fn omitted_zero_values_and_stringified_quantities_are_in_sync() {
+        let mut d = desired();
+        d["spec"]["template"]["spec"]["hostNetwork"] = Value::Bool(false);
+        d["spec"]["template"]["spec"]["containers"][0]["args"] = serde_json::json!([]);
+        d["spec"]["template"]["spec"]["containers"][0]["resources"] =
+            serde_json::json!({"limits": {"cpu": 1}});
+        stamp(&mut d);
+        let mut l = live_of(&d);
+        let c = &mut l["spec"]["template"]["spec"]["containers"][0];
+        if let Some(m) = c.as_object_mut() {
+            m.remove("args");
+        }
+        c["resources"]["limits"]["cpu"] = Value::String("1".into());
+        if let Some(m) = l["spec"]["template"]["spec"].as_object_mut() {
+            m.remove("hostNetwork");
+        }
+        assert!(in_sync(&d, &l, "ferry"));
+        // A non-zero value that is missing live is drift.
+        let mut gone = live_of(&d);
+        if let Some(m) = gone["spec"].as_object_mut() {
+            m.remove("replicas");
+        }
+        assert!(!in_sync(&d, &gone, "ferry"));
     }
 
     #[test]
