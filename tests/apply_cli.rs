@@ -249,6 +249,10 @@ fn input_errors_exit_2_and_apply_nothing() {
     input_error(&env, &["--max-prune", "lots"], "--max-prune");
     input_error(&env, &["--timeout", "soon"], "--timeout");
 
+    // --offline forbids talking to the cluster at all.
+    env.dir = "/tmp".into();
+    input_error(&env, &["--offline"], "--offline");
+
     assert!(server.with(|s| s.objects.is_empty()), "nothing was applied");
 }
 

@@ -52,6 +52,11 @@ impl Puller for NotBuilt {
 }
 
 pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    if g.offline {
+        anyhow::bail!(
+            "ferry apply talks to a cluster, and --offline (or FERRY_OFFLINE) forbids every network access\nhint: unset FERRY_OFFLINE for this command"
+        );
+    }
     let opts = options(&a);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
