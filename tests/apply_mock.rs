@@ -917,3 +917,33 @@ async fn objects_in_a_stage_apply_in_parallel_within_the_concurrency_bound() {
     let max = fake.with(|s| s.max_patches_in_flight);
     assert_eq!(max, 3, "parallel, and never more than --concurrency");
 }
+
+#[tokio::test]
+async fn a_configmap_parent_works_the_same() {
+    let (fake, client) = Fake::new();
+    let o = ApplyOptions {
+        parent_kind: apply::ParentKind::ConfigMap,
+        inventory_namespace: "ops".into(),
+        ..opts()
+    };
+    let report = run(&client, four_configmaps(), &o).await;
+    assert!(report.success(), "{report:#?}");
+    assert_eq!(report.parent, "ConfigMap/ops/ferry-prod");
+    let id = applyset_id("ferry-prod", "ops", "ConfigMap", "");
+    assert_eq!(report.applyset, id);
+    let parent = fake.with(|s| {
+        s.get("", "configmaps", "ops", "ferry-prod")
+            .cloned()
+            .expect("parent")
+    });
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        id.as_str()
+    );
+    assert!(fake.with(|s| s.get("", "secrets", "ops", "ferry-prod").is_none()));
+    let a = fake.with(|s| s.get("", "configmaps", "shop", "a").cloned().expect("a"));
+    assert_eq!(
+        a["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        id.as_str()
+    );
+}
