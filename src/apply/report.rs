@@ -150,3 +150,44 @@ impl ApplyReport {
         self.summary = s;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn health_results_serialise_flat() {
+        let bad = HealthResult {
+            object: "Widget.live.ferry.dev/ns/w1".into(),
+            health: Health::InProgress("condition Ready is False: waiting".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&bad).expect("json"),
+            json!({"object": "Widget.live.ferry.dev/ns/w1", "status": "inProgress", "reason": "condition Ready is False: waiting"})
+        );
+        let good = HealthResult {
+            object: "Namespace/ns".into(),
+            health: Health::Current,
+        };
+        assert_eq!(
+            serde_json::to_value(&good).expect("json"),
+            json!({"object": "Namespace/ns", "status": "current"})
+        );
+    }
+
+    #[test]
+    fn object_results_serialise_flat() {
+        let r = ObjectResult {
+            object: "ConfigMap/a/b".into(),
+            stage: Stage::Resources,
+            result: ObjectStatus::Applied {
+                outcome: Outcome::Unchanged,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&r).expect("json"),
+            json!({"object": "ConfigMap/a/b", "stage": "resources", "result": "applied", "outcome": "unchanged"})
+        );
+    }
+}
