@@ -221,3 +221,76 @@ fn the_keys_secret_is_a_template_without_real_keys() {
         );
     }
 }
+
+/// Paths of `original` that do not survive a round-trip through the typed Kubernetes API
+/// structs: a misspelled or misplaced field is dropped there, so it shows up here.
+fn lost_fields(original: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
+    match (original, typed) {
+        (Value::Object(o), Value::Object(t)) => {
+            for (k, v) in o {
+                match t.get(k) {
+                    Some(tv) => lost_fields(v, tv, &format!("{path}.{k}"), out),
+                    None => out.push(format!("{path}.{k}")),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(t)) => {
+            for (i, v) in o.iter().enumerate() {
+                match t.get(i) {
+                    Some(tv) => lost_fields(v, tv, &format!("{path}[{i}]"), out),
+                    None => out.push(format!("{path}[{i}]")),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(
+    v: &Value,
+) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    serde_json::to_value(typed).map_err(|e| e.to_string())
+}
+
+fn schema_check(o: &Object) -> Result<Vec<String>, String> {
+    use k8s_openapi::api::{apps, batch, core, rbac};
+    let v = o.value();
+    let typed = match o.kind() {
+        "Namespace" => round_trip::<core::v1::Namespace>(v),
+        "ServiceAccount" => round_trip::<core::v1::ServiceAccount>(v),
+        "Secret" => round_trip::<core::v1::Secret>(v),
+        "Role" => round_trip::<rbac::v1::Role>(v),
+        "RoleBinding" => round_trip::<rbac::v1::RoleBinding>(v),
+        "ClusterRole" => round_trip::<rbac::v1::ClusterRole>(v),
+        "ClusterRoleBinding" => round_trip::<rbac::v1::ClusterRoleBinding>(v),
+        "CronJob" => round_trip::<batch::v1::CronJob>(v),
+        "Deployment" => round_trip::<apps::v1::Deployment>(v),
+        other => return Err(format!("no schema check for kind {other}")),
+    }?;
+    let mut lost = Vec::new();
+    lost_fields(v, &typed, "", &mut lost);
+    Ok(lost)
+}
+
+#[test]
+fn every_manifest_passes_the_kubernetes_schema() {
+    for o in load().values().flatten() {
+        let lost = schema_check(o).unwrap_or_else(|e| panic!("{}: {e}", o.obj_ref()));
+        assert!(lost.is_empty(), "{}: unknown fields {lost:?}", o.obj_ref());
+    }
+}
+
+#[test]
+fn the_schema_check_catches_a_misspelled_field() {
+    let all = load();
+    let mut v = find(&all, "CronJob", "ferry-apply").value().clone();
+    let spec = &mut v["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    spec["serviceAcountName"] = spec["serviceAccountName"].clone();
+    let bad = Object::from_value(v).expect("object");
+    let lost = schema_check(&bad).expect("checks");
+    assert_eq!(
+        lost,
+        vec![".spec.jobTemplate.spec.template.spec.serviceAcountName"]
+    );
+}
