@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// `interval` scaled by a factor in [0.9, 1.1) taken from `seed`, so replicas of the loop in
 /// many clusters do not hit one registry in step.
 pub fn jittered(interval: Duration, seed: u64) -> Duration {
-    let permille = 900 + (splitmix(seed) % 200);
-    interval * permille as u32 / 1000
+    let permille = 900 + u128::from(splitmix(seed) % 200);
+    let millis = interval.as_millis().saturating_mul(permille) / 1000;
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// After `failures` failed runs in a row: 10s, 20s, 40s, ... never longer than `interval`.
@@ -122,6 +123,12 @@ mod tests {
         assert!(around(backoff(2, i, 7), 20));
         assert!(around(backoff(3, i, 7), 40));
         assert!(around(backoff(30, i, 7), 300));
+    }
+
+    #[test]
+    fn huge_intervals_do_not_overflow() {
+        let d = jittered(Duration::from_secs(u64::MAX / 2), 3);
+        assert!(d > Duration::from_secs(1));
     }
 
     #[test]

@@ -285,10 +285,13 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a duration (like 90s, 5m, 1h)"))?;
     let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use s, m or h)")),
     };
-    Ok(std::time::Duration::from_secs(secs))
+    match secs {
+        Some(secs) if secs <= 366 * 24 * 3600 => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(format!("`{s}` is longer than a year")),
+    }
 }
