@@ -27,8 +27,65 @@ pub enum PlanError {
     NoNamespace { object: String, kind: String },
     #[error("the cluster does not serve these kinds and the artifact defines no CRD for them: {}; hint: apply their CRDs first, or check apiVersion", objects.join(", "))]
     UnknownKinds { objects: Vec<String> },
+    #[error("{object}: {field} {value:?} is not valid: {why}")]
+    Invalid {
+        object: String,
+        field: &'static str,
+        value: String,
+        why: &'static str,
+    },
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
+}
+
+/// Refuses identities that could not be a Kubernetes object's and would otherwise end up in
+/// a request path: `apiVersion` is `[group/]version`, names are path segments.
+fn check_identity(o: &Object) -> Result<(), PlanError> {
+    let invalid = |field, value: &str, why| PlanError::Invalid {
+        object: o.obj_ref().to_string(),
+        field,
+        value: value.to_string(),
+        why,
+    };
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !s.starts_with('.')
+    };
+    let api = o.api_version();
+    let ok_api = match api.split_once('/') {
+        Some((g, v)) => token(g) && token(v) && !v.contains('.'),
+        None => token(api) && !api.contains('.'),
+    };
+    if !ok_api {
+        return Err(invalid(
+            "apiVersion",
+            api,
+            "expected `version` or `group/version`",
+        ));
+    }
+    if !o.kind().chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(invalid("kind", o.kind(), "a kind is letters and digits"));
+    }
+    let segment = |s: &str| s != "." && s != ".." && !s.contains(['/', '%']);
+    if !segment(o.name()) {
+        return Err(invalid(
+            "metadata.name",
+            o.name(),
+            "a name cannot be . or .. or hold / or %",
+        ));
+    }
+    if let Some(ns) = o.namespace() {
+        if !token(ns) || ns.contains('.') {
+            return Err(invalid(
+                "metadata.namespace",
+                ns,
+                "a namespace is a DNS label",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The plan: objects in apply order, and what the inventory must list for them.
@@ -79,6 +136,7 @@ pub async fn plan(
     let mut unknown = Vec::new();
     let mut planned = Vec::new();
     for o in objects {
+        check_identity(&o)?;
         let group = o.group().to_string();
         let kind = o.kind().to_string();
         let api_version = o.api_version().to_string();
@@ -169,4 +227,51 @@ pub async fn plan(
         objects: planned,
         crd_kinds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(api: &str, kind: &str, ns: Option<&str>, name: &str) -> Object {
+        let mut v = json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}});
+        if let Some(ns) = ns {
+            v["metadata"]["namespace"] = ns.into();
+        }
+        Object::from_value(v).expect("valid")
+    }
+
+    #[test]
+    fn identities_that_would_leave_the_request_path_are_refused() {
+        assert!(check_identity(&obj("apps/v1", "Deployment", Some("shop"), "web")).is_ok());
+        assert!(check_identity(&obj("v1", "ConfigMap", Some("shop"), "a.b-c")).is_ok());
+        assert!(check_identity(&obj(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            None,
+            "system:metrics"
+        ))
+        .is_ok());
+        for (api, kind, ns, name, field) in [
+            ("../../x/v1", "A", None, "a", "apiVersion"),
+            ("a/b/c", "A", None, "a", "apiVersion"),
+            ("v1", "Config/Map", None, "a", "kind"),
+            (
+                "v1",
+                "ConfigMap",
+                Some("shop"),
+                "../secrets/x",
+                "metadata.name",
+            ),
+            ("v1", "ConfigMap", Some("shop"), "..", "metadata.name"),
+            ("v1", "ConfigMap", Some("a/b"), "x", "metadata.namespace"),
+        ] {
+            let err = check_identity(&obj(api, kind, ns, name)).expect_err("refused");
+            assert!(
+                matches!(&err, PlanError::Invalid { field: f, .. } if *f == field),
+                "{err}"
+            );
+        }
+    }
 }
