@@ -61,6 +61,26 @@ impl ParentRef {
         }
     }
 
+    /// Both name and namespace must be DNS labels (they end up in request paths).
+    pub fn validate(&self) -> Result<(), InventoryError> {
+        let label = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+        };
+        if label(&self.name) && label(&self.namespace) {
+            Ok(())
+        } else {
+            Err(InventoryError::InvalidName {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            })
+        }
+    }
+
     /// The ApplySet id; both parent kinds are in the core group.
     pub fn id(&self) -> String {
         applyset_id(&self.name, &self.namespace, self.kind.kind(), "")
@@ -107,6 +127,8 @@ impl Inventory {
 pub enum InventoryError {
     #[error("ApplySet parent {parent} is managed by {tooling:?}, not ferry; hint: choose another parent with --inventory-name, or remove it if it is stale")]
     ForeignTooling { parent: String, tooling: String },
+    #[error("ApplySet parent name {name:?} in namespace {namespace:?} is not valid; hint: environment names and --inventory-name/--inventory-namespace must be DNS labels")]
+    InvalidName { namespace: String, name: String },
     #[error("ApplySet parent {parent} has no {ID_LABEL} label (or a wrong one: {found:?}); refusing to adopt an object that is not ferry's parent")]
     WrongId {
         parent: String,
@@ -290,6 +312,28 @@ mod tests {
         assert_eq!(back.group_kinds, inv.group_kinds);
         assert_eq!(back.namespaces, ["api", "web"].map(String::from).into());
         assert_eq!(back.digest.as_deref(), Some("sha256:abc"));
+    }
+
+    #[test]
+    fn parent_names_must_be_dns_labels() {
+        assert!(
+            ParentRef::for_environment(ParentKind::Secret, "ferry-system", "prod")
+                .validate()
+                .is_ok()
+        );
+        for (ns, env) in [
+            ("ferry-system", "../x"),
+            ("ferry-system", "Prod"),
+            ("a/b", "prod"),
+            ("", "prod"),
+        ] {
+            assert!(
+                ParentRef::for_environment(ParentKind::Secret, ns, env)
+                    .validate()
+                    .is_err(),
+                "{ns} {env}"
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub async fn apply(
             .clone()
             .unwrap_or_else(|| format!("ferry-{}", artifact.environment)),
     };
+    parent.validate()?;
     let id = parent.id();
     let discovery = Discovery::new(client.clone());
     let plan = plan(artifact.objects, &id, &discovery).await?;
