@@ -905,7 +905,7 @@ async fn with_pruning_off_nothing_is_deleted_and_the_set_keeps_its_members() {
 #[tokio::test]
 async fn objects_in_a_stage_apply_in_parallel_within_the_concurrency_bound() {
     let (fake, client) = Fake::new();
-    fake.with(|s| s.patch_delay = Some(Duration::from_millis(20)));
+    fake.with(|s| s.patch_delay = Some(Duration::from_millis(100)));
     let mut objects = vec![namespace("shop")];
     objects.extend((0..24).map(|i| configmap("shop", &format!("c{i}"), "1")));
     let o = ApplyOptions {
