@@ -3,6 +3,7 @@
 //!
 //! The CLI in [`cli`] is a thin layer over the library modules.
 
+pub mod apply;
 pub mod artifact;
 pub mod build;
 pub mod cli;

@@ -9,7 +9,8 @@ mod postprocess;
 
 pub use job::{PairError, PairErrorKind, PairResult};
 pub use output::{
-    object_file_name, write_environment, Index, IndexApp, IndexObject, OutputError, INDEX_FILE,
+    object_file_name, write_environment, Index, IndexApp, IndexObject, IndexSource, OutputError,
+    INDEX_FILE,
 };
 pub use postprocess::{finish_environment, PostError};
 

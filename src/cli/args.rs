@@ -66,6 +66,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Show what would change between two builds or two revisions; secret values are never shown.
     Diff(DiffArgs),
+    /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
+    Apply(ApplyArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -348,4 +350,115 @@ pub struct DiffArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum InventoryKind {
+    #[default]
+    Secret,
+    Configmap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PropagationArg {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// An `out/<env>` directory written by `ferry build`, or `oci://REGISTRY/REPO:TAG`.
+    #[arg(value_name = "DIR|oci://REF")]
+    pub source: String,
+    /// The kubeconfig file [default: $KUBECONFIG, else ~/.kube/config, else in-cluster].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: its current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The field manager that owns what ferry applies.
+    #[arg(long, default_value = "ferry", value_name = "NAME")]
+    pub field_manager: String,
+    /// Take over fields owned by other field managers instead of reporting the conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Send everything with dryRun=All and show what would be pruned; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Objects applied at once within a stage.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// The namespace of the ApplySet parent (created if missing).
+    #[arg(long, default_value = "ferry-system", value_name = "NS")]
+    pub inventory_namespace: String,
+    /// The ApplySet parent's name [default: ferry-<environment>].
+    #[arg(long, value_name = "NAME")]
+    pub inventory_name: Option<String>,
+    /// The ApplySet parent's kind.
+    #[arg(long, value_enum, default_value_t)]
+    pub inventory_kind: InventoryKind,
+    /// Delete members of the set that left the artifact (after everything applied).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub prune: bool,
+    /// Prune even beyond the budget (everything, or more than half of the set).
+    #[arg(long)]
+    pub force_prune: bool,
+    /// The prune budget: a count (5) or a percentage of the set (20%).
+    #[arg(long, value_name = "N|P%")]
+    pub max_prune: Option<crate::apply::MaxPrune>,
+    /// Namespaces, PersistentVolumeClaims and CRDs may be pruned too.
+    #[arg(long)]
+    pub prune_protected_kinds: bool,
+    /// How dependents of pruned objects are deleted.
+    #[arg(long, value_enum, default_value_t)]
+    pub prune_propagation: PropagationArg,
+    /// Wait until every applied object is healthy (kstatus rules).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits, and CRDs get to become Established: 90s, 5m, 1h.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// The cosign public key that verifies an `oci://` artifact before anything is applied.
+    #[arg(long, env = "FERRY_COSIGN_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The age identity that opens sealed Secrets in memory.
+    #[arg(long, env = "SOPS_AGE_KEY_FILE", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Apply once and exit (the default).
+    #[arg(long, conflicts_with = "interval")]
+    pub once: bool,
+    /// Keep running: re-apply every DURATION (jittered), correcting drift and picking up new
+    /// digests; after a failure, back off from 10s up to DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<std::time::Duration>,
+    /// With --interval: serve /healthz and /readyz on this address (e.g. 0.0.0.0:8080).
+    #[arg(long, value_name = "ADDR", requires = "interval")]
+    pub health_addr: Option<String>,
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (like 90s, 5m, 1h)"))?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use s, m or h)")),
+    };
+    match secs {
+        Some(secs) if secs <= 366 * 24 * 3600 => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(format!("`{s}` is longer than a year")),
+    }
 }

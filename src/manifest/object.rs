@@ -210,25 +210,26 @@ mod tests {
     #[test]
     fn missing_and_wrong_fields_are_named() {
         assert_eq!(
-            Object::from_value(json!({"kind": "X", "metadata": {"name": "a"}})).unwrap_err(),
+            Object::from_value(json!({"kind": "X", "metadata": {"name": "a"}}))
+                .expect_err("must fail"),
             ObjectError::Missing {
                 field: "apiVersion"
             }
         );
         assert_eq!(
             Object::from_value(json!({"apiVersion": "v1", "kind": "X", "metadata": {}}))
-                .unwrap_err(),
+                .expect_err("must fail"),
             ObjectError::Missing {
                 field: "metadata.name"
             }
         );
         assert_eq!(
             Object::from_value(json!({"apiVersion": "v1", "kind": 3, "metadata": {"name": "a"}}))
-                .unwrap_err(),
+                .expect_err("must fail"),
             ObjectError::NotAString { field: "kind" }
         );
         assert_eq!(
-            Object::from_value(json!(["a"])).unwrap_err(),
+            Object::from_value(json!(["a"])).expect_err("must fail"),
             ObjectError::NotAMapping { found: "a list" }
         );
     }

@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn error_names_document_and_line() {
-        let err = parse_documents("a: 1\n---\nb: [unclosed\n").unwrap_err();
+        let err = parse_documents("a: 1\n---\nb: [unclosed\n").expect_err("must fail");
         assert_eq!(err.index, 2);
         assert!(err.line.is_some(), "{err}");
     }

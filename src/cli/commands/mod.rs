@@ -1,5 +1,6 @@
 //! One module per command; each returns the process exit code.
 
+mod apply;
 mod build;
 mod cache;
 mod diff;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => pull::run_verify(g, a),
         Command::Keygen(a) => keygen_signing::run(g, a),
         Command::Diff(a) => diff::run(g, a),
+        Command::Apply(a) => apply::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

@@ -132,6 +132,14 @@ fn generate(root: &Path, repo: &Path) -> Result<String> {
     Ok(script)
 }
 
+/// Writes the synthetic repository into `dir` and stops (for profiling by hand).
+pub fn generate_only(root: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    generate(root, dir)?;
+    eprintln!("synthetic repository written to {}", dir.display());
+    Ok(())
+}
+
 pub fn run(root: &Path) -> Result<()> {
     let (path, _) = crate::tools::ensure(root, false)?;
     let ferry = super::release_ferry(root)?;

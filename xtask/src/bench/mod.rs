@@ -9,6 +9,12 @@ use std::process::Command;
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
+        Some("build") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR"))?;
+            build::generate_only(root, Path::new(dir))
+        }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
         other => bail!("unknown benchmark {other:?}; available: build, diff"),

@@ -1,0 +1,94 @@
+//! `ferry apply`: make a cluster match an artifact with server-side apply, in stages, with a
+//! KEP-3659 ApplySet inventory, safe pruning and kstatus health, split as Flux's ssa is.
+//!
+//! [`source`] reads the input, [`plan`] settles each object's resource and [`stage`],
+//! [`ssa`] sends it, [`inventory`] keeps the set, [`prune`] decides deletions, [`health`] and
+//! [`wait`] judge the result; [`run`] strings them together.
+
+pub mod discovery;
+pub mod health;
+pub mod inventory;
+pub mod members;
+pub mod plan;
+pub mod prune;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod source;
+pub mod ssa;
+pub mod stage;
+pub mod sync;
+pub mod wait;
+
+pub use inventory::{applyset_id, ParentKind, ParentRef};
+pub use prune::{MaxPrune, PrunePolicy};
+pub use report::{ApplyReport, ObjectStatus, PruneStatus};
+pub use run::{apply, ApplyError, ApplyProgress, NoProgress};
+pub use source::{ApplySource, Artifact, Decryptor, DirSource, SourceError, SourceSpec};
+pub use ssa::{Outcome, SsaOptions};
+pub use stage::Stage;
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// How pruned objects' dependents are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Propagation {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl From<Propagation> for kube::api::PropagationPolicy {
+    fn from(p: Propagation) -> Self {
+        match p {
+            Propagation::Background => kube::api::PropagationPolicy::Background,
+            Propagation::Foreground => kube::api::PropagationPolicy::Foreground,
+            Propagation::Orphan => kube::api::PropagationPolicy::Orphan,
+        }
+    }
+}
+
+/// Everything that shapes one apply (the behaviour); the artifact and client are the context.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub ssa: SsaOptions,
+    /// Objects in flight at once within a stage.
+    pub concurrency: usize,
+    pub parent_kind: ParentKind,
+    pub inventory_namespace: String,
+    /// Default: `ferry-<environment>`.
+    pub inventory_name: Option<String>,
+    pub prune: PrunePolicy,
+    pub propagation: Propagation,
+    /// `--wait`: how long to wait for health.
+    pub wait: Option<Duration>,
+    /// How long CRDs get to become Established before their stage fails.
+    pub crd_timeout: Duration,
+    pub poll_interval: Duration,
+    /// In the tooling annotation: `ferry/<version>`.
+    pub tooling_version: String,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            ssa: SsaOptions::default(),
+            concurrency: 8,
+            parent_kind: ParentKind::Secret,
+            inventory_namespace: "ferry-system".into(),
+            inventory_name: None,
+            prune: PrunePolicy {
+                enabled: true,
+                ..PrunePolicy::default()
+            },
+            propagation: Propagation::Background,
+            wait: None,
+            crd_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(2),
+            tooling_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! What one apply did, for people (the CLI prints it) and machines (`--output json`).
+
+use super::health::Health;
+use super::ssa::Outcome;
+use super::stage::Stage;
+use serde::Serialize;
+
+/// The result for one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectResult {
+    /// `Kind.group/namespace/name`.
+    pub object: String,
+    pub stage: Stage,
+    #[serde(flatten)]
+    pub result: ObjectStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum ObjectStatus {
+    Applied {
+        outcome: Outcome,
+    },
+    Failed {
+        error: String,
+    },
+    /// Not sent (dry run only): what it needs is created by this very apply.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// One line per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageReport {
+    pub stage: Option<Stage>,
+    pub objects: usize,
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub millis: u128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum PruneStatus {
+    /// Pruning ran (possibly deleting nothing).
+    Done,
+    /// `--dry-run`: `pruned` lists what would be deleted.
+    DryRun,
+    /// Some apply failed: nothing pruned.
+    #[default]
+    Skipped,
+    /// The budget refused it: nothing pruned.
+    Refused,
+    /// `--prune=false`.
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kept {
+    pub object: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneReport {
+    pub status: PruneStatus,
+    pub reason: Option<String>,
+    /// Deleted (or, in a dry run, to be deleted), in deletion order.
+    pub pruned: Vec<String>,
+    pub kept: Vec<Kept>,
+    /// Deletions or listings that failed; their objects stay members.
+    pub failed: Vec<Kept>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthResult {
+    pub object: String,
+    #[serde(flatten)]
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    pub pruned: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub unhealthy: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    pub environment: String,
+    pub digest: String,
+    pub revision: Option<String>,
+    pub applyset: String,
+    /// `Secret/<namespace>/<name>`.
+    pub parent: String,
+    pub dry_run: bool,
+    pub stages: Vec<StageReport>,
+    pub objects: Vec<ObjectResult>,
+    pub prune: PruneReport,
+    /// Present with `--wait`.
+    pub health: Option<Vec<HealthResult>>,
+    pub summary: Summary,
+}
+
+impl ApplyReport {
+    /// Everything applied, pruning not refused or failed, and (with `--wait`) everything healthy.
+    pub fn success(&self) -> bool {
+        self.summary.failed == 0
+            && self.summary.unhealthy == 0
+            && self.prune.failed.is_empty()
+            && self.prune.status != PruneStatus::Refused
+    }
+
+    pub(crate) fn count(&mut self) {
+        let mut s = Summary::default();
+        for o in &self.objects {
+            match &o.result {
+                ObjectStatus::Applied { outcome } => match outcome {
+                    Outcome::Created => s.created += 1,
+                    Outcome::Configured => s.configured += 1,
+                    Outcome::Unchanged => s.unchanged += 1,
+                },
+                ObjectStatus::Failed { .. } => s.failed += 1,
+                ObjectStatus::Skipped { .. } => s.skipped += 1,
+            }
+        }
+        s.pruned = if self.prune.status == PruneStatus::Done {
+            self.prune.pruned.len()
+        } else {
+            0
+        };
+        s.unhealthy = self
+            .health
+            .as_ref()
+            .map_or(0, |h| h.iter().filter(|h| !h.health.is_current()).count());
+        self.summary = s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn health_results_serialise_flat() {
+        let bad = HealthResult {
+            object: "Widget.live.ferry.dev/ns/w1".into(),
+            health: Health::InProgress("condition Ready is False: waiting".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&bad).expect("json"),
+            json!({"object": "Widget.live.ferry.dev/ns/w1", "status": "inProgress", "reason": "condition Ready is False: waiting"})
+        );
+        let good = HealthResult {
+            object: "Namespace/ns".into(),
+            health: Health::Current,
+        };
+        assert_eq!(
+            serde_json::to_value(&good).expect("json"),
+            json!({"object": "Namespace/ns", "status": "current"})
+        );
+    }
+
+    #[test]
+    fn object_results_serialise_flat() {
+        let r = ObjectResult {
+            object: "ConfigMap/a/b".into(),
+            stage: Stage::Resources,
+            result: ObjectStatus::Applied {
+                outcome: Outcome::Unchanged,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&r).expect("json"),
+            json!({"object": "ConfigMap/a/b", "stage": "resources", "result": "applied", "outcome": "unchanged"})
+        );
+    }
+}

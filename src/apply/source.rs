@@ -1,0 +1,341 @@
+//! Where the objects to apply come from: a built `out/<env>` directory now, a pulled and
+//! verified OCI artifact through [`Puller`], and sealed Secrets opened in memory by a [`Decryptor`].
+
+use crate::build::{Index, INDEX_FILE};
+use crate::manifest::{parse_documents, Object};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Component, Path, PathBuf};
+
+/// What one run applies.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub environment: String,
+    /// `sha256:...`: of the OCI manifest for a pulled artifact, of `index.json` for a directory.
+    pub digest: String,
+    /// The source revision (`main@sha1:...`), when the build knew it.
+    pub revision: Option<String>,
+    pub objects: Vec<Object>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a ferry build index: {message}; hint: pass an out/<env> directory written by `ferry build`", path.display())]
+    Index { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Object { path: PathBuf, message: String },
+    #[error("{}: content does not match the digest in index.json (expected {expected}, found {found}); the directory was changed after `ferry build`", path.display())]
+    Tampered {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{object} is SOPS-encrypted and no decryption identity is configured; hint: pass --identity FILE or set SOPS_AGE_KEY_FILE (ciphertext is never applied)")]
+    SealedWithoutIdentity { object: String },
+    #[error("cannot decrypt {object}: {message}")]
+    Decrypt { object: String, message: String },
+    #[error("cannot pull {reference}: {message}")]
+    Pull { reference: String, message: String },
+}
+
+/// Opens a SOPS-sealed object in memory. Implementations return the object with its values
+/// decrypted and the `sops` block removed; their errors never contain plaintext.
+pub trait Decryptor: Send + Sync {
+    fn decrypt(&self, object: &Object) -> Result<Object, String>;
+}
+
+/// Pulls an OCI artifact, verifying its digest and signature before anything is unpacked into
+/// `into`; returns the manifest digest and the revision annotation.
+pub trait Puller {
+    fn pull_verified(&self, reference: &str, into: &Path) -> Result<Pulled, String>;
+}
+
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    pub digest: String,
+    pub revision: Option<String>,
+}
+
+/// An input of `ferry apply`.
+pub trait ApplySource {
+    /// For messages: the directory or reference.
+    fn describe(&self) -> String;
+    fn load(&self) -> Result<Artifact, SourceError>;
+}
+
+/// What the command line names: `oci://REF` or a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    Dir(PathBuf),
+    Oci(String),
+}
+
+impl SourceSpec {
+    pub fn parse(s: &str) -> SourceSpec {
+        match s.strip_prefix("oci://") {
+            Some(r) => SourceSpec::Oci(r.to_string()),
+            None => SourceSpec::Dir(PathBuf::from(s)),
+        }
+    }
+}
+
+/// A directory written by `ferry build`: `index.json` plus one file per object.
+pub struct DirSource {
+    pub dir: PathBuf,
+}
+
+fn safe_relative(p: &str) -> bool {
+    let path = Path::new(p);
+    !p.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+impl ApplySource for DirSource {
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn load(&self) -> Result<Artifact, SourceError> {
+        let index_path = self.dir.join(INDEX_FILE);
+        let bytes = std::fs::read(&index_path).map_err(|source| SourceError::Read {
+            path: index_path.clone(),
+            source,
+        })?;
+        let index: Index = serde_json::from_slice(&bytes).map_err(|e| SourceError::Index {
+            path: index_path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut objects = Vec::new();
+        for app in index.apps.values() {
+            for entry in &app.objects {
+                if !safe_relative(&entry.path) {
+                    return Err(SourceError::Index {
+                        path: index_path.clone(),
+                        message: format!("object path {:?} leaves the directory", entry.path),
+                    });
+                }
+                let path = self.dir.join(&entry.path);
+                let text = std::fs::read_to_string(&path).map_err(|source| SourceError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let found = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+                if found != entry.digest {
+                    return Err(SourceError::Tampered {
+                        path,
+                        expected: entry.digest.clone(),
+                        found,
+                    });
+                }
+                let obj_err = |message: String| SourceError::Object {
+                    path: path.clone(),
+                    message,
+                };
+                let mut docs = parse_documents(&text).map_err(|e| obj_err(e.to_string()))?;
+                if docs.len() != 1 {
+                    return Err(obj_err(format!(
+                        "holds {} documents, expected exactly one",
+                        docs.len()
+                    )));
+                }
+                let obj = Object::from_value(docs.remove(0)).map_err(|e| obj_err(e.to_string()))?;
+                objects.push(obj);
+            }
+        }
+        Ok(Artifact {
+            environment: index.environment,
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
+            revision: index.source.revision,
+            objects,
+        })
+    }
+}
+
+/// An OCI artifact: pulled and verified into a private temporary directory, then read as one.
+pub struct OciSource<'a> {
+    pub reference: String,
+    pub puller: &'a dyn Puller,
+}
+
+impl ApplySource for OciSource<'_> {
+    fn describe(&self) -> String {
+        format!("oci://{}", self.reference)
+    }
+
+    fn load(&self) -> Result<Artifact, SourceError> {
+        let pull_err = |message: String| SourceError::Pull {
+            reference: self.reference.clone(),
+            message,
+        };
+        let dir = tempfile::tempdir().map_err(|e| pull_err(e.to_string()))?;
+        let pulled = self
+            .puller
+            .pull_verified(&self.reference, dir.path())
+            .map_err(pull_err)?;
+        let mut artifact = DirSource {
+            dir: dir.path().to_path_buf(),
+        }
+        .load()?;
+        artifact.digest = pulled.digest;
+        if pulled.revision.is_some() {
+            artifact.revision = pulled.revision;
+        }
+        Ok(artifact)
+    }
+}
+
+/// Whether an object still carries SOPS metadata, i.e. holds ciphertext.
+pub fn is_sealed(obj: &Object) -> bool {
+    obj.value().get("sops").is_some_and(Value::is_object)
+}
+
+/// Opens every sealed object in memory; without a decryptor a sealed object is an error, so
+/// ciphertext is never applied as if it were the value.
+pub fn unseal(
+    objects: Vec<Object>,
+    decryptor: Option<&dyn Decryptor>,
+) -> Result<Vec<Object>, SourceError> {
+    objects
+        .into_iter()
+        .map(|obj| {
+            if !is_sealed(&obj) {
+                return Ok(obj);
+            }
+            let name = obj.obj_ref().to_string();
+            let Some(d) = decryptor else {
+                return Err(SourceError::SealedWithoutIdentity { object: name });
+            };
+            let open = d.decrypt(&obj).map_err(|message| SourceError::Decrypt {
+                object: name.clone(),
+                message,
+            })?;
+            if is_sealed(&open) {
+                return Err(SourceError::Decrypt {
+                    object: name,
+                    message: "the decryptor left the sops block in place".into(),
+                });
+            }
+            Ok(open)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secret(sealed: bool) -> Object {
+        let mut v = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "app"},
+            "data": {"password": "ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]"}});
+        if sealed {
+            v["sops"] = json!({"age": [], "mac": "ENC[...]", "version": "3.11.0"});
+        }
+        Object::from_value(v).expect("valid")
+    }
+
+    struct Fake;
+    impl Decryptor for Fake {
+        fn decrypt(&self, o: &Object) -> Result<Object, String> {
+            let mut v = o.value().clone();
+            if let Some(m) = v.as_object_mut() {
+                m.remove("sops");
+            }
+            v["data"]["password"] = "aHVudGVyMg==".into();
+            Object::from_value(v).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn sealed_secret_without_identity_is_an_error_naming_it() {
+        let err = unseal(vec![secret(true)], None).expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("Secret/app/db"), "{msg}");
+        assert!(msg.contains("--identity"), "{msg}");
+        assert!(!msg.contains("ENC["), "no ciphertext in messages: {msg}");
+    }
+
+    #[test]
+    fn plain_objects_pass_and_sealed_ones_are_opened() {
+        let out = unseal(vec![secret(false), secret(true)], Some(&Fake)).expect("opens");
+        assert!(out.iter().all(|o| !is_sealed(o)));
+        assert_eq!(out[1].value()["data"]["password"], "aHVudGVyMg==");
+    }
+
+    #[test]
+    fn source_spec_parses() {
+        assert_eq!(
+            SourceSpec::parse("oci://r.example/p/prod:latest"),
+            SourceSpec::Oci("r.example/p/prod:latest".into())
+        );
+        assert_eq!(
+            SourceSpec::parse("out/prod"),
+            SourceSpec::Dir("out/prod".into())
+        );
+    }
+
+    /// Stands in for the artifact module: "pulls" by writing a one-object build directory.
+    struct FakePuller {
+        verified: bool,
+    }
+
+    impl Puller for FakePuller {
+        fn pull_verified(&self, reference: &str, into: &Path) -> Result<Pulled, String> {
+            if !self.verified {
+                return Err(format!("signature of {reference} does not verify"));
+            }
+            let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n";
+            std::fs::create_dir_all(into.join("app")).map_err(|e| e.to_string())?;
+            std::fs::write(into.join("app/namespace_shop.yaml"), text)
+                .map_err(|e| e.to_string())?;
+            let index = json!({"apiVersion": "ferry.dev/v1alpha1", "kind": "BuildIndex",
+                "environment": "prod",
+                "source": {"revision": null, "commit": null, "branch": null, "created": null, "worktree": false},
+                "apps": {"app": {"renderer": "plain", "namespace": null, "inputDigest": "sha256:00", "inputs": {},
+                    "objects": [{"apiVersion": "v1", "kind": "Namespace", "name": "shop",
+                        "path": "app/namespace_shop.yaml",
+                        "digest": format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))}]}}});
+            std::fs::write(into.join(INDEX_FILE), index.to_string()).map_err(|e| e.to_string())?;
+            Ok(Pulled {
+                digest: "sha256:feed".into(),
+                revision: Some("main@sha1:abc".into()),
+            })
+        }
+    }
+
+    #[test]
+    fn oci_sources_read_what_the_puller_verified() {
+        let src = OciSource {
+            reference: "r.example/p/prod:latest".into(),
+            puller: &FakePuller { verified: true },
+        };
+        assert_eq!(src.describe(), "oci://r.example/p/prod:latest");
+        let a = src.load().expect("loads");
+        assert_eq!(
+            a.digest, "sha256:feed",
+            "the manifest digest, not the index's"
+        );
+        assert_eq!(a.revision.as_deref(), Some("main@sha1:abc"));
+        assert_eq!(a.objects.len(), 1);
+        let bad = OciSource {
+            reference: "r.example/p/prod:latest".into(),
+            puller: &FakePuller { verified: false },
+        };
+        let err = bad.load().expect_err("unverified artifacts are refused");
+        assert!(err.to_string().contains("does not verify"), "{err}");
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        assert!(safe_relative("app/cm.yaml"));
+        assert!(!safe_relative("../x.yaml"));
+        assert!(!safe_relative("/etc/passwd"));
+        assert!(!safe_relative(""));
+    }
+}

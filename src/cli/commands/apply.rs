@@ -1,0 +1,388 @@
+//! `ferry apply`: read (or pull and verify) an artifact, open sealed Secrets in memory, and hand
+//! it to the apply engine; print a line per stage and a summary, or the report as JSON.
+
+use crate::apply::{
+    self, schedule,
+    source::unseal,
+    source::{OciSource, Pulled, Puller},
+    ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
+    PrunePolicy, PruneStatus, SourceSpec,
+};
+use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
+use crate::cli::ExitCode;
+use crate::manifest::Object;
+use anyhow::Context;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Stands in until the secrets module provides in-memory SOPS decryption: an identity was
+/// given, but this build cannot use it, so a sealed object stops the apply.
+struct Unavailable {
+    identity: PathBuf,
+}
+
+impl Decryptor for Unavailable {
+    fn decrypt(&self, _object: &Object) -> Result<Object, String> {
+        Err(format!(
+            "this build of ferry cannot open SOPS files yet (identity {} not used); nothing was applied",
+            self.identity.display()
+        ))
+    }
+}
+
+/// Stands in until the artifact module provides pull-and-verify: every `oci://` source is
+/// refused before anything is fetched or applied.
+struct NotBuilt {
+    key: Option<PathBuf>,
+}
+
+impl Puller for NotBuilt {
+    fn pull_verified(&self, _reference: &str, _into: &Path) -> Result<Pulled, String> {
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| format!(" (key {} not used)", k.display()))
+            .unwrap_or_default();
+        Err(format!(
+            "pulling and verifying artifacts is not in this build yet{key}; nothing was applied\nhint: `ferry pull` it into a directory, then `ferry apply DIR`"
+        ))
+    }
+}
+
+pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    if g.offline {
+        anyhow::bail!(
+            "ferry apply talks to a cluster, and --offline (or FERRY_OFFLINE) forbids every network access\nhint: unset FERRY_OFFLINE for this command"
+        );
+    }
+    let opts = options(&a);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if let Some(interval) = a.interval {
+        return run_loop(g, &a, &opts, &runtime, interval);
+    }
+    let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet));
+    let report = once(&a, &opts, &runtime, &bar);
+    bar.finish();
+    let report = report?;
+    print_report(g, &a, &report, false)?;
+    Ok(if report.success() {
+        ExitCode::Success
+    } else {
+        ExitCode::Partial
+    })
+}
+
+/// One apply: read (or pull) the source, open sealed Secrets, apply. `--once` and every turn
+/// of the `--interval` loop go through here.
+fn once(
+    a: &ApplyArgs,
+    opts: &ApplyOptions,
+    runtime: &tokio::runtime::Runtime,
+    progress: &dyn apply::ApplyProgress,
+) -> anyhow::Result<ApplyReport> {
+    let puller = NotBuilt { key: a.key.clone() };
+    let source: Box<dyn ApplySource + '_> = match SourceSpec::parse(&a.source) {
+        SourceSpec::Dir(dir) => Box::new(DirSource { dir }),
+        SourceSpec::Oci(reference) => Box::new(OciSource {
+            reference,
+            puller: &puller,
+        }),
+    };
+    let artifact = source.load()?;
+    let decryptor = a.identity.clone().map(|identity| Unavailable { identity });
+    let objects = unseal(
+        artifact.objects.clone(),
+        decryptor.as_ref().map(|d| d as &dyn Decryptor),
+    )?;
+    let artifact = apply::Artifact {
+        objects,
+        ..artifact
+    };
+    runtime.block_on(async {
+        let client = client(a).await?;
+        anyhow::Ok(apply::apply(&client, artifact, opts, progress).await?)
+    })
+}
+
+fn print_report(
+    g: &GlobalArgs,
+    a: &ApplyArgs,
+    report: &ApplyReport,
+    one_line: bool,
+) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match a.output {
+        OutputFormat::Json if one_line => {
+            serde_json::to_writer(&mut stdout, report)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, report)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            if !g.quiet || !report.success() {
+                print_text(&mut stdout, report)?;
+            }
+        }
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `--interval`: apply, wait (jittered; backing off after failures), apply again, forever.
+/// Every turn re-reads the source, so drift is corrected and a new digest is picked up.
+fn run_loop(
+    g: &GlobalArgs,
+    a: &ApplyArgs,
+    opts: &ApplyOptions,
+    runtime: &tokio::runtime::Runtime,
+    interval: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    let health = std::sync::Arc::new(schedule::LoopHealth::default());
+    if let Some(addr) = &a.health_addr {
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on --health-addr {addr}"))?;
+        // Alive while runs keep finishing: allow three intervals plus the apply's own timeout.
+        schedule::serve_health(listener, health.clone(), interval * 3 + a.timeout);
+    }
+    let mut failures = 0u32;
+    loop {
+        let ok = match once(a, opts, runtime, &apply::NoProgress) {
+            Ok(report) => {
+                print_report(g, a, &report, true)?;
+                report.success()
+            }
+            Err(e) => {
+                crate::cli::print_error(&e);
+                false
+            }
+        };
+        health.record(ok);
+        failures = if ok { 0 } else { failures.saturating_add(1) };
+        let wait = if ok {
+            schedule::jittered(interval, schedule::seed())
+        } else {
+            schedule::backoff(failures, interval, schedule::seed())
+        };
+        std::thread::sleep(wait);
+    }
+}
+
+/// A progress bar on stderr for people at a terminal: the stage, objects done, the last one.
+struct ApplyBar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ApplyBar {
+    fn new(enabled: bool) -> ApplyBar {
+        let bar = enabled.then(|| {
+            let b = indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} apply {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            b.set_style(style);
+            b
+        });
+        ApplyBar { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl apply::ApplyProgress for ApplyBar {
+    fn stage_started(&self, stage: apply::Stage, objects: usize) {
+        if let Some(b) = &self.bar {
+            b.set_prefix(stage.name());
+            b.inc_length(objects as u64);
+        }
+    }
+
+    fn object_done(&self, result: &apply::report::ObjectResult) {
+        if let Some(b) = &self.bar {
+            b.set_message(result.object.clone());
+            b.inc(1);
+        }
+    }
+}
+
+fn options(a: &ApplyArgs) -> ApplyOptions {
+    let defaults = ApplyOptions::default();
+    ApplyOptions {
+        ssa: apply::SsaOptions {
+            field_manager: a.field_manager.clone(),
+            force_conflicts: a.force_conflicts,
+            dry_run: a.dry_run,
+        },
+        concurrency: usize::from(a.concurrency),
+        parent_kind: match a.inventory_kind {
+            InventoryKind::Secret => ParentKind::Secret,
+            InventoryKind::Configmap => ParentKind::ConfigMap,
+        },
+        inventory_namespace: a.inventory_namespace.clone(),
+        inventory_name: a.inventory_name.clone(),
+        prune: PrunePolicy {
+            enabled: a.prune,
+            force: a.force_prune,
+            max: a.max_prune,
+            protected_kinds: a.prune_protected_kinds,
+        },
+        propagation: match a.prune_propagation {
+            PropagationArg::Background => apply::Propagation::Background,
+            PropagationArg::Foreground => apply::Propagation::Foreground,
+            PropagationArg::Orphan => apply::Propagation::Orphan,
+        },
+        wait: a.wait.then_some(a.timeout),
+        crd_timeout: a.timeout,
+        ..defaults
+    }
+}
+
+/// `--kubeconfig` and `--context` when given; otherwise `$KUBECONFIG` or `~/.kube/config`,
+/// falling back to the in-cluster service account.
+async fn client(a: &ApplyArgs) -> anyhow::Result<Client> {
+    let options = KubeConfigOptions {
+        context: a.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = if let Some(path) = &a.kubeconfig {
+        let kc = Kubeconfig::read_from(path)
+            .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+        Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .with_context(|| format!("kubeconfig {}", path.display()))?
+    } else if a.context.is_some() {
+        Config::from_kubeconfig(&options)
+            .await
+            .context("cannot load the kubeconfig context")?
+    } else {
+        Config::infer()
+            .await
+            .context("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a cluster")?
+    };
+    Client::try_from(config).context("cannot create the Kubernetes client")
+}
+
+fn seconds(ms: u128) -> String {
+    format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+}
+
+/// The text report: a line per stage with its failures, the prune, health, and a summary.
+pub fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
+    let mode = if r.dry_run { " (dry run)" } else { "" };
+    writeln!(
+        out,
+        "applying {} {}{} as {} ({}){mode}",
+        r.environment,
+        r.digest,
+        r.revision
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default(),
+        r.applyset,
+        r.parent
+    )?;
+    for s in &r.stages {
+        let stage = s.stage.map(|s| s.name()).unwrap_or("?");
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (s.created, "created"),
+            (s.configured, "configured"),
+            (s.unchanged, "unchanged"),
+            (s.skipped, "skipped"),
+            (s.failed, "failed"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        writeln!(
+            out,
+            "stage {stage}: {} objects: {} ({})",
+            s.objects,
+            parts.join(", "),
+            seconds(s.millis)
+        )?;
+        for o in r
+            .objects
+            .iter()
+            .filter(|o| o.stage == s.stage.unwrap_or(o.stage))
+        {
+            match &o.result {
+                ObjectStatus::Failed { error } => writeln!(out, "  failed {}: {error}", o.object)?,
+                ObjectStatus::Skipped { reason } => {
+                    writeln!(out, "  skipped {}: {reason}", o.object)?
+                }
+                ObjectStatus::Applied { .. } => {}
+            }
+        }
+    }
+    let p = &r.prune;
+    match p.status {
+        PruneStatus::Done => writeln!(out, "prune: {} deleted", p.pruned.len())?,
+        PruneStatus::DryRun => {
+            writeln!(out, "prune (dry run): {} would be deleted", p.pruned.len())?
+        }
+        PruneStatus::Skipped => {
+            writeln!(out, "prune skipped: {}", p.reason.as_deref().unwrap_or(""))?
+        }
+        PruneStatus::Refused => {
+            writeln!(out, "prune refused: {}", p.reason.as_deref().unwrap_or(""))?
+        }
+        PruneStatus::Disabled => writeln!(out, "prune: disabled")?,
+    }
+    for o in &p.pruned {
+        writeln!(out, "  - {o}")?;
+    }
+    for k in &p.kept {
+        writeln!(out, "  kept {}: {}", k.object, k.reason)?;
+    }
+    for k in &p.failed {
+        writeln!(out, "  failed {}: {}", k.object, k.reason)?;
+    }
+    if let Some(health) = &r.health {
+        let bad: Vec<_> = health.iter().filter(|h| !h.health.is_current()).collect();
+        if bad.is_empty() {
+            writeln!(out, "health: all {} objects ready", health.len())?;
+        } else {
+            writeln!(
+                out,
+                "health: {} of {} objects not ready",
+                bad.len(),
+                health.len()
+            )?;
+            for h in bad {
+                writeln!(out, "  {}: {}", h.object, h.health.reason())?;
+            }
+        }
+    }
+    let s = &r.summary;
+    writeln!(
+        out,
+        "summary: {} created, {} configured, {} unchanged, {} pruned, {} failed{}",
+        s.created,
+        s.configured,
+        s.unchanged,
+        s.pruned,
+        s.failed,
+        if s.unhealthy > 0 {
+            format!(", {} unhealthy", s.unhealthy)
+        } else {
+            String::new()
+        }
+    )
+}

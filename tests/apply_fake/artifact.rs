@@ -1,0 +1,55 @@
+//! Writing an `out/<env>` directory as `ferry build` does: one file per object plus `index.json`.
+
+use ferry::build::{Index, IndexApp, IndexObject, IndexSource, INDEX_FILE};
+use ferry::manifest::{to_yaml, Object};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
+    std::fs::create_dir_all(dir.join("app")).expect("mkdir");
+    let mut entries = Vec::new();
+    for v in objects {
+        let o = Object::from_value(v.clone()).expect("valid object");
+        let name = ferry::build::object_file_name(&o);
+        let text = to_yaml(o.value());
+        std::fs::write(dir.join("app").join(&name), &text).expect("write");
+        entries.push(IndexObject {
+            api_version: o.api_version().into(),
+            kind: o.kind().into(),
+            namespace: o.namespace().map(str::to_string),
+            name: o.name().into(),
+            path: format!("app/{name}"),
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+        });
+    }
+    let index = Index {
+        api_version: "ferry.dev/v1alpha1".into(),
+        kind: "BuildIndex".into(),
+        environment: env.into(),
+        build_digest: String::new(),
+        source: IndexSource {
+            revision: Some("main@sha1:0000000000000000000000000000000000000001".into()),
+            commit: None,
+            branch: Some("main".into()),
+            created: None,
+            worktree: false,
+        },
+        apps: BTreeMap::from([(
+            "app".to_string(),
+            IndexApp {
+                renderer: "plain".into(),
+                namespace: None,
+                input_digest: "sha256:00".into(),
+                inputs: BTreeMap::new(),
+                objects: entries,
+            },
+        )]),
+    };
+    std::fs::write(
+        dir.join(INDEX_FILE),
+        serde_json::to_string_pretty(&index).expect("json"),
+    )
+    .expect("write index");
+}

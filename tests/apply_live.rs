@@ -1,0 +1,483 @@
+//! `ferry apply` against a real API server: run with `FERRY_TEST_KUBECONFIG=/path/kubeconfig`
+//! (a kube-apiserver and kube-controller-manager suffice: pods stay Pending, and the health
+//! test sets status itself through the status subresource). Without it every test prints SKIP.
+//!
+//! Each test works in its own namespaces and ApplySet parent, so they may run in parallel.
+
+mod apply_fake;
+mod common;
+
+use apply_fake::artifact::write_artifact;
+
+use ferry::manifest::to_yaml;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The kubeconfig of the live cluster, or `None` after printing SKIP.
+fn live() -> Option<PathBuf> {
+    match std::env::var_os("FERRY_TEST_KUBECONFIG") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "SKIP: FERRY_TEST_KUBECONFIG is not set; the live apply suite needs an API server"
+            );
+            None
+        }
+    }
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
+    let bin = common::require_tool("kubectl").unwrap_or_else(|| PathBuf::from("kubectl"));
+    Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env("KUBECTL_APPLYSET", "true")
+        .output()
+        .expect("kubectl runs")
+}
+
+fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = kubectl(kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `ferry apply DIR --kubeconfig K --inventory-name NAME --output json ARGS`: exit code and report.
+fn ferry_apply(
+    kubeconfig: &Path,
+    dir: &Path,
+    inventory: &str,
+    extra: &[&str],
+) -> (i32, Value, String) {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .arg("apply")
+        .arg(dir)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "--inventory-name",
+            inventory,
+            "--output",
+            "json",
+            "--timeout",
+            "60s",
+        ])
+        .args(extra)
+        .output()
+        .expect("ferry runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// A suffix that makes this run's namespaces and parents its own, so the suite can run again
+/// on the same cluster without meeting the state an earlier run left.
+fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        format!("{:x}", t % 0xfffff)
+    })
+}
+
+fn unique(base: &str) -> String {
+    format!("{base}-{}", run_id())
+}
+
+fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+fn configmap(ns: &str, name: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": value}})
+}
+
+fn summary(report: &Value, key: &str) -> u64 {
+    report["summary"][key].as_u64().unwrap_or(u64::MAX)
+}
+
+fn applyset_id(report: &Value) -> String {
+    report["applyset"]
+        .as_str()
+        .expect("applyset id in report")
+        .to_string()
+}
+
+#[test]
+fn example_applies_reapplies_unchanged_and_kubectl_understands_the_set() {
+    let Some(kc) = live() else { return };
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let built = common::ferry(cache.path())
+        .args(["build", "prod", "-C"])
+        .arg(repo.path())
+        .output()
+        .expect("ferry build runs");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dir = repo.path().join("out/prod");
+
+    let (code, first, err) = ferry_apply(&kc, &dir, "ferry-live-example", &[]);
+    assert_eq!(code, 0, "{err}\n{first:#}");
+    let total = first["objects"].as_array().map_or(0, Vec::len) as u64;
+    assert!(total > 5, "{first:#}");
+
+    let (code, again, err) = ferry_apply(&kc, &dir, "ferry-live-example", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        summary(&again, "unchanged"),
+        total,
+        "re-apply is a no-op: {:#}",
+        again["summary"]
+    );
+    assert_eq!(
+        summary(&again, "created") + summary(&again, "configured"),
+        0
+    );
+    assert_eq!(summary(&again, "pruned"), 0);
+
+    let id = applyset_id(&again);
+    let members = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "deployments,services,namespaces",
+            "-A",
+            "-l",
+            &format!("applyset.kubernetes.io/part-of={id}"),
+            "-o",
+            "name",
+        ],
+    );
+    assert!(members.contains("deployment.apps/podinfo"), "{members}");
+    assert!(members.contains("namespace/podinfo"), "{members}");
+
+    // kubectl recognises the parent as an ApplySet managed by another tool, and leaves it alone.
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let f = scratch.path().join("cm.yaml");
+    std::fs::write(
+        &f,
+        to_yaml(&configmap("ferry-system", "kubectl-probe", "1")),
+    )
+    .expect("write");
+    let out = kubectl(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--prune",
+            "--applyset=secrets/ferry-live-example",
+            "-n",
+            "ferry-system",
+            "-f",
+            f.to_str().unwrap_or_default(),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tooling \"ferry\""), "{stderr}");
+}
+
+#[test]
+fn changed_and_removed_objects_are_configured_and_pruned() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-prune");
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut objects = vec![namespace(ns)];
+    objects.extend(["a", "b", "c", "d"].map(|n| configmap(ns, n, "1")));
+    write_artifact(&d.path().join("v1"), "live", &objects);
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("v1"), ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+
+    objects.pop();
+    objects[1] = configmap(ns, "a", "2");
+    write_artifact(&d.path().join("v2"), "live", &objects);
+    // The dry run shows the prune and changes nothing.
+    let (code, dry, err) = ferry_apply(&kc, &d.path().join("v2"), ns, &["--dry-run"]);
+    assert_eq!(code, 0, "{err}\n{dry:#}");
+    assert_eq!(dry["prune"]["pruned"], json!([format!("ConfigMap/{ns}/d")]));
+    kubectl_ok(&kc, &["get", "configmap", "d", "-n", ns]);
+
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("v2"), ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(summary(&r, "configured"), 1, "{:#}", r["summary"]);
+    assert_eq!(summary(&r, "pruned"), 1);
+    let gone = kubectl(&kc, &["get", "configmap", "d", "-n", ns]);
+    assert!(!gone.status.success(), "d was pruned");
+    assert_eq!(
+        kubectl_ok(
+            &kc,
+            &[
+                "get",
+                "configmap",
+                "a",
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.data.k}"
+            ]
+        ),
+        "2"
+    );
+    let id = applyset_id(&r);
+    let members = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            ns,
+            "-l",
+            &format!("applyset.kubernetes.io/part-of={id}"),
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(members.lines().count(), 3, "{members}");
+}
+
+#[test]
+fn a_conflict_with_another_field_manager_is_reported_then_forced() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-conflict");
+    let d = tempfile::tempdir().expect("tempdir");
+    write_artifact(
+        d.path(),
+        "live",
+        &[namespace(ns), configmap(ns, "owned", "ferry")],
+    );
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 0, "{err}");
+    // Someone else takes the field over.
+    let f = d.path().join("other.yaml");
+    std::fs::write(&f, to_yaml(&configmap(ns, "owned", "other"))).expect("write");
+    kubectl_ok(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=someone-else",
+            "--force-conflicts",
+            "-f",
+            f.to_str().unwrap_or_default(),
+        ],
+    );
+
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 3, "{err}\n{r:#}");
+    let text = r["objects"].to_string();
+    assert!(text.contains("someone-else"), "{text}");
+    assert!(text.contains(".data.k"), "{text}");
+
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &["--force-conflicts"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        kubectl_ok(
+            &kc,
+            &[
+                "get",
+                "configmap",
+                "owned",
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.data.k}"
+            ]
+        ),
+        "ferry"
+    );
+}
+
+fn widget_crd() -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.live.ferry.dev"},
+        "spec": {"group": "live.ferry.dev", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})
+}
+
+#[test]
+fn a_crd_and_its_custom_resource_apply_in_one_run_and_health_is_waited_for() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-crd");
+    let d = tempfile::tempdir().expect("tempdir");
+    let widget = json!({"apiVersion": "live.ferry.dev/v1", "kind": "Widget", "metadata": {"name": "w1", "namespace": ns}, "spec": {"size": 1}});
+    write_artifact(d.path(), "live", &[widget_crd(), namespace(ns), widget]);
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(summary(&r, "failed"), 0);
+
+    // Not ready: the status says why, and --wait names it on timeout.
+    let not_ready = r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Provisioning","message":"waiting for the database"}]}}"#;
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "widget.live.ferry.dev",
+            "w1",
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            not_ready,
+        ],
+    );
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "5s"]);
+    assert_eq!(code, 3, "{err}\n{r:#}");
+    let bad: Vec<_> = r["health"]
+        .as_array()
+        .expect("health")
+        .iter()
+        .filter(|h| h["status"] != "current")
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        bad[0]["object"],
+        format!("Widget.live.ferry.dev/{ns}/w1").as_str()
+    );
+    assert!(
+        bad[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiting for the database"),
+        "{bad:?}"
+    );
+
+    let ready = r#"{"status":{"conditions":[{"type":"Ready","status":"True","reason":"Ready","message":"up"}]}}"#;
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "widget.live.ferry.dev",
+            "w1",
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            ready,
+        ],
+    );
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "30s"]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+}
+
+#[test]
+fn a_tampered_artifact_applies_nothing() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-tamper");
+    let d = tempfile::tempdir().expect("tempdir");
+    write_artifact(d.path(), "live", &[namespace(ns), configmap(ns, "x", "1")]);
+    let file = d.path().join(format!("app/configmap_{ns}_x.yaml"));
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        text.replace("k: '1'", "k: '2'")
+            .replace("k: \"1\"", "k: \"2\""),
+    )
+    .expect("write");
+    let (code, _, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not match the digest"), "{err}");
+    assert!(
+        !kubectl(&kc, &["get", "namespace", ns]).status.success(),
+        "nothing applied"
+    );
+}
+
+#[test]
+fn an_interrupted_apply_converges_on_rerun_with_nothing_lost() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-interrupt");
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut objects = vec![namespace(ns)];
+    objects.extend((0..60).map(|i| configmap(ns, &format!("cm-{i:02}"), "1")));
+    write_artifact(d.path(), "live", &objects);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut child = common::ferry(cache.path())
+        .arg("apply")
+        .arg(d.path())
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args(["--inventory-name", ns, "--concurrency", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ferry starts");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(summary(&r, "pruned"), 0, "nothing wrongly pruned");
+    let names = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            ns,
+            "-l",
+            &format!("applyset.kubernetes.io/part-of={}", applyset_id(&r)),
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(names.lines().count(), 60, "nothing lost: {names}");
+    // And a run without half of them prunes exactly those, under an explicit budget.
+    write_artifact(&d.path().join("smaller"), "live", &objects[..31]);
+    let (code, r, err) = ferry_apply(&kc, &d.path().join("smaller"), ns, &["--max-prune", "50%"]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(summary(&r, "pruned"), 30);
+}
+
+#[test]
+fn deploy_manifests_pass_a_server_dry_run() {
+    let Some(kc) = live() else { return };
+    let _ = kubectl(&kc, &["create", "namespace", "ferry-system"]);
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for f in [
+        "namespace.yaml",
+        "serviceaccount.yaml",
+        "rbac.yaml",
+        "rbac-cluster-admin.yaml",
+        "secret.yaml",
+        "cronjob.yaml",
+        "deployment.yaml",
+    ] {
+        let path = deploy.join(f);
+        kubectl_ok(
+            &kc,
+            &[
+                "apply",
+                "--server-side",
+                "--dry-run=server",
+                "--field-manager=ferry-test",
+                "-f",
+                path.to_str().unwrap_or_default(),
+            ],
+        );
+    }
+}
