@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod manifest;
 pub mod render;
+pub mod secrets;
 pub mod source;
 pub mod vendor;
