@@ -3,7 +3,9 @@
 mod build;
 mod cache;
 mod init;
+mod keygen;
 mod render;
+mod secrets;
 mod vendor;
 
 use super::args::{Cli, Command};
@@ -21,6 +23,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(a) => render::run(g, a),
         Command::Vendor(a) => vendor::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Secrets(a) => secrets::run(g, a),
+        Command::Keygen(a) => keygen::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

@@ -116,8 +116,9 @@ pub fn encrypt_docs(
             let Some(enc) = cipher::encrypt(v, key, leaf.aad, &iv) else {
                 return Ok(());
             };
+            // sops 3.x writes an encrypted list comment as a string item.
             *v = match v {
-                Value::Comment(c) => {
+                Value::Comment(c) if leaf.in_map => {
                     if rules.unencrypted_comment_matches(&enc) {
                         return Err(SopsError::CommentRegex { text: enc });
                     }
@@ -192,7 +193,9 @@ pub fn decrypt_docs(docs: &mut [Branch], key: &DataKey, md: &Metadata) -> Result
                     }
                 }
             }
-            if !leaf.is_comment && (!md.mac_only_encrypted || leaf.encrypted) {
+            // sops 3.x judges the decrypted value: a list comment (stored as an encrypted
+            // string item) is left out of the MAC like every other comment.
+            if !matches!(v, Value::Comment(_)) && (!md.mac_only_encrypted || leaf.encrypted) {
                 if let Some((bytes, _)) = cipher::plaintext_bytes(v) {
                     mac.update(&bytes);
                 }

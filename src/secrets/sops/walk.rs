@@ -13,6 +13,8 @@ pub struct Leaf<'a> {
     /// Whether the selectors say this leaf is (or is to be) encrypted.
     pub encrypted: bool,
     pub is_comment: bool,
+    /// A comment between map entries (rather than a list item).
+    pub in_map: bool,
 }
 
 struct Walker<'r, 'f, E> {
@@ -47,6 +49,10 @@ fn join(display: &str, key: &str) -> String {
 
 impl<E> Walker<'_, '_, E> {
     fn leaf(&mut self, v: &mut Value, display: &str) -> Result<(), E> {
+        self.leaf_in(v, display, false)
+    }
+
+    fn leaf_in(&mut self, v: &mut Value, display: &str, in_map: bool) -> Result<(), E> {
         let is_comment = matches!(v, Value::Comment(_));
         let encrypted = self
             .rules
@@ -63,6 +69,7 @@ impl<E> Walker<'_, '_, E> {
                 display,
                 encrypted,
                 is_comment,
+                in_map,
             },
         )
     }
@@ -89,7 +96,7 @@ impl<E> Walker<'_, '_, E> {
                 Item::Comment(c) => {
                     self.top().push(c.text.clone());
                     let mut v = Value::Comment(c.clone());
-                    self.leaf(&mut v, display)?;
+                    self.leaf_in(&mut v, display, true)?;
                     if let Value::Comment(new) = v {
                         *c = new;
                     }
