@@ -35,7 +35,7 @@ impl Recipient {
             recipient: text.to_string(),
             message: why.to_string(),
         };
-        age::x25519::Recipient::from_str(text).map_err(|e| bad(e))?;
+        age::x25519::Recipient::from_str(text).map_err(bad)?;
         let (hrp, data) = bech32::decode(text).map_err(|_| bad("invalid Bech32 encoding"))?;
         if hrp.as_str() != "age" {
             return Err(bad("not an age recipient"));

@@ -292,7 +292,12 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
                 if b.is_key_position() {
                     return Err(err(Some(line), "complex mapping keys are not supported"));
                 }
-                b.flush_pending_into_top(false);
+                // Comments between a key and its block value belong to the value (go-yaml
+                // makes them its head comment); before a list item they stay in the list.
+                let value_of_key = matches!(b.frames.last(), Some(Frame::Map { key: Some(_), .. }));
+                if !value_of_key {
+                    b.flush_pending_into_top(false);
+                }
                 let pending = std::mem::take(&mut b.pending);
                 let flow = text[start..].starts_with(['{', '[']);
                 let indent = (!flow).then(|| col_of(start));

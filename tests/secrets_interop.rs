@@ -1,0 +1,427 @@
+//! ferry's SOPS files against the real `sops` and `age` binaries, both directions: what one
+//! encrypts the other decrypts to the same bytes. Tests print SKIP and pass when the tools are
+//! not installed (CI installs them).
+
+use age::secrecy::ExposeSecret;
+use ferry::secrets::sops::metadata::Selectors;
+use ferry::secrets::{self, EncryptOptions, Format, Identities, Recipient};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cache/gitops-peers/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+struct Keys {
+    dir: tempfile::TempDir,
+    key_file: PathBuf,
+    recipient: String,
+    ids: Identities,
+}
+
+fn keys() -> Keys {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = age::x25519::Identity::generate();
+    let text = format!("{}\n", id.to_string().expose_secret());
+    let key_file = dir.path().join("keys.txt");
+    std::fs::write(&key_file, &text).expect("write key");
+    Keys {
+        recipient: id.to_public().to_string(),
+        ids: Identities::from_text(&text, "test").expect("ids"),
+        key_file,
+        dir,
+    }
+}
+
+/// Runs sops in the key directory (no stray .sops.yaml) and returns stdout, or panics with stderr.
+fn sops(k: &Keys, args: &[&str], input: &str, ext: &str) -> String {
+    let sops = tool("sops").expect("checked by caller");
+    let file = k.dir.path().join(format!("input.{ext}"));
+    std::fs::write(&file, input).expect("write input");
+    let out = Command::new(sops)
+        .args(args)
+        .arg(&file)
+        .current_dir(k.dir.path())
+        .env("SOPS_AGE_KEY_FILE", &k.key_file)
+        .env_remove("SOPS_AGE_KEY")
+        .output()
+        .expect("run sops");
+    assert!(
+        out.status.success(),
+        "sops {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn need(names: &[&str]) -> bool {
+    for n in names {
+        if tool(n).is_none() {
+            eprintln!("SKIP: `{n}` not found on PATH or in ~/.cache/gitops-peers/bin");
+            return false;
+        }
+    }
+    true
+}
+
+const ALL_TYPES: &str = "\
+# a head comment
+name: hello
+count: 42
+neg: -7
+ratio: 3.5
+big: 1e3
+enabled: true
+off: false
+empty: \"\"
+nothing: null
+quoted: \"true\"
+single: 'it''s: x'
+multi: |
+    line1
+    line2
+keep: |+
+    a
+
+date: \"2024-01-01\"
+nested:
+    k: v
+    # before list
+    list:
+        - 1
+        - two
+        - x: \"y\"
+          z: w
+        - - a
+          - b
+    after: 1
+password_unencrypted: visible
+# trailing
+---
+doc2: \"yes\"
+sec: \"012\"
+";
+
+const JSON_DOC: &str = r#"{"a": "x<y>&", "n": 1, "f": 1.5, "b": false, "z": null, "l": [1, {"k": "v"}, []], "m": {}, "e": ""}"#;
+
+fn opts(k: &Keys, selectors: Selectors) -> EncryptOptions {
+    EncryptOptions {
+        recipients: vec![Recipient::parse(&k.recipient).expect("recipient")],
+        selectors,
+        mac_only_encrypted: false,
+    }
+}
+
+#[test]
+fn ferry_encrypted_yaml_and_json_decrypt_with_sops_to_the_same_bytes() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    for (plain, format, ext) in [
+        (ALL_TYPES, Format::Yaml, "yaml"),
+        (JSON_DOC, Format::Json, "json"),
+    ] {
+        let expected = sops(
+            &k,
+            &["-d"],
+            &sops(&k, &["-e", "--age", &k.recipient], plain, ext),
+            ext,
+        );
+        let ours =
+            secrets::encrypt(plain, format, &opts(&k, Selectors::default())).expect("encrypts");
+        assert!(
+            !ours.contains("hello") && !ours.contains("line1"),
+            "plaintext left in {ours}"
+        );
+        assert_eq!(sops(&k, &["-d"], &ours, ext), expected, "{ext}");
+        assert_eq!(
+            *secrets::decrypt(&ours, format, &k.ids).expect("decrypts"),
+            expected,
+            "{ext}"
+        );
+    }
+}
+
+#[test]
+fn sops_encrypted_files_decrypt_with_ferry_to_the_same_bytes() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let commented = "a: 1\n# sops:enc\nb: secret\nc: open\n# keep\nd: shown\nl:\n    # sops:enc\n    - x\n    - y\n";
+    let cases: Vec<(&str, Vec<&str>, &str, &str)> = vec![
+        ("default", vec![], ALL_TYPES, "yaml"),
+        ("json", vec![], JSON_DOC, "json"),
+        (
+            "encrypted_regex",
+            vec!["--encrypted-regex", "^(data|stringData)$"],
+            "kind: Secret\ndata:\n    p: cGFzcw==\nstringData:\n    q: r\nmetadata:\n    name: s\n",
+            "yaml",
+        ),
+        (
+            "unencrypted_regex",
+            vec!["--unencrypted-regex", "^(name|kind)$"],
+            "kind: Secret\nname: s\nvalue: v\n",
+            "yaml",
+        ),
+        (
+            "encrypted_suffix",
+            vec!["--encrypted-suffix", "_secret"],
+            "a_secret: 1\nb: 2\nc:\n    d_secret: x\n",
+            "yaml",
+        ),
+        (
+            "unencrypted_suffix",
+            vec!["--unencrypted-suffix", "_clear"],
+            "a_clear: 1\nb: 2\n",
+            "yaml",
+        ),
+        (
+            "encrypted_comment_regex",
+            vec!["--encrypted-comment-regex", "sops:enc"],
+            commented,
+            "yaml",
+        ),
+        (
+            "unencrypted_comment_regex",
+            vec!["--unencrypted-comment-regex", "keep"],
+            commented,
+            "yaml",
+        ),
+        (
+            "mac_only_encrypted",
+            vec!["--mac-only-encrypted", "--encrypted-regex", "^b$"],
+            commented,
+            "yaml",
+        ),
+    ];
+    for (name, flags, plain, ext) in cases {
+        let mut args = vec!["-e", "--age", &k.recipient];
+        args.extend(flags.iter().copied());
+        let enc = sops(&k, &args, plain, ext);
+        let expected = sops(&k, &["-d"], &enc, ext);
+        let format = if ext == "json" {
+            Format::Json
+        } else {
+            Format::Yaml
+        };
+        let ours = secrets::decrypt(&enc, format, &k.ids).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(*ours, expected, "{name}");
+    }
+}
+
+#[test]
+fn ferry_selectors_are_honoured_by_sops() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let plain =
+        "kind: Secret\nmetadata:\n    name: s\ndata:\n    p: cGFzcw==\nstringData:\n    q: r\n";
+    let sel = Selectors {
+        encrypted_regex: Some("^(data|stringData)$".into()),
+        ..Default::default()
+    };
+    let enc = secrets::encrypt(plain, Format::Yaml, &opts(&k, sel)).expect("encrypts");
+    assert!(
+        enc.contains("name: s\n") && !enc.contains("cGFzcw=="),
+        "{enc}"
+    );
+    assert!(
+        enc.contains("encrypted_regex: ^(data|stringData)$"),
+        "{enc}"
+    );
+    assert_eq!(sops(&k, &["-d"], &enc, "yaml"), plain);
+}
+
+/// Replaces the first `field:` value inside the ENC[...] of `key`.
+fn tamper(enc: &str, key: &str, field: &str) -> String {
+    let line_start = enc.find(&format!("{key}: ENC[")).expect("key present");
+    let f =
+        enc[line_start..].find(&format!("{field}:")).expect("field") + line_start + field.len() + 1;
+    let mut bytes = enc.as_bytes().to_vec();
+    // Flip one base64 character to another valid one.
+    bytes[f] = if bytes[f] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("ascii")
+}
+
+#[test]
+fn tampering_is_refused_naming_the_key_path() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let enc = sops(
+        &k,
+        &["-e", "--age", &k.recipient],
+        "db:\n    password: hunter2\nother: x\n",
+        "yaml",
+    );
+    for field in ["data", "iv", "tag"] {
+        let bad = tamper(&enc, "password", field);
+        let err = secrets::decrypt(&bad, Format::Yaml, &k.ids)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("db.password"), "{field}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    let bad = tamper(&enc, "mac", "data");
+    let err = secrets::decrypt(&bad, Format::Yaml, &k.ids)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("sops.mac"), "{err}");
+    let lm = enc.find("lastmodified: \"").expect("lastmodified") + "lastmodified: \"".len();
+    let mut bad = enc.clone();
+    bad.replace_range(lm..lm + 4, "1999");
+    let err = secrets::decrypt(&bad, Format::Yaml, &k.ids)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("sops.lastmodified"), "{err}");
+    // Swapping two encrypted values: each still authenticates under its own path only.
+    let swapped = enc.replacen("other: ENC[", "otherx: ENC[", 1);
+    let err = secrets::decrypt(&swapped, Format::Yaml, &k.ids)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("otherx"), "{err}");
+}
+
+#[test]
+fn wrong_identity_lists_the_recipients() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let other = keys();
+    let enc = sops(&k, &["-e", "--age", &k.recipient], "a: b\n", "yaml");
+    let err = secrets::decrypt(&enc, Format::Yaml, &other.ids)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains(&k.recipient), "{err}");
+}
+
+#[test]
+fn cli_decrypts_with_sops_age_key_file_and_keygen_writes_a_usable_identity() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("new.txt");
+    let out = assert_cmd::Command::cargo_bin("ferry")
+        .expect("bin")
+        .args(["keygen", "-q", "--output"])
+        .arg(&key)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recipient = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert!(recipient.starts_with("age1"));
+    // sops encrypts to the new recipient; ferry opens it with --identity.
+    let enc = sops(&k, &["-e", "--age", &recipient], "token: abc\n", "yaml");
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, &enc).expect("write");
+    let out = assert_cmd::Command::cargo_bin("ferry")
+        .expect("bin")
+        .args(["secrets", "decrypt", "--identity"])
+        .arg(&key)
+        .arg(&file)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "token: abc\n");
+    // Without any identity the error says where to put one and lists the recipient.
+    let out = assert_cmd::Command::cargo_bin("ferry")
+        .expect("bin")
+        .args(["secrets", "decrypt"])
+        .arg(&file)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("none"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&recipient) && err.contains("SOPS_AGE_KEY_FILE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rotate_and_updatekeys_keep_files_readable_by_sops() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let second = keys();
+    let plain = "a: 1\nb: two\n";
+    let enc = sops(&k, &["-e", "--age", &k.recipient], plain, "yaml");
+    let opened = secrets::open(&enc, Format::Yaml, &k.ids).expect("opens");
+    let rotated = secrets::file::rotate(&opened).expect("rotates");
+    assert_ne!(rotated, enc);
+    assert_eq!(sops(&k, &["-d"], &rotated, "yaml"), plain);
+    let both = [
+        Recipient::parse(&k.recipient).expect("r"),
+        Recipient::parse(&second.recipient).expect("r"),
+    ];
+    let updated = secrets::file::update_keys(&enc, &opened, &both)
+        .expect("updates")
+        .expect("changed");
+    assert_eq!(sops(&second, &["-d"], &updated, "yaml"), plain);
+    assert!(secrets::file::update_keys(
+        &updated,
+        &secrets::open(&updated, Format::Yaml, &k.ids).expect("opens"),
+        &both
+    )
+    .expect("no-op")
+    .is_none());
+}
+
+#[test]
+fn unknown_key_groups_are_kept() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let enc = sops(&k, &["-e", "--age", &k.recipient], "a: 1\n", "yaml");
+    // A PGP entry ferry cannot use is carried through an edit untouched.
+    let with_pgp = enc.replace(
+        "    lastmodified:",
+        "    pgp:\n        - created_at: \"2024-01-01T00:00:00Z\"\n          enc: opaque\n          fp: ABCDEF\n    lastmodified:",
+    );
+    let mut opened = secrets::open(&with_pgp, Format::Yaml, &k.ids).expect("opens");
+    opened.docs[0].push(ferry::secrets::sops::tree::Item::Entry(
+        "b".into(),
+        ferry::secrets::sops::tree::Value::Int(2),
+    ));
+    let resealed = secrets::file::reseal(&opened).expect("reseals");
+    assert!(resealed.contains("fp: ABCDEF"), "{resealed}");
+    assert!(secrets::file::rotate(&opened)
+        .expect_err("refused")
+        .to_string()
+        .contains("pgp"));
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
