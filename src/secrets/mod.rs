@@ -2,9 +2,11 @@
 //! rendered Secrets for an environment. Plaintext only ever lives in memory.
 
 pub mod age;
+pub mod build;
 pub mod config;
 pub mod file;
 pub mod identity;
+pub mod seal;
 pub mod sops;
 
 pub use self::age::Recipient;
