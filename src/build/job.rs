@@ -21,6 +21,8 @@ pub enum PairErrorKind {
     Vendor(#[from] VendorError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("the output is not YAML: {0}")]
     Yaml(#[from] YamlError),
     #[error("document {index}{}: {source}", source_file.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
@@ -108,16 +110,24 @@ fn render_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<PairOutput, 
     let renderer = renderer_for(ctx, app)?;
     let fingerprint = renderer.fingerprint();
     let key = cache_key(&fingerprint, app, &inputs, chart.as_ref());
-    let (text, cached) = match ctx.cache.get(&key) {
+    // A render that read decrypted values, or holds a Secret, never touches the cache on disk.
+    let sensitive = match &app.source {
+        ResolvedSource::Helm(h) => !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty(),
+        _ => false,
+    };
+    let (text, cached) = match ctx.cache.get(&key).filter(|_| !sensitive) {
         Some(t) => (t, true),
         None => {
             let req = RenderRequest { tree: ctx.tree, app, chart: chart.as_ref() };
             let t = renderer.render(&req)?;
-            ctx.cache.put(&key, &t);
+            if !sensitive && !crate::secrets::build::holds_secret(&t) {
+                ctx.cache.put(&key, &t);
+            }
             (t, false)
         }
     };
     let mut objects = to_objects(&text)?;
+    crate::secrets::build::open_objects(&mut objects)?;
     if matches!(app.source, ResolvedSource::Helm(_)) {
         objects.retain(|o| !is_helm_test(o));
     }

@@ -183,6 +183,15 @@ pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<P
         }
     }
     if errors.is_empty() {
+        // Seal every Secret to the environment's recipients before anything is written.
+        let recipients = ctx.pipeline.environments.get(env).map(|e| e.recipients.clone()).unwrap_or_default();
+        for o in outputs.iter_mut() {
+            if let Err(e) = crate::secrets::build::seal_objects(env, &recipients, &mut o.objects) {
+                errors.push(format!("{env}/{}: {e}", o.app.app));
+            }
+        }
+    }
+    if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
         match write_environment(out_dir, env, ctx.tree.revision(), &outputs) {
             Ok(p) => {

@@ -123,3 +123,129 @@ pub fn seal_objects(
     }
     Ok(())
 }
+
+/// Whether rendered text holds a `Secret` (plaintext or not): such output is never cached.
+pub fn holds_secret(text: &str) -> bool {
+    text.lines().any(|l| l.trim_end() == "kind: Secret")
+}
+
+/// Helm values files of an app that are sops-encrypted, by index.
+pub fn encrypted_values(tree: &dyn crate::source::Tree, values: &[String]) -> Vec<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            tree.read(v)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .is_some_and(|t| is_encrypted_text(&t))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Helm's merge of values files: maps merge key by key, a later scalar or list replaces, a
+/// `null` removes the key.
+fn merge_values(
+    into: &mut serde_json::Map<String, serde_json::Value>,
+    from: serde_json::Map<String, serde_json::Value>,
+) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (_, serde_json::Value::Null) => {
+                into.remove(&k);
+            }
+            (Some(serde_json::Value::Object(a)), serde_json::Value::Object(b)) => {
+                merge_values(a, b)
+            }
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Decrypted values files merged in order into one JSON document for `helm --values -`, and the
+/// string leaves in them (to scrub from tool errors). Held in memory only.
+///
+/// # Errors
+/// A file that does not open with the CI identity, named.
+pub fn helm_secret_values(
+    tree: &dyn crate::source::Tree,
+    files: &[&str],
+) -> Result<(zeroize::Zeroizing<String>, Vec<zeroize::Zeroizing<String>>), SecretsError> {
+    let mut merged = serde_json::Map::new();
+    let mut leaves = Vec::new();
+    for f in files {
+        let bytes = tree
+            .read(f)
+            .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
+        let text = zeroize::Zeroizing::new(
+            String::from_utf8(bytes)
+                .map_err(|_| SecretsError::Unsupported(format!("{f}: not UTF-8")))?,
+        );
+        let opened = super::open(&text, Format::Yaml, ci_identities()?)
+            .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
+        for doc in &opened.docs {
+            collect_leaves(&Value::Map(doc.clone()), &mut leaves);
+            if let serde_json::Value::Object(m) = to_json(doc) {
+                merge_values(&mut merged, m);
+            }
+        }
+    }
+    let json = zeroize::Zeroizing::new(serde_json::Value::Object(merged).to_string());
+    Ok((json, leaves))
+}
+
+fn collect_leaves(v: &Value, out: &mut Vec<zeroize::Zeroizing<String>>) {
+    match v {
+        Value::Map(b) => b.iter().for_each(|i| {
+            if let super::sops::tree::Item::Entry(_, v) = i {
+                collect_leaves(v, out)
+            }
+        }),
+        Value::List(l) => l.iter().for_each(|v| collect_leaves(v, out)),
+        Value::Str(s) if s.len() >= 4 => out.push(zeroize::Zeroizing::new(s.clone())),
+        _ => {}
+    }
+}
+
+/// Replaces every secret value in a tool's message with `<redacted>`.
+pub fn scrub(message: &str, leaves: &[zeroize::Zeroizing<String>]) -> String {
+    let mut m = message.to_string();
+    for l in leaves {
+        m = m.replace(l.as_str(), "<redacted>");
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_merge_like_helm() {
+        let mut a = serde_json::json!({"a": {"b": 1, "c": 2}, "d": 1})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let b = serde_json::json!({"a": {"b": 3}, "d": null, "e": [1]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        merge_values(&mut a, b);
+        assert_eq!(
+            serde_json::Value::Object(a),
+            serde_json::json!({"a": {"b": 3, "c": 2}, "e": [1]})
+        );
+    }
+
+    #[test]
+    fn scrub_removes_values() {
+        let leaves = vec![zeroize::Zeroizing::new("hunter2".to_string())];
+        assert_eq!(
+            scrub("bad value hunter2 here", &leaves),
+            "bad value <redacted> here"
+        );
+    }
+}
