@@ -28,6 +28,8 @@ struct W {
     column: usize,
     whitespace: bool,
     indention: bool,
+    /// Indentation of the node holding the scalar being written (for `|N` hints).
+    parent_indent: usize,
 }
 
 impl W {
@@ -109,7 +111,9 @@ impl W {
     fn literal(&mut self, s: &str, indent: usize) {
         let mut hints = String::from("|");
         if s.starts_with([' ', '\n']) {
-            hints.push_str(&BEST_INDENT.to_string());
+            // go-yaml writes the best indent here; the hint must be the real distance from
+            // the parent's indentation for the text to read back, which it is at indent 4n.
+            hints.push_str(&indent.saturating_sub(self.parent_indent).max(1).to_string());
         }
         if !s.ends_with('\n') {
             hints.push('-');
@@ -146,8 +150,16 @@ impl W {
                 self.list(items, parent, ctx)
             }
             Value::List(_) => self.indicator("[]", true, false),
+            // A literal with an indentation indicator inside a list item would be read back
+            // with the wrong indentation: quote it instead.
+            Value::Str(s)
+                if ctx == Ctx::SeqItem && s.contains('\n') && s.starts_with([' ', '\n']) =>
+            {
+                self.indicator(&double_quoted(s), true, false)
+            }
             scalar => {
                 let ind = increase(parent, ctx);
+                self.parent_indent = parent.unwrap_or(0);
                 self.scalar(scalar, ind, false);
             }
         }
@@ -197,6 +209,7 @@ pub fn emit(docs: &[Branch]) -> String {
         column: 0,
         whitespace: true,
         indention: true,
+        parent_indent: 0,
     };
     for (i, doc) in docs.iter().enumerate() {
         if i > 0 {

@@ -223,9 +223,19 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
         .collect();
     scalars.sort_unstable();
     let mut comments = find_comments(text, &scalars).into_iter().peekable();
-    let line_of = |pos: usize| text[..pos.min(text.len())].matches('\n').count() + 1;
+    // Positions may fall inside a multi-byte character (end - 1): count on bytes.
+    let line_of = |pos: usize| {
+        text.as_bytes()[..pos.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    };
     let col_of = |pos: usize| {
-        let p = pos.min(text.len());
+        let mut p = pos.min(text.len());
+        while !text.is_char_boundary(p) {
+            p -= 1;
+        }
         text[text[..p].rfind('\n').map_or(0, |n| n + 1)..p]
             .chars()
             .count()

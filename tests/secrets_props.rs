@@ -1,0 +1,131 @@
+//! Properties of the SOPS implementation on arbitrary trees: encryption then decryption is the
+//! identity, YAML and JSON writing then reading is the identity, and no input makes the
+//! parsers or the decryptor panic (the in-suite stand-in for a fuzz run).
+
+use age::secrecy::ExposeSecret;
+use ferry::secrets::sops::metadata::{Metadata, Selectors, FORMAT_VERSION};
+use ferry::secrets::sops::tree::{Branch, Item, Value};
+use ferry::secrets::sops::{self, DataKey, Format, RandomIvs};
+use ferry::secrets::{self, EncryptOptions, Identities, Recipient};
+use proptest::prelude::*;
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        // Integral floats read back as ints in YAML (as with sops), so keep a fraction.
+        (-1_000_000i64..1_000_000).prop_map(|i| Value::Float(i as f64 + 0.25)),
+        "[a-zA-Z0-9 :#'\"\\-?*&!|>%@`,\\[\\]{}\n\té€]{0,24}".prop_map(Value::Str),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    "[a-zA-Z_][a-zA-Z0-9_.-]{0,8}"
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(3, 24, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+            prop::collection::vec((key(), inner), 0..4).prop_map(|kv| Value::Map(dedup(kv))),
+        ]
+    })
+}
+
+fn dedup(kv: Vec<(String, Value)>) -> Branch {
+    let mut seen = std::collections::HashSet::new();
+    kv.into_iter()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .map(|(k, v)| Item::Entry(k, v))
+        .collect()
+}
+
+fn doc() -> impl Strategy<Value = Branch> {
+    prop::collection::vec((key(), value()), 1..5).prop_map(dedup)
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        age: vec![],
+        last_modified: "2024-01-01T00:00:00Z".into(),
+        mac: String::new(),
+        selectors: Selectors::default().or_default(),
+        mac_only_encrypted: false,
+        version: FORMAT_VERSION.into(),
+        other: vec![],
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn encrypt_then_decrypt_is_the_identity(docs in prop::collection::vec(doc(), 1..3)) {
+        let key = DataKey::new([3; 32]);
+        let mut md = metadata();
+        let mut work = docs.clone();
+        sops::encrypt_docs(&mut work, &key, &mut md, &mut RandomIvs).expect("encrypts");
+        sops::decrypt_docs(&mut work, &key, &md).expect("decrypts");
+        prop_assert_eq!(work, docs);
+    }
+
+    #[test]
+    fn yaml_write_then_read_is_the_identity(docs in prop::collection::vec(doc(), 1..3)) {
+        let text = Format::Yaml.emit(&docs);
+        let back = Format::Yaml.parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back, docs, "{}", text);
+    }
+
+    #[test]
+    fn json_write_then_read_is_the_identity(d in doc()) {
+        let d: Branch = Value::from_json(&Value::Map(d).to_json()).as_map();
+        let text = Format::Json.emit(std::slice::from_ref(&d));
+        let back = Format::Json.parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back, vec![d]);
+    }
+
+    #[test]
+    fn parsers_and_decryptor_never_panic(text in "(?s).{0,200}") {
+        let _ = Format::Yaml.parse(&text);
+        let _ = Format::Json.parse(&text);
+        let _ = secrets::decrypt(&text, Format::Yaml, &Identities::empty());
+    }
+
+    #[test]
+    fn mutated_sops_files_never_panic(pos in 0usize..4000, byte in any::<u8>()) {
+        let mut bytes = SAMPLE.with(|s| s.clone()).into_bytes();
+        if !bytes.is_empty() {
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let ids = IDS.with(|i| Identities::from_text(i, "t").expect("ids"));
+        let _ = secrets::decrypt(&text, Format::Yaml, &ids);
+    }
+}
+
+thread_local! {
+    static IDS: String = {
+        let id = age::x25519::Identity::generate();
+        format!("{}\n", id.to_string().expose_secret())
+    };
+    static SAMPLE: String = IDS.with(|i| {
+        let ids = Identities::from_text(i, "t").expect("ids");
+        let opts = EncryptOptions { recipients: vec![Recipient::parse(&ids.recipients()[0]).expect("r")], ..Default::default() };
+        secrets::encrypt("a: 1\n# c\nb:\n    - x\n    - 2.5\nc: {d: true}\n", Format::Yaml, &opts).expect("encrypts")
+    });
+}
+
+trait AsMap {
+    fn as_map(self) -> Branch;
+}
+
+impl AsMap for Value {
+    fn as_map(self) -> Branch {
+        match self {
+            Value::Map(b) => b,
+            _ => Vec::new(),
+        }
+    }
+}
