@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn json_write_then_read_is_the_identity(d in doc()) {
-        let d: Branch = Value::from_json(&Value::Map(d).to_json()).as_map();
+        let d: Branch = Value::from_json(&Value::Map(d).to_json()).into_map();
         let text = Format::Json.emit(std::slice::from_ref(&d));
         let back = Format::Json.parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         prop_assert_eq!(back, vec![d]);
@@ -118,11 +118,11 @@ thread_local! {
 }
 
 trait AsMap {
-    fn as_map(self) -> Branch;
+    fn into_map(self) -> Branch;
 }
 
 impl AsMap for Value {
-    fn as_map(self) -> Branch {
+    fn into_map(self) -> Branch {
         match self {
             Value::Map(b) => b,
             _ => Vec::new(),
