@@ -425,3 +425,76 @@ fn unknown_key_groups_are_kept() {
 
 #[allow(dead_code)]
 fn unused(_: &Path) {}
+
+#[test]
+fn edit_uses_a_private_temp_file_and_keeps_unchanged_files() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let file = k.dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        sops(
+            &k,
+            &["-e", "--age", &k.recipient],
+            "user: admin\npass: old-pass\n",
+            "yaml",
+        ),
+    )
+    .expect("write");
+    let before = std::fs::read(&file).expect("read");
+    let seen = k.dir.path().join("seen.txt");
+    let script = k.dir.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nset -e\nstat -c '%a' \"$1\" > {seen}\nstat -c '%a' \"$(dirname \"$1\")\" >> {seen}\necho \"$1\" >> {seen}\nif [ -n \"$NEW\" ]; then sed -i \"s/old-pass/$NEW/\" \"$1\"; fi\n",
+            seen = seen.display()
+        ),
+    )
+    .expect("script");
+    let run = |new: &str| {
+        assert_cmd::Command::cargo_bin("ferry")
+            .expect("bin")
+            .args(["secrets", "edit", "-q"])
+            .arg(&file)
+            .env("SOPS_AGE_KEY_FILE", &k.key_file)
+            .env("EDITOR", format!("sh {}", script.display()))
+            .env_remove("SOPS_EDITOR")
+            .env("NEW", new)
+            .output()
+            .expect("runs")
+    };
+    // Unchanged: the file keeps its bytes.
+    let out = run("");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&file).expect("read"), before);
+    let log = std::fs::read_to_string(&seen).expect("editor ran");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(&lines[..2], ["600", "700"], "{log}");
+    if Path::new("/dev/shm").is_dir() {
+        assert!(lines[2].starts_with("/dev/shm/"), "{log}");
+    }
+    assert!(
+        !Path::new(lines[2]).exists(),
+        "the plaintext copy is removed"
+    );
+    // Changed: re-encrypted with the same key, readable by sops, plaintext nowhere on disk.
+    let out = run("new-pass");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert!(!text.contains("new-pass"));
+    assert_eq!(
+        sops(&k, &["-d"], &text, "yaml"),
+        "user: admin\npass: new-pass\n"
+    );
+}
