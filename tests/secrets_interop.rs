@@ -498,3 +498,13 @@ fn edit_uses_a_private_temp_file_and_keeps_unchanged_files() {
         "user: admin\npass: new-pass\n"
     );
 }
+
+#[test]
+fn bench_body_runs_and_ferry_is_faster_than_sops_processes() {
+    let sops = tool("sops");
+    let report = ferry::secrets::bench::run(40, 20, sops.as_deref(), 10).expect("bench runs");
+    eprintln!("{report}");
+    if let Some(x) = report.speedup() {
+        assert!(x > 1.0, "{report}");
+    }
+}

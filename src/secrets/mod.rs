@@ -2,6 +2,7 @@
 //! rendered Secrets for an environment. Plaintext only ever lives in memory.
 
 pub mod age;
+pub mod bench;
 pub mod build;
 pub mod config;
 pub mod file;
