@@ -508,3 +508,64 @@ fn bench_body_runs_and_ferry_is_faster_than_sops_processes() {
         assert!(x > 1.0, "{report}");
     }
 }
+
+#[test]
+fn cli_follows_sops_yaml_creation_rules_for_encrypt_and_updatekeys() {
+    if !need(&["sops"]) {
+        return;
+    }
+    let k = keys();
+    let second = keys();
+    let root = k.dir.path().join("repo");
+    std::fs::create_dir_all(root.join("secrets")).expect("mkdir");
+    let rules = |age: &str| {
+        format!("creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: {age}\n")
+    };
+    std::fs::write(root.join(".sops.yaml"), rules(&k.recipient)).expect("write");
+    let file = root.join("secrets/app.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n    name: app\nstringData:\n    token: t0ken\n",
+    )
+    .expect("write");
+    let ferry = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("ferry")
+            .expect("bin")
+            .args(args)
+            .arg(&file)
+            .current_dir(&root)
+            .env("SOPS_AGE_KEY_FILE", &k.key_file)
+            .output()
+            .expect("runs")
+    };
+    let out = ferry(&["secrets", "encrypt", "-i"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let enc = std::fs::read_to_string(&file).expect("read");
+    assert!(
+        enc.contains("name: app") && !enc.contains("t0ken") && enc.contains(&k.recipient),
+        "{enc}"
+    );
+    // A second recipient in the rule: updatekeys wraps the same data key to it.
+    std::fs::write(
+        root.join(".sops.yaml"),
+        rules(&format!("{},{}", k.recipient, second.recipient)),
+    )
+    .expect("write");
+    let out = ferry(&["secrets", "updatekeys", "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let updated = std::fs::read_to_string(&file).expect("read");
+    assert!(sops(&second, &["-d"], &updated, "yaml").contains("token: t0ken"));
+    // decrypt prints to stdout only.
+    let out = ferry(&["secrets", "decrypt"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("token: t0ken"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("t0ken"));
+}
