@@ -95,16 +95,21 @@ pub fn run(
         .collect::<Result<_, _>>()?;
 
     let key = SealKey::from_identities(&ids).ok_or("no CI key")?;
+    // In parallel, as `ferry build` does it.
     let start = Instant::now();
-    for f in &files {
-        let opened = file::open(f, Format::Yaml, &ids).map_err(|e| e.to_string())?;
-        seal::seal_docs(
-            opened.docs,
-            std::slice::from_ref(&cluster_r),
-            &seal::kubernetes_selectors(),
-            &key,
-        )
-        .map_err(|e| e.to_string())?;
+    {
+        use rayon::prelude::*;
+        files.par_iter().try_for_each(|f| -> Result<(), String> {
+            let opened = file::open(f, Format::Yaml, &ids).map_err(|e| e.to_string())?;
+            seal::seal_docs(
+                opened.docs,
+                std::slice::from_ref(&cluster_r),
+                &seal::kubernetes_selectors(),
+                &key,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(())
+        })?;
     }
     let ferry = start.elapsed();
 

@@ -48,6 +48,14 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_are_refused_with_their_line() {
+        let e = parse("a: 1\nb:\n  c: 1\n  c: 2\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("line 4") && e.contains("`c`"), "{e}");
+    }
+
+    #[test]
     fn anchors_are_resolved() {
         let out = round("base: &b {x: 1}\nother: *b\n");
         assert_eq!(out, "base:\n    x: 1\nother:\n    x: 1\n");

@@ -55,10 +55,8 @@ fn find_comments(text: &str, scalars: &[(usize, usize)]) -> Vec<Found> {
                         line += 1;
                     }
                 }
-                if let Some(nl) = text[..end].rfind('\n') {
-                    if nl >= i {
-                        line_start = nl + 1;
-                    }
+                if let Some(nl) = bytes[i..end].iter().rposition(|b| *b == b'\n') {
+                    line_start = i + nl + 1;
                 }
                 i = end;
                 continue;
@@ -175,6 +173,13 @@ impl Builder {
                     let Value::Str(k) = value else {
                         return Err(err(line, "mapping keys must be scalars"));
                     };
+                    // sops refuses duplicate keys; so does ferry (the MAC would be ambiguous).
+                    if branch
+                        .iter()
+                        .any(|i| matches!(i, Item::Entry(e, _) if *e == k))
+                    {
+                        return Err(err(line, format!("mapping key `{k}` is defined twice")));
+                    }
                     *key = Some(k);
                 }
             },
@@ -223,22 +228,23 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
         .collect();
     scalars.sort_unstable();
     let mut comments = find_comments(text, &scalars).into_iter().peekable();
-    // Positions may fall inside a multi-byte character (end - 1): count on bytes.
-    let line_of = |pos: usize| {
-        text.as_bytes()[..pos.min(text.len())]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
-    };
+    // Line starts, once: positions are looked up by binary search (files can be large).
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let line_of = |pos: usize| line_starts.partition_point(|&s| s <= pos.min(text.len()));
     let col_of = |pos: usize| {
+        // Positions may fall inside a multi-byte character (end - 1).
         let mut p = pos.min(text.len());
         while !text.is_char_boundary(p) {
             p -= 1;
         }
-        text[text[..p].rfind('\n').map_or(0, |n| n + 1)..p]
-            .chars()
-            .count()
+        text[line_starts[line_of(p) - 1]..p].chars().count()
     };
 
     let mut b = Builder {
