@@ -66,7 +66,7 @@ fn repo(root: &Path, ci: &Key, cluster: &Key) {
         root,
         "ferry.yaml",
         &format!(
-            "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nkubeVersion: \"1.31.0\"\nenvironments:\n  prod:\n    recipients: [{}]\napps:\n  web:\n    namespace: web\n    helm:\n      chart: charts/web\n      values: [apps/web/values.yaml, apps/web/secrets.sops.yaml]\n  raw:\n    namespace: raw\n    path: apps/raw\n  kust:\n    namespace: kust\n    kustomize: apps/kust\n",
+            "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nkubeVersion: \"1.31.0\"\nenvironments:\n  prod:\n    recipients: [{}]\napps:\n  web:\n    namespace: web\n    helm:\n      chart: charts/web\n      values: [apps/web/values.yaml, apps/web/secrets.sops.yaml]\n  raw:\n    namespace: raw\n    path: apps/raw\n  kust:\n    namespace: kust\n    kustomize: apps/kust\nseal:\n  - kind: ConfigMap\n    name: ^web$\n",
             cluster.recipient
         ),
     );
@@ -247,6 +247,13 @@ fn build_seals_every_secret_and_leaks_nothing() {
         "helm got the decrypted values"
     );
     assert!(opened.contains(KUSTOMIZE_SECRET));
+    // A `seal:` rule seals a ConfigMap too.
+    let cm =
+        std::fs::read_to_string(out.join("web/configmap_web_web.yaml")).expect("configmap written");
+    assert!(
+        cm.contains("sops:") && cm.contains("ENC[AES256_GCM"),
+        "{cm}"
+    );
 
     // Sealing is stable: a second build writes the same bytes.
     let second = build(&root, &ci_file);

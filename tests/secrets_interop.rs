@@ -569,3 +569,44 @@ fn cli_follows_sops_yaml_creation_rules_for_encrypt_and_updatekeys() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("token: t0ken"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("t0ken"));
 }
+
+#[test]
+fn stable_sealing_is_read_by_stock_age_and_sops() {
+    if !need(&["sops", "age"]) {
+        return;
+    }
+    let k = keys();
+    let ci = keys();
+    let key = ferry::secrets::seal::SealKey::from_identities(&ci.ids).expect("ci key");
+    let r = Recipient::parse(&k.recipient).expect("r");
+    let plain = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: hunter2\n";
+    let sel = ferry::secrets::seal::kubernetes_selectors();
+    let sealed =
+        ferry::secrets::seal::seal_text(plain, Format::Yaml, std::slice::from_ref(&r), &sel, &key)
+            .expect("seals");
+    assert_eq!(
+        sealed,
+        ferry::secrets::seal::seal_text(plain, Format::Yaml, &[r], &sel, &key).expect("seals")
+    );
+    assert_eq!(sops(&k, &["-d"], &sealed, "yaml"), plain);
+    // The wrapped data key is a standard age file: `age -d` opens it to 32 bytes.
+    let docs = Format::Yaml.parse(&sealed).expect("parses");
+    let md = ferry::secrets::sops::metadata::Metadata::from_value(
+        ferry::secrets::sops::tree::get(&docs[0], "sops").expect("sops"),
+    )
+    .expect("metadata");
+    let armored = k.dir.path().join("key.age");
+    std::fs::write(&armored, &md.age[0].enc).expect("write");
+    let out = Command::new(tool("age").expect("age"))
+        .args(["-d", "-i"])
+        .arg(&k.key_file)
+        .arg(&armored)
+        .output()
+        .expect("age runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 32);
+}

@@ -186,7 +186,7 @@ pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<P
         // Seal every Secret to the environment's recipients before anything is written.
         let recipients = ctx.pipeline.environments.get(env).map(|e| e.recipients.clone()).unwrap_or_default();
         for o in outputs.iter_mut() {
-            if let Err(e) = crate::secrets::build::seal_objects(env, &recipients, &mut o.objects) {
+            if let Err(e) = crate::secrets::build::seal_objects(env, &recipients, &ctx.pipeline.seal, &mut o.objects) {
                 errors.push(format!("{env}/{}: {e}", o.app.app));
             }
         }

@@ -10,7 +10,7 @@ mod template;
 pub use error::ConfigError;
 pub use locate::line_of;
 pub use model::{
-    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp, RendererChoice,
+    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp, RendererChoice, SealRule,
     API_VERSION, KIND,
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};

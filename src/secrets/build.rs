@@ -6,9 +6,11 @@
 use super::age::Recipient;
 use super::identity::Identities;
 use super::seal::{self, SealKey};
+use super::sops::metadata::Selectors;
 use super::sops::tree::{Branch, Value};
 use super::sops::{self, metadata, Format};
 use super::SecretsError;
+use crate::config::SealRule;
 use crate::manifest::Object;
 use std::sync::OnceLock;
 
@@ -89,17 +91,59 @@ pub fn must_seal(obj: &Object) -> bool {
     obj.kind() == "Secret" && obj.api_version() == "v1"
 }
 
-/// Seals every `Secret` for the environment's recipients (`encrypted_regex:
-/// ^(data|stringData)$`), deterministically from the CI identity.
+/// The selectors an object is sealed with, or `None` when it is not sealed: core Secrets
+/// always, and whatever a `seal:` rule of ferry.yaml matches.
 ///
 /// # Errors
-/// Secrets in an environment without recipients, no CI identity, a bad recipient.
+/// A rule whose `name` or `encryptedRegex` is not a valid regex.
+pub fn seal_selectors(obj: &Object, rules: &[SealRule]) -> Result<Option<Selectors>, SecretsError> {
+    if must_seal(obj) {
+        return Ok(Some(seal::kubernetes_selectors()));
+    }
+    for (i, r) in rules.iter().enumerate() {
+        let bad = |e: regex::Error| SecretsError::Config {
+            path: "ferry.yaml".into(),
+            message: format!("seal[{i}]: {e}"),
+        };
+        let name_ok = match &r.name {
+            Some(re) => regex::Regex::new(re).map_err(bad)?.is_match(obj.name()),
+            None => true,
+        };
+        if r.kind == obj.kind() && r.group.as_deref().is_none_or(|g| g == obj.group()) && name_ok {
+            let selectors = match &r.encrypted_regex {
+                Some(re) => {
+                    regex::Regex::new(re).map_err(bad)?;
+                    Selectors {
+                        encrypted_regex: Some(re.clone()),
+                        ..Default::default()
+                    }
+                }
+                None => seal::kubernetes_selectors(),
+            };
+            return Ok(Some(selectors));
+        }
+    }
+    Ok(None)
+}
+
+/// Seals every `Secret`, and every object a `seal:` rule matches, for the environment's
+/// recipients, deterministically from the CI identity.
+///
+/// # Errors
+/// Objects to seal in an environment without recipients, no CI identity, a bad recipient.
 pub fn seal_objects(
     env: &str,
     recipients: &[String],
+    rules: &[SealRule],
     objects: &mut [Object],
 ) -> Result<(), SecretsError> {
-    if !objects.iter().any(must_seal) {
+    let mut todo = Vec::new();
+    for (i, obj) in objects.iter().enumerate() {
+        if let Some(sel) = seal_selectors(obj, rules)? {
+            todo.push((i, sel));
+        }
+    }
+    if todo.is_empty() {
         return Ok(());
     }
     if recipients.is_empty() {
@@ -116,8 +160,8 @@ pub fn seal_objects(
         origin: "the CI identity".into(),
         message: "none found; sealing needs one (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)".into(),
     })?;
-    let selectors = seal::kubernetes_selectors();
-    for obj in objects.iter_mut().filter(|o| must_seal(o)) {
+    for (i, selectors) in todo {
+        let obj = &mut objects[i];
         let sealed = seal::seal_docs(vec![to_branch(obj.value())], &recipients, &selectors, &key)?;
         *obj.value_mut() = to_json(&sealed[0]);
     }
