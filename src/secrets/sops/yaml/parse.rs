@@ -18,6 +18,8 @@ fn err(line: Option<usize>, message: impl Into<String>) -> SopsError {
 
 /// A comment found in the text.
 struct Found {
+    /// Written after a `- ` on the same line: it opens the item that follows.
+    after_dash: bool,
     pos: usize,
     line: usize,
     col: usize,
@@ -69,7 +71,9 @@ fn find_comments(text: &str, scalars: &[(usize, usize)]) -> Vec<Found> {
             }
             b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
                 let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                let before = text[line_start..i].trim();
                 out.push(Found {
+                    after_dash: !before.is_empty() && before.chars().all(|c| c == '-' || c == ' '),
                     pos: i,
                     line,
                     col: text[line_start..i].chars().count(),
@@ -311,10 +315,18 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
                 // Comments between a key and its block value belong to the value (go-yaml
                 // makes them its head comment); before a list item they stay in the list.
                 let value_of_key = matches!(b.frames.last(), Some(Frame::Map { key: Some(_), .. }));
-                if !value_of_key {
+                let opening: Vec<Found>;
+                if value_of_key {
+                    opening = std::mem::take(&mut b.pending);
+                } else {
+                    let (dash, rest): (Vec<Found>, Vec<Found>) = std::mem::take(&mut b.pending)
+                        .into_iter()
+                        .partition(|f| f.after_dash);
+                    b.pending = rest;
                     b.flush_pending_into_top(false);
+                    opening = dash;
                 }
-                let pending = std::mem::take(&mut b.pending);
+                let pending = opening;
                 let flow = text[start..].starts_with(['{', '[']);
                 let indent = (!flow).then(|| col_of(start));
                 let mut frame = if is_map {
@@ -376,8 +388,10 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
                 } else {
                     scalar_value(&s, style, tag.as_deref().map(|t| t.suffix.as_str()), line)?
                 };
-                let end_line = line_of(end.saturating_sub(1).max(start));
-                b.complete(v, anchor, Some(end_line))?;
+                // A block scalar's span runs into the next line: no comment shares its line.
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                let end_line = (!block).then(|| line_of(end.saturating_sub(1).max(start)));
+                b.complete(v, anchor, end_line)?;
             }
         }
     }
