@@ -186,19 +186,73 @@ impl W {
 
     fn list(&mut self, items: &[Value], parent: Option<usize>, ctx: Ctx) {
         let indent = increase(parent, ctx);
-        let mut comments: Vec<&Comment> = Vec::new();
+        let mut comments: Vec<Comment> = Vec::new();
         for item in items {
             if let Value::Comment(c) = item {
-                comments.push(c);
+                comments.push(c.clone());
                 continue;
             }
-            self.comments(&comments, indent);
+            // go-yaml writes the comments that open a nested block (its head comment) above
+            // the dash, at the list's indentation.
+            let (lead, rest) = split_leading_comments(item);
+            comments.extend(lead);
+            self.comments(&comments.iter().collect::<Vec<_>>(), indent);
             comments.clear();
             self.indent(indent);
             self.indicator("-", true, true);
-            self.node(item, Some(indent), Ctx::SeqItem);
+            self.node(rest.as_ref().unwrap_or(item), Some(indent), Ctx::SeqItem);
         }
-        self.comments(&comments, indent);
+        self.comments(&comments.iter().collect::<Vec<_>>(), indent);
+    }
+}
+
+/// The comments that open a list item, which go-yaml writes above its dash: the leading
+/// comments of a non-empty map or list, and for a list, those of its first element too (it
+/// starts on the same line). Returns the item without them when there were any.
+fn split_leading_comments(v: &Value) -> (Vec<Comment>, Option<Value>) {
+    match v {
+        Value::Map(b) if b.iter().any(|i| matches!(i, Item::Entry(..))) => {
+            let n = b
+                .iter()
+                .take_while(|i| matches!(i, Item::Comment(_)))
+                .count();
+            let lead = b[..n]
+                .iter()
+                .filter_map(|i| {
+                    if let Item::Comment(c) = i {
+                        Some(c.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            (lead, (n > 0).then(|| Value::Map(b[n..].to_vec())))
+        }
+        Value::List(l) if l.iter().any(|i| !matches!(i, Value::Comment(_))) => {
+            let n = l
+                .iter()
+                .take_while(|i| matches!(i, Value::Comment(_)))
+                .count();
+            let mut lead: Vec<Comment> = l[..n]
+                .iter()
+                .filter_map(|i| {
+                    if let Value::Comment(c) = i {
+                        Some(c.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let (inner, first) = split_leading_comments(&l[n]);
+            if n == 0 && first.is_none() {
+                return (lead, None);
+            }
+            lead.extend(inner);
+            let mut rest = vec![first.unwrap_or_else(|| l[n].clone())];
+            rest.extend(l[n + 1..].iter().cloned());
+            (lead, Some(Value::List(rest)))
+        }
+        _ => (Vec::new(), None),
     }
 }
 

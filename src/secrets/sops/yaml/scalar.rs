@@ -124,7 +124,7 @@ struct Analysis {
 
 fn analyze(s: &str) -> Analysis {
     let chars: Vec<char> = s.chars().collect();
-    let (mut block_ind, mut special, mut line_breaks) = (false, false, false);
+    let (mut block_ind, mut special, mut tabs, mut line_breaks) = (false, false, false, false);
     let (mut space_break, mut break_space, mut previous_space, mut previous_break) =
         (false, false, false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
@@ -149,7 +149,11 @@ fn analyze(s: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !printable(c) {
+        // go-yaml v3 counts tabs apart: they rule out plain and single-quoted style, but a
+        // literal block may hold them.
+        if c == '\t' {
+            tabs = true;
+        } else if !printable(c) {
             special = true;
         }
         if c == '\n' {
@@ -200,10 +204,12 @@ fn analyze(s: &str) -> Analysis {
         a.block_plain = false;
         a.single = false;
     }
-    if space_break || special {
+    if space_break || tabs || special {
         a.block_plain = false;
         a.single = false;
-        a.block = !space_break && !special && a.block;
+    }
+    if space_break || special {
+        a.block = false;
     }
     if line_breaks {
         a.block_plain = false;
