@@ -750,5 +750,39 @@ mod random_trees {
             let enc = secrets::encrypt(&plain, Format::Yaml, &opts(&k, Selectors::default())).expect("encrypts");
             prop_assert_eq!(sops(&k, &["-d"], &enc, "yaml"), plain);
         }
+
+        /// What sops encrypts, with any selector, ferry decrypts to what `sops -d` prints.
+        #[test]
+        fn ferry_prints_what_sops_prints(
+            kv in prop::collection::vec((key(), value(), prop::option::of(comment())), 1..5),
+            flags in prop_oneof![
+                Just(vec![]),
+                Just(vec!["--encrypted-regex", "^[a-m]"]),
+                Just(vec!["--unencrypted-regex", "^[a-m]"]),
+                Just(vec!["--encrypted-suffix", "_"]),
+                Just(vec!["--unencrypted-comment-regex", "b"]),
+                Just(vec!["--mac-only-encrypted", "--encrypted-regex", "^[A-Z]"]),
+            ],
+        ) {
+            if tool("sops").is_none() {
+                return Ok(());
+            }
+            let k = keys();
+            let plain = Format::Yaml.emit(&[branch(kv)]);
+            let mut args = vec!["-e", "--age", k.recipient.as_str()];
+            args.extend(flags.iter().copied());
+            let sops_bin = tool("sops").expect("checked");
+            let file = k.dir.path().join("input.yaml");
+            std::fs::write(&file, &plain).expect("write");
+            let out = Command::new(sops_bin).args(&args).arg(&file).current_dir(k.dir.path()).output().expect("sops runs");
+            if !out.status.success() {
+                // sops refuses some inputs (an encrypted comment matching the unencrypted regex).
+                return Ok(());
+            }
+            let enc = String::from_utf8(out.stdout).expect("utf-8");
+            let expected = sops(&k, &["-d"], &enc, "yaml");
+            let ours = secrets::decrypt(&enc, Format::Yaml, &k.ids).map_err(|e| TestCaseError::fail(format!("{e}\n{enc}")))?;
+            prop_assert_eq!(ours.as_str(), expected.as_str());
+        }
     }
 }
