@@ -493,6 +493,11 @@ fn edit_uses_a_private_temp_file_and_keeps_unchanged_files() {
     );
     let text = std::fs::read_to_string(&file).expect("read");
     assert!(!text.contains("new-pass"));
+    // The unchanged value keeps its ciphertext (quiet diffs), the changed one does not.
+    let line = |t: &str, k: &str| t.lines().find(|l| l.starts_with(k)).map(str::to_string);
+    let old_text = String::from_utf8(before.clone()).expect("utf-8");
+    assert_eq!(line(&text, "user:"), line(&old_text, "user:"));
+    assert_ne!(line(&text, "pass:"), line(&old_text, "pass:"));
     assert_eq!(
         sops(&k, &["-d"], &text, "yaml"),
         "user: admin\npass: new-pass\n"

@@ -80,7 +80,13 @@ pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
         let md = metadata::extract(&mut docs).map_err(|e| wrap(e.into()))?;
         let ids = ci_identities()?;
         let key = super::age::unwrap(&md.age, ids, md.foreign_key_groups()).map_err(wrap)?;
-        sops::decrypt_docs(&mut docs, &key, &md).map_err(|e| wrap(e.into()))?;
+        sops::decrypt_docs(&mut docs, &key, &md).map_err(|e| match e {
+            sops::SopsError::MacMismatch if !md.mac_only_encrypted => SecretsError::Unsupported(format!(
+                "{name}: {e}\nhint: a kustomize transformer (namespace, labels, ...) changed the encrypted manifest; \
+                 encrypt it with --mac-only-encrypted so that only encrypted values are covered"
+            )),
+            e => wrap(e.into()),
+        })?;
         *obj.value_mut() = to_json(&docs[0]);
     }
     Ok(())

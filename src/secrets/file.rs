@@ -23,6 +23,8 @@ pub struct Opened {
     pub docs: Vec<Branch>,
     pub metadata: Metadata,
     pub key: DataKey,
+    /// The IVs of the values as they were, for [`reseal`].
+    pub stash: sops::IvStash,
 }
 
 impl Opened {
@@ -86,8 +88,10 @@ pub fn open(text: &str, format: Format, ids: &Identities) -> Result<Opened, Secr
     let mut docs = format.parse(text)?;
     let md = metadata::extract(&mut docs)?;
     let key = agekeys::unwrap(&md.age, ids, md.foreign_key_groups())?;
-    sops::decrypt_docs(&mut docs, &key, &md)?;
+    let mut stash = sops::IvStash::default();
+    sops::decrypt_docs_stashing(&mut docs, &key, &md, Some(&mut stash))?;
     Ok(Opened {
+        stash,
         format,
         docs,
         metadata: md,
@@ -108,7 +112,8 @@ pub fn decrypt(
 }
 
 /// Encrypts an opened file again, with the same data key and recipients and a new
-/// `lastmodified` (after an edit).
+/// `lastmodified` (after an edit). Unchanged values keep their IV, so their ciphertext, as
+/// with sops.
 ///
 /// # Errors
 /// Bad selectors.
@@ -121,7 +126,7 @@ pub fn reseal(opened: &Opened) -> Result<String, SecretsError> {
         opened.format,
         &opened.key,
         md,
-        &mut RandomIvs,
+        &mut sops::StashedIvs(&opened.stash),
     )
 }
 

@@ -72,6 +72,11 @@ fn parse(text: &str) -> Result<Parsed, CipherError> {
     Ok(parsed)
 }
 
+/// The IV of an `ENC[...]` value, when it parses.
+pub fn iv_of(text: &str) -> Option<[u8; IV_LEN]> {
+    parse(text).ok().and_then(|p| p.iv.try_into().ok())
+}
+
 /// Whether a string looks like a sops-encrypted value.
 pub fn is_encrypted(text: &str) -> bool {
     text.starts_with("ENC[AES256_GCM,") && text.ends_with(']')

@@ -158,6 +158,47 @@ fn comment_aads(aad: &str) -> Vec<String> {
 /// # Errors
 /// A value that does not open (named by its path), or a MAC that does not match.
 pub fn decrypt_docs(docs: &mut [Branch], key: &DataKey, md: &Metadata) -> Result<(), SopsError> {
+    decrypt_docs_stashing(docs, key, md, None)
+}
+
+/// The IVs of a file's values by key path and plaintext, so that writing it back with the same
+/// data key keeps the ciphertext of every unchanged value (quiet diffs after an edit, as sops
+/// does).
+#[derive(Default)]
+pub struct IvStash(std::collections::HashMap<(String, Vec<u8>), [u8; cipher::IV_LEN]>);
+
+impl Drop for IvStash {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        // The keys hold plaintext: wipe them.
+        for ((_, mut plain), _) in self.0.drain() {
+            plain.zeroize();
+        }
+    }
+}
+
+/// Reuses stashed IVs for unchanged values, fresh random ones for the rest.
+pub struct StashedIvs<'a>(pub &'a IvStash);
+
+impl IvSource for StashedIvs<'_> {
+    fn iv(&mut self, aad: &str, plain: &[u8]) -> [u8; cipher::IV_LEN] {
+        match self.0 .0.get(&(aad.to_string(), plain.to_vec())) {
+            Some(iv) => *iv,
+            None => RandomIvs.iv(aad, plain),
+        }
+    }
+}
+
+/// [`decrypt_docs`], recording every value's IV in `stash`.
+///
+/// # Errors
+/// As [`decrypt_docs`].
+pub fn decrypt_docs_stashing(
+    docs: &mut [Branch],
+    key: &DataKey,
+    md: &Metadata,
+    mut stash: Option<&mut IvStash>,
+) -> Result<(), SopsError> {
     let rules = md.selectors.compile()?;
     let mut mac = new_mac(md);
     for doc in docs.iter_mut() {
@@ -179,12 +220,18 @@ pub fn decrypt_docs(docs: &mut [Branch], key: &DataKey, md: &Metadata) -> Result
                         }
                     }
                     Value::Str(s) => {
+                        let iv = cipher::iv_of(s);
                         *v = cipher::decrypt(s, key, leaf.aad).map_err(|source| {
                             SopsError::Value {
                                 path: leaf.display.to_string(),
                                 source,
                             }
                         })?;
+                        if let (Some(stash), Some(iv), Some((plain, _))) =
+                            (stash.as_deref_mut(), iv, cipher::plaintext_bytes(v))
+                        {
+                            stash.0.insert((leaf.aad.to_string(), plain), iv);
+                        }
                     }
                     _ => {
                         return Err(SopsError::NotEncrypted {
