@@ -724,6 +724,19 @@ mod random_trees {
         })
     }
 
+    trait IntoBranch {
+        fn into_branch(self) -> Branch;
+    }
+
+    impl IntoBranch for Value {
+        fn into_branch(self) -> Branch {
+            match self {
+                Value::Map(b) => b,
+                _ => Vec::new(),
+            }
+        }
+    }
+
     fn branch(kv: Vec<(String, Value, Option<Comment>)>) -> Branch {
         let mut seen = std::collections::HashSet::new();
         let mut b = Vec::new();
@@ -745,15 +758,26 @@ mod random_trees {
 
         /// `sops -d` of a ferry-encrypted random tree prints exactly what ferry prints.
         #[test]
-        fn sops_prints_what_ferry_prints(kv in prop::collection::vec((key(), value(), prop::option::of(comment())), 1..5)) {
+        fn sops_prints_what_ferry_prints(
+            docs in prop::collection::vec(prop::collection::vec((key(), value(), prop::option::of(comment())), 1..5), 1..3),
+            json in any::<bool>(),
+        ) {
             if tool("sops").is_none() {
                 return Ok(());
             }
             let k = keys();
-            let docs = vec![branch(kv)];
-            let plain = Format::Yaml.emit(&docs);
-            let enc = secrets::encrypt(&plain, Format::Yaml, &opts(&k, Selectors::default())).expect("encrypts");
-            prop_assert_eq!(sops(&k, &["-d"], &enc, "yaml"), plain);
+            let mut docs: Vec<_> = docs.into_iter().map(branch).collect();
+            let (format, ext) = if json {
+                // One JSON document, without comments (JSON has none).
+                docs.truncate(1);
+                docs[0] = Value::from_json(&Value::Map(docs[0].clone()).to_json()).into_branch();
+                (Format::Json, "json")
+            } else {
+                (Format::Yaml, "yaml")
+            };
+            let plain = format.emit(&docs);
+            let enc = secrets::encrypt(&plain, format, &opts(&k, Selectors::default())).expect("encrypts");
+            prop_assert_eq!(sops(&k, &["-d"], &enc, ext), plain);
         }
 
         /// What sops encrypts, with any selector, ferry decrypts to what `sops -d` prints.
