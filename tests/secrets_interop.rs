@@ -815,3 +815,65 @@ mod random_trees {
         }
     }
 }
+
+#[test]
+fn ssh_ed25519_recipients_work_both_ways() {
+    if !need(&["sops", "ssh-keygen"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("id_ed25519");
+    let st = Command::new(tool("ssh-keygen").expect("ssh-keygen"))
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(st.success());
+    let public = std::fs::read_to_string(key.with_extension("pub"))
+        .expect("pub")
+        .trim()
+        .to_string();
+    let ids = Identities::from_file(&key).expect("ssh identity");
+    let plain = "token: abc\n";
+    let sops_bin = tool("sops").expect("sops");
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, plain).expect("write");
+    let out = Command::new(&sops_bin)
+        .args(["-e", "--age", &public])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .expect("sops");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        *secrets::decrypt(&String::from_utf8_lossy(&out.stdout), Format::Yaml, &ids)
+            .expect("decrypts"),
+        plain
+    );
+    let opts = EncryptOptions {
+        recipients: vec![Recipient::parse(&public).expect("ssh recipient")],
+        ..Default::default()
+    };
+    std::fs::write(
+        &file,
+        secrets::encrypt(plain, Format::Yaml, &opts).expect("encrypts"),
+    )
+    .expect("write");
+    let out = Command::new(&sops_bin)
+        .arg("-d")
+        .arg(&file)
+        .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &key)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .output()
+        .expect("sops");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), plain);
+}

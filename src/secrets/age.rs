@@ -17,24 +17,38 @@ use sha2::Sha256;
 use std::io::{Read, Write};
 use std::str::FromStr;
 
-/// A parsed age recipient (`age1...`).
+/// A parsed age recipient: X25519 (`age1...`) or SSH (`ssh-ed25519 ...`, `ssh-rsa ...`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipient {
     text: String,
-    key: [u8; 32],
+    /// The X25519 public key; `None` for SSH recipients.
+    key: Option<[u8; 32]>,
 }
 
 impl Recipient {
-    /// Parses `age1...`.
+    /// Parses `age1...` or an SSH public key line.
     ///
     /// # Errors
-    /// Anything that is not an X25519 age recipient.
+    /// Anything that is neither.
     pub fn parse(text: &str) -> Result<Recipient, SecretsError> {
         let text = text.trim();
         let bad = |why: &str| SecretsError::Recipient {
             recipient: text.to_string(),
             message: why.to_string(),
         };
+        if text.starts_with("ssh-") {
+            age::ssh::Recipient::from_str(text).map_err(|e| match e {
+                age::ssh::ParseRecipientKeyError::Invalid(why) => bad(why),
+                age::ssh::ParseRecipientKeyError::Unsupported(kind) => {
+                    bad(&format!("unsupported SSH key type {kind}"))
+                }
+                _ => bad("unsupported SSH key"),
+            })?;
+            return Ok(Recipient {
+                text: text.to_string(),
+                key: None,
+            });
+        }
         age::x25519::Recipient::from_str(text).map_err(bad)?;
         let (hrp, data) = bech32::decode(text).map_err(|_| bad("invalid Bech32 encoding"))?;
         if hrp.as_str() != "age" {
@@ -43,7 +57,7 @@ impl Recipient {
         let key: [u8; 32] = data.try_into().map_err(|_| bad("wrong key length"))?;
         Ok(Recipient {
             text: text.to_string(),
-            key,
+            key: Some(key),
         })
     }
 
@@ -51,8 +65,15 @@ impl Recipient {
         &self.text
     }
 
-    fn age(&self) -> age::x25519::Recipient {
-        age::x25519::Recipient::from_str(&self.text).expect("validated when parsed")
+    fn age(&self) -> Box<dyn age::Recipient + Send> {
+        match self.key {
+            Some(_) => Box::new(
+                age::x25519::Recipient::from_str(&self.text).expect("validated when parsed"),
+            ),
+            None => {
+                Box::new(age::ssh::Recipient::from_str(&self.text).expect("validated when parsed"))
+            }
+        }
     }
 }
 
@@ -65,9 +86,10 @@ pub fn wrap(key: &DataKey, recipients: &[Recipient]) -> Result<Vec<AgeKey>, Secr
         .iter()
         .map(|r| {
             let age_r = r.age();
-            let enc =
-                age::Encryptor::with_recipients(std::iter::once(&age_r as &dyn age::Recipient))
-                    .map_err(|e| SecretsError::Age(e.to_string()))?;
+            let enc = age::Encryptor::with_recipients(std::iter::once(
+                age_r.as_ref() as &dyn age::Recipient
+            ))
+            .map_err(|e| SecretsError::Age(e.to_string()))?;
             let mut out = Vec::new();
             let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(io_age)?;
             let mut w = enc.wrap_output(armor).map_err(io_age)?;
@@ -120,11 +142,20 @@ pub fn unwrap(
 /// Wraps the data key to one recipient with every random input of the age file (file key,
 /// ephemeral X25519 key, payload nonce) drawn from `seed`: same seed, same bytes. The result
 /// is a standard age file that `age -d` and sops open. `seed` must be secret.
-pub fn wrap_derived(key: &DataKey, r: &Recipient, seed: &[u8; 32]) -> AgeKey {
+///
+/// # Errors
+/// SSH recipients: their stanzas are not derived (seal to `age1...` recipients).
+pub fn wrap_derived(key: &DataKey, r: &Recipient, seed: &[u8; 32]) -> Result<AgeKey, SecretsError> {
+    let Some(rkey) = r.key else {
+        return Err(SecretsError::Recipient {
+            recipient: r.text.clone(),
+            message: "stable sealing supports age X25519 recipients (age1...) only".into(),
+        });
+    };
     let kdf = Hkdf::<Sha256>::new(Some(b"ferry/seal/age/v1"), seed);
     let expand = |label: &[u8], out: &mut [u8]| {
         let mut info = label.to_vec();
-        info.extend_from_slice(&r.key);
+        info.extend_from_slice(&rkey);
         kdf.expand(&info, out).expect("HKDF output length is small");
     };
     let mut file_key = zeroize::Zeroizing::new([0u8; 16]);
@@ -137,9 +168,9 @@ pub fn wrap_derived(key: &DataKey, r: &Recipient, seed: &[u8; 32]) -> AgeKey {
     // X25519 recipient stanza (age-encryption.org/v1).
     let esk = x25519_dalek::StaticSecret::from(*esk_bytes);
     let epk = x25519_dalek::PublicKey::from(&esk);
-    let shared = esk.diffie_hellman(&x25519_dalek::PublicKey::from(r.key));
+    let shared = esk.diffie_hellman(&x25519_dalek::PublicKey::from(rkey));
     let mut salt = epk.as_bytes().to_vec();
-    salt.extend_from_slice(&r.key);
+    salt.extend_from_slice(&rkey);
     let mut wrap_key = zeroize::Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(&salt), shared.as_bytes())
         .expand(b"age-encryption.org/v1/X25519", wrap_key.as_mut_slice())
@@ -187,10 +218,10 @@ pub fn wrap_derived(key: &DataKey, r: &Recipient, seed: &[u8; 32]) -> AgeKey {
         enc.push('\n');
     }
     enc.push_str("-----END AGE ENCRYPTED FILE-----\n");
-    AgeKey {
+    Ok(AgeKey {
         recipient: r.text.clone(),
         enc,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -220,9 +251,9 @@ mod tests {
     fn derived_wrapping_is_stable_and_opens_with_the_age_crate() {
         let (ids, r) = identity();
         let key = DataKey::new([6; 32]);
-        let a = wrap_derived(&key, &r, &[1; 32]);
-        assert_eq!(a, wrap_derived(&key, &r, &[1; 32]));
-        assert_ne!(a, wrap_derived(&key, &r, &[2; 32]));
+        let a = wrap_derived(&key, &r, &[1; 32]).expect("x25519");
+        assert_eq!(a, wrap_derived(&key, &r, &[1; 32]).expect("x25519"));
+        assert_ne!(a, wrap_derived(&key, &r, &[2; 32]).expect("x25519"));
         assert_eq!(*unwrap(&[a], &ids, vec![]).expect("unwraps"), [6; 32]);
     }
 

@@ -10,6 +10,8 @@ use std::str::FromStr;
 /// The identities that may open a file, and where each came from (for messages).
 pub struct Identities {
     ids: Vec<age::x25519::Identity>,
+    /// SSH keys (ed25519, rsa), as sops takes them.
+    ssh: Vec<age::ssh::Identity>,
     sources: Vec<String>,
 }
 
@@ -26,6 +28,7 @@ impl Identities {
     pub fn empty() -> Identities {
         Identities {
             ids: Vec::new(),
+            ssh: Vec::new(),
             sources: Vec::new(),
         }
     }
@@ -51,7 +54,11 @@ impl Identities {
             ids.push(id);
         }
         let sources = vec![source.to_string(); ids.len()];
-        Ok(Identities { ids, sources })
+        Ok(Identities {
+            ids,
+            ssh: Vec::new(),
+            sources,
+        })
     }
 
     /// Reads an identity file.
@@ -65,11 +72,45 @@ impl Identities {
                 message: e.to_string(),
             }
         })?);
+        if text.trim_start().starts_with("-----BEGIN") {
+            return Identities::from_ssh_text(&text, &path.display().to_string());
+        }
         Identities::from_text(&text, &path.display().to_string())
+    }
+
+    /// Parses an SSH private key (ed25519 or rsa, without a passphrase), as sops takes it from
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`.
+    ///
+    /// # Errors
+    /// Not an SSH key, a passphrase-protected one, or an unsupported type.
+    pub fn from_ssh_text(text: &str, source: &str) -> Result<Identities, SecretsError> {
+        let bad = |m: &str| SecretsError::Identity {
+            origin: source.to_string(),
+            message: m.to_string(),
+        };
+        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source.to_string()))
+            .map_err(|_| bad("not an SSH private key"))?;
+        match id {
+            age::ssh::Identity::Unencrypted(_) => {}
+            age::ssh::Identity::Encrypted(_) => {
+                return Err(bad(
+                    "the SSH key has a passphrase, which ferry cannot ask for; use an age identity",
+                ))
+            }
+            age::ssh::Identity::Unsupported(_) => {
+                return Err(bad("unsupported SSH key type (use ed25519 or rsa)"))
+            }
+        }
+        Ok(Identities {
+            ids: Vec::new(),
+            ssh: vec![id],
+            sources: vec![source.to_string()],
+        })
     }
 
     fn extend(&mut self, other: Identities) {
         self.ids.extend(other.ids);
+        self.ssh.extend(other.ssh);
         self.sources.extend(other.sources);
     }
 
@@ -102,11 +143,25 @@ impl Identities {
         if let Some(file) = Identities::default_file().filter(|f| f.is_file()) {
             all.extend(Identities::from_file(&file)?);
         }
+        match std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE").filter(|v| !v.is_empty()) {
+            Some(file) => all.extend(Identities::from_file(Path::new(&file))?),
+            None => {
+                // Like sops: the usual SSH keys, when they are usable (others are skipped).
+                if let Some(home) = std::env::var_os("HOME") {
+                    for name in ["id_ed25519", "id_rsa"] {
+                        let p = PathBuf::from(&home).join(".ssh").join(name);
+                        if let Ok(ids) = Identities::from_file(&p) {
+                            all.extend(ids);
+                        }
+                    }
+                }
+            }
+        }
         Ok(all)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.is_empty() && self.ssh.is_empty()
     }
 
     /// Where the identities came from, one entry per identity.
@@ -116,7 +171,10 @@ impl Identities {
 
     /// The identities as the age library takes them.
     pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
-        self.ids.iter().map(|i| i as &dyn age::Identity)
+        self.ids
+            .iter()
+            .map(|i| i as &dyn age::Identity)
+            .chain(self.ssh.iter().map(|i| i as &dyn age::Identity))
     }
 
     /// The public recipients of these identities.

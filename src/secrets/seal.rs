@@ -114,7 +114,7 @@ pub fn seal_docs(
             expand(&seed, &[b"age", r.as_str().as_bytes()], s.as_mut_slice());
             agekeys::wrap_derived(&data_key, r, &s)
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let mut md = Metadata {
         age,
         last_modified: SEALED_LASTMODIFIED.into(),
