@@ -100,6 +100,10 @@ impl W {
     }
 
     fn string(&mut self, s: &str, indent: usize, key: bool) {
+        // go-yaml tags the string `<<` (the merge key) instead of quoting it.
+        if s == "<<" {
+            return self.indicator("!!merge <<", true, false);
+        }
         match style(s, key) {
             Style::Plain => self.indicator(s, true, false),
             Style::Single => self.indicator(&single_quoted(s), true, false),

@@ -98,8 +98,10 @@ fn needs_type_quotes(s: &str) -> bool {
 }
 
 /// libyaml's `is_printable` for one character.
+/// go-yaml's version: NEL and everything past the Basic Multilingual Plane count as
+/// non-printable, so such strings are double-quoted with escapes.
 fn printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
         && c != '\u{feff}'
 }
 
@@ -251,6 +253,9 @@ pub fn single_quoted(s: &str) -> String {
 pub fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    // go-yaml checks for a byte-order mark at the start of the string, not at each character:
+    // a string that starts with one has every character escaped.
+    let all = s.starts_with('\u{feff}');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -265,10 +270,11 @@ pub fn double_quoted(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\u{1b}' => out.push_str("\\e"),
             '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' if all => out.push_str("\\_"),
             '\u{a0}' => out.push('\u{a0}'),
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
-            c if !printable(c) => {
+            c if all || !printable(c) => {
                 let n = c as u32;
                 if n <= 0xff {
                     out.push_str(&format!("\\x{n:02X}"));
