@@ -493,6 +493,32 @@ fn edit_uses_a_private_temp_file_and_keeps_unchanged_files() {
     );
     let text = std::fs::read_to_string(&file).expect("read");
     assert!(!text.contains("new-pass"));
+    // Invalid text: back to the editor; with no one to answer, the changes are abandoned.
+    let bad_editor = k.dir.path().join("bad.sh");
+    std::fs::write(
+        &bad_editor,
+        "#!/bin/sh\nprintf 'a: [unclosed\\n' > \"$1\"\n",
+    )
+    .expect("script");
+    let out = assert_cmd::Command::cargo_bin("ferry")
+        .expect("bin")
+        .args(["secrets", "edit"])
+        .arg(&file)
+        .env("SOPS_AGE_KEY_FILE", &k.key_file)
+        .env("EDITOR", format!("sh {}", bad_editor.display()))
+        .env_remove("SOPS_EDITOR")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("abandoned"));
+    assert!(!std::fs::read_to_string(&file)
+        .expect("read")
+        .contains("unclosed"));
     // The unchanged value keeps its ciphertext (quiet diffs), the changed one does not.
     let line = |t: &str, k: &str| t.lines().find(|l| l.starts_with(k)).map(str::to_string);
     let old_text = String::from_utf8(before.clone()).expect("utf-8");

@@ -200,8 +200,25 @@ fn editor() -> Vec<String> {
 
 fn edit(g: &GlobalArgs, a: SecretsFileArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(&a.file, a.format);
-    let existing = a.file.exists();
-    let opened = if existing { Some(open(&a)?.1) } else { None };
+    let opened = if a.file.exists() {
+        Some(open(&a)?.1)
+    } else {
+        None
+    };
+    // A new file needs recipients: know them before anything is typed.
+    let new_rule = match &opened {
+        Some(_) => None,
+        None => {
+            let rule = rule(&a.file)?.unwrap_or_default();
+            if rule.recipients.is_empty() {
+                anyhow::bail!(
+                    "{}: no .sops.yaml creation rule with `age` recipients matches this new file\nhint: add one, or create the file with `ferry secrets encrypt --age ...`",
+                    a.file.display()
+                );
+            }
+            Some(rule)
+        }
+    };
     let before = match &opened {
         Some(o) => o.plaintext(),
         None => zeroize::Zeroizing::new(String::new()),
@@ -220,41 +237,54 @@ fn edit(g: &GlobalArgs, a: SecretsFileArgs) -> anyhow::Result<ExitCode> {
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         opts.open(&tmp)?.write_all(before.as_bytes())?;
     }
-    // Ctrl-C goes to the editor; ferry stays alive to remove the plaintext afterwards.
+    // Ctrl-C goes to the editor; ferry stays alive to remove the plaintext afterwards (the
+    // directory is removed when `dir` drops, on every return below).
     let _ = ctrlc::set_handler(|| {});
     let argv = editor();
-    let status = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .arg(&tmp)
-        .status();
-    let after = zeroize::Zeroizing::new(std::fs::read_to_string(&tmp).unwrap_or_default());
-    drop(dir);
-    let status = status.with_context(|| format!("cannot run the editor `{}`", argv.join(" ")))?;
-    if !status.success() {
-        anyhow::bail!(
-            "the editor exited with {status}; {} is unchanged",
-            a.file.display()
-        );
-    }
-    if *after == *before {
-        if !g.quiet {
-            eprintln!("{}: no changes", a.file.display());
+    let (after, docs) = loop {
+        let status = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .arg(&tmp)
+            .status();
+        let after = zeroize::Zeroizing::new(std::fs::read_to_string(&tmp).unwrap_or_default());
+        let status =
+            status.with_context(|| format!("cannot run the editor `{}`", argv.join(" ")))?;
+        if !status.success() {
+            anyhow::bail!(
+                "the editor exited with {status}; {} is unchanged",
+                a.file.display()
+            );
         }
-        return Ok(ExitCode::Success);
-    }
-    let docs = format.parse(&after).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: the edited text is not valid: {e}; the file is unchanged",
-            a.file.display()
-        )
-    })?;
-    let out = match opened {
-        Some(mut o) => {
+        if *after == *before {
+            if !g.quiet {
+                eprintln!("{}: no changes", a.file.display());
+            }
+            return Ok(ExitCode::Success);
+        }
+        match format.parse(&after) {
+            Ok(docs) => break (after, docs),
+            Err(e) => {
+                // As sops does: back to the editor rather than losing the changes.
+                eprintln!("error: the edited text is not valid: {e}");
+                eprintln!("press Enter to return to the editor, or Ctrl-D to abandon the changes");
+                let mut line = String::new();
+                if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+                    anyhow::bail!(
+                        "{}: changes abandoned; the file is unchanged",
+                        a.file.display()
+                    );
+                }
+            }
+        }
+    };
+    drop(dir);
+    let out = match (opened, new_rule) {
+        (Some(mut o), _) => {
             o.docs = docs;
             file::reseal(&o).map_err(|e| with_file(e, &a.file))?
         }
-        None => {
-            let rule = rule(&a.file)?.unwrap_or_default();
+        (None, rule) => {
+            let rule = rule.unwrap_or_default();
             let opts = EncryptOptions {
                 recipients: rule.recipients,
                 selectors: rule.selectors,
