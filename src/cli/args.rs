@@ -239,6 +239,7 @@ pub struct SecretsEncryptArgs {
     /// Rewrite the file instead of printing the result.
     #[arg(short, long)]
     pub in_place: bool,
+    /// The file's format [default: by extension: .json is JSON, anything else YAML].
     #[arg(long, value_enum)]
     pub format: Option<SopsFormat>,
     /// Encrypt only values under keys matching this regex.
