@@ -56,6 +56,13 @@ mod tests {
     }
 
     #[test]
+    fn crlf_input_reads_like_lf() {
+        let crlf = parse("a: 1\r\n# c\r\nb:\r\n  - x\r\nm: |\r\n  l1\r\n  l2\r\n").expect("parses");
+        let lf = parse("a: 1\n# c\nb:\n  - x\nm: |\n  l1\n  l2\n").expect("parses");
+        assert_eq!(crlf, lf);
+    }
+
+    #[test]
     fn anchors_are_resolved() {
         let out = round("base: &b {x: 1}\nother: *b\n");
         assert_eq!(out, "base:\n    x: 1\nother:\n    x: 1\n");
