@@ -94,6 +94,7 @@ pub fn plaintext_bytes(value: &Value) -> Option<(Vec<u8>, &'static str)> {
             "bool",
         ),
         Value::Bytes(b) => (b.clone(), "bytes"),
+        Value::Time(t) => (t.as_bytes().to_vec(), "time"),
         Value::Comment(c) => (c.text.as_bytes().to_vec(), "comment"),
         Value::Null | Value::Map(_) | Value::List(_) => return None,
     })
@@ -192,8 +193,8 @@ pub fn decrypt(text: &str, key: &[u8; 32], aad: &str) -> Result<Value, CipherErr
             Value::Bool(parse_go_bool(&as_text("bool")?).ok_or(CipherError::BadPlaintext("bool"))?)
         }
         "bytes" => Value::Bytes(plain),
-        // sops' `time` values are RFC 3339 text; ferry keeps the text.
-        "time" => Value::Str(as_text("time")?),
+        // sops' `time` values are the RFC 3339 text of a Go `time.Time`.
+        "time" => Value::Time(as_text("time")?),
         "comment" => Value::Comment(Comment::new(as_text("comment")?)),
         other => return Err(CipherError::UnknownType(other.to_string())),
     })

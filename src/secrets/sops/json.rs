@@ -63,7 +63,7 @@ fn value(out: &mut String, v: &Value, depth: usize) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&format_float_json(*f)),
-        Value::Str(s) => string(out, s),
+        Value::Str(s) | Value::Time(s) => string(out, s),
         Value::Bytes(b) => {
             use base64::Engine;
             string(out, &base64::engine::general_purpose::STANDARD.encode(b))

@@ -10,6 +10,8 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Bytes(Vec<u8>),
+    /// A YAML timestamp, as the RFC 3339 text Go's `time.Time` marshals to (sops' `time` type).
+    Time(String),
     /// A comment inside a list (the text after `#`). In a map, comments are [`Item::Comment`].
     Comment(Comment),
     Map(Branch),
@@ -76,7 +78,7 @@ impl Value {
         use serde_json::Value as J;
         match self {
             Value::Null | Value::Comment(_) => J::Null,
-            Value::Str(s) => J::String(s.clone()),
+            Value::Str(s) | Value::Time(s) => J::String(s.clone()),
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)

@@ -83,6 +83,7 @@ impl W {
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format_float_g(*f),
+            Value::Time(t) => t.clone(),
             Value::Str(s) => return self.string(s, indent, key),
             Value::Bytes(b) => match std::str::from_utf8(b) {
                 Ok(s) => return self.string(s, indent, key),

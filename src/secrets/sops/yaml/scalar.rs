@@ -33,6 +33,11 @@ pub fn resolve_plain(s: &str) -> Value {
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
         return Value::Str(s.to_string());
     }
+    if TIMESTAMP.is_match(s) {
+        if let Some(t) = normalize_timestamp(s) {
+            return Value::Time(t);
+        }
+    }
     let plain = s.replace('_', "");
     if let Some(i) = parse_int(&plain) {
         return Value::Int(i);
@@ -43,6 +48,64 @@ pub fn resolve_plain(s: &str) -> Value {
         }
     }
     Value::Str(s.to_string())
+}
+
+/// A YAML timestamp in the forms go-yaml parses, as Go's `time.Time.MarshalText` writes it
+/// (RFC 3339 with nanoseconds trimmed, `Z` for UTC); `None` for anything Go would not parse.
+pub fn normalize_timestamp(s: &str) -> Option<String> {
+    static PARTS: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:([Tt])|[ \t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?(Z|[-+][0-9]{2}:[0-9]{2})?)?$",
+        )
+        .expect("valid regex")
+    });
+    let c = PARTS.captures(s)?;
+    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let (y, mo, d) = (num(1)?, num(2)?, num(3)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo) || d == 0 || d > days[(mo - 1) as usize] {
+        return None;
+    }
+    let Some(h) = num(5) else {
+        return Some(format!("{y:04}-{mo:02}-{d:02}T00:00:00Z"));
+    };
+    let (mi, se) = (num(6)?, num(7)?);
+    if h > 23 || mi > 59 || se > 59 {
+        return None;
+    }
+    // With `T` Go requires a zone; with blanks it takes none.
+    let zone = match (c.get(4).is_some(), c.get(9).map(|m| m.as_str())) {
+        (true, Some("Z")) | (false, None) => "Z".to_string(),
+        (true, Some(z)) if z == "+00:00" || z == "-00:00" => "Z".to_string(),
+        (true, Some(z)) => z.to_string(),
+        _ => return None,
+    };
+    let frac = c
+        .get(8)
+        .map(|m| m.as_str().trim_end_matches('0'))
+        .unwrap_or("");
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    Some(format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}{frac}{zone}"
+    ))
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` plus YAML's `0o` octals.
@@ -75,7 +138,6 @@ fn parse_int(s: &str) -> Option<i64> {
 fn needs_type_quotes(s: &str) -> bool {
     !matches!(resolve_plain(s), Value::Str(_))
         || s == "<<"
-        || TIMESTAMP.is_match(s)
         || BASE60.is_match(s)
         || matches!(
             s,
@@ -359,6 +421,26 @@ mod tests {
         assert_eq!(resolve_plain("1e3"), Value::Float(1000.0));
         assert_eq!(resolve_plain("yes"), Value::Str("yes".into()));
         assert_eq!(resolve_plain("~"), Value::Null);
+    }
+
+    #[test]
+    fn timestamps_normalise_like_go() {
+        assert_eq!(
+            resolve_plain("2024-1-2"),
+            Value::Time("2024-01-02T00:00:00Z".into())
+        );
+        assert_eq!(
+            normalize_timestamp("2024-01-01t10:00:00.500+00:00").as_deref(),
+            Some("2024-01-01T10:00:00.5Z")
+        );
+        assert_eq!(
+            normalize_timestamp("2024-01-01 10:00:00").as_deref(),
+            Some("2024-01-01T10:00:00Z")
+        );
+        assert_eq!(normalize_timestamp("2024-01-01T10:00:00"), None);
+        assert_eq!(normalize_timestamp("2024-02-30"), None);
+        assert_eq!(style("2024-01-01", false), Style::Double);
+        assert_eq!(style("2024-02-30", false), Style::Plain);
     }
 
     #[test]
