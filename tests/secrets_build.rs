@@ -78,7 +78,7 @@ fn repo(root: &Path, ci: &Key, cluster: &Key) {
     write(
         root,
         "charts/web/templates/secret.yaml",
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-db\ntype: Opaque\ndata:\n  password: {{ .Values.db.password | b64enc }}\nstringData:\n  user: {{ .Values.db.user }}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-db\n  annotations:\n    rotated: \"2024-01-01\"\n    count: \"1_000\"\n    flag: \"yes\"\ntype: Opaque\ndata:\n  password: {{ .Values.db.password | b64enc }}\nstringData:\n  user: {{ .Values.db.user }}\n",
     );
     write(
         root,

@@ -100,7 +100,9 @@ pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs
         let mut objects = Vec::new();
         for obj in &out.objects {
             let name = object_file_name(obj);
-            let text = to_yaml(obj.value());
+            // Sealed objects are written as sops writes them, so that sops reads back the very
+            // values the MAC covers.
+            let text = crate::secrets::build::sealed_text(obj).unwrap_or_else(|| to_yaml(obj.value()));
             let path = app_dir.join(&name);
             std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
             objects.push(IndexObject {

@@ -174,6 +174,13 @@ pub fn seal_objects(
     Ok(())
 }
 
+/// The text of a sealed (sops-encrypted) object in sops' own YAML layout; `None` for others.
+/// serde's YAML would leave strings such as `2024-01-01` or `1_000` unquoted, which sops reads
+/// as a timestamp or a number, and the MAC would no longer match.
+pub fn sealed_text(obj: &Object) -> Option<String> {
+    is_encrypted_object(obj.value()).then(|| Format::Yaml.emit(&[to_branch(obj.value())]))
+}
+
 /// Whether rendered text holds a `Secret` (plaintext or not): such output is never cached.
 pub fn holds_secret(text: &str) -> bool {
     text.lines().any(|l| l.trim_end() == "kind: Secret")

@@ -193,7 +193,7 @@ pub struct Metadata {
 
 fn text(value: &Value, field: &str) -> Result<String, SopsError> {
     match value {
-        Value::Str(s) => Ok(s.clone()),
+        Value::Str(s) | Value::Time(s) => Ok(s.clone()),
         Value::Int(i) => Ok(i.to_string()),
         Value::Float(f) => Ok(super::cipher::format_float_f(*f)),
         Value::Null => Ok(String::new()),
