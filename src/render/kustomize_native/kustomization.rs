@@ -153,10 +153,10 @@ impl Kustomization {
         let r = Reader { file, map: &map };
         for key in map.keys() {
             if HELM.contains(&key.as_str()) {
-                return Err(Error::Unsupported {
+                return Err(Error::Refused {
                     file: file.to_path_buf(),
                     field: key.clone(),
-                    hint: "ferry renders Helm charts itself: declare the chart as a helm app in ferry.yaml".into(),
+                    message: "charts are not inflated inside kustomizations; declare the chart as a helm app in ferry.yaml".into(),
                 });
             }
             if NOT_YET.contains(&key.as_str()) {

@@ -129,10 +129,10 @@ fn locate(
     let meta = match std::fs::metadata(&full) {
         Ok(meta) => meta,
         Err(_) if is_remote(&entry.path) => {
-            return Err(Error::Unsupported {
+            return Err(Error::Refused {
                 file: k.file.clone(),
                 field: entry.field.to_string(),
-                hint: format!(
+                message: format!(
                     "'{}' is remote and ferry builds offline: vendor it into the repository and refer to it by path",
                     entry.path
                 ),
