@@ -42,7 +42,8 @@ pub enum Create {
     Mapping,
 }
 
-pub type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
+/// Called with the node a path reaches and its JSON pointer in the object.
+pub type Setter<'a> = dyn FnMut(&mut Value, &str) -> Result<(), String> + 'a;
 
 /// Applies `set` at every node `spec.path` reaches in `object`, when the spec selects it.
 pub fn apply(
@@ -55,25 +56,33 @@ pub fn apply(
         return Ok(());
     }
     let path: Vec<&str> = spec.path.split('/').collect();
-    walk(object, &path, spec.create, create, set)
+    walk(object, &path, String::new(), spec.create, create, set)
         .map_err(|e| format!("considering field '{}': {e}", spec.path))
 }
 
 fn walk(
     node: &mut Value,
     path: &[&str],
+    at: String,
     create_if_missing: bool,
     create: Create,
     set: &mut Setter<'_>,
 ) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
-        return set(node);
+        return set(node, &at);
     };
     match node {
         Value::Null => Ok(()),
         Value::Array(items) => {
-            for item in items {
-                walk(item, path, create_if_missing, create, set)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                walk(
+                    item,
+                    path,
+                    format!("{at}/{i}"),
+                    create_if_missing,
+                    create,
+                    set,
+                )?;
             }
             Ok(())
         }
@@ -108,7 +117,8 @@ fn walk(
                     *field = made;
                 }
             }
-            walk(field, rest, create_if_missing, create, set)
+            let at = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
+            walk(field, rest, at, create_if_missing, create, set)
         }
         _ => Err("expected sequence or mapping node".into()),
     }
@@ -130,7 +140,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn set_x(v: &mut Value) -> Result<(), String> {
+    fn set_x(v: &mut Value, _: &str) -> Result<(), String> {
         *v = json!("x");
         Ok(())
     }

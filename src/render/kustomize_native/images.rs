@@ -29,7 +29,7 @@ pub fn apply_image(resources: &mut [Resource], image: &Image) -> Result<(), (usi
         }
         legacy_walk(&mut res.value, image).map_err(|e| (i, e))?;
         for spec in field_specs() {
-            let mut set = |node: &mut Value| update(node, image);
+            let mut set = |node: &mut Value, _: &str| update(node, image);
             apply(&spec, &mut res.value, Create::Nothing, &mut set).map_err(|e| (i, e))?;
         }
     }

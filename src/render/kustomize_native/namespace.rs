@@ -5,6 +5,7 @@
 use super::fieldspec::{apply, Create, FieldSpec};
 use super::resource::Resource;
 use serde_json::Value;
+use std::collections::HashMap;
 
 fn field_specs() -> Vec<FieldSpec> {
     vec![
@@ -26,10 +27,29 @@ fn field_specs() -> Vec<FieldSpec> {
     ]
 }
 
-/// Sets `namespace` on `resources`; the error text names the object.
+/// Sets `namespace` on `resources`; the error names the index of the object at fault. Like
+/// kustomize, a change that makes an object's id collide with another's is an error.
 pub fn apply_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), (usize, String)> {
-    for (i, res) in resources.iter_mut().enumerate() {
-        transform(res, namespace).map_err(|e| (i, e))?;
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for res in resources.iter() {
+        *ids.entry(res.id().key()).or_default() += 1;
+    }
+    for i in 0..resources.len() {
+        let before = resources[i].id().key();
+        transform(&mut resources[i], namespace).map_err(|e| (i, e))?;
+        let after = resources[i].id().key();
+        if before != after {
+            if let Some(n) = ids.get_mut(&before) {
+                *n = n.saturating_sub(1);
+            }
+            *ids.entry(after.clone()).or_default() += 1;
+        }
+        if ids.get(&after).copied().unwrap_or(0) > 1 {
+            return Err((
+                i,
+                "namespace transformation produces ID conflict with another object".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -37,7 +57,7 @@ pub fn apply_namespace(resources: &mut [Resource], namespace: &str) -> Result<()
 fn transform(res: &mut Resource, namespace: &str) -> Result<(), String> {
     let gvk = res.gvk();
     let api_version = res.value["apiVersion"].as_str().unwrap_or("").to_string();
-    let mut set = |v: &mut Value| {
+    let mut set = |v: &mut Value, _: &str| {
         *v = Value::String(namespace.to_string());
         Ok(())
     };

@@ -137,6 +137,7 @@ mod tests {
         Resource {
             value: v,
             file: PathBuf::new(),
+            shared: Vec::new(),
         }
     }
 

@@ -104,6 +104,11 @@ impl fmt::Display for ResId {
 pub struct Resource {
     pub value: Value,
     pub file: PathBuf,
+    /// Label and annotation values that are one node in kustomize's memory: a transformer
+    /// that creates the same key at several places (say `metadata/labels` and the pod
+    /// template's) creates them as one shared node, and a later transformer that sets the key
+    /// at one place changes it at all of them. Each group lists JSON pointers.
+    pub shared: Vec<Vec<String>>,
 }
 
 impl Resource {
@@ -188,6 +193,7 @@ pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
         out.push(Resource {
             value: doc,
             file: file.to_path_buf(),
+            shared: Vec::new(),
         });
     }
     Ok(out)
