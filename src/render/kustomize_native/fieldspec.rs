@@ -55,9 +55,31 @@ pub fn apply(
     if !spec.selects(&Gvk::of(object)) {
         return Ok(());
     }
-    let path: Vec<&str> = spec.path.split('/').collect();
+    let path = split_path(&spec.path);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     walk(object, &path, String::new(), spec.create, create, set)
         .map_err(|e| format!("considering field '{}': {e}", spec.path))
+}
+
+/// kyaml's `PathSplitter`: `/` separates fields, `\/` is a slash inside a field name (as in
+/// annotation keys), and a leading `/` is ignored.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if parts.len() > 1 && parts[0].is_empty() {
+        parts.remove(0);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for part in parts {
+        match out.last_mut() {
+            Some(last) if last.ends_with('\\') => {
+                last.pop();
+                last.push('/');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out
 }
 
 fn walk(

@@ -10,6 +10,7 @@ mod images;
 mod kustomization;
 mod labels;
 mod loader;
+mod nameref;
 mod names;
 mod namespace;
 mod order;
@@ -26,7 +27,18 @@ use std::path::Path;
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
-    let resources = order::legacy_sort(loader::load(dir)?);
+    let mut resources = loader::load(dir)?;
+    nameref::fix_back_references(&mut resources).map_err(|(i, message)| {
+        let res = &resources[i];
+        Error::Resource {
+            file: res.file.clone(),
+            message: format!("{}: {message}", res.id()),
+        }
+    })?;
+    for res in &mut resources {
+        resource::normalize_annotations(&mut res.value);
+    }
+    let resources = order::legacy_sort(resources);
     Ok(resources
         .iter()
         .map(|r| crate::goyaml::to_yaml(&r.value))

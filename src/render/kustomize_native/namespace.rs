@@ -34,10 +34,11 @@ pub fn apply_namespace(resources: &mut [Resource], namespace: &str) -> Result<()
     for res in resources.iter() {
         *ids.entry(res.id().key()).or_default() += 1;
     }
-    for i in 0..resources.len() {
-        let before = resources[i].id().key();
-        transform(&mut resources[i], namespace).map_err(|e| (i, e))?;
-        let after = resources[i].id().key();
+    for (i, res) in resources.iter_mut().enumerate() {
+        let before = res.id().key();
+        res.store_previous_id();
+        transform(res, namespace).map_err(|e| (i, e))?;
+        let after = res.id().key();
         if before != after {
             if let Some(n) = ids.get_mut(&before) {
                 *n = n.saturating_sub(1);
