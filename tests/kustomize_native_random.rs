@@ -95,7 +95,7 @@ fn pod_spec(rng: &mut Rng, indent: &str) -> String {
             rng.pick(IMAGES)
         );
         if rng.chance(30) {
-            let _ = write!(s, "{indent}  args: [{}]\n", json(rng.pick(VALUES)));
+            let _ = writeln!(s, "{indent}  args: [{}]", json(rng.pick(VALUES)));
         }
     }
     if rng.chance(30) {

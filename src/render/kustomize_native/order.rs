@@ -138,6 +138,7 @@ mod tests {
             value: v,
             file: PathBuf::new(),
             shared: Vec::new(),
+            track: Default::default(),
         }
     }
 
