@@ -72,7 +72,19 @@ const KINDS: &[&str] = &[
     "PodDisruptionBudget",
     "NetworkPolicy",
     "DaemonSet",
+    "Secret",
+    "PersistentVolumeClaim",
+    "Role",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "HorizontalPodAutoscaler",
+    "Ingress",
 ];
+
+/// A name that may or may not be one of the tree's objects, to exercise name references.
+fn reference(rng: &mut Rng) -> String {
+    format!("{}{}", rng.pick(NAMES), rng.below(3))
+}
 
 fn json(s: &str) -> String {
     ferry::goyaml::to_json(&serde_json::Value::String(s.to_string()))
@@ -103,6 +115,18 @@ fn pod_spec(rng: &mut Rng, indent: &str) -> String {
             s,
             "{indent}initContainers:\n{indent}- name: init\n{indent}  image: {}\n",
             rng.pick(IMAGES)
+        );
+    }
+    if rng.chance(40) {
+        let _ = writeln!(s, "{indent}serviceAccountName: {}", reference(rng));
+    }
+    if rng.chance(50) {
+        let _ = write!(
+            s,
+            "{indent}volumes:\n{indent}- name: cfg\n{indent}  configMap:\n{indent}    name: {}\n{indent}- name: sec\n{indent}  secret:\n{indent}    secretName: {}\n{indent}- name: data\n{indent}  persistentVolumeClaim:\n{indent}    claimName: {}\n",
+            reference(rng),
+            reference(rng),
+            reference(rng)
         );
     }
     s
@@ -142,6 +166,28 @@ fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
         "ServiceAccount" => format!("apiVersion: v1\nkind: ServiceAccount\n{meta}"),
         "ClusterRole" => format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n{meta}rules: []\n"),
         "Namespace" => format!("apiVersion: v1\nkind: Namespace\n{meta}"),
+        "Secret" => format!("apiVersion: v1\nkind: Secret\n{meta}type: Opaque\nstringData:\n  k: {}\n", json(rng.pick(VALUES))),
+        "PersistentVolumeClaim" => format!("apiVersion: v1\nkind: PersistentVolumeClaim\n{meta}spec:\n  resources: {{requests: {{storage: 1Gi}}}}\n"),
+        "Role" => format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n{meta}rules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  resourceNames: [{}]\n  verbs: [get]\n", reference(rng)),
+        "RoleBinding" | "ClusterRoleBinding" => {
+            let role_kind = if kind == "RoleBinding" { rng.pick(&["Role", "ClusterRole"]) } else { "ClusterRole" };
+            let ns = if rng.chance(50) { format!("\n  namespace: {}", rng.pick(&["team-a", "prod"])) } else { String::new() };
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\n{meta}roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {role_kind}\n  name: {}\nsubjects:\n- kind: ServiceAccount\n  name: {}{ns}\n- kind: ServiceAccount\n  name: default\n",
+                reference(rng),
+                reference(rng)
+            )
+        }
+        "HorizontalPodAutoscaler" => format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n{meta}spec:\n  maxReplicas: 3\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: {}\n    name: {}\n",
+            rng.pick(&["Deployment", "StatefulSet"]),
+            reference(rng)
+        ),
+        "Ingress" => format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\n{meta}spec:\n  tls:\n  - secretName: {}\n  rules:\n  - http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {}\n            port: {{number: 80}}\n",
+            reference(rng),
+            reference(rng)
+        ),
         "PodDisruptionBudget" => format!("apiVersion: policy/v1\nkind: PodDisruptionBudget\n{meta}spec:\n  minAvailable: 1\n  selector:\n    matchLabels: {sel}\n"),
         "NetworkPolicy" => format!(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n{meta}spec:\n  podSelector:\n    matchLabels: {sel}\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {sel}\n"
