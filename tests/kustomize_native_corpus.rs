@@ -12,7 +12,9 @@ const MUST_MATCH: &[&str] = &[
     "kustomize-flux-example-infra-configs",
     "kustomize-flux-example-infra-controllers",
     "kustomize-ingress-nginx-aws-nlb-tls",
+    "kustomize-ingress-nginx-prometheus",
     "kustomize-kex-multibases",
+    "kustomize-kexmd-combineconfigs-development",
 ];
 
 fn corpus_dir() -> Option<PathBuf> {

@@ -32,6 +32,62 @@ pub struct Label {
     pub fields: Vec<FieldSpec>,
 }
 
+/// `generatorOptions`, or a generator's own `options`.
+#[derive(Debug, Clone, Default)]
+pub struct GeneratorOptions {
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub disable_name_suffix_hash: bool,
+    pub immutable: bool,
+}
+
+impl GeneratorOptions {
+    /// `MergeGlobalOptionsIntoLocal`: the generator's own labels and annotations win, the
+    /// global ones fill in, and either side can switch the hash off or make it immutable.
+    pub fn merged_with(
+        local: Option<&GeneratorOptions>,
+        global: Option<&GeneratorOptions>,
+    ) -> Option<GeneratorOptions> {
+        let Some(global) = global else {
+            return local.cloned();
+        };
+        let mut out = local.cloned().unwrap_or_default();
+        for (mine, theirs) in [
+            (&mut out.labels, &global.labels),
+            (&mut out.annotations, &global.annotations),
+        ] {
+            match (mine.as_mut(), theirs) {
+                (None, Some(g)) => *mine = Some(g.clone()),
+                (Some(m), Some(g)) => {
+                    for (k, v) in g {
+                        m.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.disable_name_suffix_hash |= global.disable_name_suffix_hash;
+        out.immutable |= global.immutable;
+        Some(out)
+    }
+}
+
+/// One `configMapGenerator` or `secretGenerator` entry.
+#[derive(Debug, Clone, Default)]
+pub struct Generator {
+    /// `configMapGenerator[0]` and the like, for errors.
+    pub field: String,
+    pub name: String,
+    pub namespace: String,
+    pub behavior: String,
+    pub literals: Vec<String>,
+    pub files: Vec<String>,
+    pub envs: Vec<String>,
+    pub options: Option<GeneratorOptions>,
+    /// Secrets only.
+    pub secret_type: String,
+}
+
 /// One `images` entry.
 #[derive(Debug, Clone, Default)]
 pub struct Image {
@@ -56,6 +112,9 @@ pub struct Kustomization {
     pub labels: Vec<Label>,
     pub common_annotations: BTreeMap<String, String>,
     pub images: Vec<Image>,
+    pub config_maps: Vec<Generator>,
+    pub secrets: Vec<Generator>,
+    pub generator_options: Option<GeneratorOptions>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
@@ -66,9 +125,6 @@ const NOT_YET: &[&str] = &[
     "replicas",
     "replacements",
     "vars",
-    "configMapGenerator",
-    "secretGenerator",
-    "generatorOptions",
     "configurations",
     "crds",
     "generators",
@@ -94,6 +150,9 @@ const KNOWN: &[&str] = &[
     "commonAnnotations",
     "images",
     "imageTags",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -225,6 +284,12 @@ impl Kustomization {
             labels: r.labels()?,
             common_annotations: r.string_map("commonAnnotations", map.get("commonAnnotations"))?,
             images,
+            config_maps: r.generators("configMapGenerator")?,
+            secrets: r.generators("secretGenerator")?,
+            generator_options: match map.get("generatorOptions") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(r.options("generatorOptions", v)?),
+            },
         };
         let has_content = map.keys().any(|k| k != "apiVersion" && k != "kind");
         if !has_content {
@@ -408,6 +473,116 @@ impl<'a> Reader<'a> {
                 new_tag: self.entry_string(&field, m, "newTag")?,
                 digest: self.entry_string(&field, m, "digest")?,
                 tag_suffix: self.entry_string(&field, m, "tagSuffix")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn entry_strings(
+        &self,
+        field: &str,
+        m: &Map<String, Value>,
+        key: &str,
+    ) -> Result<Vec<String>, Error> {
+        match m.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(self.field_error(
+                        &format!("{field}.{key}[{i}]"),
+                        &format!(
+                            "expected a string, found {} (quote the value)",
+                            super::resource::kind_name(other)
+                        ),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(self.field_error(
+                &format!("{field}.{key}"),
+                &format!(
+                    "expected a list of strings, found {}",
+                    super::resource::kind_name(other)
+                ),
+            )),
+        }
+    }
+
+    fn options(&self, field: &str, value: &Value) -> Result<GeneratorOptions, Error> {
+        let m = self.entry(
+            field,
+            value,
+            &[
+                "labels",
+                "annotations",
+                "disableNameSuffixHash",
+                "immutable",
+            ],
+        )?;
+        let map_of = |key: &str| -> Result<Option<BTreeMap<String, String>>, Error> {
+            match m.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                v => self.string_map(&format!("{field}.{key}"), v).map(Some),
+            }
+        };
+        Ok(GeneratorOptions {
+            labels: map_of("labels")?,
+            annotations: map_of("annotations")?,
+            disable_name_suffix_hash: self.entry_bool(field, m, "disableNameSuffixHash")?,
+            immutable: self.entry_bool(field, m, "immutable")?,
+        })
+    }
+
+    fn generators(&self, key: &str) -> Result<Vec<Generator>, Error> {
+        let secret = key == "secretGenerator";
+        let mut allowed = vec![
+            "name",
+            "namespace",
+            "behavior",
+            "literals",
+            "files",
+            "envs",
+            "env",
+            "options",
+        ];
+        if secret {
+            allowed.push("type");
+        }
+        let mut out = Vec::new();
+        for (i, item) in self.list(key)?.iter().enumerate() {
+            let field = format!("{key}[{i}]");
+            let m = self.entry(&field, item, &allowed)?;
+            let mut envs = self.entry_strings(&field, m, "envs")?;
+            let env = self.entry_string(&field, m, "env")?;
+            if !env.is_empty() {
+                envs.push(env);
+            }
+            let behavior = self.entry_string(&field, m, "behavior")?;
+            if !["", "create", "merge", "replace"].contains(&behavior.as_str()) {
+                return Err(self.field_error(
+                    &format!("{field}.behavior"),
+                    "must be create, merge or replace",
+                ));
+            }
+            out.push(Generator {
+                field: field.clone(),
+                name: self.entry_string(&field, m, "name")?,
+                namespace: self.entry_string(&field, m, "namespace")?,
+                behavior,
+                literals: self.entry_strings(&field, m, "literals")?,
+                files: self.entry_strings(&field, m, "files")?,
+                envs,
+                options: match m.get("options") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(self.options(&format!("{field}.options"), v)?),
+                },
+                secret_type: if secret {
+                    self.entry_string(&field, m, "type")?
+                } else {
+                    String::new()
+                },
             });
         }
         Ok(out)

@@ -76,6 +76,7 @@ fn accumulate(
             }
         }
     }
+    super::generators::run(&k, dir, &mut acc)?;
     for entry in &k.components {
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {

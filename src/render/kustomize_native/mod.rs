@@ -6,6 +6,7 @@
 
 mod error;
 mod fieldspec;
+mod generators;
 mod images;
 mod kustomization;
 mod labels;
@@ -28,6 +29,13 @@ use std::path::Path;
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
     let mut resources = loader::load(dir)?;
+    generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
+        let res = &resources[i];
+        Error::Resource {
+            file: res.file.clone(),
+            message: format!("{}: {message}", res.id()),
+        }
+    })?;
     nameref::fix_back_references(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];
         Error::Resource {

@@ -131,6 +131,8 @@ pub struct Track {
     pub suffixes: Vec<String>,
     /// (effective namespace, name, kind) before each rename, oldest first.
     pub previous: Vec<(String, String, String)>,
+    /// A generated object whose name gets the content hash appended at the end.
+    pub needs_hash: bool,
 }
 
 impl Resource {
