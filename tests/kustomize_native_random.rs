@@ -256,6 +256,59 @@ fn fields(rng: &mut Rng) -> String {
     s
 }
 
+/// Generator fields (and the files they read, written through `write`).
+fn generators(rng: &mut Rng, write: &dyn Fn(&str, &str), overlay: bool) -> String {
+    let mut s = String::new();
+    let options = |rng: &mut Rng| match rng.below(4) {
+        0 => "  options:\n    disableNameSuffixHash: true\n".to_string(),
+        1 => format!(
+            "  options:\n    labels:\n      gen: {}\n    immutable: true\n",
+            json(rng.pick(&["a", "yes"]))
+        ),
+        _ => String::new(),
+    };
+    if rng.chance(40) {
+        let behavior = if overlay && rng.chance(40) {
+            rng.pick(&["  behavior: merge\n", "  behavior: replace\n"])
+        } else {
+            ""
+        };
+        write("data.txt", rng.pick(VALUES));
+        write(
+            "vars.env",
+            &format!(
+                "# comment\n\nA_KEY={}\nB.key=two words\n",
+                rng.pick(&["1", "yes", "x=y"])
+            ),
+        );
+        let _ = write!(
+            s,
+            "configMapGenerator:\n- name: {}\n{behavior}  literals:\n  - {}\n  files:\n  - data.txt\n  - other=data.txt\n  envs:\n  - vars.env\n{}",
+            rng.pick(&["settings", "web0", "db1"]),
+            json(&format!("lit={}", rng.pick(VALUES))),
+            options(rng)
+        );
+    }
+    if rng.chance(30) {
+        let _ = write!(
+            s,
+            "secretGenerator:\n- name: {}\n  literals:\n  - {}\n  - {}\n{}",
+            rng.pick(&["creds", "api1"]),
+            json(&format!("password={}", rng.pick(VALUES))),
+            json(&format!("long={}", "x".repeat(rng.below(120)))),
+            options(rng)
+        );
+    }
+    if rng.chance(20) {
+        let _ = write!(
+            s,
+            "generatorOptions:\n  disableNameSuffixHash: {}\n  labels:\n    global: g\n",
+            rng.chance(50)
+        );
+    }
+    s
+}
+
 /// Writes one random tree under `dir` and returns the directory to build.
 fn write_case(rng: &mut Rng, dir: &Path) -> PathBuf {
     let write = |rel: &str, text: &str| {
@@ -290,6 +343,11 @@ fn write_case(rng: &mut Rng, dir: &Path) -> PathBuf {
                 .join(", ")
         );
         k.push_str(&fields(rng));
+        k.push_str(&generators(
+            rng,
+            &|rel: &str, text: &str| write(&format!("{sub}/{rel}"), text),
+            !sub.starts_with("base"),
+        ));
         k
     };
     let bases = rng.below(3);
@@ -345,7 +403,12 @@ fn random_kustomizations_match_kubectl() {
         let native = ferry::render::kustomize_native::build(&root);
         match (out.status.success(), native) {
             (true, Ok(got)) if got.as_bytes() == out.stdout.as_slice() => same += 1,
-            (false, Err(_)) => both_failed += 1,
+            (false, Err(e)) => {
+                both_failed += 1;
+                if std::env::var_os("FERRY_DIFF_VERBOSE").is_some() {
+                    println!("case {case}: both refused; ferry: {e}");
+                }
+            }
             (true, Ok(got)) => {
                 let want = String::from_utf8_lossy(&out.stdout);
                 let line = want

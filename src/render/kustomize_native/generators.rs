@@ -398,7 +398,9 @@ fn copy_metadata(res: &mut Resource, old: &Resource) {
             }
         }
     }
-    let needs_hash = res.track.needs_hash;
+    // Build annotations come from the existing object; the hash survives only if both the
+    // existing object and the generator ask for it.
+    let needs_hash = res.track.needs_hash && old.track.needs_hash;
     res.track = old.track.clone();
     res.track.needs_hash = needs_hash;
     res.shared = Vec::new();
