@@ -15,6 +15,7 @@ const MUST_MATCH: &[&str] = &[
     "kustomize-ingress-nginx-prometheus",
     "kustomize-kex-multibases",
     "kustomize-kexmd-combineconfigs-development",
+    "kustomize-kexmd-jsonpatch",
 ];
 
 fn corpus_dir() -> Option<PathBuf> {

@@ -80,9 +80,13 @@ fn cases() -> Vec<Case> {
         ),
         (
             "not yet supported field",
-            vec![("kustomization.yaml", "resources: [x.yaml]\npatches:\n- path: p.yaml\n"), ("x.yaml", CM)],
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\npatches:\n- path: p.yaml\n"),
+                ("x.yaml", CM),
+                ("p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {k: v}\n"),
+            ],
             ".",
-            vec!["kustomization.yaml", "`patches`", "renderer: binary"],
+            vec!["kustomization.yaml", "`patches[0]`", "strategic merge", "renderer: binary"],
         ),
         ("resources is a string", vec![("kustomization.yaml", "resources: x.yaml\n")], ".", vec!["kustomization.yaml", "`resources`", "list"]),
         (

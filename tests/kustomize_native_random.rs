@@ -204,6 +204,41 @@ fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
 /// Transformer fields for one kustomization.
 fn fields(rng: &mut Rng) -> String {
     let mut s = String::new();
+    if rng.chance(25) {
+        let target = rng.pick(&[
+            "kind: Deployment|StatefulSet",
+            "kind: ConfigMap",
+            "labelSelector: l0=x",
+            "labelSelector: \"l1 in (x, v-2)\"",
+            "name: web.*",
+            "group: apps\n    version: v1",
+        ]);
+        let op = rng.pick(&[
+            "- op: add\n      path: /metadata/labels/patched\n      value: \"1.0\"",
+            "- op: replace\n      path: /spec/replicas\n      value: 5",
+            "- op: remove\n      path: /metadata/labels/l0",
+            "- op: add\n      path: /metadata/labels/big\n      value: 12345678901234567890",
+        ]);
+        let _ = write!(
+            s,
+            "patches:\n- target:\n    {target}\n  patch: |\n    {op}\n"
+        );
+    }
+    if rng.chance(15) {
+        let _ = write!(
+            s,
+            "patchesJson6902:\n- target:\n    version: v1\n    kind: ConfigMap\n    name: \"{}\"\n  patch: |\n    - op: add\n      path: /data/extra\n      value: \"x\"\n",
+            rng.pick(&["web.*", ".*", "settings.*"])
+        );
+    }
+    if rng.chance(8) {
+        let _ = writeln!(
+            s,
+            "replicas:\n- name: {}0\n  count: {}",
+            rng.pick(&["web", "db", "api"]),
+            rng.below(5)
+        );
+    }
     if rng.chance(40) {
         let _ = writeln!(s, "namespace: {}", rng.pick(&["prod", "team-b", "default"]));
     }

@@ -150,6 +150,8 @@ fn walk(
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
+        // A float held by kyaml prints as Go's `%g` (after a JSON patch every number is one).
+        Value::Number(n) if n.is_f64() => Some(crate::goyaml::format_g(n.as_f64().unwrap_or(0.0))),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Null => Some(String::new()),

@@ -116,7 +116,7 @@ fn load_pairs(k: &Kustomization, dir: &Path, g: &Generator) -> Result<Vec<(Strin
     let mut pairs: Vec<(String, Bytes)> = Vec::new();
     for (i, env) in g.envs.iter().enumerate() {
         let field = format!("{}.envs[{i}]", g.field);
-        let content = read(k, dir, &field, env)?;
+        let content = super::loader::read_file(k, dir, &field, env)?;
         let text = String::from_utf8(content)
             .map_err(|_| field_error(k, &field, format!("'{env}' is not UTF-8 text")))?;
         for (n, line) in text.lines().enumerate() {
@@ -184,7 +184,7 @@ fn load_pairs(k: &Kustomization, dir: &Path, g: &Generator) -> Result<Vec<(Strin
                 ))
             }
         };
-        pairs.push((key, Bytes(read(k, dir, &field, path)?)));
+        pairs.push((key, Bytes(super::loader::read_file(k, dir, &field, path)?)));
     }
     let mut seen = std::collections::HashSet::new();
     for (key, _) in &pairs {
@@ -213,28 +213,6 @@ impl Bytes {
     fn as_bytes(&self) -> &[u8] {
         &self.0
     }
-}
-
-/// Reads a generator input file, which must lie in or below the kustomization directory.
-fn read(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Result<Vec<u8>, Error> {
-    let full = dir.join(path);
-    let canonical = full.canonicalize().map_err(|_| Error::Missing {
-        file: k.file.clone(),
-        field: field.to_string(),
-        entry: path.to_string(),
-    })?;
-    if !canonical.parent().is_some_and(|p| p.starts_with(dir)) {
-        return Err(Error::Restricted {
-            file: k.file.clone(),
-            field: field.to_string(),
-            entry: path.to_string(),
-            root: dir.to_path_buf(),
-        });
-    }
-    std::fs::read(&canonical).map_err(|source| Error::Read {
-        path: canonical,
-        source,
-    })
 }
 
 /// kustomize's `removeQuotes` for literal values: one pair of matching outer quotes goes.
@@ -375,7 +353,15 @@ fn copy_metadata(res: &mut Resource, old: &Resource) {
         if let Some(mine) = res.value["metadata"][field].as_object() {
             m.extend(mine.clone());
         }
-        m
+        // `GetLabels`/`SetLabels` go through text: every value comes back a string.
+        m.into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    Value::String(super::fieldspec::scalar_text(&v).unwrap_or_default()),
+                )
+            })
+            .collect()
     };
     let (labels, annotations) = (merged("labels"), merged("annotations"));
     let name = old.value["metadata"]["name"].clone();

@@ -4,6 +4,7 @@
 
 use super::error::Error;
 use super::fieldspec::FieldSpec;
+use super::selector::Selector;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,23 @@ pub struct Generator {
     pub secret_type: String,
 }
 
+/// One `patches` or `patchesJson6902` entry.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    /// `patches[0]` and the like, for errors.
+    pub field: String,
+    pub path: String,
+    pub patch: String,
+    pub target: Option<Selector>,
+}
+
+/// One `replicas` entry.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub name: String,
+    pub count: serde_json::Number,
+}
+
 /// One `images` entry.
 #[derive(Debug, Clone, Default)]
 pub struct Image {
@@ -115,14 +133,14 @@ pub struct Kustomization {
     pub config_maps: Vec<Generator>,
     pub secrets: Vec<Generator>,
     pub generator_options: Option<GeneratorOptions>,
+    pub patches: Vec<Patch>,
+    pub patches_json6902: Vec<Patch>,
+    pub replicas: Vec<Replica>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
 const NOT_YET: &[&str] = &[
-    "patches",
     "patchesStrategicMerge",
-    "patchesJson6902",
-    "replicas",
     "replacements",
     "vars",
     "configurations",
@@ -153,6 +171,9 @@ const KNOWN: &[&str] = &[
     "configMapGenerator",
     "secretGenerator",
     "generatorOptions",
+    "patches",
+    "patchesJson6902",
+    "replicas",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -284,6 +305,9 @@ impl Kustomization {
             labels: r.labels()?,
             common_annotations: r.string_map("commonAnnotations", map.get("commonAnnotations"))?,
             images,
+            patches: r.patches("patches")?,
+            patches_json6902: r.patches("patchesJson6902")?,
+            replicas: r.replicas()?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {
@@ -533,6 +557,96 @@ impl<'a> Reader<'a> {
             disable_name_suffix_hash: self.entry_bool(field, m, "disableNameSuffixHash")?,
             immutable: self.entry_bool(field, m, "immutable")?,
         })
+    }
+
+    fn patches(&self, key: &str) -> Result<Vec<Patch>, Error> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(key)?.iter().enumerate() {
+            let field = format!("{key}[{i}]");
+            let m = self.entry(&field, item, &["path", "patch", "target", "options"])?;
+            if let Some(Value::Object(options)) = m.get("options") {
+                if options.values().any(|v| v.as_bool() == Some(true)) {
+                    return Err(Error::Unsupported {
+                        file: self.file.to_path_buf(),
+                        field: format!("{field}.options"),
+                        hint: "render this app with `renderer: binary` meanwhile".into(),
+                    });
+                }
+            }
+            let target = match m.get("target") {
+                None | Some(Value::Null) => None,
+                Some(t) => {
+                    let tf = format!("{field}.target");
+                    let t = self.entry(
+                        &tf,
+                        t,
+                        &[
+                            "group",
+                            "version",
+                            "kind",
+                            "name",
+                            "namespace",
+                            "labelSelector",
+                            "annotationSelector",
+                        ],
+                    )?;
+                    Some(Selector {
+                        group: self.entry_string(&tf, t, "group")?,
+                        version: self.entry_string(&tf, t, "version")?,
+                        kind: self.entry_string(&tf, t, "kind")?,
+                        name: self.entry_string(&tf, t, "name")?,
+                        namespace: self.entry_string(&tf, t, "namespace")?,
+                        label_selector: self.entry_string(&tf, t, "labelSelector")?,
+                        annotation_selector: self.entry_string(&tf, t, "annotationSelector")?,
+                    })
+                }
+            };
+            let patch = Patch {
+                field: field.clone(),
+                path: self.entry_string(&field, m, "path")?,
+                patch: self.entry_string(&field, m, "patch")?.trim().to_string(),
+                target,
+            };
+            match (patch.path.is_empty(), patch.patch.is_empty()) {
+                (true, true) => {
+                    return Err(self.field_error(&field, "must specify one of patch and path"))
+                }
+                (false, false) => {
+                    return Err(
+                        self.field_error(&field, "patch and path can't be set at the same time")
+                    )
+                }
+                _ => {}
+            }
+            out.push(patch);
+        }
+        Ok(out)
+    }
+
+    fn replicas(&self) -> Result<Vec<Replica>, Error> {
+        let mut out = Vec::new();
+        for (i, item) in self.list("replicas")?.iter().enumerate() {
+            let field = format!("replicas[{i}]");
+            let m = self.entry(&field, item, &["name", "count"])?;
+            let count = match m.get("count") {
+                Some(Value::Number(n)) if n.is_i64() => n.clone(),
+                None | Some(Value::Null) => serde_json::Number::from(0),
+                Some(other) => {
+                    return Err(self.field_error(
+                        &format!("{field}.count"),
+                        &format!(
+                            "expected a whole number, found {}",
+                            super::resource::kind_name(other)
+                        ),
+                    ))
+                }
+            };
+            out.push(Replica {
+                name: self.entry_string(&field, m, "name")?,
+                count,
+            });
+        }
+        Ok(out)
     }
 
     fn generators(&self, key: &str) -> Result<Vec<Generator>, Error> {

@@ -6,7 +6,7 @@
 use super::error::Error;
 use super::kustomization::{Entry, Kind, Kustomization};
 use super::resource::{read_resources, Resource};
-use super::{images, labels, names, namespace};
+use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -92,7 +92,7 @@ fn accumulate(
             }
         }
     }
-    transform(&k, &mut acc)?;
+    transform(&k, dir, &mut acc)?;
     Ok(acc)
 }
 
@@ -194,8 +194,31 @@ fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(
     Ok(())
 }
 
+/// Reads a file a kustomization field names (a generator input, a patch), which must lie in
+/// or below the kustomization directory.
+pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Result<Vec<u8>, Error> {
+    let full = dir.join(path);
+    let canonical = full.canonicalize().map_err(|_| Error::Missing {
+        file: k.file.clone(),
+        field: field.to_string(),
+        entry: path.to_string(),
+    })?;
+    if !canonical.parent().is_some_and(|p| p.starts_with(dir)) {
+        return Err(Error::Restricted {
+            file: k.file.clone(),
+            field: field.to_string(),
+            entry: path.to_string(),
+            root: dir.to_path_buf(),
+        });
+    }
+    std::fs::read(&canonical).map_err(|source| Error::Read {
+        path: canonical,
+        source,
+    })
+}
+
 /// This level's transformers, in kustomize's order.
-fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
+fn transform(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), Error> {
     let fail = |field: &str, acc: &[Resource], (i, message): (usize, String)| Error::Transform {
         file: k.file.clone(),
         field: field.to_string(),
@@ -205,6 +228,7 @@ fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
             .unwrap_or_default(),
         message,
     };
+    patches::apply_patches(k, dir, acc)?;
     if !k.namespace.is_empty() {
         namespace::apply_namespace(acc, &k.namespace).map_err(|e| fail("namespace", acc, e))?;
     }
@@ -225,6 +249,8 @@ fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
         &labels::annotation_field_specs(),
     )
     .map_err(|e| fail("commonAnnotations", acc, e))?;
+    patches::apply_json6902(k, dir, acc)?;
+    patches::apply_replicas(k, acc)?;
     for (i, image) in k.images.iter().enumerate() {
         images::apply_image(acc, image).map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
     }

@@ -8,6 +8,7 @@ mod error;
 mod fieldspec;
 mod generators;
 mod images;
+mod jsonpatch;
 mod kustomization;
 mod labels;
 mod loader;
@@ -15,8 +16,10 @@ mod nameref;
 mod names;
 mod namespace;
 mod order;
+mod patches;
 mod resource;
 mod scope;
+mod selector;
 
 pub use error::Error;
 

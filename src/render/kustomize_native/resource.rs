@@ -204,13 +204,10 @@ pub fn normalize_annotations(value: &mut Value) {
         Value::Object(m) => m
             .iter()
             .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => String::new(),
-                };
-                (k.clone(), Value::String(text))
+                (
+                    k.clone(),
+                    Value::String(super::fieldspec::scalar_text(v).unwrap_or_default()),
+                )
             })
             .collect(),
         _ => serde_json::Map::new(),
