@@ -195,6 +195,29 @@ fn scenarios() -> Vec<Scenario> {
         },
     ];
     v.push(Scenario {
+        name: "builtin-transformer-configs",
+        files: vec![
+            (
+                "kustomization.yaml",
+                base("transformers:\n- labels.yaml\n- conf\n- |-\n  apiVersion: builtin\n  kind: AnnotationsTransformer\n  metadata:\n    name: notes\n  annotations:\n    inline: \"true\"\n  fieldSpecs:\n  - path: metadata/annotations\n    create: true\n"),
+            ),
+            (
+                "labels.yaml",
+                "apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\nlabels:\n  only-meta: x\nfieldSpecs:\n- path: metadata/labels\n  create: true\n- kind: Deployment\n  path: spec/template/metadata/labels\n  create: true\n".into(),
+            ),
+            ("conf/kustomization.yaml", "resources:\n- ns.yaml\n- img.yaml\n".into()),
+            (
+                "conf/ns.yaml",
+                "apiVersion: builtin\nkind: NamespaceTransformer\nmetadata:\n  name: ns\n  namespace: from-plugin\nfieldSpecs:\n- path: metadata/namespace\n  create: true\n".into(),
+            ),
+            (
+                "conf/img.yaml",
+                "apiVersion: builtin\nkind: ImageTagTransformer\nmetadata:\n  name: img\nimageTag:\n  name: nginx\n  newTag: \"9\"\nfieldSpecs:\n- path: spec/template/spec/containers/image\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
         name: "nested-bases-and-components",
         files: vec![
             ("base/kustomization.yaml", "resources:\n- workloads.yaml\nnamePrefix: b-\ncommonLabels: {layer: base}\n".into()),

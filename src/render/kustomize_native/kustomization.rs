@@ -123,6 +123,8 @@ pub struct Kustomization {
     /// `resources` followed by the deprecated `bases`, as kustomize appends them.
     pub resources: Vec<Entry>,
     pub components: Vec<Entry>,
+    /// `transformers`: plugin configuration files, directories, or inline configurations.
+    pub transformers: Vec<Entry>,
     pub namespace: String,
     pub name_prefix: String,
     pub name_suffix: String,
@@ -146,7 +148,6 @@ const NOT_YET: &[&str] = &[
     "configurations",
     "crds",
     "generators",
-    "transformers",
     "validators",
     "openapi",
     "sortOptions",
@@ -174,6 +175,7 @@ const KNOWN: &[&str] = &[
     "patches",
     "patchesJson6902",
     "replicas",
+    "transformers",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -283,6 +285,14 @@ impl Kustomization {
             field: "bases",
             path,
         }));
+        let transformers = r
+            .strings("transformers")?
+            .into_iter()
+            .map(|path| Entry {
+                field: "transformers",
+                path,
+            })
+            .collect();
         let components = r
             .strings("components")?
             .into_iter()
@@ -298,6 +308,7 @@ impl Kustomization {
             kind,
             resources,
             components,
+            transformers,
             namespace: r.string("namespace")?,
             name_prefix: r.string("namePrefix")?,
             name_suffix: r.string("nameSuffix")?,

@@ -93,6 +93,8 @@ fn accumulate(
         }
     }
     transform(&k, dir, &mut acc)?;
+    let configs = transformer_configs(&k, dir, &chain)?;
+    super::transformers::run(&k, &configs, &mut acc)?;
     Ok(acc)
 }
 
@@ -194,6 +196,48 @@ fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(
     Ok(())
 }
 
+/// The plugin configurations `transformers:` names: inline YAML, files, or kustomization
+/// directories whose output they are.
+fn transformer_configs(
+    k: &Kustomization,
+    dir: &Path,
+    chain: &[PathBuf],
+) -> Result<Vec<Resource>, Error> {
+    let mut configs = Vec::new();
+    for entry in &k.transformers {
+        let inline = crate::manifest::parse_documents(&entry.path)
+            .ok()
+            .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
+        if inline.is_some() {
+            configs.extend(read_resources(&k.file, &entry.path)?);
+            continue;
+        }
+        match locate(dir, k, entry, chain)? {
+            Located::File(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                configs.extend(read_resources(&path, &text)?);
+            }
+            Located::Dir(sub) => {
+                let from = Referrer {
+                    file: &k.file,
+                    field: entry.field,
+                };
+                configs.extend(accumulate(
+                    &sub,
+                    chain,
+                    Vec::new(),
+                    Kind::Kustomization,
+                    Some(from),
+                )?);
+            }
+        }
+    }
+    Ok(configs)
+}
+
 /// Reads a file a kustomization field names (a generator input, a patch), which must lie in
 /// or below the kustomization directory.
 pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Result<Vec<u8>, Error> {
@@ -230,7 +274,8 @@ fn transform(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), 
     };
     patches::apply_patches(k, dir, acc)?;
     if !k.namespace.is_empty() {
-        namespace::apply_namespace(acc, &k.namespace).map_err(|e| fail("namespace", acc, e))?;
+        namespace::apply_namespace(acc, &k.namespace, &namespace::field_specs())
+            .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         names::apply_affixes(acc, &k.name_prefix, &k.name_suffix);
@@ -252,7 +297,8 @@ fn transform(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), 
     patches::apply_json6902(k, dir, acc)?;
     patches::apply_replicas(k, acc)?;
     for (i, image) in k.images.iter().enumerate() {
-        images::apply_image(acc, image).map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+        images::apply_image(acc, image, &images::field_specs())
+            .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ mod patches;
 mod resource;
 mod scope;
 mod selector;
+mod transformers;
 
 pub use error::Error;
 
