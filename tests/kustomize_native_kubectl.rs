@@ -195,6 +195,19 @@ fn scenarios() -> Vec<Scenario> {
         },
     ];
     v.push(Scenario {
+        name: "sort-fifo",
+        files: vec![("kustomization.yaml", base("sortOptions:\n  order: fifo\n"))],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "sort-legacy-custom",
+        files: vec![(
+            "kustomization.yaml",
+            base("sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Widget, StatefulSet]\n    orderLast: [Namespace]\n"),
+        )],
+        root: ".",
+    });
+    v.push(Scenario {
         name: "builtin-transformer-configs",
         files: vec![
             (

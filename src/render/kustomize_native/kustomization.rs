@@ -106,6 +106,17 @@ pub struct Replica {
     pub count: serde_json::Number,
 }
 
+/// `sortOptions`: `fifo` keeps the build order, `legacy` sorts by kind (with optional own
+/// first and last lists).
+#[derive(Debug, Clone)]
+pub enum SortOrder {
+    Fifo,
+    Legacy {
+        first: Option<Vec<String>>,
+        last: Option<Vec<String>>,
+    },
+}
+
 /// One `images` entry.
 #[derive(Debug, Clone, Default)]
 pub struct Image {
@@ -138,6 +149,7 @@ pub struct Kustomization {
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
     pub replicas: Vec<Replica>,
+    pub sort: Option<SortOrder>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
@@ -150,7 +162,6 @@ const NOT_YET: &[&str] = &[
     "generators",
     "validators",
     "openapi",
-    "sortOptions",
     "buildMetadata",
 ];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
@@ -176,6 +187,7 @@ const KNOWN: &[&str] = &[
     "patchesJson6902",
     "replicas",
     "transformers",
+    "sortOptions",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -319,6 +331,7 @@ impl Kustomization {
             patches: r.patches("patches")?,
             patches_json6902: r.patches("patchesJson6902")?,
             replicas: r.replicas()?,
+            sort: r.sort_options()?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {
@@ -632,6 +645,47 @@ impl<'a> Reader<'a> {
             out.push(patch);
         }
         Ok(out)
+    }
+
+    fn sort_options(&self) -> Result<Option<SortOrder>, Error> {
+        let Some(v) = self.map.get("sortOptions").filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let m = self.entry("sortOptions", v, &["order", "legacySortOptions"])?;
+        let legacy = match m.get("legacySortOptions") {
+            None | Some(Value::Null) => None,
+            Some(l) => {
+                let l = self.entry(
+                    "sortOptions.legacySortOptions",
+                    l,
+                    &["orderFirst", "orderLast"],
+                )?;
+                let field = "sortOptions.legacySortOptions";
+                Some((
+                    self.entry_strings(field, l, "orderFirst")?,
+                    self.entry_strings(field, l, "orderLast")?,
+                ))
+            }
+        };
+        match (
+            self.entry_string("sortOptions", m, "order")?.as_str(),
+            legacy,
+        ) {
+            ("fifo", None) => Ok(Some(SortOrder::Fifo)),
+            ("fifo", Some(_)) => Err(self.field_error(
+                "sortOptions.legacySortOptions",
+                "is set but the selected sort order is 'fifo', not 'legacy'",
+            )),
+            ("legacy", None) => Ok(Some(SortOrder::Legacy {
+                first: None,
+                last: None,
+            })),
+            ("legacy", Some((first, last))) => Ok(Some(SortOrder::Legacy {
+                first: Some(first),
+                last: Some(last),
+            })),
+            _ => Err(self.field_error("sortOptions.order", "must be one of [fifo, legacy]")),
+        }
     }
 
     fn replicas(&self) -> Result<Vec<Replica>, Error> {

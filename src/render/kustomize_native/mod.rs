@@ -24,6 +24,7 @@ mod transformers;
 
 pub use error::Error;
 
+use kustomization::SortOrder;
 use std::path::Path;
 
 /// Builds the kustomization in `dir` into a YAML stream: objects in legacy order, each as
@@ -50,7 +51,23 @@ pub fn build(dir: &Path) -> Result<String, Error> {
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);
     }
-    let resources = order::legacy_sort(resources);
+    let resources = match kustomization::Kustomization::load(dir)?.sort {
+        None | Some(SortOrder::Legacy { first: None, .. }) => {
+            order::legacy_sort(resources, &order::DEFAULT)
+        }
+        Some(SortOrder::Legacy { first, last }) => {
+            let first: Vec<&str> = first.iter().flatten().map(String::as_str).collect();
+            let last: Vec<&str> = last.iter().flatten().map(String::as_str).collect();
+            order::legacy_sort(
+                resources,
+                &order::Order {
+                    first: &first,
+                    last: &last,
+                },
+            )
+        }
+        Some(SortOrder::Fifo) => resources,
+    };
     Ok(resources
         .iter()
         .map(|r| crate::goyaml::to_yaml(&r.value))
