@@ -5,7 +5,7 @@
 
 use super::number::yaml_number;
 use super::resolve::plain_is_string;
-use super::scalar::{Analysis, Style};
+use super::scalar::{is_break, Analysis, Style};
 use super::sort::sort_keys;
 use serde_json::Value;
 
@@ -109,7 +109,7 @@ impl Emitter {
                 mapping: true,
                 simple_key: false,
             };
-            let multiline = Analysis::of(key).multiline;
+            let multiline = key.chars().any(is_break);
             if !multiline && key.len() <= SIMPLE_KEY_MAX {
                 self.node(
                     &Value::String((*key).clone()),
@@ -131,15 +131,16 @@ impl Emitter {
     }
 
     fn scalar(&mut self, text: &str, requested: Style, ctx: Context) {
-        let analysis = Analysis::of(text);
+        let chars: Vec<char> = text.chars().collect();
+        let analysis = Analysis::of(text, &chars);
         let style = analysis.select_style(text, requested, ctx);
         self.increase_indent(true, false);
         let allow_breaks = !ctx.simple_key;
         match style {
-            Style::Plain => self.write_plain(text, allow_breaks),
-            Style::SingleQuoted => self.write_single_quoted(text, allow_breaks),
-            Style::DoubleQuoted => self.write_double_quoted(text, allow_breaks),
-            Style::Literal => self.write_literal(text),
+            Style::Plain => self.write_plain(&chars, allow_breaks),
+            Style::SingleQuoted => self.write_single_quoted(&chars, allow_breaks),
+            Style::DoubleQuoted => self.write_double_quoted(text, &chars, allow_breaks),
+            Style::Literal => self.write_literal(&chars),
         }
         self.pop_indent();
     }
