@@ -16,6 +16,7 @@ const MUST_MATCH: &[&str] = &[
     "kustomize-kex-multibases",
     "kustomize-kexmd-combineconfigs-development",
     "kustomize-kexmd-jsonpatch",
+    "kustomize-podinfo-deploy-production",
 ];
 
 fn corpus_dir() -> Option<PathBuf> {

@@ -135,6 +135,13 @@ spec:
   size: 1.0
   ratio: 0.5
   when: "2024-01-01"
+  plainDate: 2024-02-29
+  stamp: 2001-12-14t21:59:43.10-05:00
+  mode: 0755
+  quotedMode: "0644"
+  big: 1_000_000
+  fallback: 09.5
+  flow: [0600, "0700"]
 ---
 apiVersion: v1
 kind: ConfigMap

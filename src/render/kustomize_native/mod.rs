@@ -21,6 +21,7 @@ mod resource;
 mod scope;
 mod selector;
 mod transformers;
+mod typing;
 
 pub use error::Error;
 

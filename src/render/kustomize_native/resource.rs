@@ -222,10 +222,13 @@ pub fn normalize_annotations(value: &mut Value) {
 /// Reads the objects in one resource file: documents in order, empty ones skipped, `*List`
 /// kinds with `items` replaced by their items.
 pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
-    let docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+    let mut docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
         file: file.to_path_buf(),
         message: format!("invalid YAML: {e}"),
     })?;
+    for doc in &mut docs {
+        super::typing::retype(doc, text);
+    }
     let bad = |message: String| Error::Resource {
         file: file.to_path_buf(),
         message,
