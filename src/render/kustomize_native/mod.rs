@@ -5,6 +5,7 @@
 //! are refused with an error naming them.
 
 mod error;
+mod fields;
 mod fieldspec;
 mod generators;
 mod images;
