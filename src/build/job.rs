@@ -4,8 +4,7 @@ use super::BuildContext;
 use crate::config::{ChartRef, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_documents, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer, PlainRenderer,
-    RenderError, RenderRequest, Renderer,
+    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer, PlainRenderer, RenderError, RenderRequest, Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
@@ -70,35 +69,19 @@ impl PairResult {
 pub(super) fn run_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> PairResult {
     match render_pair(ctx, app) {
         Ok(o) => PairResult::Ok(Box::new(o)),
-        Err(kind) => PairResult::Err(PairError {
-            env: app.env.clone(),
-            app: app.app.clone(),
-            kind,
-        }),
+        Err(kind) => PairResult::Err(PairError { env: app.env.clone(), app: app.app.clone(), kind }),
     }
 }
 
-fn renderer_for(
-    ctx: &BuildContext<'_>,
-    app: &ResolvedApp,
-) -> Result<Box<dyn Renderer>, RenderError> {
+fn renderer_for(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Box<dyn Renderer>, RenderError> {
     Ok(match &app.source {
-        ResolvedSource::Helm(_) => Box::new(HelmRenderer {
-            tool: ctx.tools.helm.clone()?,
-        }),
-        ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer {
-            tool: ctx.tools.kustomize.clone()?,
-        }),
+        ResolvedSource::Helm(_) => Box::new(HelmRenderer { tool: ctx.tools.helm.clone()? }),
+        ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer { tool: ctx.tools.kustomize.clone()? }),
         ResolvedSource::Plain { .. } => Box::new(PlainRenderer),
     })
 }
 
-fn cache_key(
-    fingerprint: &str,
-    app: &ResolvedApp,
-    inputs: &BTreeMap<String, String>,
-    chart: Option<&ChartLocation>,
-) -> String {
+fn cache_key(fingerprint: &str, app: &ResolvedApp, inputs: &BTreeMap<String, String>, chart: Option<&ChartLocation>) -> String {
     let chart_digest = match chart {
         Some(ChartLocation::Archive(p)) => p.file_name().map(|n| n.to_string_lossy().to_string()),
         _ => None,
@@ -128,11 +111,7 @@ fn render_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<PairOutput, 
     let (text, cached) = match ctx.cache.get(&key) {
         Some(t) => (t, true),
         None => {
-            let req = RenderRequest {
-                tree: ctx.tree,
-                app,
-                chart: chart.as_ref(),
-            };
+            let req = RenderRequest { tree: ctx.tree, app, chart: chart.as_ref() };
             let t = renderer.render(&req)?;
             ctx.cache.put(&key, &t);
             (t, false)
@@ -142,14 +121,7 @@ fn render_pair(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<PairOutput, 
     if matches!(app.source, ResolvedSource::Helm(_)) {
         objects.retain(|o| !is_helm_test(o));
     }
-    Ok(PairOutput {
-        app: app.clone(),
-        objects,
-        cache_key: key,
-        inputs,
-        renderer: fingerprint,
-        cached,
-    })
+    Ok(PairOutput { app: app.clone(), objects, cache_key: key, inputs, renderer: fingerprint, cached })
 }
 
 /// Helm test hooks (`helm.sh/hook: test...`) are run by `helm test`, not part of the desired
@@ -206,21 +178,13 @@ mod tests {
     #[test]
     fn source_comments_follow_documents() {
         let t = "---\n# Source: a.yaml\nkind: A\n---\n# Source: b.yaml\n# only a comment\n---\n# Source: c.yaml\nkind: C\n";
-        assert_eq!(
-            source_comments(t),
-            [Some("a.yaml".to_string()), Some("c.yaml".to_string())]
-        );
+        assert_eq!(source_comments(t), [Some("a.yaml".to_string()), Some("c.yaml".to_string())]);
     }
 
     #[test]
     fn bad_document_names_its_source() {
         let t = "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# Source: b.yaml\napiVersion: v1\nkind: ConfigMap\n";
-        let Err(err) = to_objects(t) else {
-            panic!("must fail")
-        };
-        assert_eq!(
-            err.to_string(),
-            "document 2 (b.yaml): field `metadata.name` is missing"
-        );
+        let Err(err) = to_objects(t) else { panic!("must fail") };
+        assert_eq!(err.to_string(), "document 2 (b.yaml): field `metadata.name` is missing");
     }
 }

@@ -7,9 +7,7 @@ mod output;
 mod postprocess;
 
 pub use job::{PairError, PairErrorKind, PairResult};
-pub use output::{
-    object_file_name, write_environment, Index, IndexApp, IndexObject, OutputError, INDEX_FILE,
-};
+pub use output::{object_file_name, write_environment, Index, IndexApp, IndexObject, OutputError, INDEX_FILE};
 pub use postprocess::{finish_environment, PostError};
 
 use crate::config::{resolve, Pipeline};
@@ -90,11 +88,7 @@ impl BuildReport {
 
 /// Builds the selected environments. Errors of single pairs are reported per environment in
 /// the report, not returned: only misuse (an unknown environment) fails the call itself.
-pub fn build(
-    ctx: &BuildContext<'_>,
-    opts: &BuildOptions,
-    progress: &dyn Progress,
-) -> Result<BuildReport, BuildError> {
+pub fn build(ctx: &BuildContext<'_>, opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
     let envs: Vec<String> = if opts.environments.is_empty() {
         ctx.pipeline.environments.keys().cloned().collect()
     } else {
@@ -102,13 +96,7 @@ pub fn build(
             if !ctx.pipeline.environments.contains_key(e) {
                 return Err(BuildError::UnknownEnvironment {
                     name: e.clone(),
-                    known: ctx
-                        .pipeline
-                        .environments
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: ctx.pipeline.environments.keys().cloned().collect::<Vec<_>>().join(", "),
                 });
             }
         }
@@ -123,10 +111,7 @@ pub fn build(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| BuildError::Pool {
-            jobs,
-            message: e.to_string(),
-        })?;
+        .map_err(|e| BuildError::Pool { jobs, message: e.to_string() })?;
     let results: Vec<PairResult> = pool.install(|| {
         use rayon::prelude::*;
         pairs
@@ -146,14 +131,7 @@ pub fn build(
     }
     let environments = envs
         .iter()
-        .map(|env| {
-            output::finish_and_write(
-                ctx,
-                env,
-                by_env.remove(env).unwrap_or_default(),
-                &opts.out_dir,
-            )
-        })
+        .map(|env| output::finish_and_write(ctx, env, by_env.remove(env).unwrap_or_default(), &opts.out_dir))
         .collect();
     Ok(BuildReport {
         revision: ctx.tree.revision().clone(),

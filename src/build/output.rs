@@ -65,13 +65,7 @@ pub struct IndexObject {
 
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '-' })
         .collect()
 }
 
@@ -83,30 +77,17 @@ pub fn object_file_name(obj: &Object) -> String {
         kind = format!("{kind}.{}", obj.group());
     }
     match obj.namespace() {
-        Some(ns) => format!(
-            "{}_{}_{}.yaml",
-            sanitize(&kind),
-            sanitize(ns),
-            sanitize(obj.name())
-        ),
+        Some(ns) => format!("{}_{}_{}.yaml", sanitize(&kind), sanitize(ns), sanitize(obj.name())),
         None => format!("{}_{}.yaml", sanitize(&kind), sanitize(obj.name())),
     }
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
-    OutputError {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    OutputError { path: path.to_path_buf(), message: e.to_string() }
 }
 
 /// Writes one environment atomically and returns the path of its directory.
-pub fn write_environment(
-    out_dir: &Path,
-    env: &str,
-    revision: &Revision,
-    outputs: &[PairOutput],
-) -> Result<PathBuf, OutputError> {
+pub fn write_environment(out_dir: &Path, env: &str, revision: &Revision, outputs: &[PairOutput]) -> Result<PathBuf, OutputError> {
     std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{env}.tmp-"))
@@ -180,12 +161,7 @@ pub fn write_environment(
     Ok(target)
 }
 
-pub(super) fn finish_and_write(
-    ctx: &BuildContext<'_>,
-    env: &str,
-    results: Vec<PairResult>,
-    out_dir: &Path,
-) -> EnvReport {
+pub(super) fn finish_and_write(ctx: &BuildContext<'_>, env: &str, results: Vec<PairResult>, out_dir: &Path) -> EnvReport {
     let apps = results.len();
     let mut errors = Vec::new();
     let mut outputs = Vec::new();
@@ -200,16 +176,7 @@ pub(super) fn finish_and_write(
         }
     }
     let rendered = outputs.len() - cached;
-    let mut report = EnvReport {
-        name: env.to_string(),
-        apps,
-        objects: 0,
-        cached,
-        rendered,
-        out: out_dir.join(env),
-        written: false,
-        errors: Vec::new(),
-    };
+    let mut report = EnvReport { name: env.to_string(), apps, objects: 0, cached, rendered, out: out_dir.join(env), written: false, errors: Vec::new() };
     if errors.is_empty() {
         if let Err(post) = super::finish_environment(ctx.pipeline, &mut outputs) {
             errors.extend(post.into_iter().map(|e| format!("{env}: {e}")));

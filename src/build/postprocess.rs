@@ -1,18 +1,14 @@
 //! Deterministic clean-up of one environment's objects: namespaces, duplicates, order.
 
 use super::job::PairOutput;
-use crate::config::Pipeline;
 use crate::manifest::{sort_objects, ObjRef, Scope, ScopeTable};
+use crate::config::Pipeline;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PostError {
     #[error("{obj} is produced twice: by app `{first}` and by app `{second}`\nhint: remove it from one of them, or limit one app to other environments")]
-    Duplicate {
-        obj: ObjRef,
-        first: String,
-        second: String,
-    },
+    Duplicate { obj: ObjRef, first: String, second: String },
 }
 
 /// Scope knowledge for one environment: built-ins, `clusterScoped:` and every CRD rendered.
@@ -31,10 +27,7 @@ fn scopes(pipeline: &Pipeline, outputs: &[&PairOutput]) -> ScopeTable {
 }
 
 /// Sets or clears `metadata.namespace` by scope, refuses duplicates, sorts each app's objects.
-pub fn finish_environment(
-    pipeline: &Pipeline,
-    outputs: &mut [PairOutput],
-) -> Result<(), Vec<PostError>> {
+pub fn finish_environment(pipeline: &Pipeline, outputs: &mut [PairOutput]) -> Result<(), Vec<PostError>> {
     let table = {
         let refs: Vec<&PairOutput> = outputs.iter().collect();
         scopes(pipeline, &refs)
@@ -42,11 +35,7 @@ pub fn finish_environment(
     let mut owners: BTreeMap<ObjRef, String> = BTreeMap::new();
     let mut errors = Vec::new();
     for out in outputs.iter_mut() {
-        let default_ns = out
-            .app
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_string());
+        let default_ns = out.app.namespace.clone().unwrap_or_else(|| "default".to_string());
         for obj in out.objects.iter_mut() {
             match table.scope_of(obj.group(), obj.kind()) {
                 Scope::Namespaced => {
@@ -55,22 +44,14 @@ pub fn finish_environment(
                     }
                 }
                 Scope::Cluster => {
-                    if let Some(meta) = obj
-                        .value_mut()
-                        .get_mut("metadata")
-                        .and_then(|m| m.as_object_mut())
-                    {
+                    if let Some(meta) = obj.value_mut().get_mut("metadata").and_then(|m| m.as_object_mut()) {
                         meta.remove("namespace");
                     }
                 }
             }
             let r = obj.obj_ref();
             match owners.get(&r) {
-                Some(first) => errors.push(PostError::Duplicate {
-                    obj: r,
-                    first: first.clone(),
-                    second: out.app.app.clone(),
-                }),
+                Some(first) => errors.push(PostError::Duplicate { obj: r, first: first.clone(), second: out.app.app.clone() }),
                 None => {
                     owners.insert(r, out.app.app.clone());
                 }

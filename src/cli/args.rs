@@ -23,13 +23,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The repository (any directory inside it).
-    #[arg(
-        short = 'C',
-        long = "repo",
-        global = true,
-        default_value = ".",
-        value_name = "DIR"
-    )]
+    #[arg(short = 'C', long = "repo", global = true, default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,
     /// Where renders and vendored charts are cached [default: $XDG_CACHE_HOME/ferry].
     #[arg(long, global = true, env = "FERRY_CACHE_DIR", value_name = "DIR")]

@@ -22,11 +22,9 @@ impl Bar {
     pub fn new(enabled: bool, what: &str) -> Bar {
         let bar = enabled.then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             b.set_style(style);
             b.set_prefix(what.to_string());
             b

@@ -19,11 +19,7 @@ pub enum ExitCode {
 pub fn print_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
     let color = super::progress::stderr_color();
-    let label = if color {
-        "\x1b[1;31merror\x1b[0m"
-    } else {
-        "error"
-    };
+    let label = if color { "\x1b[1;31merror\x1b[0m" } else { "error" };
     let mut shown = err.to_string();
     let _ = writeln!(stderr, "{label}: {shown}");
     for cause in err.chain().skip(1) {

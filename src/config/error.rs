@@ -48,13 +48,7 @@ impl fmt::Display for Located<'_> {
 }
 
 impl ConfigError {
-    pub(crate) fn at(
-        file: &std::path::Path,
-        text: &str,
-        key: &str,
-        message: impl Into<String>,
-        hint: impl Into<Option<String>>,
-    ) -> Self {
+    pub(crate) fn at(file: &std::path::Path, text: &str, key: &str, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
         ConfigError::Invalid {
             file: file.to_path_buf(),
             key: key.to_string(),

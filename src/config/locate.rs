@@ -38,12 +38,7 @@ fn is_blank(line: &str) -> bool {
     t.is_empty() || t.starts_with('#')
 }
 
-fn find_key(
-    lines: &[&str],
-    start: usize,
-    parent_indent: isize,
-    name: &str,
-) -> Option<(usize, usize)> {
+fn find_key(lines: &[&str], start: usize, parent_indent: isize, name: &str) -> Option<(usize, usize)> {
     for (i, line) in lines.iter().enumerate().skip(start) {
         if is_blank(line) {
             continue;
@@ -53,12 +48,7 @@ fn find_key(
             return None;
         }
         let t = line.trim_start().trim_start_matches("- ");
-        let key = t
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'');
+        let key = t.split(':').next().unwrap_or("").trim().trim_matches(|c| c == '"' || c == '\'');
         if key == name && t.contains(':') {
             return Some((i, indent));
         }

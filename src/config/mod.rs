@@ -10,8 +10,8 @@ mod template;
 pub use error::ConfigError;
 pub use locate::line_of;
 pub use model::{
-    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
-    RendererChoice, API_VERSION, KIND,
+    App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp, RendererChoice,
+    API_VERSION, KIND,
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;

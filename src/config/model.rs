@@ -132,11 +132,7 @@ pub enum ChartRef {
     /// `oci://...` with a version.
     Oci { url: String, version: String },
     /// A chart in a Helm repository.
-    Repo {
-        repo: String,
-        name: String,
-        version: String,
-    },
+    Repo { repo: String, name: String, version: String },
 }
 
 impl ChartRef {
@@ -145,11 +141,7 @@ impl ChartRef {
         match self {
             ChartRef::Local { .. } => None,
             ChartRef::Oci { url, version } => Some(format!("{url}@{version}")),
-            ChartRef::Repo {
-                repo,
-                name,
-                version,
-            } => Some(format!("{}#{name}@{version}", repo.trim_end_matches('/'))),
+            ChartRef::Repo { repo, name, version } => Some(format!("{}#{name}@{version}", repo.trim_end_matches('/'))),
         }
     }
 }
@@ -164,8 +156,7 @@ pub enum RendererChoice {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -176,9 +167,7 @@ pub(crate) fn check_repo_path(p: &str) -> Result<(), String> {
         return Err("the path is empty".into());
     }
     if p.starts_with('/') {
-        return Err(format!(
-            "`{p}` is absolute; paths are relative to the repository root"
-        ));
+        return Err(format!("`{p}` is absolute; paths are relative to the repository root"));
     }
     let mut depth = 0i32;
     for part in p.split('/') {
@@ -205,9 +194,7 @@ fn check_vars(s: &str) -> Result<(), String> {
         };
         let var = &after[..end];
         if var != "env" {
-            return Err(format!(
-                "`${{{var}}}` is not a known variable; only `${{env}}` is substituted"
-            ));
+            return Err(format!("`${{{var}}}` is not a known variable; only `${{env}}` is substituted"));
         }
         rest = &after[end + 1..];
     }
@@ -217,78 +204,41 @@ fn check_vars(s: &str) -> Result<(), String> {
 fn check_kube_version(v: &str) -> bool {
     let v = v.strip_prefix('v').unwrap_or(v);
     let parts: Vec<&str> = v.split('.').collect();
-    (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    (2..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Pipeline {
     pub(crate) fn validate(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
-        let err = |key: &str, msg: String, hint: Option<&str>| {
-            ConfigError::at(file, text, key, msg, hint.map(str::to_string))
-        };
+        let err = |key: &str, msg: String, hint: Option<&str>| ConfigError::at(file, text, key, msg, hint.map(str::to_string));
         if self.api_version != API_VERSION {
-            return Err(err(
-                "apiVersion",
-                format!("`{}` is not supported", self.api_version),
-                Some(&format!("use `apiVersion: {API_VERSION}`")),
-            ));
+            return Err(err("apiVersion", format!("`{}` is not supported", self.api_version), Some(&format!("use `apiVersion: {API_VERSION}`"))));
         }
         if self.kind != KIND {
-            return Err(err(
-                "kind",
-                format!("`{}` is not supported", self.kind),
-                Some(&format!("use `kind: {KIND}`")),
-            ));
+            return Err(err("kind", format!("`{}` is not supported", self.kind), Some(&format!("use `kind: {KIND}`"))));
         }
         if !check_kube_version(&self.kube_version) {
-            return Err(err(
-                "kubeVersion",
-                format!("`{}` is not a Kubernetes version", self.kube_version),
-                Some("write it as MAJOR.MINOR.PATCH, e.g. \"1.31.0\""),
-            ));
+            return Err(err("kubeVersion", format!("`{}` is not a Kubernetes version", self.kube_version), Some("write it as MAJOR.MINOR.PATCH, e.g. \"1.31.0\"")));
         }
         if self.environments.is_empty() {
-            return Err(err(
-                "environments",
-                "no environment is defined".into(),
-                Some("add at least one, e.g. `environments: {staging: {}}`"),
-            ));
+            return Err(err("environments", "no environment is defined".into(), Some("add at least one, e.g. `environments: {staging: {}}`")));
         }
         for (name, env) in &self.environments {
             if !is_dns_label(name) {
-                return Err(err(
-                    &format!("environments.{name}"),
-                    format!("`{name}` is not a valid environment name"),
-                    Some("use lower-case letters, digits and `-`"),
-                ));
+                return Err(err(&format!("environments.{name}"), format!("`{name}` is not a valid environment name"), Some("use lower-case letters, digits and `-`")));
             }
             if let Some(v) = &env.kube_version {
                 if !check_kube_version(v) {
-                    return Err(err(
-                        &format!("environments.{name}.kubeVersion"),
-                        format!("`{v}` is not a Kubernetes version"),
-                        Some("write it as MAJOR.MINOR.PATCH"),
-                    ));
+                    return Err(err(&format!("environments.{name}.kubeVersion"), format!("`{v}` is not a Kubernetes version"), Some("write it as MAJOR.MINOR.PATCH")));
                 }
             }
         }
         for (i, k) in self.cluster_scoped.iter().enumerate() {
             if k.is_empty() || k.matches('/').count() > 1 {
-                return Err(err(
-                    &format!("clusterScoped[{i}]"),
-                    format!("`{k}` is not `group/Kind` or `Kind`"),
-                    None,
-                ));
+                return Err(err(&format!("clusterScoped[{i}]"), format!("`{k}` is not `group/Kind` or `Kind`"), None));
             }
         }
         if self.apps.is_empty() {
-            return Err(err(
-                "apps",
-                "no app is defined".into(),
-                Some("add an app with `helm:`, `kustomize:` or `path:`"),
-            ));
+            return Err(err("apps", "no app is defined".into(), Some("add an app with `helm:`, `kustomize:` or `path:`")));
         }
         for (name, app) in &self.apps {
             self.validate_app(name, app, &err)?;
@@ -296,77 +246,32 @@ impl Pipeline {
         Ok(())
     }
 
-    fn validate_app(
-        &self,
-        name: &str,
-        app: &App,
-        err: &dyn Fn(&str, String, Option<&str>) -> ConfigError,
-    ) -> Result<(), ConfigError> {
+    fn validate_app(&self, name: &str, app: &App, err: &dyn Fn(&str, String, Option<&str>) -> ConfigError) -> Result<(), ConfigError> {
         let key = format!("apps.{name}");
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            || name.starts_with('.')
-        {
-            return Err(err(
-                &key,
-                format!("`{name}` is not a valid app name"),
-                Some("use letters, digits, `-`, `_` and `.`"),
-            ));
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) || name.starts_with('.') {
+            return Err(err(&key, format!("`{name}` is not a valid app name"), Some("use letters, digits, `-`, `_` and `.`")));
         }
-        let kinds = [
-            app.helm.is_some(),
-            app.kustomize.is_some(),
-            app.path.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
+        let kinds = [app.helm.is_some(), app.kustomize.is_some(), app.path.is_some()].iter().filter(|b| **b).count();
         if kinds != 1 {
-            return Err(err(
-                &key,
-                format!(
-                    "an app needs exactly one of `helm`, `kustomize` or `path` (found {kinds})"
-                ),
-                None,
-            ));
+            return Err(err(&key, format!("an app needs exactly one of `helm`, `kustomize` or `path` (found {kinds})"), None));
         }
         let known = |e: &str| self.environments.contains_key(e);
-        let env_list = || {
-            self.environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let env_list = || self.environments.keys().cloned().collect::<Vec<_>>().join(", ");
         if let Some(envs) = &app.environments {
             for (i, e) in envs.iter().enumerate() {
                 if !known(e) {
-                    return Err(err(
-                        &format!("{key}.environments[{i}]"),
-                        format!("unknown environment `{e}`"),
-                        Some(&format!("known environments: {}", env_list())),
-                    ));
+                    return Err(err(&format!("{key}.environments[{i}]"), format!("unknown environment `{e}`"), Some(&format!("known environments: {}", env_list()))));
                 }
             }
         }
         for e in app.overrides.keys() {
             if !known(e) {
-                return Err(err(
-                    &format!("{key}.overrides.{e}"),
-                    format!("unknown environment `{e}`"),
-                    Some(&format!("known environments: {}", env_list())),
-                ));
+                return Err(err(&format!("{key}.overrides.{e}"), format!("unknown environment `{e}`"), Some(&format!("known environments: {}", env_list()))));
             }
         }
         if let Some(ns) = &app.namespace {
             if !is_dns_label(ns) {
-                return Err(err(
-                    &format!("{key}.namespace"),
-                    format!("`{ns}` is not a valid namespace name"),
-                    None,
-                ));
+                return Err(err(&format!("{key}.namespace"), format!("`{ns}` is not a valid namespace name"), None));
             }
         }
         let check_path = |k: String, p: &str| -> Result<(), ConfigError> {
@@ -383,26 +288,15 @@ impl Pipeline {
             let hk = format!("{key}.helm");
             check_vars(&h.chart).map_err(|m| err(&format!("{hk}.chart"), m, None))?;
             let remote = h.chart.starts_with("oci://") || h.repo.is_some();
-            if remote && h.version.is_none() && app.overrides.values().all(|o| o.version.is_none())
-            {
-                return Err(err(
-                    &format!("{hk}.version"),
-                    "a chart from a repository or registry needs a pinned `version`".into(),
-                    Some("add `version: X.Y.Z`"),
-                ));
+            if remote && h.version.is_none() && app.overrides.values().all(|o| o.version.is_none()) {
+                return Err(err(&format!("{hk}.version"), "a chart from a repository or registry needs a pinned `version`".into(), Some("add `version: X.Y.Z`")));
             }
             if !remote {
                 check_repo_path(&h.chart).map_err(|m| err(&format!("{hk}.chart"), m, Some("give a path in the repository, `oci://...`, or a chart name with `repo:`")))?;
             }
             if let Some(r) = &h.repo {
                 if !(r.starts_with("https://") || r.starts_with("http://")) {
-                    return Err(err(
-                        &format!("{hk}.repo"),
-                        format!("`{r}` is not an http(s) URL"),
-                        Some(
-                            "for OCI registries write the chart as `oci://host/path/chart` instead",
-                        ),
-                    ));
+                    return Err(err(&format!("{hk}.repo"), format!("`{r}` is not an http(s) URL"), Some("for OCI registries write the chart as `oci://host/path/chart` instead")));
                 }
             }
             for (i, v) in h.values.iter().enumerate() {
@@ -413,14 +307,8 @@ impl Pipeline {
             for (i, v) in o.values.iter().enumerate() {
                 check_path(format!("{key}.overrides.{e}.values[{i}]"), v)?;
             }
-            if app.helm.is_none()
-                && (!o.values.is_empty() || !o.set.is_empty() || o.version.is_some())
-            {
-                return Err(err(
-                    &format!("{key}.overrides.{e}"),
-                    "`values`, `set` and `version` overrides only apply to helm apps".into(),
-                    None,
-                ));
+            if app.helm.is_none() && (!o.values.is_empty() || !o.set.is_empty() || o.version.is_some()) {
+                return Err(err(&format!("{key}.overrides.{e}"), "`values`, `set` and `version` overrides only apply to helm apps".into(), None));
             }
         }
         Ok(())
@@ -430,11 +318,7 @@ impl Pipeline {
     pub fn environments_of<'a>(&'a self, app: &'a App) -> impl Iterator<Item = &'a str> + 'a {
         self.environments
             .keys()
-            .filter(move |e| {
-                app.environments
-                    .as_ref()
-                    .is_none_or(|l| l.iter().any(|x| x == *e))
-            })
+            .filter(move |e| app.environments.as_ref().is_none_or(|l| l.iter().any(|x| x == *e)))
             .map(String::as_str)
     }
 }

@@ -73,16 +73,9 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             .unwrap_or_default();
         let chart = subst(&h.chart, env);
         let chart = if chart.starts_with("oci://") {
-            ChartRef::Oci {
-                url: chart,
-                version,
-            }
+            ChartRef::Oci { url: chart, version }
         } else if let Some(repo) = &h.repo {
-            ChartRef::Repo {
-                repo: repo.clone(),
-                name: chart,
-                version,
-            }
+            ChartRef::Repo { repo: repo.clone(), name: chart, version }
         } else {
             ChartRef::Local { path: chart }
         };
@@ -106,9 +99,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             include_crds: h.include_crds,
         })
     } else if let Some(k) = &app.kustomize {
-        ResolvedSource::Kustomize {
-            path: subst(k, env),
-        }
+        ResolvedSource::Kustomize { path: subst(k, env) }
     } else {
         ResolvedSource::Plain {
             path: subst(app.path.as_deref().unwrap_or_default(), env),
@@ -118,10 +109,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
         env: env.to_string(),
         app: name.to_string(),
         namespace,
-        kube_version: envcfg
-            .kube_version
-            .clone()
-            .unwrap_or_else(|| p.kube_version.clone()),
+        kube_version: envcfg.kube_version.clone().unwrap_or_else(|| p.kube_version.clone()),
         source,
     }
 }
@@ -174,34 +162,15 @@ apps:
         let p = crate::config::parse(Path::new("ferry.yaml"), P).expect("valid");
         let all = resolve(&p, &["prod".into(), "staging".into()]);
         let names: Vec<_> = all.iter().map(|r| format!("{}/{}", r.env, r.app)).collect();
-        assert_eq!(
-            names,
-            [
-                "prod/crds",
-                "prod/ingress",
-                "prod/web",
-                "staging/ingress",
-                "staging/web"
-            ]
-        );
+        assert_eq!(names, ["prod/crds", "prod/ingress", "prod/web", "staging/ingress", "staging/web"]);
         let prod_web = &all[2];
         assert_eq!(prod_web.namespace.as_deref(), Some("web-prod"));
         assert_eq!(prod_web.kube_version, "1.30.0");
-        let ResolvedSource::Helm(h) = &prod_web.source else {
-            panic!("helm expected")
-        };
+        let ResolvedSource::Helm(h) = &prod_web.source else { panic!("helm expected") };
         assert_eq!(h.values[1], "apps/web/values-prod.yaml");
-        assert_eq!(
-            serde_json::Value::Object(h.set.clone()),
-            serde_json::json!({"image": {"tag": "1", "pullPolicy": "Always"}, "replicas": 3})
-        );
+        assert_eq!(serde_json::Value::Object(h.set.clone()), serde_json::json!({"image": {"tag": "1", "pullPolicy": "Always"}, "replicas": 3}));
         assert_eq!(h.api_versions, ["a/v1"]);
-        assert_eq!(
-            all[3].source,
-            ResolvedSource::Kustomize {
-                path: "apps/ingress/overlays/staging".into()
-            }
-        );
+        assert_eq!(all[3].source, ResolvedSource::Kustomize { path: "apps/ingress/overlays/staging".into() });
         assert_eq!(all[4].kube_version, "1.31.0");
     }
 }

@@ -80,32 +80,18 @@ impl Object {
         str_field(map, "apiVersion")?;
         str_field(map, "kind")?;
         let meta = match map.get("metadata") {
-            None | Some(Value::Null) => {
-                return Err(ObjectError::Missing {
-                    field: "metadata.name",
-                })
-            }
+            None | Some(Value::Null) => return Err(ObjectError::Missing { field: "metadata.name" }),
             Some(Value::Object(m)) => m,
             Some(_) => return Err(ObjectError::NotAString { field: "metadata" }),
         };
         match meta.get("name") {
-            None | Some(Value::Null) => {
-                return Err(ObjectError::Missing {
-                    field: "metadata.name",
-                })
-            }
+            None | Some(Value::Null) => return Err(ObjectError::Missing { field: "metadata.name" }),
             Some(Value::String(s)) if !s.is_empty() => {}
-            Some(_) => {
-                return Err(ObjectError::NotAString {
-                    field: "metadata.name",
-                })
-            }
+            Some(_) => return Err(ObjectError::NotAString { field: "metadata.name" }),
         }
         if let Some(ns) = meta.get("namespace") {
             if !matches!(ns, Value::String(_) | Value::Null) {
-                return Err(ObjectError::NotAString {
-                    field: "metadata.namespace",
-                });
+                return Err(ObjectError::NotAString { field: "metadata.namespace" });
             }
         }
         Ok(Object { value })
@@ -116,9 +102,7 @@ impl Object {
     }
 
     fn meta(&self) -> &Map<String, Value> {
-        self.map()["metadata"]
-            .as_object()
-            .expect("validated in from_value")
+        self.map()["metadata"].as_object().expect("validated in from_value")
     }
 
     pub fn api_version(&self) -> &str {
@@ -199,10 +183,8 @@ mod tests {
 
     #[test]
     fn core_group_and_cluster_scope_display() {
-        let o = Object::from_value(
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
-        )
-        .expect("valid");
+        let o = Object::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}))
+            .expect("valid");
         assert_eq!(o.group(), "");
         assert_eq!(o.obj_ref().to_string(), "Namespace/a");
     }
@@ -211,20 +193,14 @@ mod tests {
     fn missing_and_wrong_fields_are_named() {
         assert_eq!(
             Object::from_value(json!({"kind": "X", "metadata": {"name": "a"}})).unwrap_err(),
-            ObjectError::Missing {
-                field: "apiVersion"
-            }
+            ObjectError::Missing { field: "apiVersion" }
         );
         assert_eq!(
-            Object::from_value(json!({"apiVersion": "v1", "kind": "X", "metadata": {}}))
-                .unwrap_err(),
-            ObjectError::Missing {
-                field: "metadata.name"
-            }
+            Object::from_value(json!({"apiVersion": "v1", "kind": "X", "metadata": {}})).unwrap_err(),
+            ObjectError::Missing { field: "metadata.name" }
         );
         assert_eq!(
-            Object::from_value(json!({"apiVersion": "v1", "kind": 3, "metadata": {"name": "a"}}))
-                .unwrap_err(),
+            Object::from_value(json!({"apiVersion": "v1", "kind": 3, "metadata": {"name": "a"}})).unwrap_err(),
             ObjectError::NotAString { field: "kind" }
         );
         assert_eq!(
@@ -235,10 +211,8 @@ mod tests {
 
     #[test]
     fn set_namespace_overrides() {
-        let mut o = Object::from_value(
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
-        )
-        .expect("valid");
+        let mut o = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}))
+            .expect("valid");
         assert_eq!(o.namespace(), None);
         o.set_namespace("n");
         assert_eq!(o.namespace(), Some("n"));

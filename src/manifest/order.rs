@@ -40,18 +40,13 @@ mod tests {
     use serde_json::json;
 
     fn obj(api: &str, kind: &str, name: &str) -> Object {
-        Object::from_value(json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}}))
-            .expect("valid")
+        Object::from_value(json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}})).expect("valid")
     }
 
     #[test]
     fn crds_and_namespaces_first_webhooks_last() {
         let mut v = vec![
-            obj(
-                "admissionregistration.k8s.io/v1",
-                "ValidatingWebhookConfiguration",
-                "w",
-            ),
+            obj("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "w"),
             obj("apps/v1", "Deployment", "d"),
             obj("example.com/v1", "Widget", "x"),
             obj("v1", "Namespace", "n"),
@@ -61,13 +56,7 @@ mod tests {
         let kinds: Vec<_> = v.iter().map(|o| o.kind()).collect();
         assert_eq!(
             kinds,
-            [
-                "CustomResourceDefinition",
-                "Namespace",
-                "Deployment",
-                "Widget",
-                "ValidatingWebhookConfiguration"
-            ]
+            ["CustomResourceDefinition", "Namespace", "Deployment", "Widget", "ValidatingWebhookConfiguration"]
         );
     }
 }

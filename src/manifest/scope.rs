@@ -9,24 +9,12 @@ const BUILTIN_CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Node"),
     ("", "PersistentVolume"),
     ("", "ComponentStatus"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
-    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingAdmissionPolicyBinding",
-    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
     ("apiregistration.k8s.io", "APIService"),
     ("certificates.k8s.io", "CertificateSigningRequest"),
@@ -82,8 +70,7 @@ impl ScopeTable {
             return;
         }
         let spec = &obj.value()["spec"];
-        let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
-        else {
+        let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str()) else {
             return;
         };
         let scope = if spec["scope"].as_str() == Some("Cluster") {
@@ -129,10 +116,7 @@ mod tests {
     #[test]
     fn builtins() {
         let t = ScopeTable::default();
-        assert_eq!(
-            t.scope_of("rbac.authorization.k8s.io", "ClusterRole"),
-            Scope::Cluster
-        );
+        assert_eq!(t.scope_of("rbac.authorization.k8s.io", "ClusterRole"), Scope::Cluster);
         assert_eq!(t.scope_of("apps", "Deployment"), Scope::Namespaced);
         assert!(t.knows("apps", "Deployment"));
         assert!(!t.knows("cert-manager.io", "Certificate"));
@@ -148,10 +132,7 @@ mod tests {
         }))
         .expect("valid");
         t.learn_from(&crd);
-        assert_eq!(
-            t.scope_of("cert-manager.io", "ClusterIssuer"),
-            Scope::Cluster
-        );
+        assert_eq!(t.scope_of("cert-manager.io", "ClusterIssuer"), Scope::Cluster);
         assert!(t.knows("cert-manager.io", "ClusterIssuer"));
     }
 }

@@ -49,8 +49,7 @@ mod tests {
 
     #[test]
     fn skips_empty_documents_and_keeps_order() {
-        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: [x]\n")
-            .expect("parses");
+        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: [x]\n").expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0]["a"], 1);
         assert_eq!(docs[1]["b"][0], "x");
@@ -65,8 +64,7 @@ mod tests {
 
     #[test]
     fn round_trip_is_stable() {
-        let docs = parse_documents("b: 2\na:\n  s: \"yes\"\n  m: |\n    line1\n    line2\n")
-            .expect("parses");
+        let docs = parse_documents("b: 2\na:\n  s: \"yes\"\n  m: |\n    line1\n    line2\n").expect("parses");
         let once = to_yaml(&docs[0]);
         let twice = to_yaml(&parse_documents(&once).expect("reparses")[0]);
         assert_eq!(once, twice);

@@ -23,10 +23,7 @@ pub struct CacheStats {
 
 impl Cache {
     pub fn new(dir: Option<PathBuf>) -> Cache {
-        Cache {
-            dir,
-            corrupt: AtomicUsize::new(0),
-        }
+        Cache { dir, corrupt: AtomicUsize::new(0) }
     }
 
     /// The default location: `$FERRY_CACHE_DIR`, else `$XDG_CACHE_HOME/ferry`, else `~/.cache/ferry`.
@@ -76,9 +73,7 @@ impl Cache {
         if std::fs::create_dir_all(parent).is_err() {
             return;
         }
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent) else {
-            return;
-        };
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent) else { return };
         let head = format!("{MAGIC}{}\n", hex::encode(Sha256::digest(body.as_bytes())));
         use std::io::Write;
         if tmp.write_all(head.as_bytes()).is_ok() && tmp.write_all(body.as_bytes()).is_ok() {
@@ -89,27 +84,18 @@ impl Cache {
     /// Removes entries not used for `older_than` (all of them with `None`).
     pub fn prune(&self, older_than: Option<Duration>) -> std::io::Result<CacheStats> {
         let mut stats = CacheStats::default();
-        let Some(dir) = &self.dir else {
-            return Ok(stats);
-        };
+        let Some(dir) = &self.dir else { return Ok(stats) };
         let root = dir.join("render");
         if !root.exists() {
             return Ok(stats);
         }
         let now = SystemTime::now();
-        for e in walkdir::WalkDir::new(&root)
-            .into_iter()
-            .filter_map(Result::ok)
-        {
+        for e in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
             if !e.file_type().is_file() {
                 continue;
             }
             let md = e.metadata().map_err(std::io::Error::other)?;
-            let age = md
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
+            let age = md.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
             if older_than.is_none_or(|limit| age >= limit) {
                 std::fs::remove_file(e.path())?;
                 stats.removed += 1;
@@ -147,12 +133,7 @@ mod tests {
         let c = Cache::new(Some(d.path().to_path_buf()));
         c.put("k1", "a");
         c.put("k2", "b");
-        assert_eq!(
-            c.prune(Some(Duration::from_secs(3600)))
-                .expect("prune")
-                .entries,
-            2
-        );
+        assert_eq!(c.prune(Some(Duration::from_secs(3600))).expect("prune").entries, 2);
         assert_eq!(c.prune(None).expect("prune").removed, 2);
         assert_eq!(c.get("k1"), None);
     }

@@ -15,11 +15,7 @@ pub struct HelmRenderer {
 fn set_json_args(prefix: &str, map: &Map<String, Value>, out: &mut Vec<String>) {
     for (k, v) in map {
         let key = k.replace('.', "\\.");
-        let path = if prefix.is_empty() {
-            key
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
         match v {
             Value::Object(m) if !m.is_empty() => set_json_args(&path, m, out),
             _ => out.push(format!("{path}={v}")),
@@ -29,18 +25,8 @@ fn set_json_args(prefix: &str, map: &Map<String, Value>, out: &mut Vec<String>) 
 
 /// The arguments after `helm`: `template RELEASE CHART --namespace NS -f ... --kube-version ...`.
 /// `root` is where repository paths are found on disk.
-pub fn helm_args(
-    h: &ResolvedHelm,
-    namespace: Option<&str>,
-    kube_version: &str,
-    chart: &Path,
-    root: &Path,
-) -> Vec<String> {
-    let mut args = vec![
-        "template".to_string(),
-        h.release_name.clone(),
-        chart.display().to_string(),
-    ];
+pub fn helm_args(h: &ResolvedHelm, namespace: Option<&str>, kube_version: &str, chart: &Path, root: &Path) -> Vec<String> {
+    let mut args = vec!["template".to_string(), h.release_name.clone(), chart.display().to_string()];
     if let Some(ns) = namespace {
         args.extend(["--namespace".into(), ns.into()]);
     }
@@ -64,11 +50,7 @@ pub fn helm_args(
 
 /// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
 pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
-    let name = tool
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = tool.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let out = Command::new(&tool.path)
         .args(args)
         .current_dir(cwd)
@@ -76,24 +58,15 @@ pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<Strin
         .env("HELM_KUBECONTEXT", "")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| RenderError::Spawn {
-            tool: name.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| RenderError::Spawn { tool: name.clone(), message: e.to_string() })?;
     if !out.status.success() {
         return Err(RenderError::Failed {
             tool: name,
-            status: out
-                .status
-                .code()
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "signal".into()),
+            status: out.status.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    String::from_utf8(out.stdout).map_err(|_| RenderError::NotText {
-        path: format!("{name} output"),
-    })
+    String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { path: format!("{name} output") })
 }
 
 impl Renderer for HelmRenderer {
@@ -115,13 +88,7 @@ impl Renderer for HelmRenderer {
             Some(ChartLocation::Archive(p)) => p.clone(),
             None => return Err(RenderError::Invalid("no chart location".into())),
         };
-        let args = helm_args(
-            h,
-            req.app.namespace.as_deref(),
-            &req.app.kube_version,
-            &chart,
-            &root,
-        );
+        let args = helm_args(h, req.app.namespace.as_deref(), &req.app.kube_version, &chart, &root);
         run_tool(&self.tool, &args, &root)
     }
 }

@@ -20,36 +20,23 @@ pub enum InputError {
 }
 
 /// Digest of every input, keyed by a label (`chart`, `values[0]`, a kustomize path...).
-pub fn input_digests(
-    tree: &dyn Tree,
-    app: &ResolvedApp,
-) -> Result<BTreeMap<String, String>, InputError> {
+pub fn input_digests(tree: &dyn Tree, app: &ResolvedApp) -> Result<BTreeMap<String, String>, InputError> {
     let mut out = BTreeMap::new();
     let base = format!("apps.{}", app.app);
     let digest = |key: String, path: &str| -> Result<String, InputError> {
-        tree.digest(path)
-            .map_err(|source| InputError::Missing { key, source })
+        tree.digest(path).map_err(|source| InputError::Missing { key, source })
     };
     match &app.source {
         ResolvedSource::Helm(h) => {
             if let ChartRef::Local { path } = &h.chart {
-                out.insert(
-                    format!("chart:{path}"),
-                    digest(format!("{base}.helm.chart"), path)?,
-                );
+                out.insert(format!("chart:{path}"), digest(format!("{base}.helm.chart"), path)?);
             }
             for (i, v) in h.values.iter().enumerate() {
-                out.insert(
-                    format!("values[{i}]:{v}"),
-                    digest(format!("{base}.helm.values[{i}]"), v)?,
-                );
+                out.insert(format!("values[{i}]:{v}"), digest(format!("{base}.helm.values[{i}]"), v)?);
             }
         }
         ResolvedSource::Plain { path } => {
-            out.insert(
-                format!("path:{path}"),
-                digest(format!("{base}.path"), path)?,
-            );
+            out.insert(format!("path:{path}"), digest(format!("{base}.path"), path)?);
         }
         ResolvedSource::Kustomize { path } => {
             let key = format!("{base}.kustomize");
@@ -68,10 +55,7 @@ pub fn input_digests(
                 None => {
                     return Err(InputError::Missing {
                         key,
-                        source: SourceError::NotFound {
-                            path: path.clone(),
-                            origin: tree.origin(),
-                        },
+                        source: SourceError::NotFound { path: path.clone(), origin: tree.origin() },
                     })
                 }
             }
@@ -102,17 +86,7 @@ fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
             }
         }
     };
-    for field in [
-        "resources",
-        "bases",
-        "components",
-        "crds",
-        "configurations",
-        "transformers",
-        "generators",
-        "validators",
-        "patchesStrategicMerge",
-    ] {
+    for field in ["resources", "bases", "components", "crds", "configurations", "transformers", "generators", "validators", "patchesStrategicMerge"] {
         strings(&k[field]);
     }
     let mut nested = Vec::new();
@@ -126,12 +100,7 @@ fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
     for field in ["configMapGenerator", "secretGenerator"] {
         for item in k[field].as_array().into_iter().flatten() {
             for list in ["files", "envs"] {
-                for s in item[list]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.as_str())
-                {
+                for s in item[list].as_array().into_iter().flatten().filter_map(|s| s.as_str()) {
                     nested.push(s.rsplit_once('=').map_or(s, |(_, p)| p).to_string());
                 }
             }
@@ -148,21 +117,14 @@ fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
     out
 }
 
-fn kustomize_closure(
-    tree: &dyn Tree,
-    dir: &str,
-    seen: &mut BTreeSet<String>,
-    out: &mut BTreeMap<String, String>,
-) {
+fn kustomize_closure(tree: &dyn Tree, dir: &str, seen: &mut BTreeSet<String>, out: &mut BTreeMap<String, String>) {
     if !seen.insert(dir.to_string()) {
         return;
     }
     if let Ok(d) = tree.digest(dir) {
         out.insert(format!("kustomize:{dir}"), d);
     }
-    let Some(k) = kustomization_of(tree, dir) else {
-        return;
-    };
+    let Some(k) = kustomization_of(tree, dir) else { return };
     let under = |p: &str| dir.is_empty() || p.starts_with(&format!("{dir}/"));
     for rel in referenced_paths(&k) {
         let Some(p) = join(dir, &rel) else { continue };

@@ -42,11 +42,7 @@ pub enum RenderError {
     #[error(transparent)]
     Tool(#[from] ToolError),
     #[error("{tool} failed (exit status {status}):\n{stderr}")]
-    Failed {
-        tool: String,
-        status: String,
-        stderr: String,
-    },
+    Failed { tool: String, status: String, stderr: String },
     #[error("cannot run {tool}: {message}")]
     Spawn { tool: String, message: String },
     #[error(transparent)]

@@ -16,14 +16,9 @@ fn is_manifest(path: &str) -> bool {
 /// Concatenates the manifests under `dir` into one stream, each file marked with its source.
 pub fn read_plain(tree: &dyn Tree, dir: &str) -> Result<String, RenderError> {
     let mut out = String::new();
-    for f in tree
-        .files_under(dir)?
-        .into_iter()
-        .filter(|f| is_manifest(f))
-    {
+    for f in tree.files_under(dir)?.into_iter().filter(|f| is_manifest(f)) {
         let bytes = tree.read(&f)?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: f.clone() })?;
+        let text = String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: f.clone() })?;
         out.push_str("---\n# Source: ");
         out.push_str(&f);
         out.push('\n');

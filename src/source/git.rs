@@ -31,10 +31,7 @@ impl GitTree {
             path: dir.to_path_buf(),
             message: e.to_string(),
         })?;
-        let rev_err = |message: String| SourceError::Revision {
-            rev: rev.to_string(),
-            message,
-        };
+        let rev_err = |message: String| SourceError::Revision { rev: rev.to_string(), message };
         let id = repo
             .rev_parse_single(rev)
             .map_err(|e| rev_err(e.to_string()))?;
@@ -75,9 +72,7 @@ impl GitTree {
         }
         let branch = branch_of(&repo, rev);
         if !prefix.is_empty() && root == tree.id {
-            return Err(rev_err(format!(
-                "`{prefix}` does not exist in this commit; commit it first, or pass `--worktree`"
-            )));
+            return Err(rev_err(format!("`{prefix}` does not exist in this commit; commit it first, or pass `--worktree`")));
         }
         let commit_id = commit.id.to_string();
         drop(tree);
@@ -153,18 +148,9 @@ impl Tree for GitTree {
 
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
         match self.lookup(path) {
-            Some(Entry {
-                oid,
-                kind: EntryKind::File,
-            }) => self.blob(path, *oid),
-            Some(_) => Err(SourceError::IsDir {
-                path: path.into(),
-                origin: self.origin(),
-            }),
-            None => Err(SourceError::NotFound {
-                path: path.into(),
-                origin: self.origin(),
-            }),
+            Some(Entry { oid, kind: EntryKind::File }) => self.blob(path, *oid),
+            Some(_) => Err(SourceError::IsDir { path: path.into(), origin: self.origin() }),
+            None => Err(SourceError::NotFound { path: path.into(), origin: self.origin() }),
         }
     }
 
@@ -174,28 +160,16 @@ impl Tree for GitTree {
         }
         self.lookup(path)
             .map(|e| format!("git:{}", e.oid))
-            .ok_or_else(|| SourceError::NotFound {
-                path: path.into(),
-                origin: self.origin(),
-            })
+            .ok_or_else(|| SourceError::NotFound { path: path.into(), origin: self.origin() })
     }
 
     fn files_under(&self, dir: &str) -> Result<Vec<String>, SourceError> {
         match self.entry(dir) {
             Some(EntryKind::Dir) => {}
             Some(EntryKind::File) => return Ok(vec![dir.to_string()]),
-            None => {
-                return Err(SourceError::NotFound {
-                    path: dir.into(),
-                    origin: self.origin(),
-                })
-            }
+            None => return Err(SourceError::NotFound { path: dir.into(), origin: self.origin() }),
         }
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
         Ok(self
             .entries
             .range(prefix.clone()..)
@@ -227,10 +201,7 @@ impl Tree for GitTree {
         });
         match result {
             Ok(d) => Ok(d.path().to_path_buf()),
-            Err(message) => Err(SourceError::Materialize {
-                origin: self.origin(),
-                message: message.clone(),
-            }),
+            Err(message) => Err(SourceError::Materialize { origin: self.origin(), message: message.clone() }),
         }
     }
 

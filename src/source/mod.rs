@@ -18,11 +18,7 @@ pub enum SourceError {
     #[error("`{path}` is a directory in {origin}, a file was expected")]
     IsDir { path: String, origin: String },
     #[error("cannot read `{path}` in {origin}: {message}")]
-    Read {
-        path: String,
-        origin: String,
-        message: String,
-    },
+    Read { path: String, origin: String, message: String },
     #[error("{path} is not a Git repository: {message}\nhint: run ferry inside a Git checkout, or pass `--worktree` to build the files as they are on disk")]
     NotARepo { path: PathBuf, message: String },
     #[error("revision `{rev}` cannot be resolved: {message}")]

@@ -70,10 +70,7 @@ mod tests {
 
     #[test]
     fn flux_revision_forms() {
-        let mut r = Revision {
-            commit: Some("abc".into()),
-            ..Default::default()
-        };
+        let mut r = Revision { commit: Some("abc".into()), ..Default::default() };
         assert_eq!(r.flux_revision().as_deref(), Some("sha1:abc"));
         r.branch = Some("main".into());
         assert_eq!(r.flux_revision().as_deref(), Some("main@sha1:abc"));

@@ -14,10 +14,7 @@ pub struct WorkTree {
 
 impl WorkTree {
     pub fn open(root: &Path) -> Self {
-        let mut revision = Revision {
-            worktree: true,
-            ..Default::default()
-        };
+        let mut revision = Revision { worktree: true, ..Default::default() };
         // The commit the working tree is based on, when there is one; not required.
         if let Ok(git) = super::GitTree::open(root, "HEAD") {
             let r = git.revision();
@@ -25,11 +22,7 @@ impl WorkTree {
             revision.branch = r.branch.clone();
             revision.commit_time = r.commit_time;
         }
-        WorkTree {
-            root: root.to_path_buf(),
-            revision,
-            digests: Mutex::new(HashMap::new()),
-        }
+        WorkTree { root: root.to_path_buf(), revision, digests: Mutex::new(HashMap::new()) }
     }
 
     fn abs(&self, path: &str) -> PathBuf {
@@ -42,16 +35,9 @@ impl WorkTree {
 
     fn err(&self, path: &str, e: std::io::Error) -> SourceError {
         if e.kind() == std::io::ErrorKind::NotFound {
-            SourceError::NotFound {
-                path: path.into(),
-                origin: self.origin(),
-            }
+            SourceError::NotFound { path: path.into(), origin: self.origin() }
         } else {
-            SourceError::Read {
-                path: path.into(),
-                origin: self.origin(),
-                message: e.to_string(),
-            }
+            SourceError::Read { path: path.into(), origin: self.origin(), message: e.to_string() }
         }
     }
 }
@@ -63,19 +49,12 @@ impl Tree for WorkTree {
 
     fn entry(&self, path: &str) -> Option<EntryKind> {
         let md = std::fs::metadata(self.abs(path)).ok()?;
-        Some(if md.is_dir() {
-            EntryKind::Dir
-        } else {
-            EntryKind::File
-        })
+        Some(if md.is_dir() { EntryKind::Dir } else { EntryKind::File })
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
         if self.entry(path) == Some(EntryKind::Dir) {
-            return Err(SourceError::IsDir {
-                path: path.into(),
-                origin: self.origin(),
-            });
+            return Err(SourceError::IsDir { path: path.into(), origin: self.origin() });
         }
         std::fs::read(self.abs(path)).map_err(|e| self.err(path, e))
     }
@@ -86,12 +65,7 @@ impl Tree for WorkTree {
         }
         let mut h = Sha256::new();
         match self.entry(path) {
-            None => {
-                return Err(SourceError::NotFound {
-                    path: path.into(),
-                    origin: self.origin(),
-                })
-            }
+            None => return Err(SourceError::NotFound { path: path.into(), origin: self.origin() }),
             Some(EntryKind::File) => h.update(self.read(path)?),
             Some(EntryKind::Dir) => {
                 for f in self.files_under(path)? {
@@ -102,22 +76,14 @@ impl Tree for WorkTree {
             }
         }
         let d = format!("sha256:{}", hex::encode(h.finalize()));
-        self.digests
-            .lock()
-            .expect("digest cache lock")
-            .insert(path.to_string(), d.clone());
+        self.digests.lock().expect("digest cache lock").insert(path.to_string(), d.clone());
         Ok(d)
     }
 
     fn files_under(&self, dir: &str) -> Result<Vec<String>, SourceError> {
         match self.entry(dir) {
             Some(EntryKind::File) => return Ok(vec![dir.to_string()]),
-            None => {
-                return Err(SourceError::NotFound {
-                    path: dir.into(),
-                    origin: self.origin(),
-                })
-            }
+            None => return Err(SourceError::NotFound { path: dir.into(), origin: self.origin() }),
             Some(EntryKind::Dir) => {}
         }
         let base = self.abs(dir);
@@ -127,16 +93,9 @@ impl Tree for WorkTree {
             .into_iter()
             .filter_entry(|e| e.file_name() != ".git");
         for entry in walk {
-            let entry = entry.map_err(|e| SourceError::Read {
-                path: dir.into(),
-                origin: self.origin(),
-                message: e.to_string(),
-            })?;
+            let entry = entry.map_err(|e| SourceError::Read { path: dir.into(), origin: self.origin(), message: e.to_string() })?;
             if entry.file_type().is_file() {
-                let rel = entry
-                    .path()
-                    .strip_prefix(&self.root)
-                    .unwrap_or(entry.path());
+                let rel = entry.path().strip_prefix(&self.root).unwrap_or(entry.path());
                 out.push(rel.to_string_lossy().replace('\\', "/"));
             }
         }

@@ -43,16 +43,8 @@ fn helm_pull(helm: &Tool, chart: &ChartRef, dest: &std::path::Path) -> Result<()
                 cmd.arg("--plain-http");
             }
         }
-        ChartRef::Repo {
-            repo,
-            name,
-            version,
-        } => {
-            cmd.arg(name)
-                .arg("--repo")
-                .arg(repo)
-                .arg("--version")
-                .arg(version);
+        ChartRef::Repo { repo, name, version } => {
+            cmd.arg(name).arg("--repo").arg(repo).arg("--version").arg(version);
         }
         ChartRef::Local { .. } => return Ok(()),
     }
@@ -65,22 +57,12 @@ fn helm_pull(helm: &Tool, chart: &ChartRef, dest: &std::path::Path) -> Result<()
 
 /// Registries on this machine speak plain HTTP; everything else must use TLS.
 fn is_loopback(url: &str) -> bool {
-    let host = url
-        .trim_start_matches("oci://")
-        .split('/')
-        .next()
-        .unwrap_or("");
+    let host = url.trim_start_matches("oci://").split('/').next().unwrap_or("");
     host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 /// Fetches every remote chart the pipeline uses that the store lacks, and updates `lock`.
-pub fn vendor(
-    p: &Pipeline,
-    lock: &mut Lock,
-    store: &ChartStore,
-    helm: &Tool,
-    opts: &VendorOptions,
-) -> Result<VendorReport, VendorError> {
+pub fn vendor(p: &Pipeline, lock: &mut Lock, store: &ChartStore, helm: &Tool, opts: &VendorOptions) -> Result<VendorReport, VendorError> {
     let mut report = VendorReport::default();
     let wanted = remote_charts(p);
     let keys: BTreeSet<&String> = wanted.iter().map(|(k, _)| k).collect();
@@ -91,8 +73,7 @@ pub fn vendor(
             report.dropped.push(k);
         }
     }
-    std::fs::create_dir_all(store.dir())
-        .map_err(|e| VendorError::Io(format!("{}: {e}", store.dir().display())))?;
+    std::fs::create_dir_all(store.dir()).map_err(|e| VendorError::Io(format!("{}: {e}", store.dir().display())))?;
     for (key, chart) in &wanted {
         if store.locate(chart, lock).is_ok() {
             report.present.push(key.clone());
@@ -102,31 +83,20 @@ pub fn vendor(
             return Err(VendorError::Offline);
         }
         let tmp = tempfile::tempdir_in(store.dir()).map_err(|e| VendorError::Io(e.to_string()))?;
-        helm_pull(helm, chart, tmp.path()).map_err(|message| VendorError::Fetch {
-            chart: key.clone(),
-            message,
-        })?;
+        helm_pull(helm, chart, tmp.path()).map_err(|message| VendorError::Fetch { chart: key.clone(), message })?;
         let archive = std::fs::read_dir(tmp.path())
             .map_err(|e| VendorError::Io(e.to_string()))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .find(|p| p.extension().is_some_and(|x| x == "tgz"))
-            .ok_or_else(|| VendorError::Fetch {
-                chart: key.clone(),
-                message: "helm pull wrote no .tgz".into(),
-            })?;
+            .ok_or_else(|| VendorError::Fetch { chart: key.clone(), message: "helm pull wrote no .tgz".into() })?;
         let digest = sha256_file(&archive).map_err(|e| VendorError::Io(e.to_string()))?;
         if let Some(pinned) = lock.charts.get(key) {
             if pinned.digest != digest && !opts.update {
-                return Err(VendorError::Changed {
-                    chart: key.clone(),
-                    pinned: pinned.digest.clone(),
-                    fetched: digest,
-                });
+                return Err(VendorError::Changed { chart: key.clone(), pinned: pinned.digest.clone(), fetched: digest });
             }
         }
-        std::fs::rename(&archive, store.path_of(&digest))
-            .map_err(|e| VendorError::Io(e.to_string()))?;
+        std::fs::rename(&archive, store.path_of(&digest)).map_err(|e| VendorError::Io(e.to_string()))?;
         lock.charts.insert(key.clone(), LockedChart { digest });
         report.fetched.push(key.clone());
     }

@@ -37,19 +37,13 @@ pub struct LockedChart {
 impl Lock {
     /// Parses lock text; `file` names it in errors.
     pub fn parse(file: &Path, text: &str) -> Result<Lock, VendorError> {
-        serde_yaml_ng::from_str(text).map_err(|e| VendorError::LockFile {
-            file: file.into(),
-            message: format!("{e}\nhint: run `ferry vendor` to write it again"),
-        })
+        serde_yaml_ng::from_str(text).map_err(|e| VendorError::LockFile { file: file.into(), message: format!("{e}\nhint: run `ferry vendor` to write it again") })
     }
 
     pub fn to_yaml(&self) -> String {
         let mut lock = self.clone();
         lock.api_version = lock_api_version();
         lock.kind = lock_kind();
-        format!(
-            "# Written by `ferry vendor`; pins every chart from outside the repository.\n{}",
-            serde_yaml_ng::to_string(&lock).expect("lock serialises")
-        )
+        format!("# Written by `ferry vendor`; pins every chart from outside the repository.\n{}", serde_yaml_ng::to_string(&lock).expect("lock serialises"))
     }
 }

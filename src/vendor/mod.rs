@@ -17,27 +17,15 @@ pub enum VendorError {
     #[error("chart {chart} is not pinned in {LOCK_FILE}\nhint: run `ferry vendor` (it needs the network) and commit {LOCK_FILE}")]
     NotLocked { chart: String },
     #[error("chart {chart} ({digest}) is not in the chart cache at {}\nhint: run `ferry vendor` to fetch it (it needs the network), or point --cache-dir at a cache that has it", dir.display())]
-    NotCached {
-        chart: String,
-        digest: String,
-        dir: PathBuf,
-    },
+    NotCached { chart: String, digest: String, dir: PathBuf },
     #[error("chart {chart} in the chart cache does not match {LOCK_FILE}: expected {expected}, found {found}\nhint: run `ferry vendor` to fetch it again")]
-    DigestMismatch {
-        chart: String,
-        expected: String,
-        found: String,
-    },
+    DigestMismatch { chart: String, expected: String, found: String },
     #[error("{}: {message}", file.display())]
     LockFile { file: PathBuf, message: String },
     #[error("fetching {chart} failed: {message}")]
     Fetch { chart: String, message: String },
     #[error("chart {chart} changed upstream: {LOCK_FILE} pins {pinned}, the registry now serves {fetched}\nhint: if this is expected, run `ferry vendor --update`")]
-    Changed {
-        chart: String,
-        pinned: String,
-        fetched: String,
-    },
+    Changed { chart: String, pinned: String, fetched: String },
     #[error("`ferry vendor` needs the network, and --offline (or FERRY_OFFLINE) forbids it")]
     Offline,
     #[error("{0}")]
@@ -57,9 +45,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 impl ChartStore {
     pub fn new(cache_dir: &Path) -> ChartStore {
-        ChartStore {
-            dir: cache_dir.join("charts"),
-        }
+        ChartStore { dir: cache_dir.join("charts") }
     }
 
     pub fn dir(&self) -> &Path {
@@ -73,10 +59,7 @@ impl ChartStore {
     /// The verified archive for a pinned chart.
     pub fn locate(&self, chart: &ChartRef, lock: &Lock) -> Result<PathBuf, VendorError> {
         let key = chart.lock_key().unwrap_or_default();
-        let pinned = lock
-            .charts
-            .get(&key)
-            .ok_or_else(|| VendorError::NotLocked { chart: key.clone() })?;
+        let pinned = lock.charts.get(&key).ok_or_else(|| VendorError::NotLocked { chart: key.clone() })?;
         let path = self.path_of(&pinned.digest);
         let found = sha256_file(&path).map_err(|_| VendorError::NotCached {
             chart: key.clone(),
@@ -84,11 +67,7 @@ impl ChartStore {
             dir: self.dir.clone(),
         })?;
         if found != pinned.digest {
-            return Err(VendorError::DigestMismatch {
-                chart: key,
-                expected: pinned.digest.clone(),
-                found,
-            });
+            return Err(VendorError::DigestMismatch { chart: key, expected: pinned.digest.clone(), found });
         }
         Ok(path)
     }

@@ -26,32 +26,13 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     let cache = Cache::new(if a.no_cache { None } else { cache_root.clone() });
     let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
     let tools = Tools::discover(a.tools.helm.as_deref(), a.tools.kustomize.as_deref());
-    let ctx = BuildContext {
-        pipeline: &pipeline,
-        tree: tree.as_ref(),
-        tools: &tools,
-        cache: &cache,
-        lock: &lock,
-        charts: &charts,
-    };
-    let out_dir = if a.out.is_absolute() {
-        a.out.clone()
-    } else {
-        root.join(&a.out)
-    };
-    let opts = BuildOptions {
-        environments: a.environments,
-        jobs: a.jobs,
-        out_dir,
-    };
+    let ctx = BuildContext { pipeline: &pipeline, tree: tree.as_ref(), tools: &tools, cache: &cache, lock: &lock, charts: &charts };
+    let out_dir = if a.out.is_absolute() { a.out.clone() } else { root.join(&a.out) };
+    let opts = BuildOptions { environments: a.environments, jobs: a.jobs, out_dir };
     let bar = Bar::new(progress::wanted(g.quiet), "rendering");
     let report = build(&ctx, &opts, &bar)?;
     print_report(g, a.output, &report)?;
-    Ok(if report.ok() {
-        ExitCode::Success
-    } else {
-        ExitCode::Error
-    })
+    Ok(if report.ok() { ExitCode::Success } else { ExitCode::Error })
 }
 
 fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
@@ -69,41 +50,20 @@ fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> a
         return Ok(());
     }
     if report.corrupt_cache_entries > 0 {
-        writeln!(
-            stderr,
-            "warning: {} damaged cache entries were dropped and rendered again",
-            report.corrupt_cache_entries
-        )?;
+        writeln!(stderr, "warning: {} damaged cache entries were dropped and rendered again", report.corrupt_cache_entries)?;
     }
-    let revision = report
-        .revision
-        .flux_revision()
-        .unwrap_or_else(|| "(no commit)".into());
-    let what = if report.revision.worktree {
-        format!("working tree on {revision}")
-    } else {
-        revision
-    };
+    let revision = report.revision.flux_revision().unwrap_or_else(|| "(no commit)".into());
+    let what = if report.revision.worktree { format!("working tree on {revision}") } else { revision };
     writeln!(stdout, "built {what}")?;
     for e in &report.environments {
         if e.written {
             writeln!(
                 stdout,
                 "  {:<12} {:>3} apps {:>5} objects  ({} rendered, {} cached)  -> {}",
-                e.name,
-                e.apps,
-                e.objects,
-                e.rendered,
-                e.cached,
-                e.out.display()
+                e.name, e.apps, e.objects, e.rendered, e.cached, e.out.display()
             )?;
         } else {
-            writeln!(
-                stdout,
-                "  {:<12} FAILED ({} errors), previous output left as it was",
-                e.name,
-                e.errors.len()
-            )?;
+            writeln!(stdout, "  {:<12} FAILED ({} errors), previous output left as it was", e.name, e.errors.len())?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use crate::config::{self, Pipeline};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match cli.command {
@@ -35,24 +36,16 @@ pub(crate) fn repo_root(dir: &Path) -> PathBuf {
 }
 
 /// Reads `ferry.yaml` from a tree (the commit being built, or the disk).
-pub(crate) fn load_pipeline(
-    tree: &dyn crate::source::Tree,
-    root: &Path,
-) -> anyhow::Result<Pipeline> {
+pub(crate) fn load_pipeline(tree: &dyn crate::source::Tree, root: &Path) -> anyhow::Result<Pipeline> {
     let file = root.join(config::FILE_NAME);
-    let bytes = tree
-        .read(config::FILE_NAME)
-        .map_err(|e| config::ConfigError::Read {
-            file: file.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
-        })?;
-    let text =
-        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
+    let bytes = tree.read(config::FILE_NAME).map_err(|e| config::ConfigError::Read {
+        file: file.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
+    })?;
+    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
     Ok(config::parse(&file, &text)?)
 }
 
 pub(crate) fn cache_dir(g: &super::args::GlobalArgs) -> Option<PathBuf> {
-    g.cache_dir
-        .clone()
-        .or_else(crate::render::Cache::default_dir)
+    g.cache_dir.clone().or_else(crate::render::Cache::default_dir)
 }

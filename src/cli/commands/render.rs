@@ -4,9 +4,7 @@
 use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomizeArgs};
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, ResolvedApp, ResolvedHelm, ResolvedSource};
-use crate::render::{
-    ChartLocation, HelmRenderer, KustomizeRenderer, RenderRequest, Renderer, Tools,
-};
+use crate::render::{ChartLocation, HelmRenderer, KustomizeRenderer, RenderRequest, Renderer, Tools};
 use crate::source::WorkTree;
 use anyhow::Context;
 use serde_json::{Map, Value};
@@ -32,10 +30,7 @@ fn typed(v: &str) -> Value {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
         "null" => Value::Null,
-        _ => v
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(v.to_string())),
+        _ => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(v.to_string())),
     }
 }
 
@@ -45,9 +40,7 @@ fn insert_path(map: &mut Map<String, Value>, key: &str, value: Value) {
             map.insert(key.to_string(), value);
         }
         Some((head, rest)) => {
-            let child = map
-                .entry(head.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let child = map.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
             if !child.is_object() {
                 *child = Value::Object(Map::new());
             }
@@ -62,18 +55,13 @@ fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
     let mut set = Map::new();
     for s in &a.set {
         for pair in s.split(',') {
-            let (k, v) = pair
-                .split_once('=')
-                .with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
+            let (k, v) = pair.split_once('=').with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
             insert_path(&mut set, k, typed(v));
         }
     }
     for s in &a.set_json {
-        let (k, v) = s
-            .split_once('=')
-            .with_context(|| format!("--set-json {s}: expected KEY=JSON"))?;
-        let v: Value = serde_json::from_str(v)
-            .with_context(|| format!("--set-json {s}: the value is not JSON"))?;
+        let (k, v) = s.split_once('=').with_context(|| format!("--set-json {s}: expected KEY=JSON"))?;
+        let v: Value = serde_json::from_str(v).with_context(|| format!("--set-json {s}: the value is not JSON"))?;
         insert_path(&mut set, k, v);
     }
     Ok(set)
@@ -95,9 +83,7 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
         namespace: a.namespace.clone(),
         kube_version: a.kube_version.clone(),
         source: ResolvedSource::Helm(ResolvedHelm {
-            chart: ChartRef::Local {
-                path: chart.clone(),
-            },
+            chart: ChartRef::Local { path: chart.clone() },
             release_name: release,
             values: a.values.clone(),
             set,
@@ -106,33 +92,21 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
         }),
     };
     let location = ChartLocation::Repo(chart);
-    Ok(renderer.render(&RenderRequest {
-        tree: &tree,
-        app: &app,
-        chart: Some(&location),
-    })?)
+    Ok(renderer.render(&RenderRequest { tree: &tree, app: &app, chart: Some(&location) })?)
 }
 
 fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
     let tools = Tools::discover(None, a.tools.kustomize.as_deref());
-    let renderer = KustomizeRenderer {
-        tool: tools.kustomize?,
-    };
+    let renderer = KustomizeRenderer { tool: tools.kustomize? };
     let tree = WorkTree::open(&g.repo);
     let app = ResolvedApp {
         env: String::new(),
         app: a.dir.clone(),
         namespace: None,
         kube_version: String::new(),
-        source: ResolvedSource::Kustomize {
-            path: a.dir.clone(),
-        },
+        source: ResolvedSource::Kustomize { path: a.dir.clone() },
     };
-    Ok(renderer.render(&RenderRequest {
-        tree: &tree,
-        app: &app,
-        chart: None,
-    })?)
+    Ok(renderer.render(&RenderRequest { tree: &tree, app: &app, chart: None })?)
 }
 
 #[cfg(test)]
@@ -145,9 +119,6 @@ mod tests {
         insert_path(&mut m, "a.b", typed("2"));
         insert_path(&mut m, "a.c", typed("true"));
         insert_path(&mut m, "d", typed("x"));
-        assert_eq!(
-            Value::Object(m),
-            serde_json::json!({"a": {"b": 2, "c": true}, "d": "x"})
-        );
+        assert_eq!(Value::Object(m), serde_json::json!({"a": {"b": 2, "c": true}, "d": "x"}));
     }
 }

@@ -16,15 +16,10 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         Ok(t) => Lock::parse(&lock_path, &t)?,
         Err(_) => Lock::default(),
     };
-    let dir = cache_dir(g).ok_or_else(|| {
-        anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR")
-    })?;
+    let dir = cache_dir(g).ok_or_else(|| anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR"))?;
     let store = ChartStore::new(&dir);
     let tools = Tools::discover(a.tools.helm.as_deref(), None);
-    let opts = VendorOptions {
-        update: a.update,
-        offline: g.offline,
-    };
+    let opts = VendorOptions { update: a.update, offline: g.offline };
     let needs_helm = lock.charts.is_empty() || !g.offline;
     let helm = match (&tools.helm, needs_helm) {
         (Ok(h), _) => h.clone(),
@@ -49,12 +44,7 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
             for c in &report.dropped {
                 println!("dropped  {c} (no app uses it)");
             }
-            println!(
-                "{} charts pinned in {}; cache: {}",
-                lock.charts.len(),
-                lock_path.display(),
-                store.dir().display()
-            );
+            println!("{} charts pinned in {}; cache: {}", lock.charts.len(), lock_path.display(), store.dir().display());
         }
         OutputFormat::Text => {}
     }
