@@ -153,6 +153,22 @@ data:
     #!/bin/sh
     echo "hi"
   "on": "yes"
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: from-list
+  data:
+    k: v
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: listed
+---
+# an empty document is skipped
 "#;
 
 /// A scenario: files to write (path, content) and the directory to build.
