@@ -35,6 +35,62 @@ pub(super) struct Emitter {
     indents: Vec<i32>,
 }
 
+/// The first character in `value` that the pipeline cannot carry: Go's JSON writes DEL, C1
+/// controls and U+FFFE/U+FFFF raw, and go-yaml v2 refuses to read them back, so
+/// `sigs.k8s.io/yaml` fails where [`to_yaml`] would not. NEL (U+0085) is refused in keys
+/// only; in values it is folded (see [`fold_nel`]).
+pub fn unwritable_char(value: &Value) -> Option<char> {
+    let refused = |c: char| {
+        ('\u{7f}'..='\u{9f}').contains(&c) && c != '\u{85}' || c == '\u{fffe}' || c == '\u{ffff}'
+    };
+    match value {
+        Value::String(s) => s.chars().find(|&c| refused(c)),
+        Value::Array(items) => items.iter().find_map(unwritable_char),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            k.chars()
+                .find(|&c| refused(c) || c == '\u{85}')
+                .or_else(|| unwritable_char(v))
+        }),
+        _ => None,
+    }
+}
+
+/// What go-yaml v2 reads back from a JSON string holding raw NEL characters (Go's JSON does
+/// not escape them, and YAML takes NEL for a line break inside a double-quoted scalar): each
+/// run of breaks, with the spaces around it, folds to one space, or to one newline fewer
+/// than the breaks.
+pub fn fold_nel(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c != ' ' && c != '\u{85}' {
+            out.push(c);
+            chars.next();
+            continue;
+        }
+        // A run of spaces and breaks.
+        let (mut spaces, mut breaks) = (String::new(), 0usize);
+        while let Some(&c) = chars.peek() {
+            match c {
+                ' ' if breaks == 0 => spaces.push(' '),
+                ' ' => {}
+                '\u{85}' => breaks += 1,
+                _ => break,
+            }
+            chars.next();
+        }
+        match breaks {
+            0 => out.push_str(&spaces),
+            1 => out.push(' '),
+            n => out.extend(std::iter::repeat_n('\n', n - 1)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Writes `value` as `sigs.k8s.io/yaml` `Marshal` does (Go's JSON encoding of the value read
 /// back and written by go-yaml v2). Ends with a newline.
 pub fn to_yaml(value: &Value) -> String {
@@ -59,6 +115,7 @@ impl Emitter {
             Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
             Value::Number(n) => self.scalar(&yaml_number(n), Style::Plain, ctx),
             Value::String(s) => {
+                let s = &*fold_nel(s);
                 // encode.go `stringv`: newlines ask for a literal block, text that would read
                 // back as something else for double quotes; the emitter may still overrule.
                 let style = if s.contains('\n') {

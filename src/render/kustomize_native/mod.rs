@@ -70,6 +70,18 @@ pub fn build(dir: &Path) -> Result<String, Error> {
         }
         Some(SortOrder::Fifo) => resources,
     };
+    for res in &resources {
+        if let Some(c) = crate::goyaml::unwritable_char(&res.value) {
+            return Err(Error::Resource {
+                file: res.file.clone(),
+                message: format!(
+                    "{}: holds the character U+{:04X}, which kustomize's YAML output cannot carry (remove it)",
+                    res.id(),
+                    c as u32
+                ),
+            });
+        }
+    }
     Ok(resources
         .iter()
         .map(|r| crate::goyaml::to_yaml(&r.value))
