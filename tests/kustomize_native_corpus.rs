@@ -14,6 +14,7 @@ const MUST_MATCH: &[&str] = &[
     "kustomize-ingress-nginx-aws-nlb-tls",
     "kustomize-ingress-nginx-prometheus",
     "kustomize-kex-multibases",
+    "kustomize-kex-transformerconfigs-crd",
     "kustomize-kexmd-combineconfigs-development",
     "kustomize-kexmd-jsonpatch",
     "kustomize-podinfo-deploy-production",

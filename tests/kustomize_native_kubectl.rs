@@ -231,6 +231,20 @@ fn scenarios() -> Vec<Scenario> {
         root: ".",
     });
     v.push(Scenario {
+        name: "vars",
+        files: vec![
+            (
+                "kustomization.yaml",
+                "resources:\n- app.yaml\nnamePrefix: p-\nnamespace: prod\nvars:\n- name: SVC\n  objref: {kind: Service, name: web, apiVersion: v1}\n- name: REPLICAS\n  objref: {kind: Deployment, name: web, apiVersion: apps/v1}\n  fieldref: {fieldpath: spec.replicas}\n- name: IMAGE\n  objref: {kind: Deployment, name: web, apiVersion: apps/v1}\n  fieldref: {fieldPath: \"spec.template.spec.containers[0].image\"}\n".into(),
+            ),
+            (
+                "app.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.0\n        command: [\"run\", \"$(SVC)\", \"$(REPLICAS)\"]\n        args: [\"--svc=$(SVC).svc\", \"$$(SVC)\", \"$(UNKNOWN)\", \"x$(IMAGE)y\", \"n=$(REPLICAS)\"]\n        env:\n        - name: A\n          value: $(SVC)\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
         name: "builtin-transformer-configs",
         files: vec![
             (

@@ -3,7 +3,9 @@
 
 use super::error::Error;
 use super::fieldspec::FieldSpec;
-use super::kustomization::{Generator, GeneratorOptions, Image, Label, Patch, Replica, SortOrder};
+use super::kustomization::{
+    Generator, GeneratorOptions, Image, Label, Patch, Replica, SortOrder, Var,
+};
 use super::selector::Selector;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -307,6 +309,69 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
             out.push(patch);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn vars(&self) -> Result<Vec<Var>, Error> {
+        let mut out = Vec::new();
+        for (i, item) in self.list("vars")?.iter().enumerate() {
+            let field = format!("vars[{i}]");
+            let m = self.entry(&field, item, &["name", "objref", "fieldref"])?;
+            let name = self.entry_string(&field, m, "name")?;
+            if name.is_empty() {
+                return Err(self.field_error(&format!("{field}.name"), "a var needs a name"));
+            }
+            let of = format!("{field}.objref");
+            let empty = Value::Object(Map::new());
+            let o = self.entry(
+                &of,
+                m.get("objref").unwrap_or(&empty),
+                &[
+                    "apiVersion",
+                    "group",
+                    "version",
+                    "kind",
+                    "name",
+                    "namespace",
+                ],
+            )?;
+            let (mut group, mut version) = (
+                self.entry_string(&of, o, "group")?,
+                self.entry_string(&of, o, "version")?,
+            );
+            let api_version = self.entry_string(&of, o, "apiVersion")?;
+            if !api_version.is_empty() {
+                (group, version) = match api_version.rsplit_once('/') {
+                    Some((g, v)) => (g.to_string(), v.to_string()),
+                    None => (String::new(), api_version.clone()),
+                };
+            }
+            let ff = format!("{field}.fieldref");
+            // Go's JSON decoding matches field names without regard to case: `fieldpath` works.
+            let field_path = match m.get("fieldref") {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::Object(f)) => {
+                    match f.iter().find(|(k, _)| k.eq_ignore_ascii_case("fieldPath")) {
+                        Some((k, _)) => self.entry_string(&ff, f, k)?,
+                        None => String::new(),
+                    }
+                }
+                Some(_) => return Err(self.field_error(&ff, "expected a mapping")),
+            };
+            out.push(Var {
+                name,
+                group,
+                version,
+                kind: self.entry_string(&of, o, "kind")?,
+                object: self.entry_string(&of, o, "name")?,
+                namespace: self.entry_string(&of, o, "namespace")?,
+                field_path: if field_path.is_empty() {
+                    "metadata.name".into()
+                } else {
+                    field_path
+                },
+            });
         }
         Ok(out)
     }

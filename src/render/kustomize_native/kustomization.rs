@@ -118,6 +118,19 @@ pub enum SortOrder {
     },
 }
 
+/// One `vars` entry: a field of one object, substituted for `$(NAME)` in known places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub name: String,
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub object: String,
+    pub namespace: String,
+    /// Dotted, `metadata.name` when not given.
+    pub field_path: String,
+}
+
 /// One `images` entry.
 #[derive(Debug, Clone, Default)]
 pub struct Image {
@@ -151,13 +164,13 @@ pub struct Kustomization {
     pub patches_json6902: Vec<Patch>,
     pub replicas: Vec<Replica>,
     pub sort: Option<SortOrder>,
+    pub vars: Vec<Var>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
 const NOT_YET: &[&str] = &[
     "patchesStrategicMerge",
     "replacements",
-    "vars",
     "configurations",
     "crds",
     "generators",
@@ -189,6 +202,7 @@ const KNOWN: &[&str] = &[
     "replicas",
     "transformers",
     "sortOptions",
+    "vars",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -333,6 +347,7 @@ impl Kustomization {
             patches_json6902: r.patches("patchesJson6902")?,
             replicas: r.replicas()?,
             sort: r.sort_options()?,
+            vars: r.vars()?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {

@@ -4,19 +4,21 @@
 //! kustomization may not include itself or one of its ancestors, and remote bases are refused.
 
 use super::error::Error;
-use super::kustomization::{Entry, Kind, Kustomization};
+use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
 use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Everything the kustomization in `dir` produces, before output ordering.
-pub fn load(dir: &Path) -> Result<Vec<Resource>, Error> {
+pub fn load(dir: &Path) -> Result<(Vec<Resource>, Vec<Var>), Error> {
     let root = dir.canonicalize().map_err(|source| Error::Read {
         path: dir.to_path_buf(),
         source,
     })?;
-    accumulate(&root, &[], Vec::new(), Kind::Kustomization, None)
+    let mut vars = Vec::new();
+    let resources = accumulate(&root, &[], Vec::new(), Kind::Kustomization, None, &mut vars)?;
+    Ok((resources, vars))
 }
 
 /// Where a kustomization was referred from, for errors about its kind.
@@ -31,6 +33,7 @@ fn accumulate(
     mut acc: Vec<Resource>,
     expect: Kind,
     from: Option<Referrer<'_>>,
+    vars: &mut Vec<Var>,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
     if let Some(from) = &from {
@@ -70,8 +73,14 @@ fn accumulate(
                     file: &k.file,
                     field: entry.field,
                 };
-                let resources =
-                    accumulate(&sub, &chain, Vec::new(), Kind::Kustomization, Some(from))?;
+                let resources = accumulate(
+                    &sub,
+                    &chain,
+                    Vec::new(),
+                    Kind::Kustomization,
+                    Some(from),
+                    vars,
+                )?;
                 append(&mut acc, resources, &k.file)?;
             }
         }
@@ -81,7 +90,7 @@ fn accumulate(
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
                 let from = Referrer { file: &k.file, field: entry.field };
-                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from))?;
+                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from), vars)?;
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -95,6 +104,7 @@ fn accumulate(
     transform(&k, dir, &mut acc)?;
     let configs = transformer_configs(&k, dir, &chain)?;
     super::transformers::run(&k, &configs, &mut acc)?;
+    super::vars::merge(&k, &mut acc, vars)?;
     Ok(acc)
 }
 
@@ -231,6 +241,7 @@ fn transformer_configs(
                     Vec::new(),
                     Kind::Kustomization,
                     Some(from),
+                    &mut Vec::new(),
                 )?);
             }
         }

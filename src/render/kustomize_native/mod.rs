@@ -30,6 +30,7 @@ mod scope;
 mod selector;
 mod transformers;
 mod typing;
+mod vars;
 
 pub use error::Error;
 
@@ -42,7 +43,7 @@ use std::path::Path;
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
-    let mut resources = loader::load(dir)?;
+    let (mut resources, vars) = loader::load(dir)?;
     generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];
         Error::Resource {
@@ -57,6 +58,7 @@ pub fn build(dir: &Path) -> Result<String, Error> {
             message: format!("{}: {message}", res.id()),
         }
     })?;
+    vars::resolve(&mut resources, &vars)?;
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);
     }

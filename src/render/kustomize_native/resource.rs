@@ -133,6 +133,8 @@ pub struct Track {
     pub previous: Vec<(String, String, String)>,
     /// A generated object whose name gets the content hash appended at the end.
     pub needs_hash: bool,
+    /// Names of the `vars` that read a field of this object.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
