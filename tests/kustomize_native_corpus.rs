@@ -7,16 +7,22 @@ use std::path::PathBuf;
 
 /// Corpus cases that must match byte for byte (grows as features land).
 const MUST_MATCH: &[&str] = &[
+    "kustomize-argo-cd-ha-namespace-install",
     "kustomize-argo-cd-namespace-install",
     "kustomize-external-dns-kustomize",
     "kustomize-flux-example-infra-configs",
     "kustomize-flux-example-infra-controllers",
     "kustomize-ingress-nginx-aws-nlb-tls",
     "kustomize-ingress-nginx-prometheus",
+    "kustomize-kex-ldap-production",
     "kustomize-kex-multibases",
     "kustomize-kex-transformerconfigs-crd",
+    "kustomize-kex-wordpress-vars",
     "kustomize-kexmd-combineconfigs-development",
+    "kustomize-kexmd-components-enterprise",
     "kustomize-kexmd-jsonpatch",
+    "kustomize-kexmd-patchmultipleobjects",
+    "kustomize-metrics-server-test-ha",
     "kustomize-podinfo-deploy-production",
 ];
 

@@ -81,12 +81,21 @@ fn cases() -> Vec<Case> {
         (
             "not yet supported field",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\npatches:\n- path: p.yaml\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- path: r.yaml\n"),
                 ("x.yaml", CM),
-                ("p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {k: v}\n"),
             ],
             ".",
-            vec!["kustomization.yaml", "`patches[0]`", "strategic merge", "renderer: binary"],
+            vec!["kustomization.yaml", "`replacements`", "renderer: binary"],
+        ),
+        (
+            "strategic merge patch for nothing",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\npatches:\n- path: p.yaml\n"),
+                ("x.yaml", CM),
+                ("p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata: {k: v}\n"),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`patches[0]`", "no resource matches", "other"],
         ),
         ("resources is a string", vec![("kustomization.yaml", "resources: x.yaml\n")], ".", vec!["kustomization.yaml", "`resources`", "list"]),
         (

@@ -245,6 +245,24 @@ fn scenarios() -> Vec<Scenario> {
         root: ".",
     });
     v.push(Scenario {
+        name: "strategic-merge",
+        files: vec![
+            (
+                "kustomization.yaml",
+                base("patchesStrategicMerge:\n- smp-web.yaml\npatches:\n- path: smp-svc.yaml\n- target: {kind: StatefulSet}\n  patch: |\n    apiVersion: apps/v1\n    kind: StatefulSet\n    metadata: {name: x, finalizers: [b, a]}\n    spec:\n      template:\n        spec:\n          containers:\n          - name: db\n            ports:\n            - containerPort: 5432\n              name: pg\n            volumeMounts:\n            - mountPath: /data\n              name: data\n"),
+            ),
+            (
+                "smp-web.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {smp: \"yes\"}\nspec:\n  replicas: null\n  strategy:\n    $patch: replace\n    type: Recreate\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:2\n        env:\n        - name: B\n          value: b\n      - name: extra\n        image: extra:1\n      - name: side\n        $patch: delete\n      initContainers:\n      - $patch: replace\n      - name: fresh\n        image: fresh\n".into(),
+            ),
+            (
+                "smp-svc.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n    targetPort: 9090\n  - port: 443\n    targetPort: 8443\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
         name: "builtin-transformer-configs",
         files: vec![
             (

@@ -204,6 +204,7 @@ fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
 /// Transformer fields for one kustomization.
 fn fields(rng: &mut Rng) -> String {
     let mut s = String::new();
+    let mut patches: Vec<String> = Vec::new();
     if rng.chance(25) {
         let target = rng.pick(&[
             "kind: Deployment|StatefulSet",
@@ -219,10 +220,36 @@ fn fields(rng: &mut Rng) -> String {
             "- op: remove\n      path: /metadata/labels/l0",
             "- op: add\n      path: /metadata/labels/big\n      value: 12345678901234567890",
         ]);
-        let _ = write!(
-            s,
-            "patches:\n- target:\n    {target}\n  patch: |\n    {op}\n"
-        );
+        patches.push(format!("- target:\n    {target}\n  patch: |\n    {op}\n"));
+    }
+    if rng.chance(30) {
+        // A strategic merge patch, by target or by its own name.
+        let body = rng.pick(&[
+            "spec:\n      template:\n        spec:\n          containers:\n          - name: c0\n            image: patched:1\n            env:\n            - name: A\n              value: \"1\"",
+            "spec:\n      template:\n        spec:\n          containers:\n          - name: sidecar\n            image: side:2",
+            "spec:\n      replicas: null\n      template:\n        metadata:\n          labels:\n            smp: \"yes\"",
+            "spec:\n      template:\n        spec:\n          containers:\n          - name: c1\n            $patch: delete",
+            "spec:\n      template:\n        spec:\n          volumes:\n          - name: cfg\n            configMap: null\n            emptyDir: {}",
+        ]);
+        match rng.below(2) {
+            0 => {
+                patches.push(format!(
+                    "- target:\n    kind: {}\n  patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: any\n    {body}\n",
+                    rng.pick(&["Deployment", "StatefulSet|DaemonSet", "Deployment|StatefulSet"])
+                ));
+            }
+            _ => {
+                let _ = write!(
+                    s,
+                    "patchesStrategicMerge:\n- |\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: {}\n  {}\n",
+                    reference(rng),
+                    body.replace("\n    ", "\n  ")
+                );
+            }
+        }
+    }
+    if !patches.is_empty() {
+        let _ = write!(s, "patches:\n{}", patches.concat());
     }
     if rng.chance(15) {
         let _ = write!(

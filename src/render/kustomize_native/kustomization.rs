@@ -165,11 +165,12 @@ pub struct Kustomization {
     pub replicas: Vec<Replica>,
     pub sort: Option<SortOrder>,
     pub vars: Vec<Var>,
+    /// `patchesStrategicMerge`: file paths or inline patches.
+    pub patches_strategic_merge: Vec<String>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
 const NOT_YET: &[&str] = &[
-    "patchesStrategicMerge",
     "replacements",
     "configurations",
     "crds",
@@ -203,6 +204,7 @@ const KNOWN: &[&str] = &[
     "transformers",
     "sortOptions",
     "vars",
+    "patchesStrategicMerge",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -348,6 +350,7 @@ impl Kustomization {
             replicas: r.replicas()?,
             sort: r.sort_options()?,
             vars: r.vars()?,
+            patches_strategic_merge: r.strings("patchesStrategicMerge")?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {

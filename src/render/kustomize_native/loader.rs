@@ -273,7 +273,7 @@ pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Resu
 }
 
 /// This level's transformers, in kustomize's order.
-fn transform(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), Error> {
+fn transform(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(), Error> {
     let fail = |field: &str, acc: &[Resource], (i, message): (usize, String)| Error::Transform {
         file: k.file.clone(),
         field: field.to_string(),
@@ -283,6 +283,7 @@ fn transform(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), 
             .unwrap_or_default(),
         message,
     };
+    patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
     if !k.namespace.is_empty() {
         namespace::apply_namespace(acc, &k.namespace, &namespace::field_specs())

@@ -28,6 +28,7 @@ mod patches;
 mod resource;
 mod scope;
 mod selector;
+mod smp;
 mod transformers;
 mod typing;
 mod vars;

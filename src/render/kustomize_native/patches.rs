@@ -5,8 +5,8 @@
 use super::error::Error;
 use super::fieldspec::{apply, Create, FieldSpec};
 use super::kustomization::{Kustomization, Patch};
-use super::resource::Resource;
-use super::selector::select;
+use super::resource::{read_resources, Resource};
+use super::selector::{select, Selector};
 use serde_json::Value;
 use std::path::Path;
 
@@ -95,19 +95,140 @@ fn apply_ops(
     Ok(())
 }
 
-/// The `patches` field, entry by entry.
-pub fn apply_patches(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Result<(), Error> {
+/// The `patches` field, entry by entry: JSON 6902 operations or strategic merge patches.
+pub fn apply_patches(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(), Error> {
     for p in &k.patches {
         let text = patch_text(k, dir, p)?;
         match parse_ops(k, p, &text)? {
             Some(ops) => apply_ops(k, p, acc, &ops, true)?,
             None => {
-                return Err(Error::Unsupported {
-                    file: k.file.clone(),
-                    field: p.field.clone(),
-                    hint: "strategic merge patches are not implemented natively yet; render this app with `renderer: binary` meanwhile"
-                        .into(),
-                })
+                let source = if p.path.is_empty() {
+                    k.file.clone()
+                } else {
+                    dir.join(&p.path)
+                };
+                let patches = read_resources(&source, &text)?;
+                apply_strategic(k, &p.field, acc, &patches, p.target.as_ref())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The deprecated `patchesStrategicMerge` field: files or inline patches, each applied to the
+/// object it names.
+pub fn apply_strategic_merge_field(
+    k: &Kustomization,
+    dir: &Path,
+    acc: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
+        let field = format!("patchesStrategicMerge[{i}]");
+        let inline = crate::manifest::parse_documents(entry)
+            .ok()
+            .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
+        let patches = if inline.is_some() {
+            read_resources(&k.file, entry)?
+        } else {
+            let bytes = super::loader::read_file(k, dir, &field, entry)?;
+            let text = String::from_utf8(bytes).map_err(|_| Error::Field {
+                file: k.file.clone(),
+                field: field.clone(),
+                message: format!("'{entry}' is not UTF-8 text"),
+            })?;
+            read_resources(&dir.join(entry), &text)?
+        };
+        apply_strategic(k, &field, acc, &patches, None)?;
+    }
+    Ok(())
+}
+
+/// Strategic merge patches: with a target, one patch for every selected object; without,
+/// each patch for the one object with its own id.
+fn apply_strategic(
+    k: &Kustomization,
+    field: &str,
+    acc: &mut Vec<Resource>,
+    patches: &[Resource],
+    target: Option<&Selector>,
+) -> Result<(), Error> {
+    let fail = |message: String| Error::Field {
+        file: k.file.clone(),
+        field: field.to_string(),
+        message,
+    };
+    let run = |res: &mut Resource, patch: &Value| -> Result<bool, Error> {
+        let id = res.id();
+        super::smp::apply(&mut res.value, patch).map_err(|message| Error::Transform {
+            file: k.file.clone(),
+            field: field.to_string(),
+            object: format!("{id} (from {})", res.file.display()),
+            message,
+        })
+    };
+    match target {
+        Some(target) => {
+            let [patch] = patches else {
+                return Err(fail(
+                    "a `target` takes exactly one strategic merge patch".into(),
+                ));
+            };
+            let chosen = select(acc, target).map_err(&fail)?;
+            let mut keep = vec![true; acc.len()];
+            for i in chosen {
+                // kustomize patches with a copy whose labels and annotations went through
+                // text and whose apiVersion is the target's.
+                let mut p = patch.value.clone();
+                for f in ["labels", "annotations"] {
+                    if let Some(Value::Object(m)) = p.get_mut("metadata").and_then(|m| m.get_mut(f))
+                    {
+                        for v in m.values_mut() {
+                            *v =
+                                Value::String(super::fieldspec::scalar_text(v).unwrap_or_default());
+                        }
+                    }
+                }
+                p["apiVersion"] = acc[i].value["apiVersion"].clone();
+                keep[i] = run(&mut acc[i], &p)?;
+            }
+            let mut n = 0;
+            acc.retain(|_| {
+                n += 1;
+                keep[n - 1]
+            });
+        }
+        None => {
+            for patch in patches {
+                let key = patch.id().key();
+                let matches: Vec<usize> = acc
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| {
+                        r.previous_ids()
+                            .iter()
+                            .chain(std::iter::once(&r.id()))
+                            .any(|id| id.key() == key)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let i = match matches.as_slice() {
+                    [i] => *i,
+                    [] => {
+                        return Err(fail(format!(
+                            "no resource matches strategic merge patch {}",
+                            patch.id()
+                        )))
+                    }
+                    _ => {
+                        return Err(fail(format!(
+                            "multiple resources match strategic merge patch {}",
+                            patch.id()
+                        )))
+                    }
+                };
+                if !run(&mut acc[i], &patch.value)? {
+                    acc.remove(i);
+                }
             }
         }
     }
