@@ -3,9 +3,10 @@
 //! bases, components, nested kustomizations, `List` kinds, load restrictions, cycles), the
 //! namespace, name prefix/suffix, labels/commonLabels, commonAnnotations, images and replicas
 //! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902
-//! patches with target selectors, `transformers:` entries naming builtin configs, name
-//! reference fix-ups, `sortOptions` and the legacy order. Everything else (strategic merge
-//! patches, replacements, vars, custom configurations, plugins, Helm charts, remote bases) is
+//! and strategic merge patches with target selectors (merge keys for pod specs, services,
+//! webhooks and metadata), `transformers:` entries naming builtin configs, name
+//! reference fix-ups, vars, `sortOptions` and the legacy order. Everything else (replacements,
+//! custom configurations, plugins, Helm charts, remote bases) is
 //! refused with an error naming the file and field.
 //!
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
