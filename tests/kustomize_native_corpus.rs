@@ -7,12 +7,23 @@ use std::path::PathBuf;
 
 /// Corpus cases that must match byte for byte (grows as features land).
 const MUST_MATCH: &[&str] = &[
+    "kustomize-argo-cd-ha-namespace-install",
     "kustomize-argo-cd-namespace-install",
     "kustomize-external-dns-kustomize",
     "kustomize-flux-example-infra-configs",
     "kustomize-flux-example-infra-controllers",
     "kustomize-ingress-nginx-aws-nlb-tls",
+    "kustomize-ingress-nginx-prometheus",
+    "kustomize-kex-ldap-production",
     "kustomize-kex-multibases",
+    "kustomize-kex-transformerconfigs-crd",
+    "kustomize-kex-wordpress-vars",
+    "kustomize-kexmd-combineconfigs-development",
+    "kustomize-kexmd-components-enterprise",
+    "kustomize-kexmd-jsonpatch",
+    "kustomize-kexmd-patchmultipleobjects",
+    "kustomize-metrics-server-test-ha",
+    "kustomize-podinfo-deploy-production",
 ];
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -70,5 +81,65 @@ fn corpus_roots_match_kubectl_kustomize() {
     assert!(
         missing.is_empty(),
         "expected to match but did not: {missing:?}"
+    );
+}
+
+/// Rough timing of native builds against `kubectl kustomize` on the roots that match
+/// (`cargo test --test kustomize_native_corpus -- --ignored --nocapture`). The real benchmark
+/// belongs in `cargo xtask bench render` with an optimised build.
+#[test]
+#[ignore]
+fn timing_native_vs_kubectl() {
+    let Some(dir) = corpus_dir() else {
+        println!("SKIP: corpus not found (set FERRY_CORPUS)");
+        return;
+    };
+    let kubectl = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gitops-peers/bin")))
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file());
+    let Some(kubectl) = kubectl else {
+        println!("SKIP: kubectl not found");
+        return;
+    };
+    let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("read cases.tsv");
+    let (mut native_total, mut kubectl_total) = (0.0, 0.0);
+    for line in cases.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 9 || !MUST_MATCH.contains(&cols[0]) {
+            continue;
+        }
+        let root = dir.join(cols[2]);
+        let runs = 5;
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            ferry::render::kustomize_native::build(&root).expect("builds");
+        }
+        let native = start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            let out = std::process::Command::new(&kubectl)
+                .arg("kustomize")
+                .arg(&root)
+                .output()
+                .expect("kubectl");
+            assert!(out.status.success());
+        }
+        let kube = start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+        native_total += native;
+        kubectl_total += kube;
+        println!(
+            "{:50} native {native:8.2} ms   kubectl {kube:8.2} ms   x{:.1}",
+            cols[0],
+            kube / native
+        );
+    }
+    println!(
+        "{:50} native {native_total:8.2} ms   kubectl {kubectl_total:8.2} ms   x{:.1}",
+        "TOTAL",
+        kubectl_total / native_total
     );
 }

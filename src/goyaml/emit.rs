@@ -5,7 +5,7 @@
 
 use super::number::yaml_number;
 use super::resolve::plain_is_string;
-use super::scalar::{Analysis, Style};
+use super::scalar::{is_break, Analysis, Style};
 use super::sort::sort_keys;
 use serde_json::Value;
 
@@ -35,6 +35,62 @@ pub(super) struct Emitter {
     indents: Vec<i32>,
     /// Go's natural key order (what kubectl writes); off to keep a document's own order.
     sort: bool,
+}
+
+/// The first character in `value` that the pipeline cannot carry: Go's JSON writes DEL, C1
+/// controls and U+FFFE/U+FFFF raw, and go-yaml v2 refuses to read them back, so
+/// `sigs.k8s.io/yaml` fails where [`to_yaml`] would not. NEL (U+0085) is refused in keys
+/// only; in values it is folded (see [`fold_nel`]).
+pub fn unwritable_char(value: &Value) -> Option<char> {
+    let refused = |c: char| {
+        ('\u{7f}'..='\u{9f}').contains(&c) && c != '\u{85}' || c == '\u{fffe}' || c == '\u{ffff}'
+    };
+    match value {
+        Value::String(s) => s.chars().find(|&c| refused(c)),
+        Value::Array(items) => items.iter().find_map(unwritable_char),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            k.chars()
+                .find(|&c| refused(c) || c == '\u{85}')
+                .or_else(|| unwritable_char(v))
+        }),
+        _ => None,
+    }
+}
+
+/// What go-yaml v2 reads back from a JSON string holding raw NEL characters (Go's JSON does
+/// not escape them, and YAML takes NEL for a line break inside a double-quoted scalar): each
+/// run of breaks, with the spaces around it, folds to one space, or to one newline fewer
+/// than the breaks.
+pub fn fold_nel(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c != ' ' && c != '\u{85}' {
+            out.push(c);
+            chars.next();
+            continue;
+        }
+        // A run of spaces and breaks.
+        let (mut spaces, mut breaks) = (String::new(), 0usize);
+        while let Some(&c) = chars.peek() {
+            match c {
+                ' ' if breaks == 0 => spaces.push(' '),
+                ' ' => {}
+                '\u{85}' => breaks += 1,
+                _ => break,
+            }
+            chars.next();
+        }
+        match breaks {
+            0 => out.push_str(&spaces),
+            1 => out.push(' '),
+            n => out.extend(std::iter::repeat_n('\n', n - 1)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Writes `value` as `sigs.k8s.io/yaml` `Marshal` does (Go's JSON encoding of the value read
@@ -72,6 +128,7 @@ impl Emitter {
             Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
             Value::Number(n) => self.scalar(&yaml_number(n), Style::Plain, ctx),
             Value::String(s) => {
+                let s = &*fold_nel(s);
                 // encode.go `stringv`: newlines ask for a literal block, text that would read
                 // back as something else for double quotes; the emitter may still overrule.
                 let style = if s.contains('\n') {
@@ -124,7 +181,7 @@ impl Emitter {
                 mapping: true,
                 simple_key: false,
             };
-            let multiline = Analysis::of(key).multiline;
+            let multiline = key.chars().any(is_break);
             if !multiline && key.len() <= SIMPLE_KEY_MAX {
                 self.node(
                     &Value::String((*key).clone()),
@@ -146,15 +203,16 @@ impl Emitter {
     }
 
     fn scalar(&mut self, text: &str, requested: Style, ctx: Context) {
-        let analysis = Analysis::of(text);
+        let chars: Vec<char> = text.chars().collect();
+        let analysis = Analysis::of(text, &chars);
         let style = analysis.select_style(text, requested, ctx);
         self.increase_indent(true, false);
         let allow_breaks = !ctx.simple_key;
         match style {
-            Style::Plain => self.write_plain(text, allow_breaks),
-            Style::SingleQuoted => self.write_single_quoted(text, allow_breaks),
-            Style::DoubleQuoted => self.write_double_quoted(text, allow_breaks),
-            Style::Literal => self.write_literal(text),
+            Style::Plain => self.write_plain(&chars, allow_breaks),
+            Style::SingleQuoted => self.write_single_quoted(&chars, allow_breaks),
+            Style::DoubleQuoted => self.write_double_quoted(text, &chars, allow_breaks),
+            Style::Literal => self.write_literal(&chars),
         }
         self.pop_indent();
     }

@@ -9,8 +9,8 @@ mod resolve;
 mod scalar;
 mod sort;
 
-pub use emit::{to_yaml, to_yaml_in_order};
+pub use emit::{fold_nel, to_yaml, to_yaml_in_order, unwritable_char};
 pub use json::{to_json, write_json_string};
 pub use number::{format_g, format_json_float, json_number, yaml_number};
-pub use resolve::plain_is_string;
+pub use resolve::{parse_timestamp, plain_is_string, plain_number, Timestamp};
 pub use sort::{natural_less, sort_keys};

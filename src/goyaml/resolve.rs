@@ -235,66 +235,141 @@ fn is_base60_float(s: &str) -> bool {
     i == b.len()
 }
 
-/// go-yaml v2's `parseTimestamp`: `time.Parse` with the layouts `2006-1-2T15:4:5.999999999Z07:00`
-/// (also with a lower-case `t`), `2006-1-2 15:4:5.999999999` and `2006-1-2`.
+/// A timestamp as go-yaml reads it from a plain scalar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    pub year: u32,
+    pub month: u32,
+    pub day: u32,
+    /// Hour, minute, second and the fraction's digits.
+    pub time: Option<(u32, u32, u32, String)>,
+    /// Offset east of UTC in minutes; `None` means UTC.
+    pub offset: Option<i32>,
+}
+
+impl Timestamp {
+    /// Go's `time.Time` in RFC 3339 with nanoseconds, as `encoding/json` writes it: trailing
+    /// fraction zeros dropped, `Z` for UTC.
+    pub fn rfc3339(&self) -> String {
+        let (h, m, sec, frac) = self.time.clone().unwrap_or((0, 0, 0, String::new()));
+        let mut frac: String = frac.chars().take(9).collect();
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+        let frac = if frac.is_empty() {
+            String::new()
+        } else {
+            format!(".{frac}")
+        };
+        let zone = match self.offset {
+            None | Some(0) => "Z".to_string(),
+            Some(o) => format!(
+                "{}{:02}:{:02}",
+                if o < 0 { '-' } else { '+' },
+                o.abs() / 60,
+                o.abs() % 60
+            ),
+        };
+        format!(
+            "{:04}-{:02}-{:02}T{h:02}:{m:02}:{sec:02}{frac}{zone}",
+            self.year, self.month, self.day
+        )
+    }
+}
+
 fn is_timestamp(s: &str) -> bool {
+    parse_timestamp(s).is_some()
+}
+
+/// go-yaml's `parseTimestamp`: `time.Parse` with the layouts `2006-1-2T15:4:5.999999999Z07:00`
+/// (also with a lower-case `t`), `2006-1-2 15:4:5.999999999` and `2006-1-2`.
+pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
     if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
-        return false;
+        return None;
     }
     let mut p = Cursor { b, i: 5 };
     let year: u32 = s[..4].parse().unwrap_or(0);
-    let Some(month) = p.num(1, 12) else {
-        return false;
-    };
+    let month = p.num(1, 12)?;
     if !p.eat(b'-') {
-        return false;
+        return None;
     }
-    let Some(day) = p.num(1, 31) else {
-        return false;
-    };
+    let day = p.num(1, 31)?;
     if day > days_in_month(year, month) {
-        return false;
+        return None;
     }
+    let mut ts = Timestamp {
+        year,
+        month,
+        day,
+        time: None,
+        offset: None,
+    };
     if p.done() {
-        return true;
+        return Some(ts);
     }
     let with_zone = match p.next() {
         Some(b'T' | b't') => true,
         Some(b' ') => false,
-        _ => return false,
+        _ => return None,
     };
-    if p.num(0, 23).is_none()
-        || !p.eat(b':')
-        || p.num(0, 59).is_none()
-        || !p.eat(b':')
-        || p.num(0, 59).is_none()
-    {
-        return false;
+    let hour = p.num(0, 23)?;
+    if !p.eat(b':') {
+        return None;
     }
+    let minute = p.num(0, 59)?;
+    if !p.eat(b':') {
+        return None;
+    }
+    let second = p.num(0, 59)?;
     // Fractional seconds: a `.` or `,` followed by at least one digit.
+    let mut frac = String::new();
     if matches!(p.peek(), Some(b'.' | b',')) && p.b.get(p.i + 1).is_some_and(u8::is_ascii_digit) {
         p.i += 1;
-        while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+        while let Some(c) = p.peek().filter(u8::is_ascii_digit) {
+            frac.push(c as char);
             p.i += 1;
         }
     }
+    ts.time = Some((hour, minute, second, frac));
     if with_zone {
         match p.next() {
             Some(b'Z') => {}
-            Some(b'+' | b'-') => {
+            Some(sign @ (b'+' | b'-')) => {
                 let hh = p.fixed2();
                 let colon = p.eat(b':');
                 let mm = p.fixed2();
                 match (hh, colon, mm) {
-                    (Some(h), true, Some(m)) if h <= 24 && m <= 60 => {}
-                    _ => return false,
+                    (Some(h), true, Some(m)) if h <= 24 && m <= 60 => {
+                        let o = (h * 60 + m) as i32;
+                        ts.offset = Some(if sign == b'-' { -o } else { o });
+                    }
+                    _ => return None,
                 }
             }
-            _ => return false,
+            _ => return None,
         }
     }
-    p.done()
+    p.done().then_some(ts)
+}
+
+/// The number go-yaml makes of a plain scalar that starts like one (underscores dropped, Go
+/// literal prefixes, a leading `0` for octal, then a float), or `None` when it stays text.
+pub fn plain_number(s: &str) -> Option<serde_json::Number> {
+    if !s.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '.') {
+        return None;
+    }
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    if let Some(i) = parse_go_int(&plain, 0) {
+        return Some(i.into());
+    }
+    if let Some(u) = parse_go_uint(&plain, 0) {
+        return Some(u.into());
+    }
+    if is_yaml_style_float(&plain) {
+        return parse_go_float(&plain).and_then(serde_json::Number::from_f64);
+    }
+    None
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

@@ -20,7 +20,7 @@ pub(super) struct Analysis {
     block_allowed: bool,
 }
 
-fn is_break(c: char) -> bool {
+pub(super) fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
@@ -39,7 +39,8 @@ fn is_printable(c: char) -> bool {
 }
 
 impl Analysis {
-    pub fn of(value: &str) -> Analysis {
+    /// `chars` are the characters of `value`, collected once by the caller.
+    pub fn of(value: &str, chars: &[char]) -> Analysis {
         if value.is_empty() {
             return Analysis {
                 multiline: false,
@@ -48,7 +49,6 @@ impl Analysis {
                 block_allowed: false,
             };
         }
-        let chars: Vec<char> = value.chars().collect();
         let n = chars.len();
         let mut block_indicators = value.starts_with("---") || value.starts_with("...");
         let (mut line_breaks, mut special_characters) = (false, false);
@@ -147,11 +147,10 @@ impl Analysis {
 }
 
 impl Emitter {
-    pub(super) fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+    pub(super) fn write_plain(&mut self, chars: &[char], allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
@@ -183,9 +182,8 @@ impl Emitter {
         self.indention = false;
     }
 
-    pub(super) fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
+    pub(super) fn write_single_quoted(&mut self, chars: &[char], allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
         let n = chars.len();
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
@@ -227,12 +225,11 @@ impl Emitter {
         self.indention = false;
     }
 
-    pub(super) fn write_double_quoted(&mut self, value: &str, allow_breaks: bool) {
+    pub(super) fn write_double_quoted(&mut self, value: &str, chars: &[char], allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
         // Upstream's BOM test looks at the start of the value, not at the current character:
         // a value that starts with a BOM has every character escaped.
         let bom = value.starts_with('\u{FEFF}');
-        let chars: Vec<char> = value.chars().collect();
         let n = chars.len();
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
@@ -297,9 +294,8 @@ impl Emitter {
         self.indention = false;
     }
 
-    pub(super) fn write_literal(&mut self, value: &str) {
+    pub(super) fn write_literal(&mut self, chars: &[char]) {
         self.write_indicator("|", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
         // Indentation indicator when the first line starts with a space or is empty.
         if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
             self.write_indicator(&INDENT.to_string(), false, false, false);
@@ -319,7 +315,7 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in &chars {
+        for &c in chars {
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;

@@ -24,16 +24,26 @@ fn is_digit(c: char) -> bool {
 
 /// `keyList.Less` for two string keys.
 pub fn natural_less(a: &str, b: &str) -> bool {
+    // Keys are nearly always ASCII: compare bytes then, without collecting characters.
+    if a.is_ascii() && b.is_ascii() {
+        return less_by(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    less_by(&ar, &br)
+}
+
+fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C]) -> bool {
+    let ch = |c: C| char::from_u32(c.into()).unwrap_or('\0');
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;
         }
-        let al = is_letter(ar[i]);
-        let bl = is_letter(br[i]);
+        let (a, b) = (ch(ar[i]), ch(br[i]));
+        let al = is_letter(a);
+        let bl = is_letter(b);
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return bl;
@@ -41,12 +51,13 @@ pub fn natural_less(a: &str, b: &str) -> bool {
         // Both are non-letters: compare the digit runs starting here as numbers. A run that
         // continues earlier non-zero digits is not a fresh number, so leading zeros count.
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if a == '0' || b == '0' {
             for j in (0..i).rev() {
-                if !is_digit(ar[j]) {
+                let c = ch(ar[j]);
+                if !is_digit(c) {
                     break;
                 }
-                if ar[j] != '0' {
+                if c != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -55,13 +66,13 @@ pub fn natural_less(a: &str, b: &str) -> bool {
         }
         let digit = |c: char| i64::from(c as u32).wrapping_sub('0' as i64);
         let mut ai = i;
-        while ai < ar.len() && is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(digit(ar[ai]));
+        while ai < ar.len() && is_digit(ch(ar[ai])) {
+            an = an.wrapping_mul(10).wrapping_add(digit(ch(ar[ai])));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(digit(br[bi]));
+        while bi < br.len() && is_digit(ch(br[bi])) {
+            bn = bn.wrapping_mul(10).wrapping_add(digit(ch(br[bi])));
             bi += 1;
         }
         if an != bn {
@@ -70,7 +81,7 @@ pub fn natural_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return a < b;
     }
     ar.len() < br.len()
 }

@@ -29,6 +29,12 @@ pub enum Error {
         field: String,
         hint: String,
     },
+    #[error("{}: field `{field}`: {message}", file.display())]
+    Refused {
+        file: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("{}: field `{field}`: '{entry}' is outside the kustomization root '{}'; kustomize only loads files in or below the kustomization directory (vendor the file into it)", file.display(), root.display())]
     Restricted {
         file: PathBuf,

@@ -42,7 +42,8 @@ pub enum Create {
     Mapping,
 }
 
-pub type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
+/// Called with the node a path reaches and its JSON pointer in the object.
+pub type Setter<'a> = dyn FnMut(&mut Value, &str) -> Result<(), String> + 'a;
 
 /// Applies `set` at every node `spec.path` reaches in `object`, when the spec selects it.
 pub fn apply(
@@ -54,26 +55,56 @@ pub fn apply(
     if !spec.selects(&Gvk::of(object)) {
         return Ok(());
     }
-    let path: Vec<&str> = spec.path.split('/').collect();
-    walk(object, &path, spec.create, create, set)
+    let path = split_path(&spec.path);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    walk(object, &path, String::new(), spec.create, create, set)
         .map_err(|e| format!("considering field '{}': {e}", spec.path))
+}
+
+/// kyaml's `PathSplitter`: `/` separates fields, `\/` is a slash inside a field name (as in
+/// annotation keys), and a leading `/` is ignored.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if parts.len() > 1 && parts[0].is_empty() {
+        parts.remove(0);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for part in parts {
+        match out.last_mut() {
+            Some(last) if last.ends_with('\\') => {
+                last.pop();
+                last.push('/');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out
 }
 
 fn walk(
     node: &mut Value,
     path: &[&str],
+    at: String,
     create_if_missing: bool,
     create: Create,
     set: &mut Setter<'_>,
 ) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
-        return set(node);
+        return set(node, &at);
     };
     match node {
         Value::Null => Ok(()),
         Value::Array(items) => {
-            for item in items {
-                walk(item, path, create_if_missing, create, set)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                walk(
+                    item,
+                    path,
+                    format!("{at}/{i}"),
+                    create_if_missing,
+                    create,
+                    set,
+                )?;
             }
             Ok(())
         }
@@ -108,7 +139,8 @@ fn walk(
                     *field = made;
                 }
             }
-            walk(field, rest, create_if_missing, create, set)
+            let at = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
+            walk(field, rest, at, create_if_missing, create, set)
         }
         _ => Err("expected sequence or mapping node".into()),
     }
@@ -118,6 +150,8 @@ fn walk(
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
+        // A float held by kyaml prints as Go's `%g` (after a JSON patch every number is one).
+        Value::Number(n) if n.is_f64() => Some(crate::goyaml::format_g(n.as_f64().unwrap_or(0.0))),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Null => Some(String::new()),
@@ -130,7 +164,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn set_x(v: &mut Value) -> Result<(), String> {
+    fn set_x(v: &mut Value, _: &str) -> Result<(), String> {
         *v = json!("x");
         Ok(())
     }

@@ -7,7 +7,7 @@ use super::kustomization::Image;
 use super::resource::Resource;
 use serde_json::Value;
 
-fn field_specs() -> Vec<FieldSpec> {
+pub fn field_specs() -> Vec<FieldSpec> {
     [
         "spec/containers[]/image",
         "spec/initContainers[]/image",
@@ -22,15 +22,19 @@ fn field_specs() -> Vec<FieldSpec> {
 }
 
 /// Applies one `images` entry to every resource but CustomResourceDefinitions.
-pub fn apply_image(resources: &mut [Resource], image: &Image) -> Result<(), (usize, String)> {
+pub fn apply_image(
+    resources: &mut [Resource],
+    image: &Image,
+    specs: &[FieldSpec],
+) -> Result<(), (usize, String)> {
     for (i, res) in resources.iter_mut().enumerate() {
         if res.gvk().kind == "CustomResourceDefinition" {
             continue;
         }
         legacy_walk(&mut res.value, image).map_err(|e| (i, e))?;
-        for spec in field_specs() {
-            let mut set = |node: &mut Value| update(node, image);
-            apply(&spec, &mut res.value, Create::Nothing, &mut set).map_err(|e| (i, e))?;
+        for spec in specs {
+            let mut set = |node: &mut Value, _: &str| update(node, image);
+            apply(spec, &mut res.value, Create::Nothing, &mut set).map_err(|e| (i, e))?;
         }
     }
     Ok(())

@@ -3,7 +3,9 @@
 //! refusing clearly what the native renderer does not do yet.
 
 use super::error::Error;
+use super::fields::Reader;
 use super::fieldspec::FieldSpec;
+use super::selector::Selector;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,103 @@ pub struct Label {
     pub fields: Vec<FieldSpec>,
 }
 
+/// `generatorOptions`, or a generator's own `options`.
+#[derive(Debug, Clone, Default)]
+pub struct GeneratorOptions {
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub disable_name_suffix_hash: bool,
+    pub immutable: bool,
+}
+
+impl GeneratorOptions {
+    /// `MergeGlobalOptionsIntoLocal`: the generator's own labels and annotations win, the
+    /// global ones fill in, and either side can switch the hash off or make it immutable.
+    pub fn merged_with(
+        local: Option<&GeneratorOptions>,
+        global: Option<&GeneratorOptions>,
+    ) -> Option<GeneratorOptions> {
+        let Some(global) = global else {
+            return local.cloned();
+        };
+        let mut out = local.cloned().unwrap_or_default();
+        for (mine, theirs) in [
+            (&mut out.labels, &global.labels),
+            (&mut out.annotations, &global.annotations),
+        ] {
+            match (mine.as_mut(), theirs) {
+                (None, Some(g)) => *mine = Some(g.clone()),
+                (Some(m), Some(g)) => {
+                    for (k, v) in g {
+                        m.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.disable_name_suffix_hash |= global.disable_name_suffix_hash;
+        out.immutable |= global.immutable;
+        Some(out)
+    }
+}
+
+/// One `configMapGenerator` or `secretGenerator` entry.
+#[derive(Debug, Clone, Default)]
+pub struct Generator {
+    /// `configMapGenerator[0]` and the like, for errors.
+    pub field: String,
+    pub name: String,
+    pub namespace: String,
+    pub behavior: String,
+    pub literals: Vec<String>,
+    pub files: Vec<String>,
+    pub envs: Vec<String>,
+    pub options: Option<GeneratorOptions>,
+    /// Secrets only.
+    pub secret_type: String,
+}
+
+/// One `patches` or `patchesJson6902` entry.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    /// `patches[0]` and the like, for errors.
+    pub field: String,
+    pub path: String,
+    pub patch: String,
+    pub target: Option<Selector>,
+}
+
+/// One `replicas` entry.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub name: String,
+    pub count: serde_json::Number,
+}
+
+/// `sortOptions`: `fifo` keeps the build order, `legacy` sorts by kind (with optional own
+/// first and last lists).
+#[derive(Debug, Clone)]
+pub enum SortOrder {
+    Fifo,
+    Legacy {
+        first: Option<Vec<String>>,
+        last: Option<Vec<String>>,
+    },
+}
+
+/// One `vars` entry: a field of one object, substituted for `$(NAME)` in known places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub name: String,
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub object: String,
+    pub namespace: String,
+    /// Dotted, `metadata.name` when not given.
+    pub field_path: String,
+}
+
 /// One `images` entry.
 #[derive(Debug, Clone, Default)]
 pub struct Image {
@@ -49,6 +148,8 @@ pub struct Kustomization {
     /// `resources` followed by the deprecated `bases`, as kustomize appends them.
     pub resources: Vec<Entry>,
     pub components: Vec<Entry>,
+    /// `transformers`: plugin configuration files, directories, or inline configurations.
+    pub transformers: Vec<Entry>,
     pub namespace: String,
     pub name_prefix: String,
     pub name_suffix: String,
@@ -56,26 +157,26 @@ pub struct Kustomization {
     pub labels: Vec<Label>,
     pub common_annotations: BTreeMap<String, String>,
     pub images: Vec<Image>,
+    pub config_maps: Vec<Generator>,
+    pub secrets: Vec<Generator>,
+    pub generator_options: Option<GeneratorOptions>,
+    pub patches: Vec<Patch>,
+    pub patches_json6902: Vec<Patch>,
+    pub replicas: Vec<Replica>,
+    pub sort: Option<SortOrder>,
+    pub vars: Vec<Var>,
+    /// `patchesStrategicMerge`: file paths or inline patches.
+    pub patches_strategic_merge: Vec<String>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
 const NOT_YET: &[&str] = &[
-    "patches",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "replicas",
     "replacements",
-    "vars",
-    "configMapGenerator",
-    "secretGenerator",
-    "generatorOptions",
     "configurations",
     "crds",
     "generators",
-    "transformers",
     "validators",
     "openapi",
-    "sortOptions",
     "buildMetadata",
 ];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
@@ -94,6 +195,16 @@ const KNOWN: &[&str] = &[
     "commonAnnotations",
     "images",
     "imageTags",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "patches",
+    "patchesJson6902",
+    "replicas",
+    "transformers",
+    "sortOptions",
+    "vars",
+    "patchesStrategicMerge",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -153,10 +264,10 @@ impl Kustomization {
         let r = Reader { file, map: &map };
         for key in map.keys() {
             if HELM.contains(&key.as_str()) {
-                return Err(Error::Unsupported {
+                return Err(Error::Refused {
                     file: file.to_path_buf(),
                     field: key.clone(),
-                    hint: "ferry renders Helm charts itself: declare the chart as a helm app in ferry.yaml".into(),
+                    message: "charts are not inflated inside kustomizations; declare the chart as a helm app in ferry.yaml".into(),
                 });
             }
             if NOT_YET.contains(&key.as_str()) {
@@ -203,6 +314,14 @@ impl Kustomization {
             field: "bases",
             path,
         }));
+        let transformers = r
+            .strings("transformers")?
+            .into_iter()
+            .map(|path| Entry {
+                field: "transformers",
+                path,
+            })
+            .collect();
         let components = r
             .strings("components")?
             .into_iter()
@@ -218,6 +337,7 @@ impl Kustomization {
             kind,
             resources,
             components,
+            transformers,
             namespace: r.string("namespace")?,
             name_prefix: r.string("namePrefix")?,
             name_suffix: r.string("nameSuffix")?,
@@ -225,6 +345,18 @@ impl Kustomization {
             labels: r.labels()?,
             common_annotations: r.string_map("commonAnnotations", map.get("commonAnnotations"))?,
             images,
+            patches: r.patches("patches")?,
+            patches_json6902: r.patches("patchesJson6902")?,
+            replicas: r.replicas()?,
+            sort: r.sort_options()?,
+            vars: r.vars()?,
+            patches_strategic_merge: r.strings("patchesStrategicMerge")?,
+            config_maps: r.generators("configMapGenerator")?,
+            secrets: r.generators("secretGenerator")?,
+            generator_options: match map.get("generatorOptions") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(r.options("generatorOptions", v)?),
+            },
         };
         let has_content = map.keys().any(|k| k != "apiVersion" && k != "kind");
         if !has_content {
@@ -234,226 +366,5 @@ impl Kustomization {
             });
         }
         Ok(k)
-    }
-}
-
-/// Typed access to the fields of a kustomization, with errors naming file and field.
-struct Reader<'a> {
-    file: &'a Path,
-    map: &'a Map<String, Value>,
-}
-
-impl<'a> Reader<'a> {
-    fn field_error(&self, field: &str, message: &str) -> Error {
-        Error::Field {
-            file: self.file.to_path_buf(),
-            field: field.to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    fn string(&self, key: &str) -> Result<String, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(self.field_error(
-                key,
-                &format!(
-                    "expected a string, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(self.field_error(
-                        &format!("{key}[{i}]"),
-                        &format!(
-                            "expected a string, found {}",
-                            super::resource::kind_name(other)
-                        ),
-                    )),
-                })
-                .collect(),
-            Some(other) => Err(self.field_error(
-                key,
-                &format!(
-                    "expected a list of strings, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    /// A map of strings, like `commonLabels`. Scalars that are not strings are refused, as Go's
-    /// JSON decoding into `map[string]string` refuses them.
-    fn string_map(
-        &self,
-        field: &str,
-        value: Option<&Value>,
-    ) -> Result<BTreeMap<String, String>, Error> {
-        match value {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(Value::Object(m)) => m
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k.clone(), s.clone())),
-                    other => Err(self.field_error(
-                        &format!("{field}.{k}"),
-                        &format!(
-                            "expected a string, found {} (quote the value)",
-                            super::resource::kind_name(other)
-                        ),
-                    )),
-                })
-                .collect(),
-            Some(other) => Err(self.field_error(
-                field,
-                &format!(
-                    "expected a mapping of strings, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    fn list(&self, key: &str) -> Result<&'a [Value], Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(other) => Err(self.field_error(
-                key,
-                &format!(
-                    "expected a list, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    fn entry<'b>(
-        &self,
-        field: &str,
-        item: &'b Value,
-        allowed: &[&str],
-    ) -> Result<&'b Map<String, Value>, Error> {
-        let Value::Object(m) = item else {
-            return Err(self.field_error(
-                field,
-                &format!(
-                    "expected a mapping, found {}",
-                    super::resource::kind_name(item)
-                ),
-            ));
-        };
-        if let Some(unknown) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(self.field_error(&format!("{field}.{unknown}"), "unknown field"));
-        }
-        Ok(m)
-    }
-
-    fn entry_string(
-        &self,
-        field: &str,
-        m: &Map<String, Value>,
-        key: &str,
-    ) -> Result<String, Error> {
-        match m.get(key) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(self.field_error(
-                &format!("{field}.{key}"),
-                &format!(
-                    "expected a string, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    fn entry_bool(&self, field: &str, m: &Map<String, Value>, key: &str) -> Result<bool, Error> {
-        match m.get(key) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(self.field_error(
-                &format!("{field}.{key}"),
-                &format!(
-                    "expected true or false, found {}",
-                    super::resource::kind_name(other)
-                ),
-            )),
-        }
-    }
-
-    fn images(&self, key: &str) -> Result<Vec<Image>, Error> {
-        let mut out = Vec::new();
-        for (i, item) in self.list(key)?.iter().enumerate() {
-            let field = format!("{key}[{i}]");
-            let m = self.entry(
-                &field,
-                item,
-                &["name", "newName", "newTag", "digest", "tagSuffix"],
-            )?;
-            out.push(Image {
-                name: self.entry_string(&field, m, "name")?,
-                new_name: self.entry_string(&field, m, "newName")?,
-                new_tag: self.entry_string(&field, m, "newTag")?,
-                digest: self.entry_string(&field, m, "digest")?,
-                tag_suffix: self.entry_string(&field, m, "tagSuffix")?,
-            });
-        }
-        Ok(out)
-    }
-
-    fn labels(&self) -> Result<Vec<Label>, Error> {
-        let mut out = Vec::new();
-        for (i, item) in self.list("labels")?.iter().enumerate() {
-            let field = format!("labels[{i}]");
-            let m = self.entry(
-                &field,
-                item,
-                &["pairs", "includeSelectors", "includeTemplates", "fields"],
-            )?;
-            let mut fields = Vec::new();
-            let specs = match m.get("fields") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(a)) => a.as_slice(),
-                Some(other) => {
-                    return Err(self.field_error(
-                        &format!("{field}.fields"),
-                        &format!(
-                            "expected a list, found {}",
-                            super::resource::kind_name(other)
-                        ),
-                    ))
-                }
-            };
-            for (j, spec) in specs.iter().enumerate() {
-                let sf = format!("{field}.fields[{j}]");
-                let s = self.entry(&sf, spec, &["group", "version", "kind", "path", "create"])?;
-                fields.push(FieldSpec {
-                    group: self.entry_string(&sf, s, "group")?,
-                    version: self.entry_string(&sf, s, "version")?,
-                    kind: self.entry_string(&sf, s, "kind")?,
-                    path: self.entry_string(&sf, s, "path")?,
-                    create: self.entry_bool(&sf, s, "create")?,
-                });
-            }
-            out.push(Label {
-                pairs: self.string_map(&format!("{field}.pairs"), m.get("pairs"))?,
-                include_selectors: self.entry_bool(&field, m, "includeSelectors")?,
-                include_templates: self.entry_bool(&field, m, "includeTemplates")?,
-                fields,
-            });
-        }
-        Ok(out)
     }
 }

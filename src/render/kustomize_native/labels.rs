@@ -237,7 +237,9 @@ pub fn annotation_field_specs() -> Vec<FieldSpec> {
 }
 
 /// Writes `pairs` into the mapping at every place `specs` reach, creating it where a spec
-/// says so. Returns the index of the resource that failed with the reason.
+/// says so, as kyaml's `SetEntry` does: per key, places where the key is new share one node,
+/// and a place where it exists is overwritten in place, together with every place sharing
+/// its node. Returns the index of the resource that failed with the reason.
 pub fn apply_pairs(
     resources: &mut [Resource],
     pairs: &BTreeMap<String, String>,
@@ -247,25 +249,51 @@ pub fn apply_pairs(
         return Ok(());
     }
     for (i, res) in resources.iter_mut().enumerate() {
-        for spec in specs {
-            let mut set = |node: &mut Value| {
-                if node.is_null() {
-                    *node = Value::Object(serde_json::Map::new());
-                }
-                match node {
-                    Value::Object(map) => {
-                        for (k, v) in pairs {
-                            map.insert(k.clone(), Value::String(v.clone()));
-                        }
-                        Ok(())
+        for (key, value) in pairs {
+            let escaped = key.replace('~', "~0").replace('/', "~1");
+            let mut created = Vec::new();
+            let mut overwritten = Vec::new();
+            for spec in specs {
+                let mut set = |node: &mut Value, at: &str| {
+                    if node.is_null() {
+                        *node = Value::Object(serde_json::Map::new());
                     }
-                    other => Err(format!(
-                        "wrong node kind: expected a mapping, found {}",
-                        super::resource::kind_name(other)
-                    )),
+                    let Value::Object(map) = node else {
+                        return Err(format!(
+                            "wrong node kind: expected a mapping, found {}",
+                            super::resource::kind_name(node)
+                        ));
+                    };
+                    let pointer = format!("{at}/{escaped}");
+                    if map
+                        .insert(key.clone(), Value::String(value.clone()))
+                        .is_some()
+                    {
+                        overwritten.push(pointer);
+                    } else {
+                        created.push(pointer);
+                    }
+                    Ok(())
+                };
+                apply(spec, &mut res.value, Create::Mapping, &mut set).map_err(|e| (i, e))?;
+            }
+            for pointer in &overwritten {
+                let sharing: Vec<String> = res
+                    .shared
+                    .iter()
+                    .filter(|g| g.contains(pointer))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                for other in sharing {
+                    if let Some(slot) = res.value.pointer_mut(&other) {
+                        *slot = Value::String(value.clone());
+                    }
                 }
-            };
-            apply(spec, &mut res.value, Create::Mapping, &mut set).map_err(|e| (i, e))?;
+            }
+            if created.len() > 1 {
+                res.shared.push(created);
+            }
         }
     }
     Ok(())

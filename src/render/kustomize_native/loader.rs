@@ -4,19 +4,21 @@
 //! kustomization may not include itself or one of its ancestors, and remote bases are refused.
 
 use super::error::Error;
-use super::kustomization::{Entry, Kind, Kustomization};
+use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
-use super::{images, labels, names, namespace};
+use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Everything the kustomization in `dir` produces, before output ordering.
-pub fn load(dir: &Path) -> Result<Vec<Resource>, Error> {
+pub fn load(dir: &Path) -> Result<(Vec<Resource>, Vec<Var>), Error> {
     let root = dir.canonicalize().map_err(|source| Error::Read {
         path: dir.to_path_buf(),
         source,
     })?;
-    accumulate(&root, &[], Vec::new(), Kind::Kustomization, None)
+    let mut vars = Vec::new();
+    let resources = accumulate(&root, &[], Vec::new(), Kind::Kustomization, None, &mut vars)?;
+    Ok((resources, vars))
 }
 
 /// Where a kustomization was referred from, for errors about its kind.
@@ -31,6 +33,7 @@ fn accumulate(
     mut acc: Vec<Resource>,
     expect: Kind,
     from: Option<Referrer<'_>>,
+    vars: &mut Vec<Var>,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
     if let Some(from) = &from {
@@ -70,17 +73,24 @@ fn accumulate(
                     file: &k.file,
                     field: entry.field,
                 };
-                let resources =
-                    accumulate(&sub, &chain, Vec::new(), Kind::Kustomization, Some(from))?;
+                let resources = accumulate(
+                    &sub,
+                    &chain,
+                    Vec::new(),
+                    Kind::Kustomization,
+                    Some(from),
+                    vars,
+                )?;
                 append(&mut acc, resources, &k.file)?;
             }
         }
     }
+    super::generators::run(&k, dir, &mut acc)?;
     for entry in &k.components {
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
                 let from = Referrer { file: &k.file, field: entry.field };
-                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from))?;
+                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from), vars)?;
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -91,7 +101,10 @@ fn accumulate(
             }
         }
     }
-    transform(&k, &mut acc)?;
+    transform(&k, dir, &mut acc)?;
+    let configs = transformer_configs(&k, dir, &chain)?;
+    super::transformers::run(&k, &configs, &mut acc)?;
+    super::vars::merge(&k, &mut acc, vars)?;
     Ok(acc)
 }
 
@@ -129,10 +142,10 @@ fn locate(
     let meta = match std::fs::metadata(&full) {
         Ok(meta) => meta,
         Err(_) if is_remote(&entry.path) => {
-            return Err(Error::Unsupported {
+            return Err(Error::Refused {
                 file: k.file.clone(),
                 field: entry.field.to_string(),
-                hint: format!(
+                message: format!(
                     "'{}' is remote and ferry builds offline: vendor it into the repository and refer to it by path",
                     entry.path
                 ),
@@ -193,8 +206,74 @@ fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(
     Ok(())
 }
 
+/// The plugin configurations `transformers:` names: inline YAML, files, or kustomization
+/// directories whose output they are.
+fn transformer_configs(
+    k: &Kustomization,
+    dir: &Path,
+    chain: &[PathBuf],
+) -> Result<Vec<Resource>, Error> {
+    let mut configs = Vec::new();
+    for entry in &k.transformers {
+        let inline = crate::manifest::parse_documents(&entry.path)
+            .ok()
+            .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
+        if inline.is_some() {
+            configs.extend(read_resources(&k.file, &entry.path)?);
+            continue;
+        }
+        match locate(dir, k, entry, chain)? {
+            Located::File(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                configs.extend(read_resources(&path, &text)?);
+            }
+            Located::Dir(sub) => {
+                let from = Referrer {
+                    file: &k.file,
+                    field: entry.field,
+                };
+                configs.extend(accumulate(
+                    &sub,
+                    chain,
+                    Vec::new(),
+                    Kind::Kustomization,
+                    Some(from),
+                    &mut Vec::new(),
+                )?);
+            }
+        }
+    }
+    Ok(configs)
+}
+
+/// Reads a file a kustomization field names (a generator input, a patch), which must lie in
+/// or below the kustomization directory.
+pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Result<Vec<u8>, Error> {
+    let full = dir.join(path);
+    let canonical = full.canonicalize().map_err(|_| Error::Missing {
+        file: k.file.clone(),
+        field: field.to_string(),
+        entry: path.to_string(),
+    })?;
+    if !canonical.parent().is_some_and(|p| p.starts_with(dir)) {
+        return Err(Error::Restricted {
+            file: k.file.clone(),
+            field: field.to_string(),
+            entry: path.to_string(),
+            root: dir.to_path_buf(),
+        });
+    }
+    std::fs::read(&canonical).map_err(|source| Error::Read {
+        path: canonical,
+        source,
+    })
+}
+
 /// This level's transformers, in kustomize's order.
-fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
+fn transform(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(), Error> {
     let fail = |field: &str, acc: &[Resource], (i, message): (usize, String)| Error::Transform {
         file: k.file.clone(),
         field: field.to_string(),
@@ -204,8 +283,11 @@ fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
             .unwrap_or_default(),
         message,
     };
+    patches::apply_strategic_merge_field(k, dir, acc)?;
+    patches::apply_patches(k, dir, acc)?;
     if !k.namespace.is_empty() {
-        namespace::apply_namespace(acc, &k.namespace).map_err(|e| fail("namespace", acc, e))?;
+        namespace::apply_namespace(acc, &k.namespace, &namespace::field_specs())
+            .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         names::apply_affixes(acc, &k.name_prefix, &k.name_suffix);
@@ -224,8 +306,11 @@ fn transform(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
         &labels::annotation_field_specs(),
     )
     .map_err(|e| fail("commonAnnotations", acc, e))?;
+    patches::apply_json6902(k, dir, acc)?;
+    patches::apply_replicas(k, acc)?;
     for (i, image) in k.images.iter().enumerate() {
-        images::apply_image(acc, image).map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+        images::apply_image(acc, image, &images::field_specs())
+            .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
     }
     Ok(())
 }

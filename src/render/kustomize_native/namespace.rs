@@ -5,8 +5,9 @@
 use super::fieldspec::{apply, Create, FieldSpec};
 use super::resource::Resource;
 use serde_json::Value;
+use std::collections::HashMap;
 
-fn field_specs() -> Vec<FieldSpec> {
+pub fn field_specs() -> Vec<FieldSpec> {
     vec![
         FieldSpec::new("", "", "Namespace", "metadata/name", true),
         FieldSpec::new(
@@ -26,18 +27,42 @@ fn field_specs() -> Vec<FieldSpec> {
     ]
 }
 
-/// Sets `namespace` on `resources`; the error text names the object.
-pub fn apply_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), (usize, String)> {
+/// Sets `namespace` on `resources`; the error names the index of the object at fault. Like
+/// kustomize, a change that makes an object's id collide with another's is an error.
+pub fn apply_namespace(
+    resources: &mut [Resource],
+    namespace: &str,
+    specs: &[FieldSpec],
+) -> Result<(), (usize, String)> {
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for res in resources.iter() {
+        *ids.entry(res.id().key()).or_default() += 1;
+    }
     for (i, res) in resources.iter_mut().enumerate() {
-        transform(res, namespace).map_err(|e| (i, e))?;
+        let before = res.id().key();
+        res.store_previous_id();
+        transform(res, namespace, specs).map_err(|e| (i, e))?;
+        let after = res.id().key();
+        if before != after {
+            if let Some(n) = ids.get_mut(&before) {
+                *n = n.saturating_sub(1);
+            }
+            *ids.entry(after.clone()).or_default() += 1;
+        }
+        if ids.get(&after).copied().unwrap_or(0) > 1 {
+            return Err((
+                i,
+                "namespace transformation produces ID conflict with another object".into(),
+            ));
+        }
     }
     Ok(())
 }
 
-fn transform(res: &mut Resource, namespace: &str) -> Result<(), String> {
+fn transform(res: &mut Resource, namespace: &str, specs: &[FieldSpec]) -> Result<(), String> {
     let gvk = res.gvk();
     let api_version = res.value["apiVersion"].as_str().unwrap_or("").to_string();
-    let mut set = |v: &mut Value| {
+    let mut set = |v: &mut Value, _: &str| {
         *v = Value::String(namespace.to_string());
         Ok(())
     };
@@ -56,12 +81,14 @@ fn transform(res: &mut Resource, namespace: &str) -> Result<(), String> {
             }
         }
     }
-    for spec in field_specs() {
+    for spec in specs {
         // Only a `v1` Namespace takes the namespace as its name.
-        if spec.path == "metadata/name" && api_version != "v1" {
+        if spec.path == "metadata/namespace"
+            || (spec.path == "metadata/name" && api_version != "v1")
+        {
             continue;
         }
-        apply(&spec, &mut res.value, Create::Scalar, &mut set)?;
+        apply(spec, &mut res.value, Create::Scalar, &mut set)?;
     }
     Ok(())
 }

@@ -33,14 +33,28 @@ const LAST: [&str; 2] = [
     "ValidatingWebhookConfiguration",
 ];
 
-fn type_order(kind: &str) -> i64 {
-    if let Some(i) = FIRST.iter().position(|k| *k == kind) {
-        return i as i64 - FIRST.len() as i64;
+/// The kinds that go first and last; kustomize's own lists unless `sortOptions` gives others.
+pub struct Order<'a> {
+    pub first: &'a [&'a str],
+    pub last: &'a [&'a str],
+}
+
+pub const DEFAULT: Order<'static> = Order {
+    first: &FIRST,
+    last: &LAST,
+};
+
+impl Order<'_> {
+    /// A kind on both lists takes its place on the last one, as upstream's map filling does.
+    fn rank(&self, kind: &str) -> i64 {
+        if let Some(i) = self.last.iter().rposition(|k| *k == kind) {
+            return 1 + i as i64;
+        }
+        if let Some(i) = self.first.iter().rposition(|k| *k == kind) {
+            return i as i64 - self.first.len() as i64;
+        }
+        0
     }
-    if let Some(i) = LAST.iter().position(|k| *k == kind) {
-        return 1 + i as i64;
-    }
-    0
 }
 
 fn gvk_sort_string(g: &Gvk) -> String {
@@ -59,8 +73,8 @@ fn gvk_sort_string(g: &Gvk) -> String {
     )
 }
 
-fn gvk_less(a: &Gvk, b: &Gvk) -> bool {
-    let (ia, ib) = (type_order(&a.kind), type_order(&b.kind));
+fn gvk_less(order: &Order<'_>, a: &Gvk, b: &Gvk) -> bool {
+    let (ia, ib) = (order.rank(&a.kind), order.rank(&b.kind));
     if ia != ib {
         return ia < ib;
     }
@@ -91,31 +105,38 @@ fn id_sort_string(id: &ResId) -> String {
     )
 }
 
-fn less(a: &ResId, b: &ResId) -> bool {
+fn less(order: &Order<'_>, a: &ResId, b: &ResId) -> bool {
     if a.gvk != b.gvk {
-        return gvk_less(&a.gvk, &b.gvk);
+        return gvk_less(order, &a.gvk, &b.gvk);
     }
     id_sort_string(a) < id_sort_string(b)
 }
 
 /// Puts resources in legacy order. A merge sort driven by upstream's `Less` directly, so
 /// that no comparator inconsistency can make it panic.
-pub fn legacy_sort(resources: Vec<Resource>) -> Vec<Resource> {
+pub fn legacy_sort(resources: Vec<Resource>, order: &Order<'_>) -> Vec<Resource> {
     let keyed: Vec<(ResId, Resource)> = resources.into_iter().map(|r| (r.id(), r)).collect();
-    merge_sort(keyed).into_iter().map(|(_, r)| r).collect()
+    merge_sort(keyed, order)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
 }
 
-fn merge_sort(mut items: Vec<(ResId, Resource)>) -> Vec<(ResId, Resource)> {
+fn merge_sort(mut items: Vec<(ResId, Resource)>, order: &Order<'_>) -> Vec<(ResId, Resource)> {
     if items.len() < 2 {
         return items;
     }
-    let right = merge_sort(items.split_off(items.len() / 2));
-    let left = merge_sort(items);
+    let right = merge_sort(items.split_off(items.len() / 2), order);
+    let left = merge_sort(items, order);
     let mut out = Vec::with_capacity(left.len() + right.len());
     let mut l = left.into_iter().peekable();
     let mut r = right.into_iter().peekable();
     while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
-        let next = if less(&b.0, &a.0) { r.next() } else { l.next() };
+        let next = if less(order, &b.0, &a.0) {
+            r.next()
+        } else {
+            l.next()
+        };
         out.extend(next);
     }
     out.extend(l);
@@ -137,25 +158,30 @@ mod tests {
         Resource {
             value: v,
             file: PathBuf::new(),
+            shared: Vec::new(),
+            track: Default::default(),
         }
     }
 
     #[test]
     fn known_kinds_first_webhooks_last_then_ids() {
-        let sorted = legacy_sort(vec![
-            res(
-                "admissionregistration.k8s.io/v1",
-                "ValidatingWebhookConfiguration",
-                "",
-                "w",
-            ),
-            res("example.com/v1", "Widget", "a", "x"),
-            res("apps/v1", "Deployment", "b", "d"),
-            res("apps/v1", "Deployment", "a", "d"),
-            res("v1", "Service", "", "s"),
-            res("v1", "Namespace", "", "n"),
-            res("example.com/v1", "Gadget", "", "g"),
-        ]);
+        let sorted = legacy_sort(
+            vec![
+                res(
+                    "admissionregistration.k8s.io/v1",
+                    "ValidatingWebhookConfiguration",
+                    "",
+                    "w",
+                ),
+                res("example.com/v1", "Widget", "a", "x"),
+                res("apps/v1", "Deployment", "b", "d"),
+                res("apps/v1", "Deployment", "a", "d"),
+                res("v1", "Service", "", "s"),
+                res("v1", "Namespace", "", "n"),
+                res("example.com/v1", "Gadget", "", "g"),
+            ],
+            &DEFAULT,
+        );
         let names: Vec<String> = sorted
             .iter()
             .map(|r| format!("{}/{}/{}", r.gvk().kind, r.namespace(), r.name()))

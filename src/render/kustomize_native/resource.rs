@@ -16,6 +16,13 @@ pub struct Gvk {
 }
 
 impl Gvk {
+    /// kustomize's `Gvk.IsSelected`: the selector's non-empty parts must match.
+    pub fn selected_by(&self, group: &str, version: &str, kind: &str) -> bool {
+        (group.is_empty() || group == self.group)
+            && (version.is_empty() || version == self.version)
+            && (kind.is_empty() || kind == self.kind)
+    }
+
     pub fn of(value: &Value) -> Gvk {
         let api_version = value["apiVersion"].as_str().unwrap_or("");
         let (group, version) = match api_version.rsplit_once('/') {
@@ -42,6 +49,9 @@ impl Gvk {
     }
 }
 
+/// kustomize's `TotallyNotANamespace`, the effective namespace of cluster-scoped objects.
+pub const NOT_A_NAMESPACE: &str = "_non_namespaceable_";
+
 /// A resource's current identity (kustomize's `CurId`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResId {
@@ -53,9 +63,9 @@ pub struct ResId {
 impl ResId {
     /// The namespace used when comparing ids: none for cluster-scoped kinds, and an empty
     /// namespace counts as `default`.
-    fn effective_namespace(&self) -> &str {
+    pub fn effective_namespace(&self) -> &str {
         if self.gvk.is_cluster_scoped() {
-            "~~cluster~~"
+            NOT_A_NAMESPACE
         } else if self.namespace.is_empty() || self.namespace == "default" {
             "default"
         } else {
@@ -104,6 +114,27 @@ impl fmt::Display for ResId {
 pub struct Resource {
     pub value: Value,
     pub file: PathBuf,
+    /// Label and annotation values that are one node in kustomize's memory: a transformer
+    /// that creates the same key at several places (say `metadata/labels` and the pod
+    /// template's) creates them as one shared node, and a later transformer that sets the key
+    /// at one place changes it at all of them. Each group lists JSON pointers.
+    pub shared: Vec<Vec<String>>,
+    /// Build bookkeeping kustomize keeps in `internal.config.kubernetes.io/*` annotations:
+    /// the name prefixes and suffixes applied, oldest first, and earlier ids.
+    pub track: Track,
+}
+
+/// What kustomize remembers about a resource's renames, for name references.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    /// (effective namespace, name, kind) before each rename, oldest first.
+    pub previous: Vec<(String, String, String)>,
+    /// A generated object whose name gets the content hash appended at the end.
+    pub needs_hash: bool,
+    /// Names of the `vars` that read a field of this object.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -126,15 +157,80 @@ impl Resource {
             name: self.name().to_string(),
         }
     }
+
+    /// kustomize's `PrevIds`: earlier ids, with today's group and version.
+    pub fn previous_ids(&self) -> Vec<ResId> {
+        let gvk = self.gvk();
+        self.track
+            .previous
+            .iter()
+            .map(|(ns, name, kind)| ResId {
+                gvk: Gvk {
+                    group: gvk.group.clone(),
+                    version: gvk.version.clone(),
+                    kind: kind.clone(),
+                },
+                namespace: ns.clone(),
+                name: name.clone(),
+            })
+            .collect()
+    }
+
+    /// kustomize's `OrgId`: the first id the resource had.
+    pub fn original_id(&self) -> ResId {
+        self.previous_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.id())
+    }
+
+    /// kustomize's `StorePreviousId`, called before a transformer renames.
+    pub fn store_previous_id(&mut self) {
+        let id = self.id();
+        let ns = id.effective_namespace().to_string();
+        self.track.previous.push((ns, id.name, id.gvk.kind));
+    }
+}
+
+/// What kustomize's final clean-up of its own annotations leaves: `metadata.annotations`
+/// rebuilt as strings (each value's scalar text; mappings and lists become ""), and removed
+/// when empty. kustomize annotates every object while reading it, so this applies to all.
+pub fn normalize_annotations(value: &mut Value) {
+    let Some(Value::Object(meta)) = value.get_mut("metadata") else {
+        return;
+    };
+    let Some(annotations) = meta.get("annotations") else {
+        return;
+    };
+    let rebuilt: serde_json::Map<String, Value> = match annotations {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Value::String(super::fieldspec::scalar_text(v).unwrap_or_default()),
+                )
+            })
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    if rebuilt.is_empty() {
+        meta.remove("annotations");
+    } else {
+        meta.insert("annotations".into(), Value::Object(rebuilt));
+    }
 }
 
 /// Reads the objects in one resource file: documents in order, empty ones skipped, `*List`
 /// kinds with `items` replaced by their items.
 pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
-    let docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+    let mut docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
         file: file.to_path_buf(),
         message: format!("invalid YAML: {e}"),
     })?;
+    for doc in &mut docs {
+        super::typing::retype(doc, text);
+    }
     let bad = |message: String| Error::Resource {
         file: file.to_path_buf(),
         message,
@@ -188,6 +284,8 @@ pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
         out.push(Resource {
             value: doc,
             file: file.to_path_buf(),
+            shared: Vec::new(),
+            track: Track::default(),
         });
     }
     Ok(out)

@@ -1,0 +1,307 @@
+//! Strategic merge patches as kustomize applies them (`api/filters/patchstrategicmerge`,
+//! kyaml `merge2` and `walk`): mappings merge field by field, `null` deletes, `$patch`
+//! deletes or replaces, and lists merge by key where the Kubernetes schema says so (patch
+//! elements first, then the object's others), otherwise the patch's list replaces.
+//!
+//! The merge keys come from a small table of the Kubernetes v1.21.2 schema (pod specs,
+//! containers, services, webhooks, object metadata); lists outside it are replaced, as they
+//! are for custom resources, which have no schema.
+
+use serde_json::{Map, Value};
+
+/// Merge keys of the list at `path` (field names from the object's root, list positions
+/// left out) in an object of kind `kind`, or `None` when the list is replaced.
+fn list_keys(kind: &str, path: &[String]) -> Option<Vec<&'static str>> {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    if let ["metadata", rest @ ..] = p.as_slice() {
+        return match rest {
+            ["finalizers"] => Some(vec![""]),
+            ["ownerReferences"] => Some(vec!["uid"]),
+            _ => None,
+        };
+    }
+    // Where a pod spec sits in each workload kind.
+    let pod: &[&str] = match kind {
+        "Pod" => &["spec"],
+        "PodTemplate" => &["template", "spec"],
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController" => &["spec", "template", "spec"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        "Service" => {
+            return matches!(p.as_slice(), ["spec", "ports"]).then(|| vec!["port", "protocol"])
+        }
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
+            return matches!(p.as_slice(), ["webhooks"]).then(|| vec!["name"])
+        }
+        _ => return None,
+    };
+    let rest = p.strip_prefix(pod)?;
+    match rest {
+        ["containers" | "initContainers" | "ephemeralContainers"] => Some(vec!["name"]),
+        ["volumes" | "imagePullSecrets"] => Some(vec!["name"]),
+        ["hostAliases"] => Some(vec!["ip"]),
+        ["topologySpreadConstraints"] => Some(vec!["topologyKey", "whenUnsatisfiable"]),
+        ["containers" | "initContainers" | "ephemeralContainers", field] => match *field {
+            "ports" => Some(vec!["containerPort", "protocol"]),
+            "env" => Some(vec!["name"]),
+            "volumeMounts" => Some(vec!["mountPath"]),
+            "volumeDevices" => Some(vec!["devicePath"]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a `$patch` directive asks for.
+#[derive(PartialEq)]
+enum Directive {
+    Merge,
+    Delete,
+    Replace,
+}
+
+fn directive(patch: &Map<String, Value>) -> Result<Directive, String> {
+    match patch.get("$patch") {
+        None => Ok(Directive::Merge),
+        Some(Value::String(s)) if s == "merge" => Ok(Directive::Merge),
+        Some(Value::String(s)) if s == "delete" => Ok(Directive::Delete),
+        Some(Value::String(s)) if s == "replace" => Ok(Directive::Replace),
+        Some(other) => Err(format!(
+            "unknown patch strategy '{}'",
+            super::fieldspec::scalar_text(other).unwrap_or_default()
+        )),
+    }
+}
+
+/// Merges `patch` into `dest` (absent when `None`); `Ok(None)` means the field goes away.
+fn merge(
+    kind: &str,
+    path: &mut Vec<String>,
+    dest: Option<&Value>,
+    patch: &Value,
+) -> Result<Option<Value>, String> {
+    match patch {
+        Value::Null => Ok(None),
+        Value::Object(p) => {
+            let mut p = p.clone();
+            match directive(&p)? {
+                Directive::Delete => return Ok(None),
+                Directive::Replace => {
+                    p.remove("$patch");
+                    return Ok(Some(Value::Object(p)));
+                }
+                Directive::Merge => {
+                    p.remove("$patch");
+                }
+            }
+            let mut out = match dest {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(d)) => d.clone(),
+                Some(_) => {
+                    return Err(format!(
+                        "wrong node kind at '{}': expected a mapping",
+                        path.join(".")
+                    ))
+                }
+            };
+            for (key, pv) in &p {
+                path.push(key.clone());
+                let merged = merge(kind, path, out.get(key), pv)?;
+                path.pop();
+                match merged {
+                    Some(v) => {
+                        out.insert(key.clone(), v);
+                    }
+                    None => {
+                        out.remove(key);
+                    }
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        }
+        Value::Array(items) => {
+            let Some(keys) = list_keys(kind, path) else {
+                return Ok(Some(patch.clone()));
+            };
+            merge_list(kind, path, dest, items, &keys)
+        }
+        scalar => Ok(Some(scalar.clone())),
+    }
+}
+
+/// The key values of a list element (`""` for a missing key; the element itself for a list
+/// of scalars).
+fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
+    if keys == [""] {
+        return vec![super::fieldspec::scalar_text(elem).unwrap_or_default()];
+    }
+    keys.iter()
+        .map(|k| {
+            elem.get(*k)
+                .and_then(super::fieldspec::scalar_text)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Whether two key tuples name the same element: equal wherever both are set.
+fn same_element(a: &[String], b: &[String]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| x == y || x.is_empty() || y.is_empty())
+        && a.iter().zip(b).any(|(x, y)| x == y && !x.is_empty())
+}
+
+fn merge_list(
+    kind: &str,
+    path: &mut Vec<String>,
+    dest: Option<&Value>,
+    patch: &[Value],
+    keys: &[&str],
+) -> Result<Option<Value>, String> {
+    // A `{$patch: ...}` element applies to the whole list.
+    let mut patch: Vec<Value> = patch.to_vec();
+    if let Some(i) = patch.iter().position(|e| {
+        e.as_object()
+            .is_some_and(|m| m.len() == 1 && m.contains_key("$patch"))
+    }) {
+        let m = patch.remove(i);
+        match directive(m.as_object().unwrap_or(&Map::new()))? {
+            Directive::Delete => return Ok(None),
+            Directive::Replace => return Ok(Some(Value::Array(patch))),
+            Directive::Merge => {}
+        }
+    }
+    let dest: Vec<Value> = match dest {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(d)) => d.clone(),
+        Some(_) => {
+            return Err(format!(
+                "wrong node kind at '{}': expected a list",
+                path.join(".")
+            ))
+        }
+    };
+    let dest_keys: Vec<Vec<String>> = dest.iter().map(|e| key_values(e, keys)).collect();
+    let mut used = vec![false; dest.len()];
+    let mut out = Vec::new();
+    // Patch elements first, in patch order, merged with their counterpart in the object.
+    for p in &patch {
+        let pk = key_values(p, keys);
+        if pk.iter().all(String::is_empty) {
+            out.push(p.clone());
+            continue;
+        }
+        let found = dest_keys.iter().position(|dk| same_element(dk, &pk));
+        if keys == [""] {
+            if let Some(i) = found {
+                used[i] = true;
+            }
+            out.push(p.clone());
+            continue;
+        }
+        let merged = merge(kind, path, found.map(|i| &dest[i]), p)?;
+        if let Some(i) = found {
+            used[i] = true;
+        }
+        match merged {
+            Some(Value::Object(m)) if !m.is_empty() => {
+                let mut m = m;
+                for (k, v) in keys.iter().zip(&pk) {
+                    if !v.is_empty() && !m.contains_key(*k) {
+                        m.insert(k.to_string(), Value::String(v.clone()));
+                    }
+                }
+                out.push(Value::Object(m));
+            }
+            Some(other @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => out.push(other),
+            // Deleted (or emptied) elements leave the list.
+            _ => {}
+        }
+    }
+    // Then the object's elements the patch did not mention, in their order.
+    for (i, d) in dest.into_iter().enumerate() {
+        if !used[i] {
+            out.push(d);
+        }
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+/// Applies one strategic merge patch to `object` in place; `Ok(false)` when the patch deleted
+/// the object. Name, namespace and kind stay the object's own, as in kustomize.
+pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
+    let kind = object["kind"].as_str().unwrap_or("").to_string();
+    let name = object["metadata"]["name"].clone();
+    let namespace = object["metadata"]["namespace"].clone();
+    let merged = merge(&kind, &mut Vec::new(), Some(object), patch)?;
+    let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
+        return Ok(false);
+    };
+    merged["kind"] = Value::String(kind);
+    if let Some(Value::Object(meta)) = merged.get_mut("metadata") {
+        meta.insert("name".into(), name);
+        match namespace {
+            Value::String(ns) if !ns.is_empty() => {
+                meta.insert("namespace".into(), Value::String(ns));
+            }
+            _ => {
+                meta.remove("namespace");
+            }
+        }
+    }
+    *object = merged;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containers_merge_by_name_with_patch_elements_first() {
+        let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 1, "template": {"spec": {
+                "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}],
+                "volumes": [{"name": "v", "emptyDir": {}}],
+                "tolerations": [{"key": "k"}]}}}});
+        let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"},
+            "spec": {"replicas": null, "template": {"spec": {
+                "containers": [{"name": "b", "image": "z"}, {"name": "c", "image": "w"}],
+                "volumes": [{"name": "v", "emptyDir": null, "hostPath": {"path": "/p"}}],
+                "tolerations": [{"key": "t"}]}}}});
+        assert!(apply(&mut obj, &patch).expect("applies"));
+        assert_eq!(obj["metadata"]["name"], "d");
+        assert!(obj["spec"].get("replicas").is_none());
+        let spec = &obj["spec"]["template"]["spec"];
+        assert_eq!(
+            spec["containers"],
+            json!([{"name": "b", "image": "z"}, {"name": "c", "image": "w"}, {"name": "a", "image": "x"}])
+        );
+        assert_eq!(
+            spec["volumes"],
+            json!([{"name": "v", "hostPath": {"path": "/p"}}])
+        );
+        assert_eq!(spec["tolerations"], json!([{"key": "t"}]));
+    }
+
+    #[test]
+    fn patch_directives() {
+        let mut obj = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "a"}, {"name": "b"}]}}}});
+        let patch = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "a", "$patch": "delete"}]}}}});
+        apply(&mut obj, &patch).expect("applies");
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "b"}])
+        );
+        let gone = json!({"kind": "Deployment", "metadata": {"name": "d"}, "$patch": "delete"});
+        assert!(!apply(&mut obj, &gone).expect("applies"));
+    }
+}

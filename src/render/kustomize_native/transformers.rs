@@ -1,0 +1,120 @@
+//! `transformers:` entries: builtin plugin configurations (`apiVersion: builtin`) given as
+//! files, directories or inline, run after this level's own transformers. The label,
+//! annotation, namespace and image transformers are supported; other plugins are refused.
+
+use super::error::Error;
+use super::fieldspec::{scalar_text, FieldSpec};
+use super::kustomization::{Image, Kustomization};
+use super::resource::Resource;
+use super::{images, labels, namespace};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn config_error(cfg: &Resource, message: String) -> Error {
+    Error::Resource {
+        file: cfg.file.clone(),
+        message: format!("{} transformer configuration: {message}", cfg.gvk().kind),
+    }
+}
+
+fn field_specs(cfg: &Resource) -> Result<Vec<FieldSpec>, Error> {
+    let mut out = Vec::new();
+    let specs = match cfg.value.get("fieldSpecs") {
+        None | Some(Value::Null) => return Ok(out),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(config_error(cfg, "`fieldSpecs` must be a list".into())),
+    };
+    for s in specs {
+        let text = |k: &str| s.get(k).and_then(scalar_text).unwrap_or_default();
+        out.push(FieldSpec {
+            group: text("group"),
+            version: text("version"),
+            kind: text("kind"),
+            path: text("path"),
+            create: s.get("create").and_then(Value::as_bool).unwrap_or(false),
+        });
+    }
+    Ok(out)
+}
+
+fn string_map(cfg: &Resource, field: &str) -> Result<BTreeMap<String, String>, Error> {
+    match cfg.value.get(field) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(m)) => Ok(m
+            .iter()
+            .map(|(k, v)| (k.clone(), scalar_text(v).unwrap_or_default()))
+            .collect()),
+        Some(_) => Err(config_error(cfg, format!("`{field}` must be a mapping"))),
+    }
+}
+
+/// Runs each configuration, in order, over `acc`.
+pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Result<(), Error> {
+    for cfg in configs {
+        let gvk = cfg.gvk();
+        if cfg.value["apiVersion"].as_str() != Some("builtin") {
+            return Err(Error::Refused {
+                file: cfg.file.clone(),
+                field: "transformers".into(),
+                message: format!(
+                    "{} '{}' is an external plugin (apiVersion {}); ferry runs no plugins or KRM functions",
+                    gvk.kind,
+                    cfg.name(),
+                    cfg.value["apiVersion"]
+                ),
+            });
+        }
+        let fail = |acc: &[Resource], (i, message): (usize, String)| Error::Transform {
+            file: cfg.file.clone(),
+            field: "transformers".into(),
+            object: acc.get(i).map(|r| r.id().to_string()).unwrap_or_default(),
+            message,
+        };
+        match gvk.kind.as_str() {
+            "LabelTransformer" => {
+                let specs = field_specs(cfg)?;
+                labels::apply_pairs(acc, &string_map(cfg, "labels")?, &specs).map_err(|e| fail(acc, e))?;
+            }
+            "AnnotationsTransformer" => {
+                let specs = field_specs(cfg)?;
+                labels::apply_pairs(acc, &string_map(cfg, "annotations")?, &specs).map_err(|e| fail(acc, e))?;
+            }
+            "NamespaceTransformer" => {
+                let unset_only = cfg.value.get("unsetOnly").and_then(Value::as_bool).unwrap_or(false);
+                let subjects = cfg.value.get("setRoleBindingSubjects").and_then(scalar_text).unwrap_or_default();
+                if unset_only || !(subjects.is_empty() || subjects == "defaultOnly") {
+                    return Err(Error::Unsupported {
+                        file: cfg.file.clone(),
+                        field: "unsetOnly/setRoleBindingSubjects".into(),
+                        hint: "render this app with `renderer: binary` meanwhile".into(),
+                    });
+                }
+                let ns = cfg.value["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+                if !ns.is_empty() {
+                    namespace::apply_namespace(acc, &ns, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
+                }
+            }
+            "ImageTagTransformer" => {
+                let t = &cfg.value["imageTag"];
+                let text = |f: &str| t.get(f).and_then(scalar_text).unwrap_or_default();
+                let image = Image {
+                    name: text("name"),
+                    new_name: text("newName"),
+                    new_tag: text("newTag"),
+                    digest: text("digest"),
+                    tag_suffix: text("tagSuffix"),
+                };
+                images::apply_image(acc, &image, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
+            }
+            other => {
+                return Err(Error::Unsupported {
+                    file: cfg.file.clone(),
+                    field: format!("transformers ({other})"),
+                    hint: format!("the builtin {other} is not implemented natively yet; render this app with `renderer: binary` meanwhile"),
+                })
+            }
+        }
+    }
+    let _ = k;
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! Differential test: small kustomizations exercising the loader and the transformers the
+//! native renderer supports, built by `kubectl kustomize` and by
+//! `ferry::render::kustomize_native::build`, compared byte for byte. Skips when kubectl is
+//! not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn find_kubectl() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cache/gitops-peers/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+}
+
+const WORKLOADS: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector:
+              matchLabels: {app: web}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - name: web
+        image: nginx:1.0
+      - name: side
+        image: docker.io/library/busybox@sha256:abc
+      initContainers:
+      - name: init
+        image: nginx
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: tick
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: tick
+            image: busybox:1.36
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests: {storage: 1Gi}
+"#;
+
+const CLUSTER: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: old
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: crb
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- kind: ServiceAccount
+  name: default
+  namespace: elsewhere
+- kind: ServiceAccount
+  name: other
+  namespace: elsewhere
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+  namespace: somewhere
+spec:
+  size: 1.0
+  ratio: 0.5
+  when: "2024-01-01"
+  plainDate: 2024-02-29
+  stamp: 2001-12-14t21:59:43.10-05:00
+  mode: 0755
+  quotedMode: "0644"
+  big: 1_000_000
+  fallback: 09.5
+  flow: [0600, "0700"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  long: "aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee ffffffffff gggggggggg hhhhhhhhhh"
+  script: |
+    #!/bin/sh
+    echo "hi"
+  "on": "yes"
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: from-list
+  data:
+    k: v
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: listed
+---
+# an empty document is skipped
+"#;
+
+/// A scenario: files to write (path, content) and the directory to build.
+struct Scenario {
+    name: &'static str,
+    files: Vec<(&'static str, String)>,
+    root: &'static str,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let base = |extra: &str| format!("resources:\n- workloads.yaml\n- cluster.yaml\n{extra}");
+    let mut v = vec![
+        Scenario { name: "plain", files: vec![("kustomization.yaml", base(""))], root: "." },
+        Scenario { name: "namespace", files: vec![("kustomization.yaml", base("namespace: prod\n"))], root: "." },
+        Scenario {
+            name: "prefix-suffix",
+            files: vec![("kustomization.yaml", base("namePrefix: p-\nnameSuffix: -s\n"))],
+            root: ".",
+        },
+        Scenario {
+            name: "common-labels-annotations",
+            files: vec![(
+                "kustomization.yaml",
+                base("commonLabels:\n  team: a\n  version: \"1.0\"\ncommonAnnotations:\n  note: \"yes\"\n  owner: me\n"),
+            )],
+            root: ".",
+        },
+        Scenario {
+            name: "labels-variants",
+            files: vec![(
+                "kustomization.yaml",
+                base(
+                    "labels:\n- pairs: {plain: x}\n- pairs: {tmpl: yv}\n  includeTemplates: true\n- pairs: {sel: zv}\n  includeSelectors: true\n- pairs: {custom: c}\n  fields:\n  - path: spec/extra/labels\n    kind: Widget\n    create: true\n",
+                ),
+            )],
+            root: ".",
+        },
+        Scenario {
+            name: "images",
+            files: vec![(
+                "kustomization.yaml",
+                base(
+                    "images:\n- name: nginx\n  newTag: \"1.25\"\n- name: docker.io/library/busybox\n  newName: registry.local/busybox\n  digest: sha256:def\n- name: busybox\n  newName: mirror/busybox\n- name: postgres\n  tagSuffix: -alpine\n",
+                ),
+            )],
+            root: ".",
+        },
+    ];
+    v.push(Scenario {
+        name: "sort-fifo",
+        files: vec![("kustomization.yaml", base("sortOptions:\n  order: fifo\n"))],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "sort-legacy-custom",
+        files: vec![(
+            "kustomization.yaml",
+            base("sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Widget, StatefulSet]\n    orderLast: [Namespace]\n"),
+        )],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "vars",
+        files: vec![
+            (
+                "kustomization.yaml",
+                "resources:\n- app.yaml\nnamePrefix: p-\nnamespace: prod\nvars:\n- name: SVC\n  objref: {kind: Service, name: web, apiVersion: v1}\n- name: REPLICAS\n  objref: {kind: Deployment, name: web, apiVersion: apps/v1}\n  fieldref: {fieldpath: spec.replicas}\n- name: IMAGE\n  objref: {kind: Deployment, name: web, apiVersion: apps/v1}\n  fieldref: {fieldPath: \"spec.template.spec.containers[0].image\"}\n".into(),
+            ),
+            (
+                "app.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.0\n        command: [\"run\", \"$(SVC)\", \"$(REPLICAS)\"]\n        args: [\"--svc=$(SVC).svc\", \"$$(SVC)\", \"$(UNKNOWN)\", \"x$(IMAGE)y\", \"n=$(REPLICAS)\"]\n        env:\n        - name: A\n          value: $(SVC)\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "strategic-merge",
+        files: vec![
+            (
+                "kustomization.yaml",
+                base("patchesStrategicMerge:\n- smp-web.yaml\npatches:\n- path: smp-svc.yaml\n- target: {kind: StatefulSet}\n  patch: |\n    apiVersion: apps/v1\n    kind: StatefulSet\n    metadata: {name: x, finalizers: [b, a]}\n    spec:\n      template:\n        spec:\n          containers:\n          - name: db\n            ports:\n            - containerPort: 5432\n              name: pg\n            volumeMounts:\n            - mountPath: /data\n              name: data\n"),
+            ),
+            (
+                "smp-web.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {smp: \"yes\"}\nspec:\n  replicas: null\n  strategy:\n    $patch: replace\n    type: Recreate\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:2\n        env:\n        - name: B\n          value: b\n      - name: extra\n        image: extra:1\n      - name: side\n        $patch: delete\n      initContainers:\n      - $patch: replace\n      - name: fresh\n        image: fresh\n".into(),
+            ),
+            (
+                "smp-svc.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n    targetPort: 9090\n  - port: 443\n    targetPort: 8443\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "builtin-transformer-configs",
+        files: vec![
+            (
+                "kustomization.yaml",
+                base("transformers:\n- labels.yaml\n- conf\n- |-\n  apiVersion: builtin\n  kind: AnnotationsTransformer\n  metadata:\n    name: notes\n  annotations:\n    inline: \"true\"\n  fieldSpecs:\n  - path: metadata/annotations\n    create: true\n"),
+            ),
+            (
+                "labels.yaml",
+                "apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\nlabels:\n  only-meta: x\nfieldSpecs:\n- path: metadata/labels\n  create: true\n- kind: Deployment\n  path: spec/template/metadata/labels\n  create: true\n".into(),
+            ),
+            ("conf/kustomization.yaml", "resources:\n- ns.yaml\n- img.yaml\n".into()),
+            (
+                "conf/ns.yaml",
+                "apiVersion: builtin\nkind: NamespaceTransformer\nmetadata:\n  name: ns\n  namespace: from-plugin\nfieldSpecs:\n- path: metadata/namespace\n  create: true\n".into(),
+            ),
+            (
+                "conf/img.yaml",
+                "apiVersion: builtin\nkind: ImageTagTransformer\nmetadata:\n  name: img\nimageTag:\n  name: nginx\n  newTag: \"9\"\nfieldSpecs:\n- path: spec/template/spec/containers/image\n".into(),
+            ),
+        ],
+        root: ".",
+    });
+    v.push(Scenario {
+        name: "nested-bases-and-components",
+        files: vec![
+            ("base/kustomization.yaml", "resources:\n- workloads.yaml\nnamePrefix: b-\ncommonLabels: {layer: base}\n".into()),
+            ("base/workloads.yaml", WORKLOADS.into()),
+            (
+                "comp/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- extra.yaml\ncommonAnnotations: {from: component}\n".into(),
+            ),
+            ("comp/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {k: v}\n".into()),
+            (
+                "overlay/kustomization.yaml",
+                "bases:\n- ../base\ncomponents:\n- ../comp\nnamespace: ov\nnameSuffix: -x\nlabels:\n- pairs: {env: prod}\n".into(),
+            ),
+        ],
+        root: "overlay",
+    });
+    v
+}
+
+#[test]
+fn native_build_matches_kubectl_kustomize() {
+    let Some(kubectl) = find_kubectl() else {
+        println!("SKIP: kubectl not found on PATH or in ~/.cache/gitops-peers/bin");
+        return;
+    };
+    let mut failures = Vec::new();
+    let all = scenarios();
+    for sc in &all {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("workloads.yaml"), WORKLOADS).expect("write");
+        std::fs::write(dir.path().join("cluster.yaml"), CLUSTER).expect("write");
+        for (path, text) in &sc.files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        let root = dir.path().join(sc.root);
+        let out = Command::new(&kubectl)
+            .arg("kustomize")
+            .arg(&root)
+            .output()
+            .expect("run kubectl");
+        assert!(
+            out.status.success(),
+            "{}: kubectl failed: {}",
+            sc.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = String::from_utf8(out.stdout).expect("utf-8");
+        match ferry::render::kustomize_native::build(&root) {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{}:\n--- kubectl\n{want}\n--- ferry\n{got}",
+                sc.name
+            )),
+            Err(e) => failures.push(format!("{}: {e}", sc.name)),
+        }
+    }
+    println!(
+        "{} of {} scenarios identical to kubectl kustomize",
+        all.len() - failures.len(),
+        all.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
