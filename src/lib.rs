@@ -12,6 +12,5 @@ pub mod diff;
 pub mod goyaml;
 pub mod manifest;
 pub mod render;
-pub mod secrets;
 pub mod source;
 pub mod vendor;
