@@ -12,5 +12,6 @@ pub mod diff;
 pub mod goyaml;
 pub mod manifest;
 pub mod render;
+pub mod secrets;
 pub mod source;
 pub mod vendor;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A digest over everything that determines `out/<env>`.
-pub(super) fn env_digest(ctx: &super::BuildContext<'_>, pairs: &[&Prepared]) -> String {
+pub(super) fn env_digest(ctx: &super::BuildContext<'_>, env: &str, pairs: &[&Prepared]) -> String {
     let pairs: Vec<_> = pairs
         .iter()
         .map(|p| serde_json::json!([p.app.app, p.key, p.app.namespace]))
@@ -18,6 +18,9 @@ pub(super) fn env_digest(ctx: &super::BuildContext<'_>, pairs: &[&Prepared]) -> 
         "ferry": env!("CARGO_PKG_VERSION"),
         "revision": ctx.tree.revision(),
         "clusterScoped": ctx.pipeline.cluster_scoped,
+        // What sealing writes depends on these too.
+        "recipients": ctx.pipeline.environments.get(env).map(|e| &e.recipients),
+        "seal": ctx.pipeline.seal,
         "pairs": pairs,
     });
     format!(

@@ -23,6 +23,8 @@ pub enum PairErrorKind {
     Vendor(#[from] VendorError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("the output is not YAML: {0}")]
     Yaml(#[from] YamlError),
     #[error("document {index}{}: {source}", source_file.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
@@ -76,6 +78,8 @@ pub(super) struct Prepared {
     renderer: Box<dyn Renderer>,
     fingerprint: String,
     pub key: String,
+    /// The render reads decrypted values: it never touches the cache on disk.
+    sensitive: bool,
 }
 
 /// What rendering one cache key gave: the text and whether it came from the cache. Shared by
@@ -103,7 +107,14 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
     let renderer = renderer_for(ctx, app).map_err(|e| fail(e.into()))?;
     let fingerprint = renderer.fingerprint();
     let key = cache_key(&fingerprint, app, &inputs, chart.as_ref());
+    let sensitive = match &app.source {
+        ResolvedSource::Helm(h) => {
+            !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty()
+        }
+        _ => false,
+    };
     Ok(Prepared {
+        sensitive,
         app: app.clone(),
         chart,
         inputs,
@@ -116,8 +127,10 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
 /// Reads the key from the cache or renders it (once per build, whatever the number of pairs
 /// that share it).
 pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
-    if let Some(t) = ctx.cache.get(&p.key) {
-        return Ok((Arc::new(t), true));
+    if !p.sensitive {
+        if let Some(t) = ctx.cache.get(&p.key) {
+            return Ok((Arc::new(t), true));
+        }
     }
     let req = RenderRequest {
         tree: ctx.tree,
@@ -125,7 +138,10 @@ pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
         chart: p.chart.as_ref(),
     };
     let text = p.renderer.render(&req).map_err(|e| Arc::new(e.into()))?;
-    ctx.cache.put(&p.key, &text);
+    // Output that read decrypted values, or holds a Secret, never reaches the cache on disk.
+    if !p.sensitive && !crate::secrets::build::holds_secret(&text) {
+        ctx.cache.put(&p.key, &text);
+    }
     Ok((Arc::new(text), false))
 }
 
@@ -146,6 +162,10 @@ pub(super) fn assemble(p: Prepared, produced: &Produced) -> PairResult {
         Ok(o) => o,
         Err(e) => return fail(Arc::new(e)),
     };
+    // Objects still sops-encrypted (kustomize passes them through) are opened in memory.
+    if let Err(e) = crate::secrets::build::open_objects(&mut objects) {
+        return fail(Arc::new(e.into()));
+    }
     if matches!(p.app.source, ResolvedSource::Helm(_)) {
         objects.retain(|o| !is_helm_test(o));
     }

@@ -172,7 +172,7 @@ pub fn build(
             continue;
         }
         let ok: Vec<&job::Prepared> = mine.into_iter().flatten().collect();
-        let digest = fresh::env_digest(ctx, &ok);
+        let digest = fresh::env_digest(ctx, env, &ok);
         if let Some(index) = fresh::up_to_date(&opts.out_dir.join(env), &digest) {
             fresh.insert(env, index);
         }

@@ -124,7 +124,10 @@ pub fn write_environment(
         let mut objects = Vec::new();
         for obj in &out.objects {
             let name = object_file_name(obj);
-            let text = to_yaml(obj.value());
+            // Sealed objects are written as sops writes them, so that sops reads back the very
+            // values the MAC covers.
+            let text =
+                crate::secrets::build::sealed_text(obj).unwrap_or_else(|| to_yaml(obj.value()));
             let path = app_dir.join(&name);
             std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
             objects.push(IndexObject {
@@ -226,6 +229,25 @@ pub(super) fn finish_and_write(
     if errors.is_empty() {
         if let Err(post) = super::finish_environment(ctx.pipeline, &mut outputs) {
             errors.extend(post.into_iter().map(|e| format!("{env}: {e}")));
+        }
+    }
+    if errors.is_empty() {
+        // Seal every Secret to the environment's recipients before anything is written.
+        let recipients = ctx
+            .pipeline
+            .environments
+            .get(env)
+            .map(|e| e.recipients.clone())
+            .unwrap_or_default();
+        for o in outputs.iter_mut() {
+            if let Err(e) = crate::secrets::build::seal_objects(
+                env,
+                &recipients,
+                &ctx.pipeline.seal,
+                &mut o.objects,
+            ) {
+                errors.push(format!("{env}/{}: {e}", o.app.app));
+            }
         }
     }
     if errors.is_empty() {

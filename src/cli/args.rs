@@ -62,12 +62,15 @@ pub enum Command {
     Pull(PullArgs),
     /// Verify an artifact's signature and digests without unpacking it.
     Verify(VerifyArgs),
-    /// Write a new key: `--signing` makes a cosign-compatible key pair (cosign.key, cosign.pub).
+    /// Write a new age identity (mode 0600) and print its recipient; `--signing` makes a cosign key pair.
     Keygen(KeygenArgs),
     /// Show what would change between two builds or two revisions; secret values are never shown.
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
+    /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -289,12 +292,96 @@ pub struct VerifyArgs {
     pub registry: RegistryArgs,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Encrypt a YAML or JSON file (to stdout, or in place with -i).
+    Encrypt(SecretsEncryptArgs),
+    /// Decrypt a file to stdout (never to a file).
+    Decrypt(SecretsFileArgs),
+    /// Open a decrypted copy in $SOPS_EDITOR/$EDITOR (a private temp file) and encrypt the result.
+    Edit(SecretsFileArgs),
+    /// Encrypt the file with a new data key for the same recipients.
+    Rotate(SecretsRotateArgs),
+    /// Wrap the data key to the recipients .sops.yaml names for this file now.
+    Updatekeys(SecretsFileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// An age identity file [default: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt].
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SopsFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsFileArgs {
+    /// The SOPS file.
+    pub file: PathBuf,
+    /// The file's format [default: by extension: .json is JSON, anything else YAML].
+    #[arg(long, value_enum)]
+    pub format: Option<SopsFormat>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsRotateArgs {
+    #[command(flatten)]
+    pub file: SecretsFileArgs,
+    /// Rewrite the file instead of printing the result.
+    #[arg(short, long)]
+    pub in_place: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsEncryptArgs {
+    /// The plaintext file.
+    pub file: PathBuf,
+    /// Age recipients (repeat or comma-separate) [default: the .sops.yaml creation rule].
+    #[arg(long = "age", value_name = "RECIPIENT", value_delimiter = ',')]
+    pub age: Vec<String>,
+    /// Rewrite the file instead of printing the result.
+    #[arg(short, long)]
+    pub in_place: bool,
+    /// The file's format [default: by extension: .json is JSON, anything else YAML].
+    #[arg(long, value_enum)]
+    pub format: Option<SopsFormat>,
+    /// Encrypt only values under keys matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_regex: Option<String>,
+    /// Leave values under keys matching this regex readable.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_regex: Option<String>,
+    /// Encrypt only values under keys ending with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    pub encrypted_suffix: Option<String>,
+    /// Leave values under keys ending with this suffix readable [sops default: _unencrypted].
+    #[arg(long, value_name = "SUFFIX")]
+    pub unencrypted_suffix: Option<String>,
+    /// Encrypt only values preceded by a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_comment_regex: Option<String>,
+    /// Leave values preceded by a comment matching this regex readable.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Compute the MAC over encrypted values only.
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Make a cosign-compatible ECDSA P-256 signing key pair.
     #[arg(long)]
     pub signing: bool,
-    /// With --signing: the path prefix of the two files [default: cosign → cosign.key, cosign.pub].
+    /// Where to write: the identity [default: ~/.config/sops/age/keys.txt, never overwritten], or
+    /// with --signing the path prefix of the two files [default: cosign → cosign.key, cosign.pub].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

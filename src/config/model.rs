@@ -34,6 +34,27 @@ pub struct Pipeline {
     pub cluster_scoped: Vec<String>,
     pub environments: BTreeMap<String, Environment>,
     pub apps: BTreeMap<String, App>,
+    /// Objects to seal besides every `v1/Secret` (which always is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seal: Vec<SealRule>,
+}
+
+/// Which rendered objects are sealed to the environment's recipients, and which of their keys
+/// are encrypted.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealRule {
+    /// The object's kind (`ConfigMap`).
+    pub kind: String,
+    /// The API group (`""` for the core group); any group when absent.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// A regex the object's name must match; every name when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Keys whose values are encrypted [default: `^(data|stringData)$`].
+    #[serde(default)]
+    pub encrypted_regex: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

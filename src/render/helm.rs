@@ -64,20 +64,47 @@ pub fn helm_args(
 
 /// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
 pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
+    run_tool_input(tool, args, cwd, None)
+}
+
+/// [`run_tool`] with bytes on the tool's stdin (decrypted values: a pipe, never a file).
+pub(crate) fn run_tool_input(
+    tool: &Tool,
+    args: &[String],
+    cwd: &Path,
+    input: Option<&[u8]>,
+) -> Result<String, RenderError> {
+    use std::io::Write;
     let name = tool
         .path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let out = super::tools::tool_command(&tool.path)
+    let spawn_err = |e: std::io::Error| RenderError::Spawn {
+        tool: name.clone(),
+        message: e.to_string(),
+    };
+    let mut child = super::tools::tool_command(&tool.path)
         .args(args)
         .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| RenderError::Spawn {
-            tool: name.clone(),
-            message: e.to_string(),
-        })?;
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_err)?;
+    let out = std::thread::scope(|s| {
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            s.spawn(move || {
+                let _ = stdin.write_all(bytes);
+            });
+        }
+        child.wait_with_output()
+    })
+    .map_err(spawn_err)?;
     if !out.status.success() {
         return Err(RenderError::Failed {
             tool: name,
@@ -113,14 +140,45 @@ impl Renderer for HelmRenderer {
             Some(ChartLocation::Archive(p)) => p.clone(),
             None => return Err(RenderError::Invalid("no chart location".into())),
         };
-        let args = helm_args(
+        let mut args = helm_args(
             h,
             req.app.namespace.as_deref(),
             &req.app.kube_version,
             &chart,
             &root,
         );
-        run_tool(&self.tool, &args, &root)
+        // sops-encrypted values files are decrypted in memory and reach helm through a pipe.
+        let encrypted = crate::secrets::build::encrypted_values(req.tree, &h.values);
+        if encrypted.is_empty() {
+            return run_tool(&self.tool, &args, &root);
+        }
+        let files: Vec<&str> = encrypted.iter().map(|&i| h.values[i].as_str()).collect();
+        let (values, leaves) = crate::secrets::build::helm_secret_values(req.tree, &files)
+            .map_err(|e| RenderError::Invalid(e.to_string()))?;
+        let mut last = 0;
+        for f in &files {
+            let path = root.join(f).display().to_string();
+            if let Some(i) = args
+                .windows(2)
+                .position(|w| w[0] == "--values" && w[1] == path)
+            {
+                args.drain(i..i + 2);
+                last = i;
+            }
+        }
+        args.splice(last..last, ["--values".to_string(), "-".to_string()]);
+        run_tool_input(&self.tool, &args, &root, Some(values.as_bytes())).map_err(|e| match e {
+            RenderError::Failed {
+                tool,
+                status,
+                stderr,
+            } => RenderError::Failed {
+                tool,
+                status,
+                stderr: crate::secrets::build::scrub(&stderr, &leaves),
+            },
+            other => other,
+        })
     }
 }
 

@@ -6,10 +6,12 @@ mod cache;
 mod diff;
 mod init;
 mod inputs;
+mod keygen;
 mod keygen_signing;
 mod pull;
 mod push;
 mod render;
+mod secrets;
 mod vendor;
 
 use super::args::{Cli, Command};
@@ -29,9 +31,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Push(a) => push::run(g, a),
         Command::Pull(a) => pull::run_pull(g, a),
         Command::Verify(a) => pull::run_verify(g, a),
-        Command::Keygen(a) => keygen_signing::run(g, a),
+        Command::Keygen(a) if a.signing => keygen_signing::run(g, a),
+        Command::Keygen(a) => keygen::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Apply(a) => apply::run(g, a),
+        Command::Secrets(a) => secrets::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

@@ -1,0 +1,308 @@
+//! What `ferry build` does with secrets: repository files encrypted with sops are opened in
+//! memory with the CI identity (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, the default keys file),
+//! and every rendered `Secret` is sealed to the environment's recipients before anything is
+//! written. Plaintext never reaches the disk, the render cache or a message.
+
+use super::age::Recipient;
+use super::identity::Identities;
+use super::seal::{self, SealKey};
+use super::sops::metadata::Selectors;
+use super::sops::tree::{Branch, Value};
+use super::sops::{self, metadata, Format};
+use super::SecretsError;
+use crate::config::SealRule;
+use crate::manifest::Object;
+use std::sync::OnceLock;
+
+/// The CI's identities, loaded once per process.
+pub fn ci_identities() -> Result<&'static Identities, SecretsError> {
+    static IDS: OnceLock<Result<Identities, String>> = OnceLock::new();
+    IDS.get_or_init(|| Identities::load(None).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| SecretsError::Identity {
+            origin: "the CI identity".into(),
+            message: e.clone(),
+        })
+}
+
+/// Whether a YAML/JSON text is a sops-encrypted file (a top-level `sops:` with a MAC).
+pub fn is_encrypted_text(text: &str) -> bool {
+    text.contains("sops:")
+        && text.contains("mac:")
+        && Format::Yaml
+            .parse(text)
+            .is_ok_and(|d| sops::has_metadata(&d))
+        || text.trim_start().starts_with('{')
+            && text.contains("\"sops\"")
+            && Format::Json
+                .parse(text)
+                .is_ok_and(|d| sops::has_metadata(&d))
+}
+
+/// Whether a rendered object is still sops-encrypted.
+pub fn is_encrypted_object(v: &serde_json::Value) -> bool {
+    v.get("sops").and_then(|s| s.get("mac")).is_some()
+        && v.get("sops").and_then(|s| s.get("lastmodified")).is_some()
+}
+
+/// Decrypts a sops YAML file in memory (helm values) and returns the plaintext text.
+///
+/// # Errors
+/// No identity fits, a tampered value, a MAC mismatch.
+pub fn decrypt_text(text: &str) -> Result<zeroize::Zeroizing<String>, SecretsError> {
+    super::decrypt(text, Format::Yaml, ci_identities()?)
+}
+
+fn to_branch(v: &serde_json::Value) -> Branch {
+    match Value::from_json(v) {
+        Value::Map(b) => b,
+        _ => Vec::new(),
+    }
+}
+
+fn to_json(b: &Branch) -> serde_json::Value {
+    serde_json::Value::Object(super::sops::tree::branch_to_json(b))
+}
+
+/// Opens, in memory, every rendered object that is still sops-encrypted (kustomize and plain
+/// apps pass encrypted manifests through).
+///
+/// # Errors
+/// The first object that cannot be opened, named by kind and name.
+pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
+    for obj in objects.iter_mut() {
+        if !is_encrypted_object(obj.value()) {
+            continue;
+        }
+        let mut docs = vec![to_branch(obj.value())];
+        let name = format!("{}/{}", obj.kind(), obj.name());
+        let wrap = |e: SecretsError| SecretsError::Unsupported(format!("{name}: {e}"));
+        let md = metadata::extract(&mut docs).map_err(|e| wrap(e.into()))?;
+        let ids = ci_identities()?;
+        let key = super::age::unwrap(&md.age, ids, md.foreign_key_groups()).map_err(wrap)?;
+        sops::decrypt_docs(&mut docs, &key, &md).map_err(|e| match e {
+            sops::SopsError::MacMismatch if !md.mac_only_encrypted => SecretsError::Unsupported(format!(
+                "{name}: {e}\nhint: a kustomize transformer (namespace, labels, ...) changed the encrypted manifest; \
+                 encrypt it with --mac-only-encrypted so that only encrypted values are covered"
+            )),
+            e => wrap(e.into()),
+        })?;
+        *obj.value_mut() = to_json(&docs[0]);
+    }
+    Ok(())
+}
+
+/// Whether an object is sealed by default: core `Secret`s.
+pub fn must_seal(obj: &Object) -> bool {
+    obj.kind() == "Secret" && obj.api_version() == "v1"
+}
+
+/// The selectors an object is sealed with, or `None` when it is not sealed: core Secrets
+/// always, and whatever a `seal:` rule of ferry.yaml matches.
+///
+/// # Errors
+/// A rule whose `name` or `encryptedRegex` is not a valid regex.
+pub fn seal_selectors(obj: &Object, rules: &[SealRule]) -> Result<Option<Selectors>, SecretsError> {
+    if must_seal(obj) {
+        return Ok(Some(seal::kubernetes_selectors()));
+    }
+    for (i, r) in rules.iter().enumerate() {
+        let bad = |e: regex::Error| SecretsError::Config {
+            path: "ferry.yaml".into(),
+            message: format!("seal[{i}]: {e}"),
+        };
+        let name_ok = match &r.name {
+            Some(re) => regex::Regex::new(re).map_err(bad)?.is_match(obj.name()),
+            None => true,
+        };
+        if r.kind == obj.kind() && r.group.as_deref().is_none_or(|g| g == obj.group()) && name_ok {
+            let selectors = match &r.encrypted_regex {
+                Some(re) => {
+                    regex::Regex::new(re).map_err(bad)?;
+                    Selectors {
+                        encrypted_regex: Some(re.clone()),
+                        ..Default::default()
+                    }
+                }
+                None => seal::kubernetes_selectors(),
+            };
+            return Ok(Some(selectors));
+        }
+    }
+    Ok(None)
+}
+
+/// Seals every `Secret`, and every object a `seal:` rule matches, for the environment's
+/// recipients, deterministically from the CI identity.
+///
+/// # Errors
+/// Objects to seal in an environment without recipients, no CI identity, a bad recipient.
+pub fn seal_objects(
+    env: &str,
+    recipients: &[String],
+    rules: &[SealRule],
+    objects: &mut [Object],
+) -> Result<(), SecretsError> {
+    let mut todo = Vec::new();
+    for (i, obj) in objects.iter().enumerate() {
+        if let Some(sel) = seal_selectors(obj, rules)? {
+            todo.push((i, sel));
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if recipients.is_empty() {
+        return Err(SecretsError::Unsupported(format!(
+            "environment `{env}` renders Secrets but has no `recipients`; ferry never writes a Secret in plaintext\nhint: add the cluster's age recipient under environments.{env}.recipients in ferry.yaml"
+        )));
+    }
+    let recipients: Vec<Recipient> = recipients
+        .iter()
+        .map(|r| Recipient::parse(r))
+        .collect::<Result<_, _>>()?;
+    let ids = ci_identities()?;
+    let key = SealKey::from_identities(ids).ok_or_else(|| SecretsError::Identity {
+        origin: "the CI identity".into(),
+        message: "none found; sealing needs one (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)".into(),
+    })?;
+    for (i, selectors) in todo {
+        let obj = &mut objects[i];
+        let sealed = seal::seal_docs(vec![to_branch(obj.value())], &recipients, &selectors, &key)?;
+        *obj.value_mut() = to_json(&sealed[0]);
+    }
+    Ok(())
+}
+
+/// The text of a sealed (sops-encrypted) object in sops' own YAML layout; `None` for others.
+/// serde's YAML would leave strings such as `2024-01-01` or `1_000` unquoted, which sops reads
+/// as a timestamp or a number, and the MAC would no longer match.
+pub fn sealed_text(obj: &Object) -> Option<String> {
+    is_encrypted_object(obj.value()).then(|| Format::Yaml.emit(&[to_branch(obj.value())]))
+}
+
+/// Whether rendered text holds a `Secret` (plaintext or not): such output is never cached.
+pub fn holds_secret(text: &str) -> bool {
+    text.lines().any(|l| l.trim_end() == "kind: Secret")
+}
+
+/// Helm values files of an app that are sops-encrypted, by index.
+pub fn encrypted_values(tree: &dyn crate::source::Tree, values: &[String]) -> Vec<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            tree.read(v)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .is_some_and(|t| is_encrypted_text(&t))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Helm's merge of values files: maps merge key by key, a later scalar or list replaces, a
+/// `null` removes the key.
+fn merge_values(
+    into: &mut serde_json::Map<String, serde_json::Value>,
+    from: serde_json::Map<String, serde_json::Value>,
+) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (_, serde_json::Value::Null) => {
+                into.remove(&k);
+            }
+            (Some(serde_json::Value::Object(a)), serde_json::Value::Object(b)) => {
+                merge_values(a, b)
+            }
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Decrypted values files merged in order into one JSON document for `helm --values -`, and the
+/// string leaves in them (to scrub from tool errors). Held in memory only.
+///
+/// # Errors
+/// A file that does not open with the CI identity, named.
+pub fn helm_secret_values(
+    tree: &dyn crate::source::Tree,
+    files: &[&str],
+) -> Result<(zeroize::Zeroizing<String>, Vec<zeroize::Zeroizing<String>>), SecretsError> {
+    let mut merged = serde_json::Map::new();
+    let mut leaves = Vec::new();
+    for f in files {
+        let bytes = tree
+            .read(f)
+            .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
+        let text = zeroize::Zeroizing::new(
+            String::from_utf8(bytes)
+                .map_err(|_| SecretsError::Unsupported(format!("{f}: not UTF-8")))?,
+        );
+        let opened = super::open(&text, Format::Yaml, ci_identities()?)
+            .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
+        for doc in &opened.docs {
+            collect_leaves(&Value::Map(doc.clone()), &mut leaves);
+            if let serde_json::Value::Object(m) = to_json(doc) {
+                merge_values(&mut merged, m);
+            }
+        }
+    }
+    let json = zeroize::Zeroizing::new(serde_json::Value::Object(merged).to_string());
+    Ok((json, leaves))
+}
+
+fn collect_leaves(v: &Value, out: &mut Vec<zeroize::Zeroizing<String>>) {
+    match v {
+        Value::Map(b) => b.iter().for_each(|i| {
+            if let super::sops::tree::Item::Entry(_, v) = i {
+                collect_leaves(v, out)
+            }
+        }),
+        Value::List(l) => l.iter().for_each(|v| collect_leaves(v, out)),
+        Value::Str(s) if s.len() >= 4 => out.push(zeroize::Zeroizing::new(s.clone())),
+        _ => {}
+    }
+}
+
+/// Replaces every secret value in a tool's message with `<redacted>`.
+pub fn scrub(message: &str, leaves: &[zeroize::Zeroizing<String>]) -> String {
+    let mut m = message.to_string();
+    for l in leaves {
+        m = m.replace(l.as_str(), "<redacted>");
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_merge_like_helm() {
+        let mut a = serde_json::json!({"a": {"b": 1, "c": 2}, "d": 1})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let b = serde_json::json!({"a": {"b": 3}, "d": null, "e": [1]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        merge_values(&mut a, b);
+        assert_eq!(
+            serde_json::Value::Object(a),
+            serde_json::json!({"a": {"b": 3, "c": 2}, "e": [1]})
+        );
+    }
+
+    #[test]
+    fn scrub_removes_values() {
+        let leaves = vec![zeroize::Zeroizing::new("hunter2".to_string())];
+        assert_eq!(
+            scrub("bad value hunter2 here", &leaves),
+            "bad value <redacted> here"
+        );
+    }
+}
