@@ -58,6 +58,8 @@ fn ferry_apply(env: &Env, extra: &[&str]) -> Output {
         .args(extra)
         .env_remove("KUBECONFIG")
         .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("HOME", env.dir.parent().expect("out/"))
         .output()
         .expect("ferry runs")
 }
@@ -198,6 +200,105 @@ fn context_and_kubeconfig_environment_are_honoured() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A Secret sealed with ferry's SOPS implementation for a fresh identity, as `ferry build`
+/// writes it; the returned path is the identity file.
+fn sealed_secret(dir: &Path, password: &str) -> (Value, std::path::PathBuf) {
+    use ferry::secrets::{encrypt, EncryptOptions, Format, Recipient};
+    let key = dir.join("age.key");
+    let recipient = ferry::secrets::identity::write_new(&key).expect("identity");
+    let plain = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: {password}\n"
+    );
+    let opts = EncryptOptions {
+        recipients: vec![Recipient::parse(&recipient).expect("recipient")],
+        selectors: ferry::secrets::seal::kubernetes_selectors(),
+        mac_only_encrypted: false,
+    };
+    let text = encrypt(&plain, Format::Yaml, &opts).expect("encrypts");
+    let value: Value = serde_yaml_ng::from_str(&text).expect("yaml");
+    (value, key)
+}
+
+#[test]
+fn sealed_secrets_are_opened_in_memory_with_the_identity() {
+    let server = HttpFake::start();
+    let env = setup(&server, &objects(), true);
+    let password = "c2VhbGVkLWh1bnRlcjI="; // base64 of the test value, as `data` holds it
+    let (secret, key) = sealed_secret(env.dir.parent().expect("out/"), password);
+    assert!(secret["data"]["password"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("ENC[")));
+    let mut all = objects();
+    all.push(secret);
+    write_artifact(&env.dir, "prod", &all);
+    let on_disk: String = walk(&env.dir);
+    assert!(
+        !on_disk.contains(password),
+        "the artifact holds ciphertext only"
+    );
+
+    let (code, out, err) = text(&ferry_apply(
+        &env,
+        &["--identity", key.to_str().expect("utf-8")],
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let live = server
+        .with(|s| s.get("", "secrets", "shop", "db").cloned())
+        .expect("the Secret was applied");
+    assert_eq!(live["data"]["password"], password, "decrypted before apply");
+    assert!(
+        live.get("sops").is_none(),
+        "no sops block reaches the cluster"
+    );
+    assert!(
+        !out.contains(password) && !err.contains(password),
+        "{out}\n{err}"
+    );
+
+    // The same identity through SOPS_AGE_KEY_FILE, as a mounted Secret in a Job provides it.
+    let o = common::ferry(&env.cache)
+        .arg("apply")
+        .arg(&env.dir)
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_AGE_KEY_FILE", &key)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Another identity cannot open it: nothing is applied, and the error names the Secret.
+    let other = env.dir.parent().expect("out/").join("other.key");
+    ferry::secrets::identity::write_new(&other).expect("identity");
+    let (code, out, err) = text(&ferry_apply(
+        &env,
+        &["--identity", other.to_str().expect("utf-8")],
+    ));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("Secret/shop/db"), "{err}");
+    assert!(err.contains("no identity can open"), "{err}");
+}
+
+/// Every file's text under `dir`, concatenated.
+fn walk(dir: &Path) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            all.push_str(&walk(&p));
+        } else {
+            all.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    all
 }
 
 fn input_error(env: &Env, extra: &[&str], expect: &str) {

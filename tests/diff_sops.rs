@@ -1,6 +1,8 @@
-//! `ferry diff` on SOPS-encrypted secrets, with the real `sops` and `age-keygen`: without a
-//! decryptor a re-encrypted value "cannot tell", a byte-identical one is unchanged; with one (here
-//! `sops decrypt` itself, standing in for the `secrets` module) values are compared in memory.
+//! `ferry diff` on SOPS-encrypted secrets, with the real `sops` and `age-keygen`. The repository
+//! holds a Secret that `sops` encrypted; `ferry build` opens it with the CI identity and seals it
+//! for the environment. With an identity the diff compares values in memory (through ferry's
+//! own decryptor, and through `sops decrypt` reading ferry's sealed files); without one, what
+//! differs as ciphertext "cannot tell".
 
 mod diff_fixture;
 
@@ -126,7 +128,7 @@ fn repo(sops: &Sops, root: &Path) -> PathBuf {
     let repo = root.join("repo");
     std::fs::create_dir_all(repo.join("apps/db")).expect("mkdir");
     git(&repo, &["init", "-q"]);
-    write(&repo, "ferry.yaml", "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod: {}\napps:\n  db:\n    namespace: shop\n    path: apps/db\n");
+    write(&repo, "ferry.yaml", &format!("apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod: {{recipients: [{}]}}\napps:\n  db:\n    namespace: shop\n    path: apps/db\n", sops.recipient));
     let plain = root.join("secret.yaml");
     std::fs::write(&plain, format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  user: {}\n  password: {}\n  legacy: {}\n",
@@ -181,19 +183,22 @@ impl Sops {
     }
 }
 
-fn ferry(repo: &Path, args: &[&str]) -> std::process::Output {
-    let out = assert_cmd::Command::cargo_bin("ferry")
-        .expect("binary")
-        .args(args)
+/// Runs ferry with the CI identity (`SOPS_AGE_KEY_FILE`) or with none at all.
+fn ferry(repo: &Path, args: &[&str], identity: Option<&Path>) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("ferry").expect("binary");
+    cmd.args(args)
         .current_dir(repo)
         .env("FERRY_CACHE_DIR", repo.join("../cache"))
+        .env("HOME", repo.join(".."))
         .env("CI", "1")
         .env("NO_COLOR", "1")
         .env("FERRY_DIFF_KEY", TEST_KEY)
-        .env_remove("SOPS_AGE_KEY_FILE")
-        .output()
-        .expect("runs");
-    out
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_FILE");
+    if let Some(id) = identity {
+        cmd.env("SOPS_AGE_KEY_FILE", id);
+    }
+    cmd.output().expect("runs")
 }
 
 fn statuses(doc: &Value) -> Vec<(String, String)> {
@@ -219,7 +224,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[test]
-fn without_a_decryptor_changed_ciphertext_cannot_tell_and_identical_is_unchanged() {
+fn revisions_compare_decrypted_values_with_the_ci_identity() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let Some(sops) = Sops::find(tmp.path()) else {
         eprintln!("SKIP: sops or age-keygen not found on PATH or in ~/.cache/gitops-peers/bin");
@@ -231,6 +236,7 @@ fn without_a_decryptor_changed_ciphertext_cannot_tell_and_identical_is_unchanged
         let out = ferry(
             &repo,
             &["diff", "--from", "v1", "--to", "v2", "--output", format],
+            Some(&sops.key_file),
         );
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         seen.push_str(&stdout(&out));
@@ -239,26 +245,14 @@ fn without_a_decryptor_changed_ciphertext_cannot_tell_and_identical_is_unchanged
             let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
             let expect = [
                 ("legacy", "removed"),
-                ("password", "cannot-tell"),
+                ("password", "changed"),
                 ("token", "added"),
                 ("user", "unchanged"),
             ];
             assert_eq!(statuses(&doc), pairs(&expect));
-            let keys = doc["changes"][0]["secretKeys"]
-                .as_array()
-                .expect("keys")
-                .clone();
-            assert!(
-                keys.iter().all(|k| k.get("newFingerprint").is_none()),
-                "no fingerprint of ciphertext: {keys:?}"
-            );
-        }
-        if format == "text" {
-            assert!(
-                stdout(&out).contains("cannot tell (encrypted)"),
-                "{}",
-                stdout(&out)
-            );
+            let key = ferry::diff::FingerprintKey::new(TEST_KEY.as_bytes(), "test").expect("key");
+            let pw = &doc["changes"][0]["secretKeys"][1];
+            assert_eq!(pw["newFingerprint"], key.fingerprint(VALUES[3].as_bytes()));
         }
     }
     assert!(!seen.contains("ENC["), "ciphertext is redacted too");
@@ -266,7 +260,7 @@ fn without_a_decryptor_changed_ciphertext_cannot_tell_and_identical_is_unchanged
 }
 
 #[test]
-fn with_a_decryptor_values_are_compared_in_memory() {
+fn without_an_identity_differing_ciphertext_cannot_tell() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let Some(sops) = Sops::find(tmp.path()) else {
         eprintln!("SKIP: sops or age-keygen not found on PATH or in ~/.cache/gitops-peers/bin");
@@ -275,7 +269,70 @@ fn with_a_decryptor_values_are_compared_in_memory() {
     let repo = repo(&sops, tmp.path());
     let (v1, v2) = (tmp.path().join("out-v1"), tmp.path().join("out-v2"));
     for (rev, dir) in [("v1", &v1), ("v2", &v2)] {
-        let out = ferry(&repo, &["build", "--revision", rev, "-o", path(dir), "-q"]);
+        let out = ferry(
+            &repo,
+            &["build", "--revision", rev, "-o", path(dir), "-q"],
+            Some(&sops.key_file),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (old, new) = (v1.join("prod"), v2.join("prod"));
+    let mut seen = String::new();
+    for format in ["json", "text"] {
+        let out = ferry(
+            &repo,
+            &["diff", path(&old), path(&new), "--output", format],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        seen.push_str(&stdout(&out));
+        seen.push_str(&stderr(&out));
+        if format == "json" {
+            let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+            // Sealing derives every IV from the whole document, so a change re-encrypts every
+            // key: without an identity, only additions and removals are certain.
+            let expect = [
+                ("legacy", "removed"),
+                ("password", "cannot-tell"),
+                ("token", "added"),
+                ("user", "cannot-tell"),
+            ];
+            assert_eq!(statuses(&doc), pairs(&expect));
+            let keys = doc["changes"][0]["secretKeys"].as_array().expect("keys");
+            assert!(
+                keys.iter().all(|k| k.get("newFingerprint").is_none()),
+                "no fingerprint of ciphertext: {keys:?}"
+            );
+        } else {
+            assert!(
+                stdout(&out).contains("cannot tell (encrypted)"),
+                "{}",
+                stdout(&out)
+            );
+        }
+    }
+    // The same sealed build against itself: byte-identical ciphertext is unchanged.
+    let out = ferry(&repo, &["diff", path(&new), path(&new)], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!seen.contains("ENC["), "ciphertext is redacted too");
+    assert_no_leak("sops diff without identity", &seen, VALUES);
+}
+
+#[test]
+fn sops_itself_opens_what_ferry_sealed_and_the_diff_agrees() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let Some(sops) = Sops::find(tmp.path()) else {
+        eprintln!("SKIP: sops or age-keygen not found on PATH or in ~/.cache/gitops-peers/bin");
+        return;
+    };
+    let repo = repo(&sops, tmp.path());
+    let (v1, v2) = (tmp.path().join("out-v1"), tmp.path().join("out-v2"));
+    for (rev, dir) in [("v1", &v1), ("v2", &v2)] {
+        let out = ferry(
+            &repo,
+            &["build", "--revision", rev, "-o", path(dir), "-q"],
+            Some(&sops.key_file),
+        );
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let key = ferry::diff::FingerprintKey::new(TEST_KEY.as_bytes(), "test").expect("key");

@@ -423,6 +423,9 @@ pub struct DiffArgs {
     /// A file holding the key for fingerprints of changed secret values [default: $FERRY_DIFF_KEY; none: no fingerprints].
     #[arg(long, value_name = "FILE")]
     pub fingerprint_key_file: Option<PathBuf>,
+    /// The age identity that opens sealed Secrets to compare their values [default: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt; none: ciphertext only, "cannot tell" where it differs].
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Another kind whose values are secret (`Kind` or `Kind.group`), besides Secret and SOPS-encrypted objects.
     #[arg(long = "secret-kind", value_name = "KIND")]
     pub secret_kinds: Vec<String>,
@@ -510,8 +513,8 @@ pub struct ApplyArgs {
     /// The cosign public key that verifies an `oci://` artifact before anything is applied.
     #[arg(long, env = "FERRY_COSIGN_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// The age identity that opens sealed Secrets in memory.
-    #[arg(long, env = "SOPS_AGE_KEY_FILE", value_name = "FILE")]
+    /// The age identity that opens sealed Secrets in memory [default: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt].
+    #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t)]

@@ -74,22 +74,39 @@ pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
         if !is_encrypted_object(obj.value()) {
             continue;
         }
-        let mut docs = vec![to_branch(obj.value())];
         let name = format!("{}/{}", obj.kind(), obj.name());
-        let wrap = |e: SecretsError| SecretsError::Unsupported(format!("{name}: {e}"));
-        let md = metadata::extract(&mut docs).map_err(|e| wrap(e.into()))?;
-        let ids = ci_identities()?;
-        let key = super::age::unwrap(&md.age, ids, md.foreign_key_groups()).map_err(wrap)?;
-        sops::decrypt_docs(&mut docs, &key, &md).map_err(|e| match e {
-            sops::SopsError::MacMismatch if !md.mac_only_encrypted => SecretsError::Unsupported(format!(
-                "{name}: {e}\nhint: a kustomize transformer (namespace, labels, ...) changed the encrypted manifest; \
-                 encrypt it with --mac-only-encrypted so that only encrypted values are covered"
-            )),
-            e => wrap(e.into()),
-        })?;
-        *obj.value_mut() = to_json(&docs[0]);
+        let open = open_value(obj.value(), ci_identities()?, &name)?;
+        *obj.value_mut() = open;
     }
     Ok(())
+}
+
+/// Decrypts one sops-encrypted object (a JSON value with a top-level `sops` block) with
+/// `ids`, checks its MAC and returns it without the `sops` block. `name` is for messages.
+///
+/// # Errors
+/// [`SecretsError::NoIdentity`] when none of `ids` opens the data key; a tampered value or a
+/// MAC mismatch otherwise. No message holds a value.
+pub fn open_value(
+    value: &serde_json::Value,
+    ids: &Identities,
+    name: &str,
+) -> Result<serde_json::Value, SecretsError> {
+    let mut docs = vec![to_branch(value)];
+    let wrap = |e: SecretsError| match e {
+        e @ SecretsError::NoIdentity { .. } => e,
+        e => SecretsError::Unsupported(format!("{name}: {e}")),
+    };
+    let md = metadata::extract(&mut docs).map_err(|e| wrap(e.into()))?;
+    let key = super::age::unwrap(&md.age, ids, md.foreign_key_groups()).map_err(wrap)?;
+    sops::decrypt_docs(&mut docs, &key, &md).map_err(|e| match e {
+        sops::SopsError::MacMismatch if !md.mac_only_encrypted => SecretsError::Unsupported(format!(
+            "{name}: {e}\nhint: a kustomize transformer (namespace, labels, ...) changed the encrypted manifest; \
+             encrypt it with --mac-only-encrypted so that only encrypted values are covered"
+        )),
+        e => wrap(e.into()),
+    })?;
+    Ok(to_json(&docs[0]))
 }
 
 /// Whether an object is sealed by default: core `Secret`s.

@@ -7,6 +7,7 @@ pub mod build;
 pub mod config;
 pub mod file;
 pub mod identity;
+pub mod open;
 pub mod seal;
 pub mod sops;
 

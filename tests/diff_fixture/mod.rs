@@ -16,6 +16,11 @@ use std::process::Output;
 /// The CI's fingerprint key in tests. Test-only.
 pub const TEST_KEY: &str = "test-only-fingerprint-key-0001";
 
+/// The age identity both environments are sealed to, and the CI's; test-only.
+pub const TEST_IDENTITY: &str =
+    "AGE-SECRET-KEY-1344PKNANS44JXUEYW239J7V2M6PEVXE4XFGX0X792ZZMZFATDRVSH7JCH0";
+pub const TEST_RECIPIENT: &str = "age1swa7nz5a3dc6uvzsqerf0e2ay2v50qjf0h26vrhqhug465tfhgvqhehctg";
+
 /// Every plaintext secret value in the fixture, in either revision or environment.
 pub const SECRET_VALUES: &[&str] = &[
     "staging-user-R4nd0m",
@@ -35,8 +40,8 @@ pub const SECRET_VALUES: &[&str] = &[
 const FERRY_YAML_V1: &str = "apiVersion: ferry.dev/v1alpha1
 kind: Pipeline
 environments:
-  staging: {}
-  prod: {}
+  staging: {recipients: [age1swa7nz5a3dc6uvzsqerf0e2ay2v50qjf0h26vrhqhug465tfhgvqhehctg]}
+  prod: {recipients: [age1swa7nz5a3dc6uvzsqerf0e2ay2v50qjf0h26vrhqhug465tfhgvqhehctg]}
 apps:
   web:
     namespace: shop
@@ -215,7 +220,10 @@ impl Shop {
             .env("FERRY_CACHE_DIR", &self.cache)
             .env("CI", "1")
             .env("NO_COLOR", "1")
-            .env_remove("FERRY_DIFF_KEY");
+            .env_remove("FERRY_DIFF_KEY")
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env("HOME", self.tmp.path())
+            .env("SOPS_AGE_KEY", TEST_IDENTITY);
         for (k, v) in env {
             cmd.env(k, v);
         }

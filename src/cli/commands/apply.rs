@@ -3,34 +3,19 @@
 
 use crate::apply::{
     self, schedule,
-    source::unseal,
+    source::{is_sealed, unseal},
     source::{OciSource, Pulled, Puller},
     ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
     PrunePolicy, PruneStatus, SourceSpec,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
-use crate::manifest::Object;
+use crate::secrets::open::InMemory;
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Stands in until the secrets module provides in-memory SOPS decryption: an identity was
-/// given, but this build cannot use it, so a sealed object stops the apply.
-struct Unavailable {
-    identity: PathBuf,
-}
-
-impl Decryptor for Unavailable {
-    fn decrypt(&self, _object: &Object) -> Result<Object, String> {
-        Err(format!(
-            "this build of ferry cannot open SOPS files yet (identity {} not used); nothing was applied",
-            self.identity.display()
-        ))
-    }
-}
 
 /// Stands in until the artifact module provides pull-and-verify: every `oci://` source is
 /// refused before anything is fetched or applied.
@@ -94,11 +79,14 @@ fn once(
         }),
     };
     let artifact = source.load()?;
-    let decryptor = a.identity.clone().map(|identity| Unavailable { identity });
-    let objects = unseal(
-        artifact.objects.clone(),
-        decryptor.as_ref().map(|d| d as &dyn Decryptor),
-    )?;
+    let objects = if artifact.objects.iter().any(is_sealed) {
+        // Identities are read only when something is sealed: a plain artifact needs none.
+        let ids = InMemory::load(a.identity.as_deref())?;
+        let decryptor = (!ids.is_empty()).then_some(&ids as &dyn Decryptor);
+        unseal(artifact.objects.clone(), decryptor)?
+    } else {
+        artifact.objects.clone()
+    };
     let artifact = apply::Artifact {
         objects,
         ..artifact

@@ -8,7 +8,10 @@ use crate::cli::args::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::cli::progress::{self, Bar};
 use crate::cli::ExitCode;
 use crate::diff::render::{json, markdown, text};
-use crate::diff::{self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext};
+use crate::diff::{
+    self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext, SecretDecryptor,
+};
+use crate::secrets::open::InMemory;
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -20,9 +23,10 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
         secret_kinds: a.secret_kinds.clone(),
         context_lines: a.context,
     };
+    let ids = InMemory::load(a.identity.as_deref())?;
     let secrets = SecretContext {
         fingerprint_key: key.as_ref(),
-        decryptor: None,
+        decryptor: (!ids.is_empty()).then_some(&ids as &dyn SecretDecryptor),
     };
     let envs = match &a.from {
         None => {
