@@ -377,23 +377,25 @@ fn the_example_build_applies_crd_and_custom_resource_in_one_run() {
     let server = HttpFake::start();
     let mut env = setup(&server, &[], true);
     env.dir = repo.path().join("out/prod");
-    let (code, out, err) = text(&ferry_apply(&env, &[]));
+    let cluster_key = common::example_key("cluster");
+    let identity = ["--identity", cluster_key.to_str().expect("utf-8")];
+    let (code, out, err) = text(&ferry_apply(&env, &identity));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("stage definitions: 3 objects: 3 created"),
         "{out}"
     );
     assert!(
-        out.contains("summary: 11 created, 0 configured, 0 unchanged, 0 pruned, 0 failed"),
+        out.contains("summary: 12 created, 0 configured, 0 unchanged, 0 pruned, 0 failed"),
         "{out}"
     );
     assert!(server.with(|s| s
         .get("example.dev", "probes", "podinfo", "podinfo-http")
         .is_some()));
-    let (code, out, _) = text(&ferry_apply(&env, &[]));
+    let (code, out, _) = text(&ferry_apply(&env, &identity));
     assert_eq!(code, 0);
     assert!(
-        out.contains("summary: 0 created, 0 configured, 11 unchanged"),
+        out.contains("summary: 0 created, 0 configured, 12 unchanged"),
         "{out}"
     );
 }

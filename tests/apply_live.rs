@@ -70,6 +70,8 @@ fn ferry_apply(
             "60s",
         ])
         .args(extra)
+        // The cluster's identity, as a Job mounts it: sealed Secrets open in memory.
+        .env("SOPS_AGE_KEY_FILE", common::example_key("cluster"))
         .output()
         .expect("ferry runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -167,6 +169,27 @@ fn example_applies_reapplies_unchanged_and_kubectl_understands_the_set() {
     );
     assert!(members.contains("deployment.apps/podinfo"), "{members}");
     assert!(members.contains("namespace/podinfo"), "{members}");
+
+    // The sealed Secret reached the cluster decrypted, and without its sops block.
+    let secret: Value = serde_json::from_str(&kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "secret",
+            "db-credentials",
+            "-n",
+            "podinfo",
+            "-o",
+            "json",
+        ],
+    ))
+    .expect("secret json");
+    use base64::Engine;
+    let password = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["password"].as_str().unwrap_or_default())
+        .expect("base64");
+    assert_eq!(password, b"demo-prod-password-not-real");
+    assert!(secret.get("sops").is_none());
 
     // kubectl recognises the parent as an ApplySet managed by another tool, and leaves it alone.
     let scratch = tempfile::tempdir().expect("tempdir");

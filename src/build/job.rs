@@ -138,8 +138,9 @@ pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
         chart: p.chart.as_ref(),
     };
     let text = p.renderer.render(&req).map_err(|e| Arc::new(e.into()))?;
-    // Output that read decrypted values, or holds a Secret, never reaches the cache on disk.
-    if !p.sensitive && !crate::secrets::build::holds_secret(&text) {
+    // Output that read decrypted values, or holds a plaintext Secret, never reaches the cache
+    // on disk.
+    if !p.sensitive && !crate::secrets::build::holds_plaintext_secret(&text, &ctx.pipeline.seal) {
         ctx.cache.put(&p.key, &text);
     }
     Ok((Arc::new(text), false))

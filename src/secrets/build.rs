@@ -198,9 +198,26 @@ pub fn sealed_text(obj: &Object) -> Option<String> {
     is_encrypted_object(obj.value()).then(|| Format::Yaml.emit(&[to_branch(obj.value())]))
 }
 
-/// Whether rendered text holds a `Secret` (plaintext or not): such output is never cached.
-pub fn holds_secret(text: &str) -> bool {
-    text.lines().any(|l| l.trim_end() == "kind: Secret")
+/// Whether rendered text holds a value that would be sealed and is not encrypted yet: a plain
+/// `Secret`, or an object a `seal:` rule matches. Such output never reaches the cache on disk;
+/// SOPS-encrypted manifests (ciphertext, as committed) may. Text that does not parse counts as
+/// plaintext, to be safe.
+pub fn holds_plaintext_secret(text: &str, rules: &[SealRule]) -> bool {
+    if rules.is_empty() && !text.contains("Secret") {
+        return false;
+    }
+    let Ok(docs) = crate::manifest::parse_documents(text) else {
+        return true;
+    };
+    docs.into_iter().any(|v| {
+        if is_encrypted_object(&v) {
+            return false;
+        }
+        match Object::from_value(v) {
+            Ok(o) => seal_selectors(&o, rules).map_or(true, |s| s.is_some()),
+            Err(_) => true,
+        }
+    })
 }
 
 /// Helm values files of an app that are sops-encrypted, by index.
@@ -312,6 +329,34 @@ mod tests {
             serde_json::Value::Object(a),
             serde_json::json!({"a": {"b": 3, "c": 2}, "e": [1]})
         );
+    }
+
+    #[test]
+    fn only_plaintext_secrets_stay_out_of_the_cache() {
+        let plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n";
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {k: dg==}\n";
+        let sealed = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {k: 'ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]'}\nsops: {mac: 'ENC[m]', lastmodified: '2026-01-01T00:00:00Z'}\n";
+        assert!(!holds_plaintext_secret(plain, &[]));
+        assert!(holds_plaintext_secret(secret, &[]));
+        assert!(holds_plaintext_secret(
+            &format!("{plain}---\n{secret}"),
+            &[]
+        ));
+        assert!(
+            !holds_plaintext_secret(sealed, &[]),
+            "ciphertext may be cached"
+        );
+        assert!(
+            holds_plaintext_secret("kind: Secret\n: [", &[]),
+            "unparsable counts as plaintext"
+        );
+        let rule = SealRule {
+            kind: "ConfigMap".into(),
+            group: None,
+            name: Some("^a$".into()),
+            encrypted_regex: None,
+        };
+        assert!(holds_plaintext_secret(plain, std::slice::from_ref(&rule)));
     }
 
     #[test]

@@ -62,8 +62,16 @@ pub fn ferry(cache: &Path) -> Command {
         .env_remove("FERRY_HELM")
         .env_remove("FERRY_KUSTOMIZE")
         .env_remove("FERRY_OFFLINE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_AGE_KEY_FILE", example_key("ci"))
         .env("NO_COLOR", "1");
     c
+}
+
+/// A demo identity of the bundled example: `ci` (the CI's, which opens the repository's
+/// secrets and seals) or `cluster` (what `ferry apply` opens sealed Secrets with).
+pub fn example_key(which: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/platform/keys/{which}.agekey"))
 }
 
 pub fn git(dir: &Path, args: &[&str]) {

@@ -58,11 +58,29 @@ fn demo(root: &Path) -> Result<()> {
         .current_dir(root))?;
     let ferry = root.join("target/debug/ferry");
     eprintln!("==> ferry build -C examples/platform (the example as committed at HEAD)");
-    run(Command::new(&ferry)
+    let mut build = Command::new(&ferry);
+    build
         .args(["build", "-C", "examples/platform"])
         .env("PATH", &path)
-        .current_dir(root))?;
+        .current_dir(root);
+    // The example's secrets are encrypted for its demo CI key; a real CI passes its own.
+    let has_identity = ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    if !has_identity {
+        eprintln!("    (CI identity: examples/platform/keys/ci.agekey, a public demo key)");
+        build.env(
+            "SOPS_AGE_KEY_FILE",
+            root.join("examples/platform/keys/ci.agekey"),
+        );
+    }
+    run(&mut build)?;
     eprintln!("==> done: see examples/platform/out/<env>/ and its index.json");
+    eprintln!(
+        "    the db-credentials Secret there is sealed; open it in memory with:\n    \
+         target/debug/ferry secrets decrypt --identity examples/platform/keys/cluster.agekey \\\n      \
+         examples/platform/out/prod/db-credentials/secret_podinfo_db-credentials.yaml"
+    );
     Ok(())
 }
 
