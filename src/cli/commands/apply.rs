@@ -2,11 +2,8 @@
 //! it to the apply engine; print a line per stage and a summary, or the report as JSON.
 
 use crate::apply::{
-    self, schedule,
-    source::unseal,
-    source::{OciSource, Pulled, Puller},
-    ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
-    PrunePolicy, PruneStatus, SourceSpec,
+    self, schedule, source::unseal, source::OciSource, ApplyOptions, ApplyReport, ApplySource,
+    Decryptor, DirSource, ObjectStatus, ParentKind, PrunePolicy, PruneStatus, SourceSpec,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
@@ -15,7 +12,7 @@ use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Stands in until the secrets module provides in-memory SOPS decryption: an identity was
 /// given, but this build cannot use it, so a sealed object stops the apply.
@@ -28,25 +25,6 @@ impl Decryptor for Unavailable {
         Err(format!(
             "this build of ferry cannot open SOPS files yet (identity {} not used); nothing was applied",
             self.identity.display()
-        ))
-    }
-}
-
-/// Stands in until the artifact module provides pull-and-verify: every `oci://` source is
-/// refused before anything is fetched or applied.
-struct NotBuilt {
-    key: Option<PathBuf>,
-}
-
-impl Puller for NotBuilt {
-    fn pull_verified(&self, _reference: &str, _into: &Path) -> Result<Pulled, String> {
-        let key = self
-            .key
-            .as_ref()
-            .map(|k| format!(" (key {} not used)", k.display()))
-            .unwrap_or_default();
-        Err(format!(
-            "pulling and verifying artifacts is not in this build yet{key}; nothing was applied\nhint: `ferry pull` it into a directory, then `ferry apply DIR`"
         ))
     }
 }
@@ -66,7 +44,7 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
         return run_loop(g, &a, &opts, &runtime, interval);
     }
     let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet));
-    let report = once(&a, &opts, &runtime, &bar);
+    let report = once(g, &a, &opts, &runtime, &bar);
     bar.finish();
     let report = report?;
     print_report(g, &a, &report, false)?;
@@ -80,12 +58,13 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
 /// One apply: read (or pull) the source, open sealed Secrets, apply. `--once` and every turn
 /// of the `--interval` loop go through here.
 fn once(
+    g: &GlobalArgs,
     a: &ApplyArgs,
     opts: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
     progress: &dyn apply::ApplyProgress,
 ) -> anyhow::Result<ApplyReport> {
-    let puller = NotBuilt { key: a.key.clone() };
+    let puller = super::oci_pull::VerifiedPuller::new(g, a);
     let source: Box<dyn ApplySource + '_> = match SourceSpec::parse(&a.source) {
         SourceSpec::Dir(dir) => Box::new(DirSource { dir }),
         SourceSpec::Oci(reference) => Box::new(OciSource {
@@ -153,7 +132,7 @@ fn run_loop(
     }
     let mut failures = 0u32;
     loop {
-        let ok = match once(a, opts, runtime, &apply::NoProgress) {
+        let ok = match once(g, a, opts, runtime, &apply::NoProgress) {
             Ok(report) => {
                 print_report(g, a, &report, true)?;
                 report.success()
