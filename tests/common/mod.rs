@@ -1,6 +1,8 @@
 //! Shared test helpers: the peer tools, the corpus, throwaway Git repositories.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
