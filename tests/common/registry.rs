@@ -76,16 +76,13 @@ impl Drop for Registry {
 pub const PASSWORD: &str = "test-only-password";
 
 /// `ferry` for registry tests: the test PATH, an isolated cache and Docker config, the key
-/// password, and none of the key variables of the environment it runs in.
+/// password, and no registry credentials from the environment it runs in.
 pub fn ferry(tmp: &Path) -> Command {
     std::fs::create_dir_all(tmp.join("docker")).expect("mkdir");
     let mut c = super::ferry(&tmp.join("cache"));
     c.env("DOCKER_CONFIG", tmp.join("docker"))
         .env("COSIGN_PASSWORD", PASSWORD)
-        .env_remove("FERRY_REGISTRY_CREDS")
-        .env_remove("FERRY_SIGNING_KEY")
-        .env_remove("FERRY_VERIFY_KEY")
-        .env_remove("FERRY_COSIGN_KEY");
+        .env_remove("FERRY_REGISTRY_CREDS");
     c
 }
 
