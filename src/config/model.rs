@@ -535,3 +535,22 @@ impl Pipeline {
             .map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn an_empty_key_path_names_its_line() {
+        let text = "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod:\n    signing:\n      publicKey: \"\"\napps: {web: {path: web}}\n";
+        let err = crate::config::parse(Path::new("ferry.yaml"), text).expect_err("empty");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("ferry.yaml:6: environments.prod.signing.publicKey: the path is empty"),
+            "{msg}"
+        );
+        let typo = text.replace("publicKey", "pubKey");
+        let err = crate::config::parse(Path::new("ferry.yaml"), &typo).expect_err("unknown");
+        assert!(err.to_string().contains("unknown field `pubKey`"), "{err}");
+    }
+}
