@@ -1,5 +1,6 @@
 //! `cargo xtask bench <what>`: ferry's figure beside the peer's, measured in one run.
 
+mod artifact;
 mod build;
 mod diff;
 
@@ -17,7 +18,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build, diff"),
+        Some("artifact") => artifact::run(root),
+        other => bail!("unknown benchmark {other:?}; available: build, diff, artifact"),
     }
 }
 
