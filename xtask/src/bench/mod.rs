@@ -18,6 +18,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
+        Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR"))?;
+            artifact::generate(Path::new(dir))
+        }
         Some("artifact") => artifact::run(root),
         other => bail!("unknown benchmark {other:?}; available: build, diff, artifact"),
     }
