@@ -16,7 +16,7 @@ use std::path::PathBuf;
 /// One side of `ferry diff OLD NEW`; a pulled artifact's directory lives as long as this.
 pub(super) enum Side {
     Dir(PathBuf),
-    Pulled(PulledDir),
+    Pulled(Box<PulledDir>),
 }
 
 impl Side {
@@ -44,7 +44,7 @@ pub(super) fn side(g: &GlobalArgs, a: &DiffArgs, arg: &str) -> anyhow::Result<Si
     let r = ArtifactRef::parse(arg)?;
     let pulled = pull_temp(g, &a.registry, &trust(a), &r)?;
     note(g, &pulled);
-    Ok(Side::Pulled(pulled))
+    Ok(Side::Pulled(Box::new(pulled)))
 }
 
 /// On stderr, so that stdout stays the diff: which artifact exactly was compared.
