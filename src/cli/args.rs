@@ -64,7 +64,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write a new age identity (mode 0600) and print its recipient; `--signing` makes a cosign key pair.
     Keygen(KeygenArgs),
-    /// Show what would change between two builds or two revisions; secret values are never shown.
+    /// Show what would change between builds, revisions or pushed artifacts; secret values are never shown.
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
