@@ -26,28 +26,67 @@ pub struct Registry {
     script: PathBuf,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    htpasswd: Option<String>,
 }
 
 impl Registry {
     /// `None` (after a SKIP line) when the registry or its script is not installed.
     pub fn start() -> Option<Registry> {
+        Registry::start_with(None)
+    }
+
+    /// With `USER:PASSWORD` for htpasswd authentication.
+    pub fn start_with(htpasswd: Option<&str>) -> Option<Registry> {
         let script = script()?;
         super::require_tool("docker-registry")?;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new("bash")
-            .arg(&script)
+        let mut r = Registry {
+            dir: tempfile::tempdir().expect("tempdir"),
+            script,
+            addr: String::new(),
+            htpasswd: htpasswd.map(str::to_string),
+        };
+        r.addr = r.run_start(None);
+        Some(r)
+    }
+
+    fn run_start(&self, port: Option<&str>) -> String {
+        let mut c = Command::new("bash");
+        c.arg(&self.script)
             .arg("start")
-            .arg(dir.path())
-            .env("PATH", super::test_path())
-            .output()
-            .expect("registry.sh");
+            .arg(self.dir.path())
+            .env("PATH", super::test_path());
+        if let Some(p) = port {
+            c.args(["--port", p]);
+        }
+        if let Some(h) = &self.htpasswd {
+            c.args(["--htpasswd", h]);
+        }
+        let out = c.output().expect("registry.sh");
         assert!(
             out.status.success(),
             "registry start: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let addr = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Some(Registry { dir, script, addr })
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn stop(&self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+
+    /// Starts it again on the same port, with the same storage.
+    pub fn restart(&self) {
+        let port = self.addr.rsplit(':').next().expect("port").to_string();
+        assert_eq!(self.run_start(Some(&port)), self.addr);
+    }
+
+    /// Where its state lives.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The file holding a blob in the registry's storage, to tamper with.
@@ -64,11 +103,7 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(self.dir.path())
-            .output();
+        self.stop();
     }
 }
 

@@ -84,8 +84,9 @@ pub(super) fn against_pushed(
     // Pull first: a refused signature fails fast, before minutes of rendering.
     let mut pulled = Vec::new();
     for (env, r) in &targets {
-        let p = pull_temp(g, &a.registry, &trust(a), r)
-            .with_context(|| format!("environment {env}: its last pushed artifact"))?;
+        let p = pull_temp(g, &a.registry, &trust(a), r).with_context(|| {
+            format!("environment {env}: comparing with its last pushed artifact")
+        })?;
         note(g, &p);
         pulled.push(p);
     }
