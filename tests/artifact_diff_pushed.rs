@@ -273,3 +273,52 @@ fn a_missing_configured_key_names_its_line() {
     assert!(err.contains("ferry.yaml:4: signing.key"), "{err}");
     assert!(err.contains("cosign.key"), "{err}");
 }
+
+/// An environment's own `signing:` signs and verifies that environment; the others use the
+/// top level's. A key that cannot be opened stops `ferry push` before anything is pushed.
+#[test]
+fn each_environment_is_signed_and_verified_with_its_own_configured_key() {
+    let Some(reg) = Registry::start() else {
+        return;
+    };
+    let repo = Repo::new(&reg.addr);
+    let yaml = repo.root().join("ferry.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("read");
+    let prod = format!("    artifact: {}/platform/prod\n", reg.addr);
+    std::fs::write(
+        &yaml,
+        text.replace(
+            &prod,
+            &format!(
+                "{prod}    signing:\n      key: keys/other.key\n      publicKey: keys/other.pub\n"
+            ),
+        ),
+    )
+    .expect("write");
+    common::commit_all(&repo.root(), "prod has its own key");
+    repo.ok(&["build", "-q"]);
+
+    let o = registry::ferry(repo.tmp.path())
+        .arg("-C")
+        .arg(repo.root())
+        .args(["push", "-q"])
+        .env("COSIGN_PASSWORD", "not-the-password")
+        .output()
+        .expect("ferry");
+    assert_eq!(o.status.code(), Some(2));
+    let o = repo.run(&["verify", &repo.artifact("staging")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("no signature on"),
+        "nothing was pushed: {err}"
+    );
+
+    repo.ok(&["push", "-q"]);
+    repo.ok(&["verify", &repo.artifact("prod")]);
+    repo.ok(&["verify", &repo.artifact("staging")]);
+    let cosign = repo.key("cosign.pub");
+    let o = repo.run(&["verify", &repo.artifact("prod"), "--key", &cosign]);
+    assert_eq!(o.status.code(), Some(2), "prod is signed with its own key");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no signature on"));
+}

@@ -142,10 +142,27 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         Some(_) => None,
         None => PipelineFile::find(&root)?,
     };
+    // Every key is opened before anything is pushed: a wrong password or path stops the run
+    // before the first environment moves, and each file is asked for once.
     let mut opened: Vec<(PathBuf, SigningKey)> = Vec::new();
+    let mut signing_keys = Vec::new();
+    for (env, _) in &targets {
+        let key = match signing::signing_key_file(a.key.as_deref(), cfg.as_ref(), Some(env)) {
+            Some(file) => match opened.iter().find(|(p, _)| *p == file.path) {
+                Some((_, k)) => Some(k.clone()),
+                None => {
+                    let k = signing::signing_key(&file, cfg.as_ref())?;
+                    opened.push((file.path.clone(), k.clone()));
+                    Some(k)
+                }
+            },
+            None => None,
+        };
+        signing_keys.push(key);
+    }
     let source = a.source.clone().or_else(|| origin_url(&root));
     let mut reports = Vec::new();
-    for (env, target) in &targets {
+    for ((env, target), signing_key) in targets.iter().zip(signing_keys) {
         let env_dir = out_dir.join(env);
         if !env_dir.is_dir() {
             bail!(
@@ -164,19 +181,6 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
             short.into_iter().chain(["latest".to_string()]).collect()
         } else {
             a.tags.clone()
-        };
-        let signing_key = match signing::signing_key_file(a.key.as_deref(), cfg.as_ref(), Some(env))
-        {
-            // One password prompt per key file, however many environments it signs.
-            Some(file) => match opened.iter().find(|(p, _)| *p == file.path) {
-                Some((_, k)) => Some(k.clone()),
-                None => {
-                    let k = signing::signing_key(&file, cfg.as_ref())?;
-                    opened.push((file.path.clone(), k.clone()));
-                    Some(k)
-                }
-            },
-            None => None,
         };
         let prepared = prepare(&env_dir, &prov)?;
         let opts = PushOptions {
