@@ -309,10 +309,7 @@ fn each_environment_is_signed_and_verified_with_its_own_configured_key() {
     let o = repo.run(&["verify", &repo.artifact("staging")]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !err.contains("no signature on"),
-        "nothing was pushed: {err}"
-    );
+    assert!(err.contains("not found"), "nothing was pushed: {err}");
 
     repo.ok(&["push", "-q"]);
     repo.ok(&["verify", &repo.artifact("prod")]);
