@@ -125,6 +125,14 @@ fn diff_against_pushed_shows_exactly_the_change_since_the_push() {
     }
     // ...and its `signing.publicKey` verifies, with no flag.
     repo.ok(&["verify", &repo.artifact("prod")]);
+    let pulled = repo.tmp.path().join("pulled");
+    repo.ok(&[
+        "pull",
+        &repo.artifact("prod"),
+        "-o",
+        pulled.to_str().expect("utf8"),
+    ]);
+    assert!(pulled.join("index.json").is_file());
 
     let (code, out, err) = repo.diff(&["--against", "pushed"]);
     assert_eq!(code, 0, "nothing changed since the push:\n{out}\n{err}");
