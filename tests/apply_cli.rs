@@ -342,11 +342,12 @@ fn input_errors_exit_2_and_apply_nothing() {
     );
     input_error(&env, &[], "Certificate.cert-manager.io/shop/web");
 
-    // Not a build directory; an OCI reference this build cannot pull yet; bad flags.
+    // Not a build directory; an OCI reference with no key to verify it (refused before any
+    // network access); bad flags.
     env.dir = Path::new("/nonexistent/out/prod").to_path_buf();
     input_error(&env, &[], "index.json");
     env.dir = "oci://registry.example/platform/prod:latest".into();
-    input_error(&env, &[], "ferry pull");
+    input_error(&env, &[], "no public key to verify");
     input_error(&env, &["--max-prune", "lots"], "--max-prune");
     input_error(&env, &["--timeout", "soon"], "--timeout");
 

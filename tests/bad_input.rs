@@ -43,7 +43,7 @@ const CASES: &[Case] = &[
         name: "malformed YAML",
         setup: |r| edit(r, "ferry.yaml", "apps:\n", "apps: [\n"),
         args: &[],
-        expect: &["ferry.yaml:13: apps: invalid type: sequence, expected a map"],
+        expect: &["ferry.yaml:19: apps: invalid type: sequence, expected a map"],
         untouched: BOTH,
     },
     Case {
@@ -58,7 +58,7 @@ const CASES: &[Case] = &[
         },
         args: &[],
         expect: &[
-            "ferry.yaml:5: enviroments: unknown field `enviroments`",
+            "ferry.yaml:9: enviroments: unknown field `enviroments`",
             "expected one of",
         ],
         untouched: BOTH,
@@ -82,7 +82,7 @@ const CASES: &[Case] = &[
         setup: |r| edit(r, "ferry.yaml", "ferry.dev/v1alpha1", "ferry.dev/v9"),
         args: &[],
         expect: &[
-            "ferry.yaml:3: apiVersion",
+            "ferry.yaml:7: apiVersion",
             "use `apiVersion: ferry.dev/v1alpha1`",
         ],
         untouched: BOTH,

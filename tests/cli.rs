@@ -117,7 +117,7 @@ fn build_summary_for_people() {
         "[REPO]",
     );
     assert!(
-        stdout.contains("prod") && stdout.contains("staging") && stdout.contains("11 objects"),
+        stdout.contains("prod") && stdout.contains("staging") && stdout.contains("12 objects"),
         "{stdout}"
     );
     assert!(

@@ -282,7 +282,8 @@ fn errors_exit_2_and_name_what_is_wrong() {
                 "oci://localhost:5000/platform/prod:latest".into(),
                 path(&v1.join("prod")).into(),
             ],
-            "needs `ferry pull`",
+            // Refused before any network access: no key to verify it with.
+            "no public key to verify",
         ),
     ];
     for (args, expect) in cases {

@@ -64,7 +64,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write a new age identity (mode 0600) and print its recipient; `--signing` makes a cosign key pair.
     Keygen(KeygenArgs),
-    /// Show what would change between two builds or two revisions; secret values are never shown.
+    /// Show what would change between builds, revisions or pushed artifacts; secret values are never shown.
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
@@ -224,8 +224,9 @@ pub struct PushArgs {
     /// Tags to point at the artifact [default: the short commit and `latest`].
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
-    /// Sign with this cosign private key (password from COSIGN_PASSWORD or a prompt).
-    #[arg(long, env = "FERRY_SIGNING_KEY", value_name = "FILE")]
+    /// Sign with this cosign private key (password from COSIGN_PASSWORD or a prompt)
+    /// [default: ferry.yaml's `signing.key`, else $FERRY_SIGNING_KEY; none: unsigned].
+    #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// The `org.opencontainers.image.source` annotation [default: the Git remote `origin`].
     #[arg(long, value_name = "URL")]
@@ -241,13 +242,9 @@ pub struct PushArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyKeyArgs {
-    /// cosign public key(s) (PEM); a signature by any of them is accepted.
-    #[arg(
-        long = "key",
-        env = "FERRY_VERIFY_KEY",
-        value_name = "FILE",
-        value_delimiter = ','
-    )]
+    /// cosign public key(s) (PEM); a signature by any of them is accepted [default: ferry.yaml's
+    /// `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY].
+    #[arg(long = "key", value_name = "FILE", value_delimiter = ',')]
     pub keys: Vec<PathBuf>,
     /// Accept the artifact without checking its signature (digests are still checked).
     #[arg(long, conflicts_with = "keys")]
@@ -397,23 +394,42 @@ pub enum DiffFormat {
     Markdown,
 }
 
+/// What `ferry diff --against` compares the build with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffAgainst {
+    /// Each environment's last pushed, signed artifact (its `artifact:` at --tag).
+    Pushed,
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown"
+    group(clap::ArgGroup::new("base").args(["from", "against"])),
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
 )]
 pub struct DiffArgs {
-    /// Without --from: the two build directories to compare (OLD_DIR NEW_DIR, each an out/<env>).
-    /// With --from: the environments to compare [default: all].
-    #[arg(value_name = "OLD_DIR NEW_DIR | ENV")]
+    /// Without --from or --against: the two sides to compare (OLD NEW, each an out/<env> directory
+    /// or an oci:// artifact, pulled and verified). Otherwise: the environments [default: all].
+    #[arg(value_name = "OLD NEW | ENV")]
     pub args: Vec<String>,
     /// Build this revision (branch, tag or commit) as the old side.
     #[arg(long, value_name = "REV")]
     pub from: Option<String>,
+    /// Compare the build with what was pushed, as the old side (no cluster credentials needed).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub against: Option<DiffAgainst>,
+    /// With --against pushed: the tag of each environment's artifact.
+    #[arg(
+        long,
+        default_value = "latest",
+        value_name = "TAG",
+        requires = "against"
+    )]
+    pub tag: String,
     /// Build this revision as the new side [default: HEAD].
-    #[arg(long, value_name = "REV", requires = "from")]
+    #[arg(long, value_name = "REV", requires = "base")]
     pub to: Option<String>,
     /// Build the files on disk, uncommitted changes included, as the new side.
-    #[arg(long, requires = "from", conflicts_with = "to")]
+    #[arg(long, requires = "base", conflicts_with = "to")]
     pub worktree: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: DiffFormat,
@@ -440,6 +456,11 @@ pub struct DiffArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
+    /// How pulled artifacts are verified.
+    #[command(flatten)]
+    pub verify: VerifyKeyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -510,9 +531,15 @@ pub struct ApplyArgs {
     /// How long `--wait` waits, and CRDs get to become Established: 90s, 5m, 1h.
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
-    /// The cosign public key that verifies an `oci://` artifact before anything is applied.
-    #[arg(long, env = "FERRY_COSIGN_KEY", value_name = "FILE")]
+    /// The cosign public key that verifies an `oci://` artifact before anything is applied
+    /// [default: ferry.yaml's `signing.publicKey` for the artifact's environment, else $FERRY_COSIGN_KEY].
+    #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Apply an `oci://` artifact without checking its signature (digests are still checked).
+    #[arg(long, conflicts_with = "key")]
+    pub insecure_skip_verify: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The age identity that opens sealed Secrets in memory [default: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt].
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,

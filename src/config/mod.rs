@@ -11,7 +11,7 @@ pub use error::ConfigError;
 pub use locate::line_of;
 pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
-    RendererChoice, SealRule, API_VERSION, KIND,
+    RendererChoice, SealRule, Signing, API_VERSION, KIND,
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;

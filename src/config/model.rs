@@ -37,6 +37,23 @@ pub struct Pipeline {
     /// Objects to seal besides every `v1/Secret` (which always is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seal: Vec<SealRule>,
+    /// The cosign keys of every environment that names none of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<Signing>,
+}
+
+/// The cosign key pair that signs what `ferry push` sends and verifies what `pull`, `verify`,
+/// `diff --against pushed` and `apply` fetch. Paths are relative to the pipeline root (or
+/// absolute: CI often mounts keys outside the checkout).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Signing {
+    /// The private key (cosign's encrypted PEM; the password comes from COSIGN_PASSWORD).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The public key that must have signed an artifact before it is used.
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// Which rendered objects are sealed to the environment's recipients, and which of their keys
@@ -72,6 +89,9 @@ pub struct Environment {
     /// Added to the pipeline's `apiVersions` for this environment.
     #[serde(default)]
     pub api_versions: Vec<String>,
+    /// This environment's cosign keys; each one set replaces the top-level `signing:` one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<Signing>,
 }
 
 /// How an app renders: exactly one of `helm`, `kustomize` or `path`.
@@ -235,6 +255,34 @@ fn check_vars(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Key paths are read from disk when used; here only what is wrong whatever the disk holds.
+fn check_signing(
+    key: &str,
+    s: &Signing,
+    err: &dyn Fn(&str, String, Option<&str>) -> ConfigError,
+) -> Result<(), ConfigError> {
+    for (field, value) in [("key", &s.key), ("publicKey", &s.public_key)] {
+        match value.as_deref() {
+            Some("") => {
+                return Err(err(
+                    &format!("{key}.{field}"),
+                    "the path is empty".into(),
+                    Some("give a file, e.g. `cosign.pub`, or remove the key"),
+                ))
+            }
+            Some(p) if p.contains("${") => {
+                return Err(err(
+                    &format!("{key}.{field}"),
+                    format!("`{p}`: variables are not substituted in key paths"),
+                    Some("set `signing:` under the environment instead"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_kube_version(v: &str) -> bool {
     let v = v.strip_prefix('v').unwrap_or(v);
     let parts: Vec<&str> = v.split('.').collect();
@@ -285,6 +333,9 @@ impl Pipeline {
                     Some("use lower-case letters, digits and `-`"),
                 ));
             }
+            if let Some(s) = &env.signing {
+                check_signing(&format!("environments.{name}.signing"), s, &err)?;
+            }
             if let Some(v) = &env.kube_version {
                 if !check_kube_version(v) {
                     return Err(err(
@@ -294,6 +345,9 @@ impl Pipeline {
                     ));
                 }
             }
+        }
+        if let Some(s) = &self.signing {
+            check_signing("signing", s, &err)?;
         }
         for (i, k) in self.cluster_scoped.iter().enumerate() {
             if k.is_empty() || k.matches('/').count() > 1 {
@@ -447,6 +501,28 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The cosign key file for `env` (the environment's own, else the top level's) with the key
+    /// path it came from, for messages: the public key when `public`, else the private one.
+    pub fn signing_file(&self, env: Option<&str>, public: bool) -> Option<(String, &str)> {
+        fn pick(s: &Signing, public: bool) -> Option<&str> {
+            if public {
+                s.public_key.as_deref()
+            } else {
+                s.key.as_deref()
+            }
+        }
+        let field = if public { "publicKey" } else { "key" };
+        let own = env.and_then(|name| {
+            let e = self.environments.get(name)?;
+            let p = pick(e.signing.as_ref()?, public)?;
+            Some((format!("environments.{name}.signing.{field}"), p))
+        });
+        own.or_else(|| {
+            let p = pick(self.signing.as_ref()?, public)?;
+            Some((format!("signing.{field}"), p))
+        })
+    }
+
     /// The environments an app is rendered for, in name order.
     pub fn environments_of<'a>(&'a self, app: &'a App) -> impl Iterator<Item = &'a str> + 'a {
         self.environments
@@ -457,5 +533,24 @@ impl Pipeline {
                     .is_none_or(|l| l.iter().any(|x| x == *e))
             })
             .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn an_empty_key_path_names_its_line() {
+        let text = "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod:\n    signing:\n      publicKey: \"\"\napps: {web: {path: web}}\n";
+        let err = crate::config::parse(Path::new("ferry.yaml"), text).expect_err("empty");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("ferry.yaml:6: environments.prod.signing.publicKey: the path is empty"),
+            "{msg}"
+        );
+        let typo = text.replace("publicKey", "pubKey");
+        let err = crate::config::parse(Path::new("ferry.yaml"), &typo).expect_err("unknown");
+        assert!(err.to_string().contains("unknown field `pubKey`"), "{err}");
     }
 }

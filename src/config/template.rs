@@ -14,12 +14,20 @@ kubeVersion: "1.31.0"
 # Kinds whose scope ferry cannot learn from a CRD in the render.
 # clusterScoped: [example.com/Widget]
 
+# cosign keys (`ferry keygen --signing` makes a pair): `ferry push` signs with `key` (password
+# from COSIGN_PASSWORD); pull, verify, `diff --against pushed` and `apply oci://` verify with
+# `publicKey`. Relative to this file; an environment may set its own. A --key flag overrides them.
+# signing:
+#   key: cosign.key
+#   publicKey: cosign.pub
+
 environments:
   staging:
     # age public keys of the cluster (`ferry keygen` prints one); secrets are sealed to them.
     recipients: []
     # Where `ferry push` sends this environment's artifact.
     # artifact: registry.example.com/platform/staging
+    # signing: {publicKey: staging.pub}
   prod:
     recipients: []
 
@@ -46,3 +54,39 @@ apps: {}
   #   path: infra/crds
   #   environments: [prod]
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::STARTER;
+    use std::path::Path;
+
+    #[test]
+    fn the_commented_signing_block_parses_once_uncommented() {
+        let text = STARTER
+            .replace(
+                "# signing:\n#   key: cosign.key\n#   publicKey: cosign.pub\n",
+                "signing:\n  key: cosign.key\n  publicKey: cosign.pub\n",
+            )
+            .replace(
+                "# signing: {publicKey: staging.pub}",
+                "signing: {publicKey: staging.pub}",
+            )
+            .replace("apps: {}", "apps: {web: {path: web}}");
+        let p = crate::config::parse(Path::new("ferry.yaml"), &text).expect("valid");
+        assert_eq!(
+            p.signing_file(Some("staging"), true),
+            Some((
+                "environments.staging.signing.publicKey".into(),
+                "staging.pub"
+            ))
+        );
+        assert_eq!(
+            p.signing_file(Some("prod"), true),
+            Some(("signing.publicKey".into(), "cosign.pub"))
+        );
+        assert_eq!(
+            p.signing_file(Some("staging"), false),
+            Some(("signing.key".into(), "cosign.key"))
+        );
+    }
+}

@@ -1,6 +1,8 @@
 //! Shared test helpers: the peer tools, the corpus, throwaway Git repositories.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -64,6 +66,10 @@ pub fn ferry(cache: &Path) -> Command {
         .env_remove("FERRY_OFFLINE")
         .env_remove("SOPS_AGE_KEY")
         .env("SOPS_AGE_KEY_FILE", example_key("ci"))
+        // Keys come only from what a test passes.
+        .env_remove("FERRY_SIGNING_KEY")
+        .env_remove("FERRY_VERIFY_KEY")
+        .env_remove("FERRY_COSIGN_KEY")
         .env("NO_COLOR", "1");
     c
 }

@@ -14,6 +14,7 @@ const HELP: &str = "cargo xtask <task>
   test           install the peer tools, then fmt --check, clippy -D warnings and every test
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
+  bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
 ";
 
 fn main() -> Result<()> {

@@ -45,3 +45,13 @@ pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
     path.push(std::env::var("PATH").unwrap_or_default());
     Ok((path.join(":"), complete))
 }
+
+/// A peer tool by name: the shared peers directory first, then PATH.
+pub fn find(name: &str) -> Option<PathBuf> {
+    std::iter::once(peers_bin())
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

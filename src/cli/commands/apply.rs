@@ -3,8 +3,8 @@
 
 use crate::apply::{
     self, schedule,
+    source::OciSource,
     source::{is_sealed, unseal},
-    source::{OciSource, Pulled, Puller},
     ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
     PrunePolicy, PruneStatus, SourceSpec,
 };
@@ -15,26 +15,6 @@ use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// Stands in until the artifact module provides pull-and-verify: every `oci://` source is
-/// refused before anything is fetched or applied.
-struct NotBuilt {
-    key: Option<PathBuf>,
-}
-
-impl Puller for NotBuilt {
-    fn pull_verified(&self, _reference: &str, _into: &Path) -> Result<Pulled, String> {
-        let key = self
-            .key
-            .as_ref()
-            .map(|k| format!(" (key {} not used)", k.display()))
-            .unwrap_or_default();
-        Err(format!(
-            "pulling and verifying artifacts is not in this build yet{key}; nothing was applied\nhint: `ferry pull` it into a directory, then `ferry apply DIR`"
-        ))
-    }
-}
 
 pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
     if g.offline {
@@ -51,7 +31,7 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
         return run_loop(g, &a, &opts, &runtime, interval);
     }
     let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet));
-    let report = once(&a, &opts, &runtime, &bar);
+    let report = once(g, &a, &opts, &runtime, &bar);
     bar.finish();
     let report = report?;
     print_report(g, &a, &report, false)?;
@@ -65,12 +45,13 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
 /// One apply: read (or pull) the source, open sealed Secrets, apply. `--once` and every turn
 /// of the `--interval` loop go through here.
 fn once(
+    g: &GlobalArgs,
     a: &ApplyArgs,
     opts: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
     progress: &dyn apply::ApplyProgress,
 ) -> anyhow::Result<ApplyReport> {
-    let puller = NotBuilt { key: a.key.clone() };
+    let puller = super::oci_pull::VerifiedPuller::new(g, a);
     let source: Box<dyn ApplySource + '_> = match SourceSpec::parse(&a.source) {
         SourceSpec::Dir(dir) => Box::new(DirSource { dir }),
         SourceSpec::Oci(reference) => Box::new(OciSource {
@@ -141,7 +122,7 @@ fn run_loop(
     }
     let mut failures = 0u32;
     loop {
-        let ok = match once(a, opts, runtime, &apply::NoProgress) {
+        let ok = match once(g, a, opts, runtime, &apply::NoProgress) {
             Ok(report) => {
                 print_report(g, a, &report, true)?;
                 report.success()

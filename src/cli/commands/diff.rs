@@ -4,7 +4,7 @@
 use super::inputs::{open_tree, BuildInputs};
 use super::repo_root;
 use crate::build::{build, BuildOptions, NoProgress};
-use crate::cli::args::{DiffArgs, DiffFormat, GlobalArgs};
+use crate::cli::args::{DiffAgainst, DiffArgs, DiffFormat, GlobalArgs};
 use crate::cli::progress::{self, Bar};
 use crate::cli::ExitCode;
 use crate::diff::render::{json, markdown, text};
@@ -29,6 +29,9 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
         decryptor: (!ids.is_empty()).then_some(&ids as &dyn SecretDecryptor),
     };
     let envs = match &a.from {
+        _ if a.against == Some(DiffAgainst::Pushed) => {
+            super::diff_pushed::against_pushed(g, &a, &opts, secrets)?
+        }
         None => {
             let [old, new] = a.args.as_slice() else {
                 bail!(
@@ -36,19 +39,10 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
                     a.args.len()
                 );
             };
-            for side in [old, new] {
-                // Seam for `ferry pull`: an artifact will be pulled, verified and unpacked into a
-                // temporary directory, then read like any build.
-                if side.starts_with("oci://") {
-                    bail!("comparing with an artifact ({side}) needs `ferry pull`, which this build of ferry does not have yet\nhint: pull and unpack it, then pass its directory");
-                }
-            }
-            vec![diff::diff_dirs(
-                Path::new(old),
-                Path::new(new),
-                &opts,
-                secrets,
-            )?]
+            // An `oci://` side is pulled and verified into a temporary directory first.
+            let old = super::diff_pushed::side(g, &a, old)?;
+            let new = super::diff_pushed::side(g, &a, new)?;
+            vec![diff::diff_dirs(&old.path(), &new.path(), &opts, secrets)?]
         }
         Some(from) => diff_revisions(
             g,
@@ -155,13 +149,13 @@ fn diff_revisions(
         .collect()
 }
 
-struct Built {
-    out: PathBuf,
-    envs: BTreeSet<String>,
+pub(super) struct Built {
+    pub out: PathBuf,
+    pub envs: BTreeSet<String>,
 }
 
 /// One revision built like `ferry build --revision REV` would, into `out`.
-fn build_revision(
+pub(super) fn build_revision(
     g: &GlobalArgs,
     a: &DiffArgs,
     root: &Path,

@@ -4,14 +4,17 @@ mod apply;
 mod build;
 mod cache;
 mod diff;
+mod diff_pushed;
 mod init;
 mod inputs;
 mod keygen;
 mod keygen_signing;
+mod oci_pull;
 mod pull;
 mod push;
 mod render;
 mod secrets;
+mod signing;
 mod vendor;
 
 use super::args::{Cli, Command};

@@ -2,7 +2,8 @@
 //! and every digest checked out.
 
 use super::push::registry_options;
-use crate::artifact::sign::keys;
+use super::repo_root;
+use super::signing;
 use crate::artifact::{
     fetch_verified, pull, ArtifactRef, UnpackLimits, VerifyOptions, VerifyReport,
 };
@@ -18,12 +19,14 @@ fn options(
     r: &ArtifactRef,
     limits: UnpackLimits,
 ) -> anyhow::Result<VerifyOptions> {
-    let mut keys_read = Vec::new();
-    for path in &k.keys {
-        keys_read.push(keys::parse_public(path, &keys::read(path)?)?);
-    }
     Ok(VerifyOptions {
-        keys: keys_read,
+        keys: signing::keys_for(
+            &repo_root(&g.repo),
+            &k.keys,
+            k.insecure_skip_verify,
+            r,
+            signing::VERIFY_ENV,
+        )?,
         insecure_skip_verify: k.insecure_skip_verify,
         limits,
         registry: registry_options(g, reg, r)?,

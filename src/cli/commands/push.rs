@@ -1,9 +1,8 @@
 //! `ferry push`: each environment's `out/<env>/` as a signed Flux artifact.
 
-use super::keygen_signing::cosign_password;
+use super::signing::{self, PipelineFile};
 use super::{load_pipeline, repo_root};
 use crate::artifact::auth::{self, Credentials};
-use crate::artifact::sign::keys;
 use crate::artifact::{
     prepare, push_prepared, ArtifactRef, Provenance, PushOptions, RegistryOptions,
 };
@@ -11,7 +10,8 @@ use crate::cli::args::{GlobalArgs, OutputFormat, PushArgs, RegistryArgs};
 use crate::cli::ExitCode;
 use crate::source::WorkTree;
 use anyhow::{bail, Context};
-use std::path::Path;
+use p256::ecdsa::SigningKey;
+use std::path::{Path, PathBuf};
 
 /// Registry options from the command line; credentials are looked up per registry.
 pub(super) fn registry_options(
@@ -137,18 +137,32 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--tag {bad:?} is not a valid tag\nhint: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'");
     }
-    let signing_key = match &a.key {
-        Some(path) => {
-            let text = keys::read(path)?;
-            Some(keys::parse_private(path, &text, || {
-                cosign_password(false).map_err(|e| e.to_string())
-            })?)
-        }
-        None => None,
+    // Keys: --key, else ferry.yaml's `signing.key` (per environment), else $FERRY_SIGNING_KEY.
+    let cfg = match a.key {
+        Some(_) => None,
+        None => PipelineFile::find(&root)?,
     };
+    // Every key is opened before anything is pushed: a wrong password or path stops the run
+    // before the first environment moves, and each file is asked for once.
+    let mut opened: Vec<(PathBuf, SigningKey)> = Vec::new();
+    let mut signing_keys = Vec::new();
+    for (env, _) in &targets {
+        let key = match signing::signing_key_file(a.key.as_deref(), cfg.as_ref(), Some(env)) {
+            Some(file) => match opened.iter().find(|(p, _)| *p == file.path) {
+                Some((_, k)) => Some(k.clone()),
+                None => {
+                    let k = signing::signing_key(&file, cfg.as_ref())?;
+                    opened.push((file.path.clone(), k.clone()));
+                    Some(k)
+                }
+            },
+            None => None,
+        };
+        signing_keys.push(key);
+    }
     let source = a.source.clone().or_else(|| origin_url(&root));
     let mut reports = Vec::new();
-    for (env, target) in &targets {
+    for ((env, target), signing_key) in targets.iter().zip(signing_keys) {
         let env_dir = out_dir.join(env);
         if !env_dir.is_dir() {
             bail!(
@@ -171,7 +185,7 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         let prepared = prepare(&env_dir, &prov)?;
         let opts = PushOptions {
             tags,
-            signing_key: signing_key.clone(),
+            signing_key,
             registry: registry_options(g, &a.registry, target)?,
         };
         let report = push_prepared(target, &prepared, &opts)

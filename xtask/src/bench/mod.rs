@@ -1,5 +1,6 @@
 //! `cargo xtask bench <what>`: ferry's figure beside the peer's, measured in one run.
 
+mod artifact;
 mod build;
 mod diff;
 
@@ -17,7 +18,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build, diff"),
+        Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR"))?;
+            artifact::generate(Path::new(dir))
+        }
+        Some("artifact") => artifact::run(root),
+        other => bail!("unknown benchmark {other:?}; available: build, diff, artifact"),
     }
 }
 
