@@ -3,6 +3,7 @@
 mod artifact;
 mod build;
 mod diff;
+mod secrets;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
+        Some("secrets") => secrets::run(root, &args[1..]),
         Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
             let dir = args
                 .get(2)
@@ -25,7 +27,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             artifact::generate(Path::new(dir))
         }
         Some("artifact") => artifact::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build, diff, artifact"),
+        other => bail!("unknown benchmark {other:?}; available: build, diff, artifact, secrets"),
     }
 }
 
