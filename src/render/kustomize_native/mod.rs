@@ -26,10 +26,12 @@ mod names;
 mod namespace;
 mod order;
 mod patches;
+mod replacements;
 mod resource;
 mod scope;
 mod selector;
 mod smp;
+mod tconfig;
 mod transformers;
 mod typing;
 mod vars;
@@ -45,7 +47,7 @@ use std::path::Path;
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
-    let (mut resources, vars) = loader::load(dir)?;
+    let (mut resources, vars, config) = loader::load(dir)?;
     generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];
         Error::Resource {
@@ -53,13 +55,15 @@ pub fn build(dir: &Path) -> Result<String, Error> {
             message: format!("{}: {message}", res.id()),
         }
     })?;
-    nameref::fix_back_references(&mut resources).map_err(|(i, message)| {
-        let res = &resources[i];
-        Error::Resource {
-            file: res.file.clone(),
-            message: format!("{}: {message}", res.id()),
-        }
-    })?;
+    nameref::fix_back_references(&mut resources, &config.name_reference).map_err(
+        |(i, message)| {
+            let res = &resources[i];
+            Error::Resource {
+                file: res.file.clone(),
+                message: format!("{}: {message}", res.id()),
+            }
+        },
+    )?;
     vars::resolve(&mut resources, &vars)?;
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);

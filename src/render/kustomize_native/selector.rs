@@ -2,7 +2,7 @@
 //! namespace as anchored regular expressions, plus Kubernetes label and annotation selectors.
 
 use super::fieldspec::scalar_text;
-use super::resource::Resource;
+use super::resource::{ResId, Resource};
 use regex::Regex;
 use serde_json::Value;
 
@@ -74,6 +74,63 @@ pub fn select(resources: &[Resource], sel: &Selector) -> Result<Vec<usize>, Stri
         out.push(i);
     }
     Ok(out)
+}
+
+/// A selector with its patterns compiled, matched against one id at a time (as
+/// `replacements` does for an object's current and previous ids).
+pub struct Compiled {
+    ids: [Option<Regex>; 5],
+    labels: Vec<Requirement>,
+    annotations: Vec<Requirement>,
+}
+
+impl Selector {
+    pub fn compile(&self) -> Result<Compiled, String> {
+        Ok(Compiled {
+            ids: [
+                pattern(&self.group)?,
+                pattern(&self.version)?,
+                pattern(&self.kind)?,
+                pattern(&self.name)?,
+                pattern(&self.namespace)?,
+            ],
+            labels: parse_requirements(&self.label_selector)?,
+            annotations: parse_requirements(&self.annotation_selector)?,
+        })
+    }
+}
+
+impl Compiled {
+    /// Whether group, version, kind, name and namespace all match `id`.
+    pub fn matches_id(&self, id: &ResId) -> bool {
+        let [g, v, k, n, ns] = &self.ids;
+        matches(g, &id.gvk.group)
+            && matches(v, &id.gvk.version)
+            && matches(k, &id.gvk.kind)
+            && matches(n, &id.name)
+            && matches(ns, &id.namespace)
+    }
+
+    /// Whether any of group, version, kind, name or namespace is given.
+    pub fn has_id_fields(&self) -> bool {
+        self.ids.iter().any(Option::is_some)
+    }
+
+    /// Whether any label or annotation selector is given.
+    pub fn has_meta_fields(&self) -> bool {
+        !self.labels.is_empty() || !self.annotations.is_empty()
+    }
+
+    /// Whether the object's labels and annotations satisfy the selectors.
+    pub fn matches_meta(&self, object: &Value) -> bool {
+        self.labels
+            .iter()
+            .all(|r| r.matches(&object["metadata"]["labels"]))
+            && self
+                .annotations
+                .iter()
+                .all(|r| r.matches(&object["metadata"]["annotations"]))
+    }
 }
 
 #[derive(Debug)]
