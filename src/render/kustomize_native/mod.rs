@@ -34,6 +34,7 @@ mod smp;
 mod tconfig;
 mod transformers;
 mod typing;
+mod valueadd;
 mod vars;
 
 pub use error::Error;
