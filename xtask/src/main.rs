@@ -14,6 +14,7 @@ const HELP: &str = "cargo xtask <task>
   test           install the peer tools, then fmt --check, clippy -D warnings and every test
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
+  bench render   every corpus kustomize root: native renderer vs `kubectl kustomize`
 ";
 
 fn main() -> Result<()> {

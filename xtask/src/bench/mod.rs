@@ -2,6 +2,7 @@
 
 mod build;
 mod diff;
+mod render;
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build, diff"),
+        Some("render") => render::run(root),
+        other => bail!("unknown benchmark {other:?}; available: build, diff, render"),
     }
 }
 
