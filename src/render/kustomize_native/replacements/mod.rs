@@ -56,7 +56,12 @@ pub fn apply(replacements: &[Replacement], acc: &mut [Resource]) -> Result<(), E
         let value = match &r.from {
             From::Value(v) => Value::String(v.clone()),
             From::Object(source) => {
-                source_value(source, acc).map_err(|m| fail(String::new(), m))?
+                source_value(source, acc).map_err(|message| Error::Transform {
+                    file: r.file.clone(),
+                    field: format!("{}.source", r.field),
+                    object: String::new(),
+                    message,
+                })?
             }
         };
         for (t, target) in r.targets.iter().enumerate() {

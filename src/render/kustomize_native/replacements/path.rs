@@ -208,7 +208,7 @@ fn walk(
         .expect("present or just inserted");
     if !rest.is_empty() && matches!(child, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
         return Err(format!(
-            "'{part}' holds a scalar; looking inside embedded YAML or JSON text is not supported natively"
+            "'{part}' holds a scalar; looking inside embedded YAML or JSON text is not supported natively; render this app with `renderer: binary`"
         ));
     }
     walk(child, rest, create, format!("{at}/{}", escape(part)), out)
