@@ -105,7 +105,7 @@ fn cases() -> Vec<Case> {
         (
             "replacement target field missing without create",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.k]\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.k]\n"),
                 ("x.yaml", CM),
             ],
             ".",
@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
         (
             "replacement fieldPath through a list",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [metadata.name.0]\n    options: {create: true}\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [metadata.name.0]\n    options: {create: true}\n"),
                 ("x.yaml", CM),
             ],
             ".",
@@ -122,23 +122,23 @@ fn cases() -> Vec<Case> {
         ),
         (
             "replacement without targets",
-            vec![("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n"), ("x.yaml", CM)],
+            vec![("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n"), ("x.yaml", CM)],
             ".",
             vec!["kustomization.yaml", "`replacements[0]`", "at least one target"],
         ),
         (
-            "replacement with source and sourceValue",
+            "replacement with sourceValue, which kustomize v5.7.1 lacks",
             vec![
                 ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n"),
                 ("x.yaml", CM),
             ],
             ".",
-            vec!["kustomization.yaml", "`replacements[0]`", "mutually exclusive"],
+            vec!["kustomization.yaml", "`replacements[0]`", "unknown field 'sourceValue'"],
         ),
         (
             "replacement with a misspelt key",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  targets:\n  - selects: {kind: ConfigMap}\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - selects: {kind: ConfigMap}\n"),
                 ("x.yaml", CM),
             ],
             ".",
@@ -160,13 +160,13 @@ fn cases() -> Vec<Case> {
             vec!["kustomization.yaml", "`replacements[0].path`", "r.yaml", "does not exist"],
         ),
         (
-            "replacement into embedded text",
+            "replacement path through a scalar",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.cfg.a]\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.cfg.a]\n"),
                 ("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  cfg: 'a: 1'\n"),
             ],
             ".",
-            vec!["kustomization.yaml", "`replacements[0]`", "embedded YAML or JSON", "renderer"],
+            vec!["kustomization.yaml", "`replacements[0]`", "data.cfg.a", "expected a mapping"],
         ),
         (
             "value add without targets",

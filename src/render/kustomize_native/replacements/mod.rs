@@ -11,7 +11,7 @@ use super::error::Error;
 use super::fieldspec::scalar_text;
 use super::kustomization::Kustomization;
 use super::resource::{ResId, Resource};
-use model::{From, Options, Source, Target};
+use model::{Options, Source, Target};
 use path::Create;
 use serde_json::Value;
 use std::path::Path;
@@ -53,17 +53,12 @@ pub fn apply(replacements: &[Replacement], acc: &mut [Resource]) -> Result<(), E
             object,
             message,
         };
-        let value = match &r.from {
-            From::Value(v) => Value::String(v.clone()),
-            From::Object(source) => {
-                source_value(source, acc).map_err(|message| Error::Transform {
-                    file: r.file.clone(),
-                    field: format!("{}.source", r.field),
-                    object: String::new(),
-                    message,
-                })?
-            }
-        };
+        let value = source_value(&r.source, acc).map_err(|message| Error::Transform {
+            file: r.file.clone(),
+            field: format!("{}.source", r.field),
+            object: String::new(),
+            message,
+        })?;
         for (t, target) in r.targets.iter().enumerate() {
             apply_target(target, &value, acc).map_err(|(i, m)| {
                 let object = acc.get(i).map(|o| o.id().to_string()).unwrap_or_default();
@@ -319,11 +314,14 @@ mod tests {
 
     #[test]
     fn scalar_targets_keep_their_type() {
-        let mut acc = vec![res(
-            json!({"kind": "D", "metadata": {"name": "d"}, "spec": {"replicas": 1, "label": "x"}}),
-        )];
+        let mut acc = vec![
+            res(
+                json!({"kind": "D", "metadata": {"name": "d"}, "spec": {"replicas": 1, "label": "x"}}),
+            ),
+            res(json!({"kind": "S", "metadata": {"name": "s"}, "data": {"n": "3"}})),
+        ];
         let r = parse(json!({
-            "sourceValue": "3",
+            "source": {"kind": "S", "fieldPath": "data.n"},
             "targets": [{"select": {"kind": "D"}, "fieldPaths": ["spec.replicas", "spec.label"]}]
         }));
         apply(&[r], &mut acc).expect("applies");
@@ -337,7 +335,7 @@ mod tests {
             res(json!({"kind": "D", "metadata": {"name": "b"}})),
         ];
         let r = parse(json!({
-            "sourceValue": "v",
+            "source": {"kind": "D", "name": "b"},
             "targets": [{"select": {"kind": "D"}, "reject": [{"name": "b"}], "fieldPaths": ["spec.x"]}]
         }));
         let err = apply(&[r], &mut acc)

@@ -1,5 +1,5 @@
 //! Reading `replacements` entries (`types.Replacement`, `ReplacementField`): inline
-//! `source`/`sourceValue` and `targets`, or `path` naming a file that holds one replacement
+//! `source` and `targets`, or `path` naming a file that holds one replacement
 //! or a list. Unknown keys are errors, as in kustomize's strict decoding.
 
 use super::super::error::Error;
@@ -56,19 +56,13 @@ pub struct Target {
     pub options: Options,
 }
 
-#[derive(Debug, Clone)]
-pub enum From {
-    Object(Source),
-    Value(String),
-}
-
 /// One replacement, with where it was written for errors.
 #[derive(Debug, Clone)]
 pub struct Replacement {
     pub file: PathBuf,
     /// `replacements[0]` and the like.
     pub field: String,
-    pub from: From,
+    pub source: Source,
     pub targets: Vec<Target>,
 }
 
@@ -225,15 +219,20 @@ pub fn replacement(file: &Path, field: &str, v: &Value) -> Result<Replacement, E
         file,
         field: field.to_string(),
     };
-    let m = at.map(v, &["source", "sourceValue", "targets"])?;
+    // kustomize v5.7.1 knows no `sourceValue` (later versions do): it is an unknown field.
+    let m = at.map(v, &["source", "targets"])?;
     let source = match m.get("source") {
-        None | Some(Value::Null) => None,
+        None | Some(Value::Null) => {
+            return Err(at.error(
+                "replacements must specify a source and at least one target (add `source:`)",
+            ))
+        }
         Some(s) => {
             let at = at.child("source");
             let mut keys = SELECTOR_KEYS[..5].to_vec();
             keys.extend(["fieldPath", "options"]);
             let sm = at.map(s, &keys)?;
-            Some(Source {
+            Source {
                 group: at.string(sm, "group")?,
                 version: at.string(sm, "version")?,
                 kind: at.string(sm, "kind")?,
@@ -241,24 +240,7 @@ pub fn replacement(file: &Path, field: &str, v: &Value) -> Result<Replacement, E
                 namespace: at.string(sm, "namespace")?,
                 field_path: at.string(sm, "fieldPath")?,
                 options: options(&at.child("options"), sm.get("options"))?,
-            })
-        }
-    };
-    let value = match m.get("sourceValue") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            at.string(m, "sourceValue")
-                .map(|_| scalar_text(v).unwrap_or_default())?,
-        ),
-    };
-    let from = match (source, value) {
-        (Some(_), Some(_)) => {
-            return Err(at.error("value and resource selectors are mutually exclusive (give `source` or `sourceValue`, not both)"))
-        }
-        (Some(s), None) => From::Object(s),
-        (None, Some(v)) => From::Value(v),
-        (None, None) => {
-            return Err(at.error("replacements must specify a source and at least one target (add `source:`)"))
+            }
         }
     };
     let targets = match m.get("targets") {
@@ -281,7 +263,7 @@ pub fn replacement(file: &Path, field: &str, v: &Value) -> Result<Replacement, E
     Ok(Replacement {
         file: file.to_path_buf(),
         field: field.to_string(),
-        from,
+        source,
         targets,
     })
 }

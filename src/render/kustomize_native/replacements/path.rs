@@ -101,8 +101,8 @@ fn escape(key: &str) -> String {
 }
 
 /// JSON pointers of every node `path` reaches in `node`, creating missing parts when asked.
-/// A scalar met before the path ends is an error: kustomize would look inside it as embedded
-/// YAML or JSON, which the native renderer does not do.
+/// A scalar met before the path ends is an error, as in kustomize v5.7.1 (later versions look
+/// inside it as embedded YAML or JSON).
 pub fn find(node: &mut Value, path: &[String], create: Create) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     walk(node, path, create, String::new(), &mut out)?;
@@ -127,7 +127,8 @@ fn walk(
     if is_index(part) {
         let Value::Array(items) = node else {
             return Err(format!(
-                "'{part}' is a list index but the field at '{at}' is not a list"
+                "wrong node kind: expected a list at '{at}' for index '{part}', found {}",
+                super::super::resource::kind_name(node)
             ));
         };
         let idx: usize = part
@@ -192,7 +193,7 @@ fn walk(
             return Ok(());
         }
         return Err(format!(
-            "'{part}' is a field name but the node at '{}' is a {}",
+            "wrong node kind: expected a mapping at '{}' for '{part}', found {}",
             if at.is_empty() { "/" } else { &at },
             super::super::resource::kind_name(node)
         ));
@@ -206,11 +207,6 @@ fn walk(
     let child = map
         .get_mut(part.as_str())
         .expect("present or just inserted");
-    if !rest.is_empty() && matches!(child, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-        return Err(format!(
-            "'{part}' holds a scalar; looking inside embedded YAML or JSON text is not supported natively; render this app with `renderer: binary`"
-        ));
-    }
     walk(child, rest, create, format!("{at}/{}", escape(part)), out)
 }
 
@@ -258,9 +254,9 @@ mod tests {
     }
 
     #[test]
-    fn scalar_in_the_middle_is_refused() {
+    fn scalar_in_the_middle_is_an_error() {
         let mut v = json!({"data": {"cfg": "a: 1"}});
         let err = find(&mut v, &parts("data.cfg.a"), Create::None).expect_err("scalar");
-        assert!(err.contains("embedded"), "{err}");
+        assert!(err.contains("expected a mapping at '/data/cfg'"), "{err}");
     }
 }
