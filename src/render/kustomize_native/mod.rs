@@ -1,13 +1,14 @@
 //! Native `kustomize build`, written to give the same bytes as `kubectl kustomize` (kustomize
-//! v5.7.1) without the binary. Covered so far: the kustomization model and loader (resources,
-//! bases, components, nested kustomizations, `List` kinds, load restrictions, cycles), the
-//! namespace, name prefix/suffix, labels/commonLabels, commonAnnotations, images and replicas
-//! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902
-//! and strategic merge patches with target selectors (merge keys for pod specs, services,
-//! webhooks and metadata), `transformers:` entries naming builtin configs, name
-//! reference fix-ups, vars, `sortOptions` and the legacy order. Everything else (replacements,
-//! custom configurations, plugins, Helm charts, remote bases) is
-//! refused with an error naming the file and field.
+//! v5.7.1) without the binary. Covered: the kustomization model and loader (resources, bases,
+//! components, nested kustomizations, `List` kinds, load restrictions, cycles), the namespace,
+//! name prefix/suffix, labels/commonLabels, commonAnnotations, images and replicas
+//! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902 and
+//! strategic merge patches with target selectors (merge keys from the Kubernetes v1.21.2
+//! schema), replacements, `configurations` field specs, `transformers:` entries naming builtin
+//! configs (labels, annotations, namespace, images, replacements, value-add), name reference
+//! fix-ups, vars, `sortOptions` and the legacy order. Plugins, KRM functions, Helm charts and
+//! remote bases are refused with an error naming the file and field, as are the few builtin
+//! fields not written yet.
 //!
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
 //! the `typing` module for how far its typing is brought in line.

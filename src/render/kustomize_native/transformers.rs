@@ -1,6 +1,7 @@
 //! `transformers:` entries: builtin plugin configurations (`apiVersion: builtin`) given as
 //! files, directories or inline, run after this level's own transformers. The label,
-//! annotation, namespace, image, replacement and value-add transformers are supported; other plugins are refused.
+//! annotation, namespace, image, replacement and value-add transformers are supported;
+//! other plugins are refused.
 
 use super::error::Error;
 use super::fieldspec::{scalar_text, FieldSpec};

@@ -10,7 +10,8 @@ pub use model::Replacement;
 use super::error::Error;
 use super::fieldspec::scalar_text;
 use super::kustomization::Kustomization;
-use super::resource::{ResId, Resource};
+use super::resource::{Gvk, ResId, Resource};
+use super::selector::Selector;
 use model::{Options, Source, Target};
 use path::Create;
 use serde_json::Value;
@@ -76,15 +77,50 @@ fn ids(res: &Resource) -> Vec<ResId> {
     out
 }
 
-/// `ResId.IsSelectedBy`: given fields equal, namespaces compared with `default` for none.
-fn source_selects(s: &Source, id: &ResId) -> bool {
+/// kyaml's `ResId.IsSelectedBy` (kustomize v5.7.1 selects replacement sources and targets
+/// this way, not by regex): given fields equal, namespaces compared as effective namespaces,
+/// the selector's own taken with the selector's kind.
+fn selected_by(
+    group: &str,
+    version: &str,
+    kind: &str,
+    name: &str,
+    namespace: &str,
+    id: &ResId,
+) -> bool {
     let eq = |want: &str, have: &str| want.is_empty() || want == have;
-    let ns = |n: &str| if n.is_empty() { "default" } else { n }.to_string();
-    eq(&s.group, &id.gvk.group)
-        && eq(&s.version, &id.gvk.version)
-        && eq(&s.kind, &id.gvk.kind)
-        && eq(&s.name, &id.name)
-        && (s.namespace.is_empty() || ns(&s.namespace) == ns(&id.namespace))
+    let selector_ns = || {
+        ResId {
+            gvk: Gvk {
+                group: group.to_string(),
+                version: version.to_string(),
+                kind: kind.to_string(),
+            },
+            namespace: namespace.to_string(),
+            name: String::new(),
+        }
+        .effective_namespace()
+        .to_string()
+    };
+    eq(group, &id.gvk.group)
+        && eq(version, &id.gvk.version)
+        && eq(kind, &id.gvk.kind)
+        && eq(name, &id.name)
+        && (namespace.is_empty() || selector_ns() == id.effective_namespace())
+}
+
+fn source_selects(s: &Source, id: &ResId) -> bool {
+    selected_by(&s.group, &s.version, &s.kind, &s.name, &s.namespace, id)
+}
+
+fn target_selects(s: &Selector, id: &ResId) -> bool {
+    selected_by(&s.group, &s.version, &s.kind, &s.name, &s.namespace, id)
+}
+
+fn has_id_fields(s: &Selector) -> bool {
+    [&s.group, &s.version, &s.kind, &s.name, &s.namespace]
+        .iter()
+        .any(|f| !f.is_empty())
 }
 
 fn source_value(source: &Source, acc: &[Resource]) -> Result<Value, String> {
@@ -160,6 +196,7 @@ fn apply_target(
     value: &Value,
     acc: &mut [Resource],
 ) -> Result<(), (usize, String)> {
+    // Only the label and annotation selectors are compiled; ids compare exactly.
     let select = target.select.compile().map_err(|e| (usize::MAX, e))?;
     let rejects = target
         .reject
@@ -182,11 +219,12 @@ fn apply_target(
             continue;
         }
         let ids = ids(res);
-        let rejected = rejects
+        let rejected = target
+            .reject
             .iter()
-            .filter(|r| r.has_id_fields())
-            .any(|r| ids.iter().any(|id| r.matches_id(id)));
-        if rejected || !ids.iter().any(|id| select.matches_id(id)) {
+            .filter(|r| has_id_fields(r))
+            .any(|r| ids.iter().any(|id| target_selects(r, id)));
+        if rejected || !ids.iter().any(|id| target_selects(&target.select, id)) {
             continue;
         }
         for fp in field_paths {

@@ -50,6 +50,31 @@ pub fn split(path: &str) -> Vec<String> {
     out
 }
 
+/// A list-entry pattern: a plain string is a substring test, anything else a regex.
+enum Unanchored {
+    Text(String),
+    Regex(Regex),
+}
+
+impl Unanchored {
+    fn new(p: &str) -> Result<Unanchored, regex::Error> {
+        if p.chars()
+            .all(|c| c.is_alphanumeric() || "-_/:@ ".contains(c))
+        {
+            Ok(Unanchored::Text(p.to_string()))
+        } else {
+            Regex::new(p).map(Unanchored::Regex)
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Unanchored::Text(t) => s.contains(t.as_str()),
+            Unanchored::Regex(re) => re.is_match(s),
+        }
+    }
+}
+
 /// What a missing part is created as: `None` creates nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Create {
@@ -148,8 +173,8 @@ fn walk(
         let (key, want) = inner
             .split_once('=')
             .ok_or_else(|| format!("'{part}' must have the form [field=value]"))?;
-        let re = Regex::new(&format!("^(?:{want})$"))
-            .map_err(|e| format!("invalid pattern in '{part}': {e}"))?;
+        // kyaml matches the value against the pattern unanchored (`regexp.MatchString`).
+        let re = Unanchored::new(want).map_err(|e| format!("invalid pattern in '{part}': {e}"))?;
         let Value::Array(items) = node else {
             return Err(format!(
                 "'{part}' selects list entries but the field at '{at}' is not a list"
@@ -161,7 +186,8 @@ fn walk(
             } else {
                 item.get(key)
             };
-            v.and_then(crate::render::kustomize_native::fieldspec::scalar_text)
+            v.filter(|v| !v.is_null())
+                .and_then(crate::render::kustomize_native::fieldspec::scalar_text)
                 .is_some_and(|t| re.is_match(&t))
         };
         if creating && !items.iter().any(matches) {
@@ -251,6 +277,15 @@ mod tests {
         let found = find(&mut v, &parts("c.[name=z].x"), Create::Scalar).expect("creates");
         assert_eq!(found, ["/c/2/x"]);
         assert_eq!(v["c"][2], json!({"name": "z", "x": null}));
+    }
+
+    #[test]
+    fn entry_values_match_unanchored_as_in_kyaml() {
+        let mut v = json!({"c": [{"name": "web"}, {"name": "web-side"}, {"name": "db"}]});
+        let found = find(&mut v, &parts("c.[name=web].x"), Create::Scalar).expect("finds");
+        assert_eq!(found, ["/c/0/x", "/c/1/x"]);
+        let found = find(&mut v, &parts("c.[name=^d]"), Create::None).expect("finds");
+        assert_eq!(found, ["/c/2"]);
     }
 
     #[test]
