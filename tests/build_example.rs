@@ -524,6 +524,7 @@ fn bad_renderer_values_name_key_and_line() {
             "apps.podinfo.renderer: `renderer` only applies to kustomize apps",
         ),
     ];
+    let located = regex::Regex::new(r"ferry\.yaml:\d+: ").expect("regex");
     for (from, to, want) in cases {
         let repo = common::example_repo();
         let cache = tempfile::tempdir().expect("tempdir");
@@ -536,11 +537,6 @@ fn bad_renderer_values_name_key_and_line() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(want), "want {want:?} in:\n{stderr}");
-        assert!(
-            regex::Regex::new(r"ferry\.yaml:\d+: ")
-                .expect("regex")
-                .is_match(&stderr),
-            "no line in {stderr}"
-        );
+        assert!(located.is_match(&stderr), "no line in {stderr}");
     }
 }

@@ -30,7 +30,7 @@ pub fn load(
     for (i, v) in entries.iter().enumerate() {
         let at = format!("{field}[{i}]");
         match model::entry(file, &at, v)? {
-            model::Entry::Inline(r) => out.push(r),
+            model::Entry::Inline(r) => out.push(*r),
             model::Entry::Path(p) => {
                 let bytes = super::loader::read_file(k, dir, &format!("{at}.path"), &p)?;
                 let full = dir.join(&p);

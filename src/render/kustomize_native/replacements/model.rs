@@ -270,7 +270,7 @@ pub fn replacement(file: &Path, field: &str, v: &Value) -> Result<Replacement, E
 
 /// What one `replacements` entry holds: an inline replacement, or a file path.
 pub enum Entry {
-    Inline(Replacement),
+    Inline(Box<Replacement>),
     Path(String),
 }
 
@@ -290,7 +290,7 @@ pub fn entry(file: &Path, field: &str, v: &Value) -> Result<Entry, Error> {
             };
         }
     }
-    replacement(file, field, v).map(Entry::Inline)
+    replacement(file, field, v).map(|r| Entry::Inline(Box::new(r)))
 }
 
 /// The replacements in a file a `path` entry names: one mapping, or a list of them.
