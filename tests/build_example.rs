@@ -438,3 +438,114 @@ fn renderers_never_see_keys_from_the_environment() {
         assert!(!env.contains(secret), "a key reached helm");
     }
 }
+
+/// Every file of `out` but the index (which records the renderer and the revision).
+fn objects_only(out: &Path) -> Vec<(String, Vec<u8>)> {
+    common::snapshot(out)
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("index.json"))
+        .collect()
+}
+
+#[test]
+fn native_renderer_writes_the_same_out_as_the_binary() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    build_json(r, cache.path(), &["--out", "out-binary"]);
+    edit(
+        &r.join("ferry.yaml"),
+        "kubeVersion: \"1.31.0\"",
+        "kubeVersion: \"1.31.0\"\nrenderer: native",
+    );
+    common::commit_all(r, "native kustomize");
+    let report = build_json(r, cache.path(), &["--out", "out-native"]);
+    // Switching renderers re-renders the kustomize app: its cache key names the renderer.
+    assert_eq!(
+        rendered(&report),
+        [
+            ("prod".to_string(), vec!["frontend".to_string()]),
+            ("staging".to_string(), vec!["frontend".to_string()])
+        ]
+    );
+    let binary = objects_only(&r.join("out-binary"));
+    assert!(binary.iter().any(|(p, _)| p.contains("frontend")));
+    assert_eq!(binary, objects_only(&r.join("out-native")));
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(r.join("out-native/prod/index.json")).expect("index"),
+    )
+    .expect("json");
+    let renderer = index["apps"]["frontend"]["renderer"].as_str().unwrap_or("");
+    assert!(renderer.starts_with("ferry-native"), "{renderer}");
+    // --renderer on the command line wins over ferry.yaml: the binary's renders of the first
+    // build are still in the cache under their own keys, so nothing renders again.
+    let report = build_json(
+        r,
+        cache.path(),
+        &["--out", "out-flag", "--renderer", "binary"],
+    );
+    assert!(rendered(&report).iter().all(|(_, apps)| apps.is_empty()));
+    assert_eq!(binary, objects_only(&r.join("out-flag")));
+}
+
+#[test]
+fn build_compare_reports_each_kustomize_root() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["build", "-C"])
+        .arg(repo.path())
+        .arg("--compare")
+        .output()
+        .expect("ferry runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("prod/frontend (apps/frontend/overlays/prod): same"));
+    assert!(stdout.contains("2 of 2 kustomize roots render identically"));
+    assert!(
+        !repo.path().join("out").exists(),
+        "--compare writes nothing"
+    );
+}
+
+#[test]
+fn bad_renderer_values_name_key_and_line() {
+    let cases = [
+        (
+            "kubeVersion: \"1.31.0\"",
+            "kubeVersion: \"1.31.0\"\nrenderer: fast",
+            "renderer: unknown variant `fast`",
+        ),
+        (
+            "kustomize: apps/frontend/overlays/${env}",
+            "kustomize: apps/frontend/overlays/${env}\n    renderer: nativ",
+            "apps.frontend.renderer: unknown variant `nativ`",
+        ),
+        (
+            "    namespace: podinfo\n",
+            "    namespace: podinfo\n    renderer: native\n",
+            "apps.podinfo.renderer: `renderer` only applies to kustomize apps",
+        ),
+    ];
+    let located = regex::Regex::new(r"ferry\.yaml:\d+: ").expect("regex");
+    for (from, to, want) in cases {
+        let repo = common::example_repo();
+        let cache = tempfile::tempdir().expect("tempdir");
+        edit(&repo.path().join("ferry.yaml"), from, to);
+        let out = common::ferry(cache.path())
+            .args(["build", "--worktree", "-C"])
+            .arg(repo.path())
+            .output()
+            .expect("ferry runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "want {want:?} in:\n{stderr}");
+        assert!(located.is_match(&stderr), "no line in {stderr}");
+    }
+}

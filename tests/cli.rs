@@ -129,3 +129,47 @@ fn build_summary_for_people() {
         insta::assert_snapshot!(stdout);
     });
 }
+
+#[test]
+fn render_kustomize_compare_reports_each_directory_and_fails_on_a_difference() {
+    if common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {k: v}\n";
+    for (sub, kustomization) in [
+        ("same", "resources: [cm.yaml]\nnamePrefix: p-\n"),
+        // kubectl accepts an empty `generators` list; native does not take the field yet.
+        ("refused", "resources: [cm.yaml]\ngenerators: []\n"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        std::fs::write(dir.path().join(sub).join("cm.yaml"), cm).expect("write");
+        std::fs::write(
+            dir.path().join(sub).join("kustomization.yaml"),
+            kustomization,
+        )
+        .expect("write");
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |dirs: &[&str]| {
+        common::ferry(cache.path())
+            .args(["render", "kustomize", "--compare", "-C"])
+            .arg(dir.path())
+            .args(dirs)
+            .output()
+            .expect("ferry runs")
+    };
+    let ok = run(&["same"]);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("same: same ("), "{stdout}");
+    let bad = run(&["same", "refused"]);
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("refused: native cannot render it:")
+            && stdout.contains("`generators`")
+            && stdout.contains("1 of 2 directories render identically"),
+        "{stdout}"
+    );
+}

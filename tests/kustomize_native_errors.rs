@@ -80,12 +80,113 @@ fn cases() -> Vec<Case> {
         ),
         (
             "not yet supported field",
+            vec![("kustomization.yaml", "resources: [x.yaml]\ncrds: [c.yaml]\n"), ("x.yaml", CM)],
+            ".",
+            vec!["kustomization.yaml", "`crds`", "renderer: binary"],
+        ),
+        (
+            "replacement source selects nothing",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- path: r.yaml\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: Secret, name: s}\n  targets:\n  - select: {kind: ConfigMap}\n"),
                 ("x.yaml", CM),
             ],
             ".",
-            vec!["kustomization.yaml", "`replacements`", "renderer: binary"],
+            vec!["kustomization.yaml", "`replacements[0].source`", "nothing selected", "Secret"],
+        ),
+        (
+            "replacement source field missing",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap, fieldPath: data.nope}\n  targets:\n  - select: {kind: ConfigMap}\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0].source`", "fieldPath `data.nope` is missing"],
+        ),
+        (
+            "replacement target field missing without create",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.k]\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0]`", "ConfigMap", "unable to find field \"data.k\"", "create: true"],
+        ),
+        (
+            "replacement fieldPath through a list",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [metadata.name.0]\n    options: {create: true}\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0]`", "metadata.name.0"],
+        ),
+        (
+            "replacement without targets",
+            vec![("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n"), ("x.yaml", CM)],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0]`", "at least one target"],
+        ),
+        (
+            "replacement with sourceValue, which kustomize v5.7.1 lacks",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- sourceValue: v\n  source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0]`", "unknown field 'sourceValue'"],
+        ),
+        (
+            "replacement with a misspelt key",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - selects: {kind: ConfigMap}\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0].targets[0]`", "unknown field 'selects'"],
+        ),
+        (
+            "replacement source index out of bounds",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap, options: {delimiter: '-', index: 3}}\n  targets:\n  - select: {kind: ConfigMap}\n"),
+                ("x.yaml", CM),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0].source`", "options.index 3 is out of bounds"],
+        ),
+        (
+            "replacement file missing",
+            vec![("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- path: r.yaml\n"), ("x.yaml", CM)],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0].path`", "r.yaml", "does not exist"],
+        ),
+        (
+            "replacement path through a scalar",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.cfg.a]\n"),
+                ("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  cfg: 'a: 1'\n"),
+            ],
+            ".",
+            vec!["kustomization.yaml", "`replacements[0]`", "data.cfg.a", "expected a mapping"],
+        ),
+        (
+            "value add without targets",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\ntransformers: [v.yaml]\n"),
+                ("x.yaml", CM),
+                ("v.yaml", "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata:\n  name: v\n"),
+            ],
+            ".",
+            vec!["v.yaml", "`targets`", "at least one target"],
+        ),
+        (
+            "configurations with an unsupported table",
+            vec![
+                ("kustomization.yaml", "resources: [x.yaml]\nconfigurations: [c.yaml]\n"),
+                ("x.yaml", CM),
+                ("c.yaml", "varReference:\n- path: spec/x\n"),
+            ],
+            ".",
+            vec!["c.yaml", "`varReference`", "renderer: binary"],
         ),
         (
             "strategic merge patch for nothing",

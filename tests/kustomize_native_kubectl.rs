@@ -302,7 +302,84 @@ fn scenarios() -> Vec<Scenario> {
         ],
         root: "overlay",
     });
+    v.extend(schema_and_replacement_scenarios());
     v
+}
+
+const CRD_OBJECTS: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata:\n  name: f\n  finalizers: [a]\nspec:\n  items:\n  - {name: a, v: 1}\n---\napiVersion: apps/v1beta2\nkind: Deployment\nmetadata:\n  name: old\nspec:\n  template:\n    spec:\n      containers:\n      - {name: a, image: x}\n";
+
+/// Strategic-merge directives (kustomize keeps them as fields), lists of kinds without a
+/// v1.21.2 schema (replaced), replacements, configurations and the value-add transformer.
+fn schema_and_replacement_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "smp-directives-are-kept-as-fields",
+            files: vec![
+                ("kustomization.yaml", "resources:\n- workloads.yaml\npatches:\n- path: p.yaml\n".into()),
+                (
+                    "p.yaml",
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  strategy:\n    $retainKeys: [type]\n    type: Recreate\n  template:\n    spec:\n      $setElementOrder/containers:\n      - name: side\n      - name: web\n      containers:\n      - name: web\n        $deleteFromPrimitiveList/args: [x]\n        image: nginx:2\n".into(),
+                ),
+            ],
+            root: ".",
+        },
+        Scenario {
+            name: "lists-without-schema-are-replaced",
+            files: vec![
+                ("kustomization.yaml", "resources:\n- crd.yaml\npatches:\n- path: p.yaml\n- path: q.yaml\n".into()),
+                ("crd.yaml", CRD_OBJECTS.into()),
+                ("p.yaml", "apiVersion: x.io/v1\nkind: Foo\nmetadata:\n  name: f\n  finalizers: [b]\nspec:\n  items:\n  - {name: b, v: 2}\n".into()),
+                ("q.yaml", "apiVersion: apps/v1beta2\nkind: Deployment\nmetadata:\n  name: old\nspec:\n  template:\n    spec:\n      containers:\n      - {name: b, image: y}\n".into()),
+            ],
+            root: ".",
+        },
+        Scenario {
+            name: "replacements",
+            files: vec![(
+                "kustomization.yaml",
+                "resources:\n- workloads.yaml\n- cluster.yaml\nnamespace: ns1\nnamePrefix: p-\nreplacements:\n- source: {kind: Service, name: web, fieldPath: metadata.name}\n  targets:\n  - select: {kind: Deployment}\n    reject: [{name: nothing}]\n    fieldPaths:\n    - spec.template.metadata.annotations.svc\n    - spec.template.spec.containers.[name=web].env.[name=SVC].value\n    options: {create: true}\n- source: {kind: Service, name: web, fieldPath: metadata.namespace}\n  targets:\n  - select: {kind: Deployment, name: web}\n    fieldPaths: [spec.template.metadata.annotations.svc]\n    options: {delimiter: '.', index: 1}\n- source: {kind: Deployment, fieldPath: spec.replicas}\n  targets:\n  - select: {kind: StatefulSet}\n    fieldPaths: [spec.replicas, metadata.labels.replicas, spec.template.metadata.annotations.n]\n    options: {create: true}\n".into(),
+            )],
+            root: ".",
+        },
+        Scenario {
+            name: "replacement-transformer-config",
+            files: vec![
+                ("kustomization.yaml", "resources:\n- workloads.yaml\ntransformers:\n- r.yaml\n".into()),
+                (
+                    "r.yaml",
+                    "apiVersion: builtin\nkind: ReplacementTransformer\nmetadata:\n  name: r\nreplacements:\n- path: list.yaml\n".into(),
+                ),
+                (
+                    "list.yaml",
+                    "- source: {kind: Deployment, name: web, fieldPath: spec.template.spec.containers.0.image}\n  targets:\n  - select: {kind: CronJob}\n    fieldPaths: [spec.jobTemplate.spec.template.spec.containers.*.image]\n".into(),
+                ),
+            ],
+            root: ".",
+        },
+        Scenario {
+            name: "configurations-and-value-add",
+            files: vec![
+                (
+                    "app/kustomization.yaml",
+                    "resources:\n- crd.yaml\nconfigurations: [conf.yaml]\n".into(),
+                ),
+                (
+                    "app/conf.yaml",
+                    "namespace:\n- kind: Foo\n  path: spec/targetNamespace\n  create: true\ncommonLabels:\n- kind: Foo\n  path: spec/selector/labels\n  create: true\n".into(),
+                ),
+                ("app/crd.yaml", CRD_OBJECTS.into()),
+                (
+                    "team-a/kustomization.yaml",
+                    "resources:\n- ../app\nnamespace: ns-a\ncommonLabels: {team: a}\ntransformers:\n- v.yaml\n".into(),
+                ),
+                (
+                    "team-a/v.yaml",
+                    "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata:\n  name: v\ntargets:\n- selector: {kind: Foo}\n  fieldPath: spec/path\n  filePathPosition: 1\n".into(),
+                ),
+            ],
+            root: "team-a",
+        },
+    ]
 }
 
 #[test]

@@ -266,6 +266,43 @@ fn fields(rng: &mut Rng) -> String {
             rng.below(5)
         );
     }
+    if rng.chance(15) {
+        // One replacement: sources that may select none or several objects, target fields that
+        // may be missing, delimiters and creation (kubectl must refuse what native refuses).
+        let source = rng.pick(&[
+            "{kind: Service}",
+            "{kind: ConfigMap, fieldPath: data.k0}",
+            "{kind: Deployment, fieldPath: spec.template.spec.containers.0.image, options: {delimiter: ':', index: 1}}",
+            "{kind: Deployment, fieldPath: spec.replicas}",
+            "{kind: Secret, fieldPath: metadata.name}",
+        ]);
+        let select = rng.pick(&[
+            "{kind: Deployment}",
+            "{kind: ConfigMap}",
+            "{name: web.*}",
+            "{kind: Service, labelSelector: l0}",
+        ]);
+        let path = rng.pick(&[
+            "metadata.annotations.copied",
+            "metadata.annotations.copied",
+            "spec.template.spec.containers.[name=c0].image",
+            "data.k0",
+            "spec.ports.0.name",
+            "metadata.labels.[app.kubernetes.io/x]",
+            "spec.replicas",
+        ]);
+        let options = rng.pick(&[
+            "",
+            "    options: {create: true}\n",
+            "    options: {create: true}\n",
+            "    options: {delimiter: '-', index: 1, create: true}\n",
+            "    options: {delimiter: '.', index: -1}\n",
+        ]);
+        let _ = write!(
+            s,
+            "replacements:\n- source: {source}\n  targets:\n  - select: {select}\n    fieldPaths:\n    - {path}\n{options}"
+        );
+    }
     if rng.chance(40) {
         let _ = writeln!(s, "namespace: {}", rng.pick(&["prod", "team-b", "default"]));
     }

@@ -1,11 +1,11 @@
 //! One (environment, app) pair: locate inputs, reuse or render, parse into objects.
 
 use super::BuildContext;
-use crate::config::{ChartRef, ResolvedApp, ResolvedSource};
+use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_documents, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer, PlainRenderer,
-    RenderError, RenderRequest, Renderer,
+    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer,
+    NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest, Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
@@ -188,6 +188,10 @@ fn renderer_for(
         ResolvedSource::Helm(_) => Box::new(HelmRenderer {
             tool: ctx.tools.helm.clone()?,
         }),
+        ResolvedSource::Kustomize {
+            renderer: RendererChoice::Native,
+            ..
+        } => Box::new(NativeKustomizeRenderer),
         ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer {
             tool: ctx.tools.kustomize.clone()?,
         }),

@@ -2,11 +2,13 @@
 //! to `out/<env>/` atomically. One failure never hides another, and a failed environment keeps
 //! its previous output.
 
+mod compare;
 mod fresh;
 mod job;
 mod output;
 mod postprocess;
 
+pub use compare::{compare_kustomize, Outcome as CompareOutcome, Row as CompareRow};
 pub use job::{PairError, PairErrorKind, PairResult};
 pub use output::{
     object_file_name, write_environment, Index, IndexApp, IndexObject, IndexSource, OutputError,
@@ -14,7 +16,7 @@ pub use output::{
 };
 pub use postprocess::{finish_environment, PostError};
 
-use crate::config::{resolve, Pipeline};
+use crate::config::{resolve, Pipeline, RendererChoice, ResolvedSource};
 use crate::render::{Cache, Tools};
 use crate::source::Tree;
 use crate::vendor::{ChartStore, Lock};
@@ -31,6 +33,8 @@ pub struct BuildOptions {
     pub jobs: Option<usize>,
     /// Where `<env>/` directories are written.
     pub out_dir: PathBuf,
+    /// Renders every kustomize app this way, whatever `ferry.yaml` says.
+    pub renderer: Option<RendererChoice>,
 }
 
 /// The inputs a build reads.
@@ -119,6 +123,31 @@ impl BuildReport {
     }
 }
 
+/// The environments to build, in name order: all when `wanted` is empty.
+fn select_environments(pipeline: &Pipeline, wanted: &[String]) -> Result<Vec<String>, BuildError> {
+    if wanted.is_empty() {
+        return Ok(pipeline.environments.keys().cloned().collect());
+    }
+    if let Some(e) = wanted
+        .iter()
+        .find(|e| !pipeline.environments.contains_key(*e))
+    {
+        return Err(BuildError::UnknownEnvironment {
+            name: e.clone(),
+            known: pipeline
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let mut e = wanted.to_vec();
+    e.sort();
+    e.dedup();
+    Ok(e)
+}
+
 /// Builds the selected environments. Errors of single pairs are reported per environment in
 /// the report, not returned: only misuse (an unknown environment) fails the call itself.
 pub fn build(
@@ -126,29 +155,15 @@ pub fn build(
     opts: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<BuildReport, BuildError> {
-    let envs: Vec<String> = if opts.environments.is_empty() {
-        ctx.pipeline.environments.keys().cloned().collect()
-    } else {
-        for e in &opts.environments {
-            if !ctx.pipeline.environments.contains_key(e) {
-                return Err(BuildError::UnknownEnvironment {
-                    name: e.clone(),
-                    known: ctx
-                        .pipeline
-                        .environments
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
+    let envs = select_environments(ctx.pipeline, &opts.environments)?;
+    let mut pairs = resolve(ctx.pipeline, &envs);
+    if let Some(choice) = opts.renderer {
+        for p in &mut pairs {
+            if let ResolvedSource::Kustomize { renderer, .. } = &mut p.source {
+                *renderer = choice;
             }
         }
-        let mut e = opts.environments.clone();
-        e.sort();
-        e.dedup();
-        e
-    };
-    let pairs = resolve(ctx.pipeline, &envs);
+    }
     let jobs = opts.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)

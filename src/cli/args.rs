@@ -85,6 +85,24 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `--renderer`: how kustomize apps render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    /// ferry's own kustomize, byte-identical to kubectl kustomize v5.7.1; no binary needed.
+    Native,
+    /// `kubectl kustomize` or `kustomize build`.
+    Binary,
+}
+
+impl From<RendererArg> for crate::config::RendererChoice {
+    fn from(r: RendererArg) -> Self {
+        match r {
+            RendererArg::Native => crate::config::RendererChoice::Native,
+            RendererArg::Binary => crate::config::RendererChoice::Binary,
+        }
+    }
+}
+
 #[derive(Debug, Args, Default)]
 pub struct ToolArgs {
     /// The helm binary [default: $FERRY_HELM, else helm on PATH].
@@ -118,6 +136,13 @@ pub struct BuildArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Render every kustomize app this way, overriding `renderer` in ferry.yaml.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub renderer: Option<RendererArg>,
+    /// Write nothing: render every kustomize app natively and with the binary and report the
+    /// first differing line of each (exit status 1 on any difference).
+    #[arg(long, conflicts_with = "renderer")]
+    pub compare: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
 }
@@ -165,8 +190,16 @@ pub struct RenderHelmArgs {
 
 #[derive(Debug, Args)]
 pub struct RenderKustomizeArgs {
-    /// The kustomization directory.
-    pub dir: String,
+    /// The kustomization directory (several with --compare).
+    #[arg(required = true, num_args = 1.., value_name = "DIR")]
+    pub dirs: Vec<String>,
+    /// How to render [default: binary].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub renderer: Option<RendererArg>,
+    /// Render natively and with the binary, print the first differing line of each directory,
+    /// and exit with status 1 on any difference.
+    #[arg(long, conflicts_with = "renderer")]
+    pub compare: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
 }

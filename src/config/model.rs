@@ -34,6 +34,9 @@ pub struct Pipeline {
     pub cluster_scoped: Vec<String>,
     pub environments: BTreeMap<String, Environment>,
     pub apps: BTreeMap<String, App>,
+    /// How kustomize apps render unless an app says otherwise [default: binary].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<RendererChoice>,
     /// Objects to seal besides every `v1/Secret` (which always is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seal: Vec<SealRule>,
@@ -115,6 +118,9 @@ pub struct App {
     /// Per-environment changes: keyed by environment name.
     #[serde(default)]
     pub overrides: BTreeMap<String, AppOverride>,
+    /// `native` or `binary` for a kustomize app; overrides the pipeline's `renderer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<RendererChoice>,
 }
 
 pub type KustomizeApp = String;
@@ -195,11 +201,24 @@ impl ChartRef {
     }
 }
 
+/// How kustomize apps render: `binary` runs `kubectl kustomize` (or `kustomize build`),
+/// `native` uses ferry's own byte-identical kustomize (no binary needed). The default stays
+/// `binary` until native has proven itself on users' repositories; `--compare` checks one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum RendererChoice {
     #[default]
     Binary,
+    Native,
+}
+
+impl RendererChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RendererChoice::Binary => "binary",
+            RendererChoice::Native => "native",
+        }
+    }
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -450,6 +469,13 @@ impl Pipeline {
         };
         if let Some(p) = &app.kustomize {
             check_path(format!("{key}.kustomize"), p)?;
+        }
+        if app.renderer.is_some() && app.kustomize.is_none() {
+            return Err(err(
+                &format!("{key}.renderer"),
+                "`renderer` only applies to kustomize apps".into(),
+                Some("remove it; helm and plain apps have one renderer each"),
+            ));
         }
         if let Some(p) = &app.path {
             check_path(format!("{key}.path"), p)?;

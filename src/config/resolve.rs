@@ -1,6 +1,6 @@
 //! One app as it renders in one environment: `${env}` substituted and overrides applied.
 
-use super::{App, ChartRef, Pipeline};
+use super::{App, ChartRef, Pipeline, RendererChoice};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -18,8 +18,15 @@ pub struct ResolvedApp {
 #[serde(tag = "renderer", rename_all = "camelCase")]
 pub enum ResolvedSource {
     Helm(ResolvedHelm),
-    Kustomize { path: String },
-    Plain { path: String },
+    Kustomize {
+        path: String,
+        /// Not serialized: the renderer's fingerprint already tells the cache which one ran.
+        #[serde(skip)]
+        renderer: RendererChoice,
+    },
+    Plain {
+        path: String,
+    },
 }
 
 impl ResolvedSource {
@@ -108,6 +115,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {
             path: subst(k, env),
+            renderer: app.renderer.or(p.renderer).unwrap_or_default(),
         }
     } else {
         ResolvedSource::Plain {
@@ -199,7 +207,8 @@ apps:
         assert_eq!(
             all[3].source,
             ResolvedSource::Kustomize {
-                path: "apps/ingress/overlays/staging".into()
+                path: "apps/ingress/overlays/staging".into(),
+                renderer: RendererChoice::Binary,
             }
         );
         assert_eq!(all[4].kube_version, "1.31.0");

@@ -11,6 +11,11 @@ kubeVersion: "1.31.0"
 # Extra .Capabilities.APIVersions for every chart, e.g. CRDs your clusters have.
 # apiVersions: [monitoring.coreos.com/v1]
 
+# How kustomize apps render: `binary` runs kubectl kustomize (the default), `native` uses
+# ferry's built-in kustomize (same bytes, no binary). An app can set its own `renderer:`;
+# `ferry build --compare` shows whether native matches on this repository.
+# renderer: native
+
 # Kinds whose scope ferry cannot learn from a CRD in the render.
 # clusterScoped: [example.com/Widget]
 
@@ -48,6 +53,7 @@ apps: {}
   # A kustomize overlay per environment.
   # ingress:
   #   kustomize: apps/ingress/overlays/${env}
+  #   renderer: native
 
   # Plain manifests, only in prod.
   # crds:

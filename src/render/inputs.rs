@@ -51,7 +51,7 @@ pub fn input_digests(
                 digest(format!("{base}.path"), path)?,
             );
         }
-        ResolvedSource::Kustomize { path } => {
+        ResolvedSource::Kustomize { path, .. } => {
             let key = format!("{base}.kustomize");
             match tree.entry(path) {
                 Some(EntryKind::Dir) => {}

@@ -2,6 +2,7 @@
 //! real `helm` and `kustomize` binaries, native ones can take their place behind the same trait.
 
 mod cache;
+mod compare;
 mod helm;
 mod inputs;
 mod kustomize;
@@ -10,9 +11,10 @@ mod plain;
 mod tools;
 
 pub use cache::{Cache, CacheStats};
+pub use compare::{first_difference, FirstDifference};
 pub use helm::{helm_args, HelmRenderer};
 pub use inputs::{input_digests, InputError};
-pub use kustomize::KustomizeRenderer;
+pub use kustomize::{KustomizeRenderer, NativeKustomizeRenderer, NATIVE_KUSTOMIZE_COMPAT};
 pub use plain::PlainRenderer;
 pub use tools::{tool_command, Tool, ToolError, ToolKind, Tools};
 
@@ -55,6 +57,13 @@ pub enum RenderError {
     NotText { path: String },
     #[error("{0}")]
     Invalid(String),
+    /// The native kustomize renderer refused or failed. `message` names repository paths;
+    /// `error` (not a `#[source]`, as it would repeat the message) keeps the details.
+    #[error("native kustomize: {message}")]
+    Native {
+        message: String,
+        error: Box<kustomize_native::Error>,
+    },
 }
 
 /// Turns one app of one environment into a YAML stream.

@@ -16,6 +16,7 @@ const HELP: &str = "cargo xtask <task>
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
   bench secrets  decrypt + seal 1,000 Secrets x 20 keys in process vs sops process calls
+  bench render   every corpus kustomize root: native renderer vs `kubectl kustomize`
 ";
 
 fn main() -> Result<()> {

@@ -18,10 +18,14 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     } else {
         root.join(&a.out)
     };
+    if a.compare {
+        return compare(&ctx, &a.environments);
+    }
     let opts = BuildOptions {
         environments: a.environments,
         jobs: a.jobs,
         out_dir,
+        renderer: a.renderer.map(Into::into),
     };
     let bar = Bar::new(progress::wanted(g.quiet), "rendering");
     let report = build(&ctx, &opts, &bar)?;
@@ -30,6 +34,50 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
         ExitCode::Success
     } else {
         ExitCode::Error
+    })
+}
+
+/// `--compare`: one line per kustomize root, the first differing line under it; exit status 1
+/// on any difference, 2 when the binary itself fails.
+fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Result<ExitCode> {
+    use crate::build::CompareOutcome as O;
+    let rows = crate::build::compare_kustomize(ctx, envs)?;
+    let mut out = String::new();
+    let (mut differ, mut broken) = (0, 0);
+    for r in &rows {
+        let what = match &r.outcome {
+            O::Same { bytes } => format!("same ({bytes} bytes)"),
+            O::Differs(d) => {
+                differ += 1;
+                format!("differs at {d}")
+            }
+            O::NativeFailed(e) => {
+                differ += 1;
+                format!("native cannot render it: {e}")
+            }
+            O::BinaryFailed(e) => {
+                broken += 1;
+                format!("the binary failed: {e}")
+            }
+        };
+        out.push_str(&format!("{}/{} ({}): {what}\n", r.env, r.app, r.path));
+    }
+    out.push_str(&format!(
+        "{} of {} kustomize roots render identically\n",
+        rows.len() - differ - broken,
+        rows.len()
+    ));
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(if broken > 0 {
+        ExitCode::Error
+    } else if differ > 0 {
+        ExitCode::Differences
+    } else {
+        ExitCode::Success
     })
 }
 

@@ -189,6 +189,7 @@ pub(super) fn build_revision(
         environments: envs.iter().cloned().collect(),
         jobs: a.jobs,
         out_dir: out.to_path_buf(),
+        renderer: None,
     };
     let report = if progress::wanted(g.quiet) {
         build(&ctx, &opts, &Bar::new(true, &format!("building {rev}")))?

@@ -4,9 +4,10 @@
 use super::cache_dir;
 use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomizeArgs};
 use crate::cli::ExitCode;
-use crate::config::{ChartRef, ResolvedApp, ResolvedHelm, ResolvedSource};
+use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::render::{
-    ChartLocation, HelmRenderer, KustomizeRenderer, RenderRequest, Renderer, Tools,
+    first_difference, ChartLocation, HelmRenderer, KustomizeRenderer, NativeKustomizeRenderer,
+    RenderRequest, Renderer, Tools,
 };
 use crate::source::WorkTree;
 use anyhow::Context;
@@ -16,14 +17,20 @@ use std::io::Write;
 pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
     let text = match c {
         RenderCommand::Helm(a) => helm(g, a)?,
+        RenderCommand::Kustomize(a) if a.compare => return compare(g, &a),
         RenderCommand::Kustomize(a) => kustomize(g, a)?,
     };
+    write_stdout(&text)?;
+    Ok(ExitCode::Success)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(ExitCode::Success)
 }
 
 /// Types a `--set` value the way helm does: integers, booleans and `null` are typed, the rest
@@ -114,26 +121,90 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
     })?)
 }
 
-fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
-    let tools = Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
-    let renderer = KustomizeRenderer {
-        tool: tools.kustomize?,
-    };
-    let tree = WorkTree::open(&g.repo);
-    let app = ResolvedApp {
+fn kustomize_app(dir: &str, renderer: RendererChoice) -> ResolvedApp {
+    ResolvedApp {
         env: String::new(),
-        app: a.dir.clone(),
+        app: dir.to_string(),
         namespace: None,
         kube_version: String::new(),
         source: ResolvedSource::Kustomize {
-            path: a.dir.clone(),
+            path: dir.to_string(),
+            renderer,
         },
+    }
+}
+
+fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
+    let [dir] = a.dirs.as_slice() else {
+        anyhow::bail!("give one kustomization directory, or use --compare to check several");
     };
+    let choice = a.renderer.map(RendererChoice::from).unwrap_or_default();
+    let renderer: Box<dyn Renderer> = match choice {
+        RendererChoice::Native => Box::new(NativeKustomizeRenderer),
+        RendererChoice::Binary => {
+            let tools =
+                Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
+            Box::new(KustomizeRenderer {
+                tool: tools.kustomize?,
+            })
+        }
+    };
+    let tree = WorkTree::open(&g.repo);
+    let app = kustomize_app(dir, choice);
     Ok(renderer.render(&RenderRequest {
         tree: &tree,
         app: &app,
         chart: None,
     })?)
+}
+
+/// `--compare`: both renderers on every directory; one line per directory, the first
+/// differing line under it. A native refusal counts as a difference; a failing binary is an
+/// error, since there is nothing to compare with.
+fn compare(g: &GlobalArgs, a: &RenderKustomizeArgs) -> anyhow::Result<ExitCode> {
+    let tools = Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
+    let binary = KustomizeRenderer {
+        tool: tools.kustomize?,
+    };
+    let tree = WorkTree::open(&g.repo);
+    let mut report = String::new();
+    let mut differ = 0;
+    for dir in &a.dirs {
+        let req_app = kustomize_app(dir, RendererChoice::Binary);
+        let req = RenderRequest {
+            tree: &tree,
+            app: &req_app,
+            chart: None,
+        };
+        let want = binary
+            .render(&req)
+            .with_context(|| format!("{dir}: the binary failed, so there is nothing to compare"))?;
+        let line = match NativeKustomizeRenderer.render(&req) {
+            Ok(got) => match first_difference(&want, &got) {
+                None => format!("{dir}: same ({} bytes)\n", want.len()),
+                Some(d) => {
+                    differ += 1;
+                    format!("{dir}: differs at {d}\n")
+                }
+            },
+            Err(e) => {
+                differ += 1;
+                format!("{dir}: native cannot render it: {e}\n")
+            }
+        };
+        report.push_str(&line);
+    }
+    report.push_str(&format!(
+        "{} of {} directories render identically\n",
+        a.dirs.len() - differ,
+        a.dirs.len()
+    ));
+    write_stdout(&report)?;
+    Ok(if differ == 0 {
+        ExitCode::Success
+    } else {
+        ExitCode::Differences
+    })
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub enum Error {
     Resource { file: PathBuf, message: String },
     #[error("{}: may not add resource with an already registered id: {id}", file.display())]
     Conflict { file: PathBuf, id: String },
-    #[error("{}: field `{field}`: {object}: {message}", file.display())]
+    #[error("{}: field `{field}`: {}{message}", file.display(), object_prefix(object))]
     Transform {
         file: PathBuf,
         field: String,
@@ -79,5 +79,13 @@ fn hint_suffix(hint: &str) -> String {
         String::new()
     } else {
         format!("; {hint}")
+    }
+}
+
+fn object_prefix(object: &str) -> String {
+    if object.is_empty() {
+        String::new()
+    } else {
+        format!("{object}: ")
     }
 }

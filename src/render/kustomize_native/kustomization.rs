@@ -167,12 +167,14 @@ pub struct Kustomization {
     pub vars: Vec<Var>,
     /// `patchesStrategicMerge`: file paths or inline patches.
     pub patches_strategic_merge: Vec<String>,
+    /// `replacements` entries as written; read by the `replacements` module.
+    pub replacements: Vec<Value>,
+    /// `configurations`: transformer config files adding field specs.
+    pub configurations: Vec<String>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
 const NOT_YET: &[&str] = &[
-    "replacements",
-    "configurations",
     "crds",
     "generators",
     "validators",
@@ -205,6 +207,8 @@ const KNOWN: &[&str] = &[
     "sortOptions",
     "vars",
     "patchesStrategicMerge",
+    "replacements",
+    "configurations",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -351,6 +355,8 @@ impl Kustomization {
             sort: r.sort_options()?,
             vars: r.vars()?,
             patches_strategic_merge: r.strings("patchesStrategicMerge")?,
+            replacements: r.list("replacements")?.to_vec(),
+            configurations: r.strings("configurations")?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {

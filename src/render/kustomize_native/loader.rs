@@ -6,19 +6,29 @@
 use super::error::Error;
 use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
+use super::tconfig::Config;
 use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Everything the kustomization in `dir` produces, before output ordering.
-pub fn load(dir: &Path) -> Result<(Vec<Resource>, Vec<Var>), Error> {
+pub fn load(dir: &Path) -> Result<(Vec<Resource>, Vec<Var>, Config), Error> {
     let root = dir.canonicalize().map_err(|source| Error::Read {
         path: dir.to_path_buf(),
         source,
     })?;
     let mut vars = Vec::new();
-    let resources = accumulate(&root, &[], Vec::new(), Kind::Kustomization, None, &mut vars)?;
-    Ok((resources, vars))
+    let mut config = Config::default();
+    let resources = accumulate(
+        &root,
+        &[],
+        Vec::new(),
+        Kind::Kustomization,
+        None,
+        &mut vars,
+        &mut config,
+    )?;
+    Ok((resources, vars, config))
 }
 
 /// Where a kustomization was referred from, for errors about its kind.
@@ -34,8 +44,10 @@ fn accumulate(
     expect: Kind,
     from: Option<Referrer<'_>>,
     vars: &mut Vec<Var>,
+    config_out: &mut Config,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
+    let mut config = super::tconfig::load(&k, dir)?;
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
             (Kind::Component, Kind::Kustomization) => Some(format!(
@@ -73,6 +85,7 @@ fn accumulate(
                     file: &k.file,
                     field: entry.field,
                 };
+                let mut sub_config = Config::default();
                 let resources = accumulate(
                     &sub,
                     &chain,
@@ -80,7 +93,9 @@ fn accumulate(
                     Kind::Kustomization,
                     Some(from),
                     vars,
+                    &mut sub_config,
                 )?;
+                config.merge(sub_config);
                 append(&mut acc, resources, &k.file)?;
             }
         }
@@ -90,7 +105,17 @@ fn accumulate(
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
                 let from = Referrer { file: &k.file, field: entry.field };
-                acc = accumulate(&sub, &chain, acc, Kind::Component, Some(from), vars)?;
+                let mut sub_config = Config::default();
+                acc = accumulate(
+                    &sub,
+                    &chain,
+                    acc,
+                    Kind::Component,
+                    Some(from),
+                    vars,
+                    &mut sub_config,
+                )?;
+                config.merge(sub_config);
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -101,10 +126,11 @@ fn accumulate(
             }
         }
     }
-    transform(&k, dir, &mut acc)?;
+    transform(&k, dir, &config, &mut acc)?;
     let configs = transformer_configs(&k, dir, &chain)?;
     super::transformers::run(&k, &configs, &mut acc)?;
     super::vars::merge(&k, &mut acc, vars)?;
+    config_out.merge(config);
     Ok(acc)
 }
 
@@ -242,6 +268,7 @@ fn transformer_configs(
                     Kind::Kustomization,
                     Some(from),
                     &mut Vec::new(),
+                    &mut Config::default(),
                 )?);
             }
         }
@@ -273,7 +300,12 @@ pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Resu
 }
 
 /// This level's transformers, in kustomize's order.
-fn transform(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(), Error> {
+fn transform(
+    k: &Kustomization,
+    dir: &Path,
+    config: &Config,
+    acc: &mut Vec<Resource>,
+) -> Result<(), Error> {
     let fail = |field: &str, acc: &[Resource], (i, message): (usize, String)| Error::Transform {
         file: k.file.clone(),
         field: field.to_string(),
@@ -286,7 +318,8 @@ fn transform(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
     if !k.namespace.is_empty() {
-        namespace::apply_namespace(acc, &k.namespace, &namespace::field_specs())
+        let specs = Config::extend(namespace::field_specs(), &config.namespace);
+        namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
@@ -294,23 +327,26 @@ fn transform(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(
     }
     for (i, label) in k.labels.iter().enumerate() {
         let field = format!("labels[{i}]");
-        let specs =
+        let mut specs =
             labels::label_field_specs(label).map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
+        if label.include_selectors {
+            specs = Config::extend(specs, &config.common_labels);
+        }
         labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
     }
-    labels::apply_pairs(acc, &k.common_labels, &labels::common_label_field_specs())
-        .map_err(|e| fail("commonLabels", acc, e))?;
-    labels::apply_pairs(
-        acc,
-        &k.common_annotations,
-        &labels::annotation_field_specs(),
-    )
-    .map_err(|e| fail("commonAnnotations", acc, e))?;
+    let specs = Config::extend(labels::common_label_field_specs(), &config.common_labels);
+    labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
+    let specs = Config::extend(labels::annotation_field_specs(), &config.common_annotations);
+    labels::apply_pairs(acc, &k.common_annotations, &specs)
+        .map_err(|e| fail("commonAnnotations", acc, e))?;
     patches::apply_json6902(k, dir, acc)?;
     patches::apply_replicas(k, acc)?;
     for (i, image) in k.images.iter().enumerate() {
-        images::apply_image(acc, image, &images::field_specs())
+        let specs = Config::extend(images::field_specs(), &config.images);
+        images::apply_image(acc, image, &specs)
             .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
     }
+    let replacements = super::replacements::load(k, dir, &k.file, &k.replacements, "replacements")?;
+    super::replacements::apply(&replacements, acc)?;
     Ok(())
 }

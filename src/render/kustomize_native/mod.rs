@@ -1,13 +1,14 @@
 //! Native `kustomize build`, written to give the same bytes as `kubectl kustomize` (kustomize
-//! v5.7.1) without the binary. Covered so far: the kustomization model and loader (resources,
-//! bases, components, nested kustomizations, `List` kinds, load restrictions, cycles), the
-//! namespace, name prefix/suffix, labels/commonLabels, commonAnnotations, images and replicas
-//! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902
-//! and strategic merge patches with target selectors (merge keys for pod specs, services,
-//! webhooks and metadata), `transformers:` entries naming builtin configs, name
-//! reference fix-ups, vars, `sortOptions` and the legacy order. Everything else (replacements,
-//! custom configurations, plugins, Helm charts, remote bases) is
-//! refused with an error naming the file and field.
+//! v5.7.1) without the binary. Covered: the kustomization model and loader (resources, bases,
+//! components, nested kustomizations, `List` kinds, load restrictions, cycles), the namespace,
+//! name prefix/suffix, labels/commonLabels, commonAnnotations, images and replicas
+//! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902 and
+//! strategic merge patches with target selectors (merge keys from the Kubernetes v1.21.2
+//! schema), replacements, `configurations` field specs, `transformers:` entries naming builtin
+//! configs (labels, annotations, namespace, images, replacements, value-add), name reference
+//! fix-ups, vars, `sortOptions` and the legacy order. Plugins, KRM functions, Helm charts and
+//! remote bases are refused with an error naming the file and field, as are the few builtin
+//! fields not written yet.
 //!
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
 //! the `typing` module for how far its typing is brought in line.
@@ -21,17 +22,22 @@ mod jsonpatch;
 mod kustomization;
 mod labels;
 mod loader;
+mod mergekeys;
 mod nameref;
 mod names;
 mod namespace;
 mod order;
 mod patches;
+mod replacements;
 mod resource;
+mod schema;
 mod scope;
 mod selector;
 mod smp;
+mod tconfig;
 mod transformers;
 mod typing;
+mod valueadd;
 mod vars;
 
 pub use error::Error;
@@ -45,7 +51,7 @@ use std::path::Path;
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
-    let (mut resources, vars) = loader::load(dir)?;
+    let (mut resources, vars, config) = loader::load(dir)?;
     generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];
         Error::Resource {
@@ -53,13 +59,15 @@ pub fn build(dir: &Path) -> Result<String, Error> {
             message: format!("{}: {message}", res.id()),
         }
     })?;
-    nameref::fix_back_references(&mut resources).map_err(|(i, message)| {
-        let res = &resources[i];
-        Error::Resource {
-            file: res.file.clone(),
-            message: format!("{}: {message}", res.id()),
-        }
-    })?;
+    nameref::fix_back_references(&mut resources, &config.name_reference).map_err(
+        |(i, message)| {
+            let res = &resources[i];
+            Error::Resource {
+                file: res.file.clone(),
+                message: format!("{}: {message}", res.id()),
+            }
+        },
+    )?;
     vars::resolve(&mut resources, &vars)?;
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);

@@ -508,16 +508,31 @@ fn role_ref_gvk(value: &Value) -> Option<Gvk> {
 
 /// Points every name reference at the object's final name. The error carries the index of
 /// the referring resource.
-pub fn fix_back_references(resources: &mut [Resource]) -> Result<(), (usize, String)> {
+/// `extra` holds the entries of `configurations` files, as (target group, version, kind) and
+/// the referring field spec.
+pub fn fix_back_references(
+    resources: &mut [Resource],
+    extra: &[((String, String, String), FieldSpec)],
+) -> Result<(), (usize, String)> {
     let infos: Vec<Info> = resources.iter().map(Info::of).collect();
     for (i, res) in resources.iter_mut().enumerate() {
         let me = &infos[i];
-        let mut fixes = Vec::new();
+        let mut fixes: Vec<((&str, &str, &str), &str)> = Vec::new();
         for target in BACK_REFERENCES {
             for (g, v, k, path) in target.referrers {
                 if selected(&me.original, (g, v, k)) {
                     fixes.push((target.gvk, *path));
                 }
+            }
+        }
+        for ((g, v, k), spec) in extra {
+            let referrer = (
+                spec.group.as_str(),
+                spec.version.as_str(),
+                spec.kind.as_str(),
+            );
+            if selected(&me.original, referrer) {
+                fixes.push(((g.as_str(), v.as_str(), k.as_str()), spec.path.as_str()));
             }
         }
         if fixes.is_empty() {

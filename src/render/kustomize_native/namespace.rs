@@ -59,6 +59,16 @@ pub fn apply_namespace(
     Ok(())
 }
 
+/// Sets the namespace on one object, without kustomize's id bookkeeping (as the
+/// `ValueAddTransformer` does).
+pub fn set_namespace(
+    res: &mut Resource,
+    namespace: &str,
+    specs: &[FieldSpec],
+) -> Result<(), String> {
+    transform(res, namespace, specs)
+}
+
 fn transform(res: &mut Resource, namespace: &str, specs: &[FieldSpec]) -> Result<(), String> {
     let gvk = res.gvk();
     let api_version = res.value["apiVersion"].as_str().unwrap_or("").to_string();

@@ -17,17 +17,49 @@ pub struct Selector {
     pub annotation_selector: String,
 }
 
-/// An anchored pattern, or none for an empty one (which matches everything).
-fn pattern(p: &str) -> Result<Option<Regex>, String> {
-    if p.is_empty() {
-        return Ok(None);
-    }
-    Regex::new(&format!("^(?:{p})$"))
-        .map(Some)
-        .map_err(|e| format!("invalid pattern '{p}': {e}"))
+/// An anchored pattern. Most selectors are plain names (`Deployment`, `cert-manager.io`):
+/// those are compared character by character (`.` matching any one character, as in a
+/// regex) instead of compiling a regex, which dominated small builds.
+#[derive(Debug)]
+pub enum Pattern {
+    Literal(String),
+    Regex(Regex),
 }
 
-fn matches(re: &Option<Regex>, s: &str) -> bool {
+impl Pattern {
+    /// `None` for an empty pattern, which matches everything.
+    pub fn new(p: &str) -> Result<Option<Pattern>, String> {
+        if p.is_empty() {
+            return Ok(None);
+        }
+        if p.chars()
+            .all(|c| c.is_alphanumeric() || "-_/.:@ ".contains(c))
+        {
+            return Ok(Some(Pattern::Literal(p.to_string())));
+        }
+        Regex::new(&format!("^(?:{p})$"))
+            .map(|re| Some(Pattern::Regex(re)))
+            .map_err(|e| format!("invalid pattern '{p}': {e}"))
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Regex(re) => re.is_match(s),
+            Pattern::Literal(p) => {
+                let mut have = s.chars();
+                p.chars()
+                    .all(|want| have.next().is_some_and(|c| want == '.' || c == want))
+                    && have.next().is_none()
+            }
+        }
+    }
+}
+
+fn pattern(p: &str) -> Result<Option<Pattern>, String> {
+    Pattern::new(p)
+}
+
+fn matches(re: &Option<Pattern>, s: &str) -> bool {
     re.as_ref().is_none_or(|re| re.is_match(s))
 }
 
@@ -74,6 +106,40 @@ pub fn select(resources: &[Resource], sel: &Selector) -> Result<Vec<usize>, Stri
         out.push(i);
     }
     Ok(out)
+}
+
+/// The label and annotation requirements of a selector, parsed once (`replacements` compares
+/// ids exactly and only needs these).
+pub struct Compiled {
+    labels: Vec<Requirement>,
+    annotations: Vec<Requirement>,
+}
+
+impl Selector {
+    pub fn compile(&self) -> Result<Compiled, String> {
+        Ok(Compiled {
+            labels: parse_requirements(&self.label_selector)?,
+            annotations: parse_requirements(&self.annotation_selector)?,
+        })
+    }
+}
+
+impl Compiled {
+    /// Whether any label or annotation selector is given.
+    pub fn has_meta_fields(&self) -> bool {
+        !self.labels.is_empty() || !self.annotations.is_empty()
+    }
+
+    /// Whether the object's labels and annotations satisfy the selectors.
+    pub fn matches_meta(&self, object: &Value) -> bool {
+        self.labels
+            .iter()
+            .all(|r| r.matches(&object["metadata"]["labels"]))
+            && self
+                .annotations
+                .iter()
+                .all(|r| r.matches(&object["metadata"]["annotations"]))
+    }
 }
 
 #[derive(Debug)]
@@ -187,6 +253,20 @@ fn parse_requirement(p: &str) -> Option<Requirement> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn literal_patterns_match_as_anchored_regexes_do() {
+        let lit = |p: &str| Pattern::new(p).expect("valid").expect("not empty");
+        assert!(matches!(lit("cert-manager.io"), Pattern::Literal(_)));
+        assert!(lit("cert-manager.io").is_match("cert-manager.io"));
+        assert!(lit("cert-manager.io").is_match("cert-managerXio"));
+        assert!(!lit("web").is_match("web2"));
+        assert!(!lit("web2").is_match("web"));
+        assert!(matches!(lit("web.*"), Pattern::Regex(_)));
+        assert!(lit("web.*").is_match("web-1"));
+        assert!(Pattern::new("a(").is_err());
+        assert!(Pattern::new("").expect("valid").is_none());
+    }
 
     #[test]
     fn label_selector_syntax() {

@@ -3,58 +3,12 @@
 //! deletes or replaces, and lists merge by key where the Kubernetes schema says so (patch
 //! elements first, then the object's others), otherwise the patch's list replaces.
 //!
-//! The merge keys come from a small table of the Kubernetes v1.21.2 schema (pod specs,
-//! containers, services, webhooks, object metadata); lists outside it are replaced, as they
-//! are for custom resources, which have no schema.
+//! The merge keys come from the Kubernetes v1.21.2 schema of built-in kinds (`schema`);
+//! lists without one are replaced, as they are for custom resources. The directives
+//! `$setElementOrder/...`, `$retainKeys` and `$deleteFromPrimitiveList/...` are not
+//! interpreted: kustomize v5.7.1 (kyaml's merge2) keeps them as ordinary fields, and so do we.
 
 use serde_json::{Map, Value};
-
-/// Merge keys of the list at `path` (field names from the object's root, list positions
-/// left out) in an object of kind `kind`, or `None` when the list is replaced.
-fn list_keys(kind: &str, path: &[String]) -> Option<Vec<&'static str>> {
-    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    if let ["metadata", rest @ ..] = p.as_slice() {
-        return match rest {
-            ["finalizers"] => Some(vec![""]),
-            ["ownerReferences"] => Some(vec!["uid"]),
-            _ => None,
-        };
-    }
-    // Where a pod spec sits in each workload kind.
-    let pod: &[&str] = match kind {
-        "Pod" => &["spec"],
-        "PodTemplate" => &["template", "spec"],
-        "Deployment"
-        | "ReplicaSet"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "Job"
-        | "ReplicationController" => &["spec", "template", "spec"],
-        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
-        "Service" => {
-            return matches!(p.as_slice(), ["spec", "ports"]).then(|| vec!["port", "protocol"])
-        }
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
-            return matches!(p.as_slice(), ["webhooks"]).then(|| vec!["name"])
-        }
-        _ => return None,
-    };
-    let rest = p.strip_prefix(pod)?;
-    match rest {
-        ["containers" | "initContainers" | "ephemeralContainers"] => Some(vec!["name"]),
-        ["volumes" | "imagePullSecrets"] => Some(vec!["name"]),
-        ["hostAliases"] => Some(vec!["ip"]),
-        ["topologySpreadConstraints"] => Some(vec!["topologyKey", "whenUnsatisfiable"]),
-        ["containers" | "initContainers" | "ephemeralContainers", field] => match *field {
-            "ports" => Some(vec!["containerPort", "protocol"]),
-            "env" => Some(vec!["name"]),
-            "volumeMounts" => Some(vec!["mountPath"]),
-            "volumeDevices" => Some(vec!["devicePath"]),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 /// What a `$patch` directive asks for.
 #[derive(PartialEq)]
@@ -79,7 +33,7 @@ fn directive(patch: &Map<String, Value>) -> Result<Directive, String> {
 
 /// Merges `patch` into `dest` (absent when `None`); `Ok(None)` means the field goes away.
 fn merge(
-    kind: &str,
+    gvk: (&str, &str),
     path: &mut Vec<String>,
     dest: Option<&Value>,
     patch: &Value,
@@ -110,7 +64,7 @@ fn merge(
             };
             for (key, pv) in &p {
                 path.push(key.clone());
-                let merged = merge(kind, path, out.get(key), pv)?;
+                let merged = merge(gvk, path, out.get(key), pv)?;
                 path.pop();
                 match merged {
                     Some(v) => {
@@ -124,10 +78,10 @@ fn merge(
             Ok(Some(Value::Object(out)))
         }
         Value::Array(items) => {
-            let Some(keys) = list_keys(kind, path) else {
+            let Some(keys) = super::schema::list_keys(gvk.0, gvk.1, path) else {
                 return Ok(Some(patch.clone()));
             };
-            merge_list(kind, path, dest, items, &keys)
+            merge_list(gvk, path, dest, items, keys)
         }
         scalar => Ok(Some(scalar.clone())),
     }
@@ -157,7 +111,7 @@ fn same_element(a: &[String], b: &[String]) -> bool {
 }
 
 fn merge_list(
-    kind: &str,
+    gvk: (&str, &str),
     path: &mut Vec<String>,
     dest: Option<&Value>,
     patch: &[Value],
@@ -204,7 +158,7 @@ fn merge_list(
             out.push(p.clone());
             continue;
         }
-        let merged = merge(kind, path, found.map(|i| &dest[i]), p)?;
+        let merged = merge(gvk, path, found.map(|i| &dest[i]), p)?;
         if let Some(i) = found {
             used[i] = true;
         }
@@ -236,9 +190,10 @@ fn merge_list(
 /// the object. Name, namespace and kind stay the object's own, as in kustomize.
 pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
     let kind = object["kind"].as_str().unwrap_or("").to_string();
+    let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
     let name = object["metadata"]["name"].clone();
     let namespace = object["metadata"]["namespace"].clone();
-    let merged = merge(&kind, &mut Vec::new(), Some(object), patch)?;
+    let merged = merge((&api_version, &kind), &mut Vec::new(), Some(object), patch)?;
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
@@ -292,9 +247,9 @@ mod tests {
 
     #[test]
     fn patch_directives() {
-        let mut obj = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+        let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
             "containers": [{"name": "a"}, {"name": "b"}]}}}});
-        let patch = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+        let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
             "containers": [{"name": "a", "$patch": "delete"}]}}}});
         apply(&mut obj, &patch).expect("applies");
         assert_eq!(

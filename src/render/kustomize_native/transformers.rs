@@ -1,6 +1,7 @@
 //! `transformers:` entries: builtin plugin configurations (`apiVersion: builtin`) given as
 //! files, directories or inline, run after this level's own transformers. The label,
-//! annotation, namespace and image transformers are supported; other plugins are refused.
+//! annotation, namespace, image, replacement and value-add transformers are supported;
+//! other plugins are refused.
 
 use super::error::Error;
 use super::fieldspec::{scalar_text, FieldSpec};
@@ -106,6 +107,17 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Res
                 };
                 images::apply_image(acc, &image, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
             }
+            "ValueAddTransformer" => super::valueadd::run(k, cfg, acc)?,
+            "ReplacementTransformer" => {
+                let entries = match cfg.value.get("replacements") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(a)) => a.clone(),
+                    Some(_) => return Err(config_error(cfg, "`replacements` must be a list".into())),
+                };
+                let dir = k.file.parent().unwrap_or(std::path::Path::new(""));
+                let list = super::replacements::load(k, dir, &cfg.file, &entries, "replacements")?;
+                super::replacements::apply(&list, acc)?;
+            }
             other => {
                 return Err(Error::Unsupported {
                     file: cfg.file.clone(),
@@ -115,6 +127,5 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Res
             }
         }
     }
-    let _ = k;
     Ok(())
 }

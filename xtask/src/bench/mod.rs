@@ -3,6 +3,7 @@
 mod artifact;
 mod build;
 mod diff;
+mod render;
 mod secrets;
 
 use anyhow::{bail, Result};
@@ -19,6 +20,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("build") => build::run(root),
         Some("diff") => diff::run(root),
+        Some("render") => render::run(root),
         Some("secrets") => secrets::run(root, &args[1..]),
         Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
             let dir = args
@@ -27,7 +29,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             artifact::generate(Path::new(dir))
         }
         Some("artifact") => artifact::run(root),
-        other => bail!("unknown benchmark {other:?}; available: build, diff, artifact, secrets"),
+        other => {
+            bail!("unknown benchmark {other:?}; available: build, diff, artifact, secrets, render")
+        }
     }
 }
 
