@@ -372,12 +372,49 @@ fn an_intact_up_to_date_environment_is_not_rewritten_and_a_damaged_one_is() {
     );
     assert_eq!(common::snapshot(&r.join("out")), before);
 
-    // A new commit changes the recorded revision, so every environment is written again.
-    common::commit_all(r, "empty");
-    assert_eq!(
-        up_to_date(&build_json(r, cache.path(), &[])),
-        [false, false]
+    // A new commit changes the recorded revision, so every environment's index.json is
+    // written again; its object files are the same ones, not rendered, parsed or rewritten.
+    let file = r.join("out/prod/frontend/service_frontend_prod-frontend.yaml");
+    let inode =
+        |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("stat"));
+    let (old_inode, old_index) = (
+        inode(&file),
+        std::fs::read_to_string(r.join("out/prod/index.json")).expect("index"),
     );
+    std::fs::write(r.join("NOTES.md"), "not an input\n").expect("write");
+    common::commit_all(r, "notes");
+    let report = build_json(r, cache.path(), &[]);
+    assert_eq!(up_to_date(&report), [false, false]);
+    assert_eq!(
+        rendered(&report),
+        [
+            ("prod".to_string(), vec![]),
+            ("staging".to_string(), vec![])
+        ]
+    );
+    assert_eq!(
+        inode(&file),
+        old_inode,
+        "object files are linked, not rewritten"
+    );
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(r.join("out/prod/index.json")).expect("index"),
+    )
+    .expect("json");
+    let head = common::git_output(r, &["rev-parse", "HEAD"]);
+    assert_eq!(index["source"]["commit"], head.trim(), "the new revision");
+    let old: Value = serde_json::from_str(&old_index).expect("json");
+    assert_eq!(index["apps"], old["apps"], "the same objects and digests");
+    assert_ne!(index["buildDigest"], old["buildDigest"]);
+    assert_eq!(index["contentDigest"], old["contentDigest"]);
+    let strip = |snap: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        snap.into_iter()
+            .filter(|(p, _)| !p.ends_with("index.json"))
+            .collect()
+    };
+    assert_eq!(strip(common::snapshot(&r.join("out"))), strip(before));
+    // And the restamped directory is a valid build: up to date on the next run.
+    assert_eq!(up_to_date(&build_json(r, cache.path(), &[])), [true, true]);
 }
 
 #[test]

@@ -11,8 +11,7 @@ mod postprocess;
 pub use compare::{compare_kustomize, Outcome as CompareOutcome, Row as CompareRow};
 pub use job::{PairError, PairErrorKind, PairResult};
 pub use output::{
-    object_file_name, write_environment, Index, IndexApp, IndexObject, IndexSource, OutputError,
-    INDEX_FILE,
+    object_file_name, Index, IndexApp, IndexObject, IndexSource, OutputError, INDEX_FILE,
 };
 pub use postprocess::{finish_environment, PostError};
 
@@ -178,8 +177,9 @@ pub fn build(
     });
 
     // Environments whose output already matches are skipped before any render or parse.
-    let mut digests: BTreeMap<&str, String> = BTreeMap::new();
+    let mut digests: BTreeMap<&str, fresh::EnvDigests> = BTreeMap::new();
     let mut fresh: BTreeMap<&str, output::Index> = BTreeMap::new();
+    let mut restamped: BTreeMap<&str, EnvReport> = BTreeMap::new();
     for env in &envs {
         let mine: Vec<&Result<job::Prepared, PairError>> =
             prepared.iter().filter(|p| pair_env(p) == env).collect();
@@ -187,18 +187,35 @@ pub fn build(
             continue;
         }
         let ok: Vec<&job::Prepared> = mine.into_iter().flatten().collect();
-        let digest = fresh::env_digest(ctx, env, &ok);
-        if let Some(index) = fresh::up_to_date(&opts.out_dir.join(env), &digest) {
-            fresh.insert(env, index);
+        let d = fresh::env_digests(ctx, env, &ok);
+        match fresh::freshness(&opts.out_dir.join(env), &d) {
+            fresh::Freshness::UpToDate(index) => {
+                fresh.insert(env, index);
+            }
+            fresh::Freshness::SameObjects(index) => {
+                // Only the revision moved: the files stay, index.json is written again.
+                let mut report = EnvReport::unchanged(env, &index, &opts.out_dir);
+                report.up_to_date = false;
+                match output::restamp(&opts.out_dir, env, ctx.tree.revision(), &d, index) {
+                    Ok(p) => report.out = p,
+                    Err(e) => {
+                        report.written = false;
+                        report.errors.push(format!("{env}: {e}"));
+                    }
+                }
+                restamped.insert(env, report);
+            }
+            fresh::Freshness::Stale => {}
         }
-        digests.insert(env, digest);
+        digests.insert(env, d);
     }
+    let skip = |env: &str| fresh.contains_key(env) || restamped.contains_key(env);
 
     let results: Vec<PairResult> = pool.install(|| {
         use rayon::prelude::*;
         let todo: Vec<Result<job::Prepared, PairError>> = prepared
             .into_iter()
-            .filter(|p| !fresh.contains_key(pair_env(p)))
+            .filter(|p| !skip(pair_env(p)))
             .collect();
         // Pairs with equal inputs share one render; the first pair (in env/app order) renders it.
         let mut unique: BTreeMap<&str, &job::Prepared> = BTreeMap::new();
@@ -232,15 +249,20 @@ pub fn build(
     }
     let environments = envs
         .iter()
-        .map(|env| match fresh.get(env.as_str()) {
-            Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
-            None => output::finish_and_write(
-                ctx,
-                env,
-                digests.get(env.as_str()).map_or("", String::as_str),
-                by_env.remove(env).unwrap_or_default(),
-                &opts.out_dir,
-            ),
+        .map(|env| {
+            if let Some(report) = restamped.remove(env.as_str()) {
+                return report;
+            }
+            match fresh.get(env.as_str()) {
+                Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
+                None => output::finish_and_write(
+                    ctx,
+                    env,
+                    &digests.get(env.as_str()).cloned().unwrap_or_default(),
+                    by_env.remove(env).unwrap_or_default(),
+                    &opts.out_dir,
+                ),
+            }
         })
         .collect();
     Ok(BuildReport {

@@ -1,6 +1,7 @@
 //! Writing `out/<env>/`: one file per object under the app's directory, plus `index.json`;
 //! written to a temporary directory and renamed into place, so readers never see half of it.
 
+use super::fresh::EnvDigests;
 use super::job::{PairOutput, PairResult};
 use super::{BuildContext, EnvReport};
 use crate::manifest::{to_yaml, Object};
@@ -29,6 +30,9 @@ pub struct Index {
     /// Absent in indexes written before it existed: those are never taken as up to date.
     #[serde(default)]
     pub build_digest: String,
+    /// The same without the revision: an equal digest means the object files are the same.
+    #[serde(default)]
+    pub content_digest: String,
     pub source: IndexSource,
     pub apps: BTreeMap<String, IndexApp>,
 }
@@ -105,18 +109,14 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
 }
 
 /// Writes one environment atomically and returns the path of its directory.
-pub fn write_environment(
+pub(super) fn write_environment(
     out_dir: &Path,
     env: &str,
     revision: &Revision,
-    build_digest: &str,
+    digests: &EnvDigests,
     outputs: &[PairOutput],
 ) -> Result<PathBuf, OutputError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{env}.tmp-"))
-        .tempdir_in(out_dir)
-        .map_err(|e| io_err(out_dir, e))?;
+    let staging = staging_dir(out_dir, env)?;
     let mut apps = BTreeMap::new();
     for out in outputs {
         let app_dir = staging.path().join(&out.app.app);
@@ -154,20 +154,74 @@ pub fn write_environment(
         api_version: crate::config::API_VERSION.to_string(),
         kind: "BuildIndex".to_string(),
         environment: env.to_string(),
-        build_digest: build_digest.to_string(),
-        source: IndexSource {
-            revision: revision.flux_revision(),
-            commit: revision.commit.clone(),
-            branch: revision.branch.clone(),
-            created: revision.created(),
-            worktree: revision.worktree,
-        },
+        build_digest: digests.build.clone(),
+        content_digest: digests.content.clone(),
+        source: index_source(revision),
         apps,
     };
-    let index_path = staging.path().join(INDEX_FILE);
-    let json = serde_json::to_string_pretty(&index).expect("index serialises") + "\n";
-    std::fs::write(&index_path, json).map_err(|e| io_err(&index_path, e))?;
+    write_index(staging.path(), &index)?;
+    swap_into_place(out_dir, env, staging)
+}
 
+fn index_source(revision: &Revision) -> IndexSource {
+    IndexSource {
+        revision: revision.flux_revision(),
+        commit: revision.commit.clone(),
+        branch: revision.branch.clone(),
+        created: revision.created(),
+        worktree: revision.worktree,
+    }
+}
+
+fn staging_dir(out_dir: &Path, env: &str) -> Result<tempfile::TempDir, OutputError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
+    tempfile::Builder::new()
+        .prefix(&format!(".{env}.tmp-"))
+        .tempdir_in(out_dir)
+        .map_err(|e| io_err(out_dir, e))
+}
+
+fn write_index(dir: &Path, index: &Index) -> Result<(), OutputError> {
+    let index_path = dir.join(INDEX_FILE);
+    let json = serde_json::to_string_pretty(index).expect("index serialises") + "\n";
+    std::fs::write(&index_path, json).map_err(|e| io_err(&index_path, e))
+}
+
+/// Writes `out/<env>` again with the same object files (hard-linked where the file system
+/// allows, else copied) and an `index.json` for the new revision.
+pub(super) fn restamp(
+    out_dir: &Path,
+    env: &str,
+    revision: &Revision,
+    digests: &EnvDigests,
+    mut index: Index,
+) -> Result<PathBuf, OutputError> {
+    let current = out_dir.join(env);
+    let staging = staging_dir(out_dir, env)?;
+    for app in index.apps.values() {
+        for o in &app.objects {
+            let (from, to) = (current.join(&o.path), staging.path().join(&o.path));
+            if let Some(dir) = to.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+            }
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(|e| io_err(&from, e))?;
+            }
+        }
+    }
+    index.build_digest = digests.build.clone();
+    index.content_digest = digests.content.clone();
+    index.source = index_source(revision);
+    write_index(staging.path(), &index)?;
+    swap_into_place(out_dir, env, staging)
+}
+
+/// Renames the staged directory to `out/<env>`, keeping the previous one until it is in place.
+fn swap_into_place(
+    out_dir: &Path,
+    env: &str,
+    staging: tempfile::TempDir,
+) -> Result<PathBuf, OutputError> {
     let target = out_dir.join(env);
     let old = out_dir.join(format!(".{env}.old"));
     if old.exists() {
@@ -192,7 +246,7 @@ pub fn write_environment(
 pub(super) fn finish_and_write(
     ctx: &BuildContext<'_>,
     env: &str,
-    build_digest: &str,
+    digests: &EnvDigests,
     results: Vec<PairResult>,
     out_dir: &Path,
 ) -> EnvReport {
@@ -252,7 +306,7 @@ pub(super) fn finish_and_write(
     }
     if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
-        match write_environment(out_dir, env, ctx.tree.revision(), build_digest, &outputs) {
+        match write_environment(out_dir, env, ctx.tree.revision(), digests, &outputs) {
             Ok(p) => {
                 report.out = p;
                 report.written = true;

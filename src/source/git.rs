@@ -16,6 +16,8 @@ struct Entry {
 /// The files of one commit, indexed once by path so that lookups and digests cost nothing.
 pub struct GitTree {
     repo: gix::ThreadSafeRepository,
+    /// Thread-local handles, reused: making one per read cost more than the read itself.
+    handles: std::sync::Mutex<Vec<gix::Repository>>,
     entries: BTreeMap<String, Entry>,
     root: gix::ObjectId,
     revision: Revision,
@@ -93,6 +95,7 @@ impl GitTree {
             },
             repo: repo.into_sync(),
             checkout: OnceLock::new(),
+            handles: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -101,13 +104,20 @@ impl GitTree {
     }
 
     fn blob(&self, path: &str, oid: gix::ObjectId) -> Result<Vec<u8>, SourceError> {
-        let repo = self.repo.to_thread_local();
-        let blob = repo.find_blob(oid).map_err(|e| SourceError::Read {
-            path: path.to_string(),
-            origin: self.origin(),
-            message: e.to_string(),
-        })?;
-        Ok(blob.data.clone())
+        let pooled = self.handles.lock().ok().and_then(|mut h| h.pop());
+        let repo = pooled.unwrap_or_else(|| self.repo.to_thread_local());
+        let data = repo
+            .find_blob(oid)
+            .map(|mut b| b.take_data())
+            .map_err(|e| SourceError::Read {
+                path: path.to_string(),
+                origin: self.origin(),
+                message: e.to_string(),
+            });
+        if let Ok(mut h) = self.handles.lock() {
+            h.push(repo);
+        }
+        data
     }
 }
 

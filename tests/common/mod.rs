@@ -81,6 +81,11 @@ pub fn example_key(which: &str) -> PathBuf {
 }
 
 pub fn git(dir: &Path, args: &[&str]) {
+    git_output(dir, args);
+}
+
+/// Runs git and returns its stdout.
+pub fn git_output(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -97,6 +102,7 @@ pub fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
