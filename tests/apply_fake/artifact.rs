@@ -29,6 +29,7 @@ pub fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
         kind: "BuildIndex".into(),
         environment: env.into(),
         build_digest: String::new(),
+        content_digest: String::new(),
         source: IndexSource {
             revision: Some("main@sha1:0000000000000000000000000000000000000001".into()),
             commit: None,
