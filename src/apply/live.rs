@@ -175,7 +175,9 @@ pub async fn dry_run(
     };
     let decision = decide(&members, &desired, &forced);
     for (r, why) in &decision.kept {
-        state.notes.push(format!("{r} left the build but is kept: {why}"));
+        state
+            .notes
+            .push(format!("{r} left the build but is kept: {why}"));
     }
     if let Some(why) = decide(&members, &desired, &PrunePolicy::default()).refused {
         state.notes.push(format!(
@@ -271,20 +273,22 @@ async fn one(
                 ns.unwrap_or("(cluster scope)")
             ),
         ),
-        Err(e) => Err(LiveError::Refused {
-            object: p.obj_ref.to_string(),
-            // A server message may quote what it refused; for a secret, that may be a value.
-            message: if policy.is_secret_kind(&p.obj_ref) {
-                match &e {
-                    SsaError::Api { code, reason, .. } => {
-                        format!("{reason} ({code}); details withheld: the object holds secret values")
+        Err(e) => {
+            Err(LiveError::Refused {
+                object: p.obj_ref.to_string(),
+                // A server message may quote what it refused; for a secret, that may be a value.
+                message: if policy.is_secret_kind(&p.obj_ref) {
+                    match &e {
+                        SsaError::Api { code, reason, .. } => {
+                            format!("{reason} ({code}); details withheld: the object holds secret values")
+                        }
+                        _ => "details withheld: the object holds secret values".into(),
                     }
-                    _ => "details withheld: the object holds secret values".into(),
-                }
-            } else {
-                e.to_string()
-            },
-        }),
+                } else {
+                    e.to_string()
+                },
+            })
+        }
     }
 }
 

@@ -412,9 +412,10 @@ pub struct LiveClusterArgs {
     /// The kubeconfig file [default: $KUBECONFIG, else ~/.kube/config, else in-cluster].
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context [default: its current context].
+    /// The kubeconfig context [default: its current context]. Named as helm names it, since
+    /// --context is the lines of context around each change.
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub kube_context: Option<String>,
     /// The field manager the dry-run apply uses, as `ferry apply` would.
     #[arg(long, default_value = "ferry", value_name = "NAME")]
     pub field_manager: String,
@@ -432,7 +433,7 @@ pub struct LiveClusterArgs {
 #[derive(Debug, Args)]
 #[command(
     group(clap::ArgGroup::new("base").args(["from", "against"])),
-    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff --against live prod --context prod-cluster\n  ferry diff --against live out/prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff --against live prod --kube-context prod-cluster\n  ferry diff --against live out/prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
 )]
 pub struct DiffArgs {
     /// Without --from or --against: the two sides to compare (OLD NEW, each an out/<env> directory
@@ -518,7 +519,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context [default: its current context].
-    #[arg(long, value_name = "NAME")]
+    // `--kube-context` too, the name `ferry diff --against live` has to use.
+    #[arg(long, alias = "kube-context", value_name = "NAME")]
     pub context: Option<String>,
     /// The field manager that owns what ferry applies.
     #[arg(long, default_value = "ferry", value_name = "NAME")]

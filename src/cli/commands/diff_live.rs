@@ -67,7 +67,7 @@ pub(super) fn against_live(
     let live = &a.live;
     let client = runtime.block_on(super::apply::client(
         live.kubeconfig.as_deref(),
-        live.context.as_deref(),
+        live.kube_context.as_deref(),
     ))?;
     let live_opts = LiveOptions {
         field_manager: live.field_manager.clone(),
@@ -86,7 +86,12 @@ pub(super) fn against_live(
             let objects = objects_of(a, build, opts)?;
             let state = runtime
                 .block_on(dry_run(&client, &build.environment, objects, &live_opts))
-                .with_context(|| format!("environment {}: comparing with the cluster", build.environment))?;
+                .with_context(|| {
+                    format!(
+                        "environment {}: comparing with the cluster",
+                        build.environment
+                    )
+                })?;
             if !g.quiet {
                 for n in &state.notes {
                     eprintln!("note: {n}");
