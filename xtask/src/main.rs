@@ -15,6 +15,8 @@ const HELP: &str = "cargo xtask <task>
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
+  bench apply    (live: FERRY_TEST_KUBECONFIG or --kubeconfig) 1,000 ConfigMaps by ferry vs
+                 kubectl apply --server-side vs a minimal concurrent client; first and unchanged
 ";
 
 fn main() -> Result<()> {
