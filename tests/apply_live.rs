@@ -79,6 +79,40 @@ fn ferry_apply(
     (out.status.code().unwrap_or(-1), report, stderr)
 }
 
+/// `ferry diff --against live DIR --output json` with the set's parent named: exit code,
+/// report and stderr.
+fn ferry_diff_live(kubeconfig: &Path, dir: &Path, inventory: &str) -> (i32, Value, String) {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["diff", "--against", "live"])
+        .arg(dir)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--inventory-name", inventory, "--output", "json"])
+        .env("SOPS_AGE_KEY_FILE", common::example_key("cluster"))
+        .output()
+        .expect("ferry runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// The changes of a diff report as `(change, Kind/namespace/name)`.
+fn diff_changes(report: &Value) -> Vec<(String, String)> {
+    report["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (
+                s("change"),
+                format!("{}/{}/{}", s("kind"), s("namespace"), s("name")),
+            )
+        })
+        .collect()
+}
+
 /// A suffix that makes this run's namespaces and parents its own, so the suite can run again
 /// on the same cluster without meeting the state an earlier run left.
 fn run_id() -> &'static str {
@@ -153,6 +187,9 @@ fn example_applies_reapplies_unchanged_and_kubectl_understands_the_set() {
         0
     );
     assert_eq!(summary(&again, "pruned"), 0);
+    // The sealed Secret is opened in memory for the dry run: the live diff is empty too.
+    let (code, diff, err) = ferry_diff_live(&kc, &dir, "ferry-live-example");
+    assert_eq!(code, 0, "{err}\n{diff:#}");
 
     let id = applyset_id(&again);
     let members = kubectl_ok(
@@ -503,4 +540,122 @@ fn deploy_manifests_pass_a_server_dry_run() {
             ],
         );
     }
+}
+
+#[test]
+fn live_diff_is_empty_after_an_apply_then_shows_a_build_change_and_cluster_drift() {
+    let Some(kc) = live() else { return };
+    if common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let ns = &unique("ferry-live-diff");
+    let d = tempfile::tempdir().expect("tempdir");
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": ns},
+        "type": "Opaque", "stringData": {"password": "live-diff-pw"}});
+    let mut objects = vec![
+        namespace(ns),
+        configmap(ns, "a", "1"),
+        configmap(ns, "b", "1"),
+        secret,
+    ];
+    let v1 = d.path().join("v1");
+    write_artifact(&v1, "live", &objects);
+    let (code, r, err) = ferry_apply(&kc, &v1, ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+
+    let (code, report, err) = ferry_diff_live(&kc, &v1, ns);
+    assert_eq!(
+        code, 0,
+        "no changes right after an apply: {err}\n{report:#}"
+    );
+    assert!(diff_changes(&report).is_empty(), "{report:#}");
+    assert_eq!(report["summary"]["unchanged"], 4, "{report:#}");
+
+    // A change in the build: exactly that change.
+    objects[1] = configmap(ns, "a", "2");
+    let v2 = d.path().join("v2");
+    write_artifact(&v2, "live", &objects);
+    let (code, report, err) = ferry_diff_live(&kc, &v2, ns);
+    assert_eq!(code, 1, "{err}\n{report:#}");
+    assert_eq!(
+        diff_changes(&report),
+        [("changed".to_string(), format!("ConfigMap/{ns}/a"))],
+        "{report:#}"
+    );
+    let text = report["changes"][0]["diff"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("-  k: \"1\"") && text.contains("+  k: \"2\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("managedFields") && !text.contains("resourceVersion"),
+        "{text}"
+    );
+
+    // Someone edits b in the cluster: the drift shows against the unchanged build, and the
+    // diff itself changes nothing.
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "configmap",
+            "b",
+            "-n",
+            ns,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"k":"drifted"}}"#,
+        ],
+    );
+    let (code, report, err) = ferry_diff_live(&kc, &v1, ns);
+    assert_eq!(code, 1, "{err}\n{report:#}");
+    assert_eq!(
+        diff_changes(&report),
+        [("changed".to_string(), format!("ConfigMap/{ns}/b"))],
+        "{report:#}"
+    );
+    let text = report["changes"][0]["diff"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("-  k: drifted") && text.contains("+  k: \"1\""),
+        "{text}"
+    );
+    assert_eq!(
+        kubectl_ok(
+            &kc,
+            &[
+                "get",
+                "configmap",
+                "b",
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.data.k}"
+            ]
+        ),
+        "drifted",
+        "the dry run stored nothing"
+    );
+
+    // An object that left the build is what the prune would delete: removed.
+    let v3 = d.path().join("v3");
+    let fewer: Vec<Value> = objects
+        .iter()
+        .filter(|o| o["metadata"]["name"] != "a")
+        .cloned()
+        .collect();
+    write_artifact(&v3, "live", &fewer);
+    let (code, report, err) = ferry_diff_live(&kc, &v3, ns);
+    assert_eq!(code, 1, "{err}\n{report:#}");
+    let changes = diff_changes(&report);
+    assert!(
+        changes.contains(&("removed".to_string(), format!("ConfigMap/{ns}/a"))),
+        "{report:#}"
+    );
+    let all = report.to_string();
+    assert!(
+        !all.contains("live-diff-pw") && !err.contains("live-diff-pw"),
+        "{all}"
+    );
+    kubectl_ok(&kc, &["get", "configmap", "a", "-n", ns]);
 }

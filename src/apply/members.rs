@@ -20,6 +20,102 @@ fn split_group_kind(gk: &str) -> (String, String) {
     }
 }
 
+/// A group-kind (and namespace) whose members could not be listed: none of it may be pruned,
+/// and the parent must go on listing it.
+#[derive(Debug, Clone)]
+pub struct Unlisted {
+    pub group_kind: String,
+    pub namespace: Option<String>,
+    pub kept: Kept,
+}
+
+/// The set's live members, as listed by their label.
+#[derive(Debug, Default)]
+pub struct Listed {
+    /// Each member with its live object (`apiVersion` and `kind` filled in).
+    pub members: Vec<(Member, Value)>,
+    pub resolved_by_gk: BTreeMap<String, Resolved>,
+    pub unlisted: Vec<Unlisted>,
+}
+
+/// Lists the members of set `id` across the kinds and namespaces `inventory` names (and the
+/// parent's namespace). Kinds no longer served are skipped: no object of them can exist.
+pub async fn list_members(
+    client: &Client,
+    discovery: &Discovery,
+    parent: &ParentRef,
+    id: &str,
+    inventory: &Inventory,
+) -> Listed {
+    let mut out = Listed::default();
+    let mut namespaces: BTreeSet<String> = inventory.namespaces.clone();
+    namespaces.insert(parent.namespace.clone());
+    let selector = format!("{PART_OF_LABEL}={id}");
+    for gk in &inventory.group_kinds {
+        let (group, kind) = split_group_kind(gk);
+        let resolved = match discovery.resolve_group_kind(&group, &kind).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                out.unlisted.push(Unlisted {
+                    group_kind: gk.clone(),
+                    namespace: None,
+                    kept: Kept {
+                        object: gk.clone(),
+                        reason: format!("cannot list members of this kind, none pruned: {e}"),
+                    },
+                });
+                continue;
+            }
+        };
+        let scopes: Vec<Option<&str>> = if resolved.namespaced {
+            namespaces.iter().map(|n| Some(n.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            let api = ssa::api_for(client, &resolved, ns);
+            match api.list(&ListParams::default().labels(&selector)).await {
+                Ok(list) => {
+                    for item in list.items {
+                        let mut live = serde_json::to_value(&item).unwrap_or(Value::Null);
+                        // Items of a built-in list carry no type; the diff shows whole objects.
+                        if let Some(m) = live.as_object_mut() {
+                            m.entry("apiVersion")
+                                .or_insert_with(|| resolved.resource.api_version.clone().into());
+                            m.entry("kind")
+                                .or_insert_with(|| resolved.resource.kind.clone().into());
+                        }
+                        let obj_ref = ObjRef {
+                            group: group.clone(),
+                            kind: kind.clone(),
+                            namespace: if resolved.namespaced {
+                                item.metadata.namespace.clone().unwrap_or_default()
+                            } else {
+                                String::new()
+                            },
+                            name: item.metadata.name.clone().unwrap_or_default(),
+                        };
+                        let member =
+                            Member::from_live(&resolved.resource.api_version, obj_ref, &live);
+                        out.members.push((member, live));
+                    }
+                }
+                Err(e) => out.unlisted.push(Unlisted {
+                    group_kind: gk.clone(),
+                    namespace: ns.map(str::to_string),
+                    kept: Kept {
+                        object: format!("{gk} in {}", ns.unwrap_or("the cluster")),
+                        reason: format!("cannot list members, none pruned: {}", SsaError::from(e)),
+                    },
+                }),
+            }
+        }
+        out.resolved_by_gk.insert(gk.clone(), resolved);
+    }
+    out
+}
+
 /// Lists the set's live members, decides, and deletes. Returns the inventory the parent must
 /// record afterwards: what was applied plus whatever is still a member or could not be listed.
 #[allow(clippy::too_many_arguments)]
@@ -35,68 +131,16 @@ pub async fn prune(
     out: &mut PruneReport,
 ) -> Inventory {
     let mut latest = desired_inv.clone();
-    let mut namespaces: BTreeSet<String> = superset.namespaces.clone();
-    namespaces.insert(parent.namespace.clone());
-    let selector = format!("{PART_OF_LABEL}={id}");
-    let mut members: Vec<Member> = Vec::new();
-    let mut resolved_by_gk: BTreeMap<String, Resolved> = BTreeMap::new();
-    for gk in &superset.group_kinds {
-        let (group, kind) = split_group_kind(gk);
-        let resolved = match discovery.resolve_group_kind(&group, &kind).await {
-            Ok(Some(r)) => r,
-            // No longer served: no object of it can exist.
-            Ok(None) => continue,
-            Err(e) => {
-                out.failed.push(Kept {
-                    object: gk.clone(),
-                    reason: format!("cannot list members of this kind, none pruned: {e}"),
-                });
-                latest.group_kinds.insert(gk.clone());
-                continue;
-            }
-        };
-        let scopes: Vec<Option<&str>> = if resolved.namespaced {
-            namespaces.iter().map(|n| Some(n.as_str())).collect()
-        } else {
-            vec![None]
-        };
-        for ns in scopes {
-            let api = ssa::api_for(client, &resolved, ns);
-            match api.list(&ListParams::default().labels(&selector)).await {
-                Ok(list) => {
-                    for item in list.items {
-                        let live = serde_json::to_value(&item).unwrap_or(Value::Null);
-                        let obj_ref = ObjRef {
-                            group: group.clone(),
-                            kind: kind.clone(),
-                            namespace: if resolved.namespaced {
-                                item.metadata.namespace.clone().unwrap_or_default()
-                            } else {
-                                String::new()
-                            },
-                            name: item.metadata.name.clone().unwrap_or_default(),
-                        };
-                        members.push(Member::from_live(
-                            &resolved.resource.api_version,
-                            obj_ref,
-                            &live,
-                        ));
-                    }
-                }
-                Err(e) => {
-                    out.failed.push(Kept {
-                        object: format!("{gk} in {}", ns.unwrap_or("the cluster")),
-                        reason: format!("cannot list members, none pruned: {}", SsaError::from(e)),
-                    });
-                    latest.group_kinds.insert(gk.clone());
-                    if let Some(n) = ns {
-                        latest.namespaces.insert(n.to_string());
-                    }
-                }
-            }
+    let listed = list_members(client, discovery, parent, id, superset).await;
+    for u in listed.unlisted {
+        latest.group_kinds.insert(u.group_kind);
+        if let Some(n) = u.namespace {
+            latest.namespaces.insert(n);
         }
-        resolved_by_gk.insert(gk.clone(), resolved);
+        out.failed.push(u.kept);
     }
+    let members: Vec<Member> = listed.members.into_iter().map(|(m, _)| m).collect();
+    let resolved_by_gk = listed.resolved_by_gk;
     let decision = decide(&members, desired, &opts.prune);
     out.kept = decision
         .kept

@@ -3,11 +3,13 @@
 //!
 //! [`source`] reads the input, [`plan`] settles each object's resource and [`stage`],
 //! [`ssa`] sends it, [`inventory`] keeps the set, [`prune`] decides deletions, [`health`] and
-//! [`wait`] judge the result; [`run`] strings them together.
+//! [`wait`] judge the result; [`run`] strings them together. [`live`] sends a build with
+//! `dryRun=All` for `ferry diff --against live`.
 
 pub mod discovery;
 pub mod health;
 pub mod inventory;
+pub mod live;
 pub mod members;
 pub mod plan;
 pub mod prune;

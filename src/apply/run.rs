@@ -50,7 +50,7 @@ pub trait ApplyProgress: Sync {
 pub struct NoProgress;
 impl ApplyProgress for NoProgress {}
 
-fn core_resource(kind: &str, plural: &str) -> Resolved {
+pub(crate) fn core_resource(kind: &str, plural: &str) -> Resolved {
     Resolved {
         resource: ApiResource {
             group: String::new(),

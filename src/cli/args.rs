@@ -432,16 +432,46 @@ pub enum DiffFormat {
 pub enum DiffAgainst {
     /// Each environment's last pushed, signed artifact (its `artifact:` at --tag).
     Pushed,
+    /// The live cluster: each object sent with dryRun=All and compared with what is live,
+    /// members of the environment's ApplySet that left the build shown as removed.
+    Live,
+}
+
+/// Where `ferry diff --against live` finds the cluster and the environment's ApplySet; the same
+/// flags and defaults as `ferry apply`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Live cluster (--against live)")]
+pub struct LiveClusterArgs {
+    /// The kubeconfig file [default: $KUBECONFIG, else ~/.kube/config, else in-cluster].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: its current context]. Named as helm names it, since
+    /// --context is the lines of context around each change.
+    #[arg(long, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// The field manager the dry-run apply uses, as `ferry apply` would.
+    #[arg(long, default_value = "ferry", value_name = "NAME")]
+    pub field_manager: String,
+    /// The namespace of the environment's ApplySet parent.
+    #[arg(long, default_value = "ferry-system", value_name = "NS")]
+    pub inventory_namespace: String,
+    /// The ApplySet parent's name [default: ferry-<environment>].
+    #[arg(long, value_name = "NAME")]
+    pub inventory_name: Option<String>,
+    /// The ApplySet parent's kind.
+    #[arg(long, value_enum, default_value_t)]
+    pub inventory_kind: InventoryKind,
 }
 
 #[derive(Debug, Args)]
 #[command(
     group(clap::ArgGroup::new("base").args(["from", "against"])),
-    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff --against live prod --kube-context prod-cluster\n  ferry diff --against live out/prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
 )]
 pub struct DiffArgs {
     /// Without --from or --against: the two sides to compare (OLD NEW, each an out/<env> directory
-    /// or an oci:// artifact, pulled and verified). Otherwise: the environments [default: all].
+    /// or an oci:// artifact, pulled and verified). Otherwise: the environments [default: all];
+    /// with --against live, the environments or out/<env> directories to compare with the cluster.
     #[arg(value_name = "OLD NEW | ENV")]
     pub args: Vec<String>,
     /// Build this revision (branch, tag or commit) as the old side.
@@ -494,6 +524,8 @@ pub struct DiffArgs {
     pub verify: VerifyKeyArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub live: LiveClusterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -520,7 +552,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context [default: its current context].
-    #[arg(long, value_name = "NAME")]
+    // `--kube-context` too, the name `ferry diff --against live` has to use.
+    #[arg(long, alias = "kube-context", value_name = "NAME")]
     pub context: Option<String>,
     /// The field manager that owns what ferry applies.
     #[arg(long, default_value = "ferry", value_name = "NAME")]

@@ -10,9 +10,10 @@
 //! - an artifact (`oci://…`, `--against pushed`): pull, verify and unpack it into a temporary
 //!   directory (it holds the same `out/<env>` layout), then [`load_dir`] it;
 //! - SOPS decryption: implement [`SecretDecryptor`] and pass it in [`SecretContext`];
-//! - the live cluster: build a [`Build`]-like map from what the server returns for each object,
-//!   after [`strip_server_fields`], and compare it the same way.
+//! - the live cluster: [`live::live_sides`] turns what the server returned (live objects and
+//!   dry-run results, after [`strip_server_fields`]) into two in-memory builds, compared the same way.
 
+pub mod live;
 mod load;
 mod normalize;
 mod objects;

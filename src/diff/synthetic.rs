@@ -52,10 +52,20 @@ fn object(i: usize, changed: bool) -> Value {
 }
 
 fn write_build(dir: &Path, objects: usize, changed: impl Fn(usize) -> bool) -> std::io::Result<()> {
+    let objects: Vec<Value> = (0..objects).map(|i| object(i, changed(i))).collect();
+    write_objects(dir, "synthetic", &objects)
+}
+
+/// Writes `objects` as the build of `environment`, in apps of 100 objects, exactly as
+/// `ferry build` lays it out (the apply benchmark's 1,000 ConfigMaps, for one).
+///
+/// # Errors
+/// When a directory or file cannot be written, or a value is not an object.
+pub fn write_objects(dir: &Path, environment: &str, objects: &[Value]) -> std::io::Result<()> {
     let mut apps = serde_json::Map::new();
-    for i in 0..objects {
+    for (i, value) in objects.iter().enumerate() {
         let app = format!("app-{:03}", i / PER_APP);
-        let obj = Object::from_value(object(i, changed(i))).map_err(std::io::Error::other)?;
+        let obj = Object::from_value(value.clone()).map_err(std::io::Error::other)?;
         let file = object_file_name(&obj);
         let text = to_yaml(obj.value());
         std::fs::create_dir_all(dir.join(&app))?;
@@ -69,7 +79,7 @@ fn write_build(dir: &Path, objects: usize, changed: impl Fn(usize) -> bool) -> s
                 "digest": format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))}));
         }
     }
-    let index = json!({"apiVersion": crate::config::API_VERSION, "kind": "BuildIndex", "environment": "synthetic",
+    let index = json!({"apiVersion": crate::config::API_VERSION, "kind": "BuildIndex", "environment": environment,
         "source": {"revision": null, "commit": null, "branch": null, "created": null, "worktree": false},
         "apps": apps});
     std::fs::write(

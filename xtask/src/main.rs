@@ -17,6 +17,8 @@ const HELP: &str = "cargo xtask <task>
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
   bench secrets  decrypt + seal 1,000 Secrets x 20 keys in process vs sops process calls
   bench render   every corpus kustomize root: native renderer vs `kubectl kustomize`
+  bench apply    (live: FERRY_TEST_KUBECONFIG or --kubeconfig) 1,000 ConfigMaps by ferry vs
+                 kubectl apply --server-side vs a minimal concurrent client; first and unchanged
 ";
 
 fn main() -> Result<()> {

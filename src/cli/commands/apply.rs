@@ -73,7 +73,7 @@ fn once(
         ..artifact
     };
     runtime.block_on(async {
-        let client = client(a).await?;
+        let client = client(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         anyhow::Ok(apply::apply(&client, artifact, opts, progress).await?)
     })
 }
@@ -223,18 +223,21 @@ fn options(a: &ApplyArgs) -> ApplyOptions {
 
 /// `--kubeconfig` and `--context` when given; otherwise `$KUBECONFIG` or `~/.kube/config`,
 /// falling back to the in-cluster service account.
-async fn client(a: &ApplyArgs) -> anyhow::Result<Client> {
+pub(super) async fn client(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> anyhow::Result<Client> {
     let options = KubeConfigOptions {
-        context: a.context.clone(),
+        context: context.map(str::to_string),
         ..KubeConfigOptions::default()
     };
-    let config = if let Some(path) = &a.kubeconfig {
+    let config = if let Some(path) = kubeconfig {
         let kc = Kubeconfig::read_from(path)
             .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
         Config::from_custom_kubeconfig(kc, &options)
             .await
             .with_context(|| format!("kubeconfig {}", path.display()))?
-    } else if a.context.is_some() {
+    } else if context.is_some() {
         Config::from_kubeconfig(&options)
             .await
             .context("cannot load the kubeconfig context")?

@@ -1,5 +1,6 @@
 //! `ferry diff`: two build directories, or two revisions built through the cache, compared
-//! object by object; the report goes to stdout as text, JSON or Markdown.
+//! object by object (artifacts in `diff_pushed`, the live cluster in `diff_live`); the report
+//! goes to stdout as text, JSON or Markdown.
 
 use super::inputs::{open_tree, BuildInputs};
 use super::repo_root;
@@ -31,6 +32,9 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
     let envs = match &a.from {
         _ if a.against == Some(DiffAgainst::Pushed) => {
             super::diff_pushed::against_pushed(g, &a, &opts, secrets)?
+        }
+        _ if a.against == Some(DiffAgainst::Live) => {
+            super::diff_live::against_live(g, &a, &opts, secrets)?
         }
         None => {
             let [old, new] = a.args.as_slice() else {

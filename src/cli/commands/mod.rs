@@ -4,6 +4,7 @@ mod apply;
 mod build;
 mod cache;
 mod diff;
+mod diff_live;
 mod diff_pushed;
 mod init;
 mod inputs;

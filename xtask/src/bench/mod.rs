@@ -1,5 +1,7 @@
 //! `cargo xtask bench <what>`: ferry's figure beside the peer's, measured in one run.
 
+mod apply;
+mod apply_cluster;
 mod artifact;
 mod build;
 mod diff;
@@ -29,9 +31,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             artifact::generate(Path::new(dir))
         }
         Some("artifact") => artifact::run(root),
-        other => {
-            bail!("unknown benchmark {other:?}; available: build, diff, artifact, secrets, render")
-        }
+        Some("apply") => apply::run(root, &args[1..]),
+        other => bail!(
+            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply"
+        ),
     }
 }
 

@@ -1,0 +1,126 @@
+//! `ferry diff --against live ENV...|DIR...`: each environment's build (given as `out/<env>`
+//! directories, or built from `--to`/HEAD or the working tree) against the live cluster, like
+//! `kubectl diff`: every object sent with `dryRun=All`, sealed Secrets opened in memory first.
+
+use super::diff::build_revision;
+use super::repo_root;
+use crate::apply::live::{dry_run, LiveOptions};
+use crate::apply::source::{is_sealed, unseal};
+use crate::apply::{ApplyOptions, Decryptor, ParentKind};
+use crate::cli::args::{DiffArgs, GlobalArgs, InventoryKind};
+use crate::diff::secrets::SecretPolicy;
+use crate::diff::{self, Build, DiffOptions, EnvDiff, SecretContext};
+use crate::manifest::Object;
+use crate::secrets::open::InMemory;
+use anyhow::{bail, Context};
+use std::path::Path;
+
+/// A build directory rather than an environment name: it holds an index, or is written as a path.
+fn is_dir_arg(arg: &str) -> bool {
+    arg.contains('/') || Path::new(arg).join(crate::build::INDEX_FILE).is_file()
+}
+
+pub(super) fn against_live(
+    g: &GlobalArgs,
+    a: &DiffArgs,
+    opts: &DiffOptions,
+    secrets: SecretContext<'_>,
+) -> anyhow::Result<Vec<EnvDiff>> {
+    if g.offline {
+        bail!("ferry diff --against live talks to a cluster, and --offline (or FERRY_OFFLINE) forbids every network access\nhint: unset FERRY_OFFLINE for this command, or compare builds offline: ferry diff --from REV");
+    }
+    if a.args.is_empty() {
+        // A cluster runs one environment: comparing it with every environment would mostly
+        // show another environment's objects as changes.
+        bail!("ferry diff --against live needs the environment(s) this cluster runs, or their build directories\nhint: ferry diff --against live prod, or ferry diff --against live out/prod");
+    }
+    let dirs = a.args.iter().filter(|s| is_dir_arg(s)).count();
+    let scratch = tempfile::Builder::new()
+        .prefix("ferry-diff-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let builds: Vec<Build> = if dirs == a.args.len() {
+        a.args
+            .iter()
+            .map(|d| diff::load_dir(Path::new(d)))
+            .collect::<Result<_, _>>()?
+    } else if dirs == 0 {
+        let root = repo_root(&g.repo);
+        let rev = (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD"));
+        let built = build_revision(g, a, &root, rev, &scratch.path().join("new"))?;
+        a.args
+            .iter()
+            .map(|env| {
+                if !built.envs.contains(env) {
+                    bail!("ferry.yaml has no environment {env:?} (in {})\nhint: name an environment of ferry.yaml, or pass its out/<env> directory", rev.unwrap_or("the working tree"));
+                }
+                Ok(diff::load_dir(&built.out.join(env))?)
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        bail!("ferry diff --against live takes either environment names or out/<env> directories, not both");
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let live = &a.live;
+    let client = runtime.block_on(super::apply::client(
+        live.kubeconfig.as_deref(),
+        live.kube_context.as_deref(),
+    ))?;
+    let live_opts = LiveOptions {
+        field_manager: live.field_manager.clone(),
+        parent_kind: match live.inventory_kind {
+            InventoryKind::Secret => ParentKind::Secret,
+            InventoryKind::Configmap => ParentKind::ConfigMap,
+        },
+        inventory_namespace: live.inventory_namespace.clone(),
+        inventory_name: live.inventory_name.clone(),
+        concurrency: ApplyOptions::default().concurrency,
+        secret_kinds: opts.secret_kinds.clone(),
+    };
+    builds
+        .iter()
+        .map(|build| {
+            let objects = objects_of(a, build, opts)?;
+            let state = runtime
+                .block_on(dry_run(&client, &build.environment, objects, &live_opts))
+                .with_context(|| {
+                    format!(
+                        "environment {}: comparing with the cluster",
+                        build.environment
+                    )
+                })?;
+            if !g.quiet {
+                for n in &state.notes {
+                    eprintln!("note: {n}");
+                }
+            }
+            let (old, new) = diff::live::live_sides(build, &state);
+            Ok(diff::compare(&old, &new, opts, secrets)?)
+        })
+        .collect()
+}
+
+/// The build's objects as `ferry apply` would send them: parsed, sealed ones opened in memory.
+fn objects_of(a: &DiffArgs, build: &Build, opts: &DiffOptions) -> anyhow::Result<Vec<Object>> {
+    let policy = SecretPolicy::new(&opts.secret_kinds);
+    let objects: Vec<Object> = build
+        .objects
+        .iter()
+        .map(|(r, e)| {
+            let secret = policy.is_secret_kind(r) || e.bytes.windows(6).any(|w| w == b"\nsops:");
+            let v = e.parse(build, r, secret)?;
+            // `parse` checked it is an object with this identity.
+            Ok(Object::from_value(v)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if !objects.iter().any(is_sealed) {
+        return Ok(objects);
+    }
+    // Identities are read only when something is sealed: a plain build needs none.
+    let ids = InMemory::load(a.identity.as_deref())?;
+    let decryptor = (!ids.is_empty()).then_some(&ids as &dyn Decryptor);
+    Ok(unseal(objects, decryptor)?)
+}
