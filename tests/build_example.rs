@@ -492,7 +492,11 @@ fn native_renderer_writes_the_same_out_as_the_binary() {
     let repo = common::example_repo();
     let r = repo.path();
     let cache = tempfile::tempdir().expect("tempdir");
-    build_json(r, cache.path(), &["--out", "out-binary"]);
+    build_json(
+        r,
+        cache.path(),
+        &["--out", "out-binary", "--renderer", "binary"],
+    );
     edit(
         &r.join("ferry.yaml"),
         "kubeVersion: \"1.31.0\"",
@@ -585,4 +589,70 @@ fn bad_renderer_values_name_key_and_line() {
         assert!(stderr.contains(want), "want {want:?} in:\n{stderr}");
         assert!(located.is_match(&stderr), "no line in {stderr}");
     }
+}
+
+#[test]
+fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
+    if common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let r = tmp.path();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v\n";
+    for app in ["plain", "meta"] {
+        std::fs::create_dir_all(r.join(app)).expect("mkdir");
+        std::fs::write(r.join(app).join("cm.yaml"), cm).expect("write");
+    }
+    std::fs::write(r.join("plain/kustomization.yaml"), "resources: [cm.yaml]\n").expect("write");
+    // `buildMetadata` is one of the fields the native renderer does not support yet.
+    std::fs::write(
+        r.join("meta/kustomization.yaml"),
+        "resources: [cm.yaml]\nnamePrefix: meta-\nbuildMetadata: [managedByLabel]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        r.join("ferry.yaml"),
+        "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  dev: {}\napps:\n  plain:\n    namespace: a\n    kustomize: plain\n  meta:\n    namespace: b\n    kustomize: meta\n",
+    )
+    .expect("write");
+    common::git(r, &["init", "-q", "-b", "main"]);
+    common::commit_all(r, "two kustomize apps");
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    // With kubectl: the unsupported root goes to the binary, which adds kustomize's label.
+    let report = build_json(r, cache.path(), &[]);
+    assert_eq!(report["environments"][0]["objects"], 2, "{report}");
+    let meta = std::fs::read_to_string(r.join("out/dev/meta/configmap_b_meta-settings.yaml"))
+        .expect("written");
+    assert!(
+        meta.contains("app.kubernetes.io/managed-by: kustomize-"),
+        "{meta}"
+    );
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(r.join("out/dev/index.json")).expect("index"),
+    )
+    .expect("json");
+    assert!(
+        index["apps"]["plain"]["renderer"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("auto: ferry-native")),
+        "{index}"
+    );
+
+    // Without any binary the supported root still renders (natively); the other one is an
+    // error that names the field and what to do.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(empty.path())
+        .args(["build", "-o", "out-nobin", "-C"])
+        .arg(r)
+        .env("PATH", empty.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("buildMetadata"), "{err}");
+    assert!(
+        !err.contains("dev/plain"),
+        "the supported root rendered: {err}"
+    );
 }

@@ -4,8 +4,9 @@ use super::BuildContext;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_documents, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, ChartLocation, HelmRenderer, InputError, KustomizeRenderer,
-    NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest, Renderer,
+    input_digests, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
+    KustomizeRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
+    Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
@@ -192,6 +193,17 @@ fn renderer_for(
             renderer: RendererChoice::Native,
             ..
         } => Box::new(NativeKustomizeRenderer),
+        ResolvedSource::Kustomize {
+            renderer: RendererChoice::Auto,
+            ..
+        } => Box::new(AutoKustomizeRenderer {
+            binary: ctx
+                .tools
+                .kustomize
+                .clone()
+                .ok()
+                .map(|tool| KustomizeRenderer { tool }),
+        }),
         ResolvedSource::Kustomize { .. } => Box::new(KustomizeRenderer {
             tool: ctx.tools.kustomize.clone()?,
         }),

@@ -88,6 +88,8 @@ pub enum OutputFormat {
 /// `--renderer`: how kustomize apps render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
+    /// Native, falling back to the binary for fields native does not support yet (the default).
+    Auto,
     /// ferry's own kustomize, byte-identical to kubectl kustomize v5.7.1; no binary needed.
     Native,
     /// `kubectl kustomize` or `kustomize build`.
@@ -97,6 +99,7 @@ pub enum RendererArg {
 impl From<RendererArg> for crate::config::RendererChoice {
     fn from(r: RendererArg) -> Self {
         match r {
+            RendererArg::Auto => crate::config::RendererChoice::Auto,
             RendererArg::Native => crate::config::RendererChoice::Native,
             RendererArg::Binary => crate::config::RendererChoice::Binary,
         }

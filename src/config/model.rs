@@ -202,12 +202,14 @@ impl ChartRef {
 }
 
 /// How kustomize apps render: `binary` runs `kubectl kustomize` (or `kustomize build`),
-/// `native` uses ferry's own byte-identical kustomize (no binary needed). The default stays
-/// `binary` until native has proven itself on users' repositories; `--compare` checks one.
+/// `native` uses ferry's own byte-identical kustomize (no binary needed), and `auto`, the
+/// default, renders natively and hands a root to the binary only when it uses a field the
+/// native renderer does not support yet. `--compare` checks the two against each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum RendererChoice {
     #[default]
+    Auto,
     Binary,
     Native,
 }
@@ -215,6 +217,7 @@ pub enum RendererChoice {
 impl RendererChoice {
     pub fn as_str(self) -> &'static str {
         match self {
+            RendererChoice::Auto => "auto",
             RendererChoice::Binary => "binary",
             RendererChoice::Native => "native",
         }

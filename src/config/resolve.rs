@@ -208,7 +208,7 @@ apps:
             all[3].source,
             ResolvedSource::Kustomize {
                 path: "apps/ingress/overlays/staging".into(),
-                renderer: RendererChoice::Binary,
+                renderer: RendererChoice::Auto,
             }
         );
         assert_eq!(all[4].kube_version, "1.31.0");

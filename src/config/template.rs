@@ -11,9 +11,10 @@ kubeVersion: "1.31.0"
 # Extra .Capabilities.APIVersions for every chart, e.g. CRDs your clusters have.
 # apiVersions: [monitoring.coreos.com/v1]
 
-# How kustomize apps render: `binary` runs kubectl kustomize (the default), `native` uses
-# ferry's built-in kustomize (same bytes, no binary). An app can set its own `renderer:`;
-# `ferry build --compare` shows whether native matches on this repository.
+# How kustomize apps render: `auto` (the default) uses ferry's built-in kustomize (the same
+# bytes as kubectl kustomize v5.7.1) and kubectl only for fields it does not support yet;
+# `native` never runs a binary, `binary` always runs kubectl kustomize. An app can set its own
+# `renderer:`; `ferry build --compare` shows that both agree on this repository.
 # renderer: native
 
 # Kinds whose scope ferry cannot learn from a CRD in the render.

@@ -72,3 +72,36 @@ impl Renderer for NativeKustomizeRenderer {
         })
     }
 }
+
+/// `renderer: auto`: the native renderer, and the binary for a root that uses a field native
+/// does not support yet. Everything else native reports (a missing file, a refused remote
+/// base) is the answer: the binary would fail too, or would fetch from the network.
+pub struct AutoKustomizeRenderer {
+    /// `None` when no binary is installed: then an unsupported field is an error.
+    pub binary: Option<KustomizeRenderer>,
+}
+
+impl Renderer for AutoKustomizeRenderer {
+    fn name(&self) -> &'static str {
+        "kustomize"
+    }
+
+    fn fingerprint(&self) -> String {
+        // Either may have rendered a key, so both versions are part of it.
+        let binary = self
+            .binary
+            .as_ref()
+            .map_or_else(|| "no binary".to_string(), |b| b.fingerprint());
+        format!("auto: {} | {binary}", NativeKustomizeRenderer.fingerprint())
+    }
+
+    fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
+        let native = NativeKustomizeRenderer.render(req);
+        let unsupported = matches!(&native, Err(RenderError::Native { error, .. })
+            if matches!(**error, super::kustomize_native::Error::Unsupported { .. }));
+        match &self.binary {
+            Some(binary) if unsupported => binary.render(req),
+            _ => native,
+        }
+    }
+}

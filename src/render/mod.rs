@@ -14,7 +14,9 @@ pub use cache::{Cache, CacheStats};
 pub use compare::{first_difference, FirstDifference};
 pub use helm::{helm_args, HelmRenderer};
 pub use inputs::{input_digests, InputError};
-pub use kustomize::{KustomizeRenderer, NativeKustomizeRenderer, NATIVE_KUSTOMIZE_COMPAT};
+pub use kustomize::{
+    AutoKustomizeRenderer, KustomizeRenderer, NativeKustomizeRenderer, NATIVE_KUSTOMIZE_COMPAT,
+};
 pub use plain::PlainRenderer;
 pub use tools::{tool_command, Tool, ToolError, ToolKind, Tools};
 

@@ -6,8 +6,8 @@ use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomiz
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::render::{
-    first_difference, ChartLocation, HelmRenderer, KustomizeRenderer, NativeKustomizeRenderer,
-    RenderRequest, Renderer, Tools,
+    first_difference, AutoKustomizeRenderer, ChartLocation, HelmRenderer, KustomizeRenderer,
+    NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
 };
 use crate::source::WorkTree;
 use anyhow::Context;
@@ -146,6 +146,13 @@ fn kustomize(g: &GlobalArgs, a: RenderKustomizeArgs) -> anyhow::Result<String> {
                 Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
             Box::new(KustomizeRenderer {
                 tool: tools.kustomize?,
+            })
+        }
+        RendererChoice::Auto => {
+            let tools =
+                Tools::discover(None, a.tools.kustomize.as_deref(), cache_dir(g).as_deref());
+            Box::new(AutoKustomizeRenderer {
+                binary: tools.kustomize.ok().map(|tool| KustomizeRenderer { tool }),
             })
         }
     };
