@@ -45,12 +45,18 @@ pub fn unwritable_char(value: &Value) -> Option<char> {
     let refused = |c: char| {
         ('\u{7f}'..='\u{9f}').contains(&c) && c != '\u{85}' || c == '\u{fffe}' || c == '\u{ffff}'
     };
+    // Every refused character is encoded with a lead byte of 0x7F (DEL), 0xC2 (U+0080 to
+    // U+00BF) or 0xEF (U+F000 to U+FFFF): text without one needs no decoding.
+    let suspect = |s: &str| s.bytes().any(|b| matches!(b, 0x7f | 0xc2 | 0xef));
     match value {
-        Value::String(s) => s.chars().find(|&c| refused(c)),
+        Value::String(s) => suspect(s)
+            .then(|| s.chars().find(|&c| refused(c)))
+            .flatten(),
         Value::Array(items) => items.iter().find_map(unwritable_char),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            k.chars()
-                .find(|&c| refused(c) || c == '\u{85}')
+            suspect(k)
+                .then(|| k.chars().find(|&c| refused(c) || c == '\u{85}'))
+                .flatten()
                 .or_else(|| unwritable_char(v))
         }),
         _ => None,
@@ -127,19 +133,7 @@ impl Emitter {
             Value::Null => self.scalar("null", Style::Plain, ctx),
             Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
             Value::Number(n) => self.scalar(&yaml_number(n), Style::Plain, ctx),
-            Value::String(s) => {
-                let s = &*fold_nel(s);
-                // encode.go `stringv`: newlines ask for a literal block, text that would read
-                // back as something else for double quotes; the emitter may still overrule.
-                let style = if s.contains('\n') {
-                    Style::Literal
-                } else if plain_is_string(s) {
-                    Style::Plain
-                } else {
-                    Style::DoubleQuoted
-                };
-                self.scalar(s, style, ctx);
-            }
+            Value::String(s) => self.string(s, ctx),
             Value::Array(items) if items.is_empty() => self.empty_flow("[", "]"),
             Value::Object(map) if map.is_empty() => self.empty_flow("{", "}"),
             Value::Array(items) => self.block_sequence(items, ctx),
@@ -151,6 +145,21 @@ impl Emitter {
                 self.block_mapping(&entries);
             }
         }
+    }
+
+    /// A string node (a value or a mapping key).
+    fn string(&mut self, s: &str, ctx: Context) {
+        let s = &*fold_nel(s);
+        // encode.go `stringv`: newlines ask for a literal block, text that would read back as
+        // something else for double quotes; the emitter may still overrule.
+        let style = if s.contains('\n') {
+            Style::Literal
+        } else if plain_is_string(s) {
+            Style::Plain
+        } else {
+            Style::DoubleQuoted
+        };
+        self.scalar(s, style, ctx);
     }
 
     fn empty_flow(&mut self, open: &str, close: &str) {
@@ -183,8 +192,8 @@ impl Emitter {
             };
             let multiline = key.chars().any(is_break);
             if !multiline && key.len() <= SIMPLE_KEY_MAX {
-                self.node(
-                    &Value::String((*key).clone()),
+                self.string(
+                    key,
                     Context {
                         mapping: true,
                         simple_key: true,
@@ -193,7 +202,7 @@ impl Emitter {
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.node(&Value::String((*key).clone()), value_ctx);
+                self.string(key, value_ctx);
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }

@@ -57,7 +57,7 @@ pub fn apply(
     }
     let path = split_path(&spec.path);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    walk(object, &path, String::new(), spec.create, create, set)
+    walk(object, &path, &mut String::new(), spec.create, create, set)
         .map_err(|e| format!("considering field '{}': {e}", spec.path))
 }
 
@@ -82,29 +82,28 @@ pub fn split_path(path: &str) -> Vec<String> {
     out
 }
 
+/// `at` is the JSON pointer of `node`; it is extended for each child and restored after.
 fn walk(
     node: &mut Value,
     path: &[&str],
-    at: String,
+    at: &mut String,
     create_if_missing: bool,
     create: Create,
     set: &mut Setter<'_>,
 ) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
-        return set(node, &at);
+        return set(node, at);
     };
     match node {
         Value::Null => Ok(()),
         Value::Array(items) => {
+            let len = at.len();
             for (i, item) in items.iter_mut().enumerate() {
-                walk(
-                    item,
-                    path,
-                    format!("{at}/{i}"),
-                    create_if_missing,
-                    create,
-                    set,
-                )?;
+                at.push('/');
+                at.push_str(&i.to_string());
+                let r = walk(item, path, at, create_if_missing, create, set);
+                at.truncate(len);
+                r?;
             }
             Ok(())
         }
@@ -139,8 +138,18 @@ fn walk(
                     *field = made;
                 }
             }
-            let at = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
-            walk(field, rest, at, create_if_missing, create, set)
+            let len = at.len();
+            at.push('/');
+            for c in name.chars() {
+                match c {
+                    '~' => at.push_str("~0"),
+                    '/' => at.push_str("~1"),
+                    c => at.push(c),
+                }
+            }
+            let r = walk(field, rest, at, create_if_missing, create, set);
+            at.truncate(len);
+            r
         }
         _ => Err("expected sequence or mapping node".into()),
     }

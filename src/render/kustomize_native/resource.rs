@@ -36,16 +36,8 @@ impl Gvk {
         }
     }
 
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
     pub fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped(&self.api_version(), &self.kind)
+        is_cluster_scoped(&self.group, &self.version, &self.kind)
     }
 }
 
@@ -291,21 +283,49 @@ pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
     Ok(out)
 }
 
-/// The path of the first `null` inside a list, which kustomize refuses.
+/// The path of the first `null` inside a list, which kustomize refuses. The path is only
+/// written out once one is found: most objects have none, and this visits every node.
 fn null_list_item(value: &Value, path: &str) -> Option<String> {
-    match value {
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let here = format!("{path}[{i}]");
-            if item.is_null() {
-                Some(here)
-            } else {
-                null_list_item(item, &here)
+    let mut rev = Vec::new();
+    if !find_null_list_item(value, &mut rev) {
+        return None;
+    }
+    let mut out = path.to_string();
+    for step in rev.iter().rev() {
+        match step {
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
             }
+        }
+    }
+    Some(out)
+}
+
+/// One step of a path, collected leaf first.
+enum Step<'a> {
+    Index(usize),
+    Key(&'a str),
+}
+
+fn find_null_list_item<'a>(value: &'a Value, rev: &mut Vec<Step<'a>>) -> bool {
+    match value {
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let found = item.is_null() || find_null_list_item(item, rev);
+            if found {
+                rev.push(Step::Index(i));
+            }
+            found
         }),
-        Value::Object(map) => map
-            .iter()
-            .find_map(|(k, v)| null_list_item(v, &format!("{path}.{k}"))),
-        _ => None,
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            let found = find_null_list_item(v, rev);
+            if found {
+                rev.push(Step::Key(k));
+            }
+            found
+        }),
+        _ => false,
     }
 }
 

@@ -56,9 +56,57 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("v1", "PersistentVolume"),
 ];
 
-/// True when kustomize knows `apiVersion`/`kind` to be cluster-scoped.
-pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
-    CLUSTER_SCOPED
-        .iter()
-        .any(|(v, k)| *v == api_version && *k == kind)
+/// True when kustomize knows `apiVersion`/`kind` to be cluster-scoped, with `apiVersion`
+/// given as group and version (`group/version`, or the version alone for the core group):
+/// compared in place, since this is asked for every object many times.
+pub fn is_cluster_scoped(group: &str, version: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED.iter().any(|(v, k)| {
+        *k == kind
+            && if group.is_empty() {
+                *v == version
+            } else {
+                v.len() == group.len() + 1 + version.len()
+                    && v.starts_with(group)
+                    && v.as_bytes()[group.len()] == b'/'
+                    && v.ends_with(version)
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_and_version_are_compared_as_the_api_version() {
+        for (api_version, kind) in CLUSTER_SCOPED {
+            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+            assert!(
+                is_cluster_scoped(group, version, kind),
+                "{api_version} {kind}"
+            );
+        }
+        assert!(is_cluster_scoped("", "v1", "Namespace"));
+        assert!(is_cluster_scoped(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole"
+        ));
+        assert!(!is_cluster_scoped(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role"
+        ));
+        assert!(!is_cluster_scoped(
+            "rbac.authorization.k8s.io",
+            "v1x",
+            "ClusterRole"
+        ));
+        assert!(!is_cluster_scoped(
+            "rbac.authorization.k8s.i",
+            "o/v1",
+            "ClusterRole"
+        ));
+        assert!(!is_cluster_scoped("apps", "v1", "Namespace"));
+    }
 }

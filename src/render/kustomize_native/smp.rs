@@ -32,29 +32,38 @@ fn directive(patch: &Map<String, Value>) -> Result<Directive, String> {
 }
 
 /// Merges `patch` into `dest` (absent when `None`); `Ok(None)` means the field goes away.
+/// `dest` is taken by value and reused: a patch touches a few fields of a large object, and
+/// copying the object at every level it descends through was most of a patch's cost.
 fn merge(
     gvk: (&str, &str),
     path: &mut Vec<String>,
-    dest: Option<&Value>,
+    dest: Option<Value>,
     patch: &Value,
 ) -> Result<Option<Value>, String> {
     match patch {
         Value::Null => Ok(None),
         Value::Object(p) => {
-            let mut p = p.clone();
-            match directive(&p)? {
+            // Without a directive the patch is used as it is; with one, a copy without
+            // `$patch` (whose removal reorders the keys as `Map::remove` does).
+            let without_directive;
+            let p = match directive(p)? {
                 Directive::Delete => return Ok(None),
                 Directive::Replace => {
+                    let mut p = p.clone();
                     p.remove("$patch");
                     return Ok(Some(Value::Object(p)));
                 }
-                Directive::Merge => {
-                    p.remove("$patch");
+                Directive::Merge if p.contains_key("$patch") => {
+                    let mut copy = p.clone();
+                    copy.remove("$patch");
+                    without_directive = copy;
+                    &without_directive
                 }
-            }
+                Directive::Merge => p,
+            };
             let mut out = match dest {
                 None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(d)) => d.clone(),
+                Some(Value::Object(d)) => d,
                 Some(_) => {
                     return Err(format!(
                         "wrong node kind at '{}': expected a mapping",
@@ -62,9 +71,11 @@ fn merge(
                     ))
                 }
             };
-            for (key, pv) in &p {
+            for (key, pv) in p {
                 path.push(key.clone());
-                let merged = merge(gvk, path, out.get(key), pv)?;
+                // Taken out in place (the key keeps its position) and put back merged.
+                let current = out.get_mut(key).map(std::mem::take);
+                let merged = merge(gvk, path, current, pv)?;
                 path.pop();
                 match merged {
                     Some(v) => {
@@ -113,7 +124,7 @@ fn same_element(a: &[String], b: &[String]) -> bool {
 fn merge_list(
     gvk: (&str, &str),
     path: &mut Vec<String>,
-    dest: Option<&Value>,
+    dest: Option<Value>,
     patch: &[Value],
     keys: &[&str],
 ) -> Result<Option<Value>, String> {
@@ -130,9 +141,9 @@ fn merge_list(
             Directive::Merge => {}
         }
     }
-    let dest: Vec<Value> = match dest {
+    let mut dest: Vec<Value> = match dest {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(d)) => d.clone(),
+        Some(Value::Array(d)) => d,
         Some(_) => {
             return Err(format!(
                 "wrong node kind at '{}': expected a list",
@@ -143,22 +154,45 @@ fn merge_list(
     let dest_keys: Vec<Vec<String>> = dest.iter().map(|e| key_values(e, keys)).collect();
     let mut used = vec![false; dest.len()];
     let mut out = Vec::new();
+    // Each patch element's key values and counterpart in the object; a counterpart that more
+    // than one element names is copied for each, otherwise it is taken from the object.
+    let found: Vec<(Vec<String>, Option<usize>)> = patch
+        .iter()
+        .map(|p| {
+            let pk = key_values(p, keys);
+            let found = if pk.iter().all(String::is_empty) {
+                None
+            } else {
+                dest_keys.iter().position(|dk| same_element(dk, &pk))
+            };
+            (pk, found)
+        })
+        .collect();
+    let mut hits = vec![0usize; dest.len()];
+    for i in found.iter().filter_map(|(_, f)| *f) {
+        hits[i] += 1;
+    }
     // Patch elements first, in patch order, merged with their counterpart in the object.
-    for p in &patch {
-        let pk = key_values(p, keys);
+    for (p, (pk, found)) in patch.into_iter().zip(found) {
         if pk.iter().all(String::is_empty) {
-            out.push(p.clone());
+            out.push(p);
             continue;
         }
-        let found = dest_keys.iter().position(|dk| same_element(dk, &pk));
         if keys == [""] {
             if let Some(i) = found {
                 used[i] = true;
             }
-            out.push(p.clone());
+            out.push(p);
             continue;
         }
-        let merged = merge(gvk, path, found.map(|i| &dest[i]), p)?;
+        let counterpart = found.map(|i| {
+            if hits[i] > 1 {
+                dest[i].clone()
+            } else {
+                std::mem::take(&mut dest[i])
+            }
+        });
+        let merged = merge(gvk, path, counterpart, &p)?;
         if let Some(i) = found {
             used[i] = true;
         }
@@ -193,7 +227,14 @@ pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
     let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
     let name = object["metadata"]["name"].clone();
     let namespace = object["metadata"]["namespace"].clone();
-    let merged = merge((&api_version, &kind), &mut Vec::new(), Some(object), patch)?;
+    // The object is merged in place of a copy; an error ends the build, so what is left of it
+    // then does not matter.
+    let merged = merge(
+        (&api_version, &kind),
+        &mut Vec::new(),
+        Some(std::mem::take(object)),
+        patch,
+    )?;
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
