@@ -659,3 +659,91 @@ fn live_diff_is_empty_after_an_apply_then_shows_a_build_change_and_cluster_drift
     );
     kubectl_ok(&kc, &["get", "configmap", "a", "-n", ns]);
 }
+
+/// With no scheduler and no kubelet a Deployment's pod stays Pending: `--wait` names the
+/// Deployment and why, and once the test marks the pod Ready itself (as a kubelet would, through
+/// the status subresource), the ReplicaSet and Deployment controllers report it available and
+/// the same `--wait` succeeds.
+#[test]
+fn a_deployment_is_healthy_only_once_its_pod_is_ready() {
+    let Some(kc) = live() else { return };
+    if common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let ns = &unique("ferry-live-health");
+    let d = tempfile::tempdir().expect("tempdir");
+    let web = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"automountServiceAccountToken": false,
+                    "containers": [{"name": "web", "image": "registry.invalid/web:1"}]}}}});
+    write_artifact(d.path(), "live", &[namespace(ns), web]);
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "5s"]);
+    assert_eq!(code, 3, "the pod is Pending: {err}\n{r:#}");
+    let bad: Vec<_> = r["health"]
+        .as_array()
+        .expect("health")
+        .iter()
+        .filter(|h| h["status"] != "current")
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        bad[0]["object"],
+        format!("Deployment.apps/{ns}/web").as_str()
+    );
+    assert!(
+        !bad[0]["reason"].as_str().unwrap_or_default().is_empty(),
+        "{bad:?}"
+    );
+
+    // The ReplicaSet controller creates the pod (once the namespace's default ServiceAccount
+    // exists); nothing runs it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let pod = loop {
+        let names = kubectl_ok(
+            &kc,
+            &["get", "pods", "-n", ns, "-l", "app=web", "-o", "name"],
+        );
+        if let Some(p) = names.lines().next() {
+            break p.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pod for the Deployment after 90s: is kube-controller-manager running?"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let ready = json!({"status": {"phase": "Running", "conditions": [
+        {"type": "Initialized", "status": "True"},
+        {"type": "ContainersReady", "status": "True"},
+        {"type": "Ready", "status": "True"}]}})
+    .to_string();
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            &pod,
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &ready,
+        ],
+    );
+    let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "90s"]);
+    assert_eq!(code, 0, "the pod is Ready: {err}\n{r:#}");
+    assert!(
+        r["health"]
+            .as_array()
+            .expect("health")
+            .iter()
+            .all(|h| h["status"] == "current"),
+        "{:#}",
+        r["health"]
+    );
+}

@@ -69,7 +69,37 @@ pub fn in_sync(desired: &Value, live: &Value, field_manager: &str) -> bool {
             m.iter()
                 .any(|e| e["manager"].as_str() == Some(field_manager) && e["operation"] == "Apply")
         });
-    managed && subset(desired, live)
+    managed && subset(&as_stored(desired), live)
+}
+
+/// The object as the API server stores it, where that differs from what is sent: a v1
+/// Secret's `stringData` is merged into `data` (base64) and never stored itself.
+fn as_stored(desired: &Value) -> std::borrow::Cow<'_, Value> {
+    use base64::Engine;
+    let is_secret = desired["kind"] == "Secret" && desired["apiVersion"] == "v1";
+    let Some(strings) = desired.get("stringData").and_then(Value::as_object) else {
+        return std::borrow::Cow::Borrowed(desired);
+    };
+    if !is_secret {
+        return std::borrow::Cow::Borrowed(desired);
+    }
+    let mut stored = desired.clone();
+    let mut data = stored["data"].as_object().cloned().unwrap_or_default();
+    for (k, v) in strings {
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        data.insert(
+            k.clone(),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(text)),
+        );
+    }
+    if let Some(m) = stored.as_object_mut() {
+        m.remove("stringData");
+        m.insert("data".into(), Value::Object(data));
+    }
+    std::borrow::Cow::Owned(stored)
 }
 
 /// Every value in `desired` is present and equal in `live` (which may hold more: defaults,
@@ -238,6 +268,23 @@ mod tests {
             m.remove("replicas");
         }
         assert!(!in_sync(&d, &gone, "ferry"));
+    }
+
+    #[test]
+    fn a_secrets_string_data_is_compared_as_the_data_the_server_stores() {
+        let mut d = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop"},
+            "data": {"user": "YWRtaW4="}, "stringData": {"password": "hunter2"}});
+        stamp(&mut d);
+        let mut live = d.clone();
+        if let Some(m) = live.as_object_mut() {
+            m.remove("stringData");
+        }
+        live["data"]["password"] = json!("aHVudGVyMg==");
+        live["metadata"]["managedFields"] = json!([{"manager": "ferry", "operation": "Apply"}]);
+        assert!(in_sync(&d, &live, "ferry"));
+        live["data"]["password"] = json!("c3dvcmRmaXNo");
+        assert!(!in_sync(&d, &live, "ferry"), "a changed value is drift");
     }
 
     #[test]
