@@ -8,9 +8,14 @@ use std::path::PathBuf;
     name = "ferry",
     version,
     about = "Carry desired state from Git to Kubernetes: offline, fast, without leaking a secret",
-    long_about = "ferry renders every app of every environment of a GitOps repository into plain \
-manifests (`ferry build`). It reads the repository at a commit, never uses the network while \
-building, and writes out/<env>/ atomically.\n\nExit codes: 0 success, 1 differences (diff), \
+    long_about = "ferry carries desired state from Git to Kubernetes. In CI, `ferry build` \
+renders every app of every environment of a GitOps repository into plain manifests, reading the \
+repository at a commit with no network and sealing every Secret for its cluster, and `ferry push` \
+ships each environment as a signed OCI artifact that Flux can read. In the cluster, `ferry apply` \
+verifies an artifact, opens its Secrets in memory, server-side-applies it in stages, prunes what \
+left it and waits for health. `ferry diff` shows what would change, never a secret value.\n\n\
+Typical flow: ferry build && ferry push --key cosign.key; then, in the cluster, \
+ferry apply oci://REGISTRY/REPO:latest --key cosign.pub.\n\nExit codes: 0 success, 1 differences (diff), \
 2 usage or input error, 3 partial failure (apply)."
 )]
 pub struct Cli {
@@ -64,7 +69,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write a new age identity (mode 0600) and print its recipient; `--signing` makes a cosign key pair.
     Keygen(KeygenArgs),
-    /// Show what would change between builds, revisions or pushed artifacts; secret values are never shown.
+    /// Show what would change between builds, revisions, pushed artifacts or the live cluster; secret values are never shown.
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
