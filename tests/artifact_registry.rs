@@ -757,75 +757,245 @@ fn registry_down_is_a_clear_error_no_tag_moves_and_a_rerun_completes() {
     );
 }
 
-/// skopeo checks ferry's signature with a `sigstoreSigned` policy, where its build can.
+/// skopeo with sigstore support: `scripts/install-skopeo.sh` puts Debian 13's (1.18) beside the
+/// peers, since Debian 12's 1.9.3 is built without it. `None` after a SKIP line; with
+/// `FERRY_REQUIRE_PEERS=1` a missing skopeo is a failure.
+fn skopeo() -> Option<PathBuf> {
+    if let Some(p) = which("skopeo") {
+        return Some(p);
+    }
+    if common::peers_required() {
+        panic!("skopeo is not installed, and FERRY_REQUIRE_PEERS=1 asks for every peer (run scripts/install-skopeo.sh)");
+    }
+    eprintln!("SKIP: skopeo is not installed (run scripts/install-skopeo.sh)");
+    None
+}
+
+/// True (after a SKIP line) when this skopeo was built without sigstore, as Debian 12's is: its
+/// `sigstoreSigned` policies fail with "sigstore disabled", and `standalone-verify` checks only
+/// OpenPGP signatures, so nothing in it can check a cosign signature. With
+/// `FERRY_REQUIRE_PEERS=1` that is a failure.
+fn sigstore_disabled(stderr: &str) -> bool {
+    if !stderr.contains("sigstore disabled") {
+        return false;
+    }
+    if common::peers_required() {
+        panic!("this skopeo cannot check sigstore signatures, and FERRY_REQUIRE_PEERS=1 asks for one that can (run scripts/install-skopeo.sh): {}", stderr.trim());
+    }
+    eprintln!(
+        "SKIP: this skopeo cannot check sigstore signatures (run scripts/install-skopeo.sh): {}",
+        stderr.trim()
+    );
+    true
+}
+
+/// `skopeo` with `policy` as its policy and a registries.d that reads and writes sigstore
+/// signatures as cosign does (`sha256-<hex>.sig` tags), nothing from `/etc/containers`.
+fn skopeo_with(w: &World, skopeo: &Path, policy: &serde_json::Value) -> Command {
+    let dir = w.path("registries.d");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("default.yaml"),
+        "default-docker:\n  use-sigstore-attachments: true\n",
+    )
+    .expect("write");
+    let file = w.path("policy.json");
+    std::fs::write(&file, policy.to_string()).expect("write");
+    let mut c = Command::new(skopeo);
+    c.env("PATH", test_path())
+        .env("DOCKER_CONFIG", w.path("docker"))
+        .env("REGISTRY_AUTH_FILE", w.path("docker/config.json"))
+        .arg("--policy")
+        .arg(file)
+        .arg("--registries.d")
+        .arg(dir);
+    c
+}
+
+/// A policy that accepts images from `repository` signed by `pubkey` (a `sigstoreSigned`
+/// requirement with `identity`, e.g. `matchRepoDigestOrExact`, the default), `dir:`
+/// destinations, and nothing else.
+fn sigstore_policy(repository: &str, pubkey: &str, identity: &str) -> serde_json::Value {
+    serde_json::json!({
+        "default": [{"type": "reject"}],
+        "transports": {
+            "docker": {repository: [{"type": "sigstoreSigned", "keyPath": pubkey, "signedIdentity": {"type": identity}}]},
+            "dir": {"": [{"type": "insecureAcceptAnything"}]}
+        }
+    })
+}
+
+/// skopeo checks ferry's signature with a `sigstoreSigned` policy.
 #[test]
 fn skopeo_verifies_ferrys_signature() {
     let Some(reg) = Registry::start() else {
         return;
     };
-    let Some(skopeo) = which("skopeo") else {
-        eprintln!("SKIP: skopeo is not installed (apt-get install skopeo)");
+    let Some(skopeo) = skopeo() else {
+        return;
+    };
+    let w = World::new();
+    let (key, public) = w.keys();
+    let other = w.path("other.pub").display().to_string();
+    let root = w.env_dir("repo", COMMIT);
+    let target = format!("oci://{}/platform/staging", reg.addr);
+    let digest = push_json(&w, &root, &target, &["--key", &key])["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let repository = format!("{}/platform/staging", reg.addr);
+    let copy = |pubkey: &str, identity: &str, source: &str, dir: &str| {
+        let out = skopeo_with(&w, &skopeo, &sigstore_policy(&repository, pubkey, identity))
+            .args(["copy", "--src-tls-verify=false"])
+            .arg(format!("docker://{source}"))
+            .arg(format!("dir:{}", w.path(dir).display()))
+            .output()
+            .expect("skopeo");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let by_digest = format!("{repository}@{digest}");
+    let by_tag = format!("{repository}:latest");
+
+    // `matchRepository`: the signature names this repository (ferry's, like cosign's, names no
+    // tag, and the digest it signs is checked against the manifest either way).
+    for source in [&by_tag, &by_digest] {
+        let (ok, err) = copy(&public, "matchRepository", source, "good");
+        if sigstore_disabled(&err) {
+            return;
+        }
+        assert!(ok, "skopeo refused ferry's signature on {source}: {err}");
+        eprintln!(
+            "skopeo accepted ferry's signature on {source} (sigstoreSigned, matchRepository)"
+        );
+        // What skopeo copied is what ferry pushed.
+        use sha2::Digest as _;
+        let manifest = std::fs::read(w.path("good/manifest.json")).expect("manifest");
+        assert_eq!(
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(&manifest))),
+            digest,
+            "skopeo's copy has another manifest"
+        );
+        std::fs::remove_dir_all(w.path("good")).expect("rm");
+    }
+    // The default rule, `matchRepoDigestOrExact`, refuses a signed identity that names no tag,
+    // even on a digest (containers/image itself always signs `repository:tag`): a cosign or
+    // ferry signature needs `matchRepository`. The key check passed (it comes first); only the
+    // rule about names refuses.
+    let (ok, err) = copy(&public, "matchRepoDigestOrExact", &by_digest, "exact");
+    assert!(
+        !ok,
+        "skopeo's matchRepoDigestOrExact accepted a name-only identity"
+    );
+    assert!(
+        err.contains("Signature for identity") && err.contains("is not accepted"),
+        "{err}"
+    );
+
+    // Another key: refused by the cryptographic check, not by a rule about names.
+    for source in [&by_tag, &by_digest] {
+        let (ok, err) = copy(&other, "matchRepository", source, "bad");
+        assert!(!ok, "skopeo accepted a signature with the wrong key");
+        assert!(
+            err.contains("cryptographic signature verification failed"),
+            "{err}"
+        );
+    }
+}
+
+/// skopeo signs a copy of a ferry artifact (`copy --sign-by-sigstore-private-key`, written as a
+/// cosign attachment), with a key `ferry keygen` made and with one skopeo made; `ferry verify`
+/// accepts each signature with its public key and refuses it with any other. skopeo names the
+/// reference it copied to, with its tag, as the signed identity.
+#[test]
+fn ferry_verifies_skopeos_signature() {
+    let Some(reg) = Registry::start() else {
+        return;
+    };
+    let Some(skopeo) = skopeo() else {
         return;
     };
     let w = World::new();
     let (key, public) = w.keys();
     let root = w.env_dir("repo", COMMIT);
     let target = format!("oci://{}/platform/staging", reg.addr);
-    push_json(&w, &root, &target, &["--key", &key]);
-    std::fs::create_dir_all(w.path("registries.d")).expect("mkdir");
-    std::fs::write(
-        w.path("registries.d/default.yaml"),
-        "default-docker:\n  use-sigstore-attachments: true\n",
-    )
-    .expect("write");
-    let policy = |pubkey: &str| {
-        serde_json::json!({
-            "default": [{"type": "reject"}],
-            "transports": {
-                "docker": {format!("{}/platform/staging", reg.addr): [{"type": "sigstoreSigned", "keyPath": pubkey, "signedIdentity": {"type": "matchRepoDigestOrExact"}}]},
-                "dir": {"": [{"type": "insecureAcceptAnything"}]}
-            }
-        })
-        .to_string()
-    };
-    let copy = |pubkey: &str, dir: &str| {
-        std::fs::write(w.path("policy.json"), policy(pubkey)).expect("write");
-        Command::new(&skopeo)
-            .arg("--policy")
-            .arg(w.path("policy.json"))
-            .arg("--registries.d")
-            .arg(w.path("registries.d"))
-            .args([
-                "copy",
-                "--src-tls-verify=false",
-                &format!("docker://{}/platform/staging:latest", reg.addr),
-            ])
-            .arg(format!("dir:{}", w.path(dir).display()))
-            .output()
-            .expect("skopeo")
-    };
-    let out = copy(&public, "good");
-    let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("sigstore disabled") {
-        // Debian 12's skopeo (1.9.3, the only one bookworm has) is built without sigstore:
-        // `sigstoreSigned` policies fail as above, and `standalone-verify` (in every version)
-        // checks only OpenPGP simple-signing signatures, so no path through it can check a
-        // cosign signature.
-        eprintln!(
-            "SKIP: this skopeo cannot check sigstore signatures (Debian builds it without sigstore; standalone-verify is OpenPGP-only): {}",
-            err.trim()
-        );
-        return;
-    }
+    let digest = push_json(&w, &root, &target, &["--key", &key])["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let passphrase = w.path("passphrase");
+    std::fs::write(&passphrase, common::registry::PASSWORD).expect("write");
+    // A key pair in skopeo's own format, for the second copy.
+    let out = Command::new(&skopeo)
+        .args(["generate-sigstore-key", "--output-prefix"])
+        .arg(w.path("skopeo"))
+        .arg("--passphrase-file")
+        .arg(&passphrase)
+        .output()
+        .expect("skopeo");
     assert!(
         out.status.success(),
-        "skopeo refused ferry's signature: {err}"
+        "skopeo generate-sigstore-key: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let out = copy(&w.path("other.pub").display().to_string(), "bad");
-    assert!(
-        !out.status.success(),
-        "skopeo accepted a signature with the wrong key"
+    let skopeo_private = w.path("skopeo.private");
+    let skopeo_public = w.path("skopeo.pub").display().to_string();
+    let ferry_private = w.path("other.key");
+    let ferry_public = w.path("other.pub").display().to_string();
+
+    // skopeo copies only what carries ferry's signature.
+    let source_policy = sigstore_policy(
+        &format!("{}/platform/staging", reg.addr),
+        &public,
+        "matchRepository",
     );
+    for (repo, signer) in [
+        ("copied/ferry-key", &ferry_private),
+        ("copied/skopeo-key", &skopeo_private),
+    ] {
+        let out = skopeo_with(&w, &skopeo, &source_policy)
+            .args(["copy", "--src-tls-verify=false", "--dest-tls-verify=false"])
+            .arg("--sign-by-sigstore-private-key")
+            .arg(signer)
+            .arg("--sign-passphrase-file")
+            .arg(&passphrase)
+            .arg(format!("docker://{}/platform/staging@{digest}", reg.addr))
+            .arg(format!("docker://{}/{repo}:v1", reg.addr))
+            .output()
+            .expect("skopeo");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if sigstore_disabled(&err) {
+            return;
+        }
+        assert!(
+            out.status.success(),
+            "skopeo copy --sign-by-sigstore-private-key: {err}"
+        );
+    }
+
+    for (repo, right, wrong) in [
+        ("copied/ferry-key", &ferry_public, &skopeo_public),
+        ("copied/skopeo-key", &skopeo_public, &ferry_public),
+    ] {
+        let copied = format!("oci://{}/{repo}:v1", reg.addr);
+        let out = w.ok(&["verify", &copied, "--key", right]);
+        assert!(out.contains(&digest), "{out}");
+        eprintln!(
+            "ferry verified skopeo's signature on {copied}: {}",
+            out.trim()
+        );
+        let err = w.fails(&["verify", &copied, "--key", wrong]);
+        assert!(err.contains("no signature on"), "{err}");
+        // skopeo carried ferry's own signature along; it names platform/staging, not this
+        // repository, so it does not vouch for the copy.
+        let err = w.fails(&["verify", &copied, "--key", &public]);
+        assert!(
+            err.contains("made for repository") && err.contains("platform/staging"),
+            "{err}"
+        );
+    }
 }
 
 fn which(name: &str) -> Option<PathBuf> {

@@ -9,9 +9,10 @@ fn peers_bin() -> PathBuf {
 }
 
 /// Makes sure helm and kubectl (and, for tests, every peer tool) are installed; returns the PATH
-/// to run with, and whether every peer is there (then tests must not skip). With `all`, the shared `install-peers.sh` installs helm, kubectl, sops, age, a
-/// registry and oras; without it (a user's machine), the project's own script installs helm and
-/// kubectl into `.tools/bin`.
+/// to run with, and whether every peer is there (then tests must not skip). With `all`, the
+/// shared `install-peers.sh` installs helm, kubectl, sops, age, a registry and oras, and
+/// `scripts/install-skopeo.sh` a skopeo that checks sigstore signatures; without it (a user's
+/// machine), the project's own script installs helm and kubectl into `.tools/bin`.
 pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
     let mut complete = false;
     let shared = root.join("../shared/tools/install-peers.sh");
@@ -24,6 +25,9 @@ pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
                 .env("PEERS_HELM3", "0")
                 .env("PEERS_ETCD", "0"),
         )?;
+        // A skopeo that checks sigstore signatures (Debian 12's cannot), into the same bin.
+        eprintln!("==> installing skopeo (scripts/install-skopeo.sh)");
+        crate::run(Command::new("bash").arg(root.join("scripts/install-skopeo.sh")))?;
         dirs.push(peers_bin());
         complete = true;
     } else if peers_bin().join("helm").is_file() && peers_bin().join("kubectl").is_file() {

@@ -52,13 +52,49 @@ pub fn check(payload: &[u8], repository: &str, digest: &str) -> Result<(), Paylo
         });
     }
     let reference = field("/critical/identity/docker-reference")?;
-    if reference != repository {
+    let (signed_repository, signed_digest) = split_reference(reference);
+    if let Some(d) = signed_digest {
+        if d != digest {
+            return Err(PayloadError::WrongDigest {
+                signed: d.into(),
+                wanted: digest.into(),
+            });
+        }
+    }
+    if signed_repository != repository {
         return Err(PayloadError::WrongRepository {
             signed: reference.into(),
             wanted: repository.into(),
         });
     }
     Ok(())
+}
+
+/// The repository a `docker-reference` names, and the digest it pins if any. cosign (and ferry)
+/// write the bare `host/repository`; skopeo and containers/image write the reference they
+/// copied to, `host/repository:tag`. The signature is checked against the pinned digest either
+/// way, so the tag is only a name here, as for skopeo's `matchRepoDigestOrExact` on a digest.
+/// A malformed tag is kept, so the comparison fails.
+fn split_reference(reference: &str) -> (&str, Option<&str>) {
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    let last = name.rfind('/').map_or(0, |i| i + 1);
+    match name[last..].find(':') {
+        Some(i) if valid_tag(&name[last + i + 1..]) => (&name[..last + i], digest),
+        _ => (name, digest),
+    }
+}
+
+/// The distribution grammar for a tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn valid_tag(tag: &str) -> bool {
+    let b = tag.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// The config blob of a signature image, shaped like cosign's (an empty image config whose
@@ -153,6 +189,51 @@ mod tests {
             check(b"{}", "r", "d"),
             Err(PayloadError::Format(_))
         ));
+    }
+
+    /// skopeo (containers/image) signs `host/repository:tag`, the reference it copied to; such a
+    /// signature names the repository and must be accepted (it was refused as "made for
+    /// repository 127.0.0.1:5000/platform/staging:v1").
+    #[test]
+    fn a_tagged_or_digested_reference_names_its_repository() {
+        let repo = "127.0.0.1:5000/platform/staging";
+        let with = |reference: &str| {
+            let v = json!({
+                "critical": {
+                    "identity": {"docker-reference": reference},
+                    "image": {"docker-manifest-digest": "sha256:abc"},
+                    "type": mt::COSIGN_PAYLOAD_TYPE,
+                },
+                "optional": {"creator": "containers/image 5.34.2", "timestamp": 1_796_591_557},
+            });
+            check(&serde_json::to_vec(&v).expect("json"), repo, "sha256:abc")
+        };
+        assert_eq!(with("127.0.0.1:5000/platform/staging:v1"), Ok(()));
+        assert_eq!(with("127.0.0.1:5000/platform/staging:latest"), Ok(()));
+        assert_eq!(with("127.0.0.1:5000/platform/staging@sha256:abc"), Ok(()));
+        assert_eq!(
+            with("127.0.0.1:5000/platform/staging:v1@sha256:abc"),
+            Ok(())
+        );
+        assert!(matches!(
+            with("127.0.0.1:5000/platform/staging@sha256:def"),
+            Err(PayloadError::WrongDigest { .. })
+        ));
+        for other in [
+            "127.0.0.1:5000/platform/prod:v1",
+            "127.0.0.1:5000/platform/staging-old:v1",
+            "127.0.0.1:5000/platform/staging:",
+            "127.0.0.1:5000/platform/staging:bad/tag",
+            "127.0.0.1:5000/platform/staging:.dot",
+            "127.0.0.1:5001/platform/staging:v1",
+            "127.0.0.1:5000/platform:staging",
+            "127.0.0.1:5000",
+        ] {
+            assert!(
+                matches!(with(other), Err(PayloadError::WrongRepository { .. })),
+                "{other}"
+            );
+        }
     }
 
     #[test]
