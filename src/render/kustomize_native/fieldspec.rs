@@ -2,7 +2,6 @@
 //! such as `spec/template/metadata/labels` walks mappings, visits every element of a list
 //! it meets, and creates what is missing when the spec says `create`.
 
-use super::resource::Gvk;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -26,10 +25,11 @@ impl FieldSpec {
     }
 
     /// Empty group, version or kind match anything.
-    pub fn selects(&self, gvk: &Gvk) -> bool {
-        (self.kind.is_empty() || self.kind == gvk.kind)
-            && (self.group.is_empty() || self.group == gvk.group)
-            && (self.version.is_empty() || self.version == gvk.version)
+    /// `group` and `version` are an `apiVersion` split as [`super::resource::Gvk::of`] splits it.
+    fn selects(&self, group: &str, version: &str, kind: &str) -> bool {
+        (self.kind.is_empty() || self.kind == kind)
+            && (self.group.is_empty() || self.group == group)
+            && (self.version.is_empty() || self.version == version)
     }
 }
 
@@ -52,7 +52,11 @@ pub fn apply(
     create: Create,
     set: &mut Setter<'_>,
 ) -> Result<(), String> {
-    if !spec.selects(&Gvk::of(object)) {
+    // `Gvk::of`, without copying the strings: most specs do not select most objects.
+    let api_version = object["apiVersion"].as_str().unwrap_or("");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let kind = object["kind"].as_str().unwrap_or("");
+    if !spec.selects(group, version, kind) {
         return Ok(());
     }
     let path = split_path(&spec.path);

@@ -170,10 +170,21 @@ impl Resource {
 
     /// kustomize's `OrgId`: the first id the resource had.
     pub fn original_id(&self) -> ResId {
-        self.previous_ids()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| self.id())
+        match self.track.previous.first() {
+            Some((ns, name, kind)) => {
+                let gvk = self.gvk();
+                ResId {
+                    gvk: Gvk {
+                        group: gvk.group,
+                        version: gvk.version,
+                        kind: kind.clone(),
+                    },
+                    namespace: ns.clone(),
+                    name: name.clone(),
+                }
+            }
+            None => self.id(),
+        }
     }
 
     /// kustomize's `StorePreviousId`, called before a transformer renames.

@@ -75,6 +75,14 @@ pub fn select(resources: &[Resource], sel: &Selector) -> Result<Vec<usize>, Stri
     let annotations = parse_requirements(&sel.annotation_selector)?;
     let mut out = Vec::new();
     for (i, r) in resources.iter().enumerate() {
+        // Group, version and kind first: they turn most objects away without building ids.
+        let gvk = r.gvk();
+        if !matches(&group, &gvk.group)
+            || !matches(&version, &gvk.version)
+            || !matches(&kind, &gvk.kind)
+        {
+            continue;
+        }
         let (cur, org) = (r.id(), r.original_id());
         if !matches(&namespace, org.effective_namespace())
             && !matches(&namespace, cur.effective_namespace())
@@ -82,13 +90,6 @@ pub fn select(resources: &[Resource], sel: &Selector) -> Result<Vec<usize>, Stri
             continue;
         }
         if !matches(&name, &org.name) && !matches(&name, &cur.name) {
-            continue;
-        }
-        let gvk = r.gvk();
-        if !matches(&group, &gvk.group)
-            || !matches(&version, &gvk.version)
-            || !matches(&kind, &gvk.kind)
-        {
             continue;
         }
         if !labels
