@@ -1,6 +1,7 @@
-//! Project tasks: `cargo xtask demo | test | bench <what>`. Run `cargo xtask help`.
+//! Project tasks: `cargo xtask demo | test | fuzz | bench <what>`. Run `cargo xtask help`.
 
 mod bench;
+mod fuzz;
 mod measure;
 mod tools;
 
@@ -11,7 +12,9 @@ use std::process::Command;
 const HELP: &str = "cargo xtask <task>
 
   demo           find or install helm and kubectl, then build the bundled example (examples/platform)
-  test           install the peer tools, then fmt --check, clippy -D warnings and every test
+  test           install the peer tools, then fmt --check, clippy -D warnings and every test,
+                 then fuzz the SOPS parser for FERRY_FUZZ_SECONDS (default 60, 0 skips)
+  fuzz [SECONDS] fuzz the SOPS parser longer (default 600 s; installs cargo-fuzz if missing)
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
@@ -28,6 +31,7 @@ fn main() -> Result<()> {
         Some("demo") => demo(&root),
         Some("test") => test(&root),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("fuzz") => fuzz::command(&root, &args[1..]),
         Some("help") | None => {
             print!("{HELP}");
             Ok(())
@@ -113,5 +117,6 @@ fn test(root: &Path) -> Result<()> {
     ])?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc", "--quiet"])?;
+    fuzz::suite(root)?;
     Ok(())
 }
