@@ -7,23 +7,49 @@ use std::path::Path;
 use std::process::Command;
 
 const OBJECTS: usize = 10_000;
+const ROUNDS: usize = 3;
+
+/// Writes the two builds into `work` (`old/`, `new/`) and the number of changed objects into
+/// `work/changed`. Run in a child process: the kernel counts a parent's peak memory at fork into
+/// its children's, so the measuring process must stay small.
+pub fn generate(work: &Path) -> Result<()> {
+    let changed =
+        ferry::diff::synthetic::write_pair(&work.join("old"), &work.join("new"), OBJECTS, 10)?;
+    std::fs::write(work.join("changed"), changed.to_string())?;
+    Ok(())
+}
 
 pub fn run(root: &Path) -> Result<()> {
     let ferry = super::release_ferry(root)?;
     let work = tempfile_dir("ferry-bench-diff")?;
-    let (old, new) = (work.join("old"), work.join("new"));
-    let changed = ferry::diff::synthetic::write_pair(&old, &new, OBJECTS, 10)?;
-    eprintln!("==> {OBJECTS} objects, {changed} changed");
-    // `ferry diff` exits 1 when it finds differences: that is its success here.
-    let ours = measure::run_allowing(
-        Command::new(&ferry)
-            .arg("diff")
-            .arg(&old)
-            .arg(&new)
-            .env("NO_COLOR", "1"),
-        &[0, 1],
+    crate::run(
+        Command::new(std::env::current_exe()?)
+            .args(["bench", "diff", "--generate"])
+            .arg(&work),
     )?;
-    let peer = measure::run_allowing(Command::new("diff").arg("-r").arg(&old).arg(&new), &[0, 1])?;
+    let (old, new) = (work.join("old"), work.join("new"));
+    let changed: usize = std::fs::read_to_string(work.join("changed"))?
+        .trim()
+        .parse()?;
+    eprintln!("==> {OBJECTS} objects, {changed} changed; median of {ROUNDS} interleaved rounds");
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        // `ferry diff` exits 1 when it finds differences: that is its success here.
+        ours.push(measure::run_allowing(
+            Command::new(&ferry)
+                .arg("diff")
+                .arg(&old)
+                .arg(&new)
+                .env("NO_COLOR", "1"),
+            &[0, 1],
+        )?);
+        peer.push(measure::run_allowing(
+            Command::new("diff").arg("-r").arg(&old).arg(&new),
+            &[0, 1],
+        )?);
+    }
+    let ours = summary(ours);
+    let peer = summary(peer);
     println!("\nbench diff: two builds of {OBJECTS} objects, {changed} changed");
     println!(
         "{:<24} {:>10} {:>12}   result (target)",
@@ -53,6 +79,13 @@ pub fn run(root: &Path) -> Result<()> {
     );
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// The median wall time and the largest peak memory of the rounds.
+fn summary(samples: Vec<measure::Sample>) -> measure::Sample {
+    let max_rss = samples.iter().map(|s| s.max_rss).max().unwrap_or(0);
+    let wall = measure::median(samples.iter().map(|s| s.wall).collect());
+    measure::Sample { wall, max_rss }
 }
 
 fn tempfile_dir(prefix: &str) -> Result<std::path::PathBuf> {
