@@ -1,6 +1,7 @@
-//! Project tasks: `cargo xtask demo | test | fuzz | bench <what>`. Run `cargo xtask help`.
+//! Project tasks: `cargo xtask demo | test | fuzz | differential | bench <what>`. Run `cargo xtask help`.
 
 mod bench;
+mod differential;
 mod fuzz;
 mod measure;
 mod tools;
@@ -15,6 +16,9 @@ const HELP: &str = "cargo xtask <task>
   test           install the peer tools, then fmt --check, clippy -D warnings and every test,
                  then fuzz the SOPS parser for FERRY_FUZZ_SECONDS (default 60, 0 skips)
   fuzz [SECONDS] fuzz the SOPS parser longer (default 600 s; installs cargo-fuzz if missing)
+  differential [CASES] [SEED]
+                 random kustomizations rendered natively and by `kubectl kustomize`, compared
+                 byte for byte (default 1000 cases; the suite runs 30)
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
@@ -32,6 +36,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("fuzz") => fuzz::command(&root, &args[1..]),
+        Some("differential") => differential::command(&root, &args[1..]),
         Some("help") | None => {
             print!("{HELP}");
             Ok(())

@@ -1,0 +1,44 @@
+//! `cargo xtask differential [CASES] [SEED]`: the random kustomization differential test
+//! (native renderer vs `kubectl kustomize`, byte for byte) with many more cases than the suite's
+//! 30, optimised, so a longer search for a difference stays quick.
+
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::process::Command;
+
+const DEFAULT_CASES: usize = 1000;
+
+pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    let cases = match args.first() {
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => bail!("CASES must be a positive number, not {n:?}"),
+        },
+        None => DEFAULT_CASES,
+    };
+    let seed = match args.get(1) {
+        Some(s) => match s.parse::<u64>() {
+            Ok(s) => Some(s),
+            Err(_) => bail!("SEED must be a number, not {s:?}"),
+        },
+        None => None,
+    };
+    let (path, _) = crate::tools::ensure(root, false)?;
+    eprintln!("==> {cases} random kustomizations, native vs kubectl kustomize");
+    let mut test = Command::new("cargo");
+    test.args([
+        "test",
+        "--release",
+        "--test",
+        "kustomize_native_random",
+        "--",
+        "--nocapture",
+    ])
+    .env("PATH", &path)
+    .env("FERRY_DIFF_CASES", cases.to_string())
+    .current_dir(root);
+    if let Some(seed) = seed {
+        test.env("FERRY_DIFF_SEED", seed.to_string());
+    }
+    crate::run(&mut test)
+}
