@@ -342,6 +342,53 @@ fn schema_and_replacement_scenarios() -> Vec<Scenario> {
             root: ".",
         },
         Scenario {
+            // Replacement ids never count a kind as cluster-scoped: a ClusterRole's stray
+            // namespace is compared like any other.
+            name: "replacement-reject-namespace-of-cluster-scoped-kind",
+            files: vec![
+                (
+                    "kustomization.yaml",
+                    "resources: [r.yaml]\nreplacements:\n- source: {kind: ConfigMap, fieldPath: data.k}\n  targets:\n  - select: {version: v1}\n    reject: [{namespace: team-a}]\n    fieldPaths: [metadata.annotations.x]\n    options: {create: true}\n  - select: {kind: ClusterRole, namespace: default}\n    fieldPaths: [metadata.labels.y]\n    options: {create: true}\n".into(),
+                ),
+                (
+                    "r.yaml",
+                    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: cr\n  namespace: team-a\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: cr2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: src\ndata:\n  k: v\n".into(),
+                ),
+            ],
+            root: ".",
+        },
+        Scenario {
+            // A created top-level annotation keeps the text ("1.0"); a label is typed from it.
+            name: "replacement-created-annotation-keeps-text",
+            files: vec![
+                (
+                    "kustomization.yaml",
+                    "resources: [r.yaml]\nreplacements:\n- source: {kind: ConfigMap, fieldPath: data.k0}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [metadata.annotations.copied, metadata.labels.copied, data.new]\n    options: {create: true}\n".into(),
+                ),
+                (
+                    "r.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a10\ndata:\n  k0: \"1.0\"\n".into(),
+                ),
+            ],
+            root: ".",
+        },
+        Scenario {
+            // kyaml reads the source node live: once a target rewrites the source field itself,
+            // the following targets get the rewritten value.
+            name: "replacement-target-rewrites-its-own-source",
+            files: vec![
+                (
+                    "kustomization.yaml",
+                    "resources: [r.yaml]\nreplacements:\n- source: {kind: ConfigMap, name: src, fieldPath: data.k0}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.k0]\n    options: {delimiter: '-', index: 1, create: true}\n".into(),
+                ),
+                (
+                    "r.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: src\ndata:\n  k0: X\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  k1: Y\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nodata\n".into(),
+                ),
+            ],
+            root: ".",
+        },
+        Scenario {
             name: "replacement-transformer-config",
             files: vec![
                 ("kustomization.yaml", "resources:\n- workloads.yaml\ntransformers:\n- r.yaml\n".into()),

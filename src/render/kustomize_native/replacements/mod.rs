@@ -10,7 +10,7 @@ pub use model::Replacement;
 use super::error::Error;
 use super::fieldspec::scalar_text;
 use super::kustomization::Kustomization;
-use super::resource::{Gvk, ResId, Resource};
+use super::resource::{ResId, Resource};
 use super::selector::Selector;
 use model::{Options, Source, Target};
 use path::Create;
@@ -54,14 +54,15 @@ pub fn apply(replacements: &[Replacement], acc: &mut [Resource]) -> Result<(), E
             object,
             message,
         };
-        let value = source_value(&r.source, acc).map_err(|message| Error::Transform {
-            file: r.file.clone(),
-            field: format!("{}.source", r.field),
-            object: String::new(),
-            message,
-        })?;
+        let (mut value, source) =
+            source_value(&r.source, acc).map_err(|message| Error::Transform {
+                file: r.file.clone(),
+                field: format!("{}.source", r.field),
+                object: String::new(),
+                message,
+            })?;
         for (t, target) in r.targets.iter().enumerate() {
-            apply_target(target, &value, acc).map_err(|(i, m)| {
+            apply_target(target, &mut value, source.as_ref(), acc).map_err(|(i, m)| {
                 let object = acc.get(i).map(|o| o.id().to_string()).unwrap_or_default();
                 fail(object, format!("targets[{t}]: {m}"))
             })?;
@@ -78,8 +79,10 @@ fn ids(res: &Resource) -> Vec<ResId> {
 }
 
 /// kyaml's `ResId.IsSelectedBy` (kustomize v5.7.1 selects replacement sources and targets
-/// this way, not by regex): given fields equal, namespaces compared as effective namespaces,
-/// the selector's own taken with the selector's kind.
+/// this way, not by regex): given fields equal, namespaces compared as effective namespaces.
+/// The ids replacements build (`MakeResIds`) and their selectors never know a kind as
+/// cluster-scoped, so a ClusterRole's stray `metadata.namespace` counts, and no namespace is
+/// `default` for every kind.
 fn selected_by(
     group: &str,
     version: &str,
@@ -89,24 +92,12 @@ fn selected_by(
     id: &ResId,
 ) -> bool {
     let eq = |want: &str, have: &str| want.is_empty() || want == have;
-    let selector_ns = || {
-        ResId {
-            gvk: Gvk {
-                group: group.to_string(),
-                version: version.to_string(),
-                kind: kind.to_string(),
-            },
-            namespace: namespace.to_string(),
-            name: String::new(),
-        }
-        .effective_namespace()
-        .to_string()
-    };
+    let effective = |ns: &str| if ns.is_empty() { "default" } else { ns }.to_string();
     eq(group, &id.gvk.group)
         && eq(version, &id.gvk.version)
         && eq(kind, &id.gvk.kind)
         && eq(name, &id.name)
-        && (namespace.is_empty() || selector_ns() == id.effective_namespace())
+        && (namespace.is_empty() || effective(namespace) == effective(&id.namespace))
 }
 
 fn source_selects(s: &Source, id: &ResId) -> bool {
@@ -123,11 +114,18 @@ fn has_id_fields(s: &Selector) -> bool {
         .any(|f| !f.is_empty())
 }
 
-fn source_value(source: &Source, acc: &[Resource]) -> Result<Value, String> {
+/// The source's value and, when it is the source field itself (no delimiter), where that field
+/// is (object index, JSON pointer): kyaml reads the live node, so a target that is the source
+/// field changes the value the following targets get.
+fn source_value(
+    source: &Source,
+    acc: &[Resource],
+) -> Result<(Value, Option<(usize, String)>), String> {
     let mut found = acc
         .iter()
-        .filter(|r| ids(r).iter().any(|id| source_selects(source, id)));
-    let res = found.next().ok_or_else(|| {
+        .enumerate()
+        .filter(|(_, r)| ids(r).iter().any(|id| source_selects(source, id)));
+    let (index, res) = found.next().ok_or_else(|| {
         format!("nothing selected by {source}: check the source's kind, name and namespace")
     })?;
     if found.next().is_some() {
@@ -145,8 +143,9 @@ fn source_value(source: &Source, acc: &[Resource]) -> Result<Value, String> {
         path::find(&mut object, &path::split(field_path), Create::None).map_err(|e| {
             format!("error looking up replacement source: fieldPath `{field_path}`: {e}")
         })?;
-    let value = pointers
-        .first()
+    let pointer = pointers.first().cloned();
+    let value = pointer
+        .as_ref()
         .and_then(|p| object.pointer(p))
         .filter(|v| !is_nil_or_empty(v))
         .cloned()
@@ -156,7 +155,9 @@ fn source_value(source: &Source, acc: &[Resource]) -> Result<Value, String> {
                 res.id()
             )
         })?;
-    refine(&source.options, value)
+    let live = source.options.delimiter.is_empty();
+    let at = pointer.filter(|_| live).map(|p| (index, p));
+    Ok((refine(&source.options, value)?, at))
 }
 
 fn is_nil_or_empty(v: &Value) -> bool {
@@ -193,7 +194,8 @@ fn refine(options: &Options, value: Value) -> Result<Value, String> {
 
 fn apply_target(
     target: &Target,
-    value: &Value,
+    value: &mut Value,
+    source: Option<&(usize, String)>,
     acc: &mut [Resource],
 ) -> Result<(), (usize, String)> {
     // Only the label and annotation selectors are compiled; ids compare exactly.
@@ -228,13 +230,27 @@ fn apply_target(
             continue;
         }
         for fp in field_paths {
-            copy_to(&mut res.value, fp, value, &target.options).map_err(|e| (i, e))?;
+            let written =
+                copy_to(&mut res.value, fp, value, &target.options).map_err(|e| (i, e))?;
+            if let Some((at, p)) = source {
+                if *at == i && written.contains(p) {
+                    if let Some(v) = res.value.pointer(p) {
+                        *value = v.clone();
+                    }
+                }
+            }
         }
     }
     Ok(())
 }
 
-fn copy_to(object: &mut Value, fp: &str, value: &Value, options: &Options) -> Result<(), String> {
+/// Writes `value` into the fields `fp` names; returns their pointers.
+fn copy_to(
+    object: &mut Value,
+    fp: &str,
+    value: &Value,
+    options: &Options,
+) -> Result<Vec<String>, String> {
     let create = if options.create {
         Create::of(value)
     } else {
@@ -255,18 +271,28 @@ fn copy_to(object: &mut Value, fp: &str, value: &Value, options: &Options) -> Re
         };
         return Err(format!("{what} {fp:?} in replacement target{hint}"));
     }
-    for p in pointers {
+    for p in &pointers {
         let field = object
-            .pointer_mut(&p)
+            .pointer_mut(p)
             .ok_or("field vanished while replacing")?;
-        set(field, value, options)?;
+        // kustomize rebuilds `metadata.annotations` from each value's text at the end, so an
+        // annotation keeps the text written into it ("1.0"), whatever type it resolved to.
+        let annotation = p
+            .strip_prefix("/metadata/annotations/")
+            .is_some_and(|k| !k.contains('/'));
+        set(field, value, options, annotation)?;
     }
-    Ok(())
+    Ok(pointers)
 }
 
 /// kyaml's `setFieldValue`: a scalar target keeps its type and takes the value's text (an
 /// untyped, newly created one is typed from the text); other targets take the value whole.
-fn set(target: &mut Value, value: &Value, options: &Options) -> Result<(), String> {
+fn set(
+    target: &mut Value,
+    value: &Value,
+    options: &Options,
+    annotation: bool,
+) -> Result<(), String> {
     let is_scalar = |v: &Value| !matches!(v, Value::Object(_) | Value::Array(_));
     let mut text = scalar_text(value).unwrap_or_default();
     if !options.delimiter.is_empty() {
@@ -283,10 +309,16 @@ fn set(target: &mut Value, value: &Value, options: &Options) -> Result<(), Strin
         text = parts.join(&options.delimiter);
     }
     *target = match target {
+        Value::Null | Value::Number(_) if annotation => Value::String(text),
         Value::String(_) => Value::String(text),
-        Value::Number(_) => crate::goyaml::plain_number(&text)
-            .map(Value::Number)
-            .unwrap_or(Value::String(text)),
+        // The node keeps its number tag and takes the text; Go cannot decode it back then.
+        Value::Number(n) => match crate::goyaml::plain_number(&text) {
+            Some(n) => Value::Number(n),
+            None => {
+                let tag = if n.is_f64() { "!!float" } else { "!!int" };
+                return Err(format!("cannot decode !!str `{text}` as a {tag}"));
+            }
+        },
         Value::Bool(_) => match text.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -327,6 +359,25 @@ mod tests {
 
     fn parse(v: Value) -> Replacement {
         model::replacement(Path::new("k.yaml"), "replacements[0]", &v).expect("parses")
+    }
+
+    #[test]
+    fn a_string_into_a_number_field_is_refused_as_kubectl_does() {
+        let mut acc = vec![
+            res(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}})),
+            res(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 2}}),
+            ),
+        ];
+        let r = parse(json!({
+            "source": {"kind": "Service"},
+            "targets": [{"select": {"kind": "Deployment"}, "fieldPaths": ["spec.replicas"]}]
+        }));
+        let err = apply(&[r], &mut acc).expect_err("refused").to_string();
+        assert!(
+            err.contains("cannot decode !!str `svc` as a !!int"),
+            "{err}"
+        );
     }
 
     #[test]
