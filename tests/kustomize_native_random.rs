@@ -81,8 +81,11 @@ const KINDS: &[&str] = &[
     "Ingress",
 ];
 
-/// A name that may or may not be one of the tree's objects, to exercise name references.
-fn reference(rng: &mut Rng) -> String {
+/// A name that is often one of the tree's objects (`pool`), to exercise name references.
+fn reference(rng: &mut Rng, pool: &[String]) -> String {
+    if !pool.is_empty() && rng.chance(60) {
+        return pool[rng.below(pool.len())].clone();
+    }
     format!("{}{}", rng.pick(NAMES), rng.below(3))
 }
 
@@ -98,7 +101,7 @@ fn labels(rng: &mut Rng) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
-fn pod_spec(rng: &mut Rng, indent: &str) -> String {
+fn pod_spec(rng: &mut Rng, pool: &[String], indent: &str) -> String {
     let mut s = format!("{indent}containers:\n");
     for i in 0..1 + rng.below(2) {
         let _ = write!(
@@ -118,25 +121,25 @@ fn pod_spec(rng: &mut Rng, indent: &str) -> String {
         );
     }
     if rng.chance(40) {
-        let _ = writeln!(s, "{indent}serviceAccountName: {}", reference(rng));
+        let _ = writeln!(s, "{indent}serviceAccountName: {}", reference(rng, pool));
     }
     if rng.chance(50) {
         let _ = write!(
             s,
             "{indent}volumes:\n{indent}- name: cfg\n{indent}  configMap:\n{indent}    name: {}\n{indent}- name: sec\n{indent}  secret:\n{indent}    secretName: {}\n{indent}- name: data\n{indent}  persistentVolumeClaim:\n{indent}    claimName: {}\n",
-            reference(rng),
-            reference(rng),
-            reference(rng)
+            reference(rng, pool),
+            reference(rng, pool),
+            reference(rng, pool)
         );
     }
     s
 }
 
-fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
-    let ns = if rng.chance(30) {
-        format!("\n  namespace: {}", rng.pick(&["team-a", "default", "x"]))
-    } else {
+fn resource(rng: &mut Rng, pool: &[String], kind: &str, name: &str, ns: &str) -> String {
+    let ns = if ns.is_empty() {
         String::new()
+    } else {
+        format!("\n  namespace: {ns}")
     };
     let meta = format!("metadata:\n  name: {name}{ns}\n  labels: {}\n", labels(rng));
     let sel = format!("{{app: {name}}}");
@@ -151,42 +154,42 @@ fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
         "Deployment" | "DaemonSet" => format!(
             "apiVersion: apps/v1\nkind: {kind}\n{meta}spec:\n  replicas: {}\n  selector:\n    matchLabels: {sel}\n  template:\n    metadata:\n      labels: {sel}\n    spec:\n{}",
             rng.below(4),
-            pod_spec(rng, "      ")
+            pod_spec(rng, pool, "      ")
         ),
         "StatefulSet" => format!(
             "apiVersion: apps/v1\nkind: StatefulSet\n{meta}spec:\n  serviceName: {name}\n  selector:\n    matchLabels: {sel}\n  template:\n    metadata:\n      labels: {sel}\n    spec:\n{}  volumeClaimTemplates:\n  - metadata:\n      name: data\n    spec:\n      resources: {{requests: {{storage: 1Gi}}}}\n",
-            pod_spec(rng, "      ")
+            pod_spec(rng, pool, "      ")
         ),
         "CronJob" => format!(
             "apiVersion: batch/v1\nkind: CronJob\n{meta}spec:\n  schedule: \"0 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n{}",
-            pod_spec(rng, "          ")
+            pod_spec(rng, pool, "          ")
         ),
-        "Job" => format!("apiVersion: batch/v1\nkind: Job\n{meta}spec:\n  template:\n    spec:\n{}", pod_spec(rng, "      ")),
+        "Job" => format!("apiVersion: batch/v1\nkind: Job\n{meta}spec:\n  template:\n    spec:\n{}", pod_spec(rng, pool, "      ")),
         "Service" => format!("apiVersion: v1\nkind: Service\n{meta}spec:\n  selector: {sel}\n  ports:\n  - port: {}\n", 80 + rng.below(9000)),
         "ServiceAccount" => format!("apiVersion: v1\nkind: ServiceAccount\n{meta}"),
         "ClusterRole" => format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n{meta}rules: []\n"),
         "Namespace" => format!("apiVersion: v1\nkind: Namespace\n{meta}"),
         "Secret" => format!("apiVersion: v1\nkind: Secret\n{meta}type: Opaque\nstringData:\n  k: {}\n", json(rng.pick(VALUES))),
         "PersistentVolumeClaim" => format!("apiVersion: v1\nkind: PersistentVolumeClaim\n{meta}spec:\n  resources: {{requests: {{storage: 1Gi}}}}\n"),
-        "Role" => format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n{meta}rules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  resourceNames: [{}]\n  verbs: [get]\n", reference(rng)),
+        "Role" => format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n{meta}rules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  resourceNames: [{}]\n  verbs: [get]\n", reference(rng, pool)),
         "RoleBinding" | "ClusterRoleBinding" => {
             let role_kind = if kind == "RoleBinding" { rng.pick(&["Role", "ClusterRole"]) } else { "ClusterRole" };
             let ns = if rng.chance(50) { format!("\n  namespace: {}", rng.pick(&["team-a", "prod"])) } else { String::new() };
             format!(
                 "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\n{meta}roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {role_kind}\n  name: {}\nsubjects:\n- kind: ServiceAccount\n  name: {}{ns}\n- kind: ServiceAccount\n  name: default\n",
-                reference(rng),
-                reference(rng)
+                reference(rng, pool),
+                reference(rng, pool)
             )
         }
         "HorizontalPodAutoscaler" => format!(
             "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n{meta}spec:\n  maxReplicas: 3\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: {}\n    name: {}\n",
             rng.pick(&["Deployment", "StatefulSet"]),
-            reference(rng)
+            reference(rng, pool)
         ),
         "Ingress" => format!(
             "apiVersion: networking.k8s.io/v1\nkind: Ingress\n{meta}spec:\n  tls:\n  - secretName: {}\n  rules:\n  - http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {}\n            port: {{number: 80}}\n",
-            reference(rng),
-            reference(rng)
+            reference(rng, pool),
+            reference(rng, pool)
         ),
         "PodDisruptionBudget" => format!("apiVersion: policy/v1\nkind: PodDisruptionBudget\n{meta}spec:\n  minAvailable: 1\n  selector:\n    matchLabels: {sel}\n"),
         "NetworkPolicy" => format!(
@@ -201,55 +204,255 @@ fn resource(rng: &mut Rng, kind: &str, name: &str) -> String {
     }
 }
 
-/// Transformer fields for one kustomization.
-fn fields(rng: &mut Rng) -> String {
-    let mut s = String::new();
-    let mut patches: Vec<String> = Vec::new();
-    if rng.chance(25) {
-        let target = rng.pick(&[
-            "kind: Deployment|StatefulSet",
-            "kind: ConfigMap",
-            "labelSelector: l0=x",
-            "labelSelector: \"l1 in (x, v-2)\"",
-            "name: web.*",
-            "group: apps\n    version: v1",
-        ]);
-        let op = rng.pick(&[
-            "- op: add\n      path: /metadata/labels/patched\n      value: \"1.0\"",
-            "- op: replace\n      path: /spec/replicas\n      value: 5",
-            "- op: remove\n      path: /metadata/labels/l0",
-            "- op: add\n      path: /metadata/labels/big\n      value: 12345678901234567890",
-        ]);
-        patches.push(format!("- target:\n    {target}\n  patch: |\n    {op}\n"));
-    }
-    if rng.chance(30) {
-        // A strategic merge patch, by target or by its own name.
-        let body = rng.pick(&[
-            "spec:\n      template:\n        spec:\n          containers:\n          - name: c0\n            image: patched:1\n            env:\n            - name: A\n              value: \"1\"",
-            "spec:\n      template:\n        spec:\n          containers:\n          - name: sidecar\n            image: side:2",
-            "spec:\n      replicas: null\n      template:\n        metadata:\n          labels:\n            smp: \"yes\"",
-            "spec:\n      template:\n        spec:\n          containers:\n          - name: c1\n            $patch: delete",
-            "spec:\n      template:\n        spec:\n          volumes:\n          - name: cfg\n            configMap: null\n            emptyDir: {}",
-        ]);
-        match rng.below(2) {
-            0 => {
-                patches.push(format!(
-                    "- target:\n    kind: {}\n  patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: any\n    {body}\n",
-                    rng.pick(&["Deployment", "StatefulSet|DaemonSet", "Deployment|StatefulSet"])
-                ));
+/// One object as a kustomization sees it (kind, original name and namespace), so patches,
+/// generator merges, replica counts and replacement sources pick objects that exist: the tree
+/// is then one kubectl accepts, unless a case breaks it on purpose (see `Bad`).
+#[derive(Clone)]
+struct Obj {
+    kind: &'static str,
+    name: String,
+    ns: &'static str,
+    /// A ConfigMap that has `data.k0`.
+    k0: bool,
+    /// A generator may merge into it or replace it (kubectl finds no object a component
+    /// generated when its overlay's generators look).
+    mergeable: bool,
+}
+
+fn count(vis: &[Obj], kind: &str, name: &str) -> usize {
+    vis.iter()
+        .filter(|o| o.kind == kind && o.name == name)
+        .count()
+}
+
+/// Objects of `kind` whose original name no other object of that kind shares.
+fn unique(vis: &[Obj], kind: &str) -> Vec<Obj> {
+    vis.iter()
+        .filter(|o| o.kind == kind && count(vis, kind, &o.name) == 1)
+        .cloned()
+        .collect()
+}
+
+/// In the default namespace, as a patch or generator without a namespace addresses it.
+fn default_ns(o: &Obj) -> bool {
+    o.ns.is_empty() || o.ns == "default"
+}
+
+/// The invalid feature a case carries on purpose (kubectl must refuse it, and native too).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Bad {
+    PatchMissingObject,
+    MergeMissingConfigMap,
+    RemoveMissingLabel,
+    ReplacementSourceMissing,
+    DuplicateResource,
+    DuplicateGenerator,
+    ReplicasMissingObject,
+}
+
+const BADS: &[Bad] = &[
+    Bad::PatchMissingObject,
+    Bad::MergeMissingConfigMap,
+    Bad::RemoveMissingLabel,
+    Bad::ReplacementSourceMissing,
+    Bad::DuplicateResource,
+    Bad::DuplicateGenerator,
+    Bad::ReplicasMissingObject,
+];
+
+/// Percentage of cases given one invalid feature on purpose.
+const BAD_PERCENT: u64 = 10;
+
+/// The list fields of one kustomization, collected so that several features can add entries.
+#[derive(Default)]
+struct Kust {
+    patches: Vec<String>,
+    smp: Vec<String>,
+    replicas: Vec<String>,
+    replacements: Vec<String>,
+    config_maps: Vec<String>,
+    secrets: Vec<String>,
+    other: String,
+}
+
+impl Kust {
+    fn render(&self) -> String {
+        let mut s = String::new();
+        for (key, items) in [
+            ("patches", &self.patches),
+            ("patchesStrategicMerge", &self.smp),
+            ("replicas", &self.replicas),
+            ("replacements", &self.replacements),
+            ("configMapGenerator", &self.config_maps),
+            ("secretGenerator", &self.secrets),
+        ] {
+            if !items.is_empty() {
+                let _ = write!(s, "{key}:\n{}", items.concat());
             }
+        }
+        s.push_str(&self.other);
+        s
+    }
+}
+
+/// Strategic merge patch bodies (after `metadata:`), indented by four spaces.
+const SMP_BODIES: &[&str] = &[
+    "spec:\n      template:\n        spec:\n          containers:\n          - name: c0\n            image: patched:1\n            env:\n            - name: A\n              value: \"1\"",
+    "spec:\n      template:\n        spec:\n          containers:\n          - name: sidecar\n            image: side:2",
+    "spec:\n      replicas: null\n      template:\n        metadata:\n          labels:\n            smp: \"yes\"",
+    "spec:\n      template:\n        spec:\n          containers:\n          - name: c1\n            $patch: delete",
+    "spec:\n      template:\n        spec:\n          volumes:\n          - name: cfg\n            configMap: null\n            emptyDir: {}",
+    "spec:\n      template:\n        metadata:\n          annotations:\n            smp: \"on\"\n        spec:\n          initContainers:\n          - name: init\n            image: init:9",
+];
+
+/// JSON 6902 targets, each with operations that apply to whatever the target selects.
+const JSON_PATCHES: &[(&str, &[&str])] = &[
+    (
+        "kind: Deployment|StatefulSet",
+        &[
+            "- op: add\n      path: /spec/replicas\n      value: 5",
+            "- op: add\n      path: /spec/template/metadata/labels/patched\n      value: \"1.0\"",
+            "- op: copy\n      from: /metadata/name\n      path: /spec/template/metadata/labels/copied",
+            "- op: test\n      path: /spec/template/spec/containers/0/name\n      value: c0\n    - op: add\n      path: /spec/template/spec/containers/0/args\n      value: [\"--flag\"]",
+        ],
+    ),
+    (
+        "labelSelector: l0=x",
+        &[
+            "- op: remove\n      path: /metadata/labels/l0",
+            "- op: move\n      from: /metadata/labels/l0\n      path: /metadata/labels/moved",
+            "- op: add\n      path: /metadata/labels/patched\n      value: \"1.0\"",
+            "- op: test\n      path: /metadata/labels/l0\n      value: x\n    - op: replace\n      path: /metadata/labels/l0\n      value: \"yes\"",
+        ],
+    ),
+    (
+        "labelSelector: \"l1 in (x, v-2)\"",
+        &[
+            "- op: add\n      path: /metadata/labels/big\n      value: 12345678901234567890",
+            "- op: remove\n      path: /metadata/labels/l1",
+        ],
+    ),
+    (
+        "name: web.*",
+        &["- op: add\n      path: /metadata/annotations\n      value: {patched: \"1.0\", count: \"3\"}"],
+    ),
+    (
+        "kind: ConfigMap",
+        &[
+            "- op: add\n      path: /data/extra\n      value: \"multi\\nline\"",
+            "- op: add\n      path: /metadata/annotations\n      value: {cm: \"~\"}",
+        ],
+    ),
+    (
+        "group: apps\n    version: v1",
+        &["- op: add\n      path: /spec/minReadySeconds\n      value: 7"],
+    ),
+    (
+        "annotationSelector: note",
+        &["- op: add\n      path: /metadata/annotations/seen\n      value: \"true\""],
+    ),
+    (
+        "kind: Service\n    name: \"[a-z]+[0-9]\"",
+        &["- op: replace\n      path: /spec/ports/0/port\n      value: 8443"],
+    ),
+];
+
+/// Replacement target selectors, each with field paths: a path ending in `+` may be missing
+/// and is created, the others exist on every object the selector picks.
+const REPLACEMENT_TARGETS: &[(&str, &[&str])] = &[
+    (
+        "{kind: Deployment}",
+        &[
+            "spec.template.spec.containers.[name=c0].image",
+            "metadata.annotations.copied+",
+        ],
+    ),
+    (
+        "{kind: ConfigMap}",
+        &["data.k0+", "metadata.annotations.copied+"],
+    ),
+    (
+        "{name: web.*}",
+        &[
+            "metadata.annotations.copied+",
+            "metadata.labels.[app.kubernetes.io/x]+",
+        ],
+    ),
+    (
+        "{kind: Service, labelSelector: l0}",
+        &["spec.selector.app", "metadata.annotations.copied+"],
+    ),
+    ("{version: v1}", &["metadata.annotations.copied+"]),
+];
+
+/// Transformer fields for one kustomization; `vis` is what it sees (its resources, bases,
+/// components and generated objects). A base gets its fixed `prefix`.
+fn fields(
+    rng: &mut Rng,
+    k: &mut Kust,
+    vis: &[Obj],
+    write: &dyn Fn(&str, &str),
+    prefix: Option<&str>,
+    bad: Option<Bad>,
+) {
+    let s = &mut k.other;
+    if rng.chance(30) {
+        let (target, ops) = JSON_PATCHES[rng.below(JSON_PATCHES.len())];
+        let op = ops[rng.below(ops.len())];
+        k.patches
+            .push(format!("- target:\n    {target}\n  patch: |\n    {op}\n"));
+    }
+    if rng.chance(40) {
+        // A strategic merge patch, by target or by the name of a Deployment this level sees.
+        let body = rng.pick(SMP_BODIES);
+        let named: Vec<Obj> = unique(vis, "Deployment")
+            .into_iter()
+            .filter(default_ns)
+            .collect();
+        let how = if named.is_empty() { 0 } else { rng.below(4) };
+        let name = if named.is_empty() {
+            String::new()
+        } else {
+            named[rng.below(named.len())].name.clone()
+        };
+        let doc = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n{}\n",
+            body.replace("\n    ", "\n").trim_start_matches("    ")
+        );
+        let indent =
+            |d: &str, by: &str| d.lines().map(|l| format!("{by}{l}\n")).collect::<String>();
+        match how {
+            0 => k.patches.push(format!(
+                "- target:\n    kind: {}\n  patch: |\n{}",
+                rng.pick(&[
+                    "Deployment",
+                    "StatefulSet|DaemonSet",
+                    "Deployment|StatefulSet"
+                ]),
+                indent(&doc.replace("name: \n", "name: any\n"), "    ")
+            )),
+            1 => k.smp.push(format!("- |\n{}", indent(&doc, "  "))),
+            2 => k
+                .patches
+                .push(format!("- patch: |-\n{}", indent(&doc, "    "))),
             _ => {
-                let _ = write!(
-                    s,
-                    "patchesStrategicMerge:\n- |\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: {}\n  {}\n",
-                    reference(rng),
-                    body.replace("\n    ", "\n  ")
-                );
+                let file = format!("smp{}.yaml", k.patches.len());
+                write(&file, &doc);
+                k.patches.push(format!("- path: {file}\n"));
             }
         }
     }
-    if !patches.is_empty() {
-        let _ = write!(s, "patches:\n{}", patches.concat());
+    if bad == Some(Bad::PatchMissingObject) {
+        k.smp.push(
+            "- |\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: absent0\n  spec:\n    replicas: 2\n"
+                .to_string(),
+        );
+    }
+    if bad == Some(Bad::RemoveMissingLabel) {
+        k.patches.push(
+            "- target:\n    name: \".*\"\n  patch: |\n    - op: remove\n      path: /metadata/labels/absent\n"
+                .to_string(),
+        );
     }
     if rng.chance(15) {
         let _ = write!(
@@ -258,61 +461,110 @@ fn fields(rng: &mut Rng) -> String {
             rng.pick(&["web.*", ".*", "settings.*"])
         );
     }
-    if rng.chance(8) {
-        let _ = writeln!(
-            s,
-            "replicas:\n- name: {}0\n  count: {}",
-            rng.pick(&["web", "db", "api"]),
-            rng.below(5)
-        );
+    if rng.chance(20) {
+        // Replica counts for Deployments and StatefulSets the level sees, by original name.
+        let mut names: Vec<String> = vis
+            .iter()
+            .filter(|o| o.kind == "Deployment" || o.kind == "StatefulSet")
+            .map(|o| o.name.clone())
+            .collect();
+        names.dedup();
+        for _ in 0..1 + rng.below(2) {
+            if names.is_empty() {
+                break;
+            }
+            let name = names.remove(rng.below(names.len()));
+            k.replicas
+                .push(format!("- name: {name}\n  count: {}\n", rng.below(5)));
+        }
     }
-    if rng.chance(15) {
-        // One replacement: sources that may select none or several objects, target fields that
-        // may be missing, delimiters and creation (kubectl must refuse what native refuses).
-        let source = rng.pick(&[
-            "{kind: Service}",
-            "{kind: ConfigMap, fieldPath: data.k0}",
-            "{kind: Deployment, fieldPath: spec.template.spec.containers.0.image, options: {delimiter: ':', index: 1}}",
-            "{kind: Deployment, fieldPath: spec.replicas}",
-            "{kind: Secret, fieldPath: metadata.name}",
-        ]);
-        let select = rng.pick(&[
-            "{kind: Deployment}",
-            "{kind: ConfigMap}",
-            "{name: web.*}",
-            "{kind: Service, labelSelector: l0}",
-        ]);
-        let path = rng.pick(&[
-            "metadata.annotations.copied",
-            "metadata.annotations.copied",
-            "spec.template.spec.containers.[name=c0].image",
-            "data.k0",
-            "spec.ports.0.name",
-            "metadata.labels.[app.kubernetes.io/x]",
-            "spec.replicas",
-        ]);
-        let options = rng.pick(&[
-            "",
-            "    options: {create: true}\n",
-            "    options: {create: true}\n",
-            "    options: {delimiter: '-', index: 1, create: true}\n",
-            "    options: {delimiter: '.', index: -1}\n",
-        ]);
-        let _ = write!(
-            s,
-            "replacements:\n- source: {source}\n  targets:\n  - select: {select}\n    fieldPaths:\n    - {path}\n{options}"
+    if bad == Some(Bad::ReplicasMissingObject) {
+        k.replicas.push("- name: absent0\n  count: 2\n".to_string());
+    }
+    if rng.chance(25) {
+        // A replacement from an object that exactly one source selector picks.
+        let mut sources = Vec::new();
+        for o in unique(vis, "Service") {
+            sources.push(format!("{{kind: Service, name: {}}}", o.name));
+        }
+        if vis.iter().filter(|o| o.kind == "Service").count() == 1 {
+            sources.push("{kind: Service}".to_string());
+        }
+        for o in unique(vis, "ConfigMap").into_iter().filter(|o| o.k0) {
+            sources.push(format!(
+                "{{kind: ConfigMap, name: {}, fieldPath: data.k0}}",
+                o.name
+            ));
+        }
+        for o in unique(vis, "Deployment") {
+            sources.push(format!("{{kind: Deployment, name: {}, fieldPath: spec.template.spec.containers.0.image, options: {{delimiter: ':'}}}}", o.name));
+            sources.push(format!(
+                "{{kind: Deployment, name: {}, fieldPath: metadata.name}}",
+                o.name
+            ));
+        }
+        for o in unique(vis, "Secret") {
+            sources.push(format!(
+                "{{kind: Secret, name: {}, fieldPath: metadata.name}}",
+                o.name
+            ));
+        }
+        if !sources.is_empty() {
+            let source = sources[rng.below(sources.len())].clone();
+            let mut targets = String::new();
+            for _ in 0..1 + rng.below(2) {
+                let (select, paths) = REPLACEMENT_TARGETS[rng.below(REPLACEMENT_TARGETS.len())];
+                let reject = rng.pick(&[
+                    "",
+                    "",
+                    "    reject:\n    - {kind: ConfigMap, name: settings}\n",
+                    "    reject:\n    - {namespace: team-a}\n",
+                ]);
+                let path = rng.pick(paths);
+                // A field every selected object has, or one the replacement creates.
+                let options = match path.strip_suffix('+') {
+                    Some(_) => rng.pick(&[
+                        "    options: {create: true}\n",
+                        "    options: {delimiter: '-', index: 1, create: true}\n",
+                    ]),
+                    None => rng.pick(&[
+                        "",
+                        "    options: {delimiter: '.', index: -1}\n",
+                        "    options: {create: true}\n",
+                    ]),
+                };
+                let path = path.trim_end_matches('+');
+                let _ = write!(
+                    targets,
+                    "  - select: {select}\n{reject}    fieldPaths:\n    - {path}\n{options}"
+                );
+            }
+            k.replacements
+                .push(format!("- source: {source}\n  targets:\n{targets}"));
+        }
+    }
+    if bad == Some(Bad::ReplacementSourceMissing) {
+        k.replacements.push(
+            "- source: {kind: Absent}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.x]\n"
+                .to_string(),
         );
     }
     if rng.chance(40) {
         let _ = writeln!(s, "namespace: {}", rng.pick(&["prod", "team-b", "default"]));
     }
-    if rng.chance(40) {
-        let _ = writeln!(s, "namePrefix: {}", rng.pick(&["p-", "x-", "long-prefix-"]));
+    match prefix {
+        Some(p) => {
+            let _ = writeln!(s, "namePrefix: {p}");
+        }
+        None if rng.chance(40) => {
+            let _ = writeln!(s, "namePrefix: {}", rng.pick(&["p-", "x-", "long-prefix-"]));
+        }
+        None => {}
     }
     if rng.chance(30) {
         let _ = writeln!(s, "nameSuffix: {}", rng.pick(&["-s", "-v2"]));
     }
-    if rng.chance(40) {
+    if rng.chance(35) {
         let _ = writeln!(
             s,
             "commonLabels:\n  team: {}",
@@ -323,155 +575,298 @@ fn fields(rng: &mut Rng) -> String {
         let _ = writeln!(s, "commonAnnotations:\n  note: {}", json(rng.pick(VALUES)));
     }
     if rng.chance(40) {
-        let include = rng.pick(&[
-            "",
-            "  includeSelectors: true\n",
-            "  includeTemplates: true\n",
-        ]);
-        let _ = write!(
-            s,
-            "labels:\n- pairs:\n    env: {}\n{include}",
-            json(rng.pick(&["dev", "on"]))
-        );
-    }
-    if rng.chance(40) {
-        let _ = write!(
-            s,
-            "images:\n- name: {}\n",
-            rng.pick(&[
-                "nginx",
-                "docker.io/library/redis",
-                "busybox",
-                "ghcr.io/org/app"
-            ])
-        );
-        match rng.below(4) {
-            0 => s.push_str("  newTag: \"2.0\"\n"),
-            1 => s.push_str("  newName: mirror.local/img\n"),
-            2 => s.push_str("  digest: sha256:feed\n"),
-            _ => s.push_str("  newName: mirror.local/img\n  newTag: v3\n"),
+        s.push_str("labels:\n");
+        for i in 0..1 + rng.below(2) {
+            let include = rng.pick(&[
+                "",
+                "  includeSelectors: true\n",
+                "  includeTemplates: true\n",
+                "  includeSelectors: false\n  includeTemplates: true\n",
+            ]);
+            let _ = write!(
+                s,
+                "- pairs:\n    {}: {}\n{include}",
+                ["env", "tier"][i],
+                json(rng.pick(&["dev", "on", "1"]))
+            );
         }
     }
-    s
+    if rng.chance(40) {
+        s.push_str("images:\n");
+        let mut names = vec![
+            "nginx",
+            "docker.io/library/redis",
+            "busybox",
+            "ghcr.io/org/app",
+            "patched",
+        ];
+        for _ in 0..1 + rng.below(2) {
+            let name = names.remove(rng.below(names.len()));
+            let _ = writeln!(s, "- name: {name}");
+            match rng.below(5) {
+                0 => s.push_str("  newTag: \"2.0\"\n"),
+                1 => s.push_str("  newName: mirror.local/img\n"),
+                2 => s.push_str("  digest: sha256:feed\n"),
+                3 => s.push_str("  newName: mirror.local:5000/img\n  digest: sha256:beef\n"),
+                _ => s.push_str("  newName: mirror.local/img\n  newTag: v3\n"),
+            }
+        }
+    }
 }
 
-/// Generator fields (and the files they read, written through `write`).
-fn generators(rng: &mut Rng, write: &dyn Fn(&str, &str), overlay: bool) -> String {
-    let mut s = String::new();
-    let options = |rng: &mut Rng| match rng.below(4) {
+/// Generator fields (and the files they read, written through `write`); generated objects are
+/// added to `vis`.
+fn generators(
+    rng: &mut Rng,
+    k: &mut Kust,
+    vis: &mut Vec<Obj>,
+    write: &dyn Fn(&str, &str),
+    bad: Option<Bad>,
+) {
+    let options = |rng: &mut Rng| match rng.below(5) {
         0 => "  options:\n    disableNameSuffixHash: true\n".to_string(),
         1 => format!(
             "  options:\n    labels:\n      gen: {}\n    immutable: true\n",
             json(rng.pick(&["a", "yes"]))
         ),
+        2 => format!(
+            "  options:\n    annotations:\n      gen-note: {}\n",
+            json(rng.pick(VALUES))
+        ),
         _ => String::new(),
     };
-    if rng.chance(40) {
-        let behavior = if overlay && rng.chance(40) {
-            rng.pick(&["  behavior: merge\n", "  behavior: replace\n"])
-        } else {
-            ""
-        };
-        write("data.txt", rng.pick(VALUES));
-        write(
-            "vars.env",
-            &format!(
-                "# comment\n\nA_KEY={}\nB.key=two words\n",
-                rng.pick(&["1", "yes", "x=y"])
-            ),
-        );
-        let _ = write!(
-            s,
-            "configMapGenerator:\n- name: {}\n{behavior}  literals:\n  - {}\n  files:\n  - data.txt\n  - other=data.txt\n  envs:\n  - vars.env\n{}",
-            rng.pick(&["settings", "web0", "db1"]),
-            json(&format!("lit={}", rng.pick(VALUES))),
-            options(rng)
-        );
+    // A name no object of `kind` has yet (created), or one to merge into or replace.
+    let pick_name = |rng: &mut Rng, vis: &[Obj], kind: &str, fresh: &[&str]| {
+        let into: Vec<Obj> = unique(vis, kind)
+            .into_iter()
+            .filter(|o| default_ns(o) && o.mergeable && o.name != "tls")
+            .collect();
+        if !into.is_empty() && rng.chance(35) {
+            let o = &into[rng.below(into.len())];
+            return Some((o.name.clone(), rng.pick(&["merge", "replace"])));
+        }
+        let free: Vec<&str> = fresh
+            .iter()
+            .copied()
+            .filter(|n| count(vis, kind, n) == 0)
+            .collect();
+        if free.is_empty() {
+            return None;
+        }
+        Some((free[rng.below(free.len())].to_string(), "create"))
+    };
+    if rng.chance(45) {
+        if let Some((name, behavior)) =
+            pick_name(rng, vis, "ConfigMap", &["settings", "web0", "db1", "cfg"])
+        {
+            let line = match behavior {
+                "create" if rng.chance(70) => String::new(),
+                b => format!("  behavior: {b}\n"),
+            };
+            write("data.txt", rng.pick(VALUES));
+            write(
+                "vars.env",
+                &format!(
+                    "# comment\n\nA_KEY={}\nB.key=two words\n",
+                    rng.pick(&["1", "yes", "x=y"])
+                ),
+            );
+            k.config_maps.push(format!(
+                "- name: {name}\n{line}  literals:\n  - {}\n  files:\n  - data.txt\n  - other=data.txt\n  envs:\n  - vars.env\n{}",
+                json(&format!("lit={}", rng.pick(VALUES))),
+                options(rng)
+            ));
+            match behavior {
+                "create" => vis.push(Obj {
+                    kind: "ConfigMap",
+                    name,
+                    ns: "",
+                    k0: false,
+                    mergeable: true,
+                }),
+                "replace" => {
+                    for o in vis.iter_mut() {
+                        if o.kind == "ConfigMap" && o.name == name {
+                            o.k0 = false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
-    if rng.chance(30) {
-        let _ = write!(
-            s,
-            "secretGenerator:\n- name: {}\n  literals:\n  - {}\n  - {}\n{}",
-            rng.pick(&["creds", "api1"]),
-            json(&format!("password={}", rng.pick(VALUES))),
-            json(&format!("long={}", "x".repeat(rng.below(120)))),
-            options(rng)
-        );
+    if bad == Some(Bad::MergeMissingConfigMap) {
+        k.config_maps
+            .push("- name: absent\n  behavior: merge\n  literals: [a=b]\n".to_string());
+    }
+    if bad == Some(Bad::DuplicateGenerator) {
+        k.config_maps
+            .push("- name: dup\n  literals: [a=b]\n- name: dup\n  literals: [c=d]\n".to_string());
+    }
+    if rng.chance(35) {
+        if let Some((name, behavior)) = pick_name(rng, vis, "Secret", &["creds", "api1", "tls"]) {
+            let line = if behavior == "create" {
+                String::new()
+            } else {
+                format!("  behavior: {behavior}\n")
+            };
+            let body = if name == "tls" && behavior == "create" {
+                "  type: kubernetes.io/tls\n  literals:\n  - tls.crt=CERT\n  - tls.key=KEY\n"
+                    .to_string()
+            } else {
+                format!(
+                    "  literals:\n  - {}\n  - {}\n",
+                    json(&format!("password={}", rng.pick(VALUES))),
+                    json(&format!("long={}", "x".repeat(rng.below(120))))
+                )
+            };
+            k.secrets
+                .push(format!("- name: {name}\n{line}{body}{}", options(rng)));
+            if behavior == "create" {
+                vis.push(Obj {
+                    kind: "Secret",
+                    name,
+                    ns: "",
+                    k0: false,
+                    mergeable: true,
+                });
+            }
+        }
     }
     if rng.chance(20) {
         let _ = write!(
-            s,
-            "generatorOptions:\n  disableNameSuffixHash: {}\n  labels:\n    global: g\n",
-            rng.chance(50)
+            k.other,
+            "generatorOptions:\n  disableNameSuffixHash: {}\n  labels:\n    global: g\n{}",
+            rng.chance(50),
+            if rng.chance(50) {
+                "  annotations:\n    global-note: \"yes\"\n"
+            } else {
+                ""
+            }
         );
     }
-    s
+}
+
+/// Writes the resources of one level under `sub` (names numbered from `first`, so a component's
+/// objects do not collide with its overlay's), adds them to `vis`, returns their files.
+fn level_resources(
+    rng: &mut Rng,
+    write: &dyn Fn(&str, &str),
+    sub: &str,
+    first: usize,
+    vis: &mut Vec<Obj>,
+) -> Vec<String> {
+    let n = 1 + rng.below(3);
+    let mut has_namespace = vis.iter().any(|o| o.kind == "Namespace");
+    let planned: Vec<(&'static str, String, &'static str)> = (0..n)
+        .map(|i| {
+            let mut kind = KINDS[rng.below(KINDS.len())];
+            // Two Namespaces may become one under a `namespace:` field (an ID conflict).
+            if kind == "Namespace" && has_namespace {
+                kind = "ConfigMap";
+            }
+            has_namespace |= kind == "Namespace";
+            let name = format!("{}{}", rng.pick(NAMES), first + i);
+            let ns = if rng.chance(30) {
+                rng.pick(&["team-a", "default", "x"])
+            } else {
+                ""
+            };
+            (kind, name, ns)
+        })
+        .collect();
+    let pool: Vec<String> = vis
+        .iter()
+        .map(|o| o.name.clone())
+        .chain(planned.iter().map(|p| p.1.clone()))
+        .collect();
+    let mut files = Vec::new();
+    for (i, (kind, name, ns)) in planned.into_iter().enumerate() {
+        let file = format!("r{i}.yaml");
+        let text = resource(rng, &pool, kind, &name, ns);
+        write(&format!("{sub}/{file}"), &text);
+        // Left out: a null-like text copied into a created annotation reads back as "null"
+        // after a later generator merge in kubectl (native keeps "~").
+        let null_like = ["k0: \"~\"", "k0: \"null\"", "k0: \"\""]
+            .iter()
+            .any(|t| text.contains(t));
+        files.push(file);
+        vis.push(Obj {
+            kind,
+            name,
+            ns,
+            k0: kind == "ConfigMap" && !null_like,
+            mergeable: true,
+        });
+    }
+    files
 }
 
 /// Writes one random tree under `dir` and returns the directory to build.
-fn write_case(rng: &mut Rng, dir: &Path) -> PathBuf {
+fn write_case(rng: &mut Rng, dir: &Path) -> (PathBuf, Option<Bad>) {
     let write = |rel: &str, text: &str| {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     };
-    let level = |rng: &mut Rng, sub: &str, extra: &str, kind: &str| {
-        let mut res = Vec::new();
-        for i in 0..1 + rng.below(3) {
-            let kind_name = rng.pick(KINDS);
-            let name = format!("{}{i}", rng.pick(NAMES));
-            let file = format!("r{i}.yaml");
-            write(&format!("{sub}/{file}"), &resource(rng, kind_name, &name));
-            res.push(file);
-        }
-        let mut k = kind.to_string();
-        let _ = writeln!(
-            k,
-            "resources: [{}]",
-            res.iter()
-                .chain(
-                    extra
-                        .split(',')
-                        .filter(|e| !e.is_empty())
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .iter()
-                )
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        k.push_str(&fields(rng));
-        k.push_str(&generators(
-            rng,
-            &|rel: &str, text: &str| write(&format!("{sub}/{rel}"), text),
-            !sub.starts_with("base"),
-        ));
-        k
-    };
-    let bases = rng.below(3);
-    let mut extra = Vec::new();
-    for b in 0..bases {
-        let k = level(rng, &format!("base{b}"), "", "");
+    let bad = rng.chance(BAD_PERCENT).then(|| BADS[rng.below(BADS.len())]);
+    let mut seen = Vec::new();
+    let mut resources = Vec::new();
+    for b in 0..rng.below(3) {
+        let sub = format!("base{b}");
+        let in_sub = |rel: &str, text: &str| write(&format!("{sub}/{rel}"), text);
+        let mut vis = Vec::new();
+        let files = level_resources(rng, &write, &sub, 0, &mut vis);
+        let mut k = Kust::default();
+        generators(rng, &mut k, &mut vis, &in_sub, None);
+        fields(rng, &mut k, &vis, &in_sub, Some(&format!("b{b}-")), None);
         write(
-            &format!("base{b}/kustomization.yaml"),
-            &format!("{k}namePrefix: b{b}-\n"),
+            &format!("{sub}/kustomization.yaml"),
+            &format!("resources: [{}]\n{}", files.join(", "), k.render()),
         );
-        extra.push(format!("../base{b}"));
+        seen.extend(vis);
+        resources.push(format!("../{sub}"));
     }
-    let mut root = level(rng, "overlay", &extra.join(","), "");
+    let mut files = level_resources(rng, &write, "overlay", 0, &mut seen);
+    if bad == Some(Bad::DuplicateResource) {
+        files.push(files[0].clone());
+    }
+    files.append(&mut resources);
+    let mut k = Kust::default();
     if rng.chance(30) {
-        let comp = level(
-            rng,
-            "comp",
-            "",
-            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+        // A component sees the overlay's resources and bases, and runs before its generators.
+        let in_comp = |rel: &str, text: &str| write(&format!("comp/{rel}"), text);
+        let comp_files = level_resources(rng, &write, "comp", 3, &mut seen);
+        let mut c = Kust::default();
+        let before = seen.len();
+        generators(rng, &mut c, &mut seen, &in_comp, None);
+        seen[before..].iter_mut().for_each(|o| o.mergeable = false);
+        fields(rng, &mut c, &seen, &in_comp, None, None);
+        write(
+            "comp/kustomization.yaml",
+            &format!(
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [{}]\n{}",
+                comp_files.join(", "),
+                c.render()
+            ),
         );
-        write("comp/kustomization.yaml", &comp);
-        root.push_str("components: [../comp]\n");
+        k.other.push_str("components: [../comp]\n");
     }
-    write("overlay/kustomization.yaml", &root);
-    dir.join("overlay")
+    let in_overlay = |rel: &str, text: &str| write(&format!("overlay/{rel}"), text);
+    generators(rng, &mut k, &mut seen, &in_overlay, bad);
+    fields(rng, &mut k, &seen, &in_overlay, None, bad);
+    if rng.chance(15) {
+        k.other.push_str(rng.pick(&[
+            "sortOptions:\n  order: fifo\n",
+            "sortOptions:\n  order: legacy\n",
+            "sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Deployment, Namespace]\n    orderLast: [ConfigMap]\n",
+        ]));
+    }
+    write(
+        "overlay/kustomization.yaml",
+        &format!("resources: [{}]\n{}", files.join(", "), k.render()),
+    );
+    (PathBuf::from(dir).join("overlay"), bad)
 }
 
 #[test]
@@ -493,7 +888,7 @@ fn random_kustomizations_match_kubectl() {
     let mut failures = Vec::new();
     for case in 0..cases {
         let dir = tempfile::tempdir().expect("temp dir");
-        let root = write_case(&mut rng, dir.path());
+        let (root, bad) = write_case(&mut rng, dir.path());
         let out = Command::new(&kubectl)
             .arg("kustomize")
             .arg(&root)
@@ -505,7 +900,11 @@ fn random_kustomizations_match_kubectl() {
             (false, Err(e)) => {
                 both_failed += 1;
                 if std::env::var_os("FERRY_DIFF_VERBOSE").is_some() {
-                    println!("case {case}: both refused; ferry: {e}");
+                    println!(
+                        "case {case}: both refused ({}); ferry: {e}\n  kubectl: {}",
+                        bad.map_or("by accident".to_string(), |b| format!("on purpose: {b:?}")),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
                 }
             }
             (true, Ok(got)) => {
