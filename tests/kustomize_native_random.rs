@@ -1,8 +1,13 @@
-//! Randomised differential test: small random kustomization trees (resources of many kinds,
-//! nested bases, a component, namespaces, prefixes, suffixes, labels, annotations, images)
-//! built by `kubectl kustomize` and natively, compared byte for byte; when kubectl refuses a
-//! tree, the native build must refuse it too. A fixed seed keeps runs reproducible:
-//! `FERRY_DIFF_SEED` and `FERRY_DIFF_CASES` (default 30) change them. Skips without kubectl.
+//! Randomised differential test: small random kustomization trees built by `kubectl kustomize`
+//! and natively, compared byte for byte. The generator tracks the objects each level sees
+//! (bases, resources, a component, generators), so patches (strategic merge, inline or from a
+//! file, and JSON 6902 with target selectors), generator merges, replicas, images, labels,
+//! replacements and sortOptions name objects that exist: most trees render. One case in ten
+//! carries one deliberately invalid feature, and then the native build must refuse it as
+//! kubectl does. Left out on purpose, as known differences: YAML 1.1 words (`on`, `no`, `0x10`)
+//! as values in JSON 6902 patches, and null-like strings as replacement sources.
+//! A fixed seed keeps runs reproducible: `FERRY_DIFF_SEED` and `FERRY_DIFF_CASES` (default 30)
+//! change them; `cargo xtask differential` runs many more. Skips without kubectl.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
