@@ -303,7 +303,60 @@ fn scenarios() -> Vec<Scenario> {
         root: "overlay",
     });
     v.extend(schema_and_replacement_scenarios());
+    v.extend(json6902_yaml11_scenarios());
     v
+}
+
+const SMALL_CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n";
+
+/// JSON 6902 ops are read like `sigs.k8s.io/yaml`'s `YAMLToJSON` (go-yaml v2, YAML 1.1):
+/// plain `on`/`no` are booleans, `0x10`/`010` integers, non-string keys become text.
+fn json6902_yaml11_scenarios() -> Vec<Scenario> {
+    let with_ops = |name: &'static str, ops: &str| {
+        Scenario {
+        name,
+        files: vec![
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\npatches:\n- target: {kind: ConfigMap, name: cm}\n  path: ops.yaml\n".into(),
+            ),
+            ("cm.yaml", SMALL_CM.into()),
+            ("ops.yaml", format!("- {{op: add, path: /v, value: {{}}}}\n{ops}")),
+        ],
+        root: ".",
+    }
+    };
+    vec![
+        // kubectl: on: true, no: false, hex: 16, oct: 8, exp: 1000, tilde: null, empty: null.
+        with_ops(
+            "json6902-plain-scalars-resolve-as-yaml-1-1",
+            "- op: add\n  path: /v/on\n  value: on\n- {op: add, path: /v/no, value: no}\n- {op: add, path: /v/hex, value: 0x10}\n- {op: add, path: /v/oct, value: 010}\n- {op: add, path: /v/exp, value: 1e3}\n- {op: add, path: /v/tilde, value: ~}\n- {op: add, path: /v/empty, value: }\n- {op: add, path: /v/bin, value: 0b101}\n- {op: add, path: /v/under, value: 1_000}\n- {op: add, path: /v/float, value: 1.50}\n- {op: add, path: /v/list, value: [y, N, Off, .5]}\n",
+        ),
+        // kubectl: "false": 1000 (`n` then `Off`, the later wins), "16": true, "1.5": null,
+        // "8", "3.1415927" (float32 'g'), "0" for -0, "1" for 1.0, "1e+20", "1e+07".
+        // Exponent-form keys sit alone: beside other numeric keys kubectl's order varies
+        // from run to run.
+        with_ops(
+            "json6902-non-string-keys-become-text",
+            "- op: add\n  path: /data2\n  value: {n: no, 0x10: y, 1.50: ~, Off: 1e3, 010: a, 3.14159265358979: e, -0: f, 1.0: g, 'on': h}\n- {op: add, path: /v/e20, value: {1e20: c}}\n- {op: add, path: /v/e7, value: {1e7: d}}\n- op: add\n  path: /v/block\n  value:\n    y: yes\n    Y: [on, off]\n",
+        ),
+        // kubectl: "on", "no", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "1:20" stay text.
+        with_ops(
+            "json6902-quoted-and-timestamps-stay-strings",
+            "- {op: add, path: /v/qon, value: \"on\"}\n- {op: add, path: /v/sq, value: 'no'}\n- {op: add, path: /v/ts, value: 2001-12-14}\n- {op: add, path: /v/ts2, value: 2001-12-14t21:59:43.10-05:00}\n- {op: add, path: /v/b60, value: 1:20}\n- op: add\n  path: /v/lit\n  value: |\n    on\n- {op: add, path: /v/tagged, value: !!str yes}\n",
+        ),
+        Scenario {
+            name: "json6902-legacy-field-inline-patch-reads-yaml-1-1",
+            files: vec![
+                (
+                    "kustomization.yaml",
+                    "resources: [cm.yaml]\npatchesJson6902:\n- target: {version: v1, kind: ConfigMap, name: cm}\n  patch: |\n    - {op: add, path: /data/on, value: on}\n    - {op: replace, path: /data/a, value: 0x1F}\n    - {op: add, path: /extra, value: &x {off: ~}}\n    - {op: add, path: /extra2, value: *x}\n".into(),
+                ),
+                ("cm.yaml", SMALL_CM.into()),
+            ],
+            root: ".",
+        },
+    ]
 }
 
 const CRD_OBJECTS: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata:\n  name: f\n  finalizers: [a]\nspec:\n  items:\n  - {name: a, v: 1}\n---\napiVersion: apps/v1beta2\nkind: Deployment\nmetadata:\n  name: old\nspec:\n  template:\n    spec:\n      containers:\n      - {name: a, image: x}\n";

@@ -39,6 +39,7 @@ mod transformers;
 mod typing;
 mod valueadd;
 mod vars;
+mod yaml11;
 
 pub use error::Error;
 

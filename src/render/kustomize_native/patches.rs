@@ -33,7 +33,14 @@ fn parse_ops(k: &Kustomization, p: &Patch, text: &str) -> Result<Option<Value>, 
     let docs = crate::manifest::parse_documents(text)
         .map_err(|e| fail(format!("unable to parse the patch: {e}")))?;
     match docs.as_slice() {
-        [ops @ Value::Array(items)] if !items.is_empty() => Ok(Some(ops.clone())),
+        // kustomize reads the ops with YAML 1.1 (`YAMLToJSON`): `on` is true, `0x10` is 16.
+        [ops @ Value::Array(items)] if !items.is_empty() => match super::yaml11::read(text) {
+            Ok(ops @ Value::Array(_)) => Ok(Some(ops)),
+            Err(super::yaml11::Unread::Invalid(e)) => {
+                Err(fail(format!("unable to parse the patch: {e}")))
+            }
+            _ => Ok(Some(ops.clone())),
+        },
         [Value::Array(_)] => Err(fail("the JSON patch is empty".into())),
         docs if !docs.is_empty() && docs.iter().all(Value::is_object) => Ok(None),
         _ => Err(fail(
