@@ -4,8 +4,9 @@
 //! file, and JSON 6902 with target selectors), generator merges, replicas, images, labels,
 //! replacements and sortOptions name objects that exist: most trees render. One case in ten
 //! carries one deliberately invalid feature, and then the native build must refuse it as
-//! kubectl does. Left out on purpose, as known differences: YAML 1.1 words (`on`, `no`, `0x10`)
-//! as values in JSON 6902 patches, and null-like strings as replacement sources.
+//! kubectl does. Left out on purpose: YAML 1.1 words (`on`, `no`, `0x10`) in JSON 6902 patches
+//! (kubectl scenarios pin them instead), and null-like strings as replacement sources (a known
+//! difference).
 //! A fixed seed keeps runs reproducible: `FERRY_DIFF_SEED` and `FERRY_DIFF_CASES` (default 30)
 //! change them; `cargo xtask differential` runs many more. Skips without kubectl.
 
