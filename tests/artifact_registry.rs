@@ -825,24 +825,51 @@ fn sigstore_policy(repository: &str, pubkey: &str, identity: &str) -> serde_json
     })
 }
 
-/// skopeo checks ferry's signature with a `sigstoreSigned` policy.
-#[test]
-fn skopeo_verifies_ferrys_signature() {
-    let Some(reg) = Registry::start() else {
-        return;
-    };
-    let Some(skopeo) = skopeo() else {
-        return;
-    };
+/// What both skopeo tests start from: a registry, skopeo, and an artifact ferry pushed and
+/// signed to `<registry>/platform/staging`.
+struct SignedPush {
+    reg: Registry,
+    skopeo: PathBuf,
+    w: World,
+    public: String,
+    digest: String,
+}
+
+/// `None` (after saying SKIP) when the registry or skopeo is missing.
+fn signed_push() -> Option<SignedPush> {
+    let reg = Registry::start()?;
+    let skopeo = skopeo()?;
     let w = World::new();
     let (key, public) = w.keys();
-    let other = w.path("other.pub").display().to_string();
     let root = w.env_dir("repo", COMMIT);
     let target = format!("oci://{}/platform/staging", reg.addr);
     let digest = push_json(&w, &root, &target, &["--key", &key])["digest"]
         .as_str()
         .expect("digest")
         .to_string();
+    Some(SignedPush {
+        reg,
+        skopeo,
+        w,
+        public,
+        digest,
+    })
+}
+
+/// skopeo checks ferry's signature with a `sigstoreSigned` policy.
+#[test]
+fn skopeo_verifies_ferrys_signature() {
+    let Some(SignedPush {
+        reg,
+        skopeo,
+        w,
+        public,
+        digest,
+    }) = signed_push()
+    else {
+        return;
+    };
+    let other = w.path("other.pub").display().to_string();
     let repository = format!("{}/platform/staging", reg.addr);
     let copy = |pubkey: &str, identity: &str, source: &str, dir: &str| {
         let out = skopeo_with(&w, &skopeo, &sigstore_policy(&repository, pubkey, identity))
@@ -911,20 +938,16 @@ fn skopeo_verifies_ferrys_signature() {
 /// reference it copied to, with its tag, as the signed identity.
 #[test]
 fn ferry_verifies_skopeos_signature() {
-    let Some(reg) = Registry::start() else {
+    let Some(SignedPush {
+        reg,
+        skopeo,
+        w,
+        public,
+        digest,
+    }) = signed_push()
+    else {
         return;
     };
-    let Some(skopeo) = skopeo() else {
-        return;
-    };
-    let w = World::new();
-    let (key, public) = w.keys();
-    let root = w.env_dir("repo", COMMIT);
-    let target = format!("oci://{}/platform/staging", reg.addr);
-    let digest = push_json(&w, &root, &target, &["--key", &key])["digest"]
-        .as_str()
-        .expect("digest")
-        .to_string();
     let passphrase = w.path("passphrase");
     std::fs::write(&passphrase, common::registry::PASSWORD).expect("write");
     // A key pair in skopeo's own format, for the second copy.
