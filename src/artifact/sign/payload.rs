@@ -73,7 +73,7 @@ pub fn check(payload: &[u8], repository: &str, digest: &str) -> Result<(), Paylo
 /// The repository a `docker-reference` names, and the digest it pins if any. cosign (and ferry)
 /// write the bare `host/repository`; skopeo and containers/image write the reference they
 /// copied to, `host/repository:tag`. The signature is checked against the pinned digest either
-/// way, so the tag is only a name here, as for skopeo's `matchRepoDigestOrExact` on a digest.
+/// way, so the tag is only a name here, as under skopeo's `matchRepository` rule.
 /// A malformed tag is kept, so the comparison fails.
 fn split_reference(reference: &str) -> (&str, Option<&str>) {
     let (name, digest) = match reference.split_once('@') {
