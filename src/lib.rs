@@ -3,6 +3,7 @@
 //!
 //! The CLI in [`cli`] is a thin layer over the library modules.
 
+pub mod agent;
 pub mod apply;
 pub mod artifact;
 pub mod build;

@@ -7,6 +7,7 @@
 //! `dryRun=All` for `ferry diff --against live`.
 
 pub mod discovery;
+pub mod drift;
 pub mod health;
 pub mod inventory;
 pub mod live;
@@ -72,6 +73,17 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// In the tooling annotation: `ferry/<version>`.
     pub tooling_version: String,
+    /// Set from outside (a shutdown, a timeout) to stop at the next stage boundary: the stage
+    /// in flight finishes, later stages are not sent, nothing is pruned.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ApplyOptions {
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 impl Default for ApplyOptions {
@@ -91,6 +103,7 @@ impl Default for ApplyOptions {
             crd_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_secs(2),
             tooling_version: env!("CARGO_PKG_VERSION").to_string(),
+            cancel: None,
         }
     }
 }

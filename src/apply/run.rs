@@ -140,6 +140,7 @@ pub async fn apply(
         prune: PruneReport::default(),
         health: None,
         summary: Default::default(),
+        interrupted: false,
     };
 
     let mut applied: Vec<Target> = Vec::new();
@@ -159,6 +160,10 @@ pub async fn apply(
         progress,
     };
     for (stage, objects) in by_stage {
+        if opts.cancelled() {
+            report.interrupted = true;
+            break;
+        }
         let (sr, results, targets) = run_stage(&ctx, stage, objects, &mut new_namespaces).await?;
         progress.stage_done(&sr);
         applied.extend(targets);
@@ -171,7 +176,15 @@ pub async fn apply(
         .iter()
         .filter(|o| matches!(o.result, ObjectStatus::Failed { .. }))
         .count();
-    if failed > 0 {
+    if report.interrupted || opts.cancelled() {
+        // The set of applied objects is partial: pruning now could delete what a later stage
+        // was about to adopt. The parent keeps the superset written before any member.
+        report.interrupted = true;
+        report.prune.status = PruneStatus::Skipped;
+        report.prune.reason = Some(
+            "the apply was interrupted (shutdown or timeout): nothing pruned, the inventory keeps every earlier member".into(),
+        );
+    } else if failed > 0 {
         report.prune.status = PruneStatus::Skipped;
         report.prune.reason = Some(format!(
             "{failed} object(s) failed to apply: nothing pruned, the inventory keeps every earlier member"
@@ -216,7 +229,7 @@ pub async fn apply(
         }
     }
 
-    if let Some(timeout) = opts.wait.filter(|_| !dry) {
+    if let Some(timeout) = opts.wait.filter(|_| !dry && !report.interrupted) {
         let verdicts = wait_healthy(
             client,
             &applied,
@@ -391,7 +404,7 @@ async fn run_stage(
 /// The live state of the objects about to be sent: one LIST per resource and namespace
 /// instead of one GET per object. `Some(None)`: listed and absent. An object whose LIST
 /// failed (say, RBAC allows no list) is missing from the map and is read on its own.
-async fn list_live(
+pub(crate) async fn list_live(
     client: &Client,
     objects: &[Planned],
     todo: &[usize],

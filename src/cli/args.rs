@@ -73,6 +73,16 @@ pub enum Command {
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
+    /// Run the in-cluster agent: reconcile every Sync (ferry.dev/v1alpha1) continuously.
+    Agent(super::agent_args::AgentArgs),
+    /// Show the Syncs' status, like `flux get kustomizations`; with SYNC, one in detail.
+    Status(super::agent_args::StatusArgs),
+    /// Stop the agent reconciling a Sync (it says so in status) until `ferry resume`.
+    Suspend(super::agent_args::ControlArgs),
+    /// Let the agent reconcile a suspended Sync again.
+    Resume(super::agent_args::ControlArgs),
+    /// Ask the agent to reconcile a Sync now; returns once it has.
+    Reconcile(super::agent_args::ControlArgs),
     /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
     #[command(subcommand)]
     Secrets(SecretsCommand),

@@ -1,6 +1,7 @@
 //! The command line: argument types in [`args`], one module per command in [`commands`]. Each
 //! command maps its arguments to library calls and returns an exit code.
 
+pub mod agent_args;
 pub mod args;
 pub mod commands;
 mod progress;

@@ -1,8 +1,10 @@
 //! One module per command; each returns the process exit code.
 
+mod agent;
 mod apply;
 mod build;
 mod cache;
+mod control;
 mod diff;
 mod diff_live;
 mod diff_pushed;
@@ -16,6 +18,7 @@ mod push;
 mod render;
 mod secrets;
 mod signing;
+mod status;
 mod vendor;
 
 use super::args::{Cli, Command};
@@ -39,6 +42,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen(a) => keygen::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Apply(a) => apply::run(g, a),
+        Command::Agent(a) => agent::run(g, a),
+        Command::Status(a) => status::run(g, a),
+        Command::Suspend(a) => control::run(g, control::Action::Suspend, a),
+        Command::Resume(a) => control::run(g, control::Action::Resume, a),
+        Command::Reconcile(a) => control::run(g, control::Action::Reconcile, a),
         Command::Secrets(a) => secrets::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
