@@ -393,51 +393,59 @@ mod tests {
     fn errors_name_the_field() {
         let verify = json!({"insecureSkipVerify": true});
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify, "intervall": "5m"})).field,
+            error(json!({"url": "oci://r.example/p:v1", "verify": verify, "intervall": "5m"}))
+                .field,
             "spec.intervall"
         );
-        let e = error(json!({"url": "oci://r/p:v1", "verify": verify, "intervall": "5m"}));
+        let e = error(json!({"url": "oci://r.example/p:v1", "verify": verify, "intervall": "5m"}));
         assert!(e.message.contains("unknown field `intervall`"), "{e}");
         assert_eq!(
             error(json!({"url": "r/p:v1", "verify": verify})).field,
             "spec.url"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify, "interval": "5 minutes"})).field,
+            error(
+                json!({"url": "oci://r.example/p:v1", "verify": verify, "interval": "5 minutes"})
+            )
+            .field,
             "spec.interval"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1"})).field,
+            error(json!({"url": "oci://r.example/p:v1"})).field,
             "spec.verify.secretRef"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": {"secretRef": {"name": "k"}}})).field,
+            error(json!({"url": "oci://r.example/p:v1", "verify": {"secretRef": {"name": "k"}}}))
+                .field,
             "spec.verify.secretRef"
         );
         assert_eq!(
             error(
-                json!({"url": "oci://r/p:v1", "verify": {"secretRef": {"name": "", "key": "k"}}})
+                json!({"url": "oci://r.example/p:v1", "verify": {"secretRef": {"name": "", "key": "k"}}})
             )
             .field,
             "spec.verify.secretRef.name"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify, "inventory": {"kind": "Pod"}}))
+            error(json!({"url": "oci://r.example/p:v1", "verify": verify, "inventory": {"kind": "Pod"}}))
                 .field,
             "spec.inventory.kind"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify, "prune": "yes"})).field,
+            error(json!({"url": "oci://r.example/p:v1", "verify": verify, "prune": "yes"})).field,
             "spec.prune"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify,
+            error(json!({"url": "oci://r.example/p:v1", "verify": verify,
                 "drift": {"ignore": [{"target": {"kind": "Deployment"}, "paths": ["spec/replicas"]}]}}))
                 .field,
             "spec.drift.ignore[0].paths[0]"
         );
         assert_eq!(
-            error(json!({"url": "oci://r/p:v1", "verify": verify, "drift": {"mode": "fix"}})).field,
+            error(
+                json!({"url": "oci://r.example/p:v1", "verify": verify, "drift": {"mode": "fix"}})
+            )
+            .field,
             "spec.drift.mode"
         );
         let e = error(json!({"verify": verify}));
