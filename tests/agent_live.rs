@@ -227,6 +227,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     ));
 
     let started = Instant::now();
+    std::env::set_var("AGENT_LOG", tmp.path().join("agent.log"));
     let agent = Agent(
         common::ferry(&tmp.path().join("cache"))
             .arg("agent")
@@ -234,7 +235,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
             .arg(&kc)
             .args(["-n", NS, "--poll", "500ms", "--health-addr", "127.0.0.1:0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(tmp.path().join("agent.log")).expect("log"))
             .spawn()
             .expect("ferry agent"),
     );
@@ -295,7 +296,47 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         "pruned"
     );
 
-    // Someone edits an object; `ferry reconcile` puts it back and returns once the agent acted.
+    // Someone edits an object: the agent's drift check (every interval) puts it back.
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "cm",
+            "a",
+            "-n",
+            APP,
+            "--type=merge",
+            "-p",
+            r#"{"data":{"k":"edited"}}"#,
+        ],
+    );
+    let edited = Instant::now();
+    loop {
+        if kubectl_ok(
+            &kc,
+            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"],
+        ) == "2"
+        {
+            break;
+        }
+        assert!(
+            edited.elapsed() < Duration::from_secs(30),
+            "drift not corrected"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "LIVE kubectl patch corrected by the drift check after {:.2}s (interval 2s)",
+        edited.elapsed().as_secs_f64()
+    );
+    let v = sync_json(&kc);
+    assert_eq!(
+        v["status"]["history"][0]["outcome"], "DriftCorrected",
+        "{:#}",
+        v["status"]
+    );
+
+    // Edited again; `ferry reconcile` puts it back and returns once the agent acted.
     kubectl_ok(
         &kc,
         &[
@@ -412,7 +453,13 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         .filter_map(|e| e["reason"].as_str())
         .collect();
     eprintln!("LIVE events on the Sync: {reasons:?}");
-    for r in ["Applied", "Pruned", "Suspended"] {
+    for r in [
+        "Applied",
+        "Pruned",
+        "Suspended",
+        "DriftDetected",
+        "DriftCorrected",
+    ] {
         assert!(reasons.contains(&r), "{r} in {reasons:?}");
     }
     let lease = kubectl_ok(

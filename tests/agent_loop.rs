@@ -132,8 +132,8 @@ impl World {
             .requests()
             .into_iter()
             .filter(|r| {
-                r.method == "PATCH" && r.path.contains("/namespaces/shop/")
-                    || r.method == "PATCH" && r.path == "/api/v1/namespaces/shop"
+                r.method == "PATCH"
+                    && (r.path.contains("/namespaces/shop/") || r.path == "/api/v1/namespaces/shop")
             })
             .map(|r| r.path)
             .collect()

@@ -106,7 +106,9 @@ struct RawSpec {
     prune: bool,
     #[serde(default)]
     wait: bool,
-    #[serde(default)]
+    /// Take fields over from other managers (a `kubectl edit` is drift to correct), as
+    /// Flux's kustomize-controller does; `false` reports the conflict instead.
+    #[serde(default = "yes")]
     force_conflicts: bool,
     #[serde(default)]
     drift: DriftSpec,

@@ -174,7 +174,7 @@ fn table(out: &mut impl Write, rows: &[Row], namespaces: bool) -> std::io::Resul
         let mut line = String::new();
         for (i, cell) in l.iter().enumerate() {
             if i < 5 {
-                line.push_str(&format!("{cell:<w$}\t", w = widths[i]));
+                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
             } else {
                 line.push_str(cell);
             }
