@@ -67,21 +67,12 @@ impl Setup {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "ferry {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::succeeded(args, self.run(args))
     }
 
     /// Fails with exit code 2; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "ferry {args:?} should fail: {err}");
-        err
+        common::refused(args, self.run(args))
     }
 
     /// `ferry push staging --to oci://REG/REPO` with `extra`; the push report.
@@ -187,8 +178,15 @@ fn put(c: &Client, target: &ArtifactRef, manifest: &[u8], artifact_type: &str) -
 }
 
 /// A bundle referrer holding `bundle` whose manifest names `subject` (of `size` bytes).
-fn put_bundle(c: &Client, target: &ArtifactRef, bundle: &[u8], subject: &str, size: usize) -> Value {
-    c.push_blob(target, referrers::EMPTY_CONFIG).expect("config");
+fn put_bundle(
+    c: &Client,
+    target: &ArtifactRef,
+    bundle: &[u8],
+    subject: &str,
+    size: usize,
+) -> Value {
+    c.push_blob(target, referrers::EMPTY_CONFIG)
+        .expect("config");
     c.push_blob(target, bundle).expect("bundle blob");
     put(
         c,
@@ -247,10 +245,22 @@ fn push_attaches_a_bundle_referrer_and_verify_reads_both_formats() {
         return;
     };
     let c = s.client();
-    let both = s.push("platform/both", &["--key", &s.path("keys/cosign.key").display().to_string()]);
+    let both = s.push(
+        "platform/both",
+        &["--key", &s.path("keys/cosign.key").display().to_string()],
+    );
     let digest = both["digest"].as_str().expect("digest").to_string();
-    assert!(both["signature"].as_str().expect("v2 tag").ends_with(".sig"), "{both}");
-    let referrer = both["bundle"].as_str().expect("bundle referrer").to_string();
+    assert!(
+        both["signature"]
+            .as_str()
+            .expect("v2 tag")
+            .ends_with(".sig"),
+        "{both}"
+    );
+    let referrer = both["bundle"]
+        .as_str()
+        .expect("bundle referrer")
+        .to_string();
     let target = s.target("platform/both");
 
     // What distribution serves: no referrers API (404), so ferry kept the tag schema's index.
@@ -272,19 +282,34 @@ fn push_attaches_a_bundle_referrer_and_verify_reads_both_formats() {
     let m: Value = serde_json::from_slice(&bytes).expect("json");
     let (artifact, _) = c.manifest(&target.with_digest(&digest)).expect("artifact");
     assert_eq!(m["artifactType"], BUNDLE_TYPE);
-    assert_eq!(m["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
     assert_eq!(m["subject"]["digest"], digest.as_str());
     assert_eq!(m["subject"]["size"], artifact.len());
     assert_eq!(m["layers"][0]["mediaType"], BUNDLE_TYPE);
-    assert_eq!(m["annotations"]["dev.sigstore.bundle.content"], "dsse-envelope");
+    assert_eq!(
+        m["annotations"]["dev.sigstore.bundle.content"],
+        "dsse-envelope"
+    );
     // The artifact itself carries the OCI 1.1 artifactType, the Flux config type.
     let a: Value = serde_json::from_slice(&artifact).expect("json");
-    assert_eq!(a["artifactType"], "application/vnd.cncf.flux.config.v1+json");
+    assert_eq!(
+        a["artifactType"],
+        "application/vnd.cncf.flux.config.v1+json"
+    );
 
     // The bundle is found first; the .sig tag is still there for v2 verifiers.
-    assert_eq!(s.verify("platform/both", &s.public)["signatureFormat"], "bundle");
+    assert_eq!(
+        s.verify("platform/both", &s.public)["signatureFormat"],
+        "bundle"
+    );
     // Pushing again adds nothing: the same bundle, the same single index entry.
-    let again = s.push("platform/both", &["--key", &s.path("keys/cosign.key").display().to_string()]);
+    let again = s.push(
+        "platform/both",
+        &["--key", &s.path("keys/cosign.key").display().to_string()],
+    );
     assert_eq!(again["bundle"], both["bundle"]);
     if api == "404" {
         let index = tag_index(&c, &target, &digest).expect("index");
@@ -293,18 +318,31 @@ fn push_attaches_a_bundle_referrer_and_verify_reads_both_formats() {
 
     let key = s.path("keys/cosign.key").display().to_string();
     let v2 = s.push("platform/v2", &["--key", &key, "--signature-format", "v2"]);
-    assert!(v2["bundle"].is_null() && v2["signature"].is_string(), "{v2}");
+    assert!(
+        v2["bundle"].is_null() && v2["signature"].is_string(),
+        "{v2}"
+    );
     let v2digest = v2["digest"].as_str().expect("digest");
     assert!(tag_index(&c, &s.target("platform/v2"), v2digest).is_none());
     assert_eq!(s.verify("platform/v2", &s.public)["signatureFormat"], "v2");
 
-    let b = s.push("platform/bundle", &["--key", &key, "--signature-format", "bundle"]);
+    let b = s.push(
+        "platform/bundle",
+        &["--key", &key, "--signature-format", "bundle"],
+    );
     assert!(b["signature"].is_null() && b["bundle"].is_string(), "{b}");
-    let sig_tag = s
-        .target("platform/bundle")
-        .with_tag(&format!("{}.sig", b["digest"].as_str().expect("d").replace(':', "-")));
-    assert!(c.manifest(&sig_tag).is_err(), "no v2 tag with --signature-format bundle");
-    assert_eq!(s.verify("platform/bundle", &s.public)["signatureFormat"], "bundle");
+    let sig_tag = s.target("platform/bundle").with_tag(&format!(
+        "{}.sig",
+        b["digest"].as_str().expect("d").replace(':', "-")
+    ));
+    assert!(
+        c.manifest(&sig_tag).is_err(),
+        "no v2 tag with --signature-format bundle"
+    );
+    assert_eq!(
+        s.verify("platform/bundle", &s.public)["signatureFormat"],
+        "bundle"
+    );
     s.refused("platform/bundle", &s.other_public, "signed by another key");
 }
 
@@ -336,11 +374,19 @@ fn tampered_foreign_and_mismatched_bundles_are_refused_saying_which() {
         v["dsseEnvelope"]["payload"] = b64(statement.as_bytes()).into();
     });
     only(put_bundle(&c, &target, &payload, &digest, size));
-    s.refused(repo, &s.public, "the payload or the signature was tampered with");
+    s.refused(
+        repo,
+        &s.public,
+        "the payload or the signature was tampered with",
+    );
 
     // The signature itself changed (one bit).
     let sig = edit_json(&bundle, |v| {
-        let mut raw = unb64(v["dsseEnvelope"]["signatures"][0]["sig"].as_str().expect("sig"));
+        let mut raw = unb64(
+            v["dsseEnvelope"]["signatures"][0]["sig"]
+                .as_str()
+                .expect("sig"),
+        );
         let n = raw.len() - 1;
         raw[n] ^= 1;
         v["dsseEnvelope"]["signatures"][0]["sig"] = b64(&raw).into();
@@ -358,7 +404,11 @@ fn tampered_foreign_and_mismatched_bundles_are_refused_saying_which() {
     // A genuine bundle for this digest, made for another repository (copied from staging).
     let copied = bundle::sign_image(&s.key, "registry.example/platform/prod", &digest);
     only(put_bundle(&c, &target, &copied, &digest, size));
-    s.refused(repo, &s.public, "made for repository registry.example/platform/prod");
+    s.refused(
+        repo,
+        &s.public,
+        "made for repository registry.example/platform/prod",
+    );
 
     // The genuine bundle, in a referrer whose subject is another manifest, listed here.
     only(put_bundle(&c, &target, &bundle, &other_digest, 10));
@@ -400,7 +450,8 @@ fn hostile_referrer_lists_cost_bounded_work_and_never_panic() {
     let good = tag_index(&c, &target, &digest).expect("tag schema")["manifests"][0].clone();
 
     // Hundreds of unrelated referrers (an SBOM tool's, say): listed, never fetched.
-    c.push_blob(&target, referrers::EMPTY_CONFIG).expect("config");
+    c.push_blob(&target, referrers::EMPTY_CONFIG)
+        .expect("config");
     let unrelated: Vec<Value> = (0..300)
         .map(|i| {
             let m = json!({
@@ -490,9 +541,15 @@ fn sigstore_js() -> Option<PathBuf> {
         return Some(dir);
     }
     if common::peers_required() {
-        panic!("the Sigstore JavaScript libraries are not at {} (cargo xtask test installs them)", dir.display());
+        panic!(
+            "the Sigstore JavaScript libraries are not at {} (cargo xtask test installs them)",
+            dir.display()
+        );
     }
-    eprintln!("SKIP: no Sigstore JavaScript libraries at {}", dir.display());
+    eprintln!(
+        "SKIP: no Sigstore JavaScript libraries at {}",
+        dir.display()
+    );
     None
 }
 
@@ -551,7 +608,10 @@ fn ferry_verifies_a_bundle_signed_by_sigstore_js() {
     let repo = "platform/from-js";
     let target = s.target(repo);
     let pushed = s.push(repo, &[]);
-    assert!(pushed["signature"].is_null() && pushed["bundle"].is_null(), "unsigned push");
+    assert!(
+        pushed["signature"].is_null() && pushed["bundle"].is_null(),
+        "unsigned push"
+    );
     let digest = pushed["digest"].as_str().expect("digest").to_string();
     let (artifact, _) = c.manifest(&target.with_digest(&digest)).expect("artifact");
     s.refused(repo, &s.public, "has no cosign signature");
@@ -560,9 +620,18 @@ fn ferry_verifies_a_bundle_signed_by_sigstore_js() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let out = node(
         &modules,
-        &["sign", dir.to_str().expect("utf8"), &target.repository_name(), &digest],
+        &[
+            "sign",
+            dir.to_str().expect("utf8"),
+            &target.repository_name(),
+            &digest,
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let js_bundle = std::fs::read(dir.join("js.bundle.json")).expect("bundle");
     let js_pub = dir.join("js.pub").display().to_string();
     referrers::attach_bundle(&c, &target, &digest, artifact.len(), &js_bundle).expect("attach");
@@ -573,9 +642,18 @@ fn ferry_verifies_a_bundle_signed_by_sigstore_js() {
     // A bundle @sigstore/sign made for another digest is refused here.
     let out = node(
         &modules,
-        &["sign", dir.to_str().expect("utf8"), &target.repository_name(), &digest_of(b"x")],
+        &[
+            "sign",
+            dir.to_str().expect("utf8"),
+            &target.repository_name(),
+            &digest_of(b"x"),
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let foreign = std::fs::read(dir.join("js.bundle.json")).expect("bundle");
     let foreign_pub = dir.join("js.pub").display().to_string();
     let entry = put_bundle(&c, &target, &foreign, &digest, artifact.len());

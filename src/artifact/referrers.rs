@@ -264,7 +264,12 @@ fn check_one(
     let blob = reg
         .blob(pinned, &layer.digest, layer.size, MAX_BUNDLE)
         .map_err(registry_or_refused)?;
-    Ok(bundle::verify(&blob, keys, &pinned.repository_name(), digest)?)
+    Ok(bundle::verify(
+        &blob,
+        keys,
+        &pinned.repository_name(),
+        digest,
+    )?)
 }
 
 #[cfg(test)]

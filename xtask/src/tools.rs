@@ -68,18 +68,31 @@ pub fn sigstore_js_prefix() -> PathBuf {
     PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/sigstore-js")
 }
 
-const SIGSTORE_JS: &[&str] = &["@sigstore/verify@^3", "@sigstore/bundle@^4", "@sigstore/sign@^4"];
+const SIGSTORE_JS: &[&str] = &[
+    "@sigstore/verify@^3",
+    "@sigstore/bundle@^4",
+    "@sigstore/sign@^4",
+];
 
 fn install_sigstore_js() -> Result<()> {
     let prefix = sigstore_js_prefix();
-    let installed = ["verify", "bundle", "sign"]
-        .iter()
-        .all(|p| prefix.join("node_modules/@sigstore").join(p).join("package.json").is_file());
+    let installed = ["verify", "bundle", "sign"].iter().all(|p| {
+        prefix
+            .join("node_modules/@sigstore")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
     if installed {
         return Ok(());
     }
-    eprintln!("==> installing {} into {}", SIGSTORE_JS.join(" "), prefix.display());
-    std::fs::create_dir_all(&prefix).with_context(|| format!("cannot create {}", prefix.display()))?;
+    eprintln!(
+        "==> installing {} into {}",
+        SIGSTORE_JS.join(" "),
+        prefix.display()
+    );
+    std::fs::create_dir_all(&prefix)
+        .with_context(|| format!("cannot create {}", prefix.display()))?;
     crate::run(
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])

@@ -62,7 +62,9 @@ pub enum BundleError {
     Tampered(String),
     #[error("signed by another key (hint {0}), not by any key given")]
     WrongKey(String),
-    #[error("the DSSE signature verifies with no key given: tampered with, or signed by another key")]
+    #[error(
+        "the DSSE signature verifies with no key given: tampered with, or signed by another key"
+    )]
     BadSignature,
     #[error(transparent)]
     Statement(#[from] StatementError),
@@ -147,7 +149,11 @@ pub fn verify(
     let material = b
         .verification_material
         .ok_or_else(|| BundleError::Format("no verificationMaterial".into()))?;
-    let hint = match (material.public_key, material.certificate, material.x509_certificate_chain) {
+    let hint = match (
+        material.public_key,
+        material.certificate,
+        material.x509_certificate_chain,
+    ) {
         (Some(k), None, None) => k.hint,
         (None, Some(_), _) | (None, _, Some(_)) => return Err(BundleError::Keyless),
         _ => {
@@ -232,28 +238,48 @@ mod tests {
             let s = dsse::image_statement(REPO, "sha256:00");
             v["dsseEnvelope"]["payload"] = B64.encode(s).into();
         });
-        assert!(matches!(verify(&forged, &[pk], REPO, "sha256:00"), Err(BundleError::Tampered(_))));
+        assert!(matches!(
+            verify(&forged, &[pk], REPO, "sha256:00"),
+            Err(BundleError::Tampered(_))
+        ));
         let no_hint = edit(&forged, |v| {
             v["verificationMaterial"]["publicKey"]["hint"] = "".into();
         });
-        assert_eq!(verify(&no_hint, &[pk], REPO, "sha256:00"), Err(BundleError::BadSignature));
+        assert_eq!(
+            verify(&no_hint, &[pk], REPO, "sha256:00"),
+            Err(BundleError::BadSignature)
+        );
         // The payload type is signed too.
-        let retyped = edit(&b, |v| v["dsseEnvelope"]["payloadType"] = "text/plain".into());
-        assert!(matches!(verify(&retyped, &[pk], REPO, DIGEST), Err(BundleError::PayloadType(_))));
+        let retyped = edit(&b, |v| {
+            v["dsseEnvelope"]["payloadType"] = "text/plain".into()
+        });
+        assert!(matches!(
+            verify(&retyped, &[pk], REPO, DIGEST),
+            Err(BundleError::PayloadType(_))
+        ));
         let keyless = edit(&b, |v| {
             v["verificationMaterial"] = json!({"certificate": {"rawBytes": "AAAA"}});
         });
-        assert_eq!(verify(&keyless, &[pk], REPO, DIGEST), Err(BundleError::Keyless));
+        assert_eq!(
+            verify(&keyless, &[pk], REPO, DIGEST),
+            Err(BundleError::Keyless)
+        );
         let message = edit(&b, |v| {
             let o = v.as_object_mut().expect("object");
             o.remove("dsseEnvelope");
             o.insert("messageSignature".into(), json!({}));
         });
-        assert_eq!(verify(&message, &[pk], REPO, DIGEST), Err(BundleError::NotDsse));
+        assert_eq!(
+            verify(&message, &[pk], REPO, DIGEST),
+            Err(BundleError::NotDsse)
+        );
         let old = edit(&b, |v| {
             v["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1".into();
         });
-        assert!(matches!(verify(&old, &[pk], REPO, DIGEST), Err(BundleError::MediaType(_))));
+        assert!(matches!(
+            verify(&old, &[pk], REPO, DIGEST),
+            Err(BundleError::MediaType(_))
+        ));
     }
 
     #[test]
@@ -264,16 +290,27 @@ mod tests {
         let huge = edit(&b, |v| {
             v["dsseEnvelope"]["payload"] = "A".repeat(8 << 20).into();
         });
-        assert!(matches!(verify(&huge, &[pk], REPO, DIGEST), Err(BundleError::Format(m)) if m.contains("over")));
+        assert!(
+            matches!(verify(&huge, &[pk], REPO, DIGEST), Err(BundleError::Format(m)) if m.contains("over"))
+        );
         let two = edit(&b, |v| {
             let s = v["dsseEnvelope"]["signatures"][0].clone();
             v["dsseEnvelope"]["signatures"] = json!([s.clone(), s]);
         });
-        assert!(matches!(verify(&two, &[pk], REPO, DIGEST), Err(BundleError::Format(_))));
+        assert!(matches!(
+            verify(&two, &[pk], REPO, DIGEST),
+            Err(BundleError::Format(_))
+        ));
         let not_b64 = edit(&b, |v| v["dsseEnvelope"]["payload"] = "%%%".into());
-        assert!(matches!(verify(&not_b64, &[pk], REPO, DIGEST), Err(BundleError::Format(_))));
+        assert!(matches!(
+            verify(&not_b64, &[pk], REPO, DIGEST),
+            Err(BundleError::Format(_))
+        ));
         for garbage in [&b""[..], b"null", b"[1]", b"{\"mediaType\":3}", &[0xff; 40]] {
-            assert!(matches!(verify(garbage, &[pk], REPO, DIGEST), Err(BundleError::Format(_))));
+            assert!(matches!(
+                verify(garbage, &[pk], REPO, DIGEST),
+                Err(BundleError::Format(_))
+            ));
         }
     }
 }

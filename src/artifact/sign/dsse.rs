@@ -10,7 +10,14 @@ use serde_json::{json, Value};
 /// signature cannot be replayed as another type.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            payload.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
@@ -135,7 +142,9 @@ mod tests {
         // cosign v3's statement: no name, the digest binds it.
         let cosign = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"0123abcd"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}"#;
         assert_eq!(check_statement(cosign, repo, d), Ok(()));
-        let tagged = String::from_utf8(s.clone()).expect("utf8").replace(repo, &format!("{repo}:v1"));
+        let tagged = String::from_utf8(s.clone())
+            .expect("utf8")
+            .replace(repo, &format!("{repo}:v1"));
         assert_eq!(check_statement(tagged.as_bytes(), repo, d), Ok(()));
         let other = String::from_utf8(s.clone())
             .expect("utf8")
@@ -146,7 +155,10 @@ mod tests {
         ));
         for bad in [&b"[]"[..], b"{", b"{\"_type\":\"x\"}", b"\xff"] {
             assert!(
-                matches!(check_statement(bad, repo, d), Err(StatementError::Format(_))),
+                matches!(
+                    check_statement(bad, repo, d),
+                    Err(StatementError::Format(_))
+                ),
                 "{bad:?}"
             );
         }
