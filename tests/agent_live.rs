@@ -94,6 +94,7 @@ fn push(
         tags: vec!["latest".into()],
         signing_key: Some(key.clone()),
         registry: RegistryOptions::new(),
+        ..PushOptions::default()
     };
     ferry::artifact::push_dir(&dir, &target, &provenance, &opts)
         .expect("push")

@@ -75,6 +75,7 @@ impl World {
             tags: vec!["latest".into()],
             signing_key: Some(self.key.clone()),
             registry: RegistryOptions::new(),
+            ..PushOptions::default()
         };
         // The registry client is blocking with a runtime of its own: off the test's runtime.
         std::thread::scope(|s| {
