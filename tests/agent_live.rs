@@ -138,6 +138,23 @@ fn cm(name: &str, value: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": APP}, "data": {"k": value}})
 }
 
+/// `data.k` of ConfigMap `name` in the app's namespace.
+fn cm_value(kc: &Path, name: &str) -> String {
+    kubectl_ok(
+        kc,
+        &["get", "cm", name, "-n", APP, "-o", "jsonpath={.data.k}"],
+    )
+}
+
+/// Someone else's change: `kubectl patch` of `data.k` (field manager kubectl-patch).
+fn edit_cm(kc: &Path, name: &str, value: &str) {
+    let patch = format!(r#"{{"data":{{"k":"{value}"}}}}"#);
+    kubectl_ok(
+        kc,
+        &["patch", "cm", name, "-n", APP, "--type=merge", "-p", &patch],
+    );
+}
+
 struct Agent(Child);
 
 impl Drop for Agent {
@@ -283,13 +300,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         pushed.elapsed().as_secs_f64()
     );
     let _ = took;
-    assert_eq!(
-        kubectl_ok(
-            &kc,
-            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"]
-        ),
-        "2"
-    );
+    assert_eq!(cm_value(&kc, "a"), "2");
     assert!(
         !kubectl(&kc, &["get", "cm", "old", "-n", APP])
             .status
@@ -298,26 +309,10 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     );
 
     // Someone edits an object: the agent's drift check (every interval) puts it back.
-    kubectl_ok(
-        &kc,
-        &[
-            "patch",
-            "cm",
-            "a",
-            "-n",
-            APP,
-            "--type=merge",
-            "-p",
-            r#"{"data":{"k":"edited"}}"#,
-        ],
-    );
+    edit_cm(&kc, "a", "edited");
     let edited = Instant::now();
     loop {
-        if kubectl_ok(
-            &kc,
-            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"],
-        ) == "2"
-        {
+        if cm_value(&kc, "a") == "2" {
             break;
         }
         assert!(
@@ -338,19 +333,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     );
 
     // Edited again; `ferry reconcile` puts it back and returns once the agent acted.
-    kubectl_ok(
-        &kc,
-        &[
-            "patch",
-            "cm",
-            "a",
-            "-n",
-            APP,
-            "--type=merge",
-            "-p",
-            r#"{"data":{"k":"edited"}}"#,
-        ],
-    );
+    edit_cm(&kc, "a", "edited");
     let asked = Instant::now();
     let out = ferry(tmp.path(), &kc, &["reconcile", "prod", "--timeout", "30s"]);
     assert!(
@@ -363,13 +346,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         asked.elapsed().as_secs_f64(),
         String::from_utf8_lossy(&out.stdout).trim()
     );
-    assert_eq!(
-        kubectl_ok(
-            &kc,
-            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"]
-        ),
-        "2"
-    );
+    assert_eq!(cm_value(&kc, "a"), "2");
 
     // Suspend: the agent says so and stops applying; resume: it applies what was pushed meanwhile.
     let out = ferry(tmp.path(), &kc, &["suspend", "prod", "--timeout", "30s"]);
@@ -390,14 +367,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         "3333333333333333333333333333333333333333",
     );
     std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(
-        kubectl_ok(
-            &kc,
-            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"]
-        ),
-        "2",
-        "suspended"
-    );
+    assert_eq!(cm_value(&kc, "a"), "2", "suspended");
     let out = ferry(tmp.path(), &kc, &["resume", "prod", "--timeout", "30s"]);
     assert!(
         out.status.success(),
@@ -407,13 +377,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     wait_for(&kc, "after resume", Duration::from_secs(30), |v| {
         v["status"]["lastAppliedDigest"] == d3.as_str()
     });
-    assert_eq!(
-        kubectl_ok(
-            &kc,
-            &["get", "cm", "a", "-n", APP, "-o", "jsonpath={.data.k}"]
-        ),
-        "3"
-    );
+    assert_eq!(cm_value(&kc, "a"), "3");
 
     // ferry status: the table and the detail with its history.
     let out = ferry(tmp.path(), &kc, &["status"]);

@@ -10,6 +10,7 @@ use super::discovery::Discovery;
 use super::inventory::ParentRef;
 use super::plan::plan;
 use super::run::{list_live, ApplyError};
+use super::sync::is_zero;
 use crate::manifest::{ObjRef, Object};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -158,17 +159,6 @@ fn differences(desired: &Value, live: &Value, path: &str, out: &mut Vec<String>)
         } else {
             path.into()
         }),
-    }
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
     }
 }
 

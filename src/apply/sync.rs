@@ -123,7 +123,7 @@ fn subset(desired: &Value, live: &Value) -> bool {
     }
 }
 
-fn is_zero(v: &Value) -> bool {
+pub(crate) fn is_zero(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,
