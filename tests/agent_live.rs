@@ -138,6 +138,15 @@ fn cm(name: &str, value: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": APP}, "data": {"k": value}})
 }
 
+/// Who holds the Sync's Lease ("" when nobody).
+fn holder(kc: &Path) -> String {
+    let jsonpath = "jsonpath={.spec.holderIdentity}";
+    kubectl_ok(
+        kc,
+        &["get", "lease", "ferry-sync-prod", "-n", NS, "-o", jsonpath],
+    )
+}
+
 /// `data.k` of ConfigMap `name` in the app's namespace.
 fn cm_value(kc: &Path, name: &str) -> String {
     kubectl_ok(
@@ -397,6 +406,11 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         "main@sha1:3333333333333333333333333333333333333333"
     );
 
+    // This run's Sync only (earlier runs' events linger until they expire).
+    let uid = sync_json(&kc)["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let events = kubectl_ok(
         &kc,
         &[
@@ -405,7 +419,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
             "-n",
             NS,
             "--field-selector",
-            "involvedObject.kind=Sync",
+            &format!("involvedObject.uid={uid}"),
             "-o",
             "json",
         ],
@@ -427,18 +441,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     ] {
         assert!(reasons.contains(&r), "{r} in {reasons:?}");
     }
-    let lease = kubectl_ok(
-        &kc,
-        &[
-            "get",
-            "lease",
-            "ferry-sync-prod",
-            "-n",
-            NS,
-            "-o",
-            "jsonpath={.spec.holderIdentity}",
-        ],
-    );
+    let lease = holder(&kc);
     assert!(!lease.is_empty());
 
     // SIGTERM: the agent stops cleanly and gives its lease up.
@@ -461,18 +464,7 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(code.success(), "{code:?}");
-    let lease = kubectl_ok(
-        &kc,
-        &[
-            "get",
-            "lease",
-            "ferry-sync-prod",
-            "-n",
-            NS,
-            "-o",
-            "jsonpath={.spec.holderIdentity}",
-        ],
-    );
+    let lease = holder(&kc);
     assert_eq!(lease, "", "released on shutdown");
     let _ = kubectl(&kc, &["delete", "namespace", APP, "--wait=false"]);
 }
