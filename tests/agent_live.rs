@@ -205,6 +205,14 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
             "--timeout=60s",
         ],
     );
+    // deploy/sync.yaml is a valid Sync for the API server (in ferry-system, as shipped).
+    let _ = kubectl(&kc, &["create", "namespace", "ferry-system"]);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync.yaml");
+    let example = example.to_str().expect("utf8");
+    kubectl_ok(
+        &kc,
+        &["apply", "--server-side", "--dry-run=server", "-f", example],
+    );
     let _ = kubectl(
         &kc,
         &["delete", "namespace", APP, "--wait=true", "--timeout=60s"],

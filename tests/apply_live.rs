@@ -524,6 +524,8 @@ fn deploy_manifests_pass_a_server_dry_run() {
         "secret.yaml",
         "cronjob.yaml",
         "deployment.yaml",
+        "sync-crd.yaml",
+        "agent.yaml",
     ] {
         let path = deploy.join(f);
         kubectl_ok(
