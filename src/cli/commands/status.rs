@@ -147,6 +147,7 @@ fn table(out: &mut impl Write, rows: &[Row], namespaces: bool) -> std::io::Resul
         "SUSPENDED".into(),
         "READY".into(),
         "APPLIED".into(),
+        "DRIFT".into(),
         "MESSAGE".into(),
     ]];
     for r in rows {
@@ -164,16 +165,23 @@ fn table(out: &mut impl Write, rows: &[Row], namespaces: bool) -> std::io::Resul
             if r.suspended { "True" } else { "False" }.into(),
             r.ready.clone(),
             age(r.last_applied_at.as_deref()),
+            match r.status.drift.len() {
+                0 => "-".to_string(),
+                n => format!(
+                    "{n} since {}",
+                    age(r.status.drift.iter().map(|d| d.since.as_str()).min())
+                ),
+            },
             r.message.replace('\n', " "),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|i| lines.iter().map(|l| l[i].len()).max().unwrap_or(0))
         .collect();
     for l in lines {
         let mut line = String::new();
         for (i, cell) in l.iter().enumerate() {
-            if i < 5 {
+            if i < 6 {
                 line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
             } else {
                 line.push_str(cell);
@@ -219,6 +227,19 @@ fn detail(out: &mut impl Write, r: &Row) -> std::io::Result<()> {
             age(Some(&c.last_transition_time))
         )?;
     }
+    for d in &s.drift {
+        let what = if d.missing {
+            "deleted".to_string()
+        } else {
+            d.fields.join(", ")
+        };
+        writeln!(
+            out,
+            "Drift:           {} ({what}) for {}",
+            d.object,
+            age(Some(&d.since))
+        )?;
+    }
     if !s.history.is_empty() {
         writeln!(out, "History (newest first):")?;
         for h in &s.history {
@@ -238,4 +259,51 @@ fn detail(out: &mut impl Write, r: &Row) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_table_shows_ready_revision_drift_and_message() {
+        let obj = json!({"metadata": {"name": "prod", "namespace": "ferry-system"},
+            "spec": {"url": "oci://r.example/p:latest", "suspend": true},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "ApplyFailed", "message": "1 object(s) failed"}],
+                       "lastAppliedRevision": "main@sha1:abc",
+                       "drift": [{"object": "ConfigMap/shop/a", "fields": ["/data/k"], "since": "2020-01-01T00:00:00Z"}]}});
+        let mut out = Vec::new();
+        table(&mut out, &[row(&obj)], false).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines[0],
+            [
+                "NAME",
+                "REVISION",
+                "SUSPENDED",
+                "READY",
+                "APPLIED",
+                "DRIFT",
+                "MESSAGE"
+            ]
+        );
+        assert_eq!(
+            &lines[1][..6],
+            ["prod", "main@sha1:abc", "True", "False", "-", "1"]
+        );
+        assert_eq!(lines[1][6], "since");
+        assert!(text.ends_with("1 object(s) failed\n"), "{text}");
+        let mut out = Vec::new();
+        detail(&mut out, &row(&obj)).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(
+            text.contains("Drift:           ConfigMap/shop/a (/data/k) for "),
+            "{text}"
+        );
+    }
 }
