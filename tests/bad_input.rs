@@ -256,7 +256,8 @@ const CASES: &[Case] = &[
         name: "output that is not YAML",
         setup: |r| write(r, "infra/namespaces/broken.yaml", "kind: [unclosed\n"),
         args: &[],
-        expect: &["namespaces", "not YAML", "document 1"],
+        // The file and its own line, not "document 1 of the output" (issue 13, item 15).
+        expect: &["namespaces", "infra/namespaces/broken.yaml:2: did not find expected"],
         untouched: BOTH,
     },
     Case {
@@ -978,7 +979,7 @@ fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
     let names: Vec<&str> = from_git.iter().map(|(p, _)| p.as_str()).collect();
     for ns in ["extra", "frontend", "podinfo"] {
         assert!(
-            names.contains(&format!("namespaces/Namespace_{ns}.yaml").as_str()),
+            names.contains(&format!("namespaces/namespace_{ns}.yaml").as_str()),
             "{ns} missing: {names:?}"
         );
     }
@@ -994,7 +995,7 @@ fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
     common::commit_all(r, "target changed");
     let again = build(r, cache.path(), &["staging"]);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(r.join("out/staging/namespaces/Namespace_extra2.yaml").is_file());
+    assert!(r.join("out/staging/namespaces/namespace_extra2.yaml").is_file());
 }
 
 #[test]
@@ -1016,7 +1017,7 @@ fn a_non_utf8_file_name_builds_the_same_in_both_modes() {
     let git = build(r, cache.path(), &["staging"]);
     assert!(git.status.success(), "{}", String::from_utf8_lossy(&git.stderr));
     let from_git = objects(&r.join("out/staging"));
-    assert!(from_git.iter().any(|(p, _)| p.ends_with("Namespace_cafe.yaml")));
+    assert!(from_git.iter().any(|(p, _)| p.ends_with("namespace_cafe.yaml")));
     let wt = build(r, cache.path(), &["staging", "--worktree"]);
     assert!(wt.status.success(), "{}", String::from_utf8_lossy(&wt.stderr));
     assert_eq!(objects(&r.join("out/staging")), from_git);

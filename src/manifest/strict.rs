@@ -284,7 +284,12 @@ pub fn check(text: &str) -> Result<(), StrictError> {
         let (ev, span) = ev.map_err(|e| StrictError {
             line: e.marker().line(),
             path: String::new(),
-            kind: StrictKind::Syntax(e.info().to_string()),
+            // The scanner's own limit on flow nesting, met before the guard's in `[[[[...`.
+            kind: if e.info() == "recursion limit exceeded" {
+                StrictKind::TooDeep
+            } else {
+                StrictKind::Syntax(e.info().to_string())
+            },
         })?;
         guard.event(&ev, span.start.line())?;
     }

@@ -42,17 +42,21 @@ fn parse_stream(text: &str, unique: bool) -> Result<Vec<Value>, YamlError> {
                     line: e.location().map(|l| l.line()),
                     message: strip_location(&e.to_string()),
                 };
-                // The visitor only knows that a key came twice; the event scan finds both lines
-                // (and the depth and alias rules name the line they break at).
-                let strict_rule = [DUPLICATE, "recursion limit", "repetition limit"]
-                    .iter()
-                    .any(|m| err.message.contains(m));
-                if let (true, Err(s)) = (strict_rule, super::strict::check_rules(text)) {
-                    err.line = Some(s.line);
-                    err.message = match s.path.as_str() {
-                        "" => s.kind.to_string(),
-                        p => format!("{p}: {}", s.kind),
-                    };
+                // serde_yaml_ng's own limits, in the words every reader of ferry uses.
+                if err.message.contains("recursion limit exceeded") {
+                    err.message = super::strict::StrictKind::TooDeep.to_string();
+                } else if err.message.contains("repetition limit exceeded") {
+                    err.message = super::strict::StrictKind::AliasBomb.to_string();
+                } else if err.message.contains(DUPLICATE) {
+                    // The visitor only knows that a key came twice; the event scan finds both
+                    // lines.
+                    if let Err(s) = super::strict::check_rules(text) {
+                        err.line = Some(s.line);
+                        err.message = match s.path.as_str() {
+                            "" => s.kind.to_string(),
+                            p => format!("{p}: {}", s.kind),
+                        };
+                    }
                 }
                 return Err(err);
             }
