@@ -257,7 +257,10 @@ const CASES: &[Case] = &[
         setup: |r| write(r, "infra/namespaces/broken.yaml", "kind: [unclosed\n"),
         args: &[],
         // The file and its own line, not "document 1 of the output" (issue 13, item 15).
-        expect: &["namespaces", "infra/namespaces/broken.yaml:2: did not find expected"],
+        expect: &[
+            "namespaces",
+            "infra/namespaces/broken.yaml:2: did not find expected",
+        ],
         untouched: BOTH,
     },
     Case {
@@ -797,6 +800,21 @@ const HARDENING_CASES: &[Case] = &[
     Case {
         name: "a plaintext Secret with a forged sops block",
         setup: |r| {
+            // Before: without `lastmodified` the block did not count, and the plaintext was
+            // sealed as if it had been decrypted.
+            write(
+                r,
+                "apps/db/prod/secret.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db-credentials\ntype: Opaque\nstringData:\n    username: admin\n    password: s3cr3t-plaintext\nsops:\n    mac: ENC[AES256_GCM,data:Zm9yZ2Vk,iv:aC0Ug9w5KCHz7C0xFHPwsFnFgCpc6Du0shOzR+lfZm4=,tag:RsKHAfkKa6cF4xr+peDJdg==,type:str]\n    version: 3.11.0\n",
+            );
+        },
+        args: &[],
+        expect: &["Secret/db-credentials", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a plaintext Secret under a sops block copied from another file",
+        setup: |r| {
             let t = std::fs::read_to_string(r.join("apps/db/prod/secret.yaml")).expect("read");
             let sops = &t[t.find("sops:\n").expect("block")..];
             write(
@@ -970,11 +988,20 @@ fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
         "apps/extra/ns.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: extra}\n",
     );
-    edit(r, "ferry.yaml", "path: infra/namespaces", "path: infra/linked");
+    edit(
+        r,
+        "ferry.yaml",
+        "path: infra/namespaces",
+        "path: infra/linked",
+    );
     common::commit_all(r, "links");
     let cache = tempfile::tempdir().expect("tempdir");
     let git = build(r, cache.path(), &["staging"]);
-    assert!(git.status.success(), "{}", String::from_utf8_lossy(&git.stderr));
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
     let from_git = objects(&r.join("out/staging"));
     let names: Vec<&str> = from_git.iter().map(|(p, _)| p.as_str()).collect();
     for ns in ["extra", "frontend", "podinfo"] {
@@ -984,7 +1011,11 @@ fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
         );
     }
     let wt = build(r, cache.path(), &["staging", "--worktree"]);
-    assert!(wt.status.success(), "{}", String::from_utf8_lossy(&wt.stderr));
+    assert!(
+        wt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wt.stderr)
+    );
     assert_eq!(objects(&r.join("out/staging")), from_git);
     // The link's target changes: the cache must see it (the tree id of the link does not).
     write(
@@ -994,8 +1025,14 @@ fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
     );
     common::commit_all(r, "target changed");
     let again = build(r, cache.path(), &["staging"]);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(r.join("out/staging/namespaces/namespace_extra2.yaml").is_file());
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(r
+        .join("out/staging/namespaces/namespace_extra2.yaml")
+        .is_file());
 }
 
 #[test]
@@ -1015,11 +1052,21 @@ fn a_non_utf8_file_name_builds_the_same_in_both_modes() {
     common::commit_all(r, "latin-1 name");
     let cache = tempfile::tempdir().expect("tempdir");
     let git = build(r, cache.path(), &["staging"]);
-    assert!(git.status.success(), "{}", String::from_utf8_lossy(&git.stderr));
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
     let from_git = objects(&r.join("out/staging"));
-    assert!(from_git.iter().any(|(p, _)| p.ends_with("namespace_cafe.yaml")));
+    assert!(from_git
+        .iter()
+        .any(|(p, _)| p.ends_with("namespace_cafe.yaml")));
     let wt = build(r, cache.path(), &["staging", "--worktree"]);
-    assert!(wt.status.success(), "{}", String::from_utf8_lossy(&wt.stderr));
+    assert!(
+        wt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wt.stderr)
+    );
     assert_eq!(objects(&r.join("out/staging")), from_git);
 }
 
@@ -1058,7 +1105,14 @@ fn secrets_encrypt_refuses_a_regex_that_matches_nothing() {
     let cache = tempfile::tempdir().expect("tempdir");
     let run = |extra: &[&str]| {
         common::ferry(cache.path())
-            .args(["secrets", "encrypt", "--age", recipient, "--encrypted-regex", "^(data)$"])
+            .args([
+                "secrets",
+                "encrypt",
+                "--age",
+                recipient,
+                "--encrypted-regex",
+                "^(data)$",
+            ])
             .args(extra)
             .arg(&file)
             .current_dir(dir.path())
@@ -1079,7 +1133,14 @@ fn secrets_encrypt_refuses_a_regex_that_matches_nothing() {
     // Asked for, it is written; a regex that matches encrypts.
     assert!(run(&["--allow-empty"]).status.success());
     let out = common::ferry(cache.path())
-        .args(["secrets", "encrypt", "--age", recipient, "--encrypted-regex", "^(stringData)$"])
+        .args([
+            "secrets",
+            "encrypt",
+            "--age",
+            recipient,
+            "--encrypted-regex",
+            "^(stringData)$",
+        ])
         .arg(&file)
         .output()
         .expect("runs");

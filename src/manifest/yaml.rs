@@ -187,7 +187,10 @@ mod tests {
         let err = parse_documents(text).expect_err("duplicate");
         assert_eq!(err.index, 2);
         assert_eq!(err.line, Some(7));
-        assert_eq!(err.message, "data: mapping key \"x\" already defined at line 5");
+        assert_eq!(
+            err.message,
+            "data: mapping key \"x\" already defined at line 5"
+        );
         let docs = parse_rendered(text).expect("tools keep the last");
         assert_eq!(docs[1]["data"]["x"], "3");
         // Same values with unique keys read the same both ways.

@@ -17,7 +17,7 @@ pub enum Broken {
 }
 
 impl Broken {
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Broken::Leaves => "which leaves the repository; ferry follows links only within it",
             Broken::Dangles => "which does not exist",
@@ -25,17 +25,21 @@ impl Broken {
         }
     }
 
-    pub fn error(self, link: &str, target: &str, origin: &str) -> SourceError {
-        let hint = match self {
-            Broken::Leaves => "copy the file into the repository, or point the link at a path inside it",
+    pub fn hint(self) -> &'static str {
+        match self {
+            Broken::Leaves => {
+                "copy the file into the repository, or point the link at a path inside it"
+            }
             Broken::Dangles | Broken::Loops => "fix or remove the link",
-        };
+        }
+    }
+
+    pub fn error(self, link: &str, target: &str, origin: &str) -> SourceError {
         SourceError::Link {
             path: link.to_string(),
             target: target.to_string(),
             origin: origin.to_string(),
-            reason: self.describe(),
-            hint,
+            why: self,
         }
     }
 }
@@ -79,7 +83,9 @@ pub fn resolve<N: Node>(
         for (link, text, t) in std::mem::take(&mut pending) {
             let waits = unresolved.iter().any(|u| {
                 *u != link
-                    && (*u == t || u.starts_with(&format!("{t}/")) || t.starts_with(&format!("{u}/")))
+                    && (*u == t
+                        || u.starts_with(&format!("{t}/"))
+                        || t.starts_with(&format!("{u}/")))
             });
             if waits {
                 next.push((link, text, t));

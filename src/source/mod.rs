@@ -2,7 +2,7 @@
 //! tree. Renderers see both through [`Tree`], so the rest of ferry never knows which it is.
 
 mod git;
-mod links;
+pub mod links;
 mod revision;
 mod worktree;
 
@@ -26,13 +26,12 @@ pub enum SourceError {
     },
     #[error("{path} is not a Git repository: {message}\nhint: run ferry inside a Git checkout, or pass `--worktree` to build the files as they are on disk")]
     NotARepo { path: PathBuf, message: String },
-    #[error("`{path}` in {origin} is a symbolic link to `{target}`, {reason}\nhint: {hint}")]
+    #[error("`{path}` in {origin} is a symbolic link to `{target}`, {}\nhint: {}", why.describe(), why.hint())]
     Link {
         path: String,
         target: String,
         origin: String,
-        reason: &'static str,
-        hint: &'static str,
+        why: links::Broken,
     },
     #[error("the repository at {} has no commit yet (branch `{branch}` is unborn), so there is no `{rev}` to build\nhint: commit the files first, or pass `--worktree` to build them as they are on disk", path.display())]
     NoCommit {
