@@ -551,6 +551,23 @@ fn deeply_nested() -> String {
     )
 }
 
+/// A path app whose directory is a link climbing out of the repository.
+fn climb_out(r: &Path) {
+    edit(r, "ferry.yaml", "path: infra/namespaces", "path: infra/up");
+    link(r, "infra/up", "../..");
+}
+
+/// The example's prod Secret without the `sops:` field starting with `field`.
+fn drop_sops_field(r: &Path, field: &str) {
+    let file = "apps/db/prod/secret.yaml";
+    let t = std::fs::read_to_string(r.join(file)).expect("read");
+    let kept: Vec<&str> = t
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(field))
+        .collect();
+    write(r, file, &(kept.join("\n") + "\n"));
+}
+
 const PROD: &[&str] = &["prod"];
 
 const HARDENING_CASES: &[Case] = &[
@@ -704,20 +721,14 @@ const HARDENING_CASES: &[Case] = &[
     },
     Case {
         name: "a path app directory that climbs out of the repository (--worktree)",
-        setup: |r| {
-            edit(r, "ferry.yaml", "path: infra/namespaces", "path: infra/up");
-            link(r, "infra/up", "../..");
-        },
+        setup: climb_out,
         args: &["--worktree"],
         expect: &["`infra/up`", "leaves the repository"],
         untouched: BOTH,
     },
     Case {
         name: "a path app directory that climbs out of the repository",
-        setup: |r| {
-            edit(r, "ferry.yaml", "path: infra/namespaces", "path: infra/up");
-            link(r, "infra/up", "../..");
-        },
+        setup: climb_out,
         args: &[],
         expect: &["`infra/up`", "leaves the repository"],
         untouched: BOTH,
@@ -765,23 +776,14 @@ const HARDENING_CASES: &[Case] = &[
     },
     Case {
         name: "a sops block without a mac",
-        setup: |r| {
-            let t = std::fs::read_to_string(r.join("apps/db/prod/secret.yaml")).expect("read");
-            let kept: Vec<&str> = t.lines().filter(|l| !l.trim_start().starts_with("mac:")).collect();
-            write(r, "apps/db/prod/secret.yaml", &(kept.join("\n") + "\n"));
-        },
+        setup: |r| drop_sops_field(r, "mac:"),
         args: &[],
         expect: &["Secret/db-credentials", "sops.mac is missing"],
         untouched: PROD,
     },
     Case {
         name: "a sops block without lastmodified",
-        setup: |r| {
-            let t = std::fs::read_to_string(r.join("apps/db/prod/secret.yaml")).expect("read");
-            let kept: Vec<&str> =
-                t.lines().filter(|l| !l.trim_start().starts_with("lastmodified:")).collect();
-            write(r, "apps/db/prod/secret.yaml", &(kept.join("\n") + "\n"));
-        },
+        setup: |r| drop_sops_field(r, "lastmodified:"),
         args: &[],
         expect: &["Secret/db-credentials", "sops.lastmodified is missing"],
         untouched: PROD,
