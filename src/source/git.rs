@@ -37,6 +37,8 @@ pub struct GitTree {
     entries: BTreeMap<String, Entry>,
     /// Links not followed (leaving the tree, dangling, looping), with their target.
     broken: BTreeMap<String, (String, Broken)>,
+    /// Whether any entry was reached through a link.
+    followed_links: bool,
     root: gix::ObjectId,
     revision: Revision,
     checkout: OnceLock<Result<tempfile::TempDir, String>>,
@@ -136,6 +138,7 @@ impl GitTree {
         drop(commit);
         Ok(GitTree {
             root,
+            followed_links: entries.values().any(|e| e.linked),
             entries,
             broken,
             revision: Revision {
@@ -256,11 +259,13 @@ impl Tree for GitTree {
         } else {
             format!("{path}/")
         };
-        let linked = self
-            .entries
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .any(|(_, e)| e.linked);
+        // Most trees hold no link: then no scan.
+        let linked = self.followed_links
+            && self
+                .entries
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+                .any(|(_, e)| e.linked);
         if linked && self.entry(path) == Some(EntryKind::Dir) {
             // The tree id covers the link, not what it points to: digest the files instead.
             let mut h = Sha256::new();
