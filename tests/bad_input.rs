@@ -661,23 +661,6 @@ const HARDENING_CASES: &[Case] = &[
         untouched: BOTH,
     },
     Case {
-        name: "a duplicate key in a kustomization",
-        setup: |r| {
-            edit(
-                r,
-                "apps/frontend/overlays/prod/kustomization.yaml",
-                "namePrefix: prod-\n",
-                "namePrefix: prod-\nnamePrefix: other-\n",
-            )
-        },
-        args: &[],
-        expect: &[
-            "apps/frontend/overlays/prod/kustomization.yaml",
-            "mapping key \"namePrefix\" already defined at line 5",
-        ],
-        untouched: PROD,
-    },
-    Case {
         name: "a duplicate key in a SOPS file",
         setup: |r| {
             edit(
