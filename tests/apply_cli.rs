@@ -437,7 +437,8 @@ fn the_interval_loop_corrects_drift_and_serves_health() {
         .arg(&env.kubeconfig)
         .args([
             "--interval",
-            "1s",
+            // The shortest interval ferry accepts.
+            "10s",
             "--health-addr",
             &addr,
             "--output",

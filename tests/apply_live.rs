@@ -48,7 +48,8 @@ fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `ferry apply DIR --kubeconfig K --inventory-name NAME --output json ARGS`: exit code and report.
+/// `ferry apply DIR --kubeconfig K --inventory-name NAME --output json ARGS`: exit code and
+/// report. `--timeout 60s` unless ARGS give their own (clap refuses a flag given twice).
 fn ferry_apply(
     kubeconfig: &Path,
     dir: &Path,
@@ -56,19 +57,18 @@ fn ferry_apply(
     extra: &[&str],
 ) -> (i32, Value, String) {
     let cache = tempfile::tempdir().expect("tempdir");
+    let timeout: &[&str] = if extra.contains(&"--timeout") {
+        &[]
+    } else {
+        &["--timeout", "60s"]
+    };
     let out = common::ferry(cache.path())
         .arg("apply")
         .arg(dir)
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .args([
-            "--inventory-name",
-            inventory,
-            "--output",
-            "json",
-            "--timeout",
-            "60s",
-        ])
+        .args(["--inventory-name", inventory, "--output", "json"])
+        .args(timeout)
         .args(extra)
         // The cluster's identity, as a Job mounts it: sealed Secrets open in memory.
         .env("SOPS_AGE_KEY_FILE", common::example_key("cluster"))

@@ -25,7 +25,6 @@ fn options(
             &k.keys,
             k.insecure_skip_verify,
             r,
-            signing::VERIFY_ENV,
         )?,
         insecure_skip_verify: k.insecure_skip_verify,
         limits,
@@ -40,9 +39,9 @@ fn print(
     verb: &str,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(report)?)?,
         OutputFormat::Text => {
-            println!("{}", report.reference);
+            crate::outln!("{}", report.reference)?;
             if !g.quiet {
                 let how = if report.signed {
                     "signature and digests verified"
