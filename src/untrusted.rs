@@ -83,8 +83,14 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
-        assert!(matches!(escape("deployment_web.yaml é 日本"), Cow::Borrowed(_)));
-        assert!(matches!(escape_message("error: x\nhint: y"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape("deployment_web.yaml é 日本"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            escape_message("error: x\nhint: y"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -105,21 +105,46 @@ async fn two_concurrent_applies_into_one_inventory_run_one_after_the_other() {
     fake.with(|s| s.patch_delay = Some(Duration::from_millis(40)));
     let o = opts(Duration::from_secs(30));
     let (a, b) = tokio::join!(
-        apply::apply(&client, artifact("sha256:aa", &["a1", "a2", "a3"]), &o, &apply::NoProgress),
-        apply::apply(&client, artifact("sha256:bb", &["b1", "b2"]), &o, &apply::NoProgress),
+        apply::apply(
+            &client,
+            artifact("sha256:aa", &["a1", "a2", "a3"]),
+            &o,
+            &apply::NoProgress
+        ),
+        apply::apply(
+            &client,
+            artifact("sha256:bb", &["b1", "b2"]),
+            &o,
+            &apply::NoProgress
+        ),
     );
     let (a, b) = (a.expect("first apply"), b.expect("second apply"));
     assert!(a.success() && b.success());
     // Whichever ran second saw the other's objects in the inventory and pruned them; the
     // cluster and the inventory hold exactly its own.
-    let parent = fake.with(|s| s.get("", "secrets", NS, "ferry-prod").cloned().expect("parent"));
+    let parent = fake.with(|s| {
+        s.get("", "secrets", NS, "ferry-prod")
+            .cloned()
+            .expect("parent")
+    });
     let recorded = parent["metadata"]["annotations"][ferry::apply::inventory::DIGEST_ANNOTATION]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let last = if recorded == "sha256:bb" { ["b1", "b2"].as_slice() } else { ["a1", "a2", "a3"].as_slice() };
-    assert!(recorded == "sha256:aa" || recorded == "sha256:bb", "{parent:#}");
-    assert_eq!(live_configmaps(&fake), last, "the cluster matches the last apply");
+    let last = if recorded == "sha256:bb" {
+        ["b1", "b2"].as_slice()
+    } else {
+        ["a1", "a2", "a3"].as_slice()
+    };
+    assert!(
+        recorded == "sha256:aa" || recorded == "sha256:bb",
+        "{parent:#}"
+    );
+    assert_eq!(
+        live_configmaps(&fake),
+        last,
+        "the cluster matches the last apply"
+    );
     // Never at once: every member PATCH of the second came after the first released.
     let requests = fake.requests();
     let release = requests
@@ -127,15 +152,22 @@ async fn two_concurrent_applies_into_one_inventory_run_one_after_the_other() {
         .position(|r| {
             r.method == "PUT"
                 && r.path == LEASE_PATH
-                && r.body.as_ref().is_some_and(|b| b["spec"]["holderIdentity"].is_null())
+                && r.body
+                    .as_ref()
+                    .is_some_and(|b| b["spec"]["holderIdentity"].is_null())
         })
         .expect("the first apply released the lock");
     let second = if last[0] == "b1" { "b" } else { "a" };
     let first_patch_of_second = requests
         .iter()
-        .position(|r| r.method == "PATCH" && r.name().starts_with(second) && r.path.contains("/configmaps/"))
+        .position(|r| {
+            r.method == "PATCH" && r.name().starts_with(second) && r.path.contains("/configmaps/")
+        })
         .expect("the second apply patched");
-    assert!(first_patch_of_second > release, "the two applies overlapped");
+    assert!(
+        first_patch_of_second > release,
+        "the two applies overlapped"
+    );
     // Both released: the lock is free.
     assert!(lease(&fake).expect("lease")["spec"]["holderIdentity"].is_null());
 }
@@ -152,21 +184,39 @@ async fn a_lock_held_by_a_live_apply_is_waited_for_then_refused_after_the_timeou
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let mut st = state.lock().expect("state");
                 if let Some(l) = st.get_mut("coordination.k8s.io", "leases", NS, "ferry-prod") {
-                    let rv: u64 = l["metadata"]["resourceVersion"].as_str().unwrap_or("0").parse().unwrap_or(0);
+                    let rv: u64 = l["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or("0")
+                        .parse()
+                        .unwrap_or(0);
                     l["metadata"]["resourceVersion"] = json!((rv + 1).to_string());
                 }
             }
         })
     };
     let started = Instant::now();
-    let err = apply::apply(&client, artifact("sha256:aa", &["a1"]), &opts(Duration::from_millis(1500)), &apply::NoProgress)
-        .await
-        .expect_err("refused");
+    let err = apply::apply(
+        &client,
+        artifact("sha256:aa", &["a1"]),
+        &opts(Duration::from_millis(1500)),
+        &apply::NoProgress,
+    )
+    .await
+    .expect_err("refused");
     renewing.abort();
-    assert!(started.elapsed() >= Duration::from_millis(1500), "it waited first");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "it waited first"
+    );
     let msg = err.to_string();
-    assert!(matches!(err, ApplyError::Lock(LeaseError::Timeout { .. })), "{msg}");
-    assert!(msg.contains("ferry@ci-runner pid 7 0badc0de") && msg.contains("--lock-timeout"), "{msg}");
+    assert!(
+        matches!(err, ApplyError::Lock(LeaseError::Timeout { .. })),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("ferry@ci-runner pid 7 0badc0de") && msg.contains("--lock-timeout"),
+        "{msg}"
+    );
     assert!(live_configmaps(&fake).is_empty(), "nothing applied");
     assert_eq!(
         lease(&fake).expect("lease")["spec"]["holderIdentity"],
@@ -181,20 +231,36 @@ async fn a_lock_left_by_a_crashed_apply_is_taken_over_only_after_it_expired() {
     // Written long ago by a process that died: never renewed again.
     held_by(&fake, "ferry@gone pid 1 00000000", 1);
     let started = Instant::now();
-    let report = apply::apply(&client, artifact("sha256:aa", &["a1"]), &opts(Duration::from_secs(30)), &apply::NoProgress)
-        .await
-        .expect("applied once the lock expired");
+    let report = apply::apply(
+        &client,
+        artifact("sha256:aa", &["a1"]),
+        &opts(Duration::from_secs(30)),
+        &apply::NoProgress,
+    )
+    .await
+    .expect("applied once the lock expired");
     assert!(report.success());
     // Its record had to stay unchanged for a whole leaseDurationSeconds while we watched.
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     let taken = lease_writes(&fake)
         .into_iter()
-        .find(|r| r.body.as_ref().is_some_and(|b| b["spec"]["holderIdentity"].is_string()))
+        .find(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b["spec"]["holderIdentity"].is_string())
+        })
         .expect("taken over");
     let spec = &taken.body.expect("body")["spec"];
     assert_eq!(spec["leaseTransitions"], 1, "{spec}");
     assert_ne!(spec["holderIdentity"], "ferry@gone pid 1 00000000");
-    assert!(lease(&fake).expect("lease")["spec"]["holderIdentity"].is_null(), "released");
+    assert!(
+        lease(&fake).expect("lease")["spec"]["holderIdentity"].is_null(),
+        "released"
+    );
 }
 
 #[tokio::test]
@@ -208,18 +274,30 @@ async fn the_lock_is_renewed_during_a_long_apply_and_released_at_the_end() {
         concurrency: 1,
         ..opts(Duration::from_secs(5))
     };
-    let report = apply::apply(&client, artifact("sha256:aa", &refs), &o, &apply::NoProgress)
-        .await
-        .expect("applied");
+    let report = apply::apply(
+        &client,
+        artifact("sha256:aa", &refs),
+        &o,
+        &apply::NoProgress,
+    )
+    .await
+    .expect("applied");
     assert!(report.success());
     let writes = lease_writes(&fake);
     assert_eq!(writes[0].method, "POST", "created on first use");
     let holder = writes[0].body.as_ref().expect("body")["spec"]["holderIdentity"].clone();
     let renewals = writes[1..]
         .iter()
-        .filter(|r| r.body.as_ref().is_some_and(|b| b["spec"]["holderIdentity"] == holder))
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b["spec"]["holderIdentity"] == holder)
+        })
         .count();
-    assert!(renewals >= 3, "renewed every third of its duration: {renewals} renewals");
+    assert!(
+        renewals >= 3,
+        "renewed every third of its duration: {renewals} renewals"
+    );
     let last = writes.last().expect("release").body.clone().expect("body");
     assert!(last["spec"]["holderIdentity"].is_null(), "released: {last}");
 }
@@ -234,9 +312,14 @@ async fn a_dry_run_takes_no_lock() {
         },
         ..opts(Duration::from_secs(1))
     };
-    apply::apply(&client, artifact("sha256:aa", &["a1"]), &o, &apply::NoProgress)
-        .await
-        .expect("dry run");
+    apply::apply(
+        &client,
+        artifact("sha256:aa", &["a1"]),
+        &o,
+        &apply::NoProgress,
+    )
+    .await
+    .expect("dry run");
     assert!(fake.requests().iter().all(|r| !r.path.contains("/leases")));
 }
 
@@ -246,7 +329,12 @@ async fn a_dry_run_takes_no_lock() {
 async fn a_lost_lock_stops_the_work_it_guarded() {
     let (fake, client) = Fake::new();
     fake.with(|s| {
-        s.put("", "namespaces", "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}));
+        s.put(
+            "",
+            "namespaces",
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+        );
     });
     let cfg = LeaseConfig {
         duration: Duration::from_secs(1),
@@ -254,13 +342,21 @@ async fn a_lost_lock_stops_the_work_it_guarded() {
         ..LeaseConfig::new(NS, "sync-podinfo")
     };
     let mut lock = LeaseLock::new(client.clone(), cfg);
-    let held = lock.acquire(Some(Duration::from_secs(1)), |_| {}).await.expect("free");
+    let held = lock
+        .acquire(Some(Duration::from_secs(1)), |_| {})
+        .await
+        .expect("free");
     // A second candidate sees it held.
     let mut other = LeaseLock::new(client.clone(), LeaseConfig::new(NS, "sync-podinfo"));
-    assert!(matches!(other.try_acquire().await.expect("asks"), ferry::apply::lease::Attempt::Busy(_)));
+    assert!(matches!(
+        other.try_acquire().await.expect("asks"),
+        ferry::apply::lease::Attempt::Busy(_)
+    ));
     // Someone overwrites it (as a takeover after a network partition would).
     fake.with(|s| {
-        let l = s.get_mut("coordination.k8s.io", "leases", NS, "sync-podinfo").expect("lease");
+        let l = s
+            .get_mut("coordination.k8s.io", "leases", NS, "sync-podinfo")
+            .expect("lease");
         l["spec"]["holderIdentity"] = json!("usurper");
         l["metadata"]["resourceVersion"] = json!("999999");
     });
@@ -268,6 +364,9 @@ async fn a_lost_lock_stops_the_work_it_guarded() {
     let err = hold_while(held, tokio::time::sleep(Duration::from_secs(30)))
         .await
         .expect_err("lost");
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped at the next renewal");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at the next renewal"
+    );
     assert!(err.to_string().contains("now held by usurper"), "{err}");
 }

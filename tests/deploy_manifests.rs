@@ -186,7 +186,9 @@ fn rbac_grants_what_ferry_uses_and_binds_the_service_account() {
     assert_eq!(lease["resources"][0], "leases");
     for v in ["get", "create", "update"] {
         assert!(
-            lease["verbs"].as_array().is_some_and(|x| x.iter().any(|x| x == v)),
+            lease["verbs"]
+                .as_array()
+                .is_some_and(|x| x.iter().any(|x| x == v)),
             "leases lacks {v}: {lease}"
         );
     }

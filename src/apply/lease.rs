@@ -216,17 +216,18 @@ impl LeaseLock {
             u64::try_from(spec.lease_duration_seconds.unwrap_or(15)).unwrap_or(15),
         );
         let version = lease.metadata.resource_version.clone().unwrap_or_default();
+        // Unchanged for a whole lease duration while we watched: the holder is gone.
+        let expired = match &self.observed {
+            Some((seen, since)) if *seen == version => Some(since.elapsed() >= theirs),
+            _ => None,
+        };
         let free = match &holder {
             None => true,
             Some(h) if *h == self.cfg.holder => true,
-            Some(_) => match &self.observed {
-                // Unchanged for a whole lease duration while we watched: the holder is gone.
-                Some((seen, since)) if *seen == version => since.elapsed() >= theirs,
-                _ => {
-                    self.observed = Some((version, Instant::now()));
-                    false
-                }
-            },
+            Some(_) => expired.unwrap_or_else(|| {
+                self.observed = Some((version, Instant::now()));
+                false
+            }),
         };
         if !free {
             return Ok(Attempt::Busy(Holder {
@@ -304,7 +305,9 @@ impl LeaseLock {
             }
             let mut pause = self.cfg.retry;
             if let Some(t) = timeout {
-                pause = pause.min(t.saturating_sub(waited)).max(Duration::from_millis(10));
+                pause = pause
+                    .min(t.saturating_sub(waited))
+                    .max(Duration::from_millis(10));
             }
             tokio::time::sleep(pause).await;
         }

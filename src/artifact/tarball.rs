@@ -225,11 +225,20 @@ pub enum UnpackError {
         #[source]
         source: io::Error,
     },
-    #[error("the artifact holds an entry with an absolute path: {}", Untrusted(path))]
+    #[error(
+        "the artifact holds an entry with an absolute path: {}",
+        Untrusted(path)
+    )]
     AbsolutePath { path: String },
-    #[error("the artifact holds an entry that climbs out of its directory: {}", Untrusted(path))]
+    #[error(
+        "the artifact holds an entry that climbs out of its directory: {}",
+        Untrusted(path)
+    )]
     ParentDir { path: String },
-    #[error("the artifact holds an entry with an unusable path: \"{}\"", Untrusted(path))]
+    #[error(
+        "the artifact holds an entry with an unusable path: \"{}\"",
+        Untrusted(path)
+    )]
     BadPath { path: String },
     #[error(
         "the artifact holds a {kind} ({}); only regular files and directories are accepted",
@@ -240,7 +249,10 @@ pub enum UnpackError {
     Duplicate { path: String },
     #[error("the artifact holds more than {limit} entries")]
     TooManyEntries { limit: usize },
-    #[error("{} in the artifact is larger than the limit of {limit} bytes", Untrusted(path))]
+    #[error(
+        "{} in the artifact is larger than the limit of {limit} bytes",
+        Untrusted(path)
+    )]
     FileTooLarge { path: String, limit: u64 },
     #[error("the artifact unpacks to more than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
@@ -836,7 +848,10 @@ mod tests {
             .expect("link")
             .file_type()
             .is_symlink());
-        assert_eq!(std::fs::read_to_string(target.join("a")).expect("read"), "1");
+        assert_eq!(
+            std::fs::read_to_string(target.join("a")).expect("read"),
+            "1"
+        );
         // A link to a file, a dangling link and a file are refused by name, and kept.
         let file = out.path().join("file");
         std::fs::write(&file, "mine").expect("write");
@@ -883,9 +898,13 @@ mod tests {
         gz.write_all(&noise).expect("gzip");
         let gz = gz.finish().expect("gzip");
         let out = tempfile::tempdir().expect("tempdir");
-        let err = unpack(gz.as_slice(), &out.path().join("d"), &UnpackLimits::default())
-            .expect_err("refused")
-            .to_string();
+        let err = unpack(
+            gz.as_slice(),
+            &out.path().join("d"),
+            &UnpackLimits::default(),
+        )
+        .expect_err("refused")
+        .to_string();
         assert!(err.contains("not a valid gzip'd tar"), "{err}");
         assert!(
             !err.chars().any(|c| c.is_control() && c != '\n'),

@@ -6,7 +6,6 @@ use crate::build::INDEX_FILE;
 use crate::manifest::{parse_documents, ObjRef, Object};
 use rayon::prelude::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -110,7 +109,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
         .into_par_iter()
         .map(|(obj, app, api_version, path, listed_digest, digest)| {
             let bytes = integrity::read_object(dir, &path, &listed_digest)?;
-            Ok((
+            Ok::<_, LoadError>((
                 obj,
                 Entry {
                     app,

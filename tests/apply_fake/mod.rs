@@ -592,7 +592,10 @@ pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Bo
             let Some(mut v) = body else {
                 return status(400, "BadRequest", "no body", json!([]));
             };
-            let n = v["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let n = v["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let key = (group.clone(), plural.clone(), ns.clone(), n.clone());
             if st.objects.contains_key(&key) {
                 return status(

@@ -211,7 +211,10 @@ fn reader_goes_away(cmd: &mut Command, keep: usize) -> (i32, String) {
     }
     drop(stdout);
     let o = child.wait_with_output().expect("exits");
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// Item: `ferry secrets encrypt ... | head -1` exited 2 with an error; every command that
@@ -230,7 +233,9 @@ fn commands_end_quietly_when_the_reader_closes_the_pipe() {
     assert!(recipient.starts_with("age1"), "{keygen:?}");
     // Far more than a pipe holds, so the writer meets the closed end.
     let plain = tmp.path().join("values.yaml");
-    let text: String = (0..20_000).map(|i| format!("key{i}: value {i}\n")).collect();
+    let text: String = (0..20_000)
+        .map(|i| format!("key{i}: value {i}\n"))
+        .collect();
     std::fs::write(&plain, text).expect("write");
     let sealed = tmp.path().join("values.enc.yaml");
     let enc = common::ferry(&cache)
@@ -238,34 +243,64 @@ fn commands_end_quietly_when_the_reader_closes_the_pipe() {
         .arg(&plain)
         .output()
         .expect("encrypt");
-    assert!(enc.status.success(), "{}", String::from_utf8_lossy(&enc.stderr));
+    assert!(
+        enc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enc.stderr)
+    );
     std::fs::write(&sealed, &enc.stdout).expect("write");
     let runs: Vec<(&str, Command, usize)> = vec![
-        ("secrets encrypt | head -1", {
-            let mut c = common::ferry(&cache);
-            c.args(["secrets", "encrypt", "--age", &recipient]).arg(&plain);
-            c
-        }, 16),
-        ("secrets decrypt | head -1", {
-            let mut c = common::ferry(&cache);
-            c.args(["secrets", "decrypt", "--identity"]).arg(&key).arg(&sealed);
-            c
-        }, 16),
-        ("secrets rotate | (closed at once)", {
-            let mut c = common::ferry(&cache);
-            c.args(["secrets", "rotate", "--identity"]).arg(&key).arg(&sealed);
-            c
-        }, 0),
-        ("completions bash | (closed at once)", {
-            let mut c = common::ferry(&cache);
-            c.args(["completions", "bash"]);
-            c
-        }, 0),
-        ("keygen | (closed at once)", {
-            let mut c = common::ferry(&cache);
-            c.args(["keygen", "-q", "--output"]).arg(tmp.path().join("key2.txt"));
-            c
-        }, 0),
+        (
+            "secrets encrypt | head -1",
+            {
+                let mut c = common::ferry(&cache);
+                c.args(["secrets", "encrypt", "--age", &recipient])
+                    .arg(&plain);
+                c
+            },
+            16,
+        ),
+        (
+            "secrets decrypt | head -1",
+            {
+                let mut c = common::ferry(&cache);
+                c.args(["secrets", "decrypt", "--identity"])
+                    .arg(&key)
+                    .arg(&sealed);
+                c
+            },
+            16,
+        ),
+        (
+            "secrets rotate | (closed at once)",
+            {
+                let mut c = common::ferry(&cache);
+                c.args(["secrets", "rotate", "--identity"])
+                    .arg(&key)
+                    .arg(&sealed);
+                c
+            },
+            0,
+        ),
+        (
+            "completions bash | (closed at once)",
+            {
+                let mut c = common::ferry(&cache);
+                c.args(["completions", "bash"]);
+                c
+            },
+            0,
+        ),
+        (
+            "keygen | (closed at once)",
+            {
+                let mut c = common::ferry(&cache);
+                c.args(["keygen", "-q", "--output"])
+                    .arg(tmp.path().join("key2.txt"));
+                c
+            },
+            0,
+        ),
     ];
     for (name, mut cmd, keep) in runs {
         let (code, err) = reader_goes_away(&mut cmd, keep);
@@ -309,7 +344,11 @@ fn diff_from_a_revision_with_directories_or_unknown_environments_names_what_to_d
         .args(["build", "-q"])
         .output()
         .expect("build");
-    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
     let diff = |args: &[&str]| {
         out(&common::ferry(&cache)
             .arg("-C")
@@ -430,12 +469,23 @@ fn push_takes_the_tag_from_the_reference_and_refuses_it_twice() {
     assert_ne!(code, 0, "no other tag was moved: {err}");
     let (code, _, err) = out(&p
         .ferry()
-        .args(["push", "prod", "--to", &p.reference("v1"), "--tag", "v2", "--key"])
+        .args([
+            "push",
+            "prod",
+            "--to",
+            &p.reference("v1"),
+            "--tag",
+            "v2",
+            "--key",
+        ])
         .arg(&p.key.0)
         .output()
         .expect("push"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("the tag is given twice: `:v1`") && err.contains("--tag v2"), "{err}");
+    assert!(
+        err.contains("the tag is given twice: `:v1`") && err.contains("--tag v2"),
+        "{err}"
+    );
 }
 
 /// Item: `ferry diff` ignored `FERRY_COSIGN_KEY`, which `ferry apply` reads: every verifying
@@ -449,11 +499,18 @@ fn every_verifying_command_reads_the_same_key_variables() {
         .arg(&p.key.0)
         .output()
         .expect("push");
-    assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
     let dir = p.tmp.path().join("out/prod");
     for var in ["FERRY_COSIGN_KEY", "FERRY_VERIFY_KEY"] {
         let runs: [(&str, Vec<String>); 3] = [
-            ("diff", vec!["diff".into(), p.reference("v1"), dir.display().to_string()]),
+            (
+                "diff",
+                vec!["diff".into(), p.reference("v1"), dir.display().to_string()],
+            ),
             ("verify", vec!["verify".into(), p.reference("v1")]),
             (
                 "pull",
@@ -461,12 +518,21 @@ fn every_verifying_command_reads_the_same_key_variables() {
                     "pull".into(),
                     p.reference("v1"),
                     "-o".into(),
-                    p.tmp.path().join(format!("pulled-{var}")).display().to_string(),
+                    p.tmp
+                        .path()
+                        .join(format!("pulled-{var}"))
+                        .display()
+                        .to_string(),
                 ],
             ),
         ];
         for (name, args) in runs {
-            let (code, _, err) = out(&p.ferry().args(&args).env(var, &p.key.1).output().expect("runs"));
+            let (code, _, err) = out(&p
+                .ferry()
+                .args(&args)
+                .env(var, &p.key.1)
+                .output()
+                .expect("runs"));
             assert_eq!(code, 0, "{name} with {var}: {err}");
             assert!(!err.contains("NOT checked"), "{name} with {var}: {err}");
         }
@@ -483,7 +549,11 @@ fn pull_into_a_symlink_to_an_empty_directory_fills_the_directory() {
         .args(["push", "prod", "--to", &p.reference("v1")])
         .output()
         .expect("push");
-    assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
     let target = p.tmp.path().join("target");
     std::fs::create_dir(&target).expect("mkdir");
     let link = p.tmp.path().join("link");
@@ -496,7 +566,10 @@ fn pull_into_a_symlink_to_an_empty_directory_fills_the_directory() {
         .expect("pull"));
     assert_eq!(code, 0, "{err}");
     assert!(target.join("index.json").is_file(), "{err}");
-    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
     // A link to a file is refused by name, and the file kept.
     let file = p.tmp.path().join("file");
     std::fs::write(&file, "mine").expect("write");
@@ -509,14 +582,19 @@ fn pull_into_a_symlink_to_an_empty_directory_fills_the_directory() {
         .output()
         .expect("pull"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("already exists") || err.contains("not a directory"), "{err}");
+    assert!(
+        err.contains("already exists") || err.contains("not a directory"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine");
 }
 
 /// A layer pushed as is (a valid manifest and digests around whatever bytes).
 fn push_layer(reg: &Registry, repo: &str, layer: Vec<u8>) -> String {
     use ferry::artifact::oci_json::{digest_of, flux_config, flux_manifest};
-    use ferry::artifact::{push_prepared, ArtifactRef, Prepared, Provenance, PushOptions, RegistryOptions};
+    use ferry::artifact::{
+        push_prepared, ArtifactRef, Prepared, Provenance, PushOptions, RegistryOptions,
+    };
     let config = flux_config(None, &digest_of(&layer));
     let manifest = flux_manifest(&config, &layer, &Provenance::default());
     let prepared = Prepared {

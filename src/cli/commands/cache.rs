@@ -15,7 +15,9 @@ pub fn run(g: &GlobalArgs, c: CacheCommand) -> anyhow::Result<ExitCode> {
             if !g.quiet {
                 crate::outln!(
                     "removed {} entries; {} entries ({} bytes) kept",
-                    stats.removed, stats.entries, stats.bytes
+                    stats.removed,
+                    stats.entries,
+                    stats.bytes
                 )?;
             }
             Ok(ExitCode::Success)

@@ -20,12 +20,7 @@ fn options(
     limits: UnpackLimits,
 ) -> anyhow::Result<VerifyOptions> {
     Ok(VerifyOptions {
-        keys: signing::keys_for(
-            &repo_root(&g.repo),
-            &k.keys,
-            k.insecure_skip_verify,
-            r,
-        )?,
+        keys: signing::keys_for(&repo_root(&g.repo), &k.keys, k.insecure_skip_verify, r)?,
         insecure_skip_verify: k.insecure_skip_verify,
         limits,
         registry: registry_options(g, reg, r)?,

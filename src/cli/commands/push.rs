@@ -6,8 +6,8 @@ use crate::artifact::auth::{self, Credentials};
 use crate::artifact::{
     prepare, push_prepared, ArtifactRef, Provenance, PushOptions, RegistryOptions,
 };
-use crate::cli::args::{GlobalArgs, OutputFormat, PushArgs, RegistryArgs};
 use crate::build::integrity;
+use crate::cli::args::{GlobalArgs, OutputFormat, PushArgs, RegistryArgs};
 use crate::cli::ExitCode;
 use crate::source::WorkTree;
 use anyhow::{bail, Context};
@@ -275,7 +275,10 @@ mod tests {
         let err = push_tags(&r("oci://h.example/repo:v1"), &["v2".into()], short())
             .expect_err("both ways")
             .to_string();
-        assert!(err.contains("given twice") && err.contains("--tag v2"), "{err}");
+        assert!(
+            err.contains("given twice") && err.contains("--tag v2"),
+            "{err}"
+        );
         let digest = format!("oci://h.example/repo@sha256:{}", "a".repeat(64));
         let err = push_tags(&r(&digest), &[], short())
             .expect_err("digest")
