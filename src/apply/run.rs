@@ -5,7 +5,7 @@ use super::discovery::{Discovery, DiscoveryError, Resolved};
 use super::inventory::{parent_manifest, read_parent, Inventory, InventoryError, ParentRef};
 use super::lease::{self, Holder, LeaseConfig, LeaseError, LeaseLock};
 use super::members;
-use super::plan::{plan, PlanError, Planned};
+use super::plan::{plan, Plan, PlanError, Planned};
 use super::report::{
     ApplyReport, HealthResult, Kept, ObjectResult, ObjectStatus, PruneReport, PruneStatus,
     StageReport,
@@ -98,8 +98,29 @@ pub async fn apply(
             .unwrap_or_else(|| format!("ferry-{}", artifact.environment)),
     };
     parent.validate()?;
+    // Planning only reads (discovery): an artifact the cluster cannot take is refused before
+    // anything, the lock included, is written.
+    let discovery = Discovery::new(client.clone());
+    let Artifact {
+        environment,
+        digest,
+        revision,
+        objects,
+    } = artifact;
+    let plan = plan(objects, &parent.id(), &discovery).await?;
+    let artifact = Artifact {
+        environment,
+        digest,
+        revision,
+        objects: Vec::new(),
+    };
+    let ready = Ready {
+        artifact,
+        plan,
+        discovery,
+    };
     if opts.ssa.dry_run || !opts.lock.enabled {
-        return apply_unlocked(client, artifact, opts, progress, parent, None).await;
+        return apply_unlocked(client, ready, opts, progress, parent, None).await;
     }
     // The Lease lives beside the parent, so its namespace comes first.
     let parent_ns_exists = ensure_namespace(client, &parent.namespace, opts).await?;
@@ -116,7 +137,7 @@ pub async fn apply(
         .await?;
     let work = apply_unlocked(
         client,
-        artifact,
+        ready,
         opts,
         progress,
         parent,
@@ -129,18 +150,29 @@ pub async fn apply(
     result
 }
 
+/// What [`apply`] decided before taking the lock: the artifact's metadata (its objects are in
+/// the plan) and the plan, with the discovery cache that made it.
+struct Ready {
+    artifact: Artifact,
+    plan: Plan,
+    discovery: Discovery,
+}
+
 /// [`apply`] once the lock is held (or not needed). `parent_ns_exists`: already ensured.
 async fn apply_unlocked(
     client: &Client,
-    artifact: Artifact,
+    ready: Ready,
     opts: &ApplyOptions,
     progress: &dyn ApplyProgress,
     parent: ParentRef,
     parent_ns_exists: Option<bool>,
 ) -> Result<ApplyReport, ApplyError> {
+    let Ready {
+        artifact,
+        plan,
+        discovery,
+    } = ready;
     let id = parent.id();
-    let discovery = Discovery::new(client.clone());
-    let plan = plan(artifact.objects, &id, &discovery).await?;
     let dry = opts.ssa.dry_run;
 
     // The parent: read what the set held before, refuse a parent that is not ours.
