@@ -105,7 +105,7 @@ pub enum LeaseError {
 /// One try at the lock.
 #[derive(Debug)]
 pub enum Attempt {
-    Acquired(HeldLease),
+    Acquired(Box<HeldLease>),
     /// Someone else holds it and it has not expired.
     Busy(Holder),
 }
@@ -198,10 +198,10 @@ impl LeaseLock {
                 }),
             };
             return match self.api.create(&PostParams::default(), &fresh).await {
-                Ok(lease) => Ok(Attempt::Acquired(HeldLease {
+                Ok(lease) => Ok(Attempt::Acquired(Box::new(HeldLease {
                     renewed: sent,
                     ..self.held(lease)
-                })),
+                }))),
                 Err(e) if is_status(&e, 409) => Ok(Attempt::Busy(Holder {
                     identity: "another process (it created the Lease first)".into(),
                     renewed: None,
@@ -260,10 +260,10 @@ impl LeaseLock {
         {
             Ok(lease) => {
                 self.observed = None;
-                Ok(Attempt::Acquired(HeldLease {
+                Ok(Attempt::Acquired(Box::new(HeldLease {
                     renewed: sent,
                     ..self.held(lease)
-                }))
+                })))
             }
             Err(e) if is_status(&e, 409) => Ok(Attempt::Busy(Holder {
                 identity: "another process (it wrote the Lease first)".into(),
@@ -288,7 +288,7 @@ impl LeaseLock {
         let mut told: Option<String> = None;
         loop {
             let holder = match self.try_acquire().await? {
-                Attempt::Acquired(held) => return Ok(held),
+                Attempt::Acquired(held) => return Ok(*held),
                 Attempt::Busy(h) => h,
             };
             let waited = started.elapsed();
