@@ -611,8 +611,8 @@ fn push_layer(reg: &Registry, repo: &str, layer: Vec<u8>) -> String {
         &prepared,
         &PushOptions {
             tags: vec!["v1".into()],
-            signing_key: None,
             registry: RegistryOptions::new(),
+            ..PushOptions::default()
         },
     )
     .expect("pushed");
