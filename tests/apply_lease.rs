@@ -328,14 +328,6 @@ async fn a_dry_run_takes_no_lock() {
 #[tokio::test]
 async fn a_lost_lock_stops_the_work_it_guarded() {
     let (fake, client) = Fake::new();
-    fake.with(|s| {
-        s.put(
-            "",
-            "namespaces",
-            "",
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
-        );
-    });
     let cfg = LeaseConfig {
         duration: Duration::from_secs(1),
         retry: Duration::from_millis(50),
