@@ -437,6 +437,10 @@ pub struct SecretsEncryptArgs {
     /// Compute the MAC over encrypted values only.
     #[arg(long)]
     pub mac_only_encrypted: bool,
+    /// Write the file even when the selectors encrypt no value (by default that is refused:
+    /// a `sops:` block over plaintext looks encrypted and is not).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
