@@ -3,6 +3,9 @@
 //!
 //! The CLI in [`cli`] is a thin layer over the library modules.
 
+// Output goes through `cli::stdout`, which handles a reader that closes the pipe.
+#![warn(clippy::print_stdout)]
+
 pub mod agent;
 pub mod apply;
 pub mod artifact;
@@ -15,4 +18,5 @@ pub mod manifest;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod untrusted;
 pub mod vendor;

@@ -3,6 +3,11 @@
 
 mod common;
 
+// Push, pull, apply, diff and secrets: their cases live in a file of their own.
+mod apply_fake;
+#[path = "bad_input/commands.rs"]
+mod commands;
+
 use std::path::Path;
 
 struct Case {

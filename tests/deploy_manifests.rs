@@ -186,6 +186,18 @@ fn rbac_grants_what_ferry_uses_and_binds_the_service_account() {
     }
     let inv = find(&all, "Role", "ferry-inventory");
     assert_eq!(inv.value()["rules"][0]["resources"][0], "secrets");
+    // The inventory's lock: `ferry apply` takes, renews and releases a Lease beside the parent.
+    let lease = &inv.value()["rules"][1];
+    assert_eq!(lease["apiGroups"][0], "coordination.k8s.io");
+    assert_eq!(lease["resources"][0], "leases");
+    for v in ["get", "create", "update"] {
+        assert!(
+            lease["verbs"]
+                .as_array()
+                .is_some_and(|x| x.iter().any(|x| x == v)),
+            "leases lacks {v}: {lease}"
+        );
+    }
     for (kind, name) in [
         ("ClusterRoleBinding", "ferry-applier"),
         ("RoleBinding", "ferry-inventory"),

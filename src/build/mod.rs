@@ -4,6 +4,7 @@
 
 mod compare;
 mod fresh;
+pub mod integrity;
 mod job;
 mod output;
 mod postprocess;

@@ -269,10 +269,13 @@ pub struct PushArgs {
     /// Environments to push [default: every environment with an `artifact:`].
     #[arg(value_name = "ENV")]
     pub environments: Vec<String>,
-    /// Push to this repository instead of the environment's `artifact:` (one environment only).
-    #[arg(long, value_name = "oci://HOST/REPO")]
+    /// Push to this repository instead of the environment's `artifact:` (one environment
+    /// only); a tag in it (`oci://HOST/REPO:v1`, as `flux push artifact` takes it) is the tag
+    /// pushed.
+    #[arg(long, value_name = "oci://HOST/REPO[:TAG]")]
     pub to: Option<String>,
-    /// Tags to point at the artifact [default: the short commit and `latest`].
+    /// Tags to point at the artifact [default: the tag in the repository reference, else the
+    /// short commit and `latest`].
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
     /// Sign with this cosign private key (password from COSIGN_PASSWORD or a prompt)
@@ -317,7 +320,7 @@ impl From<SigFormatArg> for crate::artifact::SignatureFormat {
 #[derive(Debug, Args)]
 pub struct VerifyKeyArgs {
     /// cosign public key(s) (PEM); a signature by any of them is accepted [default: ferry.yaml's
-    /// `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY].
+    /// `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY, else $FERRY_COSIGN_KEY].
     #[arg(long = "key", value_name = "FILE", value_delimiter = ',')]
     pub keys: Vec<PathBuf>,
     /// Accept the artifact without checking its signature (digests are still checked).
@@ -642,8 +645,12 @@ pub struct ApplyArgs {
     /// How long `--wait` waits, and CRDs get to become Established: 90s, 5m, 1h.
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// How long to wait while another apply into the same inventory holds its lock (a Lease
+    /// named as the ApplySet parent, beside it) before giving up; 0s gives up at once.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// The cosign public key that verifies an `oci://` artifact before anything is applied
-    /// [default: ferry.yaml's `signing.publicKey` for the artifact's environment, else $FERRY_COSIGN_KEY].
+    /// [default: ferry.yaml's `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY, else $FERRY_COSIGN_KEY].
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Apply an `oci://` artifact without checking its signature (digests are still checked).
@@ -660,13 +667,30 @@ pub struct ApplyArgs {
     /// Apply once and exit (the default).
     #[arg(long, conflicts_with = "interval")]
     pub once: bool,
-    /// Keep running: re-apply every DURATION (jittered), correcting drift and picking up new
-    /// digests; after a failure, back off from 10s up to DURATION.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Keep running: re-apply every DURATION (jittered, at least 10s), correcting drift and
+    /// picking up new digests; after a failure, back off from 10s up to DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<std::time::Duration>,
     /// With --interval: serve /healthz and /readyz on this address (e.g. 0.0.0.0:8080).
     #[arg(long, value_name = "ADDR", requires = "interval")]
     pub health_addr: Option<String>,
+}
+
+/// The shortest `--interval`: what Flux's CRDs accept as the shortest reconcile interval is
+/// of this order, and anything shorter turns the loop into a stream of applies.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A `--interval`: a duration of at least [`MIN_INTERVAL`].
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_INTERVAL {
+        return Err(format!(
+            "`{}` is shorter than the minimum interval, {}s (use --once to apply a single time)",
+            s.trim(),
+            MIN_INTERVAL.as_secs()
+        ));
+    }
+    Ok(d)
 }
 
 /// `90`, `90s`, `5m`, `1h`.

@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 mod progress;
 mod report;
+pub mod stdout;
 
 pub use args::Cli;
 pub use report::{print_error, ExitCode};

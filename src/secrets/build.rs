@@ -19,10 +19,8 @@ pub fn ci_identities() -> Result<&'static Identities, SecretsError> {
     static IDS: OnceLock<Result<Identities, String>> = OnceLock::new();
     IDS.get_or_init(|| Identities::load(None).map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| SecretsError::Identity {
-            origin: "the CI identity".into(),
-            message: e.clone(),
-        })
+        // The loader's message names the variable or file that failed; say what it was for.
+        .map_err(|e| SecretsError::Unsupported(format!("{e}\nhint: this is the CI's age identity, read from SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt; fix or unset the one named")))
 }
 
 /// Whether a YAML/JSON text claims to be a sops-encrypted file: a document with a top-level
@@ -270,10 +268,9 @@ pub fn seal_objects(
         .map(|r| Recipient::parse(r))
         .collect::<Result<_, _>>()?;
     let ids = ci_identities()?;
-    let key = SealKey::from_identities(ids).ok_or_else(|| SecretsError::Identity {
-        origin: "the CI identity".into(),
-        message: "none found; sealing needs one (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)".into(),
-    })?;
+    let key = SealKey::from_identities(ids).ok_or_else(|| SecretsError::Unsupported(format!(
+        "environment `{env}` renders Secrets, and sealing them needs the CI's age identity, but none is set\nhint: set SOPS_AGE_KEY_FILE to the CI identity's file (or SOPS_AGE_KEY to the key itself), or put it in ~/.config/sops/age/keys.txt; `ferry keygen` makes a new one"
+    )))?;
     for (i, selectors) in todo {
         let obj = &mut objects[i];
         let sealed = seal::seal_docs(vec![to_branch(obj.value())], &recipients, &selectors, &key)?;

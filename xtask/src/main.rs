@@ -52,6 +52,32 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo puts what it builds: asked of cargo, since `CARGO_TARGET_DIR`,
+/// `build.target-dir` in a config file or `--target-dir` may move it away from `target/`.
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    metadata_target_dir(Command::new("cargo").current_dir(root))
+}
+
+/// `target_directory` as `cargo metadata` run by `cargo` reports it.
+fn metadata_target_dir(cargo: &mut Command) -> Result<PathBuf> {
+    let out = cargo
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata names no target_directory")
+}
+
 /// Runs a command, failing with its name when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
@@ -70,7 +96,7 @@ fn demo(root: &Path) -> Result<()> {
     run(Command::new("cargo")
         .args(["build", "--quiet", "--bin", "ferry"])
         .current_dir(root))?;
-    let ferry = root.join("target/debug/ferry");
+    let ferry = target_dir(root)?.join("debug/ferry");
     eprintln!("==> ferry build -C examples/platform (the example as committed at HEAD)");
     let mut build = Command::new(&ferry);
     build
@@ -92,8 +118,9 @@ fn demo(root: &Path) -> Result<()> {
     eprintln!("==> done: see examples/platform/out/<env>/ and its index.json");
     eprintln!(
         "    the db-credentials Secret there is sealed; open it in memory with:\n    \
-         target/debug/ferry secrets decrypt --identity examples/platform/keys/cluster.agekey \\\n      \
-         examples/platform/out/prod/db-credentials/secret_podinfo_db-credentials.yaml"
+         {} secrets decrypt --identity examples/platform/keys/cluster.agekey \\\n      \
+         examples/platform/out/prod/db-credentials/secret_podinfo_db-credentials.yaml",
+        ferry.strip_prefix(root).unwrap_or(&ferry).display()
     );
     Ok(())
 }
@@ -124,4 +151,28 @@ fn test(root: &Path) -> Result<()> {
     cargo(&["test", "--workspace", "--doc", "--quiet"])?;
     fuzz::suite(root)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_directory_is_where_cargo_builds_not_always_target() {
+        let elsewhere = std::env::temp_dir().join("ferry-xtask-elsewhere");
+        let got = metadata_target_dir(
+            Command::new("cargo")
+                .current_dir(root())
+                .env("CARGO_TARGET_DIR", &elsewhere),
+        )
+        .expect("cargo metadata");
+        assert_eq!(got, elsewhere);
+        let default = metadata_target_dir(
+            Command::new("cargo")
+                .current_dir(root())
+                .env_remove("CARGO_TARGET_DIR"),
+        )
+        .expect("cargo metadata");
+        assert!(default.ends_with("target"), "{}", default.display());
+    }
 }

@@ -67,11 +67,7 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
         rows.len() - differ - broken,
         rows.len()
     ));
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    crate::cli::stdout::stdout().write_all(out.as_bytes())?;
     Ok(if broken > 0 {
         ExitCode::Error
     } else if differ > 0 {
@@ -82,14 +78,14 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
 }
 
 fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::cli::stdout::stdout();
     if format == OutputFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;
     }
     let mut stderr = std::io::stderr().lock();
     for e in &report.environments {
         for err in &e.errors {
-            writeln!(stderr, "error: {err}")?;
+            writeln!(stderr, "error: {}", crate::untrusted::escape_message(err))?;
         }
     }
     if g.quiet || format == OutputFormat::Json {

@@ -50,7 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(a) => secrets::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut cmd, "ferry", &mut crate::cli::stdout::stdout());
             Ok(ExitCode::Success)
         }
     }

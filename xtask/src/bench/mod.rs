@@ -52,5 +52,5 @@ pub fn release_ferry(root: &Path) -> Result<PathBuf> {
             .args(["build", "--release", "--quiet", "--bin", "ferry"])
             .current_dir(root),
     )?;
-    Ok(root.join("target/release/ferry"))
+    Ok(crate::target_dir(root)?.join("release/ferry"))
 }
