@@ -102,9 +102,11 @@ async fn control(action: Action, a: ControlArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn report(a: &ControlArgs, action: Action, obj: &Value, waited: bool) -> anyhow::Result<()> {
+    use std::io::Write;
     let row = super::status::row(obj);
+    let mut out = crate::cli::stdout::stdout();
     match a.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(&row)?),
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&row)?)?,
         OutputFormat::Text => {
             let done = match (action, waited) {
                 (Action::Suspend, true) => "suspended",
@@ -112,10 +114,11 @@ fn report(a: &ControlArgs, action: Action, obj: &Value, waited: bool) -> anyhow:
                 (Action::Reconcile, true) => "reconciled",
                 (_, false) => "requested",
             };
-            println!(
+            writeln!(
+                out,
                 "Sync {}/{} {done}: Ready={} {}",
                 row.namespace, row.name, row.ready, row.message
-            );
+            )?;
         }
     }
     Ok(())

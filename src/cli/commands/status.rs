@@ -119,7 +119,7 @@ pub fn age(at: Option<&str>) -> String {
 }
 
 fn print(a: &StatusArgs, rows: &[Row]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::cli::stdout::stdout();
     match a.output {
         OutputFormat::Json => {
             let v = if a.sync.is_some() {
