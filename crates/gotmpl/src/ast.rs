@@ -319,3 +319,26 @@ pub fn is_empty_list(l: &List) -> bool {
         _ => false,
     })
 }
+
+/// Nested pipelines and lists can be thousands deep; dropping them recursively must not
+/// overflow the stack either.
+const DROP_RED_ZONE: usize = 64 * 1024;
+const DROP_NEW_STACK: usize = 1024 * 1024;
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let cmds = std::mem::take(&mut self.cmds);
+        if !cmds.is_empty() {
+            stacker::maybe_grow(DROP_RED_ZONE, DROP_NEW_STACK, move || drop(cmds));
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        let nodes = std::mem::take(&mut self.nodes);
+        if !nodes.is_empty() {
+            stacker::maybe_grow(DROP_RED_ZONE, DROP_NEW_STACK, move || drop(nodes));
+        }
+    }
+}

@@ -147,7 +147,7 @@ pub fn query_escape(s: &str) -> String {
 
 fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x = match index {
-        Value::Int(i) | Value::Int64(i) => *i,
+        Value::Int(_) | Value::Int64(_) | Value::Uint8(_) => index.as_int().unwrap_or(0),
         Value::Invalid | Value::Nil => return Err("cannot index slice/array with nil".into()),
         v => {
             return Err(format!(
@@ -181,7 +181,7 @@ fn index(args: &[Value]) -> FuncResult {
             Value::String(s) => {
                 let x = index_arg(&idx, s.len())?;
                 match s.as_bytes().get(x) {
-                    Some(b) => Value::Int(*b as i64),
+                    Some(b) => Value::Uint8(*b),
                     None => return Err("reflect: string index out of range".into()),
                 }
             }
@@ -229,15 +229,20 @@ pub fn slice(args: &[Value], iface: &[bool]) -> FuncResult {
             }
             s.len()
         }
-        Value::List(_, l) => l.len(),
+        Value::List(_, l) => l.capacity(),
         v => return Err(format!("can't slice item of type {}", v.type_name())),
     };
-    let mut idx = [0, len, len];
+    let cap = len;
+    let len = match &item {
+        Value::List(_, l) => l.len(),
+        _ => len,
+    };
+    let mut idx = [0, len, cap];
     for (i, x) in idxs.iter().enumerate() {
         if iface.get(i + 1).copied().unwrap_or(false) || matches!(x, Value::Nil) {
             return Err("cannot index slice/array with type interface {}".into());
         }
-        idx[i] = index_arg(x, len)?;
+        idx[i] = index_arg(x, cap)?;
     }
     if idx[0] > idx[1] {
         return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
@@ -247,7 +252,14 @@ pub fn slice(args: &[Value], iface: &[bool]) -> FuncResult {
     }
     Ok(match item {
         Value::String(s) => Value::str(&String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]])),
-        Value::List(e, l) => Value::List(e, Rc::new(l[idx[0]..idx[1]].to_vec())),
+        Value::List(e, l) => {
+            // Elements past the length (up to the capacity) are the zero values Go's append
+            // left there.
+            let new_cap = if idxs.len() == 3 { idx[2] } else { cap } - idx[0];
+            let mut v = Vec::with_capacity(new_cap.max(idx[1] - idx[0]));
+            v.extend((idx[0]..idx[1]).map(|p| l.get(p).cloned().unwrap_or_else(|| e.zero())));
+            Value::List(e, Rc::new(v))
+        }
         _ => Value::Invalid,
     })
 }
@@ -276,7 +288,7 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) | Value::Int64(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) | Value::Uint8(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Complex(..) => Kind::Complex,
         Value::String(_) => Kind::String,
@@ -316,7 +328,7 @@ fn eq(a1: &Value, rest: &[Value]) -> Result<bool, String> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Complex(r1, i1), Value::Complex(r2, i2)) => r1 == r2 && i1 == i2,
                 (Value::Float(x), Value::Float(y)) => x == y,
-                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
+                (x, y) if x.as_int().is_some() && y.as_int().is_some() => x.as_int() == y.as_int(),
                 (Value::String(x), Value::String(y)) => x == y,
                 _ => {
                     let same_kind = a1.kind_name() == a.kind_name();
@@ -369,7 +381,7 @@ fn lt(a1: &Value, a2: &Value) -> Result<bool, String> {
     }
     Ok(match (&a1, &a2) {
         (Value::Float(x), Value::Float(y)) => x < y,
-        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+        (x, y) if x.as_int().is_some() && y.as_int().is_some() => x.as_int() < y.as_int(),
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),
     })

@@ -9,9 +9,11 @@ use crate::quote::quote;
 use crate::value::{Elem, Value};
 use crate::{Error, MissingKey, Templates};
 
-/// Nested template calls and includes deeper than this fail (Go allows 100000; a Rust stack
-/// does not, and Helm stops includes at 1000).
-pub const MAX_EXEC_DEPTH: usize = 1000;
+/// Nested template calls deeper than this fail, as in Go.
+pub const MAX_EXEC_DEPTH: usize = 100_000;
+/// Below this much stack left, recursion continues on a new segment.
+const RED_ZONE: usize = 128 * 1024;
+const NEW_STACK: usize = 4 * 1024 * 1024;
 
 /// A value as Go's reflection holds it: `iface` when it was read out of an `interface {}`
 /// slot (a map or slice element) and not yet unwrapped by the end of a pipeline command.
@@ -117,11 +119,17 @@ impl<'t> State<'t> {
             }
             Node::Break { .. } => Ok(Flow::Break),
             Node::Continue { .. } => Ok(Flow::Continue),
-            Node::If(b) => self.walk_if_with(false, dot, b),
-            Node::With(b) => self.walk_if_with(true, dot, b),
-            Node::Range(b) => self.walk_range(dot, node, b),
+            Node::If(b) => {
+                stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.walk_if_with(false, dot, b))
+            }
+            Node::With(b) => {
+                stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.walk_if_with(true, dot, b))
+            }
+            Node::Range(b) => {
+                stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.walk_range(dot, node, b))
+            }
             Node::Template(t) => {
-                self.walk_template(dot, node, t)?;
+                stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.walk_template(dot, node, t))?;
                 Ok(Flow::Normal)
             }
             Node::Text { text, .. } => {
@@ -192,20 +200,21 @@ impl<'t> State<'t> {
         let mark = self.vars.len();
         let mut ran = false;
         match &val.v {
-            Value::Int(n) | Value::Int64(n) => {
+            Value::Int(_) | Value::Int64(_) | Value::Uint8(_) => {
+                let n = &val.v.as_int().unwrap_or(0);
                 if r.pipe.decl.len() > 1 {
                     return Err(self.errorf(format!(
                         "can't use {} to iterate over more than one variable",
                         format_v(&val.v)
                     )));
                 }
-                let int64 = matches!(val.v, Value::Int64(_));
+                let kind = val.v.clone();
                 for i in 0..(*n).max(0) {
                     ran = true;
-                    let e = if int64 {
-                        Value::Int64(i)
-                    } else {
-                        Value::Int(i)
+                    let e = match kind {
+                        Value::Int64(_) => Value::Int64(i),
+                        Value::Uint8(_) => Value::Uint8(i as u8),
+                        _ => Value::Int(i),
                     };
                     match self.range_iteration(r, mark, Rv::plain(Value::Invalid), Rv::plain(e))? {
                         Flow::Break => return Ok(()),
@@ -355,7 +364,7 @@ impl<'t> State<'t> {
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
-                return self.eval_pipeline(dot, p);
+                return stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.eval_pipeline(dot, p));
             }
             Arg::Variable(v) => return self.eval_variable(dot, first, v, &cmd.args, fin),
             _ => {}
@@ -599,7 +608,7 @@ impl<'t> State<'t> {
         }
         if let Some(fin) = fin {
             let t = match sig.variadic {
-                Some(elem) if num_in - 1 >= num_fixed => elem,
+                Some(elem) if num_in > num_fixed => elem,
                 Some(_) => sig.params[num_in - 1],
                 None => sig.params[sig.params.len() - 1],
             };
@@ -710,7 +719,7 @@ impl<'t> State<'t> {
                 return self.validate_type(v, typ);
             }
             Arg::Pipe(p) => {
-                let v = self.eval_pipeline(dot, p)?;
+                let v = stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.eval_pipeline(dot, p))?;
                 return self.validate_type(v, typ);
             }
             Arg::Identifier { name, .. } => {

@@ -260,7 +260,8 @@ fn pad_number(out: &mut String, s: &str, f: &Flags) {
     pad(out, s, &plain)
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+/// Go's badVerb: the value is printed with `%v` under the same flags, width and precision.
+fn bad_verb(out: &mut String, v: &Value, verb: char, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -269,7 +270,7 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
         _ => {
             out.push_str(&v.type_name());
             out.push('=');
-            print_arg(out, v, 'v', &Flags::default(), 0);
+            print_arg(out, v, 'v', f, 1);
         }
     }
     out.push(')');
@@ -288,9 +289,10 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize) {
         }
         Value::Bool(b) => match verb {
             't' | 'v' => pad(out, if *b { "true" } else { "false" }, f),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, f),
         },
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, f, v),
+        Value::Uint8(b) => fmt_int(out, *b as i64, verb, f, v),
         Value::Float(x) => fmt_float(out, *x, verb, f, v),
         Value::Complex(re, im) => match verb {
             'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
@@ -309,7 +311,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize) {
                 s.push_str("i)");
                 pad(out, &s, f);
             }
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, f),
         },
         Value::String(s) => fmt_string(out, s, verb, f, v),
         Value::List(_, items) => {
@@ -368,8 +370,8 @@ fn fmt_int(out: &mut String, i: i64, verb: char, f: &Flags, v: &Value) {
             let s = format!("U+{:04X}", i);
             return pad(out, &s, f);
         }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, v, verb),
-        _ => return bad_verb(out, v, verb),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, v, verb, f),
+        _ => return bad_verb(out, v, verb, f),
     };
     if let Some(p) = f.prec {
         if p == 0 && u == 0 {
@@ -449,7 +451,7 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
             }
             pad(out, &h, f)
         }
-        _ => bad_verb(out, v, verb),
+        _ => bad_verb(out, v, verb, f),
     }
 }
 
@@ -545,6 +547,7 @@ pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
     }
     let lower = fmt.to_ascii_lowercase();
     match lower {
+        'x' => out.push_str(&hex_float(x.abs(), prec, fmt == 'X')),
         'e' => {
             let dg = match prec {
                 None => digits(x, None),
@@ -603,12 +606,80 @@ pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
     out
 }
 
+/// strconv's 'x' format: `0x1.8p+00`, mantissa rounded to `prec` hex digits when given.
+fn hex_float(x: f64, prec: Option<usize>, upper: bool) -> String {
+    let bits = x.to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp -= 1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if let Some(p) = prec.filter(|&p| p < 15) {
+        let shift = (p * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let digits: &[u8] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::from(if upper { "0X" } else { "0x" });
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    match prec {
+        None if mant != 0 => {
+            out.push('.');
+            while mant != 0 {
+                out.push(digits[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        Some(p) if p > 0 => {
+            out.push('.');
+            for _ in 0..p {
+                out.push(digits[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        _ => {}
+    }
+    out.push(if upper { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+    out
+}
+
 fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
     let (fmt, prec) = match verb {
+        'x' | 'X' => (verb, f.prec),
         'v' | 'g' | 'G' => (if verb == 'G' { 'G' } else { 'g' }, f.prec),
         'e' | 'E' | 'f' => (verb, Some(f.prec.unwrap_or(6))),
         'F' => ('f', Some(f.prec.unwrap_or(6))),
-        _ => return bad_verb(out, v, verb),
+        _ => return bad_verb(out, v, verb, f),
     };
     let mut num = format_float(x, fmt, prec);
     if !num.starts_with(['-', '+']) {
@@ -689,7 +760,7 @@ mod tests {
             sprintf(
                 "%.2f|%e|%g|%5.1f|%05d|%-4d|%x",
                 &[
-                    Value::Float(3.14159),
+                    Value::Float(3.14158),
                     Value::Float(1500.0),
                     Value::Float(1e-7),
                     Value::Float(2.25),

@@ -162,7 +162,7 @@ pub fn new_number(text: &str, char_const: bool, complex: bool) -> Result<Number,
     if char_const {
         let quote = text.chars().next().unwrap_or('\'');
         let (unit, tail) =
-            unquote_char(&text[quote.len_utf8()..], quote).map_err(|_| "invalid syntax")?;
+            unquote_char(&text[quote.len_utf8()..], quote).ok_or("invalid syntax")?;
         if tail != "'" {
             return Err(format!("malformed character constant: {text}"));
         }

@@ -11,7 +11,11 @@ use std::sync::Arc;
 /// Deepest nesting of parenthesised pipelines, as Go's maxStackDepth; also bounds the
 /// recursion of control structures so no input overflows the stack.
 const MAX_DEPTH: usize = 10000;
-const MAX_NESTING: usize = 300;
+/// Go has no limit on nested control structures; this one only bounds memory.
+const MAX_NESTING: usize = 10000;
+/// Below this much stack left, recursion continues on a new segment.
+const RED_ZONE: usize = 128 * 1024;
+const NEW_STACK: usize = 4 * 1024 * 1024;
 
 /// Per-tree parser state (Go makes a new Tree for each `define` and `block`).
 struct TreeState {
@@ -218,7 +222,7 @@ impl Parser<'_, '_> {
         if name.typ != T::String && name.typ != T::RawString {
             return Err(self.unexpected(&name, CONTEXT));
         }
-        self.st.name = unquote(&name.val).map_err(|_| self.errorf("invalid syntax"))?;
+        self.st.name = unquote(&name.val).ok_or_else(|| self.errorf("invalid syntax"))?;
         self.expect(T::RightDelim, CONTEXT)?;
         let (root, end) = self.item_list()?;
         if let Parsed::Else = end {
@@ -402,7 +406,7 @@ impl Parser<'_, '_> {
             return Err(self.errorf("max nesting depth exceeded"));
         }
         self.st.nesting += 1;
-        let r = self.branch_control_inner(typ);
+        let r = stacker::maybe_grow(RED_ZONE, NEW_STACK, || self.branch_control_inner(typ));
         self.st.nesting -= 1;
         r
     }
@@ -513,7 +517,7 @@ impl Parser<'_, '_> {
     fn template_name(&mut self, token: &Item, context: &str) -> R<String> {
         match token.typ {
             T::String | T::RawString => {
-                unquote(&token.val).map_err(|_| self.errorf("invalid syntax"))
+                unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax"))
             }
             _ => Err(self.unexpected(token, context)),
         }
@@ -634,16 +638,18 @@ impl Parser<'_, '_> {
                 }
             }
             T::LeftParen => {
-                if self.st.stack_depth >= MAX_DEPTH.min(MAX_NESTING) {
+                if self.st.stack_depth >= MAX_DEPTH {
                     return Err(self.errorf("max expression depth exceeded"));
                 }
                 self.st.stack_depth += 1;
-                let r = self.pipeline("parenthesized pipeline", T::RightParen);
+                let r = stacker::maybe_grow(RED_ZONE, NEW_STACK, || {
+                    self.pipeline("parenthesized pipeline", T::RightParen)
+                });
                 self.st.stack_depth -= 1;
                 Arg::Pipe(Box::new(r?))
             }
             T::String | T::RawString => {
-                let text = unquote(&token.val).map_err(|_| self.errorf("invalid syntax"))?;
+                let text = unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax"))?;
                 Arg::String {
                     pos,
                     quoted: token.val,

@@ -91,33 +91,33 @@ pub fn unicode_plus(r: char) -> String {
 
 /// strconv.Unquote for the three literal forms a template can hold. Strings are UTF-8 here: a
 /// `\x` or octal escape that makes invalid UTF-8 becomes U+FFFD (a documented gap).
-pub fn unquote(s: &str) -> Result<String, ()> {
+pub fn unquote(s: &str) -> Option<String> {
     let b = s.as_bytes();
     if b.len() < 2 {
-        return Err(());
+        return None;
     }
     let q = b[0];
     if b[b.len() - 1] != q {
-        return Err(());
+        return None;
     }
     let body = &s[1..s.len() - 1];
     match q {
         b'`' => {
             if body.contains('`') {
-                return Err(());
+                return None;
             }
-            Ok(body.replace('\r', ""))
+            Some(body.replace('\r', ""))
         }
         b'"' | b'\'' => {
             if body.contains('\n') {
-                return Err(());
+                return None;
             }
             let mut bytes = Vec::with_capacity(body.len());
             let mut rest = body;
             let mut runes = 0;
             while !rest.is_empty() {
                 if q == b'\'' && rest.starts_with('\'') {
-                    return Err(());
+                    return None;
                 }
                 let (unit, tail) = unquote_char(rest, q as char)?;
                 match unit {
@@ -131,11 +131,11 @@ pub fn unquote(s: &str) -> Result<String, ()> {
                 rest = tail;
             }
             if q == b'\'' && runes != 1 {
-                return Err(());
+                return None;
             }
-            Ok(String::from_utf8_lossy(&bytes).into_owned())
+            Some(String::from_utf8_lossy(&bytes).into_owned())
         }
-        _ => Err(()),
+        _ => None,
     }
 }
 
@@ -145,16 +145,16 @@ pub enum Unit {
 }
 
 /// strconv.UnquoteChar: one (possibly escaped) character of a quoted literal and the rest.
-pub fn unquote_char(s: &str, quote: char) -> Result<(Unit, &str), ()> {
+pub fn unquote_char(s: &str, quote: char) -> Option<(Unit, &str)> {
     let mut it = s.chars();
-    let c = it.next().ok_or(())?;
+    let c = it.next()?;
     if c == quote && (quote == '\'' || quote == '"') {
-        return Err(());
+        return None;
     }
     if c != '\\' {
-        return Ok((Unit::Char(c), it.as_str()));
+        return Some((Unit::Char(c), it.as_str()));
     }
-    let e = it.next().ok_or(())?;
+    let e = it.next()?;
     let rest = it.as_str();
     let simple = match e {
         'a' => Some('\x07'),
@@ -167,14 +167,14 @@ pub fn unquote_char(s: &str, quote: char) -> Result<(Unit, &str), ()> {
         '\\' => Some('\\'),
         '\'' | '"' => {
             if e != quote {
-                return Err(());
+                return None;
             }
             Some(e)
         }
         _ => None,
     };
     if let Some(c) = simple {
-        return Ok((Unit::Char(c), rest));
+        return Some((Unit::Char(c), rest));
     }
     match e {
         'x' | 'u' | 'U' => {
@@ -183,30 +183,30 @@ pub fn unquote_char(s: &str, quote: char) -> Result<(Unit, &str), ()> {
                 'u' => 4,
                 _ => 8,
             };
-            let digits = rest.get(..n).ok_or(())?;
+            let digits = rest.get(..n)?;
             if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(());
+                return None;
             }
-            let v = u32::from_str_radix(digits, 16).map_err(|_| ())?;
+            let v = u32::from_str_radix(digits, 16).ok()?;
             if e == 'x' {
                 // A single byte, whatever it is.
-                return Ok((Unit::Byte(v as u8), &rest[n..]));
+                return Some((Unit::Byte(v as u8), &rest[n..]));
             }
-            let c = char::from_u32(v).ok_or(())?;
-            Ok((Unit::Char(c), &rest[n..]))
+            let c = char::from_u32(v)?;
+            Some((Unit::Char(c), &rest[n..]))
         }
         '0'..='7' => {
-            let digits = s.get(1..4).ok_or(())?;
+            let digits = s.get(1..4)?;
             if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-                return Err(());
+                return None;
             }
-            let v = u32::from_str_radix(digits, 8).map_err(|_| ())?;
+            let v = u32::from_str_radix(digits, 8).ok()?;
             if v > 255 {
-                return Err(());
+                return None;
             }
-            Ok((Unit::Byte(v as u8), &s[4..]))
+            Some((Unit::Byte(v as u8), &s[4..]))
         }
-        _ => Err(()),
+        _ => None,
     }
 }
 
@@ -224,10 +224,10 @@ mod tests {
 
     #[test]
     fn unquotes_as_go() {
-        assert_eq!(unquote(r#""a\tb\u00e9\101""#), Ok("a\tbéA".into()));
-        assert_eq!(unquote("`a\\n`"), Ok("a\\n".into()));
-        assert!(unquote(r#""\'""#).is_err());
-        assert!(unquote(r#""\q""#).is_err());
-        assert!(unquote("'ab'").is_err());
+        assert_eq!(unquote(r#""a\tb\u00e9\101""#), Some("a\tbéA".into()));
+        assert_eq!(unquote("`a\\n`"), Some("a\\n".into()));
+        assert!(unquote(r#""\'""#).is_none());
+        assert!(unquote(r#""\q""#).is_none());
+        assert!(unquote("'ab'").is_none());
     }
 }

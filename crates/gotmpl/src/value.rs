@@ -84,6 +84,8 @@ pub enum Value {
     /// Go's `int`.
     Int(i64),
     Int64(i64),
+    /// A byte (indexing a string gives one).
+    Uint8(u8),
     Float(f64),
     Complex(f64, f64),
     String(Rc<str>),
@@ -115,6 +117,7 @@ impl Value {
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
             Value::Int64(_) => "int64".into(),
+            Value::Uint8(_) => "uint8".into(),
             Value::Float(_) => "float64".into(),
             Value::Complex(..) => "complex128".into(),
             Value::String(_) => "string".into(),
@@ -131,6 +134,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint8(_) => "uint8",
             Value::Float(_) => "float64",
             Value::Complex(..) => "complex128",
             Value::String(_) => "string",
@@ -152,12 +156,22 @@ impl Value {
             Value::Invalid | Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint8(b) => *b != 0,
             Value::Float(f) => *f != 0.0,
             Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(_, l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().entries.is_empty(),
             Value::Object(_) => true,
+        }
+    }
+
+    /// The value of any Go integer type.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            Value::Uint8(b) => Some(*b as i64),
+            _ => None,
         }
     }
 
@@ -176,7 +190,13 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::str(s),
-            serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(a) => {
+                // Go's decoder appends one element at a time, so the slice has the spare
+                // capacity of append's growth, which `slice` may reach into.
+                let mut items = Vec::with_capacity(json_cap(a.len()));
+                items.extend(a.iter().map(Value::from_json));
+                Value::List(Elem::Any, Rc::new(items))
+            }
             serde_json::Value::Object(o) => Value::map(
                 o.iter()
                     .map(|(k, v)| (k.clone(), Value::from_json(v)))
@@ -184,4 +204,50 @@ impl Value {
             ),
         }
     }
+}
+
+/// Go's malloc size classes (bytes), for the capacity append leaves.
+const SIZE_CLASSES: [usize; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
+];
+
+/// Bytes Go's allocator really gives for `size` bytes of pointerful memory.
+fn round_up_size(size: usize) -> usize {
+    const HEADER: usize = 8;
+    if size <= 32768 - HEADER {
+        let req = if size > 512 { size + HEADER } else { size };
+        let class = SIZE_CLASSES
+            .iter()
+            .copied()
+            .find(|&c| c >= req)
+            .unwrap_or(32768);
+        return class - (req - size);
+    }
+    size.div_ceil(8192) * 8192
+}
+
+/// The capacity of a `[]interface {}` of `n` elements built by appending one at a time (how
+/// Go's encoding/json decodes an array).
+pub fn json_cap(n: usize) -> usize {
+    let mut cap = 0usize;
+    while cap < n {
+        let new_len = cap + 1;
+        let mut newcap = cap;
+        let double = cap * 2;
+        if new_len > double {
+            newcap = new_len;
+        } else if cap < 256 {
+            newcap = double;
+        } else {
+            while newcap < new_len {
+                newcap += (newcap + 3 * 256) >> 2;
+            }
+        }
+        cap = round_up_size(newcap * 16) / 16;
+    }
+    cap
 }
