@@ -25,6 +25,7 @@ mod lex;
 mod number;
 mod parse;
 pub mod quote;
+pub mod sprig;
 pub mod value;
 
 pub use func::{Context, Func, FuncMap, Signature, Type};

@@ -1,0 +1,166 @@
+//! Sprig's functions in ferry's engine against the real helm (v4.1.4, Go's Sprig v3.3.0):
+//! every case of tests/sprig/*.tmpl becomes a template of a generated chart, rendered by
+//! `helm template` and natively, the outputs compared byte for byte. Each case is a `define`
+//! included (Helm's own `include`) and base64-encoded into a YAML comment, so any output
+//! survives Helm's manifest handling. helm comes from ~/.cache/gitops-peers/bin or PATH; with
+//! none, the test skips unless FERRY_REQUIRE_PEERS=1.
+
+mod support;
+
+use gotmpl::{Func, MissingKey, Signature, Templates, Type, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use support::{read_corpus, Case};
+
+fn helm() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    std::iter::once(home.join(".cache/gitops-peers/bin"))
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ))
+        .map(|d| d.join("helm"))
+        .find(|p| p.is_file())
+}
+
+/// The engine as Helm sets it up: Sprig, an `include`, missingkey=zero.
+fn native_set() -> Templates {
+    let mut funcs = gotmpl::sprig::funcs();
+    funcs.insert(
+        "include",
+        Func::new(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
+            let name = a[0].as_str().unwrap_or("").to_string();
+            ctx.execute_template(&name, a[1].clone())
+                .map(|s| Value::str(&s))
+                .map_err(|e| e.to_string())
+        }),
+    );
+    let mut t = Templates::with_funcs(funcs);
+    t.missing_key = MissingKey::Zero;
+    t
+}
+
+fn b64decode(s: &str) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .expect("helm wrote base64");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Renders `cases` (all with the same values) with helm: output of each case by index.
+fn render_with_helm(helm: &PathBuf, cases: &[&Case]) -> Result<BTreeMap<usize, String>, String> {
+    let dir = tempfile_dir();
+    let chart = dir.join("sprigtest");
+    std::fs::create_dir_all(chart.join("templates")).expect("chart dir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: sprigtest\nversion: 0.1.0\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(chart.join("values.yaml"), cases[0].data.to_string()).expect("values");
+    for (i, c) in cases.iter().enumerate() {
+        let body = format!(
+            "{{{{- define \"c{i}\" }}}}{}{{{{ end }}}}# {{{{ include \"c{i}\" . | b64enc }}}}\n",
+            c.text
+        );
+        std::fs::write(chart.join(format!("templates/c{i}.yaml")), body).expect("template");
+    }
+    let out = Command::new(helm)
+        .args(["template", "rel"])
+        .arg(&chart)
+        .output()
+        .expect("run helm");
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut res = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(src) = line.strip_prefix("# Source: sprigtest/templates/c") {
+            current = src
+                .strip_suffix(".yaml")
+                .and_then(|n| n.parse::<usize>().ok());
+        } else if let (Some(i), Some(b64)) = (current, line.strip_prefix("# ")) {
+            res.insert(i, b64decode(b64));
+            current = None;
+        }
+    }
+    Ok(res)
+}
+
+fn tempfile_dir() -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    for n in 0.. {
+        let d = base.join(format!("sprig-chart-{}-{n}", std::process::id()));
+        if std::fs::create_dir(&d).is_ok() {
+            return d;
+        }
+    }
+    unreachable!()
+}
+
+fn native(c: &Case) -> Result<String, String> {
+    let mut t = native_set();
+    let body = format!("{{{{- define \"c\" }}}}{}{{{{ end }}}}", c.text);
+    t.parse("case", &body).map_err(|e| e.to_string())?;
+    let data = Value::map([("Values".to_string(), Value::from_json(&c.data))].into());
+    t.execute("c", data).map_err(|e| e.to_string())
+}
+
+#[test]
+fn sprig_functions_match_helm() {
+    let Some(helm) = helm() else {
+        if std::env::var("FERRY_REQUIRE_PEERS").as_deref() == Ok("1") {
+            panic!("helm is required (FERRY_REQUIRE_PEERS=1) but not found");
+        }
+        eprintln!("SKIP: no helm");
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sprig");
+    let mut cases = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/sprig")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
+        .collect();
+    files.sort();
+    for f in files {
+        cases.extend(read_corpus(&std::fs::read_to_string(f).expect("read")));
+    }
+    // One chart per distinct values.
+    let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
+    for c in &cases {
+        groups.entry(c.data.to_string()).or_default().push(c);
+    }
+    let mut diffs = Vec::new();
+    for group in groups.values() {
+        let want = render_with_helm(&helm, group)
+            .unwrap_or_else(|e| panic!("helm failed on the sprig corpus:\n{e}"));
+        for (i, c) in group.iter().enumerate() {
+            let got = native(c);
+            let w = want.get(&i).cloned();
+            if w.as_ref() != got.as_ref().ok() {
+                diffs.push(format!(
+                    "case {}:\n  template: {:?}\n  helm:  {:?}\n  ferry: {:?}",
+                    c.name, c.text, w, got
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{} sprig cases against helm, {} differences",
+        cases.len(),
+        diffs.len()
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} differences from helm:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
