@@ -62,11 +62,8 @@ fn render_with_helm(helm: &PathBuf, cases: &[&Case]) -> Result<BTreeMap<usize, S
     .expect("Chart.yaml");
     std::fs::write(chart.join("values.yaml"), cases[0].data.to_string()).expect("values");
     for (i, c) in cases.iter().enumerate() {
-        let body = format!(
-            "{{{{- define \"c{i}\" }}}}{}{{{{ end }}}}# {{{{ include \"c{i}\" . | b64enc }}}}\n",
-            c.text
-        );
-        std::fs::write(chart.join(format!("templates/c{i}.yaml")), body).expect("template");
+        std::fs::write(chart.join(format!("templates/c{i}.yaml")), file_text(i, c))
+            .expect("template");
     }
     let out = Command::new(helm)
         .args(["template", "rel"])
@@ -104,6 +101,60 @@ fn tempfile_dir() -> PathBuf {
     unreachable!()
 }
 
+/// The text of the chart file holding case `i`.
+fn file_text(i: usize, c: &Case) -> String {
+    format!(
+        "{{{{- define \"c{i}\" }}}}{}{{{{ end }}}}# {{{{ include \"c{i}\" . | b64enc }}}}\n",
+        c.text
+    )
+}
+
+/// An error case alone in a chart: helm's error message (without "Error: ").
+fn helm_error(helm: &PathBuf, c: &Case) -> String {
+    match render_with_helm(helm, &[c]) {
+        Ok(out) => format!("no error; output {out:?}"),
+        Err(e) => go_words(e.trim_end().strip_prefix("Error: ").unwrap_or(&e)),
+    }
+}
+
+/// Helm rewords Go's template errors (a `--debug` hint; for argument errors, one indented
+/// line per template); this undoes it, so the engine is held to Go's own words. Helm's
+/// wording is the Helm layer's business.
+fn go_words(e: &str) -> String {
+    let e = e
+        .strip_suffix("\n\nUse --debug flag to render out invalid YAML")
+        .unwrap_or(e);
+    if e.starts_with("template: ") || !e.contains("\n  executing ") {
+        return e.to_string();
+    }
+    let lines: Vec<&str> = e.lines().collect();
+    let mut out = String::new();
+    for chunk in lines.chunks(3) {
+        if let [loc, exec, msg] = chunk {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let exec = exec.trim().trim_end_matches(':');
+            out.push_str(&format!("template: {loc}: {exec}: {}", msg.trim()));
+        }
+    }
+    out
+}
+
+/// The same file parsed and executed natively, as Helm would: its error message.
+fn native_error(c: &Case) -> String {
+    let mut t = native_set();
+    let name = "sprigtest/templates/c0.yaml";
+    if let Err(e) = t.parse(name, &file_text(0, c)) {
+        return e.to_string();
+    }
+    let data = Value::map([("Values".to_string(), Value::from_json(&c.data))].into());
+    match t.execute(name, data) {
+        Ok(out) => format!("no error; output {out:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 fn native(c: &Case) -> Result<String, String> {
     let mut t = native_set();
     let body = format!("{{{{- define \"c\" }}}}{}{{{{ end }}}}", c.text);
@@ -132,12 +183,23 @@ fn sprig_functions_match_helm() {
     for f in files {
         cases.extend(read_corpus(&std::fs::read_to_string(f).expect("read")));
     }
-    // One chart per distinct values.
+    // Error cases (named err_*) one chart each; the rest one chart per distinct values.
+    let mut diffs = Vec::new();
+    let (errors, cases): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.name.starts_with("err_"));
+    for c in &errors {
+        let (want, got) = (helm_error(&helm, c), native_error(c));
+        if want != got {
+            diffs.push(format!(
+                "case {}:\n  template: {:?}\n  helm:  {want:?}\n  ferry: {got:?}",
+                c.name, c.text
+            ));
+        }
+    }
     let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
     for c in &cases {
         groups.entry(c.data.to_string()).or_default().push(c);
     }
-    let mut diffs = Vec::new();
     for group in groups.values() {
         let want = render_with_helm(&helm, group)
             .unwrap_or_else(|e| panic!("helm failed on the sprig corpus:\n{e}"));
