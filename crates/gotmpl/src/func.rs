@@ -23,6 +23,8 @@ pub enum Type {
     String,
     List(Elem),
     Map(Elem),
+    /// A host object type by its Go name (e.g. `*semver.Version`).
+    Object(&'static str),
 }
 
 impl Type {
@@ -37,6 +39,7 @@ impl Type {
             Type::String => "string".into(),
             Type::List(e) => format!("[]{}", e.go_name()),
             Type::Map(e) => format!("map[string]{}", e.go_name()),
+            Type::Object(name) => name.to_string(),
         }
     }
 
@@ -44,7 +47,7 @@ impl Type {
     pub fn can_be_nil(self) -> bool {
         matches!(
             self,
-            Type::Any | Type::Reflect | Type::List(_) | Type::Map(_)
+            Type::Any | Type::Reflect | Type::List(_) | Type::Map(_) | Type::Object(_)
         )
     }
 
@@ -59,6 +62,7 @@ impl Type {
             (Type::String, Value::String(_)) => true,
             (Type::List(e), Value::List(le, _)) => e == *le,
             (Type::Map(e), Value::Map(m)) => m.borrow().elem == e,
+            (Type::Object(name), Value::Object(o)) => o.type_name() == name,
             _ => false,
         }
     }
@@ -66,7 +70,7 @@ impl Type {
     /// The zero value of the type (a nil map or slice reads as empty).
     pub fn zero(self) -> Value {
         match self {
-            Type::Any | Type::Reflect => Value::Nil,
+            Type::Any | Type::Reflect | Type::Object(_) => Value::Nil,
             Type::Bool => Value::Bool(false),
             Type::Int => Value::Int(0),
             Type::Int64 => Value::Int64(0),

@@ -72,6 +72,11 @@ pub trait Object: fmt::Debug {
     fn display(&self) -> String {
         format!("{{{}}}", self.type_name())
     }
+    /// The object as `Any`, for functions that take this type back (e.g. a version compared
+    /// with another).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -12,6 +12,7 @@ mod dicts;
 pub mod json;
 mod lists;
 mod numbers;
+pub mod semver;
 mod strings;
 
 pub use conv::{deep_equal, empty, strval, to_float64, to_int64};
@@ -54,6 +55,7 @@ pub fn funcs() -> FuncMap {
     numbers::register(&mut r);
     lists::register(&mut r);
     dicts::register(&mut r);
+    semver::register(&mut r);
     register_general(&mut r);
     m
 }
