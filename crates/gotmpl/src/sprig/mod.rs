@@ -2,15 +2,18 @@
 //! argument errors read as Go's. Sprig is a general library, not Helm: Helm's own functions
 //! (`toYaml`, `include`, `tpl`, `required`, `lookup`) are the embedding program's.
 //!
-//! Not yet here (next sessions): dates, semver, crypto and random functions, string case
-//! conversions (snakecase, camelcase, kebabcase, swapcase, shuffle), wrap, abbrev, initials,
-//! the path functions, getHostByName, urlParse/urlJoin, regexSplit, sha1sum, seq, toDecimal.
+//! Not yet here (next sessions): dates (`now`, `date`, `dateInZone`, `toDate`, `duration`...),
+//! crypto (`genPrivateKey`, `genCA`, `genSignedCert`, `htpasswd`, `bcrypt`, `derivePassword`,
+//! `encryptAES`), string case conversions (snakecase, camelcase, kebabcase, shuffle), wrap,
+//! abbrev, `seq`, `chunk`, getHostByName, urlParse/urlJoin, the float functions
+//! (addf, subf, mulf, divf) and `randInt`, `randBytes`.
 //! `keys` and `values` return sorted order where Go's is random.
 
 mod conv;
 mod dicts;
 pub mod json;
 mod lists;
+mod misc;
 mod numbers;
 pub mod semver;
 mod strings;
@@ -56,6 +59,7 @@ pub fn funcs() -> FuncMap {
     lists::register(&mut r);
     dicts::register(&mut r);
     semver::register(&mut r);
+    misc::register(&mut r);
     register_general(&mut r);
     m
 }
