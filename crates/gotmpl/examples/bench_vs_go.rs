@@ -62,13 +62,22 @@ fn main() {
         let rb = b.2 as f64 / b.3.max(1) as f64;
         ra.total_cmp(&rb)
     });
-    println!("{:<36} {:>8} {:>12} {:>12} {:>7}", "template", "runs", "go ns/run", "ferry ns/run", "go/ferry");
+    println!(
+        "{:<36} {:>8} {:>12} {:>12} {:>7}",
+        "template", "runs", "go ns/run", "ferry ns/run", "go/ferry"
+    );
     let (mut go_total, mut ferry_total) = (0f64, 0f64);
     for (name, iters, go_ns, ferry_ns) in &rows {
-        let (g, f) = (*go_ns as f64 / *iters as f64, *ferry_ns as f64 / *iters as f64);
+        let (g, f) = (
+            *go_ns as f64 / *iters as f64,
+            *ferry_ns as f64 / *iters as f64,
+        );
         go_total += g;
         ferry_total += f;
-        println!("{name:<36} {iters:>8} {g:>12.0} {f:>12.0} {:>7.2}", g / f.max(1.0));
+        println!(
+            "{name:<36} {iters:>8} {g:>12.0} {f:>12.0} {:>7.2}",
+            g / f.max(1.0)
+        );
     }
     println!(
         "\n{} templates; one run of each: Go {:.1} µs, ferry {:.1} µs; ratio Go/ferry {:.2} \
@@ -77,6 +86,8 @@ fn main() {
         go_total / 1000.0,
         ferry_total / 1000.0,
         go_total / ferry_total.max(1.0),
-        rows.first().map(|r| r.2 as f64 / r.3.max(1) as f64).unwrap_or(0.0)
+        rows.first()
+            .map(|r| r.2 as f64 / r.3.max(1) as f64)
+            .unwrap_or(0.0)
     );
 }

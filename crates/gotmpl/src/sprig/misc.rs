@@ -198,14 +198,20 @@ pub(crate) fn register(r: &mut Reg) {
         r.fixed(name, &[STR], move |a| Ok(Value::str(&f(&s(&a[0])))));
     }
     for name in ["isAbs", "osIsAbs"] {
-        r.fixed(name, &[STR], move |a| Ok(Value::Bool(s(&a[0]).starts_with('/'))));
+        r.fixed(name, &[STR], move |a| {
+            Ok(Value::Bool(s(&a[0]).starts_with('/')))
+        });
     }
-    r.fixed("sha1sum", &[STR], move |a| Ok(Value::str(&hex(&sha1(s(&a[0]).as_bytes())))));
+    r.fixed("sha1sum", &[STR], move |a| {
+        Ok(Value::str(&hex(&sha1(s(&a[0]).as_bytes()))))
+    });
     r.fixed("sha512sum", &[STR], move |a| {
         use sha2::Digest;
         Ok(Value::str(&hex(&sha2::Sha512::digest(s(&a[0]).as_bytes()))))
     });
-    r.fixed("b32enc", &[STR], move |a| Ok(Value::str(&b32enc(s(&a[0]).as_bytes()))));
+    r.fixed("b32enc", &[STR], move |a| {
+        Ok(Value::str(&b32enc(s(&a[0]).as_bytes())))
+    });
     r.fixed("b32dec", &[STR], move |a| {
         Ok(Value::str(&match b32dec(&s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -219,12 +225,18 @@ pub(crate) fn register(r: &mut Reg) {
         ("randNumeric", &ALNUM[52..]),
     ] {
         r.fixed(name, &[Int], move |a| {
-            Ok(Value::str(&random_string(a[0].as_int().unwrap_or(0), alphabet)))
+            Ok(Value::str(&random_string(
+                a[0].as_int().unwrap_or(0),
+                alphabet,
+            )))
         });
     }
     r.fixed("randAscii", &[Int], |a| {
         let printable: Vec<u8> = (32u8..=126).collect();
-        Ok(Value::str(&random_string(a[0].as_int().unwrap_or(0), &printable)))
+        Ok(Value::str(&random_string(
+            a[0].as_int().unwrap_or(0),
+            &printable,
+        )))
     });
     r.fixed("uuidv4", &[], |_| {
         let mut b: [u8; 16] = rand::random();
@@ -288,7 +300,9 @@ pub(crate) fn register(r: &mut Reg) {
             None => (false, text.strip_prefix('+').unwrap_or(&text)),
         };
         let v = if !digits.is_empty() && digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            i64::from_str_radix(digits, 8).ok().map(|v| if neg { -v } else { v })
+            i64::from_str_radix(digits, 8)
+                .ok()
+                .map(|v| if neg { -v } else { v })
         } else {
             None
         };
@@ -314,7 +328,10 @@ mod tests {
 
     #[test]
     fn sha1_known_answer() {
-        assert_eq!(hex(&sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     }
 

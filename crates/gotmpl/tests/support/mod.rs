@@ -47,7 +47,11 @@ pub fn goref() -> Option<GoRef> {
         return None;
     };
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goref");
-    let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join("goref");
+    // Tests have a target tmp dir; the benchmark example has not.
+    let tmp = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let bin = tmp.join(format!("ferry-goref-{}", std::process::id()));
     let status = Command::new(&go)
         .args(["build", "-o"])
         .arg(&bin)
