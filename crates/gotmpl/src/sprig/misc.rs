@@ -146,7 +146,7 @@ pub fn b32dec(s: &str) -> Result<Vec<u8>, usize> {
         .enumerate()
         .filter(|(_, b)| *b != b'\n' && *b != b'\r')
         .collect();
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(bytes.len() / 8 * 8);
     }
     let mut out = Vec::new();
