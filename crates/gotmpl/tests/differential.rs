@@ -25,13 +25,7 @@ fn compare(go: &mut support::GoRef, cases: &[Case]) -> Vec<String> {
 #[test]
 fn corpus_matches_go() {
     let Some(mut go) = goref() else { return };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/corpus")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
-        .collect();
-    files.sort();
+    let files = support::corpus_files("corpus");
     let mut total = 0;
     let mut diffs = Vec::new();
     for f in files {

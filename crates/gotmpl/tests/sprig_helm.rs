@@ -172,14 +172,8 @@ fn sprig_functions_match_helm() {
         eprintln!("SKIP: no helm");
         return;
     };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sprig");
     let mut cases = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/sprig")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
-        .collect();
-    files.sort();
+    let files = support::corpus_files("sprig");
     for f in files {
         cases.extend(read_corpus(&std::fs::read_to_string(f).expect("read")));
     }

@@ -212,3 +212,15 @@ pub fn default_data() -> serde_json::Value {
 }
 
 pub mod gen;
+
+/// The `*.tmpl` files of a corpus directory under tests/, sorted.
+pub fn corpus_files(name: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
+        .collect();
+    files.sort();
+    files
+}
