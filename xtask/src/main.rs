@@ -14,16 +14,24 @@ const HELP: &str = "cargo xtask <task>
 
   demo           find or install helm and kubectl, then build the bundled example (examples/platform)
   test           install the peer tools, then fmt --check, clippy -D warnings and every test,
-                 then fuzz the SOPS parser for FERRY_FUZZ_SECONDS (default 60, 0 skips)
-  fuzz [SECONDS] fuzz the SOPS parser longer (default 600 s; installs cargo-fuzz if missing)
+                 then fuzz the SOPS parser and the template engine for FERRY_FUZZ_SECONDS
+                 each (default 60, 0 skips)
+  fuzz [gotmpl] [SECONDS]
+                 fuzz the SOPS parser (or the Go template engine) longer (default 600 s;
+                 installs cargo-fuzz if missing)
   differential [CASES] [SEED]
                  random kustomizations rendered natively and by `kubectl kustomize`, compared
                  byte for byte (default 1000 cases; the suite runs 30)
+  differential gotmpl [CASES] [SEED]
+                 random templates run by ferry's text/template and by Go's own, output and
+                 error texts compared byte for byte (default 20000 cases; the suite runs 400)
   bench build    cold/warm/incremental `ferry build` vs the sequential helm/kubectl loop
   bench diff     `ferry diff` of two 10,000-object builds (1% changed) vs `diff -r`
   bench artifact push + pull/verify of a 10,000-object environment (local registry) vs oci-artifact
   bench secrets  decrypt + seal 1,000 Secrets x 20 keys in process vs sops process calls
   bench render   every corpus kustomize root: native renderer vs `kubectl kustomize`
+  bench gotmpl   the Go template engine vs Go's own text/template, in process, on the
+                 differential corpus; ratio Go/ferry per template and in total
   bench apply    (live: FERRY_TEST_KUBECONFIG or --kubeconfig) 1,000 ConfigMaps by ferry vs
                  kubectl apply --server-side vs a minimal concurrent client; first and unchanged
 ";
@@ -127,6 +135,8 @@ fn demo(root: &Path) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     let (path, complete) = tools::ensure(root, true)?;
+    // Go's own text/template is the template engine's reference.
+    let go = tools::ensure_go()?;
     // With every peer installed, a test that would skip for a missing tool fails instead.
     let require = if complete { "1" } else { "0" };
     let cargo = |args: &[&str]| -> Result<()> {
@@ -135,6 +145,7 @@ fn test(root: &Path) -> Result<()> {
             .args(args)
             .env("PATH", &path)
             .env("FERRY_REQUIRE_PEERS", require)
+            .env("FERRY_GO", &go)
             .current_dir(root))
     };
     cargo(&["fmt", "--all", "--", "--check"])?;

