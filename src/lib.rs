@@ -14,4 +14,5 @@ pub mod manifest;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod tempfiles;
 pub mod vendor;
