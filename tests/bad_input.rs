@@ -601,7 +601,7 @@ const HARDEN_B_CASES: &[Case] = &[
         expect: &[
             "it blocks 2 pairs (prod: 1, staging: 1)",
             "scripts/install-tools.sh",
-            "prod: 1 pair not rendered: helm was not found (see above)",
+            "prod: 1 pair not rendered without helm (see above)",
         ],
         untouched: BOTH,
     },

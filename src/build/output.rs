@@ -372,7 +372,7 @@ pub(super) fn finish_and_write(
     for (tool, n) in blocked {
         let pairs = if n == 1 { "pair" } else { "pairs" };
         errors.push(format!(
-            "{env}: {n} {pairs} not rendered: {tool} was not found (see above)"
+            "{env}: {n} {pairs} not rendered without {tool} (see above)"
         ));
     }
     let rendered = outputs.len() - cached;
@@ -409,8 +409,7 @@ pub(super) fn finish_and_write(
                 &mut o.objects,
             ) {
                 errors.push(format!("{env}/{}: {e}", o.app.app));
-            } else if let Err(e) =
-                crate::secrets::build::refuse_disclosed(&o.objects, &o.disclosed)
+            } else if let Err(e) = crate::secrets::build::refuse_disclosed(&o.objects, &o.disclosed)
             {
                 errors.push(format!("{env}/{}: {e}", o.app.app));
             }

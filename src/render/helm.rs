@@ -253,13 +253,7 @@ impl Renderer for HelmRenderer {
             }
         }
         args.splice(last..last, ["--values".to_string(), "-".to_string()]);
-        run_tool_input(
-            &self.tool,
-            &args,
-            &root,
-            Some(values.as_bytes()),
-            &secrets,
-        )
+        run_tool_input(&self.tool, &args, &root, Some(values.as_bytes()), &secrets)
     }
 }
 

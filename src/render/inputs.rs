@@ -199,7 +199,10 @@ fn remote_entries(
     let Some((file, k)) = KUSTOMIZATION_FILES.iter().find_map(|f| {
         let p = join(dir, f)?;
         let bytes = tree.read(&p).ok()?;
-        Some((p, serde_yaml_ng::from_slice::<serde_json::Value>(&bytes).ok()?))
+        Some((
+            p,
+            serde_yaml_ng::from_slice::<serde_json::Value>(&bytes).ok()?,
+        ))
     }) else {
         return;
     };

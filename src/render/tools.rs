@@ -110,9 +110,7 @@ pub fn offline_env(cmd: &mut Command) {
         .env("no_proxy", "")
         .env("GIT_ALLOW_PROTOCOL", "file")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_SSH_COMMAND", "false")
-        .env("HELM_REGISTRY_CONFIG", "/dev/null")
-        .env("HELM_REPOSITORY_CONFIG", "/dev/null");
+        .env("GIT_SSH_COMMAND", "false");
 }
 
 impl Tool {

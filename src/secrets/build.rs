@@ -89,21 +89,32 @@ pub fn open_objects(objects: &mut [Object]) -> Result<super::Disclosed, SecretsE
 fn encrypted_fields(sealed: &serde_json::Value, open: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value as J;
     match (sealed, open) {
-        (J::Object(s), J::Object(o)) => J::Object(
-            o.iter()
+        (J::Object(s), J::Object(o)) => {
+            let m: serde_json::Map<String, J> = o
+                .iter()
                 .filter_map(|(k, ov)| {
-                    let sv = s.get(k)?;
-                    let e = encrypted_fields(sv, ov);
+                    let e = encrypted_fields(s.get(k)?, ov);
                     (!e.is_null()).then(|| (k.clone(), e))
                 })
-                .collect(),
-        ),
-        (J::Array(s), J::Array(o)) => J::Array(
-            s.iter()
+                .collect();
+            if m.is_empty() {
+                J::Null
+            } else {
+                J::Object(m)
+            }
+        }
+        (J::Array(s), J::Array(o)) => {
+            let a: Vec<J> = s
+                .iter()
                 .zip(o)
                 .map(|(s, o)| encrypted_fields(s, o))
-                .collect(),
-        ),
+                .collect();
+            if a.iter().all(J::is_null) {
+                J::Null
+            } else {
+                J::Array(a)
+            }
+        }
         (J::String(s), o) if s.starts_with("ENC[") => o.clone(),
         _ => J::Null,
     }
@@ -442,5 +453,4 @@ mod tests {
         };
         assert!(holds_plaintext_secret(plain, std::slice::from_ref(&rule)));
     }
-
 }

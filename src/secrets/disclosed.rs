@@ -115,7 +115,8 @@ impl Disclosed {
     /// Adds every string leaf of a decrypted document, each named `origin: key.path`.
     pub fn add_leaves(&mut self, origin: &str, doc: &serde_json::Value) {
         let mut leaves = Vec::new();
-        string_leaves(doc, String::new(), &mut leaves);
+        // Map keys are never encrypted (sops leaves them in clear): values only.
+        string_leaves(doc, String::new(), false, &mut leaves);
         for (path, s) in leaves {
             self.add(format!("{origin}: {path}"), &s);
         }
@@ -151,7 +152,7 @@ impl Disclosed {
             return None;
         }
         let mut leaves = Vec::new();
-        string_leaves(obj, String::new(), &mut leaves);
+        string_leaves(obj, String::new(), true, &mut leaves);
         for (field, text) in leaves {
             if field == "sops" || field.starts_with("sops.") || text.starts_with("ENC[") {
                 continue;
@@ -170,8 +171,14 @@ impl Disclosed {
     }
 }
 
-/// Every string leaf (and map key) with its path; numbers and booleans are not secrets' text.
-fn string_leaves(v: &serde_json::Value, path: String, out: &mut Vec<(String, Zeroizing<String>)>) {
+/// Every string leaf (and map key, with `keys`) with its path; numbers and booleans are not
+/// secrets' text.
+fn string_leaves(
+    v: &serde_json::Value,
+    path: String,
+    keys: bool,
+    out: &mut Vec<(String, Zeroizing<String>)>,
+) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()
@@ -183,13 +190,15 @@ fn string_leaves(v: &serde_json::Value, path: String, out: &mut Vec<(String, Zer
         serde_json::Value::Object(m) => {
             for (k, v) in m {
                 let p = join(k);
-                out.push((format!("{p} (the key)"), Zeroizing::new(k.clone())));
-                string_leaves(v, p, out);
+                if keys {
+                    out.push((format!("{p} (the key)"), Zeroizing::new(k.clone())));
+                }
+                string_leaves(v, p, keys, out);
             }
         }
         serde_json::Value::Array(a) => {
             for (i, v) in a.iter().enumerate() {
-                string_leaves(v, format!("{path}[{i}]"), out);
+                string_leaves(v, format!("{path}[{i}]"), keys, out);
             }
         }
         serde_json::Value::String(s) => out.push((path, Zeroizing::new(s.clone()))),
@@ -242,7 +251,8 @@ mod tests {
             d.find_leak(&list).map(|l| (l.field, l.form)),
             Some(("spec.env[1].value".into(), Form::Base64))
         );
-        let sealed = json!({"data": {"k": "ENC[AES256_GCM,data:hunter22]"}, "sops": {"x": "hunter22"}});
+        let sealed =
+            json!({"data": {"k": "ENC[AES256_GCM,data:hunter22]"}, "sops": {"x": "hunter22"}});
         assert_eq!(d.find_leak(&sealed), None);
         assert_eq!(disclosed("abc").find_leak(&json!({"a": "abc"})), None);
     }

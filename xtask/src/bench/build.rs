@@ -258,10 +258,7 @@ pub fn run(root: &Path) -> Result<()> {
     match &traced {
         Some(t) => println!(
             "{:<34} {:>10} {:>12}   {}",
-            "  one change: pairs rendered",
-            t.rendered,
-            "-",
-            t.counts
+            "  one change: pairs rendered", t.rendered, "-", t.counts
         ),
         None => println!("  one change: syscalls not counted (strace is not installed)"),
     }
@@ -296,7 +293,10 @@ fn one_change_syscalls(
     };
     write(
         &repo.join("apps/h000/values-prod.yaml"),
-        &format!("fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n", 10 + n),
+        &format!(
+            "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
+            10 + n
+        ),
     )?;
     git(repo, &["commit", "-qam", "one change, traced"])?;
     let summary = repo.join("../strace.txt");
