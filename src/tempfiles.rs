@@ -83,7 +83,8 @@ pub fn track<T, E>(
     })
 }
 
-/// Runs `f` where an interrupt cannot cut it: the handler waits until it is done.
+/// Runs `f` where an interrupt cannot cut it: the handler waits until it is done. `f` must
+/// not create, drop or untrack a [`Tracked`]: the lock is not reentrant.
 pub fn critical<R>(f: impl FnOnce() -> R) -> R {
     let _guard = registry();
     f()

@@ -242,8 +242,8 @@ pub(super) fn restamp(
     .map_err(|e| io_err(&current, e))?;
     std::fs::write(tmp.path(), index_json(&index)).map_err(|e| io_err(tmp.path(), e))?;
     let target = current.join(INDEX_FILE);
-    crate::tempfiles::critical(|| tmp.into_inner().persist(&target))
-        .map_err(|e| io_err(&target, e.error))?;
+    let tmp = tmp.into_inner();
+    crate::tempfiles::critical(|| tmp.persist(&target)).map_err(|e| io_err(&target, e.error))?;
     Ok(current)
 }
 
@@ -258,8 +258,10 @@ fn swap_into_place(out_dir: &Path, env: &str, staging: Staging) -> Result<PathBu
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
     }
+    // Untracked before the critical section (which holds the registry's lock); an interrupt
+    // in between leaves it for the next build's sweep.
+    let staged = staging.into_inner().keep();
     let previous = crate::tempfiles::critical(|| {
-        let staged = staging.into_inner().keep();
         if target.exists() && exchange(&staged, &target) {
             // The previous output now sits at the staging path.
             return Ok(Some(staged));
