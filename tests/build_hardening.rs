@@ -494,8 +494,8 @@ fn sixty_thousand_inline_set_values_reach_helm_through_a_file() {
         cm.contains("count: \"60000\"") && cm.contains("last: \"59999\""),
         "{cm}"
     );
-    // An empty map set inline replaces the chart's map, as `--set-json empty={}` does.
-    assert!(cm.contains("empty: '{}'"), "{cm}");
+    // An empty map set inline merges into the chart's map, as `--set-json empty={}` does.
+    assert!(cm.contains("empty: '{\"a\":1}'"), "{cm}");
     assert_eq!(
         dot_entries(tmp.path()),
         Vec::<String>::new(),
@@ -604,13 +604,18 @@ fn one_changed_object_rewrites_one_file_and_other_environments_only_their_index(
         .filter(|(p, ino)| p.ends_with(".yaml") && prod.get(*p) != Some(ino))
         .map(|(p, _)| p)
         .collect();
-    assert_eq!(written, ["podinfo/deployment.apps_podinfo_podinfo.yaml"]);
+    // The example's HPA carries the replica count.
+    assert_eq!(
+        written,
+        ["podinfo/horizontalpodautoscaler.autoscaling_podinfo_podinfo.yaml"]
+    );
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(r.join("out/prod/index.json")).expect("index"))
             .expect("json");
     assert!(index["source"]["commit"].is_string());
-    let text =
-        std::fs::read_to_string(r.join("out/prod/podinfo/deployment.apps_podinfo_podinfo.yaml"))
-            .expect("read");
-    assert!(text.contains("replicas: 4"), "{text}");
+    let text = std::fs::read_to_string(
+        r.join("out/prod/podinfo/horizontalpodautoscaler.autoscaling_podinfo_podinfo.yaml"),
+    )
+    .expect("read");
+    assert!(text.contains("minReplicas: 4"), "{text}");
 }

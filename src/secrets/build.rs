@@ -259,14 +259,14 @@ pub fn refuse_disclosed(
                 format!(", group: {}", obj.group())
             };
             found.push(format!(
-                "{id}: field `{}` holds a decrypted value ({}, {}); ferry never writes one unsealed
+                "{id}: field `{}` holds a decrypted value ({}, {}); ferry never writes one unsealed\n\
                  hint: to seal this object, add `- {{kind: {}{group}, name: \"^{}$\"}}` under `seal:` in ferry.yaml; \
                  otherwise keep the value out of it",
                 leak.field,
                 leak.origin,
                 leak.form,
                 obj.kind(),
-                regex::escape(obj.name()),
+                obj.name().replace('.', "\\."),
             ));
         }
     }
