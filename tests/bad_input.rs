@@ -526,6 +526,7 @@ fn secret_values(r: &Path, template: &str) {
         recipients: vec![ferry::secrets::Recipient::parse(CI_RECIPIENT).expect("recipient")],
         selectors: Default::default(),
         mac_only_encrypted: false,
+        allow_empty: false,
     };
     let sealed = ferry::secrets::encrypt(
         "dbPassword: hunter2-but-longer\n",

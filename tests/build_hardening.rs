@@ -325,6 +325,7 @@ fn secret_values_repo(template: &str, seal: &str) -> tempfile::TempDir {
         recipients: vec![ferry::secrets::Recipient::parse(CI_RECIPIENT).expect("recipient")],
         selectors: Default::default(),
         mac_only_encrypted: false,
+        allow_empty: false,
     };
     let sealed = ferry::secrets::encrypt(
         &format!("password: '{PASSWORD}'\n"),
