@@ -203,14 +203,7 @@ pub fn run(root: &Path) -> Result<()> {
     eprintln!("==> ferry build after one app's values changed (median of 3)");
     let mut one = Vec::new();
     for n in 0..3 {
-        write(
-            &repo.join("apps/h000/values-prod.yaml"),
-            &format!(
-                "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
-                10 + n
-            ),
-        )?;
-        git(&repo, &["commit", "-qam", "one change"])?;
+        change_one_app(&repo, n)?;
         one.push(build(&[])?.wall);
     }
     let one = measure::median(one);
@@ -273,6 +266,18 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Commits change number `n` to one app's prod values.
+fn change_one_app(repo: &Path, n: usize) -> Result<()> {
+    write(
+        &repo.join("apps/h000/values-prod.yaml"),
+        &format!(
+            "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
+            10 + n
+        ),
+    )?;
+    git(repo, &["commit", "-qam", &format!("one change ({n})")])
+}
+
 struct Traced {
     /// Pairs rendered (not served from the cache), over every environment.
     rendered: usize,
@@ -291,14 +296,7 @@ fn one_change_syscalls(
     let Some(strace) = crate::tools::strace() else {
         return Ok(None);
     };
-    write(
-        &repo.join("apps/h000/values-prod.yaml"),
-        &format!(
-            "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
-            10 + n
-        ),
-    )?;
-    git(repo, &["commit", "-qam", "one change, traced"])?;
+    change_one_app(repo, n)?;
     let summary = repo.join("../strace.txt");
     let out = Command::new(strace)
         .args(["-c", "-f", "-o"])
