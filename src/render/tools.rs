@@ -214,10 +214,8 @@ impl VersionMemo {
 impl Tools {
     /// The same tools, run offline (`--offline`): see [`Tool::offline`].
     pub fn offline(mut self) -> Tools {
-        for t in [&mut self.helm, &mut self.kustomize] {
-            if let Ok(t) = t {
-                t.offline = true;
-            }
+        for t in [&mut self.helm, &mut self.kustomize].into_iter().flatten() {
+            t.offline = true;
         }
         self
     }
