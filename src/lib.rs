@@ -18,5 +18,6 @@ pub mod manifest;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod tempfiles;
 pub mod untrusted;
 pub mod vendor;

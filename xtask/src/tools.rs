@@ -61,6 +61,26 @@ pub fn find(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// strace, for the syscall counts of `bench build`: found on PATH, else installed with apt-get
+/// when this runs as root (as in CI containers); `None` when neither works.
+pub fn strace() -> Option<PathBuf> {
+    if let Some(p) = find("strace") {
+        return Some(p);
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        eprintln!("==> installing strace (apt-get install strace)");
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-q", "strace"])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+    find("strace")
+}
+
 /// The Sigstore JavaScript libraries the bundle interop tests run (`tests/support/sigstore_js.cjs`),
 /// from the npm registry into a private prefix; `node_modules` there is what the tests put on
 /// NODE_PATH. Majors pinned: the tests use their documented APIs.

@@ -21,6 +21,8 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     if a.compare {
         return compare(&ctx, &a.environments);
     }
+    // Ctrl-C (or SIGTERM) removes the checkout and half-written output before exiting.
+    crate::tempfiles::remove_on_interrupt();
     let opts = BuildOptions {
         environments: a.environments,
         jobs: a.jobs,
@@ -83,6 +85,24 @@ fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> a
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;
     }
     let mut stderr = std::io::stderr().lock();
+    for m in &report.missing_tools {
+        let (first, rest) = m.message.split_once('\n').unwrap_or((&m.message, ""));
+        let per_env: Vec<String> = m
+            .environments
+            .iter()
+            .map(|(e, n)| format!("{e}: {n}"))
+            .collect();
+        let pairs = if m.pairs == 1 { "pair" } else { "pairs" };
+        writeln!(
+            stderr,
+            "error: {first}; it blocks {} {pairs} ({})",
+            m.pairs,
+            per_env.join(", ")
+        )?;
+        if !rest.is_empty() {
+            writeln!(stderr, "{rest}")?;
+        }
+    }
     for e in &report.environments {
         for err in &e.errors {
             writeln!(stderr, "error: {}", crate::untrusted::escape_message(err))?;
