@@ -2,12 +2,16 @@
 //! and resolution of each app for one environment.
 
 mod error;
+mod images;
 mod locate;
 mod model;
 mod resolve;
 mod template;
 
 pub use error::ConfigError;
+pub use images::{
+    FilterTags, ImagePolicyOverride, ImagePolicySpec, OrderPolicy, PolicyChoice, SemverPolicy,
+};
 pub use locate::line_of;
 pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,

@@ -6,6 +6,7 @@ mod cache;
 mod diff;
 mod diff_live;
 mod diff_pushed;
+mod images;
 mod init;
 mod inputs;
 mod keygen;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(g, a),
         Command::Apply(a) => apply::run(g, a),
         Command::Secrets(a) => secrets::run(g, a),
+        Command::Images(a) => images::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
