@@ -108,7 +108,7 @@ fn configuration_errors_name_key_and_line() {
     let cases: &[(&str, &str)] = &[
         (
             "  app:\n    image: ghcr.io/org/app\n    policy: {latest: {}}\n",
-            "ferry.yaml:11: images.app.policy",
+            "ferry.yaml:11: images.app.policy.latest: unknown field `latest`, expected one of `semver`, `alphabetical`, `numerical`",
         ),
         (
             "  app:\n    image: ghcr.io/org/app\n    policy:\n      semver: {range: '>=1.x.2'}\n",

@@ -165,7 +165,7 @@ fn policies_pick_what_flux_picks_from_a_paginated_registry() {
     // The text table names each policy, its rule, the latest tag and the reason.
     let text = repo.ok(&["images", "scan", "--cache-ttl", "0"]);
     assert!(text.contains("POLICY") && text.contains("LATEST"), "{text}");
-    assert!(text.contains("case11") && text.contains("main-a1b2c3-1800"), "{text}");
+    assert!(text.contains("case12") && text.contains("main-a1b2c3-1800"), "{text}");
     assert!(text.contains("(extracted 1800)"), "{text}");
     assert!(text.contains("324 tags, 4 pages"), "the default page size is 100\n{text}");
 }

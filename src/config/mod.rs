@@ -39,8 +39,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let hint = (on_line.contains("${") && on_line.contains('['))
             .then(|| "inside `[...]` a value with `${env}` must be quoted: [\"a-${env}.yaml\"], or use a block list".to_string());
         let mut message = strip_location(&inner.to_string());
-        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-            message = rest.to_string();
+        // serde_yaml_ng puts the path of the map in front; the key path already says it (for an
+        // unknown field, the key path goes one further, to the field itself).
+        if let Some((head, rest)) = message.split_once(": ") {
+            if path.starts_with(head) {
+                message = rest.to_string();
+            }
         }
         ConfigError::Invalid {
             file: file.to_path_buf(),

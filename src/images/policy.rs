@@ -156,17 +156,24 @@ impl Policy {
     /// The ordering key of `tag`; `Err(true)` when filtered out, `Err(false)` when unparseable,
     /// `Ok(None)` for a version outside the range.
     fn key(&self, tag: &str) -> Result<(String, Option<Key>), bool> {
+        let (value, key) = self.order_key(tag)?;
+        let in_range = match (&self.order, &key) {
+            (TagOrder::Semver { range, .. }, Key::Version(v)) => range.matches(v),
+            _ => true,
+        };
+        Ok((value, in_range.then_some(key)))
+    }
+
+    /// The ordering key of `tag`, whether or not a semver range admits it.
+    fn order_key(&self, tag: &str) -> Result<(String, Key), bool> {
         let value = match &self.filter {
             Some(f) => f.apply(tag).ok_or(true)?,
             None => tag.to_string(),
         };
         let key = match &self.order {
-            TagOrder::Semver { range, .. } => {
-                let v = Version::parse_tag(&value).ok_or(false)?;
-                range.matches(&v).then_some(Key::Version(v))
-            }
-            TagOrder::Alphabetical { .. } => Some(Key::Text(value.clone())),
-            TagOrder::Numerical { .. } => Some(Key::Number(parse_number(&value).ok_or(false)?)),
+            TagOrder::Semver { .. } => Key::Version(Version::parse_tag(&value).ok_or(false)?),
+            TagOrder::Alphabetical { .. } => Key::Text(value.clone()),
+            TagOrder::Numerical { .. } => Key::Number(parse_number(&value).ok_or(false)?),
         };
         Ok((value, key))
     }
@@ -232,12 +239,14 @@ impl Policy {
         }
     }
 
-    /// The chosen tag against the current one.
+    /// The chosen tag against the current one, in the policy's order. A current version outside
+    /// the range still orders (`2.0.0` is above anything `~1.2` picks): leaving a range is no
+    /// reason to go back down.
     pub fn compare(&self, chosen: &str, current: &str) -> Versus {
         if chosen == current {
             return Versus::Same;
         }
-        let (Ok((_, Some(a))), Ok((_, Some(b)))) = (self.key(chosen), self.key(current)) else {
+        let (Ok((_, a)), Ok((_, b))) = (self.order_key(chosen), self.order_key(current)) else {
             return Versus::Incomparable;
         };
         match self.later(&a, &b) {

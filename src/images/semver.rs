@@ -282,12 +282,12 @@ fn caret(p: &Partial) -> Vec<Bound> {
     let lo = p.floor();
     let hi = match (p.major, p.minor, p.patch) {
         (None, _, _) => return vec![Bound::Ge(lo)],
+        // The first non-zero part may not grow; below it anything goes.
         (Some(m), _, _) if m > 0 => Version::new(m + 1, 0, 0),
-        (Some(0), None, _) => Version::new(1, 0, 0),
-        (Some(0), Some(n), _) if n > 0 => Version::new(0, n + 1, 0),
-        (Some(0), Some(0), None) => Version::new(0, 1, 0),
-        (Some(0), Some(0), Some(p)) => Version::new(0, 0, p + 1),
-        (Some(m), Some(n), _) => Version::new(m, n + 1, 0),
+        (Some(_), None, _) => Version::new(1, 0, 0),
+        (Some(_), Some(n), _) if n > 0 => Version::new(0, n + 1, 0),
+        (Some(_), Some(_), None) => Version::new(0, 1, 0),
+        (Some(_), Some(_), Some(p)) => Version::new(0, 0, p + 1),
     };
     vec![Bound::Ge(lo), Bound::Lt(hi)]
 }

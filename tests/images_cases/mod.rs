@@ -33,6 +33,11 @@ pub const TAGS: &[&str] = &[
 /// (policy as YAML under the image, expected tag, why).
 pub const CASES: &[(&str, &str, &str)] = &[
     (
+        "    policy: {semver: {range: '>=1.2.0-0 <1.2.99'}}\n",
+        "v1.2.5",
+        "pre-releases are in, but 1.2.5 is above 1.2.4-rc.2",
+    ),
+    (
         "    policy: {semver: {range: '>=1.0.0'}}\n",
         "2.0.0",
         "the highest release; v1.2.5 counts as 1.2.5",
@@ -44,8 +49,8 @@ pub const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "    policy: {semver: {range: '>=1.2.0-0 <1.3.0'}}\n",
-        "v1.2.5",
-        "pre-releases are in (the range names one) but 1.2.5 is above 1.2.4-rc.2",
+        "1.3.0-beta.1",
+        "pre-releases are in (the range names one), and 1.3.0-beta.1 orders below 1.3.0, so `<1.3.0` admits it (Masterminds' rule, a known surprise)",
     ),
     (
         "    policy: {semver: {range: '>=1.2.4-0 <1.2.5'}}\n",

@@ -127,18 +127,18 @@ fn print_scan(
             Some(e) => format!("{} ({e})", d.policy),
             None => d.policy.clone(),
         };
-        let env_of = |ns: &str| {
+        let env_of = |ns: &str| -> Option<String> {
             ctx.environments
                 .iter()
                 .any(|e| e == ns)
-                .then_some(ns)
+                .then(|| ns.to_string())
                 .filter(|e| report.get(&d.policy, Some(e)).is_some())
         };
         let mut current: Vec<&str> = ctx
             .files
             .iter()
             .flat_map(|f| f.markers.iter())
-            .filter(|m| m.policy == d.policy && env_of(&m.namespace) == d.environment.as_deref())
+            .filter(|m| m.policy == d.policy && env_of(&m.namespace) == d.environment)
             .map(|m| m.value.as_str())
             .collect();
         current.sort();
