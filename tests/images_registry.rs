@@ -154,8 +154,9 @@ fn policies_pick_what_flux_picks_from_a_paginated_registry() {
             .iter()
             .find(|d| d["policy"] == format!("case{i:02}"))
             .expect("decision");
-        assert_eq!(d["tags"], TAGS.len() + FILLER, "every page was read");
-        assert_eq!(d["pages"], (TAGS.len() + FILLER).div_ceil(50));
+        // distribution 2.8 ignores `n` on tag lists and sends every tag at once (pagination of
+        // tags came with v3): the spec server test below covers the Link pages.
+        assert_eq!(d["tags"], TAGS.len() + FILLER, "every tag was read");
         if d["latest"] != *want {
             failures.push(format!("case{i:02}: want {want} ({why}), got {}", d["latest"]));
         }
@@ -167,7 +168,7 @@ fn policies_pick_what_flux_picks_from_a_paginated_registry() {
     assert!(text.contains("POLICY") && text.contains("LATEST"), "{text}");
     assert!(text.contains("case12") && text.contains("main-a1b2c3-1800"), "{text}");
     assert!(text.contains("(extracted 1800)"), "{text}");
-    assert!(text.contains("324 tags, 4 pages"), "the default page size is 100\n{text}");
+    assert!(text.contains("324 tags, 1 page"), "{text}");
 }
 
 /// The end to end repository: a plain manifest (whole reference), a kustomize `images:` entry
@@ -177,7 +178,7 @@ fn e2e_files(addr: &str) -> Vec<(&'static str, String)> {
         (
             "ferry.yaml",
             format!(
-                "{HEAD}apps:\n  web:\n    path: apps/web\n  api:\n    kustomize: apps/api\n    renderer: native\n  chart:\n    namespace: chart\n    helm:\n      chart: charts/app\n      values: [apps/chart/values-${{env}}.yaml]\n\
+                "{HEAD}apps:\n  web:\n    path: apps/web\n  api:\n    kustomize: apps/api\n    renderer: native\n  chart:\n    namespace: chart\n    helm:\n      chart: charts/app\n      values: [\"apps/chart/values-${{env}}.yaml\"]\n\
 images:\n  app:\n    image: {addr}/team/app\n    policy:\n      semver: {{range: '>=1.0.0'}}\n    overrides:\n      prod:\n        policy:\n          semver: {{range: '~1.2'}}\n        digest: true\n"
             ),
         ),
@@ -258,8 +259,10 @@ fn scan_update_commit_build_end_to_end() {
     // that changes exactly the four values.
     let log = git_output(&root, &["log", "-1", "-p", "--format=%an <%ae>|%cn <%ce>|%s%n%b"]);
     assert!(log.starts_with("Image Bot <bot@example.com>|Image Bot <bot@example.com>|chore: 4 image updates (app)"), "{log}");
-    let changed: Vec<&str> = log
-        .lines()
+    let diff = &log[log.find("diff --git").expect("a diff")..];
+    // split, not lines(): the CRLF file's lines keep their \r.
+    let changed: Vec<&str> = diff
+        .split('\n')
         .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
         .collect();
     assert_eq!(changed.len(), 8, "{log}");

@@ -187,12 +187,13 @@ fn print_scan(
     for d in &report.decisions {
         if d.error.is_none() {
             println!(
-                "{}{}: {} ({} tags, {} pages{})",
+                "{}{}: {} ({} tags, {} page{}{})",
                 d.policy,
                 d.environment.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
                 d.reason,
                 d.tags,
                 d.pages,
+                if d.pages == 1 { "" } else { "s" },
                 if d.cached { ", cached" } else { "" }
             );
         }
