@@ -29,10 +29,13 @@ fn new_value(m: &Marker, i: usize) -> String {
     match m.field {
         Field::Full => format!("registry.example/new/img{i}:9.{i}.0"),
         // A date tag: YAML would read it as a number, so a plain scalar gets quoted.
-        Field::Tag if i % 2 == 0 => format!("2024010{i}"),
+        Field::Tag if i.is_multiple_of(2) => format!("2024010{i}"),
         Field::Tag => format!("9.{i}.1-rc.1"),
         Field::Name => format!("registry.example/renamed{i}"),
-        Field::Digest => format!("sha256:{}", format!("{i:x}").repeat(64).get(..64).unwrap_or_default()),
+        Field::Digest => format!(
+            "sha256:{}",
+            format!("{i:x}").repeat(64).get(..64).unwrap_or_default()
+        ),
     }
 }
 
@@ -49,7 +52,10 @@ fn replace_scalars(v: &mut Value, from: &str, to: &str) -> usize {
             1
         }
         Value::Sequence(items) => items.iter_mut().map(|i| replace_scalars(i, from, to)).sum(),
-        Value::Mapping(m) => m.iter_mut().map(|(_, i)| replace_scalars(i, from, to)).sum(),
+        Value::Mapping(m) => m
+            .iter_mut()
+            .map(|(_, i)| replace_scalars(i, from, to))
+            .sum(),
         _ => 0,
     }
 }
@@ -65,16 +71,31 @@ fn check(name: &str, text: &str) -> usize {
         assert_eq!(&text[m.span.clone()], m.value, "{name}:{}: span", m.line);
         let (range, replacement) = markers::replacement(m, &new);
         // The expected line: the old one with only the value swapped.
-        let line_start: usize = text.split_inclusive('\n').take(m.line - 1).map(str::len).sum();
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(m.line - 1)
+            .map(str::len)
+            .sum();
         let line = &mut expected_lines[m.line - 1];
         let (a, b) = (range.start - line_start, range.end - line_start);
         *line = format!("{}{}{}", &line[..a], replacement, &line[b..]);
         edits.push((range, replacement));
-        let hits: usize = before.iter_mut().map(|d| replace_scalars(d, &m.value, &new)).sum();
-        assert_eq!(hits, 1, "{name}:{}: {} occurs once in the YAML", m.line, m.value);
+        let hits: usize = before
+            .iter_mut()
+            .map(|d| replace_scalars(d, &m.value, &new))
+            .sum();
+        assert_eq!(
+            hits, 1,
+            "{name}:{}: {} occurs once in the YAML",
+            m.line, m.value
+        );
     }
     let out = markers::apply(text, edits);
-    assert_eq!(out, expected_lines.concat(), "{name}: only the values change");
+    assert_eq!(
+        out,
+        expected_lines.concat(),
+        "{name}: only the values change"
+    );
     let old_lines: Vec<&str> = text.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = out.split_inclusive('\n').collect();
     assert_eq!(old_lines.len(), new_lines.len());
@@ -89,7 +110,11 @@ fn check(name: &str, text: &str) -> usize {
             assert_eq!(comment(o), comment(n), "{name}:{}", i + 1);
         }
     }
-    assert_eq!(documents(&out), before, "{name}: the YAML reads as the old one with new values");
+    assert_eq!(
+        documents(&out),
+        before,
+        "{name}: the YAML reads as the old one with new values"
+    );
     // Markers are found again, at the same lines, with the new values.
     let again = markers::find(&out).expect("markers again");
     assert_eq!(again.len(), found.len());
@@ -126,7 +151,11 @@ fn every_form_is_recognised() {
     for f in [Field::Full, Field::Tag, Field::Name, Field::Digest] {
         assert!(all.iter().any(|m| m.field == f), "{f:?}");
     }
-    for q in [markers::Quote::Plain, markers::Quote::Single, markers::Quote::Double] {
+    for q in [
+        markers::Quote::Plain,
+        markers::Quote::Single,
+        markers::Quote::Double,
+    ] {
         assert!(all.iter().any(|m| m.quote == q), "{q:?}");
     }
     assert!(all.iter().any(|m| m.namespace == "prod"));

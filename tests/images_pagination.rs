@@ -28,7 +28,10 @@ fn b64(s: &str) -> String {
 }
 
 fn respond(stream: &mut TcpStream, status: &str, headers: &[(String, String)], body: &str) {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -63,7 +66,10 @@ fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<St
             }
         }
     }
-    log.lock().expect("log").push(format!("{target} [{}]", auth.split(' ').next().unwrap_or("")));
+    log.lock().expect("log").push(format!(
+        "{target} [{}]",
+        auth.split(' ').next().unwrap_or("")
+    ));
     let (path, q) = target.split_once('?').unwrap_or((&target, ""));
     let q = query(q);
     if path == "/token" {
@@ -71,9 +77,19 @@ fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<St
             && q.get("scope").map(String::as_str) == Some("repository:team/app:pull")
             && q.get("service").map(String::as_str) == Some("test-registry");
         if ok {
-            respond(&mut stream, "200 OK", &[], &format!("{{\"token\":\"{TOKEN}\"}}"));
+            respond(
+                &mut stream,
+                "200 OK",
+                &[],
+                &format!("{{\"token\":\"{TOKEN}\"}}"),
+            );
         } else {
-            respond(&mut stream, "401 Unauthorized", &[], "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}");
+            respond(
+                &mut stream,
+                "401 Unauthorized",
+                &[],
+                "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
+            );
         }
         return;
     }
@@ -90,7 +106,10 @@ fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<St
         return;
     }
     if path == "/v2/team/app/tags/list" {
-        let n: usize = q.get("n").and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+        let n: usize = q
+            .get("n")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
         let after: Vec<&String> = tags
             .iter()
             .filter(|t| q.get("last").is_none_or(|l| t.as_str() > l.as_str()))
@@ -114,7 +133,12 @@ fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<St
             return;
         }
     }
-    respond(&mut stream, "404 Not Found", &[], "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}");
+    respond(
+        &mut stream,
+        "404 Not Found",
+        &[],
+        "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}",
+    );
 }
 
 fn manifest(tag: &str) -> String {
@@ -138,7 +162,9 @@ fn start(tags: Vec<String>) -> Server {
 
 #[test]
 fn pages_follow_link_headers_with_a_bearer_token() {
-    let mut tags: Vec<String> = (0..317).map(|i| format!("1.{}.{}", i / 100, i % 100)).collect();
+    let mut tags: Vec<String> = (0..317)
+        .map(|i| format!("1.{}.{}", i / 100, i % 100))
+        .collect();
     tags.extend(["main-aaaaaa-17", "main-bbbbbb-9", "latest"].map(String::from));
     let server = start(tags);
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -164,34 +190,69 @@ fn pages_follow_link_headers_with_a_bearer_token() {
     // Without credentials the token server refuses: a clear error.
     let out = run(&["images", "scan", "--cache-ttl", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let err =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("access denied"), "{err}");
 
     // With them: every page, in order, each with the token.
     server.log.lock().expect("log").clear();
     let out = run(&[
-        "images", "scan", "--cache-ttl", "0", "--page-size", "50", "--output", "json", "--creds",
+        "images",
+        "scan",
+        "--cache-ttl",
+        "0",
+        "--page-size",
+        "50",
+        "--output",
+        "json",
+        "--creds",
         &format!("{USER}:{PASSWORD}"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let app = &v["decisions"][0];
     assert_eq!(app["policy"], "app");
     assert_eq!(app["tags"], 320);
     assert_eq!(app["pages"], 7, "320 tags at 50 a page");
-    assert_eq!(app["latest"], "1.3.16", "the newest version is on the last page");
+    assert_eq!(
+        app["latest"], "1.3.16",
+        "the newest version is on the last page"
+    );
     use sha2::Digest;
-    let want = format!("sha256:{}", hex::encode(sha2::Sha256::digest(manifest("1.3.16").as_bytes())));
+    let want = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(manifest("1.3.16").as_bytes()))
+    );
     assert_eq!(app["digest"], want.as_str());
-    assert_eq!(v["decisions"][1]["latest"], "main-aaaaaa-17", "17 > 9 as numbers");
+    assert_eq!(
+        v["decisions"][1]["latest"], "main-aaaaaa-17",
+        "17 > 9 as numbers"
+    );
 
     let log = server.log.lock().expect("log").clone();
     let pages: Vec<&String> = log.iter().filter(|l| l.contains("/tags/list")).collect();
     // One tag list for both policies (same repository): the first try without a token, then
     // seven pages with it.
     assert_eq!(pages.len(), 8, "{log:#?}");
-    assert!(pages[0].ends_with("[]") && pages[1].starts_with("/v2/team/app/tags/list?n=50 [Bearer]"), "{log:#?}");
-    assert!(pages[2].contains("?last=") && pages[2].contains("&n=50"), "{log:#?}");
-    assert!(pages[1..].iter().all(|p| p.ends_with("[Bearer]")), "{log:#?}");
-    assert_eq!(log.iter().filter(|l| l.starts_with("/token")).count(), 1, "the token is reused: {log:#?}");
+    assert!(
+        pages[0].ends_with("[]") && pages[1].starts_with("/v2/team/app/tags/list?n=50 [Bearer]"),
+        "{log:#?}"
+    );
+    assert!(
+        pages[2].contains("?last=") && pages[2].contains("&n=50"),
+        "{log:#?}"
+    );
+    assert!(
+        pages[1..].iter().all(|p| p.ends_with("[Bearer]")),
+        "{log:#?}"
+    );
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("/token")).count(),
+        1,
+        "the token is reused: {log:#?}"
+    );
 }

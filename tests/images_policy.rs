@@ -60,7 +60,10 @@ fn skipped_tags_are_counted_and_nothing_unparseable_is_chosen() {
     let p = p.get("app", None).expect("policy");
     let c = p.choose(&tags).expect("a choice");
     assert_eq!(c.candidates, 3, "1.2.2, 1.2.3, v1.2.5");
-    assert!(c.skipped.unparseable > 10 && c.skipped.out_of_range > 3, "{c:?}");
+    assert!(
+        c.skipped.unparseable > 10 && c.skipped.out_of_range > 3,
+        "{c:?}"
+    );
     assert!(p.reason(&c).contains("semver ~1.2"), "{}", p.reason(&c));
 }
 
@@ -73,9 +76,20 @@ fn build_metadata_does_not_order() {
         .expect("compiles");
     let p = p.get("app", None).expect("policy");
     let tags = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(p.choose(&tags(&["1.0.0+b", "0.9.0", "1.0.0+a"])).expect("ok").tag, "1.0.0+a");
-    assert_eq!(p.choose(&tags(&["1.0.0+z", "1.0.1+a"])).expect("ok").tag, "1.0.1+a");
-    assert_eq!(p.choose(&tags(&["1.0.0+bad..x", "0.1.0"])).expect("ok").tag, "0.1.0");
+    assert_eq!(
+        p.choose(&tags(&["1.0.0+b", "0.9.0", "1.0.0+a"]))
+            .expect("ok")
+            .tag,
+        "1.0.0+a"
+    );
+    assert_eq!(
+        p.choose(&tags(&["1.0.0+z", "1.0.1+a"])).expect("ok").tag,
+        "1.0.1+a"
+    );
+    assert_eq!(
+        p.choose(&tags(&["1.0.0+bad..x", "0.1.0"])).expect("ok").tag,
+        "0.1.0"
+    );
 }
 
 #[test]

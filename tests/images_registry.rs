@@ -56,8 +56,12 @@ fn push_tags(
             "annotations": {"test.tag": t},
         });
         let bytes = serde_json::to_vec(&manifest).expect("json");
-        reg.push_manifest(&r.with_tag(t), &bytes, "application/vnd.oci.image.manifest.v1+json")
-            .expect("push manifest");
+        reg.push_manifest(
+            &r.with_tag(t),
+            &bytes,
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .expect("push manifest");
         out.insert(t.clone(), d(&bytes));
     }
     out
@@ -130,7 +134,8 @@ fn new_repo(files: &[(&str, String)]) -> Repo {
     r
 }
 
-const HEAD: &str = "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  staging: {}\n  prod: {}\n";
+const HEAD: &str =
+    "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  staging: {}\n  prod: {}\n";
 
 #[test]
 fn policies_pick_what_flux_picks_from_a_paginated_registry() {
@@ -138,7 +143,10 @@ fn policies_pick_what_flux_picks_from_a_paginated_registry() {
     let digests = push_tags(&reg.addr, "team/app", &all_tags(), None);
     let mut images = String::from("images:\n");
     for (i, (yaml, _, _)) in CASES.iter().enumerate() {
-        images.push_str(&format!("  case{i:02}:\n    image: {}/team/app\n{yaml}", reg.addr));
+        images.push_str(&format!(
+            "  case{i:02}:\n    image: {}/team/app\n{yaml}",
+            reg.addr
+        ));
     }
     let repo = new_repo(&[(
         "ferry.yaml",
@@ -158,15 +166,24 @@ fn policies_pick_what_flux_picks_from_a_paginated_registry() {
         // tags came with v3): the spec server test below covers the Link pages.
         assert_eq!(d["tags"], TAGS.len() + FILLER, "every tag was read");
         if d["latest"] != *want {
-            failures.push(format!("case{i:02}: want {want} ({why}), got {}", d["latest"]));
+            failures.push(format!(
+                "case{i:02}: want {want} ({why}), got {}",
+                d["latest"]
+            ));
         }
-        assert_eq!(d["digest"], digests[*want], "case{i:02}: the digest of {want}");
+        assert_eq!(
+            d["digest"], digests[*want],
+            "case{i:02}: the digest of {want}"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The text table names each policy, its rule, the latest tag and the reason.
     let text = repo.ok(&["images", "scan", "--cache-ttl", "0"]);
     assert!(text.contains("POLICY") && text.contains("LATEST"), "{text}");
-    assert!(text.contains("case12") && text.contains("main-a1b2c3-1800"), "{text}");
+    assert!(
+        text.contains("case12") && text.contains("main-a1b2c3-1800"),
+        "{text}"
+    );
     assert!(text.contains("(extracted 1800)"), "{text}");
     assert!(text.contains("324 tags, 1 page"), "{text}");
 }
@@ -227,12 +244,21 @@ fn scan_update_commit_build_end_to_end() {
 
     // Scan: the table says what would change.
     let text = repo.ok(&["images", "scan"]);
-    assert!(text.contains("app (prod)") && text.contains("v1.2.5"), "{text}");
-    assert!(text.contains("2.0.0") && text.contains("yes (3 markers)"), "{text}");
+    assert!(
+        text.contains("app (prod)") && text.contains("v1.2.5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2.0.0") && text.contains("yes (3 markers)"),
+        "{text}"
+    );
 
     // A dry run writes nothing.
     let dry = repo.ok(&["images", "update", "--dry-run"]);
-    assert!(dry.contains("-          image: ") && dry.contains("dry run: 4 changes"), "{dry}");
+    assert!(
+        dry.contains("-          image: ") && dry.contains("dry run: 4 changes"),
+        "{dry}"
+    );
     assert_eq!(git_output(&root, &["rev-parse", "HEAD"]), before);
     assert_eq!(git_output(&root, &["status", "--porcelain"]), "");
 
@@ -246,44 +272,82 @@ fn scan_update_commit_build_end_to_end() {
     ]);
     let d125 = &digests["v1.2.5"];
     for line in [
-        format!("apps/web/deployment.yaml:11: {0}/team/app:1.2.3 -> {0}/team/app:2.0.0", reg.addr),
+        format!(
+            "apps/web/deployment.yaml:11: {0}/team/app:1.2.3 -> {0}/team/app:2.0.0",
+            reg.addr
+        ),
         "apps/api/kustomization.yaml:8: 1.2.3 -> 2.0.0".to_string(),
         "apps/chart/values-staging.yaml:4: 1.2.3 -> 2.0.0".to_string(),
         format!("apps/chart/values-prod.yaml:4: 1.2.3 -> v1.2.5@{d125}"),
     ] {
         assert!(out.contains(&line), "missing {line:?} in\n{out}");
     }
-    assert!(out.contains("committed") && out.contains("on main"), "{out}");
+    assert!(
+        out.contains("committed") && out.contains("on main"),
+        "{out}"
+    );
 
     // The commit, as git sees it: the bot as author and committer, the message, and a diff
     // that changes exactly the four values.
-    let log = git_output(&root, &["log", "-1", "-p", "--format=%an <%ae>|%cn <%ce>|%s%n%b"]);
-    assert!(log.starts_with("Image Bot <bot@example.com>|Image Bot <bot@example.com>|chore: 4 image updates (app)"), "{log}");
+    let log = git_output(
+        &root,
+        &["log", "-1", "-p", "--format=%an <%ae>|%cn <%ce>|%s%n%b"],
+    );
+    assert!(
+        log.starts_with(
+            "Image Bot <bot@example.com>|Image Bot <bot@example.com>|chore: 4 image updates (app)"
+        ),
+        "{log}"
+    );
     let diff = &log[log.find("diff --git").expect("a diff")..];
     // split, not lines(): the CRLF file's lines keep their \r.
     let changed: Vec<&str> = diff
         .split('\n')
-        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
         .collect();
     assert_eq!(changed.len(), 8, "{log}");
-    assert!(changed.contains(&format!("+  tag: 'v1.2.5@{d125}' # {{\"$imagepolicy\": \"prod:app:tag\"}}\r").as_str()), "{log}");
-    assert!(changed.contains(&"+    newTag: \"2.0.0\" # {\"$imagepolicy\": \"flux-system:app:tag\"}"), "{log}");
+    assert!(
+        changed.contains(
+            &format!("+  tag: 'v1.2.5@{d125}' # {{\"$imagepolicy\": \"prod:app:tag\"}}\r").as_str()
+        ),
+        "{log}"
+    );
+    assert!(
+        changed.contains(&"+    newTag: \"2.0.0\" # {\"$imagepolicy\": \"flux-system:app:tag\"}"),
+        "{log}"
+    );
     assert_eq!(git_output(&root, &["rev-parse", "HEAD~1"]), before);
     // The working tree and the index follow the commit.
-    assert_eq!(git_output(&root, &["status", "--porcelain"]), "", "clean after the commit");
-    assert!(repo.read("apps/chart/values-prod.yaml").contains("\r\n  tag: 'v1.2.5@"));
+    assert_eq!(
+        git_output(&root, &["status", "--porcelain"]),
+        "",
+        "clean after the commit"
+    );
+    assert!(repo
+        .read("apps/chart/values-prod.yaml")
+        .contains("\r\n  tag: 'v1.2.5@"));
 
     // A second run finds nothing to do.
     let again = repo.ok(&["images", "update"]);
     assert!(again.contains("all up to date"), "{again}");
-    assert_eq!(git_output(&root, &["rev-list", "--count", "HEAD"]).trim(), "2");
+    assert_eq!(
+        git_output(&root, &["rev-list", "--count", "HEAD"]).trim(),
+        "2"
+    );
 
     // ferry build renders the new image in every environment.
     repo.ok(&["build"]);
     let grep = |env: &str, app: &str| -> String {
         let dir = root.join("out").join(env).join(app);
         let mut all = String::new();
-        for e in walkdir::WalkDir::new(&dir).into_iter().filter_map(Result::ok) {
+        for e in walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
             if e.file_type().is_file() {
                 all.push_str(&std::fs::read_to_string(e.path()).expect("read"));
             }
@@ -306,44 +370,84 @@ fn new_branch_push_and_refusals() {
     let root = repo.root();
     // A bare remote to push to.
     let remote = repo.dir().join("remote.git");
-    git(repo.dir(), &["init", "-q", "--bare", remote.to_str().expect("utf8")]);
-    git(&root, &["remote", "add", "origin", remote.to_str().expect("utf8")]);
+    git(
+        repo.dir(),
+        &["init", "-q", "--bare", remote.to_str().expect("utf8")],
+    );
+    git(
+        &root,
+        &["remote", "add", "origin", remote.to_str().expect("utf8")],
+    );
     let head = git_output(&root, &["rev-parse", "HEAD"]);
     let deployment = repo.read("apps/web/deployment.yaml");
 
     // A dirty file to change is refused, and nothing is written or committed.
-    repo.write("apps/web/deployment.yaml", &format!("{deployment}# local edit\n"));
+    repo.write(
+        "apps/web/deployment.yaml",
+        &format!("{deployment}# local edit\n"),
+    );
     let err = repo.fails(&["images", "update"]);
-    assert!(err.contains("apps/web/deployment.yaml has uncommitted changes"), "{err}");
-    assert_eq!(repo.read("apps/web/deployment.yaml"), format!("{deployment}# local edit\n"));
+    assert!(
+        err.contains("apps/web/deployment.yaml has uncommitted changes"),
+        "{err}"
+    );
+    assert_eq!(
+        repo.read("apps/web/deployment.yaml"),
+        format!("{deployment}# local edit\n")
+    );
     assert_eq!(git_output(&root, &["rev-parse", "HEAD"]), head);
     repo.write("apps/web/deployment.yaml", &deployment);
 
     // A new branch: the commit goes there and is pushed; the working tree and HEAD stay.
     let out = repo.ok(&["images", "update", "--branch", "images/update", "--push"]);
-    assert!(out.contains("on images/update") && out.contains("pushed images/update"), "{out}");
+    assert!(
+        out.contains("on images/update") && out.contains("pushed images/update"),
+        "{out}"
+    );
     assert_eq!(git_output(&root, &["rev-parse", "HEAD"]), head);
     assert_eq!(repo.read("apps/web/deployment.yaml"), deployment);
-    let remote_log = git_output(&remote, &["log", "-1", "-p", "--format=%an|%s", "images/update"]);
-    assert!(remote_log.starts_with("Repo Owner|ferry images: update 2 image reference(s)"), "{remote_log}");
-    assert!(remote_log.contains("+    newTag: \"2.0.0\""), "{remote_log}");
+    let remote_log = git_output(
+        &remote,
+        &["log", "-1", "-p", "--format=%an|%s", "images/update"],
+    );
+    assert!(
+        remote_log.starts_with("Repo Owner|ferry images: update 2 image reference(s)"),
+        "{remote_log}"
+    );
+    assert!(
+        remote_log.contains("+    newTag: \"2.0.0\""),
+        "{remote_log}"
+    );
     // The branch exists now: a second run with the same name is refused.
     let err = repo.fails(&["images", "update", "--branch", "images/update"]);
-    assert!(err.contains("branch `images/update` exists already"), "{err}");
+    assert!(
+        err.contains("branch `images/update` exists already"),
+        "{err}"
+    );
 
     // No downgrade: a marker above what the policy picks stays.
     let newer = deployment.replace(":1.2.3 #", ":3.0.0 #");
     repo.write("apps/web/deployment.yaml", &newer);
     common::commit_all(&root, "ahead of the policy");
     let out = repo.ok(&["images", "update", "--dry-run"]);
-    assert!(out.contains("kept") && out.contains("no downgrade"), "{out}");
+    assert!(
+        out.contains("kept") && out.contains("no downgrade"),
+        "{out}"
+    );
     assert!(!out.contains(":3.0.0 -> "), "{out}");
 }
 
 #[test]
 fn bad_input_writes_nothing() {
-    let Some(reg) = Registry::start_with(Some("bot:s3cret")) else { return };
-    push_tags(&reg.addr, "team/app", &all_tags()[..30], Some(("bot", "s3cret")));
+    let Some(reg) = Registry::start_with(Some("bot:s3cret")) else {
+        return;
+    };
+    push_tags(
+        &reg.addr,
+        "team/app",
+        &all_tags()[..30],
+        Some(("bot", "s3cret")),
+    );
     let repo = new_repo(&e2e_files(&reg.addr)[..3]);
     let root = repo.root();
     let snapshot = || common::snapshot(&root);
@@ -351,7 +455,10 @@ fn bad_input_writes_nothing() {
 
     // The registry refuses: no credentials, or wrong ones.
     let err = repo.fails(&["images", "update"]);
-    assert!(err.contains("access denied") && err.contains("nothing was written"), "{err}");
+    assert!(
+        err.contains("access denied") && err.contains("nothing was written"),
+        "{err}"
+    );
     let err = repo.fails(&["images", "update", "--creds", "bot:wrong"]);
     assert!(err.contains("access denied"), "{err}");
     assert_eq!(snapshot(), before);
@@ -371,24 +478,42 @@ fn bad_input_writes_nothing() {
 
     // A marker naming no policy.
     let dep = repo.read("apps/web/deployment.yaml");
-    repo.write("apps/web/deployment.yaml", &dep.replace("flux-system:app\"", "flux-system:nope\""));
+    repo.write(
+        "apps/web/deployment.yaml",
+        &dep.replace("flux-system:app\"", "flux-system:nope\""),
+    );
     let err = repo.fails(&["images", "update"]);
-    assert!(err.contains("apps/web/deployment.yaml:11: the marker names policy `nope`"), "{err}");
+    assert!(
+        err.contains("apps/web/deployment.yaml:11: the marker names policy `nope`"),
+        "{err}"
+    );
     assert!(err.contains("known policies: app"), "{err}");
     repo.write("apps/web/deployment.yaml", &dep);
 
     // An unknown policy kind and an invalid range in ferry.yaml.
     let cfg = repo.read("ferry.yaml");
-    repo.write("ferry.yaml", &cfg.replace("semver: {range: '>=1.0.0'}", "newest: {}"));
+    repo.write(
+        "ferry.yaml",
+        &cfg.replace("semver: {range: '>=1.0.0'}", "newest: {}"),
+    );
     let err = repo.fails(&["images", "scan"]);
-    assert!(err.contains("ferry.yaml:") && err.contains("unknown field `newest`"), "{err}");
+    assert!(
+        err.contains("ferry.yaml:") && err.contains("unknown field `newest`"),
+        "{err}"
+    );
     repo.write("ferry.yaml", &cfg.replace("'~1.2'", "'~1.2.x.9'"));
     let err = repo.fails(&["images", "update"]);
-    assert!(err.contains("images.app.overrides.prod.policy.semver.range: invalid semver range"), "{err}");
+    assert!(
+        err.contains("images.app.overrides.prod.policy.semver.range: invalid semver range"),
+        "{err}"
+    );
     repo.write("ferry.yaml", &cfg);
 
     assert_eq!(snapshot(), before, "no failing run wrote anything");
-    assert_eq!(git_output(&root, &["rev-list", "--count", "HEAD"]).trim(), "1");
+    assert_eq!(
+        git_output(&root, &["rev-list", "--count", "HEAD"]).trim(),
+        "1"
+    );
 }
 
 fn base64_of(s: &str) -> String {

@@ -660,15 +660,18 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
     /// List each policy's tags (OCI distribution API, every page), pick the latest, resolve its digest.
-    #[command(long_about = "List the tags of every image repository named in ferry.yaml's `images:` \
+    #[command(
+        long_about = "List the tags of every image repository named in ferry.yaml's `images:` \
 through the OCI distribution API (GET /v2/NAME/tags/list, following Link headers page by page), pick \
 the latest tag under each policy (and each environment override) and resolve its digest. The table \
 shows the current value of each marker (`# {\"$imagepolicy\": \"NS:NAME\"}`) and whether an update \
 would change it. Tag lists are cached for --cache-ttl seconds. Needs the network: --offline refuses.\n\n\
-Exit codes: 0 scanned, 2 a policy could not be decided (registry error, no matching tag) or bad input.")]
+Exit codes: 0 scanned, 2 a policy could not be decided (registry error, no matching tag) or bad input."
+    )]
     Scan(ImagesScanArgs),
     /// Rewrite every marked image reference to its policy's latest tag, and commit.
-    #[command(long_about = "Find every Flux setter marker in the pipeline's YAML files \
+    #[command(
+        long_about = "Find every Flux setter marker in the pipeline's YAML files \
 (`# {\"$imagepolicy\": \"NS:NAME\"}`, with `:tag`, `:name` or `:digest`; Helm values, kustomize \
 `images:` entries, any manifest), scan the policies they name, and rewrite only the marked scalars, \
 keeping every other byte. NS may name an environment, whose override of the policy then applies. \
@@ -678,7 +681,8 @@ index follow) or to a new --branch (the working tree is left as it is), and --pu
 branch with git. A file to change that has uncommitted changes is refused.\n\n\
 --message is a template with {count} (changes), {changes} (one `- FILE:LINE IMAGE OLD -> NEW` line \
 each) and {policies} (names, comma-separated): plain placeholders, not Go templates.\n\n\
-Exit codes: 0 updated or nothing to update, 2 error (nothing written).")]
+Exit codes: 0 updated or nothing to update, 2 error (nothing written)."
+    )]
     Update(ImagesUpdateArgs),
 }
 
@@ -725,7 +729,12 @@ pub struct ImagesUpdateArgs {
     #[arg(long, value_name = "NAME <EMAIL>", env = "FERRY_GIT_COMMITTER")]
     pub committer: Option<String>,
     /// Commit message template: {count}, {changes}, {policies}.
-    #[arg(long, short = 'm', value_name = "TEMPLATE", default_value = "ferry images: update {count} image reference(s)\n\n{changes}")]
+    #[arg(
+        long,
+        short = 'm',
+        value_name = "TEMPLATE",
+        default_value = "ferry images: update {count} image reference(s)\n\n{changes}"
+    )]
     pub message: String,
     /// Push the branch committed to with `git push REMOTE BRANCH`.
     #[arg(long)]

@@ -141,20 +141,19 @@ fn check_clean(
                 file: f.path.to_string(),
             })?;
         let head_id = entry.object_id();
-        let disk = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, f.old.as_bytes())
-            .map_err(|e| CommitError::Git {
-                what: "hashing".into(),
-                message: e.to_string(),
-            })?;
+        let disk =
+            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, f.old.as_bytes())
+                .map_err(|e| CommitError::Git {
+                    what: "hashing".into(),
+                    message: e.to_string(),
+                })?;
         if disk != head_id {
             return Err(CommitError::Dirty {
                 file: f.path.to_string(),
                 what: "the working tree differs from HEAD".into(),
             });
         }
-        let staged = index
-            .entry_by_path(path.as_bytes().as_bstr())
-            .map(|e| e.id);
+        let staged = index.entry_by_path(path.as_bytes().as_bstr()).map(|e| e.id);
         if staged != Some(head_id) {
             return Err(CommitError::Dirty {
                 file: f.path.to_string(),
@@ -191,7 +190,11 @@ fn identity_from_config(repo: &gix::Repository, committer: bool) -> Option<Ident
 ///
 /// # Errors
 /// Not a repository, a dirty or untracked file, an existing branch, no author.
-pub fn preflight(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Result<(), CommitError> {
+pub fn preflight(
+    root: &Path,
+    files: &[FileChange<'_>],
+    opts: &CommitOptions,
+) -> Result<(), CommitError> {
     let repo = open(root)?;
     check_clean(&repo, root, files)?;
     if let Some(b) = &opts.branch {
@@ -206,7 +209,12 @@ fn check_branch(repo: &gix::Repository, branch: &str) -> Result<String, CommitEr
     if gix::refs::FullName::try_from(full.as_str()).is_err() || branch.starts_with('-') {
         return Err(CommitError::BadBranch(branch.to_string()));
     }
-    if repo.try_find_reference(full.as_str()).ok().flatten().is_some() {
+    if repo
+        .try_find_reference(full.as_str())
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return Err(CommitError::BranchExists {
             branch: branch.to_string(),
         });
@@ -222,7 +230,9 @@ fn author_and_committer(
         .author
         .clone()
         .or_else(|| identity_from_config(repo, false))
-        .ok_or_else(|| CommitError::NoAuthor("no --author and no user.name/user.email in git's config".into()))?;
+        .ok_or_else(|| {
+            CommitError::NoAuthor("no --author and no user.name/user.email in git's config".into())
+        })?;
     let committer = opts
         .committer
         .clone()
@@ -237,7 +247,11 @@ fn author_and_committer(
 ///
 /// # Errors
 /// See [`preflight`]; writing objects, files or the reference.
-pub fn commit(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Result<Committed, CommitError> {
+pub fn commit(
+    root: &Path,
+    files: &[FileChange<'_>],
+    opts: &CommitOptions,
+) -> Result<Committed, CommitError> {
     let repo = open(root)?;
     let paths = check_clean(&repo, root, files)?;
     let (author, committer) = author_and_committer(&repo, opts)?;
@@ -249,7 +263,9 @@ pub fn commit(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Re
         what: "reading HEAD's tree".into(),
         message: e.to_string(),
     })?;
-    let mut editor = repo.edit_tree(head_tree).map_err(git_err("editing the tree"))?;
+    let mut editor = repo
+        .edit_tree(head_tree)
+        .map_err(git_err("editing the tree"))?;
     let mut blobs = Vec::new();
     for (f, (path, kind)) in files.iter().zip(&paths) {
         let id = repo
@@ -261,9 +277,15 @@ pub fn commit(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Re
             .map_err(git_err("editing the tree"))?;
         blobs.push(id);
     }
-    let tree = editor.write().map_err(git_err("writing the tree"))?.detach();
+    let tree = editor
+        .write()
+        .map_err(git_err("writing the tree"))?
+        .detach();
     let (author_sig, committer_sig) = (signature(&author), signature(&committer));
-    let (mut abuf, mut cbuf) = (gix::date::parse::TimeBuf::default(), gix::date::parse::TimeBuf::default());
+    let (mut abuf, mut cbuf) = (
+        gix::date::parse::TimeBuf::default(),
+        gix::date::parse::TimeBuf::default(),
+    );
 
     if let Some(branch) = &opts.branch {
         let full = check_branch(&repo, branch)?;
@@ -285,10 +307,13 @@ pub fn commit(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Re
 
     // The current branch: files first (put back if the commit fails), then the commit, then the
     // index entries of the changed files.
-    let workdir = repo.workdir().map(Path::to_path_buf).ok_or_else(|| CommitError::Git {
-        what: "committing".into(),
-        message: "the repository has no working tree".into(),
-    })?;
+    let workdir = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| CommitError::Git {
+            what: "committing".into(),
+            message: "the repository has no working tree".into(),
+        })?;
     let write_all = |pick_new: bool| -> Result<(), CommitError> {
         for (f, (path, _)) in files.iter().zip(&paths) {
             let file = workdir.join(path);
@@ -323,10 +348,9 @@ pub fn commit(root: &Path, files: &[FileChange<'_>], opts: &CommitOptions) -> Re
         let meta = gix::index::fs::Metadata::from_path_no_follow(&workdir.join(path));
         let entry = &mut index.entries_mut()[pos];
         entry.id = *blob;
-        if let Ok(stat) = meta.map(|m| gix::index::entry::Stat::from_fs(&m)) {
-            if let Ok(stat) = stat {
-                entry.stat = stat;
-            }
+        // A stale stat only makes git re-hash the file once; the id is what matters.
+        if let Ok(Ok(stat)) = meta.map(|m| gix::index::entry::Stat::from_fs(&m)) {
+            entry.stat = stat;
         }
     }
     index

@@ -70,8 +70,12 @@ fn parse_marker(text: &str, line: usize) -> Result<(String, String, Field), Mark
         .find('}')
         .ok_or_else(|| err("the marker has no closing `}`".into()))?;
     let json = &text[..=end];
-    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(json)
-        .map_err(|e| err(format!("the marker `{json}` is not a JSON object of strings: {e}")))?;
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(json).map_err(|e| {
+            err(format!(
+                "the marker `{json}` is not a JSON object of strings: {e}"
+            ))
+        })?;
     let value = map
         .get("$imagepolicy")
         .ok_or_else(|| err(format!("the marker `{json}` has no \"$imagepolicy\"")))?;
@@ -125,8 +129,8 @@ fn comment_start(line: &str) -> Option<usize> {
                 if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') {
                     return Some(i);
                 }
-                let starts_scalar = i == 0
-                    || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'{' | b',' | b':');
+                let starts_scalar =
+                    i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'{' | b',' | b':');
                 if (c == b'"' || c == b'\'') && starts_scalar {
                     quote = Some(c);
                 }
@@ -250,8 +254,20 @@ fn plain_is_not_string(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     if matches!(
         l.as_str(),
-        "" | "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-            | ".inf" | "-.inf" | "+.inf" | ".nan"
+        "" | "~"
+            | "null"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return true;
     }
@@ -313,7 +329,10 @@ mod tests {
         assert_eq!(m.len(), 4);
         assert_eq!(m[0].value, "ghcr.io/o/app:1.0.0");
         assert_eq!((m[0].field, m[0].quote), (Field::Full, Quote::Plain));
-        assert_eq!((m[1].namespace.as_str(), m[1].value.as_str()), ("prod", "1.0.0"));
+        assert_eq!(
+            (m[1].namespace.as_str(), m[1].value.as_str()),
+            ("prod", "1.0.0")
+        );
         assert_eq!(m[1].quote, Quote::Double);
         assert_eq!((m[2].value.as_str(), m[2].quote), ("x:1", Quote::Single));
         assert_eq!(m[3].value, "1.0.0");
@@ -343,7 +362,10 @@ mod tests {
             split_reference("127.0.0.1:5000/a/b:1.2@sha256:ab"),
             ("127.0.0.1:5000/a/b", Some("1.2"), Some("sha256:ab"))
         );
-        assert_eq!(split_reference("localhost:5000/a"), ("localhost:5000/a", None, None));
+        assert_eq!(
+            split_reference("localhost:5000/a"),
+            ("localhost:5000/a", None, None)
+        );
     }
 
     #[test]

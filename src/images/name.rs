@@ -18,7 +18,9 @@ impl ImageName {
     /// A tag or digest, upper-case letters, empty parts.
     pub fn parse(text: &str) -> Result<ImageName, String> {
         if text.contains('@') {
-            return Err(format!("`{text}`: an image policy names a repository, not a digest"));
+            return Err(format!(
+                "`{text}`: an image policy names a repository, not a digest"
+            ));
         }
         let (first, rest) = match text.split_once('/') {
             Some((f, r)) if f.contains('.') || f.contains(':') || f == "localhost" => {
@@ -27,7 +29,9 @@ impl ImageName {
             _ => ("docker.io".to_string(), text.to_string()),
         };
         if rest.contains(':') {
-            return Err(format!("`{text}`: an image policy names a repository, not a tag"));
+            return Err(format!(
+                "`{text}`: an image policy names a repository, not a tag"
+            ));
         }
         let repository = if first == "docker.io" && !rest.contains('/') {
             format!("library/{rest}")
@@ -38,7 +42,9 @@ impl ImageName {
             && repository.split('/').all(|p| {
                 !p.is_empty()
                     && p.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'.' | b'_' | b'-')
                     })
             });
         if !ok {
@@ -84,7 +90,10 @@ mod tests {
     #[test]
     fn names() {
         let n = ImageName::parse("nginx").expect("ok");
-        assert_eq!((n.registry.as_str(), n.repository.as_str()), ("docker.io", "library/nginx"));
+        assert_eq!(
+            (n.registry.as_str(), n.repository.as_str()),
+            ("docker.io", "library/nginx")
+        );
         let n = ImageName::parse("127.0.0.1:5000/team/app").expect("ok");
         assert!(n.is_loopback());
         assert_eq!(n.repository, "team/app");

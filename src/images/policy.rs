@@ -333,8 +333,7 @@ impl Policies {
 
     /// Every (name, environment) pair with its policy; `None` is the base.
     pub fn all(&self) -> Vec<(Option<&str>, &Policy)> {
-        let mut v: Vec<(Option<&str>, &Policy)> =
-            self.base.values().map(|p| (None, p)).collect();
+        let mut v: Vec<(Option<&str>, &Policy)> = self.base.values().map(|p| (None, p)).collect();
         v.extend(self.per_env.iter().map(|((_, e), p)| (Some(e.as_str()), p)));
         v.sort_by(|a, b| (&a.1.name, a.0).cmp(&(&b.1.name, b.0)));
         v
@@ -396,7 +395,10 @@ fn compile_order(
                 text,
                 &format!("{key}.semver.range"),
                 format!("invalid semver range `{}`: {e}", s.range),
-                Some("examples: `>=1.2.0`, `~1.2`, `^2.0 || ^3.0`, `>=1.0.0-0` (pre-releases too)".to_string()),
+                Some(
+                    "examples: `>=1.2.0`, `~1.2`, `^2.0 || ^3.0`, `>=1.0.0-0` (pre-releases too)"
+                        .to_string(),
+                ),
             )
         })?;
         return Ok(TagOrder::Semver {
@@ -409,7 +411,11 @@ fn compile_order(
             desc: order(&a.order, &format!("{key}.alphabetical.order"))?,
         });
     }
-    let n = choice.numerical.as_ref().map(|n| n.order.clone()).unwrap_or_default();
+    let n = choice
+        .numerical
+        .as_ref()
+        .map(|n| n.order.clone())
+        .unwrap_or_default();
     Ok(TagOrder::Numerical {
         desc: order(&n, &format!("{key}.numerical.order"))?,
     })
@@ -443,7 +449,9 @@ fn compile_filter(
                     text,
                     &format!("{key}.extract"),
                     format!("`${group}` names no group of the pattern"),
-                    Some("name a group in the pattern, e.g. `(?P<ts>[0-9]+)` and `$ts`".to_string()),
+                    Some(
+                        "name a group in the pattern, e.g. `(?P<ts>[0-9]+)` and `$ts`".to_string(),
+                    ),
                 ));
             }
         }

@@ -109,7 +109,9 @@ fn parse_challenge(h: &str) -> Option<Challenge> {
     let mut params = HashMap::new();
     let mut s = rest.trim();
     while !s.is_empty() {
-        let Some((k, v)) = s.split_once('=') else { break };
+        let Some((k, v)) = s.split_once('=') else {
+            break;
+        };
         let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
         let v = v.trim_start();
         let (value, tail) = if let Some(q) = v.strip_prefix('"') {
@@ -250,11 +252,14 @@ impl Client {
         creds: Option<&Credentials>,
     ) -> Result<String, RegistryError> {
         let what = "getting a registry token";
-        let realm = ch.params.get("realm").ok_or_else(|| RegistryError::Request {
-            image: image.to_string(),
-            what: what.into(),
-            message: "the Bearer challenge names no realm".into(),
-        })?;
+        let realm = ch
+            .params
+            .get("realm")
+            .ok_or_else(|| RegistryError::Request {
+                image: image.to_string(),
+                what: what.into(),
+                message: "the Bearer challenge names no realm".into(),
+            })?;
         let scope = format!("repository:{}:pull", image.repository);
         let mut req = self.http.get(realm).query(&[("scope", scope.as_str())]);
         if let Some(service) = ch.params.get("service") {
@@ -328,9 +333,9 @@ impl Client {
                 Some(ch) if ch.bearer => Some(Scheme::Bearer(
                     self.token(image, &ch, creds.as_ref()).await?,
                 )),
-                Some(_) => creds.as_ref().map(|c| {
-                    Scheme::Basic(B64.encode(format!("{}:{}", c.username, c.password)))
-                }),
+                Some(_) => creds
+                    .as_ref()
+                    .map(|c| Scheme::Basic(B64.encode(format!("{}:{}", c.username, c.password)))),
                 None => None,
             };
             if let Some(s) = scheme {
@@ -360,7 +365,10 @@ impl Client {
                 Err(RegistryError::Request {
                     image: image.to_string(),
                     what: what.to_string(),
-                    message: format!("status {status}: {}", body.trim().chars().take(300).collect::<String>()),
+                    message: format!(
+                        "status {status}: {}",
+                        body.trim().chars().take(300).collect::<String>()
+                    ),
                 })
             }
         }
@@ -464,7 +472,11 @@ impl Client {
             });
         }
         let what = format!("reading the manifest of {tag}");
-        let url = format!("{}/v2/{}/manifests/{tag}", self.base(image), image.repository);
+        let url = format!(
+            "{}/v2/{}/manifests/{tag}",
+            self.base(image),
+            image.repository
+        );
         let resp = self.get(image, &what, &url, Some(MANIFEST_ACCEPT)).await?;
         let body = Self::body(image, &what, resp).await?;
         Ok(format!("sha256:{}", hex::encode(Sha256::digest(&body))))

@@ -35,6 +35,9 @@ impl Default for ScanOptions {
     }
 }
 
+/// A fresh digest found while deciding: (repository, tag, digest), remembered in the cache.
+type Found = Option<(ImageName, String, String)>;
+
 /// One repository's tags.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepoTags {
@@ -102,7 +105,8 @@ fn read_cache(opts: &ScanOptions, image: &ImageName) -> Option<RepoTags> {
     let dir = opts.cache_dir.as_ref()?;
     let bytes = std::fs::read(cache_file(dir, image)).ok()?;
     let mut t: RepoTags = serde_json::from_slice(&bytes).ok()?;
-    let fresh = t.image == image.to_string() && now().saturating_sub(t.fetched) < opts.ttl.as_secs();
+    let fresh =
+        t.image == image.to_string() && now().saturating_sub(t.fetched) < opts.ttl.as_secs();
     fresh.then(|| {
         t.from_cache = true;
         t
@@ -178,7 +182,7 @@ pub fn scan(policies: &Policies, opts: &ScanOptions) -> Result<ScanReport, Regis
         // Then decisions, and the digest of each chosen tag (bounded as well).
         let jobs: Vec<(Option<&str>, &Policy)> = all;
         let listed = &listed;
-        let decisions: Vec<(Decision, Option<(ImageName, String, String)>)> = stream::iter(jobs)
+        let decisions: Vec<(Decision, Found)> = stream::iter(jobs)
             .map(|(env, p)| {
                 let client = &client;
                 async move { decide(client, listed, env, p).await }
@@ -218,7 +222,7 @@ async fn decide(
     listed: &HashMap<ImageName, Result<RepoTags, String>>,
     env: Option<&str>,
     p: &Policy,
-) -> (Decision, Option<(ImageName, String, String)>) {
+) -> (Decision, Found) {
     let mut d = Decision {
         policy: p.name.clone(),
         environment: env.map(str::to_string),

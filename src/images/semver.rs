@@ -354,7 +354,9 @@ impl Range {
 
     fn parse_group(alt: &str, whole: &str) -> Result<Group, RangeError> {
         if alt.is_empty() {
-            return Err(RangeError(format!("`{whole}`: empty alternative around `||`")));
+            return Err(RangeError(format!(
+                "`{whole}`: empty alternative around `||`"
+            )));
         }
         // Tokens: operators may be followed by spaces (`>= 1.2`), so glue them back.
         let raw: Vec<&str> = alt
@@ -404,9 +406,9 @@ impl Range {
 
     /// Whether `v` is in the range.
     pub fn matches(&self, v: &Version) -> bool {
-        self.groups.iter().any(|g| {
-            (!v.is_prerelease() || g.pre) && g.bounds.iter().all(|b| b.check(v))
-        })
+        self.groups
+            .iter()
+            .any(|g| (!v.is_prerelease() || g.pre) && g.bounds.iter().all(|b| b.check(v)))
     }
 }
 
@@ -422,14 +424,16 @@ mod tests {
     fn strict_tags_with_optional_v() {
         assert!(Version::parse_tag("v1.2.3").is_some());
         assert!(Version::parse_tag("1.2.3-rc.1+build.5").is_some());
-        for bad in ["1.2", "01.2.3", "1.2.3-01", "20240101", "1.2.3.4", "1.2.3-", "V1.2.3", ""] {
+        for bad in [
+            "1.2", "01.2.3", "1.2.3-01", "20240101", "1.2.3.4", "1.2.3-", "V1.2.3", "",
+        ] {
             assert!(Version::parse_tag(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
     fn precedence() {
-        let mut list = vec![
+        let mut list = [
             v("1.0.0"),
             v("1.0.0-rc.1"),
             v("1.0.0-beta.11"),
@@ -493,7 +497,9 @@ mod tests {
 
     #[test]
     fn bad_ranges() {
-        for bad in ["", ">=", ">=a.b", "1.2.3.4", "~>", "1.x.2", "=>>1", "1.2-rc.1"] {
+        for bad in [
+            "", ">=", ">=a.b", "1.2.3.4", "~>", "1.x.2", "=>>1", "1.2-rc.1",
+        ] {
             assert!(Range::parse(bad).is_err(), "{bad:?}");
         }
     }

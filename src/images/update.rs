@@ -92,7 +92,10 @@ pub fn find_markers(root: &Path) -> Result<Vec<MarkedFile>, UpdateError> {
     let walk = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !(e.file_type().is_dir() && skipped_dir(&e.file_name().to_string_lossy())));
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir() && skipped_dir(&e.file_name().to_string_lossy()))
+        });
     for entry in walk.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy();
         if !entry.file_type().is_file() || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
@@ -136,8 +139,7 @@ pub fn find_markers(root: &Path) -> Result<Vec<MarkedFile>, UpdateError> {
 /// The environment a marker's namespace names, if it names one.
 pub fn marker_env<'a>(m: &'a Marker, environments: &[String]) -> Option<&'a str> {
     environments
-        .iter()
-        .any(|e| *e == m.namespace)
+        .contains(&m.namespace)
         .then_some(m.namespace.as_str())
 }
 
@@ -190,17 +192,17 @@ pub fn plan(
             plan.markers += 1;
             let env = marker_env(m, environments);
             // An environment without an override of its own uses the base decision.
-            let env_key = env.filter(|e| {
-                scan.get(&m.policy, Some(e)).is_some()
-            });
+            let env_key = env.filter(|e| scan.get(&m.policy, Some(e)).is_some());
             let policy = policies
                 .get(&m.policy, env_key)
                 .expect("checked by check_policies");
-            let decision = scan.get(&m.policy, env_key).ok_or_else(|| UpdateError::Scan {
-                policy: m.policy.clone(),
-                env: env_key.map(str::to_string),
-                message: "was not scanned".into(),
-            })?;
+            let decision = scan
+                .get(&m.policy, env_key)
+                .ok_or_else(|| UpdateError::Scan {
+                    policy: m.policy.clone(),
+                    env: env_key.map(str::to_string),
+                    message: "was not scanned".into(),
+                })?;
             if let Some(e) = &decision.error {
                 return Err(UpdateError::Scan {
                     policy: m.policy.clone(),

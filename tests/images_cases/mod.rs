@@ -118,4 +118,3 @@ pub const CASES: &[(&str, &str, &str)] = &[
         "extraction with literal text around the group",
     ),
 ];
-

@@ -2,7 +2,9 @@
 
 use super::{cache_dir, repo_root};
 use crate::artifact::auth::Credentials;
-use crate::cli::args::{GlobalArgs, ImagesCommand, ImagesScanOptions, ImagesUpdateArgs, OutputFormat};
+use crate::cli::args::{
+    GlobalArgs, ImagesCommand, ImagesScanOptions, ImagesUpdateArgs, OutputFormat,
+};
 use crate::cli::ExitCode;
 use crate::config;
 use crate::images::commit::{self, CommitOptions, FileChange, Identity};
@@ -189,7 +191,10 @@ fn print_scan(
             println!(
                 "{}{}: {} ({} tags, {} page{}{})",
                 d.policy,
-                d.environment.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                d.environment
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
                 d.reason,
                 d.tags,
                 d.pages,
@@ -218,10 +223,8 @@ fn message(template: &str, plan: &Plan) -> String {
 }
 
 fn identity(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Identity>> {
-    v.map(|s| {
-        Identity::parse(s).with_context(|| format!("{flag} {s:?}: write \"Name <email>\""))
-    })
-    .transpose()
+    v.map(|s| Identity::parse(s).with_context(|| format!("{flag} {s:?}: write \"Name <email>\"")))
+        .transpose()
 }
 
 fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
@@ -238,7 +241,10 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
             format!(
                 "policy `{}`{} ({}): {}",
                 d.policy,
-                d.environment.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                d.environment
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
                 d.image,
                 d.error.as_deref().unwrap_or_default()
             )
@@ -262,7 +268,10 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
     }
     for k in &plan.kept {
         if k.reason != "up to date" {
-            say(format!("{}:{}: kept {}: {}", k.file, k.line, k.value, k.reason));
+            say(format!(
+                "{}:{}: kept {}: {}",
+                k.file, k.line, k.value, k.reason
+            ));
         }
     }
     let mut committed = None;
@@ -275,7 +284,10 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
                 print!("{}", crate::diff::unified_diff(old, new, 3));
             }
         }
-        say(format!("dry run: {} changes, nothing written", plan.changes.len()));
+        say(format!(
+            "dry run: {} changes, nothing written",
+            plan.changes.len()
+        ));
     } else {
         let files: Vec<FileChange<'_>> = plan
             .files
@@ -284,7 +296,10 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
             .collect();
         if a.no_commit {
             update::write(&root, &plan).context("writing the updated files")?;
-            say(format!("{} changes written, not committed", plan.changes.len()));
+            say(format!(
+                "{} changes written, not committed",
+                plan.changes.len()
+            ));
         } else {
             let opts = CommitOptions {
                 author,

@@ -82,7 +82,12 @@ pub fn generate(work: &Path, addr: &str) -> Result<()> {
 fn fresh_copy(work: &Path) -> Result<std::path::PathBuf> {
     let dir = work.join("repo");
     let _ = std::fs::remove_dir_all(&dir);
-    crate::run(Command::new("cp").arg("-a").arg(work.join("pristine")).arg(&dir))?;
+    crate::run(
+        Command::new("cp")
+            .arg("-a")
+            .arg(work.join("pristine"))
+            .arg(&dir),
+    )?;
     Ok(dir)
 }
 
@@ -104,7 +109,10 @@ fn verdict(ok: bool) -> &'static str {
 
 fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
     let reg = start_registry(work)?;
-    eprintln!("==> pushing {REPOS} repositories x {TAGS} tags to {}", reg.addr);
+    eprintln!(
+        "==> pushing {REPOS} repositories x {TAGS} tags to {}",
+        reg.addr
+    );
     crate::run(
         Command::new(std::env::current_exe()?)
             .args(["bench", "images", "--generate"])
@@ -125,9 +133,12 @@ fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
     };
     let dir = fresh_copy(work)?;
     // Checks the result once: every marker moves to the newest tag.
-    let out = ferry_cmd(&dir, &["images", "scan", "--cache-ttl", "0", "--output", "json"])
-        .output()
-        .context("ferry images scan")?;
+    let out = ferry_cmd(
+        &dir,
+        &["images", "scan", "--cache-ttl", "0", "--output", "json"],
+    )
+    .output()
+    .context("ferry images scan")?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .with_context(|| String::from_utf8_lossy(&out.stderr).into_owned())?;
     let decisions = v["decisions"].as_array().context("decisions")?;
@@ -137,7 +148,10 @@ fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
                 .iter()
                 .all(|d| d["latest"] == "1.2.99" && d["tags"] == TAGS && d["pages"] == 3),
         "unexpected scan result: {}",
-        String::from_utf8_lossy(&out.stdout).chars().take(2000).collect::<String>()
+        String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(2000)
+            .collect::<String>()
     );
     let mut scans = Vec::new();
     let mut updates = Vec::new();
@@ -147,14 +161,20 @@ fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
             &["images", "scan", "--cache-ttl", "0"],
         ))?);
         // Warm the tag cache, then measure the update alone on a fresh copy of the files.
-        measure::run(&mut ferry_cmd(&dir, &["images", "scan", "--cache-ttl", "3600"]))?;
+        measure::run(&mut ferry_cmd(
+            &dir,
+            &["images", "scan", "--cache-ttl", "3600"],
+        ))?;
         let dir = fresh_copy(work)?;
         updates.push(measure::run(&mut ferry_cmd(
             &dir,
             &["images", "update", "--no-commit", "--cache-ttl", "3600"],
         ))?);
         let sample = std::fs::read_to_string(dir.join("apps/d000.yaml"))?;
-        anyhow::ensure!(sample.contains(":1.2.99 #"), "update did not rewrite:\n{sample}");
+        anyhow::ensure!(
+            sample.contains(":1.2.99 #"),
+            "update did not rewrite:\n{sample}"
+        );
     }
     let (scan, update) = (summary(scans), summary(updates));
     println!(
