@@ -26,7 +26,7 @@ const MAX_PAGES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("listing the tags of {image} needs the network, and ferry is offline (--offline or FERRY_OFFLINE)\nhint: drop --offline / unset FERRY_OFFLINE, or use tags cached within --cache-ttl")]
+    #[error("listing the tags of {image} needs the network, and ferry is offline (--offline or FERRY_OFFLINE)\nhint: drop --offline / unset FERRY_OFFLINE")]
     Offline { image: String },
     #[error("{image}: access denied ({status})\nhint: pass --creds USER:PASSWORD, set FERRY_REGISTRY_CREDS, or log in with `docker login {registry}`")]
     Unauthorized {
@@ -46,28 +46,20 @@ pub enum RegistryError {
     Auth(#[from] auth::AuthError),
 }
 
-/// How to reach registries.
+/// How to reach registries: what push and pull use (offline, plain HTTP, `--creds`, retries),
+/// and the size of a tag page.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    pub offline: bool,
-    /// Plain HTTP even off loopback.
-    pub insecure: bool,
-    /// `--creds`: used for every registry instead of Docker's config.
-    pub credentials: Option<Credentials>,
+    pub registry: crate::artifact::RegistryOptions,
     /// `n=` of each tag page.
     pub page_size: usize,
-    /// Attempts for a request that failed for a transient reason.
-    pub attempts: u32,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            offline: false,
-            insecure: false,
-            credentials: None,
+            registry: crate::artifact::RegistryOptions::default(),
             page_size: 100,
-            attempts: 3,
         }
     }
 }
@@ -173,7 +165,7 @@ impl Client {
     }
 
     fn base(&self, image: &ImageName) -> String {
-        let scheme = if self.opts.insecure || image.is_loopback() {
+        let scheme = if self.opts.registry.insecure || image.is_loopback() {
             "http"
         } else {
             "https"
@@ -186,7 +178,7 @@ impl Client {
         if let Some(c) = map.get(&image.registry) {
             return Ok(c.clone());
         }
-        let c = auth::resolve(self.opts.credentials.as_ref(), &image.registry)?;
+        let c = auth::resolve(self.opts.registry.credentials.as_ref(), &image.registry)?;
         map.insert(image.registry.clone(), c.clone());
         Ok(c)
     }
@@ -218,7 +210,7 @@ impl Client {
         accept: Option<&str>,
         scheme: Option<&Scheme>,
     ) -> Result<reqwest::Response, RegistryError> {
-        let mut wait = Duration::from_millis(200);
+        let mut wait = self.opts.registry.backoff;
         let mut attempt = 1;
         loop {
             let mut req = self.http.get(url);
@@ -235,7 +227,7 @@ impl Client {
                 Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
                 Err(e) => e.is_connect() || e.is_timeout(),
             };
-            if transient && attempt < self.opts.attempts.max(1) {
+            if transient && attempt < self.opts.registry.attempts.max(1) {
                 tokio::time::sleep(wait).await;
                 wait *= 2;
                 attempt += 1;
@@ -405,7 +397,7 @@ impl Client {
     /// # Errors
     /// Offline, refused, not found, unreadable pages.
     pub async fn tags(&self, image: &ImageName) -> Result<TagList, RegistryError> {
-        if self.opts.offline {
+        if self.opts.registry.offline {
             return Err(RegistryError::Offline {
                 image: image.to_string(),
             });
@@ -466,7 +458,7 @@ impl Client {
     /// # Errors
     /// Offline, refused, not found.
     pub async fn digest(&self, image: &ImageName, tag: &str) -> Result<String, RegistryError> {
-        if self.opts.offline {
+        if self.opts.registry.offline {
             return Err(RegistryError::Offline {
                 image: image.to_string(),
             });

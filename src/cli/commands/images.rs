@@ -79,11 +79,13 @@ fn scan_all(g: &GlobalArgs, ctx: &Context_, a: &ImagesScanOptions) -> anyhow::Re
         .transpose()?;
     let opts = ScanOptions {
         client: ClientOptions {
-            offline: g.offline,
-            insecure: a.registry.insecure,
-            credentials,
+            registry: crate::artifact::RegistryOptions {
+                offline: g.offline,
+                insecure: a.registry.insecure,
+                credentials,
+                ..Default::default()
+            },
             page_size: a.page_size.max(1),
-            ..ClientOptions::default()
         },
         concurrency: a.concurrency.max(1),
         cache_dir: if a.cache_ttl == 0 { None } else { cache_dir(g) },
