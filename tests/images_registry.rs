@@ -1,7 +1,8 @@
 //! `ferry images scan` and `ferry images update` against a real registry (CNCF distribution,
 //! started by `../shared/tools/registry.sh`) holding an image repository with 324 tags pushed
-//! here, so the tag list takes several pages; then a real Git repository: update, commit,
-//! `git log -p`, `ferry build`.
+//! here (distribution 2.8 answers a tag list in one page whatever `n` says; the Link pages are
+//! covered by `images_pagination`); then a real Git repository: update, commit, `git log -p`,
+//! `ferry build`.
 
 use ferry::artifact::oci::Registry as OciRegistry;
 use ferry::artifact::{ArtifactRef, RegistryOptions};
@@ -138,7 +139,7 @@ const HEAD: &str =
     "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  staging: {}\n  prod: {}\n";
 
 #[test]
-fn policies_pick_what_flux_picks_from_a_paginated_registry() {
+fn policies_pick_what_flux_picks_from_a_real_registry() {
     let Some(reg) = Registry::start() else { return };
     let digests = push_tags(&reg.addr, "team/app", &all_tags(), None);
     let mut images = String::from("images:\n");
