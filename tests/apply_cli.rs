@@ -215,6 +215,7 @@ fn sealed_secret(dir: &Path, password: &str) -> (Value, std::path::PathBuf) {
         recipients: vec![Recipient::parse(&recipient).expect("recipient")],
         selectors: ferry::secrets::seal::kubernetes_selectors(),
         mac_only_encrypted: false,
+        allow_empty: false,
     };
     let text = encrypt(&plain, Format::Yaml, &opts).expect("encrypts");
     let value: Value = serde_yaml_ng::from_str(&text).expect("yaml");

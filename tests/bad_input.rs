@@ -256,7 +256,11 @@ const CASES: &[Case] = &[
         name: "output that is not YAML",
         setup: |r| write(r, "infra/namespaces/broken.yaml", "kind: [unclosed\n"),
         args: &[],
-        expect: &["namespaces", "not YAML", "document 1"],
+        // The file and its own line, not "document 1 of the output" (issue 13, item 15).
+        expect: &[
+            "namespaces",
+            "infra/namespaces/broken.yaml:2: did not find expected",
+        ],
         untouched: BOTH,
     },
     Case {
@@ -395,13 +399,22 @@ const CASES: &[Case] = &[
 
 #[test]
 fn every_bad_input_is_a_clear_error_and_loses_nothing() {
+    assert!(CASES.len() >= 20);
+    check_cases(CASES);
+}
+
+/// Text a case plants in clear (a plaintext Secret value): never in any message.
+const NEVER_SHOWN: &[&str] = &["s3cr3t-plaintext"];
+
+/// Builds the example, breaks it as each case says, builds again: exit 2, every expected text,
+/// no panic, no plaintext, the untouched environments as they were, no temporaries left.
+fn check_cases(cases: &[Case]) {
     if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
         return;
     }
-    assert!(CASES.len() >= 20);
     let cache = tempfile::tempdir().expect("tempdir");
     let mut problems = Vec::new();
-    for case in CASES {
+    for case in cases {
         let repo = common::example_repo();
         let r = repo.path();
         let good = common::ferry(cache.path())
@@ -438,6 +451,11 @@ fn every_bad_input_is_a_clear_error_and_loses_nothing() {
         }
         if stderr.contains("panicked") {
             problems.push(format!("{}: panicked: {stderr}", case.name));
+        }
+        for secret in NEVER_SHOWN {
+            if stderr.contains(secret) {
+                problems.push(format!("{}: stderr shows a secret: {stderr}", case.name));
+            }
         }
         for want in case.expect {
             if !stderr.contains(want) {
@@ -494,4 +512,623 @@ fn outside_a_git_repository_the_error_suggests_worktree() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("apps: no app is defined"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue 13: duplicate keys, symlinks, SOPS files that are not what they claim,
+// encryption that encrypts nothing, YAML errors named by file, non-UTF-8 names, no commit).
+
+fn link(r: &Path, at: &str, target: &str) {
+    let p = r.join(at);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    let _ = std::fs::remove_file(&p);
+    std::os::unix::fs::symlink(target, p).expect("symlink");
+}
+
+/// The example's prod Secret with its `sops:` block replaced by `block` (empty: removed).
+fn replace_sops_block(r: &Path, block: &str) {
+    let file = "apps/db/prod/secret.yaml";
+    let t = std::fs::read_to_string(r.join(file)).expect("read");
+    let at = t.find("sops:\n").expect("a sops block");
+    write(r, file, &format!("{}{block}", &t[..at]));
+}
+
+/// Eight levels of nine aliases each: 9^9 nodes from a few lines.
+fn billion_laughs() -> String {
+    let mut t = String::from("lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..9 {
+        let p = format!("*a{}", i - 1);
+        t.push_str(&format!("lol{i}: &a{i} [{}]\n", vec![p; 9].join(", ")));
+    }
+    t
+}
+
+fn deeply_nested() -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {{x: {}{}}}\n",
+        "[".repeat(300),
+        "]".repeat(300)
+    )
+}
+
+/// A path app whose directory is a link climbing out of the repository.
+fn climb_out(r: &Path) {
+    edit(r, "ferry.yaml", "path: infra/namespaces", "path: infra/up");
+    link(r, "infra/up", "../..");
+}
+
+/// The example's prod Secret without the `sops:` field starting with `field`.
+fn drop_sops_field(r: &Path, field: &str) {
+    let file = "apps/db/prod/secret.yaml";
+    let t = std::fs::read_to_string(r.join(file)).expect("read");
+    let kept: Vec<&str> = t
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(field))
+        .collect();
+    write(r, file, &(kept.join("\n") + "\n"));
+}
+
+const PROD: &[&str] = &["prod"];
+
+const HARDENING_CASES: &[Case] = &[
+    // 1. Duplicate keys, at any depth, in every YAML ferry reads.
+    Case {
+        name: "two apps with one name in ferry.yaml",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("ferry.yaml")).expect("read");
+            write(
+                r,
+                "ferry.yaml",
+                &format!("{t}\n  podinfo:\n    path: infra/namespaces\n"),
+            );
+        },
+        args: &[],
+        expect: &["ferry.yaml:", "apps: mapping key \"podinfo\" already defined at line 23"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "two environments with one name in ferry.yaml",
+        setup: |r| {
+            edit(
+                r,
+                "ferry.yaml",
+                "\napps:\n",
+                "  staging:\n    artifact: localhost:5000/other\n\napps:\n",
+            )
+        },
+        args: &[],
+        expect: &["ferry.yaml:18: environments: mapping key \"staging\" already defined at line 12"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a duplicate key deep inside an app",
+        setup: |r| {
+            edit(
+                r,
+                "ferry.yaml",
+                "set: {ui: {message: \"shipped by ferry\"}}",
+                "set: {ui: {message: \"shipped by ferry\", message: other}}",
+            )
+        },
+        args: &[],
+        expect: &["ferry.yaml:", "apps.podinfo.helm.set.ui: mapping key \"message\" already defined at line"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a duplicate key in a values file",
+        setup: |r| {
+            edit(
+                r,
+                "apps/podinfo/values-prod.yaml",
+                "podDisruptionBudget:",
+                "hpa:\n  enabled: false\npodDisruptionBudget:",
+            )
+        },
+        args: &[],
+        expect: &[
+            "prod/podinfo",
+            "apps.podinfo.helm.values[1]",
+            "apps/podinfo/values-prod.yaml:6: mapping key \"hpa\" already defined at line 3",
+        ],
+        untouched: PROD,
+    },
+    Case {
+        name: "a duplicate key in a plain manifest",
+        setup: |r| {
+            edit(
+                r,
+                "infra/namespaces/namespaces.yaml",
+                "  name: frontend\n",
+                "  name: frontend\n  name: backend\n",
+            )
+        },
+        args: &[],
+        expect: &["infra/namespaces/namespaces.yaml:10: metadata: mapping key \"name\" already defined at line 9"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a duplicate key in a kustomize resource (native renderer)",
+        setup: |r| {
+            edit(
+                r,
+                "apps/frontend/base/service.yaml",
+                "kind: Service\n",
+                "kind: Service\nkind: Service\n",
+            )
+        },
+        args: &["--renderer", "native"],
+        expect: &["apps/frontend/base/service.yaml", "mapping key \"kind\" already defined at line"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a duplicate key in a SOPS file",
+        setup: |r| {
+            edit(
+                r,
+                "apps/db/prod/secret.yaml",
+                "type: Opaque\n",
+                "type: Opaque\ntype: Opaque\n",
+            )
+        },
+        args: &[],
+        expect: &["apps/db/prod/secret.yaml:6: mapping key \"type\" already defined at line 5"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a duplicate key in ferry.lock",
+        setup: |r| {
+            write(
+                r,
+                "ferry.lock",
+                "apiVersion: ferry.dev/v1alpha1\nkind: Lock\ncharts: {}\ncharts: {}\n",
+            )
+        },
+        args: &[],
+        expect: &["ferry.lock", "mapping key \"charts\" already defined at line 3"],
+        untouched: BOTH,
+    },
+    // 2. Symlinks: in-repo links are followed, links leaving the repository refused, by name.
+    Case {
+        name: "a path app file symlinked outside the repository",
+        setup: |r| link(r, "apps/db/prod/outside.yaml", "/etc/hostname"),
+        args: &[],
+        expect: &["`apps/db/prod/outside.yaml`", "symbolic link to `/etc/hostname`", "leaves the repository"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a path app file symlinked outside the repository (--worktree)",
+        setup: |r| link(r, "apps/db/prod/outside.yaml", "/etc/hostname"),
+        args: &["--worktree"],
+        expect: &["`apps/db/prod/outside.yaml`", "symbolic link to `/etc/hostname`", "leaves the repository"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a path app directory that climbs out of the repository (--worktree)",
+        setup: climb_out,
+        args: &["--worktree"],
+        expect: &["`infra/up`", "leaves the repository"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a path app directory that climbs out of the repository",
+        setup: climb_out,
+        args: &[],
+        expect: &["`infra/up`", "leaves the repository"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a values file symlinked outside the repository (--worktree)",
+        setup: |r| {
+            std::fs::remove_file(r.join("apps/podinfo/values-prod.yaml")).expect("rm");
+            link(r, "apps/podinfo/values-prod.yaml", "/etc/hostname");
+        },
+        args: &["--worktree"],
+        expect: &["apps.podinfo.helm.values[1]", "`apps/podinfo/values-prod.yaml`", "leaves the repository"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a kustomize base symlinked outside the repository (--worktree)",
+        setup: |r| {
+            link(r, "apps/frontend/base/extra.yaml", "/etc/hostname");
+        },
+        args: &["--worktree"],
+        expect: &["`apps/frontend/base/extra.yaml`", "leaves the repository"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a dangling symlink in a path app",
+        setup: |r| link(r, "apps/db/prod/gone.yaml", "nowhere.yaml"),
+        args: &[],
+        expect: &["`apps/db/prod/gone.yaml`", "symbolic link to `nowhere.yaml`", "does not exist"],
+        untouched: PROD,
+    },
+    // 4. SOPS files that are not what they claim.
+    Case {
+        name: "a sops block that is an empty mapping",
+        setup: |r| replace_sops_block(r, "sops: {}\n"),
+        args: &[],
+        expect: &["prod/db-credentials", "Secret/db-credentials", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a sops block that is a string",
+        setup: |r| replace_sops_block(r, "sops: encrypted\n"),
+        args: &[],
+        expect: &["Secret/db-credentials", "the `sops` entry is not a mapping"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a sops block without a mac",
+        setup: |r| drop_sops_field(r, "mac:"),
+        args: &[],
+        expect: &["Secret/db-credentials", "sops.mac is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a sops block without lastmodified",
+        setup: |r| drop_sops_field(r, "lastmodified:"),
+        args: &[],
+        expect: &["Secret/db-credentials", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a truncated sops block",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("apps/db/prod/secret.yaml")).expect("read");
+            let at = t.find("-----END AGE").expect("armor");
+            write(r, "apps/db/prod/secret.yaml", &t[..at]);
+        },
+        args: &[],
+        expect: &["Secret/db-credentials", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a plaintext Secret with a forged sops block",
+        setup: |r| {
+            // Before: without `lastmodified` the block did not count, and the plaintext was
+            // sealed as if it had been decrypted.
+            write(
+                r,
+                "apps/db/prod/secret.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db-credentials\ntype: Opaque\nstringData:\n    username: admin\n    password: s3cr3t-plaintext\nsops:\n    mac: ENC[AES256_GCM,data:Zm9yZ2Vk,iv:aC0Ug9w5KCHz7C0xFHPwsFnFgCpc6Du0shOzR+lfZm4=,tag:RsKHAfkKa6cF4xr+peDJdg==,type:str]\n    version: 3.11.0\n",
+            );
+        },
+        args: &[],
+        expect: &["Secret/db-credentials", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a plaintext Secret under a sops block copied from another file",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("apps/db/prod/secret.yaml")).expect("read");
+            let sops = &t[t.find("sops:\n").expect("block")..];
+            write(
+                r,
+                "apps/db/prod/secret.yaml",
+                &format!("apiVersion: v1\nkind: Secret\nmetadata:\n    name: db-credentials\ntype: Opaque\nstringData:\n    username: admin\n    password: s3cr3t-plaintext\n{sops}"),
+            );
+        },
+        args: &[],
+        expect: &["Secret/db-credentials", "stringData.", "is not a sops value"],
+        untouched: PROD,
+    },
+    Case {
+        name: "sops ciphertext without a sops block",
+        setup: |r| replace_sops_block(r, ""),
+        args: &[],
+        expect: &[
+            "Secret/db-credentials",
+            "the value at `stringData.username` is sops ciphertext",
+            "no `sops:` block",
+        ],
+        untouched: PROD,
+    },
+    Case {
+        name: "a values file with sops ciphertext and no sops block",
+        setup: |r| {
+            edit(
+                r,
+                "apps/podinfo/values-prod.yaml",
+                "hpa:\n",
+                "password: ENC[AES256_GCM,data:qAX0,iv:5Hxk1bt2hKAdw8pz6WmKoU6Do+YxsFrZlxq9cJxygRM=,tag:RHi/V66FUotaTYW14d29rQ==,type:str]\nhpa:\n",
+            )
+        },
+        args: &[],
+        expect: &["apps/podinfo/values-prod.yaml", "the value at `password` is sops ciphertext"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a values file whose sops block is empty",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("apps/podinfo/values-prod.yaml")).expect("read");
+            write(r, "apps/podinfo/values-prod.yaml", &format!("{t}sops: {{}}\n"));
+        },
+        args: &[],
+        expect: &["apps/podinfo/values-prod.yaml", "sops.lastmodified is missing"],
+        untouched: PROD,
+    },
+    // 5. A `seal:` rule whose regex matches nothing.
+    Case {
+        name: "a seal rule whose regex matches nothing",
+        setup: |r| {
+            write(
+                r,
+                "infra/namespaces/settings.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: podinfo}\ndata: {color: blue, token: abc}\n",
+            );
+            let t = std::fs::read_to_string(r.join("ferry.yaml")).expect("read");
+            write(
+                r,
+                "ferry.yaml",
+                &format!("{t}\nseal:\n  - kind: ConfigMap\n    name: ^settings$\n    encryptedRegex: ^(secrets)$\n"),
+            );
+        },
+        args: &[],
+        expect: &[
+            "ConfigMap/settings (matched by a `seal:` rule",
+            "encrypted_regex `^(secrets)$` matches no key",
+            "keys seen: apiVersion, kind, metadata.name, metadata.namespace, data.color, data.token",
+        ],
+        untouched: BOTH,
+    },
+    // 15. YAML errors name the source file and its own line; bombs are refused by name.
+    Case {
+        name: "a YAML error in the second file of a path app",
+        setup: |r| {
+            write(
+                r,
+                "infra/namespaces/zz-broken.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [unclosed\n",
+            )
+        },
+        args: &[],
+        expect: &["infra/namespaces/zz-broken.yaml:"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a billion-laughs file in a path app",
+        setup: |r| write(r, "infra/namespaces/lol.yaml", &billion_laughs()),
+        args: &[],
+        expect: &["infra/namespaces/lol.yaml:", "billion laughs"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a deeply nested file in a path app",
+        setup: |r| write(r, "infra/namespaces/deep.yaml", &deeply_nested()),
+        args: &[],
+        expect: &["infra/namespaces/deep.yaml:4:", "nested deeper than 128 levels"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a billion-laughs values file",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("apps/podinfo/values-prod.yaml")).expect("read");
+            write(r, "apps/podinfo/values-prod.yaml", &format!("{t}{}", billion_laughs()));
+        },
+        args: &[],
+        expect: &["apps/podinfo/values-prod.yaml:", "billion laughs"],
+        untouched: PROD,
+    },
+    Case {
+        name: "a billion-laughs ferry.yaml",
+        setup: |r| {
+            let t = std::fs::read_to_string(r.join("ferry.yaml")).expect("read");
+            write(r, "ferry.yaml", &format!("{}\n{t}", billion_laughs().replace("lol", "x-lol")));
+        },
+        args: &[],
+        expect: &["ferry.yaml:", "billion laughs"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a deeply nested kustomize resource",
+        setup: |r| {
+            write(r, "apps/frontend/base/deep.yaml", &deeply_nested());
+            edit(
+                r,
+                "apps/frontend/base/kustomization.yaml",
+                "resources:\n",
+                "resources:\n  - deep.yaml\n",
+            );
+        },
+        args: &[],
+        expect: &["apps/frontend/base/deep.yaml", "nested deeper than 128 levels"],
+        untouched: BOTH,
+    },
+];
+
+#[test]
+fn hardening_bad_inputs_are_refused_by_name() {
+    check_cases(HARDENING_CASES);
+}
+
+/// Objects of `out/<env>` by file name and bytes, without the index (it names the source).
+fn objects(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    common::snapshot(dir)
+        .into_iter()
+        .filter(|(p, _)| p != "index.json")
+        .collect()
+}
+
+fn build(r: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
+    common::ferry(cache)
+        .args(["build", "-q", "-C"])
+        .arg(r)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn in_repo_symlinks_build_the_same_in_git_and_worktree_mode() {
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    // A path app that is a link to a directory, holding a link to a file elsewhere.
+    link(r, "infra/linked", "namespaces");
+    link(r, "infra/namespaces/extra.yaml", "../../apps/extra/ns.yaml");
+    write(
+        r,
+        "apps/extra/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: extra}\n",
+    );
+    edit(
+        r,
+        "ferry.yaml",
+        "path: infra/namespaces",
+        "path: infra/linked",
+    );
+    common::commit_all(r, "links");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let git = build(r, cache.path(), &["staging"]);
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    let from_git = objects(&r.join("out/staging"));
+    let names: Vec<&str> = from_git.iter().map(|(p, _)| p.as_str()).collect();
+    for ns in ["extra", "frontend", "podinfo"] {
+        assert!(
+            names.contains(&format!("namespaces/namespace_{ns}.yaml").as_str()),
+            "{ns} missing: {names:?}"
+        );
+    }
+    let wt = build(r, cache.path(), &["staging", "--worktree"]);
+    assert!(
+        wt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wt.stderr)
+    );
+    assert_eq!(objects(&r.join("out/staging")), from_git);
+    // The link's target changes: the cache must see it (the tree id of the link does not).
+    write(
+        r,
+        "apps/extra/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: extra2}\n",
+    );
+    common::commit_all(r, "target changed");
+    let again = build(r, cache.path(), &["staging"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(r
+        .join("out/staging/namespaces/namespace_extra2.yaml")
+        .is_file());
+}
+
+#[test]
+fn a_non_utf8_file_name_builds_the_same_in_both_modes() {
+    use std::os::unix::ffi::OsStrExt;
+    if common::require_tool("helm").is_none() || common::require_tool("kubectl").is_none() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+    std::fs::write(
+        r.join("infra/namespaces").join(name),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: cafe}\n",
+    )
+    .expect("write");
+    common::commit_all(r, "latin-1 name");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let git = build(r, cache.path(), &["staging"]);
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    let from_git = objects(&r.join("out/staging"));
+    assert!(from_git
+        .iter()
+        .any(|(p, _)| p.ends_with("namespace_cafe.yaml")));
+    let wt = build(r, cache.path(), &["staging", "--worktree"]);
+    assert!(
+        wt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wt.stderr)
+    );
+    assert_eq!(objects(&r.join("out/staging")), from_git);
+}
+
+#[test]
+fn a_repository_without_commits_says_so_and_suggests_worktree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::git(dir.path(), &["init", "-q", "-b", "trunk"]);
+    std::fs::write(dir.path().join("ferry.yaml"), ferry::config::STARTER).expect("write");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(cache.path())
+        .args(["build", "-C"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has no commit yet")
+            && stderr.contains("`trunk`")
+            && stderr.contains("--worktree")
+            && !stderr.contains("rev-spec"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn secrets_encrypt_refuses_a_regex_that_matches_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("secret.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: s3cr3t-plaintext}\n",
+    )
+    .expect("write");
+    let recipient = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        common::ferry(cache.path())
+            .args([
+                "secrets",
+                "encrypt",
+                "--age",
+                recipient,
+                "--encrypted-regex",
+                "^(data)$",
+            ])
+            .args(extra)
+            .arg(&file)
+            .current_dir(dir.path())
+            .output()
+            .expect("runs")
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("encrypted_regex `^(data)$` matches no key")
+            && stderr.contains("keys seen: apiVersion, kind, metadata.name, stringData.password")
+            && stderr.contains("--allow-empty"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t-plaintext"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing written");
+    // Asked for, it is written; a regex that matches encrypts.
+    assert!(run(&["--allow-empty"]).status.success());
+    let out = common::ferry(cache.path())
+        .args([
+            "secrets",
+            "encrypt",
+            "--age",
+            recipient,
+            "--encrypted-regex",
+            "^(stringData)$",
+        ])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t-plaintext"));
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use ferry::manifest::parse_documents;
+use ferry::manifest::parse_rendered;
 use serde_json::Value;
 use std::path::Path;
 
@@ -131,8 +131,8 @@ fn every_corpus_case_renders_like_the_real_tools() {
             ));
             continue;
         }
-        let ours = parse_documents(&stdout).expect("our output parses");
-        let theirs = parse_documents(&expected).expect("expected output parses");
+        let ours = parse_rendered(&stdout).expect("our output parses");
+        let theirs = parse_rendered(&expected).expect("expected output parses");
         if case.deterministic {
             if ours != theirs {
                 failures.push(format!("{}: documents differ", case.id));

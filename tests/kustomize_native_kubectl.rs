@@ -183,6 +183,12 @@ fn scenarios() -> Vec<Scenario> {
     let mut v = vec![
         Scenario { name: "plain", files: vec![("kustomization.yaml", base(""))], root: "." },
         Scenario { name: "namespace", files: vec![("kustomization.yaml", base("namespace: prod\n"))], root: "." },
+        // kubectl keeps the last of a repeated key in kustomization.yaml (sigs.k8s.io/yaml).
+        Scenario {
+            name: "duplicate-key-in-kustomization-keeps-last",
+            files: vec![("kustomization.yaml", base("namePrefix: p-\nnamePrefix: q-\n"))],
+            root: ".",
+        },
         Scenario {
             name: "prefix-suffix",
             files: vec![("kustomization.yaml", base("namePrefix: p-\nnameSuffix: -s\n"))],

@@ -48,6 +48,7 @@ fn enc(text: &str, to: &Key, selectors: Selectors) -> String {
         recipients: vec![Recipient::parse(&to.recipient).expect("r")],
         selectors,
         mac_only_encrypted: false,
+        allow_empty: false,
     };
     secrets::encrypt(text, Format::Yaml, &opts).expect("encrypts")
 }

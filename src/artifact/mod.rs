@@ -11,6 +11,7 @@ pub mod oci_json;
 pub mod pull;
 pub mod push;
 pub mod reference;
+pub mod referrers;
 pub mod sign;
 pub mod tarball;
 
@@ -19,4 +20,5 @@ pub use oci_json::Provenance;
 pub use pull::{fetch_verified, pull, Verified, VerifyError, VerifyOptions, VerifyReport};
 pub use push::{prepare, push_dir, push_prepared, Prepared, PushError, PushOptions, PushReport};
 pub use reference::ArtifactRef;
+pub use sign::SignatureFormat;
 pub use tarball::{pack_dir, unpack, PackError, Packed, UnpackError, UnpackLimits, Unpacked};

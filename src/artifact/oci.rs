@@ -7,7 +7,7 @@ use super::oci_json::digest_of;
 use super::reference::ArtifactRef;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
-use oci_client::manifest::OciDescriptor;
+use oci_client::manifest::{ImageIndexEntry, OciDescriptor};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use std::future::Future;
@@ -20,6 +20,7 @@ const MANIFEST_ACCEPT: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
+const INDEX_ACCEPT: &str = "application/vnd.oci.image.index.v1+json";
 /// A manifest larger than this is not an artifact of ours.
 const MAX_MANIFEST: usize = 4 << 20;
 
@@ -361,12 +362,40 @@ impl Registry {
     /// Fetches the manifest at `r` and returns its bytes and their digest. When `r` names a
     /// digest, the bytes must hash to it.
     pub fn manifest(&self, r: &ArtifactRef) -> Result<(Vec<u8>, String), RegistryError> {
+        self.manifest_accepting(r, MANIFEST_ACCEPT)
+    }
+
+    /// An image index (a referrers list under the tag schema), as [`Registry::manifest`].
+    pub fn index(&self, r: &ArtifactRef) -> Result<(Vec<u8>, String), RegistryError> {
+        self.manifest_accepting(r, &[INDEX_ACCEPT])
+    }
+
+    /// The referrers of the manifest `r` (pinned by digest): the registry's referrers API, or
+    /// the referrers tag schema where the registry answers that API with 404. Empty when
+    /// neither lists anything.
+    pub fn referrers(&self, r: &ArtifactRef) -> Result<Vec<ImageIndexEntry>, RegistryError> {
+        let reference = Self::reference(r);
+        let what = format!("listing the referrers of {r}");
+        let index = self.retry(&what, || async {
+            self.client
+                .store_auth_if_needed(reference.resolve_registry(), &self.auth)
+                .await;
+            self.client.pull_referrers(&reference, None).await
+        })?;
+        Ok(index.manifests)
+    }
+
+    fn manifest_accepting(
+        &self,
+        r: &ArtifactRef,
+        accept: &[&str],
+    ) -> Result<(Vec<u8>, String), RegistryError> {
         let reference = Self::reference(r);
         let what = format!("reading manifest {r}");
         let auth = self.auth.clone();
         let (bytes, _) = self.retry(&what, || async {
             self.client
-                .pull_manifest_raw(&reference, &auth, MANIFEST_ACCEPT)
+                .pull_manifest_raw(&reference, &auth, accept)
                 .await
         })?;
         if bytes.len() > MAX_MANIFEST {

@@ -67,11 +67,16 @@ pub fn flux_config(created: Option<&str>, tar_digest: &str) -> Vec<u8> {
     serde_json::to_vec(&Value::Object(v)).expect("config serialises")
 }
 
-/// The artifact manifest: one Flux content layer, the Flux config, provenance annotations.
+/// The artifact manifest: one Flux content layer, the Flux config, provenance annotations, and
+/// the OCI 1.1 `artifactType`, so registries and `oras discover` list it as a Flux artifact.
+/// Its value is the config media type, which OCI 1.1 readers already take as the type when the
+/// field is absent; Flux's source-controller reads only the layers (go-containerregistry skips
+/// fields it does not use, and the digest is over the bytes), so Flux accepts it unchanged.
 pub fn flux_manifest(config: &[u8], layer: &[u8], provenance: &Provenance) -> Vec<u8> {
     let mut m = Map::new();
     m.insert("schemaVersion".into(), json!(2));
     m.insert("mediaType".into(), json!(mt::OCI_MANIFEST));
+    m.insert("artifactType".into(), json!(mt::FLUX_CONFIG));
     m.insert("config".into(), descriptor(mt::FLUX_CONFIG, config));
     m.insert(
         "layers".into(),
@@ -162,6 +167,8 @@ mod tests {
         let bytes = flux_manifest(&config, b"layer", &prov);
         let m = Manifest::parse(&bytes).expect("parse");
         assert_eq!(m.config.media_type, mt::FLUX_CONFIG);
+        let v: Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(v["artifactType"], mt::FLUX_CONFIG);
         assert_eq!(m.flux_layer().expect("layer").digest, digest_of(b"layer"));
         assert_eq!(m.provenance(), prov);
         assert_eq!(

@@ -6,6 +6,7 @@ use super::oci::{Registry, RegistryError, RegistryOptions};
 use super::oci_json::{Manifest, Provenance};
 use super::push::existing_entries;
 use super::reference::ArtifactRef;
+use super::referrers::{self, BundleCheck, MAX_BUNDLES};
 use super::sign::{self, signature_tag, PayloadError};
 use super::tarball::{unpack, UnpackError, UnpackLimits, Unpacked};
 use p256::ecdsa::VerifyingKey;
@@ -20,8 +21,10 @@ const MAX_CONFIG: u64 = 1 << 20;
 pub enum VerifyError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    #[error("{reference} has no cosign signature (no tag {tag})\nhint: push with --key, or pass --insecure-skip-verify to accept an unsigned artifact")]
+    #[error("{reference} has no cosign signature (no Sigstore bundle among its referrers, no tag {tag})\nhint: push with --key, or pass --insecure-skip-verify to accept an unsigned artifact")]
     Unsigned { reference: String, tag: String },
+    #[error("no signature on {reference} is accepted:\n{reasons}")]
+    Refused { reference: String, reasons: String },
     #[error("no signature on {reference} verifies with the given key(s) ({checked} signature(s) checked)")]
     BadSignature { reference: String, checked: usize },
     #[error("{reference}: a valid signature, but {source}")]
@@ -60,6 +63,8 @@ pub struct Verified {
     pub layer: Vec<u8>,
     /// Whether a signature was verified (false only with `insecure_skip_verify`).
     pub signed: bool,
+    /// The format of the signature that verified: `bundle` or `v2`.
+    pub signature_format: Option<&'static str>,
 }
 
 /// What `verify` and `pull` report.
@@ -69,6 +74,8 @@ pub struct VerifyReport {
     pub reference: String,
     pub digest: String,
     pub signed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_format: Option<&'static str>,
     pub source: Option<String>,
     pub revision: Option<String>,
     pub created: Option<String>,
@@ -88,6 +95,7 @@ impl Verified {
             reference: self.reference.to_string(),
             digest: self.digest.clone(),
             signed: self.signed,
+            signature_format: self.signature_format,
             source,
             revision,
             created,
@@ -97,7 +105,46 @@ impl Verified {
     }
 }
 
+/// Accepts the artifact when any signature about this digest verifies with one of `keys`: a
+/// Sigstore bundle among its referrers first (cosign v3), else the `.sig` tag (cosign v2).
+/// Returns the format that verified. A refused bundle does not hide a valid v2 signature, but
+/// when nothing verifies the error lists why each one was refused.
 fn check_signature(
+    reg: &Registry,
+    pinned: &ArtifactRef,
+    digest: &str,
+    keys: &[VerifyingKey],
+) -> Result<&'static str, VerifyError> {
+    let bundles: BundleCheck = referrers::check_bundles(reg, pinned, digest, keys)?;
+    if bundles.verified.is_some() {
+        return Ok("bundle");
+    }
+    let v2 = check_v2_signature(reg, pinned, digest, keys);
+    if bundles.refused.is_empty() {
+        return v2.map(|()| "v2");
+    }
+    let mut reasons: Vec<String> = bundles.refused.iter().map(|r| format!("  {r}")).collect();
+    if bundles.skipped > 0 {
+        reasons.push(format!(
+            "  {} more bundle referrer(s) not read (only the first {MAX_BUNDLES} are)",
+            bundles.skipped
+        ));
+    }
+    match v2 {
+        Ok(()) => return Ok("v2"),
+        Err(VerifyError::Unsigned { tag, .. }) => {
+            reasons.push(format!("  no v2 signature (no tag {tag})"));
+        }
+        Err(VerifyError::Registry(e)) => return Err(VerifyError::Registry(e)),
+        Err(e) => reasons.push(format!("  v2 signature: {e}")),
+    }
+    Err(VerifyError::Refused {
+        reference: pinned.to_string(),
+        reasons: reasons.join("\n"),
+    })
+}
+
+fn check_v2_signature(
     reg: &Registry,
     pinned: &ArtifactRef,
     digest: &str,
@@ -158,9 +205,11 @@ pub fn fetch_verified(r: &ArtifactRef, opts: &VerifyOptions) -> Result<Verified,
     let (bytes, digest) = reg.manifest(r)?;
     let pinned = r.with_digest(&digest);
     let reference = pinned.to_string();
-    if !opts.insecure_skip_verify {
-        check_signature(&reg, &pinned, &digest, &opts.keys)?;
-    }
+    let signature_format = if opts.insecure_skip_verify {
+        None
+    } else {
+        Some(check_signature(&reg, &pinned, &digest, &opts.keys)?)
+    };
     let not_flux = |message: String| VerifyError::NotFlux {
         reference: reference.clone(),
         message,
@@ -195,6 +244,7 @@ pub fn fetch_verified(r: &ArtifactRef, opts: &VerifyOptions) -> Result<Verified,
         manifest,
         layer: data,
         signed: !opts.insecure_skip_verify,
+        signature_format,
     })
 }
 

@@ -6,7 +6,8 @@ use super::media_types as mt;
 use super::oci::{Registry, RegistryError, RegistryOptions};
 use super::oci_json::{digest_of, flux_config, flux_manifest, Manifest, Provenance};
 use super::reference::ArtifactRef;
-use super::sign::{self, signature_tag, SignatureEntry};
+use super::referrers::{self, AttachError};
+use super::sign::{self, signature_tag, SignatureEntry, SignatureFormat};
 use super::tarball::{pack_dir, PackError};
 use p256::ecdsa::SigningKey;
 use serde::Serialize;
@@ -20,6 +21,8 @@ pub enum PushError {
     Registry(#[from] RegistryError),
     #[error("the existing signature manifest {tag} is unreadable: {message}\nhint: delete the tag and push again")]
     BadSignatureManifest { tag: String, message: String },
+    #[error(transparent)]
+    Attach(#[from] AttachError),
 }
 
 /// An artifact ready to push: every byte already decided.
@@ -58,6 +61,8 @@ pub struct PushOptions {
     pub tags: Vec<String>,
     /// Sign with this key (cosign's format).
     pub signing_key: Option<SigningKey>,
+    /// Which signatures to write when signing.
+    pub signature_format: SignatureFormat,
     pub registry: RegistryOptions,
 }
 
@@ -69,8 +74,10 @@ pub struct PushReport {
     pub reference: String,
     pub digest: String,
     pub tags: Vec<String>,
-    /// The signature tag, when signed.
+    /// The signature tag, when signed in the v2 format.
     pub signature: Option<String>,
+    /// The Sigstore bundle referrer (`repo@sha256:...`), when signed in the bundle format.
+    pub bundle: Option<String>,
     pub uploaded_blobs: usize,
     pub skipped_blobs: usize,
     pub layer_bytes: usize,
@@ -94,10 +101,22 @@ pub fn push_prepared(
     // By digest first: a tag is only moved once everything it names is in place.
     let pinned = target.with_digest(&p.digest);
     reg.push_manifest(&pinned, &p.manifest, mt::OCI_MANIFEST)?;
-    let signature = match &opts.signing_key {
-        Some(key) => Some(push_signature(&reg, target, &p.digest, key)?),
-        None => None,
-    };
+    let (mut signature, mut bundle) = (None, None);
+    if let Some(key) = &opts.signing_key {
+        if opts.signature_format.v2() {
+            signature = Some(push_signature(&reg, target, &p.digest, key)?);
+        }
+        if opts.signature_format.bundle() {
+            let b = sign::bundle::sign_image(key, &target.repository_name(), &p.digest);
+            bundle = Some(referrers::attach_bundle(
+                &reg,
+                target,
+                &p.digest,
+                p.manifest.len(),
+                &b,
+            )?);
+        }
+    }
     for tag in &opts.tags {
         reg.push_manifest(&target.with_tag(tag), &p.manifest, mt::OCI_MANIFEST)?;
     }
@@ -106,6 +125,7 @@ pub fn push_prepared(
         digest: p.digest.clone(),
         tags: opts.tags.clone(),
         signature,
+        bundle,
         uploaded_blobs: uploaded,
         skipped_blobs: 2 - uploaded,
         layer_bytes: p.layer.len(),

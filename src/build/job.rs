@@ -2,7 +2,7 @@
 
 use super::BuildContext;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
-use crate::manifest::{parse_documents, Object, ObjectError, YamlError};
+use crate::manifest::{parse_rendered, Object, ObjectError, YamlError};
 use crate::render::{
     input_digests, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
     KustomizeRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
@@ -272,7 +272,7 @@ fn source_comments(text: &str) -> Vec<Option<String>> {
 }
 
 pub(super) fn to_objects(text: &str) -> Result<Vec<Object>, PairErrorKind> {
-    let docs = parse_documents(text)?;
+    let docs = parse_rendered(text)?;
     let sources = source_comments(text);
     docs.into_iter()
         .enumerate()

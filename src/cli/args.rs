@@ -272,6 +272,11 @@ pub struct PushArgs {
     /// [default: ferry.yaml's `signing.key`, else $FERRY_SIGNING_KEY; none: unsigned].
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Signature format(s) to write with --key: `v2` (cosign v2's `sha256-<hex>.sig` tag, read
+    /// by skopeo and Flux before 2.8), `bundle` (cosign v3's Sigstore bundle as an OCI 1.1
+    /// referrer, read by Flux 2.8+), or `both` so every verifier finds one.
+    #[arg(long, value_enum, default_value_t = SigFormatArg::Both, value_name = "FORMAT")]
+    pub signature_format: SigFormatArg,
     /// The `org.opencontainers.image.source` annotation [default: the Git remote `origin`].
     #[arg(long, value_name = "URL")]
     pub source: Option<String>,
@@ -282,6 +287,24 @@ pub struct PushArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `--signature-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SigFormatArg {
+    V2,
+    Bundle,
+    Both,
+}
+
+impl From<SigFormatArg> for crate::artifact::SignatureFormat {
+    fn from(a: SigFormatArg) -> Self {
+        match a {
+            SigFormatArg::V2 => crate::artifact::SignatureFormat::V2,
+            SigFormatArg::Bundle => crate::artifact::SignatureFormat::Bundle,
+            SigFormatArg::Both => crate::artifact::SignatureFormat::Both,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +437,10 @@ pub struct SecretsEncryptArgs {
     /// Compute the MAC over encrypted values only.
     #[arg(long)]
     pub mac_only_encrypted: bool,
+    /// Write the file even when the selectors encrypt no value (by default that is refused:
+    /// a `sops:` block over plaintext looks encrypted and is not).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

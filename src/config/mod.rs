@@ -27,6 +27,14 @@ pub const FILE_NAME: &str = "ferry.yaml";
 
 /// Parses and validates a pipeline file. `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    // serde keeps the last of two `podinfo:` under `apps:`: refused first, with both lines.
+    crate::manifest::strict::check_rules(text).map_err(|e| ConfigError::Invalid {
+        file: file.to_path_buf(),
+        key: e.path,
+        line: Some(e.line),
+        message: e.kind.to_string(),
+        hint: None,
+    })?;
     let de = serde_yaml_ng::Deserializer::from_str(text);
     let pipeline: Pipeline = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -12,23 +12,133 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Parses a YAML stream into its documents, skipping empty ones (`---` alone, comments only, `null`).
+/// Parses a YAML stream into its documents, skipping empty ones (`---` alone, comments only,
+/// `null`). A mapping key defined twice is refused with both lines (see [`super::strict`]): this
+/// reads files people wrote. Tool output goes through [`parse_rendered`].
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_stream(text, true)
+}
+
+/// Parses the output of a renderer (helm, a kustomize binary) as the tools that apply it do:
+/// a key repeated by a chart's template keeps its last value, as Helm and Flux keep it.
+pub fn parse_rendered(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_stream(text, false)
+}
+
+fn parse_stream(text: &str, unique: bool) -> Result<Vec<Value>, YamlError> {
     let mut docs = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        match Value::deserialize(de) {
+        let parsed = if unique {
+            Unique::deserialize(de).map(|u| u.0)
+        } else {
+            Value::deserialize(de)
+        };
+        match parsed {
             Ok(Value::Null) => {}
             Ok(v) => docs.push(v),
             Err(e) => {
-                return Err(YamlError {
+                let mut err = YamlError {
                     index: i + 1,
                     line: e.location().map(|l| l.line()),
                     message: strip_location(&e.to_string()),
-                })
+                };
+                // serde_yaml_ng's own limits, in the words every reader of ferry uses.
+                if err.message.contains("recursion limit exceeded") {
+                    err.message = super::strict::StrictKind::TooDeep.to_string();
+                } else if err.message.contains("repetition limit exceeded") {
+                    err.message = super::strict::StrictKind::AliasBomb.to_string();
+                } else if err.message.contains(DUPLICATE) {
+                    // The visitor only knows that a key came twice; the event scan finds both
+                    // lines.
+                    if let Err(s) = super::strict::check_rules(text) {
+                        err.line = Some(s.line);
+                        err.message = match s.path.as_str() {
+                            "" => s.kind.to_string(),
+                            p => format!("{p}: {}", s.kind),
+                        };
+                    }
+                }
+                return Err(err);
             }
         }
     }
     Ok(docs)
+}
+
+const DUPLICATE: &str = "mapping key defined twice";
+
+/// A JSON value read like `serde_json::Value` reads one, except that a mapping key defined
+/// twice is an error instead of the last one winning.
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Unique, D::Error> {
+        de.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    // Scalars are read exactly as serde_json reads them.
+    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Unique, E> {
+        Value::deserialize(serde::de::value::I128Deserializer::<E>::new(v)).map(Unique)
+    }
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Unique, E> {
+        Value::deserialize(serde::de::value::U128Deserializer::<E>::new(v)).map(Unique)
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+        Ok(Unique(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v)))
+    }
+    fn visit_none<E>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Unique, D::Error> {
+        Unique::deserialize(de)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Unique(Value::Array(items)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let Unique(v) = map.next_value()?;
+            if out.insert(k, v).is_some() {
+                return Err(serde::de::Error::custom(DUPLICATE));
+            }
+        }
+        Ok(Unique(Value::Object(out)))
+    }
 }
 
 fn strip_location(message: &str) -> String {
@@ -69,6 +179,23 @@ mod tests {
         let err = parse_documents("a: 1\n---\nb: [unclosed\n").expect_err("must fail");
         assert_eq!(err.index, 2);
         assert!(err.line.is_some(), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_key_names_both_lines_and_rendered_output_keeps_the_last() {
+        let text = "a: 1\n---\nkind: ConfigMap\ndata:\n  x: \"1\"\n  y: \"2\"\n  x: \"3\"\n";
+        let err = parse_documents(text).expect_err("duplicate");
+        assert_eq!(err.index, 2);
+        assert_eq!(err.line, Some(7));
+        assert_eq!(
+            err.message,
+            "data: mapping key \"x\" already defined at line 5"
+        );
+        let docs = parse_rendered(text).expect("tools keep the last");
+        assert_eq!(docs[1]["data"]["x"], "3");
+        // Same values with unique keys read the same both ways.
+        let fine = "a: {b: [1, 2.5, x, null, true]}\n";
+        assert_eq!(parse_documents(fine).ok(), parse_rendered(fine).ok());
     }
 
     #[test]

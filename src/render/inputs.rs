@@ -17,6 +17,34 @@ pub enum InputError {
     },
     #[error("{key}: `{path}` leaves the repository")]
     Escapes { key: String, path: String },
+    /// A values file breaking the YAML rules every input is held to (a key defined twice...).
+    #[error("{key}: {message}")]
+    Yaml { key: String, message: String },
+}
+
+/// Holds a YAML input to [`crate::manifest::strict`]: helm would keep the last of two equal
+/// keys, sops and kustomize refuse them.
+fn check_yaml(tree: &dyn Tree, key: &str, path: &str) -> Result<(), InputError> {
+    let bytes = tree.read(path).map_err(|source| InputError::Missing {
+        key: key.to_string(),
+        source,
+    })?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(()); // helm says what it makes of it
+    };
+    crate::manifest::strict::check_rules(text).map_err(|e| InputError::Yaml {
+        key: key.to_string(),
+        message: e.at(path),
+    })?;
+    // A file claiming sops is opened strictly when rendering; one that does not must not hold
+    // ciphertext (a sops file whose metadata was lost).
+    if !crate::secrets::build::is_encrypted_text(text) {
+        crate::secrets::build::check_plaintext_file(path, text).map_err(|e| InputError::Yaml {
+            key: key.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 /// Digest of every input, keyed by a label (`chart`, `values[0]`, a kustomize path...).
@@ -39,10 +67,10 @@ pub fn input_digests(
                 );
             }
             for (i, v) in h.values.iter().enumerate() {
-                out.insert(
-                    format!("values[{i}]:{v}"),
-                    digest(format!("{base}.helm.values[{i}]"), v)?,
-                );
+                let key = format!("{base}.helm.values[{i}]");
+                let d = digest(key.clone(), v)?;
+                check_yaml(tree, &key, v)?;
+                out.insert(format!("values[{i}]:{v}"), d);
             }
         }
         ResolvedSource::Plain { path } => {
@@ -76,7 +104,8 @@ pub fn input_digests(
                 }
             }
             let mut seen = BTreeSet::new();
-            kustomize_closure(tree, path, &mut seen, &mut out);
+            kustomize_closure(tree, path, &mut seen, &mut out)
+                .map_err(|source| InputError::Missing { key, source })?;
         }
     }
     Ok(out)
@@ -148,32 +177,43 @@ fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// A digest, or nothing for a path kustomize will report itself; a symbolic link that is not
+/// followed is refused here, before a renderer could follow it.
+fn closure_digest(tree: &dyn Tree, path: &str) -> Result<Option<String>, SourceError> {
+    match tree.digest(path) {
+        Ok(d) => Ok(Some(d)),
+        Err(e @ SourceError::Link { .. }) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 fn kustomize_closure(
     tree: &dyn Tree,
     dir: &str,
     seen: &mut BTreeSet<String>,
     out: &mut BTreeMap<String, String>,
-) {
+) -> Result<(), SourceError> {
     if !seen.insert(dir.to_string()) {
-        return;
+        return Ok(());
     }
-    if let Ok(d) = tree.digest(dir) {
+    if let Some(d) = closure_digest(tree, dir)? {
         out.insert(format!("kustomize:{dir}"), d);
     }
     let Some(k) = kustomization_of(tree, dir) else {
-        return;
+        return Ok(());
     };
     let under = |p: &str| dir.is_empty() || p.starts_with(&format!("{dir}/"));
     for rel in referenced_paths(&k) {
         let Some(p) = join(dir, &rel) else { continue };
         match tree.entry(&p) {
-            Some(EntryKind::Dir) => kustomize_closure(tree, &p, seen, out),
+            Some(EntryKind::Dir) => kustomize_closure(tree, &p, seen, out)?,
             Some(EntryKind::File) if !under(&p) => {
-                if let Ok(d) = tree.digest(&p) {
+                if let Some(d) = closure_digest(tree, &p)? {
                     out.insert(format!("kustomize:{p}"), d);
                 }
             }
             _ => {}
         }
     }
+    Ok(())
 }

@@ -57,6 +57,14 @@ pub enum RenderError {
     Source(#[from] SourceError),
     #[error("`{path}` is not UTF-8 text")]
     NotText { path: String },
+    /// A repository file that is not valid YAML, or breaks the rules every input is held to;
+    /// `line` is the file's own.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Yaml {
+        path: String,
+        line: Option<usize>,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
     /// The native kustomize renderer refused or failed. `message` names repository paths;

@@ -24,6 +24,13 @@ pub fn read_plain(tree: &dyn Tree, dir: &str) -> Result<String, RenderError> {
         let bytes = tree.read(&f)?;
         let text =
             String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: f.clone() })?;
+        // Each file is read on its own first, so that an error names it and its own line (in
+        // the joined stream it would be "document 7"), and duplicate keys are refused.
+        crate::manifest::parse_documents(&text).map_err(|e| RenderError::Yaml {
+            path: f.clone(),
+            line: e.line,
+            message: e.message,
+        })?;
         out.push_str("---\n# Source: ");
         out.push_str(&f);
         out.push('\n');

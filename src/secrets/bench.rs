@@ -89,6 +89,7 @@ pub fn run(
         recipients: vec![ci_r],
         selectors: seal::kubernetes_selectors(),
         mac_only_encrypted: false,
+        allow_empty: false,
     };
     let files: Vec<String> = (0..secrets)
         .map(|i| file::encrypt(&secret(i, keys), Format::Yaml, &opts).map_err(|e| e.to_string()))

@@ -25,24 +25,92 @@ pub fn ci_identities() -> Result<&'static Identities, SecretsError> {
         })
 }
 
-/// Whether a YAML/JSON text is a sops-encrypted file (a top-level `sops:` with a MAC).
+/// Whether a YAML/JSON text claims to be a sops-encrypted file: a document with a top-level
+/// `sops` key, whatever its value. Such a file is opened with the strict reader (metadata,
+/// data key, every value, the MAC) or refused, as `ferry secrets decrypt` would; a truncated
+/// or forged `sops:` block never passes for plaintext.
 pub fn is_encrypted_text(text: &str) -> bool {
-    text.contains("sops:")
-        && text.contains("mac:")
-        && Format::Yaml
-            .parse(text)
-            .is_ok_and(|d| sops::has_metadata(&d))
-        || text.trim_start().starts_with('{')
-            && text.contains("\"sops\"")
-            && Format::Json
-                .parse(text)
-                .is_ok_and(|d| sops::has_metadata(&d))
+    if !text.contains("sops") {
+        return false;
+    }
+    let json = text.trim_start().starts_with('{');
+    let format = if json { Format::Json } else { Format::Yaml };
+    match format.parse(text) {
+        Ok(docs) => docs.iter().any(|d| sops::tree::get(d, "sops").is_some()),
+        // A file the sops reader refuses: the serde reader decides whether it claims sops.
+        Err(_) => crate::manifest::parse_rendered(text)
+            .is_ok_and(|docs| docs.iter().any(|d| d.get("sops").is_some())),
+    }
 }
 
-/// Whether a rendered object is still sops-encrypted.
+/// Whether a rendered object claims to be sops-encrypted (a top-level `sops` key): it is
+/// opened and MAC-checked, or refused.
 pub fn is_encrypted_object(v: &serde_json::Value) -> bool {
+    v.get("sops").is_some()
+}
+
+/// Whether an object looks sealed by sops (a `sops` mapping with a MAC and a date): ciphertext
+/// that may be cached. Whether it really is, opening it tells.
+fn looks_sealed(v: &serde_json::Value) -> bool {
     v.get("sops").and_then(|s| s.get("mac")).is_some()
         && v.get("sops").and_then(|s| s.get("lastmodified")).is_some()
+}
+
+const CIPHERTEXT: &str = "ENC[AES256_GCM,";
+
+/// The key path of the first `ENC[AES256_GCM,...]` value in a document that has no `sops`
+/// block: a damaged file (its metadata cut off or lost), never data.
+pub fn stray_ciphertext(v: &serde_json::Value) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &mut String) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.starts_with(CIPHERTEXT) => Some(path.clone()),
+            serde_json::Value::Object(m) => m.iter().find_map(|(k, v)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let found = walk(v, path);
+                path.truncate(len);
+                found
+            }),
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(v, path);
+                path.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    if v.get("sops").is_some() {
+        return None;
+    }
+    walk(v, &mut String::new())
+}
+
+fn stray_error(what: &str, path: &str) -> SecretsError {
+    SecretsError::Unsupported(format!(
+        "{what}: the value at `{path}` is sops ciphertext (ENC[AES256_GCM,...]) but there is no `sops:` block: the file is damaged (its metadata was cut off or lost), not data\nhint: restore the file from history, or encrypt its plaintext again with `ferry secrets encrypt`"
+    ))
+}
+
+/// Refuses a plaintext YAML file (a helm values file) that holds sops ciphertext.
+///
+/// # Errors
+/// The file and the key path of the first `ENC[...]` value.
+pub fn check_plaintext_file(file: &str, text: &str) -> Result<(), SecretsError> {
+    if !text.contains(CIPHERTEXT) {
+        return Ok(());
+    }
+    let Ok(docs) = crate::manifest::parse_rendered(text) else {
+        return Ok(()); // helm says what is wrong with it
+    };
+    match docs.iter().find_map(stray_ciphertext) {
+        Some(path) => Err(stray_error(file, &path)),
+        None => Ok(()),
+    }
 }
 
 /// Decrypts a sops YAML file in memory (helm values) and returns the plaintext text.
@@ -71,10 +139,13 @@ fn to_json(b: &Branch) -> serde_json::Value {
 /// The first object that cannot be opened, named by kind and name.
 pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
     for obj in objects.iter_mut() {
+        let name = format!("{}/{}", obj.kind(), obj.name());
         if !is_encrypted_object(obj.value()) {
+            if let Some(path) = stray_ciphertext(obj.value()) {
+                return Err(stray_error(&name, &path));
+            }
             continue;
         }
-        let name = format!("{}/{}", obj.kind(), obj.name());
         let open = open_value(obj.value(), ci_identities()?, &name)?;
         *obj.value_mut() = open;
     }
@@ -149,6 +220,23 @@ pub fn seal_selectors(obj: &Object, rules: &[SealRule]) -> Result<Option<Selecto
     Ok(None)
 }
 
+/// A `seal:` rule whose selectors would encrypt none of the object's values would write a
+/// `sops:` block over plaintext: refused, with the selector and the keys it saw. (A core
+/// Secret without data is sealed as it is: there is nothing in it to leave in clear.)
+fn refuse_empty_seal(obj: &Object, sel: &Selectors) -> Result<(), SecretsError> {
+    let sel = sel.clone().or_default();
+    let coverage = sops::coverage(&[to_branch(obj.value())], &sel)?;
+    if coverage.encrypts_nothing() {
+        return Err(SecretsError::EncryptsNothing {
+            what: format!("{}/{} (matched by a `seal:` rule of ferry.yaml)", obj.kind(), obj.name()),
+            selectors: sel.describe(),
+            keys: coverage.keys_seen(),
+            hint: "fix the rule's encryptedRegex: it is matched against each key on a value's path, e.g. `^(data|stringData)$` or `^password$`".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Seals every `Secret`, and every object a `seal:` rule matches, for the environment's
 /// recipients, deterministically from the CI identity.
 ///
@@ -163,6 +251,9 @@ pub fn seal_objects(
     let mut todo = Vec::new();
     for (i, obj) in objects.iter().enumerate() {
         if let Some(sel) = seal_selectors(obj, rules)? {
+            if !must_seal(obj) {
+                refuse_empty_seal(obj, &sel)?;
+            }
             todo.push((i, sel));
         }
     }
@@ -195,7 +286,7 @@ pub fn seal_objects(
 /// serde's YAML would leave strings such as `2024-01-01` or `1_000` unquoted, which sops reads
 /// as a timestamp or a number, and the MAC would no longer match.
 pub fn sealed_text(obj: &Object) -> Option<String> {
-    is_encrypted_object(obj.value()).then(|| Format::Yaml.emit(&[to_branch(obj.value())]))
+    looks_sealed(obj.value()).then(|| Format::Yaml.emit(&[to_branch(obj.value())]))
 }
 
 /// Whether rendered text holds a value that would be sealed and is not encrypted yet: a plain
@@ -206,11 +297,11 @@ pub fn holds_plaintext_secret(text: &str, rules: &[SealRule]) -> bool {
     if rules.is_empty() && !text.contains("Secret") {
         return false;
     }
-    let Ok(docs) = crate::manifest::parse_documents(text) else {
+    let Ok(docs) = crate::manifest::parse_rendered(text) else {
         return true;
     };
     docs.into_iter().any(|v| {
-        if is_encrypted_object(&v) {
+        if looks_sealed(&v) {
             return false;
         }
         match Object::from_value(v) {

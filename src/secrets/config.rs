@@ -65,6 +65,7 @@ pub fn rule_for(config: &Path, file: &Path) -> Result<Option<Rule>, SecretsError
         message,
     };
     let text = std::fs::read_to_string(config).map_err(|e| bad(e.to_string()))?;
+    crate::manifest::strict::check_rules(&text).map_err(|e| bad(e.to_string()))?;
     let raw: RawConfig = serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let base = config.parent().unwrap_or(Path::new("."));
     let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());

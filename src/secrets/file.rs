@@ -15,6 +15,8 @@ pub struct EncryptOptions {
     pub recipients: Vec<Recipient>,
     pub selectors: Selectors,
     pub mac_only_encrypted: bool,
+    /// Write the file even when the selectors encrypt no value.
+    pub allow_empty: bool,
 }
 
 /// A decrypted file: its plaintext documents, metadata and data key, all in memory.
@@ -52,12 +54,22 @@ pub fn encrypt(text: &str, format: Format, opts: &EncryptOptions) -> Result<Stri
     if opts.recipients.is_empty() {
         return Err(SecretsError::NoRecipients);
     }
+    let selectors = opts.selectors.clone().or_default();
+    let coverage = sops::coverage(&docs, &selectors)?;
+    if coverage.encrypts_nothing() && !opts.allow_empty {
+        return Err(SecretsError::EncryptsNothing {
+            what: "encrypt".into(),
+            selectors: selectors.describe(),
+            keys: coverage.keys_seen(),
+            hint: "fix the selector (a regex is matched against each key on a value's path), or pass --allow-empty to write the values in clear".into(),
+        });
+    }
     let key = random_key();
     let md = Metadata {
         age: agekeys::wrap(&key, &opts.recipients)?,
         last_modified: metadata::now_rfc3339(),
         mac: String::new(),
-        selectors: opts.selectors.clone().or_default(),
+        selectors,
         mac_only_encrypted: opts.mac_only_encrypted,
         version: metadata::FORMAT_VERSION.into(),
         other: Vec::new(),

@@ -35,6 +35,14 @@ pub enum SecretsError {
     },
     #[error("no recipients: give --age, or a .sops.yaml creation rule with `age` for this file")]
     NoRecipients,
+    /// Selectors that leave every value in clear: a `sops:` block over plaintext.
+    #[error("{what}: {selectors} matches no key, so no value would be encrypted; keys seen: {keys}\nhint: {hint}")]
+    EncryptsNothing {
+        what: String,
+        selectors: String,
+        keys: String,
+        hint: String,
+    },
     #[error("{0}")]
     Unsupported(String),
     #[error("{path}: {message}")]

@@ -1,8 +1,10 @@
 //! A commit's tree, read with gix from the local object database. Never touches the network.
 
+use super::links::{self, Broken, Node};
 use super::{EntryKind, Revision, SourceError, Tree};
 use gix::bstr::ByteSlice;
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -11,6 +13,20 @@ use std::sync::OnceLock;
 struct Entry {
     oid: gix::ObjectId,
     kind: EntryKind,
+    /// Reached through a symbolic link: a directory holding one has no single tree id.
+    linked: bool,
+}
+
+impl Node for Entry {
+    fn is_dir(&self) -> bool {
+        self.kind == EntryKind::Dir
+    }
+    fn via_link(&self) -> Entry {
+        Entry {
+            linked: true,
+            ..self.clone()
+        }
+    }
 }
 
 /// The files of one commit, indexed once by path so that lookups and digests cost nothing.
@@ -19,6 +35,10 @@ pub struct GitTree {
     /// Thread-local handles, reused: making one per read cost more than the read itself.
     handles: std::sync::Mutex<Vec<gix::Repository>>,
     entries: BTreeMap<String, Entry>,
+    /// Links not followed (leaving the tree, dangling, looping), with their target.
+    broken: BTreeMap<String, (String, Broken)>,
+    /// Whether any entry was reached through a link.
+    followed_links: bool,
     root: gix::ObjectId,
     revision: Revision,
     checkout: OnceLock<Result<tempfile::TempDir, String>>,
@@ -37,9 +57,22 @@ impl GitTree {
             rev: rev.to_string(),
             message,
         };
-        let id = repo
-            .rev_parse_single(rev)
-            .map_err(|e| rev_err(e.to_string()))?;
+        let id = repo.rev_parse_single(rev).map_err(|e| {
+            // A fresh `git init`: HEAD names a branch that does not exist yet.
+            match repo.head() {
+                Ok(head) if head.is_unborn() && (rev == "HEAD" || head_is(&head, rev)) => {
+                    SourceError::NoCommit {
+                        path: repo.workdir().unwrap_or(dir).to_path_buf(),
+                        branch: head
+                            .referent_name()
+                            .map(|n| n.shorten().to_str_lossy().into_owned())
+                            .unwrap_or_else(|| "HEAD".into()),
+                        rev: rev.to_string(),
+                    }
+                }
+                _ => rev_err(e.to_string()),
+            }
+        })?;
         let commit = id
             .object()
             .map_err(|e| rev_err(e.to_string()))?
@@ -54,6 +87,7 @@ impl GitTree {
         let prefix = subdir_of(&repo, dir);
         let mut root = tree.id;
         let mut entries = BTreeMap::new();
+        let mut links = Vec::new();
         for r in rec.records {
             let full = r.filepath.to_str_lossy().into_owned();
             let path = if prefix.is_empty() {
@@ -70,11 +104,29 @@ impl GitTree {
                 EntryKind::Dir
             } else if r.mode.is_blob() {
                 EntryKind::File
+            } else if r.mode.is_link() {
+                links.push((path, r.oid));
+                continue;
             } else {
-                continue; // symlinks and submodules are not part of what ferry renders
+                continue; // submodules are not part of what ferry renders
             };
-            entries.insert(path, Entry { oid: r.oid, kind });
+            entries.insert(
+                path,
+                Entry {
+                    oid: r.oid,
+                    kind,
+                    linked: false,
+                },
+            );
         }
+        let mut targets = Vec::new();
+        for (path, oid) in links {
+            let target = repo
+                .find_blob(oid)
+                .map_err(|e| rev_err(format!("cannot read the symbolic link `{path}`: {e}")))?;
+            targets.push((path, target.data.to_str_lossy().into_owned()));
+        }
+        let broken = links::resolve(&mut entries, targets);
         let branch = branch_of(&repo, rev);
         if !prefix.is_empty() && root == tree.id {
             return Err(rev_err(format!(
@@ -86,7 +138,9 @@ impl GitTree {
         drop(commit);
         Ok(GitTree {
             root,
+            followed_links: entries.values().any(|e| e.linked),
             entries,
+            broken,
             revision: Revision {
                 commit: Some(commit_id),
                 branch,
@@ -101,6 +155,14 @@ impl GitTree {
 
     fn lookup(&self, path: &str) -> Option<&Entry> {
         self.entries.get(path)
+    }
+
+    /// The error for a link not followed at `path`, above it, or (`below`) inside it.
+    fn broken_link(&self, path: &str, below: bool) -> Result<(), SourceError> {
+        match links::broken_at(&self.broken, path, below) {
+            Some((link, (target, why))) => Err(why.error(link, target, &self.origin())),
+            None => Ok(()),
+        }
     }
 
     fn blob(&self, path: &str, oid: gix::ObjectId) -> Result<Vec<u8>, SourceError> {
@@ -119,6 +181,12 @@ impl GitTree {
         }
         data
     }
+}
+
+/// Whether the unborn HEAD names the branch `rev`.
+fn head_is(head: &gix::Head<'_>, rev: &str) -> bool {
+    head.referent_name()
+        .is_some_and(|n| n.shorten().to_str_lossy() == rev || n.as_bstr().to_str_lossy() == rev)
 }
 
 /// `dir` relative to the repository's work tree, `/`-separated; empty at the top.
@@ -158,14 +226,20 @@ impl Tree for GitTree {
         if path.is_empty() {
             return Some(EntryKind::Dir);
         }
+        if self.broken_link(path, false).is_err() {
+            // Reading it says why.
+            return Some(EntryKind::File);
+        }
         self.lookup(path).map(|e| e.kind)
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        self.broken_link(path, false)?;
         match self.lookup(path) {
             Some(Entry {
                 oid,
                 kind: EntryKind::File,
+                ..
             }) => self.blob(path, *oid),
             Some(_) => Err(SourceError::IsDir {
                 path: path.into(),
@@ -179,6 +253,28 @@ impl Tree for GitTree {
     }
 
     fn digest(&self, path: &str) -> Result<String, SourceError> {
+        self.broken_link(path, true)?;
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        // Most trees hold no link: then no scan.
+        let linked = self.followed_links
+            && self
+                .entries
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+                .any(|(_, e)| e.linked);
+        if linked && self.entry(path) == Some(EntryKind::Dir) {
+            // The tree id covers the link, not what it points to: digest the files instead.
+            let mut h = Sha256::new();
+            for f in self.files_under(path)? {
+                let e = &self.entries[&f];
+                h.update(format!("{f}\0{}\n", e.oid));
+            }
+            return Ok(format!("git-linked:{}", hex::encode(h.finalize())));
+        }
         if path.is_empty() {
             return Ok(format!("git:{}", self.root));
         }
@@ -191,6 +287,7 @@ impl Tree for GitTree {
     }
 
     fn files_under(&self, dir: &str) -> Result<Vec<String>, SourceError> {
+        self.broken_link(dir, true)?;
         match self.entry(dir) {
             Some(EntryKind::Dir) => {}
             Some(EntryKind::File) => return Ok(vec![dir.to_string()]),

@@ -2,6 +2,7 @@
 //! tree. Renderers see both through [`Tree`], so the rest of ferry never knows which it is.
 
 mod git;
+pub mod links;
 mod revision;
 mod worktree;
 
@@ -25,6 +26,19 @@ pub enum SourceError {
     },
     #[error("{path} is not a Git repository: {message}\nhint: run ferry inside a Git checkout, or pass `--worktree` to build the files as they are on disk")]
     NotARepo { path: PathBuf, message: String },
+    #[error("`{path}` in {origin} is a symbolic link to `{target}`, {}\nhint: {}", why.describe(), why.hint())]
+    Link {
+        path: String,
+        target: String,
+        origin: String,
+        why: links::Broken,
+    },
+    #[error("the repository at {} has no commit yet (branch `{branch}` is unborn), so there is no `{rev}` to build\nhint: commit the files first, or pass `--worktree` to build them as they are on disk", path.display())]
+    NoCommit {
+        path: PathBuf,
+        branch: String,
+        rev: String,
+    },
     #[error("revision `{rev}` cannot be resolved: {message}")]
     Revision { rev: String, message: String },
     #[error("cannot write the checkout of {origin} to a temporary directory: {message}")]

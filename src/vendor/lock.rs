@@ -37,6 +37,11 @@ pub struct LockedChart {
 impl Lock {
     /// Parses lock text; `file` names it in errors.
     pub fn parse(file: &Path, text: &str) -> Result<Lock, VendorError> {
+        // Two pins for one chart would leave serde's choice of digest standing.
+        crate::manifest::strict::check_rules(text).map_err(|e| VendorError::LockFile {
+            file: file.into(),
+            message: format!("{e}\nhint: run `ferry vendor` to write it again"),
+        })?;
         serde_yaml_ng::from_str(text).map_err(|e| VendorError::LockFile {
             file: file.into(),
             message: format!("{e}\nhint: run `ferry vendor` to write it again"),

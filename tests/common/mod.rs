@@ -157,3 +157,24 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// The stdout of `ferry ARGS` that had to succeed (its stderr is the panic message otherwise).
+pub fn succeeded(args: &[&str], out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "ferry {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stderr of `ferry ARGS` that had to fail with exit code 2 (a refused input).
+pub fn refused(args: &[&str], out: std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "ferry {args:?} should fail:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -28,6 +28,7 @@ pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
         // A skopeo that checks sigstore signatures (Debian 12's cannot), into the same bin.
         eprintln!("==> installing skopeo (scripts/install-skopeo.sh)");
         crate::run(Command::new("bash").arg(root.join("scripts/install-skopeo.sh")))?;
+        install_sigstore_js()?;
         dirs.push(peers_bin());
         complete = true;
     } else if peers_bin().join("helm").is_file() && peers_bin().join("kubectl").is_file() {
@@ -58,4 +59,45 @@ pub fn find(name: &str) -> Option<PathBuf> {
         ))
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// The Sigstore JavaScript libraries the bundle interop tests run (`tests/support/sigstore_js.cjs`),
+/// from the npm registry into a private prefix; `node_modules` there is what the tests put on
+/// NODE_PATH. Majors pinned: the tests use their documented APIs.
+pub fn sigstore_js_prefix() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/sigstore-js")
+}
+
+const SIGSTORE_JS: &[&str] = &[
+    "@sigstore/verify@^3",
+    "@sigstore/bundle@^4",
+    "@sigstore/sign@^4",
+];
+
+fn install_sigstore_js() -> Result<()> {
+    let prefix = sigstore_js_prefix();
+    let installed = ["verify", "bundle", "sign"].iter().all(|p| {
+        prefix
+            .join("node_modules/@sigstore")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    if installed {
+        return Ok(());
+    }
+    eprintln!(
+        "==> installing {} into {}",
+        SIGSTORE_JS.join(" "),
+        prefix.display()
+    );
+    std::fs::create_dir_all(&prefix)
+        .with_context(|| format!("cannot create {}", prefix.display()))?;
+    crate::run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .args(SIGSTORE_JS),
+    )
+    .context("npm install of the Sigstore JavaScript libraries (is node/npm installed?)")
 }

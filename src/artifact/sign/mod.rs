@@ -1,6 +1,9 @@
-//! cosign-compatible signatures: ECDSA P-256 over the simple-signing payload, stored in the
-//! `sha256-<hex>.sig` tag; key files in cosign's formats.
+//! cosign-compatible signatures, ECDSA P-256 with cosign's key files, in two formats: cosign
+//! v2's simple-signing payload in the `sha256-<hex>.sig` tag ([`payload`]), and cosign v3's
+//! Sigstore bundle with a DSSE envelope, stored as an OCI 1.1 referrer ([`bundle`]).
 
+pub mod bundle;
+pub mod dsse;
 pub mod encrypted;
 pub mod keys;
 pub mod payload;
@@ -14,6 +17,28 @@ pub use keys::{KeyError, KeyPairFiles};
 /// The key types, so callers need no direct dependency on `p256`.
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use payload::{signature_tag, PayloadError, SignatureEntry};
+
+/// Which signature formats `push` writes. Verification reads both, always.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureFormat {
+    /// cosign v2: the `sha256-<hex>.sig` tag (skopeo, Flux before 2.8, cosign v2).
+    V2,
+    /// cosign v3: a Sigstore bundle v0.3 as an OCI 1.1 referrer (Flux 2.8+, cosign v3).
+    Bundle,
+    /// Both, so old and new verifiers find a signature they read.
+    #[default]
+    Both,
+}
+
+impl SignatureFormat {
+    pub fn v2(self) -> bool {
+        matches!(self, SignatureFormat::V2 | SignatureFormat::Both)
+    }
+    pub fn bundle(self) -> bool {
+        matches!(self, SignatureFormat::Bundle | SignatureFormat::Both)
+    }
+}
 
 /// A new random P-256 signing key (not written anywhere).
 pub fn new_signing_key() -> SigningKey {

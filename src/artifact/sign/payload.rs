@@ -75,7 +75,7 @@ pub fn check(payload: &[u8], repository: &str, digest: &str) -> Result<(), Paylo
 /// copied to, `host/repository:tag`. The signature is checked against the pinned digest either
 /// way, so the tag is only a name here, as under skopeo's `matchRepository` rule.
 /// A malformed tag is kept, so the comparison fails.
-fn split_reference(reference: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_reference(reference: &str) -> (&str, Option<&str>) {
     let (name, digest) = match reference.split_once('@') {
         Some((n, d)) => (n, Some(d)),
         None => (reference, None),

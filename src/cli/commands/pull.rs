@@ -44,10 +44,11 @@ fn print(
         OutputFormat::Text => {
             println!("{}", report.reference);
             if !g.quiet {
-                let how = if report.signed {
-                    "signature and digests verified"
-                } else {
-                    "digests verified, signature NOT checked"
+                let how = match (report.signed, report.signature_format) {
+                    (true, Some("bundle")) => "Sigstore bundle signature and digests verified",
+                    (true, Some(_)) => "cosign v2 signature and digests verified",
+                    (true, None) => "signature and digests verified",
+                    (false, _) => "digests verified, signature NOT checked",
                 };
                 let rev = report.revision.as_deref().unwrap_or("(no revision)");
                 eprintln!("{verb}: {how}; revision {rev}");

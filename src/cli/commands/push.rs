@@ -186,6 +186,7 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         let opts = PushOptions {
             tags,
             signing_key,
+            signature_format: a.signature_format.into(),
             registry: registry_options(g, &a.registry, target)?,
         };
         let report = push_prepared(target, &prepared, &opts)
@@ -193,10 +194,11 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         if a.output == OutputFormat::Text {
             println!("{}", report.reference);
             if !g.quiet {
-                let signed = if report.signature.is_some() {
-                    "signed"
-                } else {
-                    "unsigned"
+                let signed = match (&report.signature, &report.bundle) {
+                    (Some(_), Some(_)) => "signed (v2 tag and bundle)",
+                    (Some(_), None) => "signed (v2 tag)",
+                    (None, Some(_)) => "signed (bundle)",
+                    (None, None) => "unsigned",
                 };
                 eprintln!(
                     "{env}: {} files, {} bytes, {signed}, tags: {} ({} blobs uploaded, {} already there)",

@@ -100,6 +100,7 @@ fn encrypt(a: SecretsEncryptArgs) -> anyhow::Result<ExitCode> {
         recipients,
         selectors,
         mac_only_encrypted: a.mac_only_encrypted || rule.mac_only_encrypted,
+        allow_empty: a.allow_empty,
     };
     let out = file::encrypt(&text, format_of(&a.file, a.format), &opts)
         .map_err(|e| with_file(e, &a.file))?;
@@ -289,6 +290,9 @@ fn edit(g: &GlobalArgs, a: SecretsFileArgs) -> anyhow::Result<ExitCode> {
                 recipients: rule.recipients,
                 selectors: rule.selectors,
                 mac_only_encrypted: rule.mac_only_encrypted,
+                // The edited text exists nowhere else any more: written as the rule says
+                // rather than lost.
+                allow_empty: true,
             };
             file::encrypt(&after, format, &opts).map_err(|e| with_file(e, &a.file))?
         }

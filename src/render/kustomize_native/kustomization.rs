@@ -242,7 +242,10 @@ impl Kustomization {
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Kustomization, Error> {
-        let docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+        // kubectl reads the kustomization file through sigs.k8s.io/yaml, where a repeated key
+        // keeps its last value (unlike resources and patches, read by kyaml, which refuse it).
+        // Native must build what kubectl builds, so the lenient reader is the right one here.
+        let docs = crate::manifest::parse_rendered(text).map_err(|e| Error::Parse {
             file: file.to_path_buf(),
             message: format!("invalid Kustomization: {e}"),
         })?;

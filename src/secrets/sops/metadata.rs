@@ -62,6 +62,16 @@ impl Selectors {
         ]
     }
 
+    /// The selector in force, for messages: ``encrypted_regex `^(data)$` ``.
+    pub fn describe(&self) -> String {
+        SELECTOR_KEYS
+            .iter()
+            .zip(self.slots())
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} `{v}`")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// sops' default: everything encrypted except keys ending in `_unencrypted`.
     pub fn or_default(self) -> Selectors {
         if self.slots().iter().all(|s| s.is_none()) {
@@ -250,6 +260,9 @@ impl Metadata {
         }
         if md.last_modified.is_empty() {
             return Err(SopsError::Metadata("sops.lastmodified is missing".into()));
+        }
+        if md.mac.is_empty() {
+            return Err(SopsError::Metadata("sops.mac is missing".into()));
         }
         Ok(md)
     }

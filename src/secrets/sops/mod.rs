@@ -86,6 +86,63 @@ fn hex_upper(bytes: &[u8]) -> String {
     hex::encode_upper(bytes)
 }
 
+/// What selectors would encrypt in a set of documents.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Values that would be encrypted.
+    pub encrypted: usize,
+    /// Key paths of the values left in clear (names, never values), in document order.
+    pub clear: Vec<String>,
+}
+
+impl Coverage {
+    /// Whether the selectors leave every value of documents that have values in clear.
+    pub fn encrypts_nothing(&self) -> bool {
+        self.encrypted == 0 && !self.clear.is_empty()
+    }
+
+    /// The key paths seen, for a message: at most 12, then how many more.
+    pub fn keys_seen(&self) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for k in &self.clear {
+            if !seen.contains(&k.as_str()) {
+                seen.push(k);
+            }
+        }
+        let more = seen.len().saturating_sub(12);
+        let mut out = seen[..seen.len().min(12)].join(", ");
+        if more > 0 {
+            out.push_str(&format!(" and {more} more"));
+        }
+        out
+    }
+}
+
+/// Counts the values `selectors` would encrypt in `docs`, without encrypting anything.
+///
+/// # Errors
+/// Bad selectors.
+pub fn coverage(docs: &[Branch], selectors: &metadata::Selectors) -> Result<Coverage, SopsError> {
+    let rules = selectors.compile()?;
+    let mut c = Coverage::default();
+    for doc in docs {
+        // The walker hands out mutable values; a copy keeps this a pure question.
+        let mut doc = doc.clone();
+        walk::walk(&mut doc, &rules, &mut |v: &mut Value, leaf| {
+            if leaf.is_comment || cipher::plaintext_bytes(v).is_none() {
+                return Ok::<(), SopsError>(());
+            }
+            if leaf.encrypted {
+                c.encrypted += 1;
+            } else {
+                c.clear.push(leaf.display.to_string());
+            }
+            Ok(())
+        })?;
+    }
+    Ok(c)
+}
+
 /// Encrypts every selected leaf of `docs` in place and stores the encrypted MAC in `md`.
 /// `md.selectors`, `md.mac_only_encrypted` and `md.last_modified` must be set.
 ///

@@ -177,13 +177,7 @@ impl Builder {
                     let Value::Str(k) = value else {
                         return Err(err(line, "mapping keys must be scalars"));
                     };
-                    // sops refuses duplicate keys; so does ferry (the MAC would be ambiguous).
-                    if branch
-                        .iter()
-                        .any(|i| matches!(i, Item::Entry(e, _) if *e == k))
-                    {
-                        return Err(err(line, format!("mapping key `{k}` is defined twice")));
-                    }
+                    // Duplicate keys were refused by the guard (the MAC would be ambiguous).
                     *key = Some(k);
                 }
             },
@@ -221,8 +215,19 @@ pub fn parse(text: &str) -> Result<Vec<Branch>, SopsError> {
     let offsets = char_offsets(text);
     let byte = |ci: usize| offsets.get(ci).copied().unwrap_or(text.len());
     let mut events = Vec::new();
+    // Duplicate keys (sops refuses them, in these words), depth and alias expansion are
+    // checked as events arrive, before anything is built.
+    let mut guard = crate::manifest::strict::Guard::new();
     for ev in Parser::new_from_str(text) {
         let (ev, span) = ev.map_err(|e| err(Some(e.marker().line()), e.info()))?;
+        guard.event(&ev, span.start.line()).map_err(|e| {
+            let at = if e.path.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("{}: {}", e.path, e.kind)
+            };
+            err(Some(e.line), at)
+        })?;
         events.push((ev, byte(span.start.index()), byte(span.end.index())));
     }
     let mut scalars: Vec<(usize, usize)> = events
