@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod goyaml;
+pub mod images;
 pub mod manifest;
 pub mod render;
 pub mod secrets;

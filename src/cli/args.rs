@@ -86,6 +86,9 @@ pub enum Command {
     /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Image automation: scan registries for tags that meet ferry.yaml's `images:` policies and rewrite the marked references in a commit.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -713,4 +716,93 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         Some(secs) if secs <= 366 * 24 * 3600 => Ok(std::time::Duration::from_secs(secs)),
         _ => Err(format!("`{s}` is longer than a year")),
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// List each policy's tags (OCI distribution API, every page), pick the latest, resolve its digest.
+    #[command(
+        long_about = "List the tags of every image repository named in ferry.yaml's `images:` \
+through the OCI distribution API (GET /v2/NAME/tags/list, following Link headers page by page), pick \
+the latest tag under each policy (and each environment override) and resolve its digest. The table \
+shows the current value of each marker (`# {\"$imagepolicy\": \"NS:NAME\"}`) and whether an update \
+would change it. Tag lists are cached for --cache-ttl seconds. Needs the network: --offline refuses.\n\n\
+Exit codes: 0 scanned, 2 a policy could not be decided (registry error, no matching tag) or bad input."
+    )]
+    Scan(ImagesScanArgs),
+    /// Rewrite every marked image reference to its policy's latest tag, and commit.
+    #[command(
+        long_about = "Find every Flux setter marker in the pipeline's YAML files \
+(`# {\"$imagepolicy\": \"NS:NAME\"}`, with `:tag`, `:name` or `:digest`; Helm values, kustomize \
+`images:` entries, any manifest), scan the policies they name, and rewrite only the marked scalars, \
+keeping every other byte. NS may name an environment, whose override of the policy then applies. \
+A tag is never downgraded unless the policy sets `allowDowngrade`. Any registry error leaves every \
+file untouched. Then the change is committed with gix: to the current branch (the working tree and \
+index follow) or to a new --branch (the working tree is left as it is), and --push pushes that \
+branch with git. A file to change that has uncommitted changes is refused.\n\n\
+--message is a template with {count} (changes), {changes} (one `- FILE:LINE IMAGE OLD -> NEW` line \
+each) and {policies} (names, comma-separated): plain placeholders, not Go templates.\n\n\
+Exit codes: 0 updated or nothing to update, 2 error (nothing written)."
+    )]
+    Update(ImagesUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesScanOptions {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Seconds a cached tag list stays fresh (0: always ask the registry).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub cache_ttl: u64,
+    /// Tags per page asked of the registry (`n=`).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub page_size: usize,
+    /// Repositories scanned at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesScanArgs {
+    #[command(flatten)]
+    pub scan: ImagesScanOptions,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesUpdateArgs {
+    #[command(flatten)]
+    pub scan: ImagesScanOptions,
+    /// Show the changes as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rewrite the files but do not commit.
+    #[arg(long, conflicts_with_all = ["branch", "push"])]
+    pub no_commit: bool,
+    /// Commit to this new branch (from HEAD) instead of the current one; the working tree is left alone.
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Commit author [default: git's user.name and user.email].
+    #[arg(long, value_name = "NAME <EMAIL>", env = "FERRY_GIT_AUTHOR")]
+    pub author: Option<String>,
+    /// Committer [default: the author].
+    #[arg(long, value_name = "NAME <EMAIL>", env = "FERRY_GIT_COMMITTER")]
+    pub committer: Option<String>,
+    /// Commit message template: {count}, {changes}, {policies}.
+    #[arg(
+        long,
+        short = 'm',
+        value_name = "TEMPLATE",
+        default_value = "ferry images: update {count} image reference(s)\n\n{changes}"
+    )]
+    pub message: String,
+    /// Push the branch committed to with `git push REMOTE BRANCH`.
+    #[arg(long)]
+    pub push: bool,
+    /// The remote --push pushes to.
+    #[arg(long, default_value = "origin", value_name = "REMOTE")]
+    pub remote: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
 }

@@ -8,6 +8,7 @@ mod control;
 mod diff;
 mod diff_live;
 mod diff_pushed;
+mod images;
 mod init;
 mod inputs;
 mod keygen;
@@ -48,6 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(a) => control::run(g, control::Action::Resume, a),
         Command::Reconcile(a) => control::run(g, control::Action::Reconcile, a),
         Command::Secrets(a) => secrets::run(g, a),
+        Command::Images(a) => images::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut crate::cli::stdout::stdout());

@@ -5,6 +5,7 @@ mod apply_cluster;
 mod artifact;
 mod build;
 mod diff;
+mod images;
 mod render;
 mod secrets;
 
@@ -39,8 +40,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         Some("artifact") => artifact::run(root),
         Some("apply") => apply::run(root, &args[1..]),
         Some("gotmpl") => gotmpl(root),
+        Some("images") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR ADDR"))?;
+            let addr = args
+                .get(3)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR ADDR"))?;
+            images::generate(Path::new(dir), addr)
+        }
+        Some("images") => images::run(root),
         other => bail!(
-            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, gotmpl"
+            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, gotmpl, images"
         ),
     }
 }
