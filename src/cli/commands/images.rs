@@ -114,7 +114,7 @@ fn print_scan(
             "changes": plan.map(|p| &p.changes),
             "kept": plan.map(|p| &p.kept),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
     let mut rows = vec![[
@@ -186,11 +186,11 @@ fn print_scan(
                 line.push_str(cell);
             }
         }
-        println!("{}", line.trim_end());
+        crate::outln!("{}", line.trim_end())?;
     }
     for d in &report.decisions {
         if d.error.is_none() {
-            println!(
+            crate::outln!(
                 "{}{}: {} ({} tags, {} page{}{})",
                 d.policy,
                 d.environment
@@ -202,7 +202,7 @@ fn print_scan(
                 d.pages,
                 if d.pages == 1 { "" } else { "s" },
                 if d.cached { ", cached" } else { "" }
-            );
+            )?;
         }
     }
     Ok(())
@@ -260,36 +260,44 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
     }
     let plan = update::plan(&root, &ctx.files, &ctx.policies, &ctx.environments, &report)?;
     let json = a.output == OutputFormat::Json;
-    let say = |s: String| {
+    let say = |s: String| -> std::io::Result<()> {
         if !g.quiet && !json {
-            println!("{s}");
+            crate::outln!("{s}")?;
         }
+        Ok(())
     };
     for c in &plan.changes {
-        say(format!("{}:{}: {} -> {}", c.file, c.line, c.old, c.new));
+        say(format!("{}:{}: {} -> {}", c.file, c.line, c.old, c.new))?;
     }
     for k in &plan.kept {
         if k.reason != "up to date" {
             say(format!(
                 "{}:{}: kept {}: {}",
                 k.file, k.line, k.value, k.reason
-            ));
+            ))?;
         }
     }
     let mut committed = None;
     if plan.changes.is_empty() {
-        say(format!("{} markers, all up to date", plan.markers));
+        say(format!("{} markers, all up to date", plan.markers))?;
     } else if a.dry_run {
         if !json {
             for (file, (old, new)) in &plan.files {
-                println!("--- a/{file}\n+++ b/{file}");
-                print!("{}", crate::diff::unified_diff(old, new, 3));
+                crate::outln!("--- a/{file}\n+++ b/{file}")?;
+                {
+                    use std::io::Write as _;
+                    write!(
+                        crate::cli::stdout::stdout(),
+                        "{}",
+                        crate::diff::unified_diff(old, new, 3)
+                    )?
+                };
             }
         }
         say(format!(
             "dry run: {} changes, nothing written",
             plan.changes.len()
-        ));
+        ))?;
     } else {
         let files: Vec<FileChange<'_>> = plan
             .files
@@ -301,7 +309,7 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
             say(format!(
                 "{} changes written, not committed",
                 plan.changes.len()
-            ));
+            ))?;
         } else {
             let opts = CommitOptions {
                 author,
@@ -316,10 +324,10 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
                 &c.commit[..12.min(c.commit.len())],
                 c.branch,
                 plan.changes.len()
-            ));
+            ))?;
             if a.push {
                 commit::push(&root, &a.remote, &c.branch)?;
-                say(format!("pushed {} to {}", c.branch, a.remote));
+                say(format!("pushed {} to {}", c.branch, a.remote))?;
             }
             committed = Some(c);
         }
@@ -332,7 +340,7 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
             "dryRun": a.dry_run,
             "commit": committed,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?)?;
     }
     Ok(ExitCode::Success)
 }
