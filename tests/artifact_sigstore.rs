@@ -118,21 +118,28 @@ impl Setup {
     }
 }
 
-/// A hand-made build output with an index.json, like `ferry build` writes.
+/// A hand-made build output with an index.json listing its file and digest, like `ferry build`
+/// writes (push refuses a directory whose files and index disagree).
 fn env_dir(tmp: &Path) {
     let env = tmp.join("repo/out/staging");
     std::fs::create_dir_all(env.join("app")).expect("mkdir");
-    std::fs::write(
-        env.join("app/configmap_default_app.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\n",
-    )
-    .expect("write");
+    let path = "app/configmap_default_app.yaml";
+    let text = "apiVersion: v1\nkind: ConfigMap\n";
+    std::fs::write(env.join(path), text).expect("write");
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+    );
+    let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "app",
+        "namespace": "default", "path": path, "digest": digest});
+    let apps = json!({"app": {"renderer": "plain", "namespace": "default",
+        "inputDigest": "sha256:00", "inputs": {}, "objects": [object]}});
     let index = json!({
         "apiVersion": "ferry.dev/v1alpha1",
         "kind": "BuildIndex",
         "environment": "staging",
         "source": {"revision": format!("main@sha1:{COMMIT}"), "commit": COMMIT, "branch": "main", "created": "2026-01-02T03:04:05Z", "worktree": false},
-        "apps": {},
+        "apps": apps,
     });
     std::fs::write(env.join("index.json"), index.to_string()).expect("write");
 }
