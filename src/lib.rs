@@ -11,6 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod goyaml;
 pub mod manifest;
+pub mod notify;
 pub mod render;
 pub mod secrets;
 pub mod source;

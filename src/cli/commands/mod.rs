@@ -10,6 +10,7 @@ mod init;
 mod inputs;
 mod keygen;
 mod keygen_signing;
+mod notify;
 mod oci_pull;
 mod pull;
 mod push;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(g, a),
         Command::Apply(a) => apply::run(g, a),
         Command::Secrets(a) => secrets::run(g, a),
+        Command::Notify(c) => notify::run(g, c),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
