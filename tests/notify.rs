@@ -94,17 +94,27 @@ fn one_chat_request(kind: &str, path: &str, answer: Answer) -> Request {
 
 #[test]
 fn slack_gets_an_attachment_coloured_by_severity() {
-    let r = one_chat_request("slack", "/services/T0/B0/SLACKTOKEN", Answer::code(200, "ok"));
+    let r = one_chat_request(
+        "slack",
+        "/services/T0/B0/SLACKTOKEN",
+        Answer::code(200, "ok"),
+    );
     let v = r.json();
     assert_eq!(v["text"], "prod failed to apply (1 failed)");
     let a = &v["attachments"][0];
     assert_eq!(a["color"], "#a30200", "error is red");
     assert_eq!(a["title"], "prod failed to apply (1 failed)");
     assert_eq!(a["title_link"], "https://ci.example.test/run/42");
-    assert_eq!(a["fields"][0], json!({"title": "Environment", "value": "prod", "short": true}));
+    assert_eq!(
+        a["fields"][0],
+        json!({"title": "Environment", "value": "prod", "short": true})
+    );
     assert_eq!(a["fields"][1]["value"], format!("main@sha1:{SHA}"));
     assert_eq!(a["fields"][2]["value"], "sha256:9a0b");
-    assert!(a["text"].as_str().expect("text").contains("ConfigMap/shop/b"));
+    assert!(a["text"]
+        .as_str()
+        .expect("text")
+        .contains("ConfigMap/shop/b"));
     insta::assert_yaml_snapshot!("slack", v);
 }
 
@@ -118,27 +128,40 @@ fn teams_gets_an_adaptive_card_in_a_message() {
     let v = r.json();
     assert_eq!(v["type"], "message");
     let att = &v["attachments"][0];
-    assert_eq!(att["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        att["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
     let card = &att["content"];
     assert_eq!(card["type"], "AdaptiveCard");
     assert_eq!(card["version"], "1.4");
     assert_eq!(card["body"][0]["color"], "Attention");
     assert_eq!(card["body"][1]["type"], "FactSet");
-    assert_eq!(card["body"][1]["facts"][0], json!({"title": "Environment", "value": "prod"}));
+    assert_eq!(
+        card["body"][1]["facts"][0],
+        json!({"title": "Environment", "value": "prod"})
+    );
     assert_eq!(card["actions"][0]["url"], "https://ci.example.test/run/42");
     insta::assert_yaml_snapshot!("teams", v);
 }
 
 #[test]
 fn discord_gets_an_embed() {
-    let r = one_chat_request("discord", "/api/webhooks/1/DISCORDTOKEN", Answer::code(204, ""));
+    let r = one_chat_request(
+        "discord",
+        "/api/webhooks/1/DISCORDTOKEN",
+        Answer::code(204, ""),
+    );
     let v = r.json();
     assert_eq!(v["username"], "ferry");
     let e = &v["embeds"][0];
     assert_eq!(e["color"], 0xa30200);
     assert_eq!(e["title"], "prod failed to apply (1 failed)");
     assert_eq!(e["url"], "https://ci.example.test/run/42");
-    assert_eq!(e["fields"][0], json!({"name": "Environment", "value": "prod", "inline": true}));
+    assert_eq!(
+        e["fields"][0],
+        json!({"name": "Environment", "value": "prod", "inline": true})
+    );
     assert_eq!(e["footer"]["text"], "ferry failed");
     insta::assert_yaml_snapshot!("discord", v);
 }
@@ -180,14 +203,20 @@ fn webhook_body_is_the_event_signed_with_hmac_and_custom_headers() {
     assert!(python_verifies(&key, &r.body, sig), "python accepts {sig}");
     let mut tampered = r.body.clone();
     tampered[0] = b' ';
-    assert!(!python_verifies(&key, &tampered, sig), "a changed body is refused");
+    assert!(
+        !python_verifies(&key, &tampered, sig),
+        "a changed body is refused"
+    );
     let v = r.json();
     assert_eq!(v["kind"], "failed");
     assert_eq!(v["severity"], "error");
     assert_eq!(v["environment"], "prod");
     assert_eq!(v["revision"], format!("main@sha1:{SHA}"));
     assert_eq!(v["counts"]["created"], 2);
-    assert_eq!(v["details"][0], "ConfigMap/shop/b: ConfigMap \"b\" is invalid: spec: Required value");
+    assert_eq!(
+        v["details"][0],
+        "ConfigMap/shop/b: ConfigMap \"b\" is invalid: spec: Required value"
+    );
     insta::assert_yaml_snapshot!("webhook", v);
 }
 
@@ -226,7 +255,10 @@ fn retries_5xx_and_network_errors_not_4xx_and_honours_retry_after() {
     assert_eq!(rx.requests().len(), 1);
     assert_eq!(n.stats().failed, 1);
     let log = logs.lock().expect("lock").join("\n");
-    assert!(log.contains("HTTP 401") && log.contains("not retried"), "{log}");
+    assert!(
+        log.contains("HTTP 401") && log.contains("not retried"),
+        "{log}"
+    );
 
     // Garbage instead of HTTP: retried as a network error, then a clear failure.
     let rx = Receiver::start(Answer::Garbage);
@@ -246,14 +278,22 @@ fn retries_5xx_and_network_errors_not_4xx_and_honours_retry_after() {
     n.send(failed_event());
     assert!(n.flush(Duration::from_secs(20)));
     assert_eq!((n.stats().failed, n.stats().attempts), (1, 3));
-    assert!(logs.lock().expect("lock").join("\n").contains("gave up after 3 attempts"));
+    assert!(logs
+        .lock()
+        .expect("lock")
+        .join("\n")
+        .contains("gave up after 3 attempts"));
 }
 
 #[test]
 fn the_same_news_is_sent_once_then_summarised_every_n_repeats() {
     let rx = Receiver::start(Answer::code(200, "ok"));
     let (n, _) = start(&format!("summaryAfter: 5\n{}", hook_yaml(&rx.url, "")));
-    let mut drift = Event::new(Kind::DriftBegan, "prod", "drift: 1 object changed in the cluster");
+    let mut drift = Event::new(
+        Kind::DriftBegan,
+        "prod",
+        "drift: 1 object changed in the cluster",
+    );
     drift.revision = Some(format!("main@sha1:{SHA}"));
     for _ in 0..12 {
         n.send(drift.clone());
@@ -293,7 +333,10 @@ fn a_dead_receiver_never_blocks_the_sender_the_queue_drops_instead() {
     }
     assert!(t.elapsed() < Duration::from_secs(1), "send never waits");
     assert!(n.stats().dropped >= 15, "{:?}", n.stats());
-    assert!(!n.flush(Duration::from_millis(300)), "a bounded flush gives up");
+    assert!(
+        !n.flush(Duration::from_millis(300)),
+        "a bounded flush gives up"
+    );
 }
 
 #[test]
@@ -303,7 +346,9 @@ fn offline_refuses_every_notification() {
         .expect("parses")
         .resolve()
         .expect("resolves");
-    let e = Notifier::start(cfg, true, 4, Arc::new(|_: &str| {})).err().expect("refused");
+    let e = Notifier::start(cfg, true, 4, Arc::new(|_: &str| {}))
+        .err()
+        .expect("refused");
     assert!(e.to_string().contains("--offline"), "{e}");
 
     let tmp = tempfile::tempdir().expect("tmp");
@@ -329,18 +374,40 @@ fn resolve_err(yaml: &str) -> String {
 fn bad_declarations_get_clear_errors_that_hide_secrets() {
     let tmp = tempfile::tempdir().expect("tmp");
     let e = resolve_err("providers:\n  - {name: x, type: pager, url: http://127.0.0.1:9/}\n");
-    assert!(e.contains("provider \"x\": unknown type \"pager\"") && e.contains("slack"), "{e}");
+    assert!(
+        e.contains("provider \"x\": unknown type \"pager\"") && e.contains("slack"),
+        "{e}"
+    );
 
     let bad = write(tmp.path(), "bad", "hxxp//SECRETPART\n");
-    let e = resolve_err(&format!("providers:\n  - name: s\n    type: slack\n    address: {{file: {}}}\n", bad.display()));
-    assert!(e.contains("provider \"s\"") && e.contains("not a URL"), "{e}");
-    assert!(!e.contains("SECRETPART"), "the secret URL is never shown: {e}");
+    let e = resolve_err(&format!(
+        "providers:\n  - name: s\n    type: slack\n    address: {{file: {}}}\n",
+        bad.display()
+    ));
+    assert!(
+        e.contains("provider \"s\"") && e.contains("not a URL"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("SECRETPART"),
+        "the secret URL is never shown: {e}"
+    );
 
-    let e = resolve_err("providers:\n  - name: gh\n    type: github\n    token: {file: /nonexistent/gh-token}\n");
-    assert!(e.contains("/nonexistent/gh-token") && e.contains("provider \"gh\" token"), "{e}");
+    let e = resolve_err(
+        "providers:\n  - name: gh\n    type: github\n    token: {file: /nonexistent/gh-token}\n",
+    );
+    assert!(
+        e.contains("/nonexistent/gh-token") && e.contains("provider \"gh\" token"),
+        "{e}"
+    );
 
-    let e = resolve_err("providers:\n  - name: s\n    type: slack\n    url: https://hooks.slack.com/services/X\n");
-    assert!(e.contains("address: {file"), "a chat URL in the declaration is refused: {e}");
+    let e = resolve_err(
+        "providers:\n  - name: s\n    type: slack\n    url: https://hooks.slack.com/services/X\n",
+    );
+    assert!(
+        e.contains("address: {file"),
+        "a chat URL in the declaration is refused: {e}"
+    );
 
     let e = resolve_err("providers: []\nalerts:\n  - providers: [nobody]\n");
     assert!(e.contains("no provider named \"nobody\""), "{e}");
@@ -349,7 +416,10 @@ fn bad_declarations_get_clear_errors_that_hide_secrets() {
     assert!(e.contains("unknown event \"exploded\""), "{e}");
 
     let e = resolve_err("notifications:\n  providers:\n    - {name: h, type: webhook, url: http://x/, colour: red}\n");
-    assert!(e.contains("notifications.providers[0]") && e.contains("colour"), "{e}");
+    assert!(
+        e.contains("notifications.providers[0]") && e.contains("colour"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------- ferry apply, end to end
@@ -384,7 +454,8 @@ fn setup(server: &HttpFake, objects: &[Value]) -> Apply {
 
 fn set_revision(dir: &Path, rev: &str) {
     let p = dir.join("index.json");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
     v["source"]["revision"] = json!(rev);
     std::fs::write(&p, serde_json::to_string_pretty(&v).expect("json")).expect("write");
 }
@@ -424,30 +495,59 @@ fn states(reqs: &[Request]) -> Vec<String> {
 fn apply_posts_pending_then_success_and_failure_when_it_fails() {
     let server = HttpFake::start();
     let gh = Receiver::start(Answer::code(201, r#"{"state":"success","id":1}"#));
-    let env = setup(&server, &[namespace("shop"), configmap("a"), configmap("b")]);
+    let env = setup(
+        &server,
+        &[namespace("shop"), configmap("a"), configmap("b")],
+    );
     let (o, _) = apply(&env, &github_yaml(&gh.url), &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let reqs = gh.wait_for(2);
     assert_eq!(states(&reqs), ["pending", "success"]);
     for r in &reqs {
-        assert_eq!(r.path, format!("/api/v3/repos/acme/platform/statuses/{SHA}"));
-        assert_eq!(r.header("authorization"), Some("Bearer ghp_TESTTOKEN0123456789"));
+        assert_eq!(
+            r.path,
+            format!("/api/v3/repos/acme/platform/statuses/{SHA}")
+        );
+        assert_eq!(
+            r.header("authorization"),
+            Some("Bearer ghp_TESTTOKEN0123456789")
+        );
         assert_eq!(r.header("accept"), Some("application/vnd.github+json"));
         let v = r.json();
         assert_eq!(v["context"], "ferry/prod");
         assert_eq!(v["target_url"], "https://ci.example.test/run/7");
     }
-    assert!(reqs[1].json()["description"].as_str().expect("d").starts_with("prod applied: 3 created"));
+    assert!(reqs[1].json()["description"]
+        .as_str()
+        .expect("d")
+        .starts_with("prod applied: 3 created"));
 
     // A new object the API server rejects (unchanged ones are not sent again).
-    write_artifact(&env.dir, "prod", &[namespace("shop"), configmap("a"), configmap("b"), configmap("c")]);
+    write_artifact(
+        &env.dir,
+        "prod",
+        &[
+            namespace("shop"),
+            configmap("a"),
+            configmap("b"),
+            configmap("c"),
+        ],
+    );
     set_revision(&env.dir, &format!("main@sha1:{SHA}"));
     server.with(|s| s.reject.insert("c".into()));
     let (o, _) = apply(&env, &github_yaml(&gh.url), &[]);
     assert_eq!(o.status.code(), Some(3));
     let reqs = gh.wait_for(4);
     assert_eq!(states(&reqs[2..]), ["pending", "failure"]);
-    assert!(reqs[3].json()["description"].as_str().expect("d").contains("failed to apply"));
+    assert!(reqs[3].json()["description"]
+        .as_str()
+        .expect("d")
+        .contains("failed to apply"));
 }
 
 #[test]
@@ -462,8 +562,14 @@ fn a_hanging_receiver_delays_the_apply_by_its_timeout_at_most() {
     let (o, took) = apply(&env, &yaml, &["--notify-wait", "2s"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "the apply is unaffected: {err}");
-    assert!(took < Duration::from_secs(15), "bounded by --notify-wait: {took:?}");
-    assert!(err.contains("still undelivered after --notify-wait 2s"), "{err}");
+    assert!(
+        took < Duration::from_secs(15),
+        "bounded by --notify-wait: {took:?}"
+    );
+    assert!(
+        err.contains("still undelivered after --notify-wait 2s"),
+        "{err}"
+    );
     assert!(server.with(|s| s.get("", "configmaps", "shop", "a").is_some()));
 }
 
@@ -472,14 +578,26 @@ fn a_bad_declaration_turns_notifications_off_and_the_apply_still_runs() {
     let server = HttpFake::start();
     let env = setup(&server, &[namespace("shop"), configmap("a")]);
     for (yaml, says) in [
-        ("providers:\n  - {name: x, type: pager, url: http://127.0.0.1:9/}\n", "unknown type \"pager\""),
-        ("providers:\n  - name: gh\n    type: github\n    token: {file: /nonexistent/tok}\n", "/nonexistent/tok"),
-        ("providers:\n  - {name: w, type: webhook, url: 'http//nope'}\n", "not a URL"),
+        (
+            "providers:\n  - {name: x, type: pager, url: http://127.0.0.1:9/}\n",
+            "unknown type \"pager\"",
+        ),
+        (
+            "providers:\n  - name: gh\n    type: github\n    token: {file: /nonexistent/tok}\n",
+            "/nonexistent/tok",
+        ),
+        (
+            "providers:\n  - {name: w, type: webhook, url: 'http//nope'}\n",
+            "not a URL",
+        ),
     ] {
         let (o, _) = apply(&env, yaml, &[]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{err}");
-        assert!(err.contains("notifications are off for this apply") && err.contains(says), "{err}");
+        assert!(
+            err.contains("notifications are off for this apply") && err.contains(says),
+            "{err}"
+        );
     }
     assert!(server.with(|s| s.get("", "configmaps", "shop", "a").is_some()));
 }
@@ -495,7 +613,12 @@ fn notify_test_sends_one_test_event() {
         .arg(&cfg)
         .output()
         .expect("runs");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("answered HTTP 200"));
     let r = &rx.requests()[0];
     assert_eq!(r.json()["attachments"][0]["footer"], "ferry test");
@@ -511,7 +634,10 @@ fn notify_test_sends_one_test_event() {
         .expect("runs");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("HTTP 404") && err.contains("no_service"), "{err}");
+    assert!(
+        err.contains("HTTP 404") && err.contains("no_service"),
+        "{err}"
+    );
     assert!(!err.contains("TOKEN"), "{err}");
 
     let o = common::ferry(&tmp.path().join("cache"))
@@ -520,7 +646,10 @@ fn notify_test_sends_one_test_event() {
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no provider named \"nobody\"") && err.contains("declared: chat"), "{err}");
+    assert!(
+        err.contains("no provider named \"nobody\"") && err.contains("declared: chat"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -533,9 +662,17 @@ fn no_secret_value_reaches_any_receiver_however_the_apply_fails() {
     let gh = Receiver::start(Answer::code(201, "{}"));
     let env = setup(&server, &[]);
     let (secret, key) = sealed_secret(env.tmp.path(), b64);
-    write_artifact(&env.dir, "prod", &[namespace("shop"), configmap("a"), secret]);
+    write_artifact(
+        &env.dir,
+        "prod",
+        &[namespace("shop"), configmap("a"), secret],
+    );
     set_revision(&env.dir, &format!("main@sha1:{SHA}"));
-    let slack_url = write(env.tmp.path(), "slack-url", &format!("{}/services/T/B/SLACKTOKEN", slack.url));
+    let slack_url = write(
+        env.tmp.path(),
+        "slack-url",
+        &format!("{}/services/T/B/SLACKTOKEN", slack.url),
+    );
     let yaml = format!(
         "{}    - name: hook\n      type: webhook\n      url: {}/h\n    - name: slack\n      type: slack\n      address: {{file: {}}}\n  alerts:\n    - providers: [gh, hook, slack]\n",
         github_yaml(&gh.url).split("  alerts:").next().expect("providers"),
@@ -546,7 +683,12 @@ fn no_secret_value_reaches_any_receiver_however_the_apply_fails() {
     // 1. The Secret itself is rejected by the API server.
     server.with(|s| s.reject.insert("db".into()));
     let (o, _) = apply(&env, &yaml, &["--identity", id]);
-    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // 2. The identity cannot open it: the apply does not run.
     let other = env.tmp.path().join("other.key");
     ferry::secrets::identity::write_new(&other).expect("identity");
@@ -555,16 +697,34 @@ fn no_secret_value_reaches_any_receiver_however_the_apply_fails() {
     // 3. It applies, then everything is fine.
     server.with(|s| s.reject.clear());
     let (o, _) = apply(&env, &yaml, &["--identity", id]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
-        server.with(|s| s.get("", "secrets", "shop", "db").cloned()).expect("applied")["data"]["password"],
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        server
+            .with(|s| s.get("", "secrets", "shop", "db").cloned())
+            .expect("applied")["data"]["password"],
         b64
     );
 
-    let all: Vec<Request> = [&hook, &slack, &gh].iter().flat_map(|r| r.requests()).collect();
+    let all: Vec<Request> = [&hook, &slack, &gh]
+        .iter()
+        .flat_map(|r| r.requests())
+        .collect();
     assert!(all.len() >= 8, "every failure was notified: {}", all.len());
-    let hook_kinds: Vec<String> = hook.requests().iter().map(|r| r.json()["kind"].as_str().unwrap_or("").to_string()).collect();
-    assert_eq!(hook_kinds, ["failed", "failed", "applied"], "{hook_kinds:?}");
+    let hook_kinds: Vec<String> = hook
+        .requests()
+        .iter()
+        .map(|r| r.json()["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        hook_kinds,
+        ["failed", "failed", "applied"],
+        "{hook_kinds:?}"
+    );
     let forbidden = [
         plain.to_string(),
         b64.to_string(),

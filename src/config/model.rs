@@ -47,6 +47,9 @@ pub struct Pipeline {
     /// `ferry apply --notify-config ferry.yaml` and the agent; the build does not use them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<serde_yaml_ng::Value>,
+    /// Image policies for `ferry images`, keyed by policy name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, super::images::ImagePolicySpec>,
 }
 
 /// The cosign key pair that signs what `ferry push` sends and verifies what `pull`, `verify`,

@@ -175,8 +175,8 @@ fn parse_url(name: &str, what: &str, raw: &str, secret: bool) -> Result<reqwest:
         message: m,
     };
     let shown = if secret { "(value hidden)" } else { raw };
-    let u = reqwest::Url::parse(raw)
-        .map_err(|e| err(format!("{what} {shown} is not a URL: {e}")))?;
+    let u =
+        reqwest::Url::parse(raw).map_err(|e| err(format!("{what} {shown} is not a URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         return Err(err(format!(
             "{what} {shown} must be an http:// or https:// URL with a host"
@@ -217,7 +217,9 @@ impl ProviderSpec {
                 err("a Gitea/Forgejo provider needs `baseUrl:` (the server, e.g. https://codeberg.org)")
             })?;
             if token.is_none() {
-                return Err(err("a commit-status provider needs `token:` (file: or env:)"));
+                return Err(err(
+                    "a commit-status provider needs `token:` (file: or env:)",
+                ));
             }
             (parse_url(name, "baseUrl", base, false)?, None)
         } else {
@@ -275,7 +277,8 @@ impl Route {
     pub fn matches(&self, e: &Event) -> bool {
         self.kinds.contains(&e.kind)
             && (self.min == Severity::Info || e.severity == Severity::Error)
-            && (self.environments.is_empty() || self.environments.iter().any(|n| n == &e.environment))
+            && (self.environments.is_empty()
+                || self.environments.iter().any(|n| n == &e.environment))
     }
 }
 

@@ -99,25 +99,47 @@ mod tests {
         assert_eq!(d.judge(0, &drift, t), Verdict::Suppress);
         assert_eq!(d.judge(0, &drift, t), Verdict::Suppress);
         match d.judge(0, &drift, t) {
-            Verdict::Send(s) => assert!(s.summary.ends_with("(repeated 3 more times)"), "{}", s.summary),
+            Verdict::Send(s) => assert!(
+                s.summary.ends_with("(repeated 3 more times)"),
+                "{}",
+                s.summary
+            ),
             v => panic!("{v:?}"),
         }
         // Another provider has its own stream; a different outcome goes through.
         assert!(matches!(d.judge(1, &drift, t), Verdict::Send(_)));
-        assert!(matches!(d.judge(0, &ev(Kind::DriftEnded, "a"), t), Verdict::Send(_)));
+        assert!(matches!(
+            d.judge(0, &ev(Kind::DriftEnded, "a"), t),
+            Verdict::Send(_)
+        ));
         // After the window, the same news is news again.
         let later = t + Duration::from_secs(61);
-        assert!(matches!(d.judge(0, &ev(Kind::DriftEnded, "a"), later), Verdict::Send(_)));
+        assert!(matches!(
+            d.judge(0, &ev(Kind::DriftEnded, "a"), later),
+            Verdict::Send(_)
+        ));
     }
 
     #[test]
     fn progressing_is_sent_only_for_a_revision_not_yet_reported() {
         let mut d = Dedup::new(Duration::from_secs(60), 10);
         let t = Instant::now();
-        assert!(matches!(d.judge(0, &ev(Kind::Progressing, "a"), t), Verdict::Send(_)));
-        assert!(matches!(d.judge(0, &ev(Kind::Applied, "a"), t), Verdict::Send(_)));
-        assert_eq!(d.judge(0, &ev(Kind::Progressing, "a"), t), Verdict::Suppress);
+        assert!(matches!(
+            d.judge(0, &ev(Kind::Progressing, "a"), t),
+            Verdict::Send(_)
+        ));
+        assert!(matches!(
+            d.judge(0, &ev(Kind::Applied, "a"), t),
+            Verdict::Send(_)
+        ));
+        assert_eq!(
+            d.judge(0, &ev(Kind::Progressing, "a"), t),
+            Verdict::Suppress
+        );
         assert_eq!(d.judge(0, &ev(Kind::Applied, "a"), t), Verdict::Suppress);
-        assert!(matches!(d.judge(0, &ev(Kind::Progressing, "b"), t), Verdict::Send(_)));
+        assert!(matches!(
+            d.judge(0, &ev(Kind::Progressing, "b"), t),
+            Verdict::Send(_)
+        ));
     }
 }

@@ -60,7 +60,11 @@ fn causes(e: &dyn std::error::Error) -> String {
 }
 
 fn retry_after(r: &reqwest::Response) -> Option<Duration> {
-    let v = r.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let v = r
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

@@ -149,7 +149,10 @@ impl Event {
 
     /// The branch of `<branch>@sha1:<commit>`.
     pub fn branch(&self) -> Option<&str> {
-        self.revision.as_deref()?.split_once("@sha1:").map(|(b, _)| b)
+        self.revision
+            .as_deref()?
+            .split_once("@sha1:")
+            .map(|(b, _)| b)
     }
 
     /// Identity for dedup: the same kind, environment, revision and summary is the same news.
@@ -252,10 +255,9 @@ impl Event {
     /// An apply that could not run at all. The message is ferry's own error text, which never
     /// holds a Secret's data; a verification error becomes `VerificationRefused`.
     pub fn from_error(environment: &str, error: &anyhow::Error) -> Event {
-        let verification = error.chain().any(|c| {
-            c.downcast_ref::<crate::artifact::VerifyError>()
-                .is_some()
-        });
+        let verification = error
+            .chain()
+            .any(|c| c.downcast_ref::<crate::artifact::VerifyError>().is_some());
         let kind = if verification {
             Kind::VerificationRefused
         } else {
@@ -308,6 +310,9 @@ mod tests {
             e = e.with_detail("y".repeat(1000 + i));
         }
         assert_eq!(e.details.len(), MAX_DETAILS);
-        assert!(e.details.iter().all(|d| d.chars().count() == MAX_DETAIL_CHARS));
+        assert!(e
+            .details
+            .iter()
+            .all(|d| d.chars().count() == MAX_DETAIL_CHARS));
     }
 }

@@ -219,7 +219,9 @@ fn worker(
             match r {
                 Ok(d) => {
                     stats.delivered.fetch_add(1, Ordering::Relaxed);
-                    stats.attempts.fetch_add(u64::from(d.attempts), Ordering::Relaxed);
+                    stats
+                        .attempts
+                        .fetch_add(u64::from(d.attempts), Ordering::Relaxed);
                 }
                 Err(e) => {
                     stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -227,7 +229,9 @@ fn worker(
                         DeliveryError::GaveUp { attempts, .. } => *attempts,
                         _ => 1,
                     };
-                    stats.attempts.fetch_add(u64::from(attempts), Ordering::Relaxed);
+                    stats
+                        .attempts
+                        .fetch_add(u64::from(attempts), Ordering::Relaxed);
                     log(&format!("notifications: {}", p.redact(&e.to_string())));
                 }
             }

@@ -109,7 +109,8 @@ mod tests {
     fn redaction_covers_the_value_and_a_url_path() {
         let s = Secret::new("https://hooks.example.test/services/T0/B0/XYZSECRET");
         assert_eq!(format!("{s:?}"), "***");
-        let msg = "error sending request for url (https://hooks.example.test/services/T0/B0/XYZSECRET)";
+        let msg =
+            "error sending request for url (https://hooks.example.test/services/T0/B0/XYZSECRET)";
         let r = s.redact(msg);
         assert!(!r.contains("XYZSECRET"), "{r}");
         let r = s.redact("POST /services/T0/B0/XYZSECRET failed");
@@ -128,8 +129,15 @@ mod tests {
             file: None,
             env: Some("FERRY_TEST_SURELY_UNSET_VAR".into()),
         };
-        assert!(r.read("x").expect_err("unset").to_string().contains("FERRY_TEST_SURELY_UNSET_VAR"));
-        let both = SecretRef { file: Some("a".into()), env: Some("b".into()) };
+        assert!(r
+            .read("x")
+            .expect_err("unset")
+            .to_string()
+            .contains("FERRY_TEST_SURELY_UNSET_VAR"));
+        let both = SecretRef {
+            file: Some("a".into()),
+            env: Some("b".into()),
+        };
         assert!(matches!(both.read("x"), Err(SecretError::Ambiguous { .. })));
     }
 }

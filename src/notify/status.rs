@@ -49,7 +49,10 @@ pub fn request(p: &Provider, e: &Event) -> Result<StatusRequest, Skip> {
         )));
     };
     let sha = e.commit().ok_or_else(|| {
-        skip("no commit: the revision is not <branch>@sha1:<commit> (build from a Git commit)".into())
+        skip(
+            "no commit: the revision is not <branch>@sha1:<commit> (build from a Git commit)"
+                .into(),
+        )
     })?;
     let repo = p
         .repository
@@ -112,8 +115,14 @@ mod tests {
     fn repositories_from_source_urls() {
         for (s, want) in [
             ("https://github.com/acme/platform", Some("acme/platform")),
-            ("https://github.com/acme/platform.git", Some("acme/platform")),
-            ("ssh://git@gitlab.example/group/sub/app.git", Some("group/sub/app")),
+            (
+                "https://github.com/acme/platform.git",
+                Some("acme/platform"),
+            ),
+            (
+                "ssh://git@gitlab.example/group/sub/app.git",
+                Some("group/sub/app"),
+            ),
             ("git@github.com:acme/platform.git", Some("acme/platform")),
             ("https://github.com/acme", None),
             ("platform", None),

@@ -29,7 +29,10 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
 pub fn headers(p: &Provider, body: &[u8]) -> Vec<(String, String)> {
     let mut h: Vec<(String, String)> = p.headers.clone();
     if let Some(key) = &p.hmac_key {
-        h.push((SIGNATURE_HEADER.into(), signature(key.expose().as_bytes(), body)));
+        h.push((
+            SIGNATURE_HEADER.into(),
+            signature(key.expose().as_bytes(), body),
+        ));
     }
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         if let Some(k) = v["kind"].as_str() {

@@ -108,11 +108,7 @@ impl Receiver {
     }
 
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
-        self.state
-            .lock()
-            .expect("lock")
-            .script
-            .extend(answers);
+        self.state.lock().expect("lock").script.extend(answers);
     }
 
     pub fn requests(&self) -> Vec<Request> {

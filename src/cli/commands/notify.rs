@@ -55,12 +55,21 @@ fn test(g: &GlobalArgs, a: NotifyTestArgs) -> anyhow::Result<ExitCode> {
     let Some(resolved) = load(&a.notify)? else {
         anyhow::bail!("ferry notify test needs --notify-config FILE (or FERRY_NOTIFY_CONFIG) declaring the provider");
     };
-    let Some(p) = resolved.providers.iter().find(|p| p.name == a.provider).cloned() else {
+    let Some(p) = resolved
+        .providers
+        .iter()
+        .find(|p| p.name == a.provider)
+        .cloned()
+    else {
         let names: Vec<_> = resolved.providers.iter().map(|p| p.name.as_str()).collect();
         anyhow::bail!(
             "no provider named {:?} in the declaration; declared: {}",
             a.provider,
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         );
     };
     let mut event = Event::new(
