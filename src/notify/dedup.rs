@@ -26,7 +26,7 @@ pub struct Dedup {
 /// What to do with an event for one provider.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    Send(Event),
+    Send(Box<Event>),
     Suppress,
 }
 
@@ -51,7 +51,7 @@ impl Dedup {
             return if known {
                 Verdict::Suppress
             } else {
-                Verdict::Send(e.clone())
+                Verdict::Send(Box::new(e.clone()))
             };
         }
         let key = e.dedup_key();
@@ -62,7 +62,7 @@ impl Dedup {
                     let mut s = e.clone();
                     s.summary = format!("{} (repeated {} more times)", e.summary, l.suppressed);
                     l.suppressed = 0;
-                    return Verdict::Send(s);
+                    return Verdict::Send(Box::new(s));
                 }
                 return Verdict::Suppress;
             }
@@ -76,7 +76,7 @@ impl Dedup {
                 suppressed: 0,
             },
         );
-        Verdict::Send(e.clone())
+        Verdict::Send(Box::new(e.clone()))
     }
 }
 

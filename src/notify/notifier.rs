@@ -197,7 +197,7 @@ fn worker(
             seen.push(route.provider);
             let p = &config.providers[route.provider];
             let event = match dedup.judge(route.provider, &event, Instant::now()) {
-                Verdict::Send(e) => e,
+                Verdict::Send(e) => *e,
                 Verdict::Suppress => {
                     stats.suppressed.fetch_add(1, Ordering::Relaxed);
                     continue;

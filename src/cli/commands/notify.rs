@@ -88,10 +88,14 @@ fn test(g: &GlobalArgs, a: NotifyTestArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let d = runtime.block_on(notify::deliver::send(&client, &p, &req))?;
     if !g.quiet {
-        println!(
+        use std::io::Write;
+        writeln!(
+            crate::cli::stdout::stdout(),
             "provider {} answered HTTP {} after {} attempt(s)",
-            p.name, d.status, d.attempts
-        );
+            p.name,
+            d.status,
+            d.attempts
+        )?;
     }
     Ok(ExitCode::Success)
 }
