@@ -16,6 +16,7 @@ pub mod diff;
 pub mod goyaml;
 pub mod images;
 pub mod manifest;
+pub mod notify;
 pub mod render;
 pub mod secrets;
 pub mod source;

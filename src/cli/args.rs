@@ -86,6 +86,9 @@ pub enum Command {
     /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Check notification providers: `ferry notify test PROVIDER` sends one test event.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Image automation: scan registries for tags that meet ferry.yaml's `images:` policies and rewrite the marked references in a commit.
     #[command(subcommand)]
     Images(ImagesCommand),
@@ -677,6 +680,49 @@ pub struct ApplyArgs {
     /// With --interval: serve /healthz and /readyz on this address (e.g. 0.0.0.0:8080).
     #[arg(long, value_name = "ADDR", requires = "interval")]
     pub health_addr: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Where notifications are declared, shared by `ferry apply` and `ferry notify test`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NotifyArgs {
+    /// Send notifications declared in FILE: its `notifications:` mapping (so ferry.yaml itself
+    /// can be given) or, without one, the whole file (providers, alerts). Secrets are read from
+    /// the files and environment variables it names.
+    #[arg(long, value_name = "FILE", env = "FERRY_NOTIFY_CONFIG")]
+    pub notify_config: Option<PathBuf>,
+    /// A link every notification carries (a CI run, a dashboard), overriding the file's `link:`.
+    #[arg(long, value_name = "URL", env = "FERRY_NOTIFY_LINK")]
+    pub notify_link: Option<String>,
+    /// The repository URL commit statuses use when the artifact names none
+    /// (e.g. https://github.com/acme/platform); a provider's `repository:` wins over it.
+    #[arg(long, value_name = "URL", env = "FERRY_NOTIFY_SOURCE")]
+    pub notify_source: Option<String>,
+    /// How long a one-shot apply waits for notifications to be delivered before it exits
+    /// (the apply itself never waits for them).
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = parse_duration)]
+    pub notify_wait: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test event to one provider of --notify-config, once, and say what it answered.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The provider's `name:` in the notification declaration.
+    pub provider: String,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+    /// The environment the test event names.
+    #[arg(long, default_value = "test")]
+    pub environment: String,
+    /// The revision (`<branch>@sha1:<commit>`) a commit-status provider marks.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
 }
 
 /// The shortest `--interval`: what Flux's CRDs accept as the shortest reconcile interval is

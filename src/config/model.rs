@@ -43,6 +43,10 @@ pub struct Pipeline {
     /// The cosign keys of every environment that names none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
+    /// Notification providers and alerts (see `crate::notify::NotifyConfig`), read by
+    /// `ferry apply --notify-config ferry.yaml` and the agent; the build does not use them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<serde_yaml_ng::Value>,
     /// Image policies for `ferry images`, keyed by policy name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, super::images::ImagePolicySpec>,

@@ -54,3 +54,23 @@ pub fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
     )
     .expect("write index");
 }
+
+/// A Secret sealed with ferry's SOPS implementation for a fresh identity, as `ferry build`
+/// writes it; the returned path is the identity file.
+pub fn sealed_secret(dir: &Path, password: &str) -> (Value, std::path::PathBuf) {
+    use ferry::secrets::{encrypt, EncryptOptions, Format, Recipient};
+    let key = dir.join("age.key");
+    let recipient = ferry::secrets::identity::write_new(&key).expect("identity");
+    let plain = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: {password}\n"
+    );
+    let opts = EncryptOptions {
+        recipients: vec![Recipient::parse(&recipient).expect("recipient")],
+        selectors: ferry::secrets::seal::kubernetes_selectors(),
+        mac_only_encrypted: false,
+        allow_empty: false,
+    };
+    let text = encrypt(&plain, Format::Yaml, &opts).expect("encrypts");
+    let value: Value = serde_yaml_ng::from_str(&text).expect("yaml");
+    (value, key)
+}

@@ -10,6 +10,7 @@ use crate::apply::{
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
+use crate::notify::{Event, Notifier};
 use crate::secrets::open::InMemory;
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -23,16 +24,26 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let opts = options(&a);
+    let notifier = super::notify::for_apply(g, &a.notify);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     if let Some(interval) = a.interval {
-        return run_loop(g, &a, &opts, &runtime, interval);
+        return run_loop(g, &a, &opts, &runtime, interval, &notifier);
     }
     let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet), g.quiet);
-    let report = once(g, &a, &opts, &runtime, &bar);
+    let report = notified(&notifier, &a, || {
+        once(g, &a, &opts, &runtime, &bar, &notifier)
+    });
     bar.finish();
+    // One-shot: give deliveries a bounded time before the process (and its worker) ends.
+    if notifier.is_enabled() && !notifier.flush(a.notify.notify_wait) {
+        eprintln!(
+            "ferry: notifications still undelivered after --notify-wait {}s; given up",
+            a.notify.notify_wait.as_secs()
+        );
+    }
     let report = report?;
     print_report(g, &a, &report, false)?;
     Ok(if report.success() {
@@ -50,6 +61,7 @@ fn once(
     opts: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
     progress: &dyn apply::ApplyProgress,
+    notifier: &Notifier,
 ) -> anyhow::Result<ApplyReport> {
     let puller = super::oci_pull::VerifiedPuller::new(g, a);
     let source: Box<dyn ApplySource + '_> = match SourceSpec::parse(&a.source) {
@@ -72,6 +84,13 @@ fn once(
         objects,
         ..artifact
     };
+    let mut start = Event::progressing(
+        &artifact.environment,
+        &artifact.digest,
+        artifact.revision.as_deref(),
+    );
+    start.source = a.notify.notify_source.clone();
+    notifier.send(start);
     runtime.block_on(async {
         let client = client(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         anyhow::Ok(apply::apply(&client, artifact, opts, progress).await?)
@@ -112,6 +131,7 @@ fn run_loop(
     opts: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
     interval: std::time::Duration,
+    notifier: &Notifier,
 ) -> anyhow::Result<ExitCode> {
     let health = std::sync::Arc::new(schedule::LoopHealth::default());
     if let Some(addr) = &a.health_addr {
@@ -122,7 +142,16 @@ fn run_loop(
     }
     let mut failures = 0u32;
     loop {
-        let ok = match once(g, a, opts, runtime, &ApplyBar::new(false, g.quiet)) {
+        let ok = match notified(notifier, a, || {
+            once(
+                g,
+                a,
+                opts,
+                runtime,
+                &ApplyBar::new(false, g.quiet),
+                notifier,
+            )
+        }) {
             Ok(report) => {
                 print_report(g, a, &report, true)?;
                 report.success()
@@ -141,6 +170,35 @@ fn run_loop(
         };
         std::thread::sleep(wait);
     }
+}
+
+/// Run one apply and queue its outcome: the report's event, or the error's (an apply that could
+/// not run, or an artifact that did not verify). Never waits for delivery.
+fn notified(
+    notifier: &Notifier,
+    a: &ApplyArgs,
+    run: impl FnOnce() -> anyhow::Result<ApplyReport>,
+) -> anyhow::Result<ApplyReport> {
+    let result = run();
+    if notifier.is_enabled() {
+        let mut event = match &result {
+            Ok(report) => Event::from_report(report),
+            Err(e) => Event::from_error(&environment_of(&a.source), e),
+        };
+        event.source = a.notify.notify_source.clone();
+        notifier.send(event);
+    }
+    result
+}
+
+/// The environment an apply that never read its artifact was for, as well as the source
+/// tells it: the directory's name (`out/<env>`) or the repository's last segment.
+fn environment_of(source: &str) -> String {
+    let s = source.strip_prefix("oci://").unwrap_or(source);
+    let s = s.split('@').next().unwrap_or(s).trim_end_matches('/');
+    let last = s.rsplit('/').next().unwrap_or(s);
+    let last = last.split(':').next().unwrap_or(last);
+    if last.is_empty() { "unknown" } else { last }.to_string()
 }
 
 /// A progress bar on stderr for people at a terminal: the stage, objects done, the last one;

@@ -13,6 +13,7 @@ mod init;
 mod inputs;
 mod keygen;
 mod keygen_signing;
+mod notify;
 mod oci_pull;
 mod pull;
 mod push;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(a) => control::run(g, control::Action::Resume, a),
         Command::Reconcile(a) => control::run(g, control::Action::Reconcile, a),
         Command::Secrets(a) => secrets::run(g, a),
+        Command::Notify(c) => notify::run(g, c),
         Command::Images(a) => images::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
