@@ -268,6 +268,8 @@ impl Kustomization {
                 })
             }
         };
+        let names: Vec<&str> = KNOWN.iter().chain(NOT_YET).chain(HELM).copied().collect();
+        let map = super::jsonkeys::canonical(&map, &names);
         let r = Reader { file, map: &map };
         for key in map.keys() {
             if HELM.contains(&key.as_str()) {

@@ -6,7 +6,8 @@
 use super::error::Error;
 use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
-use super::tconfig::Config;
+use super::fieldspec::FieldSpec;
+use super::tconfig::{self, Config};
 use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -317,34 +318,52 @@ fn transform(
     };
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
+    let table = |field: &str, base: Vec<FieldSpec>, added: &[FieldSpec], acc: &[Resource]| {
+        tconfig::table(base, added).map_err(|e| fail(field, acc, (usize::MAX, e)))
+    };
     if !k.namespace.is_empty() {
-        let specs = Config::extend(namespace::field_specs(), &config.namespace);
+        let specs = table("namespace", namespace::field_specs(), &config.namespace, acc)?;
         namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
-        names::apply_affixes(acc, &k.name_prefix, &k.name_suffix);
+        let prefix = table("namePrefix", names::default_field_specs(), &config.name_prefix, acc)?;
+        let suffix = table("nameSuffix", names::default_field_specs(), &config.name_suffix, acc)?;
+        names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
+            .map_err(|e| fail("namePrefix", acc, e))?;
     }
     for (i, label) in k.labels.iter().enumerate() {
         let field = format!("labels[{i}]");
-        let mut specs =
-            labels::label_field_specs(label).map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
-        if label.include_selectors {
-            specs = Config::extend(specs, &config.common_labels);
-        }
+        let specs = labels::label_field_specs(label, config)
+            .map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
         labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
     }
-    let specs = Config::extend(labels::common_label_field_specs(), &config.common_labels);
+    let specs = table(
+        "commonLabels",
+        labels::common_label_field_specs(),
+        &config.common_labels,
+        acc,
+    )?;
     labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
-    let specs = Config::extend(labels::annotation_field_specs(), &config.common_annotations);
+    let specs = table(
+        "commonAnnotations",
+        labels::annotation_field_specs(),
+        &config.common_annotations,
+        acc,
+    )?;
     labels::apply_pairs(acc, &k.common_annotations, &specs)
         .map_err(|e| fail("commonAnnotations", acc, e))?;
     patches::apply_json6902(k, dir, acc)?;
-    patches::apply_replicas(k, acc)?;
-    for (i, image) in k.images.iter().enumerate() {
-        let specs = Config::extend(images::field_specs(), &config.images);
-        images::apply_image(acc, image, &specs)
-            .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+    if !k.replicas.is_empty() {
+        let specs = table("replicas", patches::replica_field_specs(), &config.replicas, acc)?;
+        patches::apply_replicas(k, acc, &specs)?;
+    }
+    if !k.images.is_empty() {
+        let specs = table("images", images::field_specs(), &config.images, acc)?;
+        for (i, image) in k.images.iter().enumerate() {
+            images::apply_image(acc, image, &specs)
+                .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+        }
     }
     let replacements = super::replacements::load(k, dir, &k.file, &k.replacements, "replacements")?;
     super::replacements::apply(&replacements, acc)?;

@@ -18,6 +18,7 @@ mod fields;
 mod fieldspec;
 mod generators;
 mod images;
+mod jsonkeys;
 mod jsonpatch;
 mod kustomization;
 mod labels;
@@ -69,10 +70,21 @@ pub fn build(dir: &Path) -> Result<String, Error> {
             }
         },
     )?;
-    vars::resolve(&mut resources, &vars)?;
+    if !vars.is_empty() {
+        let specs = tconfig::table(vars::var_reference_specs(), &config.var_reference).map_err(
+            |message| Error::Parse {
+                file: dir.to_path_buf(),
+                message: format!("configurations varReference: {message}"),
+            },
+        )?;
+        vars::resolve(&mut resources, &vars, &specs)?;
+    }
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);
     }
+    // Last of all, as kustomize's `IgnoreLocal` does at the top level only: local-config
+    // objects served as sources for replacements, vars and name references until here.
+    resources.retain(|res| !resource::is_local_config(&res.value));
     let resources = match kustomization::Kustomization::load(dir)?.sort {
         None | Some(SortOrder::Legacy { first: None, .. }) => {
             order::legacy_sort(resources, &order::DEFAULT)

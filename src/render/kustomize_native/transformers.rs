@@ -5,9 +5,9 @@
 
 use super::error::Error;
 use super::fieldspec::{scalar_text, FieldSpec};
-use super::kustomization::{Image, Kustomization};
+use super::kustomization::{Image, Kustomization, Replica};
 use super::resource::Resource;
-use super::{images, labels, namespace};
+use super::{images, labels, names, namespace, patches};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -106,6 +106,38 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Res
                     tag_suffix: text("tagSuffix"),
                 };
                 images::apply_image(acc, &image, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
+            }
+            "PrefixTransformer" | "SuffixTransformer" => {
+                // Go's decoder leaves `fieldSpecs` nil when absent, which the plugin refuses.
+                if cfg.value.get("fieldSpecs").is_none_or(Value::is_null) {
+                    return Err(config_error(cfg, "fieldSpecs is not expected to be nil".into()));
+                }
+                let specs = field_specs(cfg)?;
+                let affix = |f: &str| cfg.value.get(f).and_then(scalar_text).unwrap_or_default();
+                let (prefix, suffix) = (affix("prefix"), affix("suffix"));
+                let none: &[FieldSpec] = &[];
+                let (p, s) = if gvk.kind == "PrefixTransformer" {
+                    ((prefix.as_str(), specs.as_slice()), ("", none))
+                } else {
+                    (("", none), (suffix.as_str(), specs.as_slice()))
+                };
+                names::apply_affixes(acc, p, s).map_err(|e| fail(acc, e))?;
+            }
+            "ReplicaCountTransformer" => {
+                let r = &cfg.value["replica"];
+                let count = match r.get("count") {
+                    None | Some(Value::Null) => serde_json::Number::from(0),
+                    Some(Value::Number(n)) if n.is_i64() => n.clone(),
+                    Some(_) => {
+                        return Err(config_error(cfg, "`replica.count` must be an integer".into()))
+                    }
+                };
+                let replica = Replica {
+                    name: r.get("name").and_then(scalar_text).unwrap_or_default(),
+                    count,
+                };
+                let specs = field_specs(cfg)?;
+                patches::set_replicas(&cfg.file, "transformers", &replica, acc, &specs)?;
             }
             "ValueAddTransformer" => super::valueadd::run(k, cfg, acc)?,
             "ReplacementTransformer" => {
