@@ -23,6 +23,8 @@ const FOO_BAR: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata:\n  name: f\nspe
 const AFFIX_REPLICA_TRANSFORMERS_F: &str = "apiVersion: builtin\nkind: PrefixTransformer\nmetadata:\n  name: p\nprefix: pre-\nfieldSpecs:\n- path: metadata/name\n- kind: Foo\n  path: spec/ref\n---\napiVersion: builtin\nkind: SuffixTransformer\nmetadata:\n  name: s\nsuffix: -suf\nfieldSpecs:\n- kind: Foo\n  path: metadata/name\n---\napiVersion: builtin\nkind: ReplicaCountTransformer\nmetadata:\n  name: r\nreplica:\n  name: pre-f-suf\n  count: 4\nfieldSpecs:\n- kind: Foo\n  path: spec/replicas\n  create: true\n";
 const AFFIX_REPLICA_TRANSFORMERS_NOTHING: &str = "apiVersion: builtin\nkind: PrefixTransformer\nmetadata:\n  name: p\nprefix: pre-\nfieldSpecs:\n- path: metadata/name\n- kind: Foo\n  path: spec/ref\n---\napiVersion: builtin\nkind: SuffixTransformer\nmetadata:\n  name: s\nsuffix: -suf\nfieldSpecs:\n- kind: Foo\n  path: metadata/name\n---\napiVersion: builtin\nkind: ReplicaCountTransformer\nmetadata:\n  name: r\nreplica:\n  name: nothing\n  count: 4\nfieldSpecs:\n- kind: Foo\n  path: spec/replicas\n  create: true\n";
 
+const PATCH_OPTION_OBJECTS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata: {a: \"1\"}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod\nspec:\n  volumes:\n  - name: v\n    configMap: {name: cm}\n";
+
 pub fn builds() -> Vec<Case> {
     vec![
         Case {
@@ -135,6 +137,37 @@ pub fn builds() -> Vec<Case> {
                 ("r.yaml", FOO_BAR),
             ],
         },
+        Case {
+            // The top kustomization's managedByLabel labels everything (overriding an old
+            // value); a nested buildMetadata, and unknown options, are ignored.
+            name: "build-metadata-managed-by-label",
+            files: vec![
+                ("kustomization.yaml", "resources: [sub]\nbuildMetadata: [managedByLabel, bogus]\nnamePrefix: p-\n"),
+                ("sub/kustomization.yaml", "resources: [r.yaml]\nbuildMetadata: [originAnnotations]\n"),
+                ("sub/r.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n    app.kubernetes.io/managed-by: helm\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n"),
+            ],
+        },
+        Case {
+            // patches[].options: a targeted strategic merge patch renames and re-kinds the
+            // object (references follow the new name); other option keys are ignored.
+            name: "patch-options-allow-name-and-kind-change",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  options: {allowNameChange: true, allowKindChange: true}\n  patch: |\n    apiVersion: apps/v1\n    kind: StatefulSet\n    metadata:\n      name: renamed\n      namespace: ignored\n    spec:\n      serviceName: renamed\n- target: {kind: ConfigMap, name: cm}\n  options: {allowNameChange: true}\n  patch: |\n    kind: ConfigMap\n    metadata:\n      name: cm2\n    data: {b: \"2\"}\n- path: p.yaml\n  options: {allowNameChange: false, somethingElse: true}\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n"),
+                ("r.yaml", PATCH_OPTION_OBJECTS),
+                ("p.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  type: NodePort\n"),
+            ],
+        },
+        Case {
+            // PatchTransformer configs: strategic merge by target, JSON 6902 inline, and a
+            // patch file renaming its target.
+            name: "builtin-patch-transformer",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\ntransformers: [t.yaml]\n"),
+                ("t.yaml", "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: smp\ntarget: {kind: Deployment}\npatch: |\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: any\n  spec:\n    replicas: 3\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: json\ntarget: {kind: ConfigMap, name: cm}\npatch: '[{\"op\": \"add\", \"path\": \"/data/x\", \"value\": \"y\"}]'\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: file\npath: p.yaml\noptions: {allowNameChange: true}\ntarget: {kind: Service}\n"),
+                ("p.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc2\nspec:\n  type: NodePort\n"),
+                ("r.yaml", PATCH_OPTION_OBJECTS),
+            ],
+        },
     ]
 }
 
@@ -201,6 +234,15 @@ pub fn failures() -> Vec<Failure> {
                 ("r.yaml", FOO_BAR),
             ],
             both_say: "resource with name nothing does not match",
+        },
+        Failure {
+            // Two objects renamed to one name collide, as in kustomize's resource map.
+            name: "patch-allow-name-change-collides",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\npatches:\n- target: {kind: ConfigMap}\n  options: {allowNameChange: true}\n  patch: |\n    kind: ConfigMap\n    metadata:\n      name: cm2\n"),
+                ("r.yaml", PATCH_OPTION_OBJECTS),
+            ],
+            both_say: "may not add resource with an already registered id",
         },
     ]
 }

@@ -98,6 +98,8 @@ pub struct Patch {
     pub path: String,
     pub patch: String,
     pub target: Option<Selector>,
+    /// `options`: (allowNameChange, allowKindChange).
+    pub allow: (bool, bool),
 }
 
 /// One `replicas` entry.
@@ -163,6 +165,8 @@ pub struct Kustomization {
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
     pub replicas: Vec<Replica>,
+    /// `buildMetadata` options; kustomize heeds only the top kustomization's.
+    pub build_metadata: Vec<String>,
     pub sort: Option<SortOrder>,
     pub vars: Vec<Var>,
     /// `patchesStrategicMerge`: file paths or inline patches.
@@ -179,7 +183,6 @@ const NOT_YET: &[&str] = &[
     "generators",
     "validators",
     "openapi",
-    "buildMetadata",
 ];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
@@ -209,6 +212,7 @@ const KNOWN: &[&str] = &[
     "patchesStrategicMerge",
     "replacements",
     "configurations",
+    "buildMetadata",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -357,6 +361,7 @@ impl Kustomization {
             patches: r.patches("patches")?,
             patches_json6902: r.patches("patchesJson6902")?,
             replicas: r.replicas()?,
+            build_metadata: r.strings("buildMetadata")?,
             sort: r.sort_options()?,
             vars: r.vars()?,
             patches_strategic_merge: r.strings("patchesStrategicMerge")?,

@@ -115,7 +115,7 @@ pub fn apply_patches(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> 
                     dir.join(&p.path)
                 };
                 let patches = read_resources(&source, &text)?;
-                apply_strategic(k, &p.field, acc, &patches, p.target.as_ref())?;
+                apply_strategic(k, &p.field, acc, &patches, p.target.as_ref(), p.allow)?;
             }
         }
     }
@@ -145,7 +145,7 @@ pub fn apply_strategic_merge_field(
             })?;
             read_resources(&dir.join(entry), &text)?
         };
-        apply_strategic(k, &field, acc, &patches, None)?;
+        apply_strategic(k, &field, acc, &patches, None, (false, false))?;
     }
     Ok(())
 }
@@ -158,6 +158,7 @@ fn apply_strategic(
     acc: &mut Vec<Resource>,
     patches: &[Resource],
     target: Option<&Selector>,
+    allow: (bool, bool),
 ) -> Result<(), Error> {
     let fail = |message: String| Error::Field {
         file: k.file.clone(),
@@ -166,7 +167,10 @@ fn apply_strategic(
     };
     let run = |res: &mut Resource, patch: &Value| -> Result<bool, Error> {
         let id = res.id();
-        super::smp::apply(&mut res.value, patch).map_err(|message| Error::Transform {
+        if allow.0 || allow.1 {
+            res.store_previous_id();
+        }
+        super::smp::apply_allowing(&mut res.value, patch, allow).map_err(|message| Error::Transform {
             file: k.file.clone(),
             field: field.to_string(),
             object: format!("{id} (from {})", res.file.display()),
@@ -203,6 +207,16 @@ fn apply_strategic(
                 n += 1;
                 keep[n - 1]
             });
+            if allow.0 || allow.1 {
+                // A renamed object may now share an id: kustomize's resource map refuses it.
+                let mut seen = std::collections::HashSet::new();
+                if let Some(r) = acc.iter().find(|r| !seen.insert(r.id().key())) {
+                    return Err(fail(format!(
+                        "may not add resource with an already registered id: {}",
+                        r.id()
+                    )));
+                }
+            }
         }
         None => {
             for patch in patches {

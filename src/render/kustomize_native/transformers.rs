@@ -4,6 +4,7 @@
 //! other plugins are refused.
 
 use super::error::Error;
+use super::fields::Reader;
 use super::fieldspec::{scalar_text, FieldSpec};
 use super::kustomization::{Image, Kustomization, Replica};
 use super::resource::Resource;
@@ -49,8 +50,34 @@ fn string_map(cfg: &Resource, field: &str) -> Result<BTreeMap<String, String>, E
     }
 }
 
+/// `PatchTransformer`: one `patches` entry (`patch` or `path`, `target`, `options`) in a
+/// config of its own, its path read relative to the kustomization, as the field's is.
+fn patch_transformer(
+    k: &Kustomization,
+    cfg: &Resource,
+    acc: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    let Value::Object(m) = &cfg.value else {
+        return Err(config_error(cfg, "expected a mapping".into()));
+    };
+    let mut entry = m.clone();
+    for key in ["apiVersion", "kind", "metadata"] {
+        entry.remove(key);
+    }
+    let mut map = serde_json::Map::new();
+    map.insert("patches".into(), Value::Array(vec![Value::Object(entry)]));
+    let reader = Reader {
+        file: &cfg.file,
+        map: &map,
+    };
+    let mut one = k.clone();
+    one.patches = reader.patches("patches")?;
+    let dir = k.file.parent().unwrap_or(std::path::Path::new(""));
+    patches::apply_patches(&one, dir, acc)
+}
+
 /// Runs each configuration, in order, over `acc`.
-pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Result<(), Error> {
+pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> Result<(), Error> {
     for cfg in configs {
         let gvk = cfg.gvk();
         if cfg.value["apiVersion"].as_str() != Some("builtin") {
@@ -139,6 +166,7 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Res
                 let specs = field_specs(cfg)?;
                 patches::set_replicas(&cfg.file, "transformers", &replica, acc, &specs)?;
             }
+            "PatchTransformer" => patch_transformer(k, cfg, acc)?,
             "ValueAddTransformer" => super::valueadd::run(k, cfg, acc)?,
             "ReplacementTransformer" => {
                 let entries = match cfg.value.get("replacements") {
