@@ -220,14 +220,16 @@ fn merge_list(
     Ok(Some(Value::Array(out)))
 }
 
-/// Applies one strategic merge patch to `object` in place; `Ok(false)` when the patch deleted
-/// the object. Name, namespace and kind stay the object's own, as in kustomize.
+/// [`apply_allowing`] with no `options`.
+#[cfg(test)]
 pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
     apply_allowing(object, patch, (false, false))
 }
 
-/// [`apply`], where `patches[].options` let the patch's name (`allowNameChange`) or kind
-/// (`allowKindChange`) replace the object's; the namespace always stays.
+/// Applies one strategic merge patch to `object` in place; `Ok(false)` when the patch deleted
+/// the object. Name, namespace and kind stay the object's own, as in kustomize, unless
+/// `patches[].options` let the patch's name (`allowNameChange`) or kind (`allowKindChange`)
+/// replace the object's; the namespace always stays.
 pub fn apply_allowing(
     object: &mut Value,
     patch: &Value,
