@@ -258,16 +258,28 @@ impl<'a> Reader<'a> {
             let options = match m.get("options") {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(o)) => o.clone(),
-                Some(_) => return Err(self.field_error(&format!("{field}.options"), "expected a mapping of booleans")),
+                Some(_) => {
+                    return Err(self.field_error(
+                        &format!("{field}.options"),
+                        "expected a mapping of booleans",
+                    ))
+                }
             };
-            let allow = |key: &str| match options.get(key) {
-                None | Some(Value::Null) => Ok(false),
-                Some(Value::Bool(b)) => Ok(*b),
-                Some(_) => Err(self.field_error(&format!("{field}.options.{key}"), "expected true or false")),
-            };
+            let allow =
+                |key: &str| match options.get(key) {
+                    None | Some(Value::Null) => Ok(false),
+                    Some(Value::Bool(b)) => Ok(*b),
+                    Some(_) => Err(self
+                        .field_error(&format!("{field}.options.{key}"), "expected true or false")),
+                };
             let allow = (allow("allowNameChange")?, allow("allowKindChange")?);
-            if let Some((key, _)) = options.iter().find(|(_, v)| !v.is_boolean() && !v.is_null()) {
-                return Err(self.field_error(&format!("{field}.options.{key}"), "expected true or false"));
+            if let Some((key, _)) = options
+                .iter()
+                .find(|(_, v)| !v.is_boolean() && !v.is_null())
+            {
+                return Err(
+                    self.field_error(&format!("{field}.options.{key}"), "expected true or false")
+                );
             }
             let target = match m.get("target") {
                 None | Some(Value::Null) => None,

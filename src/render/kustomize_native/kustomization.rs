@@ -178,12 +178,7 @@ pub struct Kustomization {
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
-const NOT_YET: &[&str] = &[
-    "crds",
-    "generators",
-    "validators",
-    "openapi",
-];
+const NOT_YET: &[&str] = &["crds", "generators", "validators", "openapi"];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
     "apiVersion",

@@ -3,9 +3,9 @@
 //! (`api/internal/konfig/builtinpluginconsts`).
 
 use super::fieldspec::{apply, Create, FieldSpec};
-use super::tconfig::{self, Config};
 use super::kustomization::Label;
 use super::resource::Resource;
+use super::tconfig::{self, Config};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -196,7 +196,8 @@ fn common_annotations() -> Vec<FieldSpec> {
 
 /// `FsSlice.MergeAll`.
 fn merge(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) -> Result<(), String> {
-    more.into_iter().try_for_each(|spec| tconfig::merge_one(into, spec))
+    more.into_iter()
+        .try_for_each(|spec| tconfig::merge_one(into, spec))
 }
 
 /// The field specs one `labels` entry writes to: its own, then the `labels` table of the

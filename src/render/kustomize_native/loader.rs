@@ -4,9 +4,9 @@
 //! kustomization may not include itself or one of its ancestors, and remote bases are refused.
 
 use super::error::Error;
+use super::fieldspec::FieldSpec;
 use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
-use super::fieldspec::FieldSpec;
 use super::tconfig::{self, Config};
 use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
@@ -322,13 +322,28 @@ fn transform(
         tconfig::table(base, added).map_err(|e| fail(field, acc, (usize::MAX, e)))
     };
     if !k.namespace.is_empty() {
-        let specs = table("namespace", namespace::field_specs(), &config.namespace, acc)?;
+        let specs = table(
+            "namespace",
+            namespace::field_specs(),
+            &config.namespace,
+            acc,
+        )?;
         namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
-        let prefix = table("namePrefix", names::default_field_specs(), &config.name_prefix, acc)?;
-        let suffix = table("nameSuffix", names::default_field_specs(), &config.name_suffix, acc)?;
+        let prefix = table(
+            "namePrefix",
+            names::default_field_specs(),
+            &config.name_prefix,
+            acc,
+        )?;
+        let suffix = table(
+            "nameSuffix",
+            names::default_field_specs(),
+            &config.name_suffix,
+            acc,
+        )?;
         names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
             .map_err(|e| fail("namePrefix", acc, e))?;
     }
@@ -355,7 +370,12 @@ fn transform(
         .map_err(|e| fail("commonAnnotations", acc, e))?;
     patches::apply_json6902(k, dir, acc)?;
     if !k.replicas.is_empty() {
-        let specs = table("replicas", patches::replica_field_specs(), &config.replicas, acc)?;
+        let specs = table(
+            "replicas",
+            patches::replica_field_specs(),
+            &config.replicas,
+            acc,
+        )?;
         patches::apply_replicas(k, acc, &specs)?;
     }
     if !k.images.is_empty() {

@@ -70,12 +70,21 @@ fn build_metadata(
     }
     if top.build_metadata.iter().any(|o| o == "managedByLabel") {
         let pairs = [(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())].into();
-        let specs = [fieldspec::FieldSpec::new("", "", "", "metadata/labels", true)];
+        let specs = [fieldspec::FieldSpec::new(
+            "",
+            "",
+            "",
+            "metadata/labels",
+            true,
+        )];
         labels::apply_pairs(resources, &pairs, &specs).map_err(|(i, message)| {
             Error::Transform {
                 file: top.file.clone(),
                 field: "buildMetadata".into(),
-                object: resources.get(i).map(|r| r.id().to_string()).unwrap_or_default(),
+                object: resources
+                    .get(i)
+                    .map(|r| r.id().to_string())
+                    .unwrap_or_default(),
                 message,
             }
         })?;

@@ -28,7 +28,11 @@ pub fn apply_affixes(
 ) -> Result<(), (usize, String)> {
     if !prefix.is_empty() {
         let affix = |name: &str| format!("{prefix}{name}");
-        for (i, res) in resources.iter_mut().enumerate().filter(|(_, r)| !skipped(r)) {
+        for (i, res) in resources
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, r)| !skipped(r))
+        {
             affix_fields(res, prefix_specs, &affix, |res| {
                 res.track.prefixes.push(prefix.to_string())
             })
@@ -37,7 +41,11 @@ pub fn apply_affixes(
     }
     if !suffix.is_empty() {
         let affix = |name: &str| format!("{name}{suffix}");
-        for (i, res) in resources.iter_mut().enumerate().filter(|(_, r)| !skipped(r)) {
+        for (i, res) in resources
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, r)| !skipped(r))
+        {
             affix_fields(res, suffix_specs, &affix, |res| {
                 res.track.suffixes.push(suffix.to_string())
             })

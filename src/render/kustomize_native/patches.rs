@@ -170,11 +170,13 @@ fn apply_strategic(
         if allow.0 || allow.1 {
             res.store_previous_id();
         }
-        super::smp::apply_allowing(&mut res.value, patch, allow).map_err(|message| Error::Transform {
-            file: k.file.clone(),
-            field: field.to_string(),
-            object: format!("{id} (from {})", res.file.display()),
-            message,
+        super::smp::apply_allowing(&mut res.value, patch, allow).map_err(|message| {
+            Error::Transform {
+                file: k.file.clone(),
+                field: field.to_string(),
+                object: format!("{id} (from {})", res.file.display()),
+                message,
+            }
         })
     };
     match target {
@@ -285,10 +287,15 @@ pub fn apply_json6902(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Re
 /// ReplicaSets and StatefulSets with that name (now or before a rename).
 /// The fields `replicas` sets by default; `configurations` add others.
 pub fn replica_field_specs() -> Vec<FieldSpec> {
-    ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"]
-        .iter()
-        .map(|kind| FieldSpec::new("", "", kind, "spec/replicas", true))
-        .collect()
+    [
+        "Deployment",
+        "ReplicationController",
+        "ReplicaSet",
+        "StatefulSet",
+    ]
+    .iter()
+    .map(|kind| FieldSpec::new("", "", kind, "spec/replicas", true))
+    .collect()
 }
 
 /// `replicas`, over `specs` (the default table with any `configurations` specs): each spec

@@ -54,7 +54,6 @@ impl Config {
         push_unique(&mut self.replicas, other.replicas);
         push_unique(&mut self.var_reference, other.var_reference);
     }
-
 }
 
 /// kustomize's `FsSlice.MergeOne`: `x` is already there when a spec on the same path has the
@@ -259,7 +258,10 @@ mod tests {
         let err = parse(Path::new("c.yaml"), "bogus: []\n").expect_err("unknown");
         assert!(err.to_string().contains("bogus"), "{err}");
         let c = parse(Path::new("c.yaml"), "VARREFERENCE:\n- path: spec/x\n").expect("folds");
-        assert_eq!(c.var_reference, vec![FieldSpec::new("", "", "", "spec/x", false)]);
+        assert_eq!(
+            c.var_reference,
+            vec![FieldSpec::new("", "", "", "spec/x", false)]
+        );
     }
 
     #[test]
@@ -267,7 +269,10 @@ mod tests {
         let default = vec![FieldSpec::new("", "", "", "metadata/name", false)];
         let added = [FieldSpec::new("", "", "Bar", "metadata/name", false)];
         // Sorted, the Bar spec comes first; merged again, the kind-less one is its duplicate.
-        assert_eq!(table(default.clone(), &added).expect("merges"), added.to_vec());
+        assert_eq!(
+            table(default.clone(), &added).expect("merges"),
+            added.to_vec()
+        );
         assert_eq!(table(default.clone(), &[]).expect("merges"), default);
         let conflict = [FieldSpec::new("", "", "", "metadata/name", true)];
         assert!(table(default, &conflict).is_err());
