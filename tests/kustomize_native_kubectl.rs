@@ -500,32 +500,8 @@ fn native_build_matches_kubectl_kustomize() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("workloads.yaml"), WORKLOADS).expect("write");
         std::fs::write(dir.path().join("cluster.yaml"), CLUSTER).expect("write");
-        for (path, text) in &sc.files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        }
-        let root = dir.path().join(sc.root);
-        let out = Command::new(&kubectl)
-            .arg("kustomize")
-            .arg(&root)
-            .output()
-            .expect("run kubectl");
-        assert!(
-            out.status.success(),
-            "{}: kubectl failed: {}",
-            sc.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let want = String::from_utf8(out.stdout).expect("utf-8");
-        match ferry::render::kustomize_native::build(&root) {
-            Ok(got) if got == want => {}
-            Ok(got) => failures.push(format!(
-                "{}:\n--- kubectl\n{want}\n--- ferry\n{got}",
-                sc.name
-            )),
-            Err(e) => failures.push(format!("{}: {e}", sc.name)),
-        }
+        write_files(dir.path(), &sc.files);
+        compare(&kubectl, sc.name, &dir.path().join(sc.root), &mut failures);
     }
     println!(
         "{} of {} scenarios identical to kubectl kustomize",
@@ -538,11 +514,32 @@ fn native_build_matches_kubectl_kustomize() {
 #[path = "kustomize_native_kubectl/complete.rs"]
 mod complete;
 
-fn write_files(dir: &Path, files: &[(&str, &str)]) {
+fn write_files<T: AsRef<str>>(dir: &Path, files: &[(&str, T)]) {
     for (path, text) in files {
         let p = dir.join(path);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
+        std::fs::write(p, text.as_ref()).expect("write");
+    }
+}
+
+/// Builds `root` with kubectl (which must succeed) and natively; a difference or a native
+/// error is added to `failures`.
+fn compare(kubectl: &Path, name: &str, root: &Path, failures: &mut Vec<String>) {
+    let out = Command::new(kubectl)
+        .arg("kustomize")
+        .arg(root)
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "{name}: kubectl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = String::from_utf8(out.stdout).expect("utf-8");
+    match ferry::render::kustomize_native::build(root) {
+        Ok(got) if got == want => {}
+        Ok(got) => failures.push(format!("{name}:\n--- kubectl\n{want}\n--- ferry\n{got}")),
+        Err(e) => failures.push(format!("{name}: {e}")),
     }
 }
 
@@ -557,26 +554,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
-        let out = Command::new(&kubectl)
-            .arg("kustomize")
-            .arg(dir.path())
-            .output()
-            .expect("run kubectl");
-        assert!(
-            out.status.success(),
-            "{}: kubectl failed: {}",
-            case.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let want = String::from_utf8(out.stdout).expect("utf-8");
-        match ferry::render::kustomize_native::build(dir.path()) {
-            Ok(got) if got == want => {}
-            Ok(got) => failures.push(format!(
-                "{}:\n--- kubectl\n{want}\n--- ferry\n{got}",
-                case.name
-            )),
-            Err(e) => failures.push(format!("{}: {e}", case.name)),
-        }
+        compare(&kubectl, case.name, dir.path(), &mut failures);
     }
     println!(
         "{} of {} issue-18 scenarios identical to kubectl kustomize",

@@ -48,7 +48,11 @@ fn accumulate(
     config_out: &mut Config,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
-    let mut config = super::tconfig::load(&k, dir)?;
+    // What `config_out` holds already is inherited: a component works in its parent's
+    // accumulator, whose configuration has the bases' tables merged in (kustomize's
+    // `ResAccumulator.MergeConfig`), and adds its own.
+    let mut config = config_out.clone();
+    config.merge(super::tconfig::load(&k, dir)?);
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
             (Kind::Component, Kind::Kustomization) => Some(format!(
@@ -106,7 +110,7 @@ fn accumulate(
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
                 let from = Referrer { file: &k.file, field: entry.field };
-                let mut sub_config = Config::default();
+                let mut sub_config = config.clone();
                 acc = accumulate(
                     &sub,
                     &chain,

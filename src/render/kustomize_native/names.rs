@@ -27,29 +27,34 @@ pub fn apply_affixes(
     (suffix, suffix_specs): (&str, &[FieldSpec]),
 ) -> Result<(), (usize, String)> {
     if !prefix.is_empty() {
-        let affix = |name: &str| format!("{prefix}{name}");
-        for (i, res) in resources
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, r)| !skipped(r))
-        {
-            affix_fields(res, prefix_specs, &affix, |res| {
-                res.track.prefixes.push(prefix.to_string())
-            })
-            .map_err(|e| (i, e))?;
-        }
+        affix_all(
+            resources,
+            prefix_specs,
+            &|name| format!("{prefix}{name}"),
+            &|res| res.track.prefixes.push(prefix.to_string()),
+        )?;
     }
     if !suffix.is_empty() {
-        let affix = |name: &str| format!("{name}{suffix}");
-        for (i, res) in resources
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, r)| !skipped(r))
-        {
-            affix_fields(res, suffix_specs, &affix, |res| {
-                res.track.suffixes.push(suffix.to_string())
-            })
-            .map_err(|e| (i, e))?;
+        affix_all(
+            resources,
+            suffix_specs,
+            &|name| format!("{name}{suffix}"),
+            &|res| res.track.suffixes.push(suffix.to_string()),
+        )?;
+    }
+    Ok(())
+}
+
+/// One affix transformer over every object but the skipped kinds.
+fn affix_all(
+    resources: &mut [Resource],
+    specs: &[FieldSpec],
+    affix: &dyn Fn(&str) -> String,
+    track: &dyn Fn(&mut Resource),
+) -> Result<(), (usize, String)> {
+    for (i, res) in resources.iter_mut().enumerate() {
+        if !skipped(res) {
+            affix_fields(res, specs, affix, track).map_err(|e| (i, e))?;
         }
     }
     Ok(())
@@ -59,7 +64,7 @@ fn affix_fields(
     res: &mut Resource,
     specs: &[FieldSpec],
     affix: &dyn Fn(&str) -> String,
-    track: impl Fn(&mut Resource),
+    track: &dyn Fn(&mut Resource),
 ) -> Result<(), String> {
     for spec in specs {
         if spec.path == "metadata/name" {
