@@ -206,17 +206,20 @@ fn merge(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) -> Result<(), String> 
 /// configurations as kustomize's merged `TransformerConfig` is.
 pub fn label_field_specs(label: &Label, config: &Config) -> Result<Vec<FieldSpec>, String> {
     let mut specs = label.fields.clone();
-    merge(&mut specs, tconfig::table(Vec::new(), &config.labels)?)?;
+    merge(
+        &mut specs,
+        tconfig::table(Vec::new(), &config.labels, config.hiding)?,
+    )?;
     if label.include_selectors {
         merge(
             &mut specs,
-            tconfig::table(common_labels(), &config.common_labels)?,
+            tconfig::table(common_labels(), &config.common_labels, config.hiding)?,
         )?;
     } else {
         if label.include_templates {
             merge(
                 &mut specs,
-                tconfig::table(metadata_labels(), &config.template_labels)?,
+                tconfig::table(metadata_labels(), &config.template_labels, config.hiding)?,
             )?;
         }
         merge(&mut specs, vec![fs("", "", "", "metadata/labels", true)])?;

@@ -52,7 +52,7 @@ fn accumulate(
     // accumulator, whose configuration has the bases' tables merged in (kustomize's
     // `ResAccumulator.MergeConfig`), and adds its own.
     let mut config = config_out.clone();
-    config.merge(super::tconfig::load(&k, dir)?);
+    let own = super::tconfig::load(&k, dir)?;
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
             (Kind::Component, Kind::Kustomization) => Some(format!(
@@ -105,6 +105,8 @@ fn accumulate(
             }
         }
     }
+    // Bases first, then this level's own tables, then the components, which share them.
+    config.merge(own);
     super::generators::run(&k, dir, &mut acc)?;
     for entry in &k.components {
         match locate(dir, &k, entry, &chain)? {
@@ -120,7 +122,7 @@ fn accumulate(
                     vars,
                     &mut sub_config,
                 )?;
-                config.merge(sub_config);
+                config = sub_config;
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -135,7 +137,7 @@ fn accumulate(
     let configs = transformer_configs(&k, dir, &chain)?;
     super::transformers::run(&k, &configs, &mut acc)?;
     super::vars::merge(&k, &mut acc, vars)?;
-    config_out.merge(config);
+    *config_out = config;
     Ok(acc)
 }
 
@@ -323,7 +325,7 @@ fn transform(
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
     let table = |field: &str, base: Vec<FieldSpec>, added: &[FieldSpec], acc: &[Resource]| {
-        tconfig::table(base, added).map_err(|e| fail(field, acc, (usize::MAX, e)))
+        tconfig::table(base, added, config.hiding).map_err(|e| fail(field, acc, (usize::MAX, e)))
     };
     if !k.namespace.is_empty() {
         let specs = table(

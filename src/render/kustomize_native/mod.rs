@@ -116,12 +116,15 @@ pub fn build(dir: &Path) -> Result<String, Error> {
         },
     )?;
     if !vars.is_empty() {
-        let specs = tconfig::table(vars::var_reference_specs(), &config.var_reference).map_err(
-            |message| Error::Parse {
-                file: dir.to_path_buf(),
-                message: format!("configurations varReference: {message}"),
-            },
-        )?;
+        let specs = tconfig::table(
+            vars::var_reference_specs(),
+            &config.var_reference,
+            config.hiding,
+        )
+        .map_err(|message| Error::Parse {
+            file: dir.to_path_buf(),
+            message: format!("configurations varReference: {message}"),
+        })?;
         vars::resolve(&mut resources, &vars, &specs)?;
     }
     for res in &mut resources {

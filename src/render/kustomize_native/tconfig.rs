@@ -30,6 +30,12 @@ pub struct Config {
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
     pub var_reference: Vec<FieldSpec>,
+    /// Whether any table was merged in yet: kustomize's accumulator starts empty.
+    pub started: bool,
+    /// Whether the first merge into the empty accumulator brought configured specs: merged
+    /// into nothing, sorted, a spec for one kind then hides the kind-less built-in on its path
+    /// (see [`table`]). Built-ins merged first (a base without configurations) keep them.
+    pub hiding: bool,
 }
 
 fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
@@ -41,7 +47,26 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
 }
 
 impl Config {
+    fn has_specs(&self) -> bool {
+        !(self.namespace.is_empty()
+            && self.name_prefix.is_empty()
+            && self.name_suffix.is_empty()
+            && self.common_labels.is_empty()
+            && self.labels.is_empty()
+            && self.template_labels.is_empty()
+            && self.common_annotations.is_empty()
+            && self.images.is_empty()
+            && self.replicas.is_empty()
+            && self.var_reference.is_empty())
+    }
+
+    /// `ResAccumulator.MergeConfig`: `other` (a base's accumulated tables, or this level's
+    /// own) merged into what this accumulator holds.
     pub fn merge(&mut self, other: Config) {
+        if !self.started {
+            self.started = true;
+            self.hiding = other.hiding || other.has_specs();
+        }
         push_unique(&mut self.name_reference, other.name_reference);
         push_unique(&mut self.namespace, other.namespace);
         push_unique(&mut self.name_prefix, other.name_prefix);
@@ -108,16 +133,24 @@ fn merge_sorted(base: Vec<FieldSpec>, added: &[FieldSpec]) -> Result<Vec<FieldSp
 }
 
 /// The table a transformer uses: the built-in `base` with the `configurations` specs, settled
-/// as kustomize settles it: merged and sorted, then merged again into the accumulator's empty
-/// config, where a spec for one kind sorted ahead of a kind-less spec on the same path hides
-/// it. Without added specs the built-in table stands as it is.
-pub fn table(base: Vec<FieldSpec>, added: &[FieldSpec]) -> Result<Vec<FieldSpec>, String> {
+/// as kustomize settles it. Merged into an empty accumulator (`hiding`), a spec for one kind
+/// sorted ahead of a kind-less spec on the same path hides it; merged after the built-ins,
+/// configured specs only add. Without added specs the built-in table stands as it is.
+pub fn table(
+    base: Vec<FieldSpec>,
+    added: &[FieldSpec],
+    hiding: bool,
+) -> Result<Vec<FieldSpec>, String> {
     if added.is_empty() {
         return Ok(base);
     }
     let user = merge_sorted(Vec::new(), added)?;
     let merged = merge_sorted(merge_sorted(Vec::new(), &base)?, &user)?;
-    merge_sorted(Vec::new(), &merged)
+    if hiding {
+        merge_sorted(Vec::new(), &merged)
+    } else {
+        Ok(merged)
+    }
 }
 
 const SUPPORTED: &[&str] = &[
