@@ -122,7 +122,10 @@ fn accumulate(
                     vars,
                     &mut sub_config,
                 )?;
+                // kustomize then merges the component's accumulator into an empty one: the
+                // tables are settled into nothing again, so configured specs hide.
                 config = sub_config;
+                config.hiding = true;
             }
             Located::File(_) => {
                 return Err(Error::Field {
