@@ -208,18 +208,26 @@ pub fn label_field_specs(label: &Label, config: &Config) -> Result<Vec<FieldSpec
     let mut specs = label.fields.clone();
     merge(
         &mut specs,
-        tconfig::table(Vec::new(), &config.labels, config.hiding)?,
+        tconfig::table(Vec::new(), &config.labels, config.hiding[tconfig::LABELS])?,
     )?;
     if label.include_selectors {
         merge(
             &mut specs,
-            tconfig::table(common_labels(), &config.common_labels, config.hiding)?,
+            tconfig::table(
+                common_labels(),
+                &config.common_labels,
+                config.hiding[tconfig::COMMON_LABELS],
+            )?,
         )?;
     } else {
         if label.include_templates {
             merge(
                 &mut specs,
-                tconfig::table(metadata_labels(), &config.template_labels, config.hiding)?,
+                tconfig::table(
+                    metadata_labels(),
+                    &config.template_labels,
+                    config.hiding[tconfig::TEMPLATE_LABELS],
+                )?,
             )?;
         }
         merge(&mut specs, vec![fs("", "", "", "metadata/labels", true)])?;

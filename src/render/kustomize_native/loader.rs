@@ -125,7 +125,7 @@ fn accumulate(
                 // kustomize then merges the component's accumulator into an empty one: the
                 // tables are settled into nothing again, so configured specs hide.
                 config = sub_config;
-                config.hiding = true;
+                config.resettle();
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -327,12 +327,16 @@ fn transform(
     };
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
-    let table = |field: &str, base: Vec<FieldSpec>, added: &[FieldSpec], acc: &[Resource]| {
-        tconfig::table(base, added, config.hiding).map_err(|e| fail(field, acc, (usize::MAX, e)))
+    let table = |(field, which): (&str, usize),
+                 base: Vec<FieldSpec>,
+                 added: &[FieldSpec],
+                 acc: &[Resource]| {
+        tconfig::table(base, added, config.hiding[which])
+            .map_err(|e| fail(field, acc, (usize::MAX, e)))
     };
     if !k.namespace.is_empty() {
         let specs = table(
-            "namespace",
+            ("namespace", tconfig::NAMESPACE),
             namespace::field_specs(),
             &config.namespace,
             acc,
@@ -342,13 +346,13 @@ fn transform(
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         let prefix = table(
-            "namePrefix",
+            ("namePrefix", tconfig::NAME_PREFIX),
             names::default_field_specs(),
             &config.name_prefix,
             acc,
         )?;
         let suffix = table(
-            "nameSuffix",
+            ("nameSuffix", tconfig::NAME_SUFFIX),
             names::default_field_specs(),
             &config.name_suffix,
             acc,
@@ -363,14 +367,14 @@ fn transform(
         labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
     }
     let specs = table(
-        "commonLabels",
+        ("commonLabels", tconfig::COMMON_LABELS),
         labels::common_label_field_specs(),
         &config.common_labels,
         acc,
     )?;
     labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
     let specs = table(
-        "commonAnnotations",
+        ("commonAnnotations", tconfig::COMMON_ANNOTATIONS),
         labels::annotation_field_specs(),
         &config.common_annotations,
         acc,
@@ -380,7 +384,7 @@ fn transform(
     patches::apply_json6902(k, dir, acc)?;
     if !k.replicas.is_empty() {
         let specs = table(
-            "replicas",
+            ("replicas", tconfig::REPLICAS),
             patches::replica_field_specs(),
             &config.replicas,
             acc,
@@ -388,7 +392,12 @@ fn transform(
         patches::apply_replicas(k, acc, &specs)?;
     }
     if !k.images.is_empty() {
-        let specs = table("images", images::field_specs(), &config.images, acc)?;
+        let specs = table(
+            ("images", tconfig::IMAGES),
+            images::field_specs(),
+            &config.images,
+            acc,
+        )?;
         for (i, image) in k.images.iter().enumerate() {
             images::apply_image(acc, image, &specs)
                 .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;

@@ -119,7 +119,7 @@ pub fn build(dir: &Path) -> Result<String, Error> {
         let specs = tconfig::table(
             vars::var_reference_specs(),
             &config.var_reference,
-            config.hiding,
+            config.hiding[tconfig::VAR_REFERENCE],
         )
         .map_err(|message| Error::Parse {
             file: dir.to_path_buf(),

@@ -32,11 +32,24 @@ pub struct Config {
     pub var_reference: Vec<FieldSpec>,
     /// Whether any table was merged in yet: kustomize's accumulator starts empty.
     pub started: bool,
-    /// Whether the first merge into the empty accumulator brought configured specs: merged
-    /// into nothing, sorted, a spec for one kind then hides the kind-less built-in on its path
-    /// (see [`table`]). Built-ins merged first (a base without configurations) keep them.
-    pub hiding: bool,
+    /// Per table (in [`Config::tables`] order): whether the first merge into the empty
+    /// accumulator brought configured specs. Merged into nothing and sorted, a spec for one
+    /// kind then hides the kind-less built-in on its path (see [`table`]); built-ins merged
+    /// first (a base without configurations for that table) keep it.
+    pub hiding: [bool; 10],
 }
+
+/// Indexes into [`Config::hiding`].
+pub const NAMESPACE: usize = 0;
+pub const NAME_PREFIX: usize = 1;
+pub const NAME_SUFFIX: usize = 2;
+pub const COMMON_LABELS: usize = 3;
+pub const LABELS: usize = 4;
+pub const TEMPLATE_LABELS: usize = 5;
+pub const COMMON_ANNOTATIONS: usize = 6;
+pub const IMAGES: usize = 7;
+pub const REPLICAS: usize = 8;
+pub const VAR_REFERENCE: usize = 9;
 
 fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
     for item in items {
@@ -47,17 +60,25 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
 }
 
 impl Config {
-    fn has_specs(&self) -> bool {
-        !(self.namespace.is_empty()
-            && self.name_prefix.is_empty()
-            && self.name_suffix.is_empty()
-            && self.common_labels.is_empty()
-            && self.labels.is_empty()
-            && self.template_labels.is_empty()
-            && self.common_annotations.is_empty()
-            && self.images.is_empty()
-            && self.replicas.is_empty()
-            && self.var_reference.is_empty())
+    fn tables(&self) -> [&Vec<FieldSpec>; 10] {
+        [
+            &self.namespace,
+            &self.name_prefix,
+            &self.name_suffix,
+            &self.common_labels,
+            &self.labels,
+            &self.template_labels,
+            &self.common_annotations,
+            &self.images,
+            &self.replicas,
+            &self.var_reference,
+        ]
+    }
+
+    /// kustomize merges a component's accumulator into an empty one: every table is settled
+    /// into nothing again.
+    pub fn resettle(&mut self) {
+        self.hiding = [true; 10];
     }
 
     /// `ResAccumulator.MergeConfig`: `other` (a base's accumulated tables, or this level's
@@ -65,7 +86,9 @@ impl Config {
     pub fn merge(&mut self, other: Config) {
         if !self.started {
             self.started = true;
-            self.hiding = other.hiding || other.has_specs();
+            for (i, t) in other.tables().iter().enumerate() {
+                self.hiding[i] = other.hiding[i] || !t.is_empty();
+            }
         }
         push_unique(&mut self.name_reference, other.name_reference);
         push_unique(&mut self.namespace, other.namespace);
