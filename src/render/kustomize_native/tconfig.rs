@@ -324,13 +324,14 @@ mod tests {
     fn a_spec_for_one_kind_hides_the_kindless_default_on_its_path() {
         let default = vec![FieldSpec::new("", "", "", "metadata/name", false)];
         let added = [FieldSpec::new("", "", "Bar", "metadata/name", false)];
-        // Sorted, the Bar spec comes first; merged again, the kind-less one is its duplicate.
-        assert_eq!(
-            table(default.clone(), &added).expect("merges"),
-            added.to_vec()
-        );
-        assert_eq!(table(default.clone(), &[]).expect("merges"), default);
+        // Sorted, the Bar spec comes first; merged again into nothing, the kind-less one is
+        // its duplicate. Merged after the built-ins, it only adds.
+        let hidden = table(default.clone(), &added, true).expect("merges");
+        assert_eq!(hidden, added.to_vec());
+        let kept = table(default.clone(), &added, false).expect("merges");
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(table(default.clone(), &[], true).expect("merges"), default);
         let conflict = [FieldSpec::new("", "", "", "metadata/name", true)];
-        assert!(table(default, &conflict).is_err());
+        assert!(table(default, &conflict, true).is_err());
     }
 }
