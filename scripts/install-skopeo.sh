@@ -11,7 +11,8 @@
 # Idempotent: returns at once when the stamp says this version is installed.
 #   FERRY_SKOPEO_PREFIX  where to unpack  (default: ~/.cache/gitops-peers/skopeo-trixie)
 #   FERRY_SKOPEO_BIN     where the wrapper goes (default: ~/.cache/gitops-peers/bin)
-#   FERRY_SKOPEO_MIRROR  Debian mirror    (default: http://deb.debian.org/debian)
+#   FERRY_SKOPEO_MIRROR  Debian archive URI (default: the one this machine's apt uses for its
+#                        own release, from /etc/apt/sources.list and /etc/apt/sources.list.d/)
 #   FERRY_SKOPEO_SUITE   Debian suite     (default: trixie)
 #
 # The wrapper uses the prefix's etc/containers/policy.json when no --policy is given and a
@@ -21,7 +22,6 @@ set -euo pipefail
 peers=${HOME:?}/.cache/gitops-peers
 prefix=${FERRY_SKOPEO_PREFIX:-$peers/skopeo-trixie}
 bindir=${FERRY_SKOPEO_BIN:-$peers/bin}
-mirror=${FERRY_SKOPEO_MIRROR:-http://deb.debian.org/debian}
 suite=${FERRY_SKOPEO_SUITE:-trixie}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 # What skopeo links and what it reads its defaults from; ld.so --list names the libraries.
@@ -37,6 +37,53 @@ for t in apt-get dpkg-deb; do
   command -v "$t" >/dev/null || { echo "install-skopeo.sh: $t is needed (a Debian-like system)" >&2; exit 1; }
 done
 [ -f "$keyring" ] || { echo "install-skopeo.sh: $keyring is missing (apt-get install debian-archive-keyring)" >&2; exit 1; }
+
+# The Debian archive this machine's apt already uses: the URI of an enabled `deb` source for the
+# system's own release (VERSION_CODENAME), in one-line (.list) or deb822 (.sources) form. The
+# same archive serves the newer suite; no host name is written here.
+debian_archive() {
+  local codename id
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  id=$(. /etc/os-release 2>/dev/null && echo "${ID:-}")
+  [ "$id" = debian ] && [ -n "$codename" ] || return 0
+  local files=()
+  [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
+  for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk -v want="$codename" '
+    function flush() {
+      if (types ~ /(^| )deb( |$)/ && enabled != "no")
+        for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) if (s[j] == want) { print u[i]; found = 1; exit }
+      types = ""; enabled = ""; nu = 0; ns = 0
+    }
+    FNR == 1 { flush(); deb822 = (FILENAME ~ /\.sources$/) }
+    /^[ \t]*#/ { next }
+    !deb822 && $1 == "deb" {
+      k = 2
+      if ($k ~ /^\[/) { while ($k !~ /\]$/ && k < NF) k++; k++ }
+      if ($(k + 1) == want) { print $k; found = 1; exit }
+      next
+    }
+    deb822 && /^[ \t]*$/ { flush(); next }
+    deb822 {
+      key = tolower($1); sub(/:$/, "", key)
+      if (key == "types") { types = ""; for (i = 2; i <= NF; i++) types = types " " $i; types = types " " }
+      else if (key == "uris") { nu = 0; for (i = 2; i <= NF; i++) u[++nu] = $i }
+      else if (key == "suites") { ns = 0; for (i = 2; i <= NF; i++) s[++ns] = $i }
+      else if (key == "enabled") enabled = tolower($2)
+    }
+    END { if (!found) flush() }
+  ' "${files[@]}"
+}
+mirror=${FERRY_SKOPEO_MIRROR:-$(debian_archive)}
+mirror=${mirror%/}
+if [ -z "$mirror" ]; then
+  echo "install-skopeo.sh: no Debian archive found in /etc/apt/sources.list or /etc/apt/sources.list.d/ for this system's release" >&2
+  echo "hint: set FERRY_SKOPEO_MIRROR to the URI of a Debian archive this machine may use" >&2
+  exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -3,6 +3,10 @@
 //!
 //! The CLI in [`cli`] is a thin layer over the library modules.
 
+// Output goes through `cli::stdout`, which handles a reader that closes the pipe.
+#![warn(clippy::print_stdout)]
+
+pub mod agent;
 pub mod apply;
 pub mod artifact;
 pub mod build;
@@ -10,8 +14,11 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod goyaml;
+pub mod images;
 pub mod manifest;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod tempfiles;
+pub mod untrusted;
 pub mod vendor;

@@ -330,7 +330,7 @@ fn input_errors_exit_2_and_apply_nothing() {
     let f = env.dir.join("app/configmap_shop_a.yaml");
     let t = std::fs::read_to_string(&f).expect("read");
     std::fs::write(&f, t.replace('1', "2")).expect("write");
-    input_error(&env, &[], "does not match the digest in index.json");
+    input_error(&env, &[], "does not match its digest in index.json");
 
     // A kind the cluster does not serve.
     std::fs::remove_dir_all(&env.dir).expect("rm");
@@ -438,7 +438,8 @@ fn the_interval_loop_corrects_drift_and_serves_health() {
         .arg(&env.kubeconfig)
         .args([
             "--interval",
-            "1s",
+            // The shortest interval ferry accepts.
+            "10s",
             "--health-addr",
             &addr,
             "--output",

@@ -48,7 +48,8 @@ fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `ferry apply DIR --kubeconfig K --inventory-name NAME --output json ARGS`: exit code and report.
+/// `ferry apply DIR --kubeconfig K --inventory-name NAME --output json ARGS`: exit code and
+/// report. `--timeout 60s` unless ARGS give their own (clap refuses a flag given twice).
 fn ferry_apply(
     kubeconfig: &Path,
     dir: &Path,
@@ -56,19 +57,18 @@ fn ferry_apply(
     extra: &[&str],
 ) -> (i32, Value, String) {
     let cache = tempfile::tempdir().expect("tempdir");
+    let timeout: &[&str] = if extra.contains(&"--timeout") {
+        &[]
+    } else {
+        &["--timeout", "60s"]
+    };
     let out = common::ferry(cache.path())
         .arg("apply")
         .arg(dir)
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .args([
-            "--inventory-name",
-            inventory,
-            "--output",
-            "json",
-            "--timeout",
-            "60s",
-        ])
+        .args(["--inventory-name", inventory, "--output", "json"])
+        .args(timeout)
         .args(extra)
         // The cluster's identity, as a Job mounts it: sealed Secrets open in memory.
         .env("SOPS_AGE_KEY_FILE", common::example_key("cluster"))
@@ -457,7 +457,11 @@ fn a_tampered_artifact_applies_nothing() {
     .expect("write");
     let (code, _, err) = ferry_apply(&kc, d.path(), ns, &[]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("does not match the digest"), "{err}");
+    // The check `diff` and `push` run too, worded the same.
+    assert!(
+        err.contains("does not match its digest in index.json"),
+        "{err}"
+    );
     assert!(
         !kubectl(&kc, &["get", "namespace", ns]).status.success(),
         "nothing applied"
@@ -524,6 +528,8 @@ fn deploy_manifests_pass_a_server_dry_run() {
         "secret.yaml",
         "cronjob.yaml",
         "deployment.yaml",
+        "sync-crd.yaml",
+        "agent.yaml",
     ] {
         let path = deploy.join(f);
         kubectl_ok(
@@ -728,4 +734,117 @@ fn a_deployment_is_healthy_only_once_its_pod_is_ready() {
     let (code, r, err) = ferry_apply(&kc, d.path(), ns, &["--wait", "--timeout", "90s"]);
     assert_eq!(code, 0, "the pod is Ready: {err}\n{r:#}");
     assert!(not_current(&r).is_empty(), "{:#}", r["health"]);
+}
+
+/// Two `ferry apply --force-prune` of different artifacts into one inventory, started
+/// together: without a lock each pruned what the other created and the cluster matched
+/// neither. With the inventory's Lease the second waits (and says so), so the cluster and the
+/// inventory end as the later apply left them, and the lock is free again.
+#[test]
+fn two_concurrent_applies_into_one_inventory_take_turns() {
+    let Some(kc) = live() else { return };
+    let ns = &unique("ferry-live-lock");
+    let inventory = &unique("ferry-live-lock");
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let a_names = ["a1", "a2", "a3", "a4"];
+    let b_names = ["b1", "b2"];
+    let objects = |names: &[&str]| {
+        let mut v = vec![namespace(ns)];
+        v.extend(names.iter().map(|n| configmap(ns, n, n)));
+        v
+    };
+    write_artifact(a.path(), "live", &objects(&a_names));
+    write_artifact(b.path(), "live", &objects(&b_names));
+    let spawn = |dir: &Path| {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let child = common::ferry(cache.path())
+            .arg("apply")
+            .arg(dir)
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args([
+                "--inventory-name",
+                inventory,
+                "--force-prune",
+                "--output",
+                "json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ferry runs");
+        (child, cache)
+    };
+    let (first, _c1) = spawn(a.path());
+    let (second, _c2) = spawn(b.path());
+    let first = first.wait_with_output().expect("first ends");
+    let second = second.wait_with_output().expect("second ends");
+    let err = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(first.status.code(), Some(0), "{}", err(&first));
+    assert_eq!(second.status.code(), Some(0), "{}", err(&second));
+    let waited = [&first, &second]
+        .iter()
+        .filter(|o| err(o).contains("waiting: another apply into this inventory holds Lease"))
+        .count();
+    assert_eq!(
+        waited,
+        1,
+        "one waited for the other:\n{}\n{}",
+        err(&first),
+        err(&second)
+    );
+    // The later one recorded its digest on the parent; the cluster holds exactly its objects.
+    let digest = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "secret",
+            inventory,
+            "-n",
+            "ferry-system",
+            "-o",
+            "jsonpath={.metadata.annotations.ferry\\.dev/artifact-digest}",
+        ],
+    );
+    let report = |o: &Output| serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null);
+    let later = if report(&first)["digest"] == digest.trim() {
+        &a_names[..]
+    } else {
+        assert_eq!(report(&second)["digest"], digest.trim(), "{digest}");
+        &b_names[..]
+    };
+    let live = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+    );
+    let mut live: Vec<&str> = live
+        .split_whitespace()
+        .filter(|n| *n != "kube-root-ca.crt")
+        .collect();
+    live.sort_unstable();
+    assert_eq!(live, later, "the cluster matches the later apply");
+    let holder = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "lease",
+            inventory,
+            "-n",
+            "ferry-system",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+    );
+    assert_eq!(holder.trim(), "", "the lock was released");
+    kubectl(&kc, &["delete", "namespace", ns, "--wait=false"]);
 }

@@ -77,28 +77,54 @@ impl World {
         )
     }
 
-    /// A hand-made build output with an index.json, like `ferry build` writes.
+    /// A hand-made build output with an index.json listing every file with its digest, like
+    /// `ferry build` writes (push refuses a directory whose files and index disagree).
     fn env_dir(&self, name: &str, commit: &str) -> PathBuf {
         let root = self.path(name);
         let env = root.join("out/staging");
-        std::fs::create_dir_all(env.join("podinfo")).expect("mkdir");
-        std::fs::create_dir_all(env.join("namespaces")).expect("mkdir");
-        std::fs::write(
-            env.join("podinfo/deployment.apps_podinfo_podinfo.yaml"),
-            "apiVersion: apps/v1\nkind: Deployment\n",
-        )
-        .expect("write");
-        std::fs::write(
-            env.join("namespaces/namespace_podinfo.yaml"),
-            "apiVersion: v1\nkind: Namespace\n",
-        )
-        .expect("write");
+        let mut apps = serde_json::Map::new();
+        for (app, path, api_version, kind, namespace, text) in [
+            (
+                "podinfo",
+                "podinfo/deployment.apps_podinfo_podinfo.yaml",
+                "apps/v1",
+                "Deployment",
+                Some("podinfo"),
+                "apiVersion: apps/v1\nkind: Deployment\n",
+            ),
+            (
+                "namespaces",
+                "namespaces/namespace_podinfo.yaml",
+                "v1",
+                "Namespace",
+                None,
+                "apiVersion: v1\nkind: Namespace\n",
+            ),
+        ] {
+            let file = env.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&file, text).expect("write");
+            let digest = format!(
+                "sha256:{}",
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+            );
+            let mut object = serde_json::json!({"apiVersion": api_version, "kind": kind,
+                "name": "podinfo", "path": path, "digest": digest});
+            if let Some(ns) = namespace {
+                object["namespace"] = ns.into();
+            }
+            apps.insert(
+                app.into(),
+                serde_json::json!({"renderer": "plain", "namespace": namespace,
+                    "inputDigest": "sha256:00", "inputs": {}, "objects": [object]}),
+            );
+        }
         let index = serde_json::json!({
             "apiVersion": "ferry.dev/v1alpha1",
             "kind": "BuildIndex",
             "environment": "staging",
             "source": {"revision": format!("main@sha1:{commit}"), "commit": commit, "branch": "main", "created": "2026-01-02T03:04:05Z", "worktree": false},
-            "apps": {},
+            "apps": apps,
         });
         std::fs::write(
             env.join("index.json"),

@@ -3,6 +3,11 @@
 
 mod common;
 
+// Push, pull, apply, diff and secrets: their cases live in a file of their own.
+mod apply_fake;
+#[path = "bad_input/commands.rs"]
+mod commands;
+
 use std::path::Path;
 
 struct Case {
@@ -512,6 +517,123 @@ fn outside_a_git_repository_the_error_suggests_worktree() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("apps: no app is defined"), "{stderr}");
+}
+
+// ---- issue 13, items 3, 11, 12, 22: offline binaries, decrypted values, missing tools ----
+
+/// The CI recipient of the example (`keys/ci.agekey`).
+const CI_RECIPIENT: &str = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
+
+/// Adds a SOPS-encrypted values file holding `password` to the podinfo app, and `template` to
+/// its chart.
+fn secret_values(r: &Path, template: &str) {
+    let opts = ferry::secrets::EncryptOptions {
+        recipients: vec![ferry::secrets::Recipient::parse(CI_RECIPIENT).expect("recipient")],
+        selectors: Default::default(),
+        mac_only_encrypted: false,
+        allow_empty: false,
+    };
+    let sealed = ferry::secrets::encrypt(
+        "dbPassword: hunter2-but-longer\n",
+        ferry::secrets::Format::Yaml,
+        &opts,
+    )
+    .expect("encrypts");
+    write(r, "apps/podinfo/secret-values.yaml", &sealed);
+    edit(
+        r,
+        "ferry.yaml",
+        "        - apps/podinfo/values-${env}.yaml",
+        "        - apps/podinfo/values-${env}.yaml\n        - apps/podinfo/secret-values.yaml",
+    );
+    write(r, "charts/podinfo/templates/zz-extra.yaml", template);
+}
+
+const HARDEN_B_CASES: &[Case] = &[
+    Case {
+        name: "a remote base behind a local one, --offline with the kubectl binary",
+        setup: |r| {
+            edit(
+                r,
+                "apps/frontend/base/kustomization.yaml",
+                "resources:\n",
+                "resources:\n  - github.com/example/deploy//base?ref=v1\n",
+            )
+        },
+        args: &["--offline", "--renderer", "binary"],
+        expect: &[
+            "apps/frontend/base/kustomization.yaml: resources: `github.com/example/deploy//base?ref=v1`",
+            "--offline",
+            "vendor them",
+        ],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a component path the repository lacks, --offline with the kubectl binary",
+        setup: |r| {
+            edit(
+                r,
+                "apps/frontend/overlays/prod/kustomization.yaml",
+                "resources:",
+                "components: [../../no-such-component]\nresources:",
+            )
+        },
+        args: &["--offline", "--renderer", "binary"],
+        expect: &[
+            "apps/frontend/overlays/prod/kustomization.yaml: components: `../../no-such-component`",
+        ],
+        untouched: &["prod"],
+    },
+    Case {
+        name: "a chart copying a decrypted value into a ConfigMap",
+        setup: |r| {
+            secret_values(
+                r,
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  url: {{ printf \"postgres://app:%s@db\" .Values.dbPassword | quote }}\n",
+            )
+        },
+        args: &[],
+        expect: &[
+            "ConfigMap/podinfo/leak: field `data.url` holds a decrypted value (apps/podinfo/secret-values.yaml: dbPassword, in clear)",
+            "under `seal:` in ferry.yaml",
+        ],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a chart copying the hex of a decrypted value into a label",
+        setup: |r| {
+            secret_values(
+                r,
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\n  labels:\n    h: {{ printf \"%x\" .Values.dbPassword | trunc 60 | quote }}\n",
+            )
+        },
+        args: &[],
+        expect: &["field `metadata.labels.h` holds a decrypted value", "hex-encoded"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a chart failing with the base64 of a decrypted value",
+        setup: |r| secret_values(r, "{{ fail (.Values.dbPassword | b64enc) }}\n"),
+        args: &[],
+        expect: &["helm failed", "<redacted>"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "a missing helm is said once, with the pairs it blocks",
+        setup: |_| {},
+        args: &["--helm", "/nonexistent/helm"],
+        expect: &[
+            "it blocks 2 pairs (prod: 1, staging: 1)",
+            "scripts/install-tools.sh",
+            "prod: 1 pair not rendered without helm (see above)",
+        ],
+        untouched: BOTH,
+    },
+];
+
+#[test]
+fn offline_binaries_decrypted_values_and_missing_tools_are_refused_by_name() {
+    check_cases(HARDEN_B_CASES);
 }
 
 // ---------------------------------------------------------------------------------------------

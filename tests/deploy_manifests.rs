@@ -56,11 +56,17 @@ fn every_manifest_parses_and_namespaced_ones_live_in_ferry_system() {
         "secret.yaml",
         "cronjob.yaml",
         "deployment.yaml",
+        "agent.yaml",
+        "sync-crd.yaml",
+        "sync.yaml",
     ] {
         assert!(all.contains_key(f), "deploy/{f} missing");
     }
     for o in all.values().flatten() {
-        let cluster = matches!(o.kind(), "Namespace" | "ClusterRole" | "ClusterRoleBinding");
+        let cluster = matches!(
+            o.kind(),
+            "Namespace" | "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition"
+        );
         if cluster {
             assert_eq!(o.namespace(), None, "{}", o.obj_ref());
         } else {
@@ -180,6 +186,18 @@ fn rbac_grants_what_ferry_uses_and_binds_the_service_account() {
     }
     let inv = find(&all, "Role", "ferry-inventory");
     assert_eq!(inv.value()["rules"][0]["resources"][0], "secrets");
+    // The inventory's lock: `ferry apply` takes, renews and releases a Lease beside the parent.
+    let lease = &inv.value()["rules"][1];
+    assert_eq!(lease["apiGroups"][0], "coordination.k8s.io");
+    assert_eq!(lease["resources"][0], "leases");
+    for v in ["get", "create", "update"] {
+        assert!(
+            lease["verbs"]
+                .as_array()
+                .is_some_and(|x| x.iter().any(|x| x == v)),
+            "leases lacks {v}: {lease}"
+        );
+    }
     for (kind, name) in [
         ("ClusterRoleBinding", "ferry-applier"),
         ("RoleBinding", "ferry-inventory"),
@@ -266,6 +284,13 @@ fn schema_check(o: &Object) -> Result<Vec<String>, String> {
         "ClusterRoleBinding" => round_trip::<rbac::v1::ClusterRoleBinding>(v),
         "CronJob" => round_trip::<batch::v1::CronJob>(v),
         "Deployment" => round_trip::<apps::v1::Deployment>(v),
+        "CustomResourceDefinition" => round_trip::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(v),
+        // ferry's own kind: its own reader refuses unknown fields and names the one at fault.
+        "Sync" => ferry::agent::spec::Sync::from_object(v)
+            .map(|_| v.clone())
+            .map_err(|e| e.to_string()),
         other => return Err(format!("no schema check for kind {other}")),
     }?;
     let mut lost = Vec::new();

@@ -7,8 +7,10 @@
 //! `dryRun=All` for `ferry diff --against live`.
 
 pub mod discovery;
+pub mod drift;
 pub mod health;
 pub mod inventory;
+pub mod lease;
 pub mod live;
 pub mod members;
 pub mod plan;
@@ -72,6 +74,43 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// In the tooling annotation: `ferry/<version>`.
     pub tooling_version: String,
+    /// Set from outside (a shutdown, a timeout) to stop at the next stage boundary: the stage
+    /// in flight finishes, later stages are not sent, nothing is pruned.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The inventory's lock.
+    pub lock: LockOptions,
+}
+
+impl ApplyOptions {
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// How an apply locks its inventory (see [`lease`]).
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    /// Off only where nothing else can apply into the inventory (dry runs never lock).
+    pub enabled: bool,
+    /// How long to wait for another apply into the same inventory; `None`: as long as it takes.
+    pub timeout: Option<Duration>,
+    /// `leaseDurationSeconds`: how long the lock outlives a holder that stopped renewing it.
+    pub duration: Duration,
+    /// How often a waiting apply looks again.
+    pub retry: Duration,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions {
+            enabled: true,
+            timeout: Some(Duration::from_secs(600)),
+            duration: Duration::from_secs(15),
+            retry: Duration::from_secs(2),
+        }
+    }
 }
 
 impl Default for ApplyOptions {
@@ -91,6 +130,8 @@ impl Default for ApplyOptions {
             crd_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_secs(2),
             tooling_version: env!("CARGO_PKG_VERSION").to_string(),
+            cancel: None,
+            lock: LockOptions::default(),
         }
     }
 }

@@ -114,12 +114,17 @@ pub struct ApplyReport {
     /// Present with `--wait`.
     pub health: Option<Vec<HealthResult>>,
     pub summary: Summary,
+    /// Stopped between stages by [`super::ApplyOptions::cancel`]: later stages were not sent
+    /// and nothing was pruned.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl ApplyReport {
     /// Everything applied, pruning not refused or failed, and (with `--wait`) everything healthy.
     pub fn success(&self) -> bool {
         self.summary.failed == 0
+            && !self.interrupted
             && self.summary.unhealthy == 0
             && self.prune.failed.is_empty()
             && self.prune.status != PruneStatus::Refused

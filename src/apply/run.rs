@@ -3,8 +3,9 @@
 
 use super::discovery::{Discovery, DiscoveryError, Resolved};
 use super::inventory::{parent_manifest, read_parent, Inventory, InventoryError, ParentRef};
+use super::lease::{self, Holder, LeaseConfig, LeaseError, LeaseLock};
 use super::members;
-use super::plan::{plan, PlanError, Planned};
+use super::plan::{plan, Plan, PlanError, Planned};
 use super::report::{
     ApplyReport, HealthResult, Kept, ObjectResult, ObjectStatus, PruneReport, PruneStatus,
     StageReport,
@@ -38,10 +39,17 @@ pub enum ApplyError {
         #[source]
         source: SsaError,
     },
+    /// The inventory's lock: held by another apply past `--lock-timeout`, or lost mid-way.
+    #[error(transparent)]
+    Lock(#[from] LeaseError),
 }
 
 /// Live feedback while an apply runs; the CLI draws it.
 pub trait ApplyProgress: Sync {
+    /// Another apply holds the inventory's lock; this one waits (told once per holder).
+    fn lock_waiting(&self, _lease: &LeaseConfig, _holder: &Holder, _timeout: Option<Duration>) {}
+    /// The lock could not be released; it lapses after its duration.
+    fn lock_not_released(&self, _error: &LeaseError) {}
     fn stage_started(&self, _stage: Stage, _objects: usize) {}
     fn object_done(&self, _result: &ObjectResult) {}
     fn stage_done(&self, _report: &StageReport) {}
@@ -68,7 +76,13 @@ fn cluster_err(what: String) -> impl FnOnce(SsaError) -> ApplyError {
 }
 
 /// Applies an artifact. Returns a report also when objects failed (see
-/// [`ApplyReport::success`]); an `Err` means nothing of the artifact was applied.
+/// [`ApplyReport::success`]); an `Err` means nothing of the artifact was applied, or (a lost
+/// lock) that the apply stopped part-way, as if interrupted.
+///
+/// Unless it is a dry run, the inventory is locked first: a Lease named as the ApplySet
+/// parent, in its namespace, held (and renewed) for the whole apply and released at the end.
+/// A second apply into the same inventory waits for it (up to `opts.lock.timeout`), so two
+/// applies never prune what the other created.
 pub async fn apply(
     client: &Client,
     artifact: Artifact,
@@ -84,9 +98,81 @@ pub async fn apply(
             .unwrap_or_else(|| format!("ferry-{}", artifact.environment)),
     };
     parent.validate()?;
-    let id = parent.id();
+    // Planning only reads (discovery): an artifact the cluster cannot take is refused before
+    // anything, the lock included, is written.
     let discovery = Discovery::new(client.clone());
-    let plan = plan(artifact.objects, &id, &discovery).await?;
+    let Artifact {
+        environment,
+        digest,
+        revision,
+        objects,
+    } = artifact;
+    let plan = plan(objects, &parent.id(), &discovery).await?;
+    let artifact = Artifact {
+        environment,
+        digest,
+        revision,
+        objects: Vec::new(),
+    };
+    let ready = Ready {
+        artifact,
+        plan,
+        discovery,
+    };
+    if opts.ssa.dry_run || !opts.lock.enabled {
+        return apply_unlocked(client, ready, opts, progress, parent, None).await;
+    }
+    // The Lease lives beside the parent, so its namespace comes first.
+    let parent_ns_exists = ensure_namespace(client, &parent.namespace, opts).await?;
+    let cfg = LeaseConfig {
+        duration: opts.lock.duration,
+        retry: opts.lock.retry,
+        ..LeaseConfig::new(&parent.namespace, &parent.name)
+    };
+    let mut lock = LeaseLock::new(client.clone(), cfg.clone());
+    let held = lock
+        .acquire(opts.lock.timeout, |holder| {
+            progress.lock_waiting(&cfg, holder, opts.lock.timeout);
+        })
+        .await?;
+    let work = apply_unlocked(
+        client,
+        ready,
+        opts,
+        progress,
+        parent,
+        Some(parent_ns_exists),
+    );
+    let (result, held) = lease::hold_while(held, work).await?;
+    if let Err(e) = held.release().await {
+        progress.lock_not_released(&e);
+    }
+    result
+}
+
+/// What [`apply`] decided before taking the lock: the artifact's metadata (its objects are in
+/// the plan) and the plan, with the discovery cache that made it.
+struct Ready {
+    artifact: Artifact,
+    plan: Plan,
+    discovery: Discovery,
+}
+
+/// [`apply`] once the lock is held (or not needed). `parent_ns_exists`: already ensured.
+async fn apply_unlocked(
+    client: &Client,
+    ready: Ready,
+    opts: &ApplyOptions,
+    progress: &dyn ApplyProgress,
+    parent: ParentRef,
+    parent_ns_exists: Option<bool>,
+) -> Result<ApplyReport, ApplyError> {
+    let Ready {
+        artifact,
+        plan,
+        discovery,
+    } = ready;
+    let id = parent.id();
     let dry = opts.ssa.dry_run;
 
     // The parent: read what the set held before, refuse a parent that is not ours.
@@ -112,7 +198,10 @@ pub async fn apply(
 
     // The parent lists every kind and namespace of this run before any member is written, so
     // an interrupted apply leaves nothing a later run cannot find.
-    let parent_ns_exists = ensure_namespace(client, &parent.namespace, opts).await?;
+    let parent_ns_exists = match parent_ns_exists {
+        Some(exists) => exists,
+        None => ensure_namespace(client, &parent.namespace, opts).await?,
+    };
     if parent_ns_exists || !dry {
         write_parent(
             client,
@@ -140,6 +229,7 @@ pub async fn apply(
         prune: PruneReport::default(),
         health: None,
         summary: Default::default(),
+        interrupted: false,
     };
 
     let mut applied: Vec<Target> = Vec::new();
@@ -159,6 +249,10 @@ pub async fn apply(
         progress,
     };
     for (stage, objects) in by_stage {
+        if opts.cancelled() {
+            report.interrupted = true;
+            break;
+        }
         let (sr, results, targets) = run_stage(&ctx, stage, objects, &mut new_namespaces).await?;
         progress.stage_done(&sr);
         applied.extend(targets);
@@ -171,7 +265,15 @@ pub async fn apply(
         .iter()
         .filter(|o| matches!(o.result, ObjectStatus::Failed { .. }))
         .count();
-    if failed > 0 {
+    if report.interrupted || opts.cancelled() {
+        // The set of applied objects is partial: pruning now could delete what a later stage
+        // was about to adopt. The parent keeps the superset written before any member.
+        report.interrupted = true;
+        report.prune.status = PruneStatus::Skipped;
+        report.prune.reason = Some(
+            "the apply was interrupted (shutdown or timeout): nothing pruned, the inventory keeps every earlier member".into(),
+        );
+    } else if failed > 0 {
         report.prune.status = PruneStatus::Skipped;
         report.prune.reason = Some(format!(
             "{failed} object(s) failed to apply: nothing pruned, the inventory keeps every earlier member"
@@ -216,7 +318,7 @@ pub async fn apply(
         }
     }
 
-    if let Some(timeout) = opts.wait.filter(|_| !dry) {
+    if let Some(timeout) = opts.wait.filter(|_| !dry && !report.interrupted) {
         let verdicts = wait_healthy(
             client,
             &applied,
@@ -391,7 +493,7 @@ async fn run_stage(
 /// The live state of the objects about to be sent: one LIST per resource and namespace
 /// instead of one GET per object. `Some(None)`: listed and absent. An object whose LIST
 /// failed (say, RBAC allows no list) is missing from the map and is read on its own.
-async fn list_live(
+pub(crate) async fn list_live(
     client: &Client,
     objects: &[Planned],
     todo: &[usize],

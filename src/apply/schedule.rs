@@ -74,8 +74,20 @@ impl LoopHealth {
     }
 }
 
+/// An HTTP answer: status code, content type, body.
+pub type Answer = (u16, &'static str, String);
+
 /// Serves `/healthz` and `/readyz` on `listener` from a thread of its own.
 pub fn serve_health(listener: TcpListener, health: Arc<LoopHealth>, stale: Duration) {
+    serve(listener, move |path| {
+        let (code, body) = health.answer(path, stale);
+        (code, "text/plain", body.to_string())
+    });
+}
+
+/// Answers GET requests on `listener` from a thread of its own with `answer(path)`: the
+/// smallest server the health and metrics endpoints need (one request per connection).
+pub fn serve(listener: TcpListener, answer: impl Fn(&str) -> Answer + Send + 'static) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut line = String::new();
@@ -84,12 +96,12 @@ pub fn serve_health(listener: TcpListener, health: Arc<LoopHealth>, stale: Durat
                 continue;
             }
             let path = line.split_whitespace().nth(1).unwrap_or("/");
-            let (code, body) = health.answer(path, stale);
+            let (code, content_type, body) = answer(path);
             let reason = if code == 200 { "OK" } else { "Not OK" };
             let mut out = &stream;
             let _ = write!(
                 out,
-                "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }

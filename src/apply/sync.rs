@@ -74,7 +74,7 @@ pub fn in_sync(desired: &Value, live: &Value, field_manager: &str) -> bool {
 
 /// The object as the API server stores it, where that differs from what is sent: a v1
 /// Secret's `stringData` is merged into `data` (base64) and never stored itself.
-fn as_stored(desired: &Value) -> std::borrow::Cow<'_, Value> {
+pub(crate) fn as_stored(desired: &Value) -> std::borrow::Cow<'_, Value> {
     use base64::Engine;
     let is_secret = desired["kind"] == "Secret" && desired["apiVersion"] == "v1";
     let Some(strings) = desired.get("stringData").and_then(Value::as_object) else {
@@ -123,7 +123,7 @@ fn subset(desired: &Value, live: &Value) -> bool {
     }
 }
 
-fn is_zero(v: &Value) -> bool {
+pub(crate) fn is_zero(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,

@@ -17,7 +17,9 @@ pub mod tarball;
 
 pub use oci::{RegistryError, RegistryOptions};
 pub use oci_json::Provenance;
-pub use pull::{fetch_verified, pull, Verified, VerifyError, VerifyOptions, VerifyReport};
+pub use pull::{
+    fetch_verified, pull, resolve_digest, Verified, VerifyError, VerifyOptions, VerifyReport,
+};
 pub use push::{prepare, push_dir, push_prepared, Prepared, PushError, PushOptions, PushReport};
 pub use reference::ArtifactRef;
 pub use sign::SignatureFormat;

@@ -359,6 +359,26 @@ impl Registry {
         Ok(())
     }
 
+    /// The digest the registry says `r` points at, from a manifest HEAD: cheap enough to ask
+    /// every interval. It only tells whether something changed; what is pulled next is pulled
+    /// by that digest and checked against it.
+    pub fn manifest_digest(&self, r: &ArtifactRef) -> Result<String, RegistryError> {
+        let reference = Self::reference(r);
+        let what = format!("resolving {r}");
+        let auth = self.auth.clone();
+        let digest = self.retry(&what, || async {
+            self.client.fetch_manifest_digest(&reference, &auth).await
+        })?;
+        if !super::reference::valid_digest(&digest) {
+            return Err(RegistryError::Request {
+                registry: self.registry.clone(),
+                what,
+                message: format!("the registry answered with `{digest}`, not a sha256 digest"),
+            });
+        }
+        Ok(digest)
+    }
+
     /// Fetches the manifest at `r` and returns its bytes and their digest. When `r` names a
     /// digest, the bytes must hash to it.
     pub fn manifest(&self, r: &ArtifactRef) -> Result<(Vec<u8>, String), RegistryError> {

@@ -248,6 +248,18 @@ pub fn fetch_verified(r: &ArtifactRef, opts: &VerifyOptions) -> Result<Verified,
     })
 }
 
+/// The digest `r` names now: `r`'s own digest, or the registry's answer to a manifest HEAD for
+/// its tag. Nothing is verified here; pull by the digest to get checked content.
+///
+/// # Errors
+/// Offline, or the registry cannot be reached or does not know the tag.
+pub fn resolve_digest(r: &ArtifactRef, opts: &RegistryOptions) -> Result<String, RegistryError> {
+    if let Some(d) = &r.digest {
+        return Ok(d.clone());
+    }
+    Registry::connect(r, "resolving the artifact's tag", opts)?.manifest_digest(r)
+}
+
 /// Verifies `r` and unpacks its content layer into `dest` (which must not exist or be empty).
 /// Nothing is written to `dest` unless every check passed.
 pub fn pull(

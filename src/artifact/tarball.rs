@@ -6,6 +6,7 @@
 //! owners are 0 with empty names, every mtime is 0, modes are fixed (0644 files, 0755
 //! directories) and the gzip header carries no name, no time and a fixed OS byte.
 
+use crate::untrusted::Untrusted;
 use flate2::read::GzDecoder;
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
@@ -214,26 +215,51 @@ impl Default for UnpackLimits {
 pub enum UnpackError {
     #[error("{} already exists and is not an empty directory\nhint: pull into a new directory", dir.display())]
     DestinationNotEmpty { dir: PathBuf },
-    #[error("the artifact holds an entry with an absolute path: {path}")]
+    #[error("{} is a file, not a directory\nhint: pull into a new directory", dir.display())]
+    NotADirectory { dir: PathBuf },
+    #[error("{} is a symbolic link to {}, which is not a directory\nhint: pull into a new directory", link.display(), target.display())]
+    LinkNotToDirectory { link: PathBuf, target: PathBuf },
+    #[error("{} is a symbolic link to a directory that cannot be reached: {source}\nhint: create the directory it points to, or pull into a new directory", link.display())]
+    DanglingLink {
+        link: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "the artifact holds an entry with an absolute path: {}",
+        Untrusted(path)
+    )]
     AbsolutePath { path: String },
-    #[error("the artifact holds an entry that climbs out of its directory: {path}")]
+    #[error(
+        "the artifact holds an entry that climbs out of its directory: {}",
+        Untrusted(path)
+    )]
     ParentDir { path: String },
-    #[error("the artifact holds an entry with an unusable path: {path:?}")]
+    #[error(
+        "the artifact holds an entry with an unusable path: \"{}\"",
+        Untrusted(path)
+    )]
     BadPath { path: String },
     #[error(
-        "the artifact holds a {kind} ({path}); only regular files and directories are accepted"
+        "the artifact holds a {kind} ({}); only regular files and directories are accepted",
+        Untrusted(path)
     )]
     Unsupported { path: String, kind: String },
-    #[error("the artifact holds {path} twice")]
+    #[error("the artifact holds {} twice", Untrusted(path))]
     Duplicate { path: String },
     #[error("the artifact holds more than {limit} entries")]
     TooManyEntries { limit: usize },
-    #[error("{path} in the artifact is larger than the limit of {limit} bytes")]
+    #[error(
+        "{} in the artifact is larger than the limit of {limit} bytes",
+        Untrusted(path)
+    )]
     FileTooLarge { path: String, limit: u64 },
     #[error("the artifact unpacks to more than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
-    #[error("the artifact is not a valid gzip'd tar: {0}")]
-    Corrupt(#[source] io::Error),
+    // The tar reader's message can quote the header bytes it choked on: escaped, and not
+    // chained as a source, so the raw text is never printed.
+    #[error("the artifact is not a valid gzip'd tar: {}", Untrusted(&.0.to_string()))]
+    Corrupt(io::Error),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -385,6 +411,8 @@ fn unpack_into(gz: impl Read, root: &Path, limits: &UnpackLimits) -> Result<Unpa
 /// Absolute paths, `..`, links, device files, duplicate entries, limits exceeded, a corrupt
 /// stream, or a destination that is not empty.
 pub fn unpack(gz: impl Read, dest: &Path, limits: &UnpackLimits) -> Result<Unpacked, UnpackError> {
+    let resolved = destination(dest)?;
+    let dest = resolved.as_path();
     let existed = match std::fs::read_dir(dest) {
         Ok(mut it) => {
             if it.next().is_some() {
@@ -424,6 +452,28 @@ pub fn unpack(gz: impl Read, dest: &Path, limits: &UnpackLimits) -> Result<Unpac
         }
     })?;
     Ok(done)
+}
+
+/// Where to unpack: `dest` itself, or, when it is a symbolic link, the directory it points
+/// to (the link stays; the directory behind it is filled, as `mkdir -p` and `cp -r` would).
+fn destination(dest: &Path) -> Result<PathBuf, UnpackError> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(dest) {
+            Ok(target) if target.is_dir() => Ok(target),
+            Ok(target) => Err(UnpackError::LinkNotToDirectory {
+                link: dest.to_path_buf(),
+                target,
+            }),
+            Err(source) => Err(UnpackError::DanglingLink {
+                link: dest.to_path_buf(),
+                source,
+            }),
+        },
+        Ok(m) if !m.is_dir() => Err(UnpackError::NotADirectory {
+            dir: dest.to_path_buf(),
+        }),
+        _ => Ok(dest.to_path_buf()),
+    }
 }
 
 /// Fixed modes on everything unpacked: the umask and the tar's mode bits decide nothing.
@@ -783,6 +833,83 @@ mod tests {
         std::fs::create_dir(&empty).expect("mkdir");
         unpack(gz.as_slice(), &empty, &UnpackLimits::default()).expect("unpack into empty dir");
         assert_eq!(std::fs::read_to_string(empty.join("a")).expect("read"), "1");
+    }
+
+    #[test]
+    fn a_symlink_to_an_empty_directory_is_filled_through_the_link() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let target = out.path().join("target");
+        std::fs::create_dir(&target).expect("mkdir");
+        let link = out.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let gz = gz_of(&[("a", b'0', b"1", "")]);
+        unpack(gz.as_slice(), &link, &UnpackLimits::default()).expect("unpacks through the link");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(target.join("a")).expect("read"),
+            "1"
+        );
+        // A link to a file, a dangling link and a file are refused by name, and kept.
+        let file = out.path().join("file");
+        std::fs::write(&file, "mine").expect("write");
+        let to_file = out.path().join("to-file");
+        std::os::unix::fs::symlink(&file, &to_file).expect("symlink");
+        let dangling = out.path().join("dangling");
+        std::os::unix::fs::symlink(out.path().join("nowhere"), &dangling).expect("symlink");
+        for (dest, want) in [
+            (&to_file, "which is not a directory"),
+            (&dangling, "cannot be reached"),
+            (&file, "is a file, not a directory"),
+        ] {
+            let err = unpack(gz.as_slice(), dest, &UnpackLimits::default())
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(want), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine");
+    }
+
+    #[test]
+    fn entry_names_and_reader_messages_are_escaped_in_errors() {
+        let err = refused(
+            &[("/\x1b]0;owned\x07\x1b[2J", b'0', b"x", "")],
+            UnpackLimits::default(),
+        );
+        assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+        assert!(err.contains("\\x1b]0;owned\\x07"), "{err}");
+        let err = refused(
+            &[("a\u{202e}lmy.exe", b'2', b"", "x")],
+            UnpackLimits::default(),
+        );
+        assert!(err.contains("a\\u{202e}lmy.exe"), "{err}");
+        // gzip of random bytes: the tar reader quotes the header it could not read.
+        let mut noise = vec![0u8; 4096];
+        let mut x = 0x2545_f491_u32;
+        for b in &mut noise {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(&noise).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let out = tempfile::tempdir().expect("tempdir");
+        let err = unpack(
+            gz.as_slice(),
+            &out.path().join("d"),
+            &UnpackLimits::default(),
+        )
+        .expect_err("refused")
+        .to_string();
+        assert!(err.contains("not a valid gzip'd tar"), "{err}");
+        assert!(
+            !err.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control characters in {err:?}"
+        );
     }
 
     #[test]

@@ -59,21 +59,23 @@ pub(super) enum Freshness {
     UpToDate(Index),
     /// The object files, not the revision: only `index.json` is written again.
     SameObjects(Index),
-    Stale,
+    /// Something changed; the existing index, when its files are intact, tells which object
+    /// files can be kept as they are.
+    Stale(Option<Index>),
 }
 
 /// Compares the existing index with `digests` and checks that every file it lists is intact
 /// and alone.
 pub(super) fn freshness(dir: &Path, digests: &EnvDigests) -> Freshness {
     let Some(index) = intact_index(dir) else {
-        return Freshness::Stale;
+        return Freshness::Stale(None);
     };
     if !index.build_digest.is_empty() && index.build_digest == digests.build {
         Freshness::UpToDate(index)
     } else if !index.content_digest.is_empty() && index.content_digest == digests.content {
         Freshness::SameObjects(index)
     } else {
-        Freshness::Stale
+        Freshness::Stale(Some(index))
     }
 }
 

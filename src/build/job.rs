@@ -55,6 +55,8 @@ pub struct PairOutput {
     pub inputs: BTreeMap<String, String>,
     pub renderer: String,
     pub cached: bool,
+    /// Every value decrypted for this pair; none may appear in an object written unsealed.
+    pub disclosed: crate::secrets::Disclosed,
 }
 
 pub enum PairResult {
@@ -148,7 +150,7 @@ pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
 }
 
 /// Turns a produced render into this pair's objects.
-pub(super) fn assemble(p: Prepared, produced: &Produced) -> PairResult {
+pub(super) fn assemble(ctx: &BuildContext<'_>, p: Prepared, produced: &Produced) -> PairResult {
     let fail = |kind: Arc<PairErrorKind>| {
         PairResult::Err(PairError {
             env: p.app.env.clone(),
@@ -164,9 +166,19 @@ pub(super) fn assemble(p: Prepared, produced: &Produced) -> PairResult {
         Ok(o) => o,
         Err(e) => return fail(Arc::new(e)),
     };
-    // Objects still sops-encrypted (kustomize passes them through) are opened in memory.
-    if let Err(e) = crate::secrets::build::open_objects(&mut objects) {
-        return fail(Arc::new(e.into()));
+    // What was decrypted for the render (helm values), then objects still sops-encrypted
+    // (kustomize passes them through), opened in memory.
+    let mut disclosed = if p.sensitive {
+        match crate::secrets::build::decrypted_inputs(ctx.tree, &p.app) {
+            Ok(d) => d,
+            Err(e) => return fail(Arc::new(e.into())),
+        }
+    } else {
+        crate::secrets::Disclosed::default()
+    };
+    match crate::secrets::build::open_objects(&mut objects) {
+        Ok(d) => disclosed.extend(d),
+        Err(e) => return fail(Arc::new(e.into())),
     }
     if matches!(p.app.source, ResolvedSource::Helm(_)) {
         objects.retain(|o| !is_helm_test(o));
@@ -178,6 +190,7 @@ pub(super) fn assemble(p: Prepared, produced: &Produced) -> PairResult {
         inputs: p.inputs,
         renderer: p.fingerprint,
         cached: *cached,
+        disclosed,
     }))
 }
 

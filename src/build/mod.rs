@@ -4,6 +4,7 @@
 
 mod compare;
 mod fresh;
+pub mod integrity;
 mod job;
 mod output;
 mod postprocess;
@@ -51,6 +52,8 @@ pub trait Progress: Sync {
     fn start(&self, _total: usize) {}
     fn pair_done(&self, _env: &str, _app: &str) {}
     fn finish(&self) {}
+    /// The build waits for something (another build's lock on `out/`).
+    fn waiting(&self, _message: &str) {}
 }
 
 pub struct NoProgress;
@@ -62,6 +65,8 @@ pub enum BuildError {
     UnknownEnvironment { name: String, known: String },
     #[error("cannot start {jobs} worker threads: {message}")]
     Pool { jobs: usize, message: String },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +95,49 @@ pub struct BuildReport {
     pub revision: crate::source::Revision,
     pub environments: Vec<EnvReport>,
     pub corrupt_cache_entries: usize,
+    /// Tools that were needed and not found, each said once with the pairs it blocks (rather
+    /// than once per pair).
+    pub missing_tools: Vec<MissingTool>,
+}
+
+/// A tool that is not installed, and how many pairs could not be rendered without it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingTool {
+    /// The error with its hint.
+    pub message: String,
+    pub pairs: usize,
+    /// Pairs per environment, in name order.
+    pub environments: BTreeMap<String, usize>,
+}
+
+/// The missing tool a failed pair is waiting for, if that is why it failed.
+fn missing_tool(e: &PairError) -> Option<String> {
+    match &*e.kind {
+        PairErrorKind::Render(crate::render::RenderError::Tool(
+            t @ crate::render::ToolError::Missing { .. },
+        )) => Some(t.to_string()),
+        _ => None,
+    }
+}
+
+/// Groups the pairs a missing tool blocks: one entry per tool message.
+fn missing_tools(prepared: &[Result<job::Prepared, PairError>]) -> Vec<MissingTool> {
+    let mut by_message: BTreeMap<String, MissingTool> = BTreeMap::new();
+    for e in prepared.iter().filter_map(|p| p.as_ref().err()) {
+        if let Some(message) = missing_tool(e) {
+            let m = by_message
+                .entry(message.clone())
+                .or_insert_with(|| MissingTool {
+                    message,
+                    pairs: 0,
+                    environments: BTreeMap::new(),
+                });
+            m.pairs += 1;
+            *m.environments.entry(e.env.clone()).or_default() += 1;
+        }
+    }
+    by_message.into_values().collect()
 }
 
 fn pair_env(p: &Result<job::Prepared, PairError>) -> &str {
@@ -155,6 +203,13 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<BuildReport, BuildError> {
     let envs = select_environments(ctx.pipeline, &opts.environments)?;
+    // One build at a time per out/; with the lock held, whatever a killed build left in out/
+    // (and checkouts of ferry processes that are gone) can be removed.
+    let _lock = output::lock_out_dir(&opts.out_dir, |m| progress.waiting(m))?;
+    output::sweep_leftovers(&opts.out_dir);
+    for what in ["checkout", "set"] {
+        crate::tempfiles::sweep_stale(&std::env::temp_dir(), what);
+    }
     let mut pairs = resolve(ctx.pipeline, &envs);
     if let Some(choice) = opts.renderer {
         for p in &mut pairs {
@@ -175,11 +230,14 @@ pub fn build(
         use rayon::prelude::*;
         pairs.par_iter().map(|p| job::prepare(ctx, p)).collect()
     });
+    let missing_tools = missing_tools(&prepared);
 
     // Environments whose output already matches are skipped before any render or parse.
     let mut digests: BTreeMap<&str, fresh::EnvDigests> = BTreeMap::new();
     let mut fresh: BTreeMap<&str, output::Index> = BTreeMap::new();
     let mut restamped: BTreeMap<&str, EnvReport> = BTreeMap::new();
+    // The intact previous output of environments to rewrite: its unchanged files are kept.
+    let mut previous: BTreeMap<&str, output::Index> = BTreeMap::new();
     for env in &envs {
         let mine: Vec<&Result<job::Prepared, PairError>> =
             prepared.iter().filter(|p| pair_env(p) == env).collect();
@@ -205,7 +263,11 @@ pub fn build(
                 }
                 restamped.insert(env, report);
             }
-            fresh::Freshness::Stale => {}
+            fresh::Freshness::Stale(index) => {
+                if let Some(index) = index {
+                    previous.insert(env, index);
+                }
+            }
         }
         digests.insert(env, d);
     }
@@ -237,7 +299,7 @@ pub fn build(
                 Err(e) => PairResult::Err(e),
                 Ok(p) => {
                     let key = p.key.clone();
-                    job::assemble(p, &produced[&key])
+                    job::assemble(ctx, p, &produced[&key])
                 }
             })
             .collect()
@@ -261,6 +323,7 @@ pub fn build(
                     &digests.get(env.as_str()).cloned().unwrap_or_default(),
                     by_env.remove(env).unwrap_or_default(),
                     &opts.out_dir,
+                    previous.get(env.as_str()),
                 ),
             }
         })
@@ -269,5 +332,6 @@ pub fn build(
         revision: ctx.tree.revision().clone(),
         environments,
         corrupt_cache_entries: ctx.cache.corrupt_entries(),
+        missing_tools,
     })
 }

@@ -109,18 +109,32 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
 }
 
 /// Writes one environment atomically and returns the path of its directory.
+///
+/// The new directory is staged beside `out/<env>` and renamed into place, so a reader sees the
+/// old output or the new one, never a mix. Only what changed is written: an object file whose
+/// bytes `previous` (the intact index of the current output) already records at the same path
+/// is hard-linked from the current directory rather than written again, so one changed object
+/// costs one file write plus a link per unchanged file.
 pub(super) fn write_environment(
     out_dir: &Path,
     env: &str,
     revision: &Revision,
     digests: &EnvDigests,
     outputs: &[PairOutput],
+    previous: Option<&Index>,
 ) -> Result<PathBuf, OutputError> {
+    let current = out_dir.join(env);
+    let kept: BTreeMap<&str, &str> = previous
+        .into_iter()
+        .flat_map(|i| i.apps.values())
+        .flat_map(|a| &a.objects)
+        .map(|o| (o.path.as_str(), o.digest.as_str()))
+        .collect();
     let staging = staging_dir(out_dir, env)?;
     let mut apps = BTreeMap::new();
     for out in outputs {
         let app_dir = staging.path().join(&out.app.app);
-        std::fs::create_dir_all(&app_dir).map_err(|e| io_err(&app_dir, e))?;
+        std::fs::create_dir(&app_dir).map_err(|e| io_err(&app_dir, e))?;
         let mut objects = Vec::new();
         for obj in &out.objects {
             let name = object_file_name(obj);
@@ -128,15 +142,21 @@ pub(super) fn write_environment(
             // values the MAC covers.
             let text =
                 crate::secrets::build::sealed_text(obj).unwrap_or_else(|| to_yaml(obj.value()));
+            let rel = format!("{}/{name}", out.app.app);
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
             let path = app_dir.join(&name);
-            std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
+            let linked = kept.get(rel.as_str()) == Some(&digest.as_str())
+                && std::fs::hard_link(current.join(&rel), &path).is_ok();
+            if !linked {
+                std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
+            }
             objects.push(IndexObject {
                 api_version: obj.api_version().to_string(),
                 kind: obj.kind().to_string(),
                 namespace: obj.namespace().map(str::to_string),
                 name: obj.name().to_string(),
-                path: format!("{}/{name}", out.app.app),
-                digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+                path: rel,
+                digest,
             });
         }
         apps.insert(
@@ -173,22 +193,33 @@ fn index_source(revision: &Revision) -> IndexSource {
     }
 }
 
-fn staging_dir(out_dir: &Path, env: &str) -> Result<tempfile::TempDir, OutputError> {
+type Staging = crate::tempfiles::Tracked<tempfile::TempDir>;
+
+fn staging_dir(out_dir: &Path, env: &str) -> Result<Staging, OutputError> {
     std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
-    tempfile::Builder::new()
-        .prefix(&format!(".{env}.tmp-"))
-        .tempdir_in(out_dir)
-        .map_err(|e| io_err(out_dir, e))
+    crate::tempfiles::track(
+        || {
+            tempfile::Builder::new()
+                .prefix(&format!(".{env}.tmp-"))
+                .tempdir_in(out_dir)
+        },
+        |d| d.path().to_path_buf(),
+    )
+    .map_err(|e| io_err(out_dir, e))
+}
+
+fn index_json(index: &Index) -> String {
+    serde_json::to_string_pretty(index).expect("index serialises") + "\n"
 }
 
 fn write_index(dir: &Path, index: &Index) -> Result<(), OutputError> {
     let index_path = dir.join(INDEX_FILE);
-    let json = serde_json::to_string_pretty(index).expect("index serialises") + "\n";
-    std::fs::write(&index_path, json).map_err(|e| io_err(&index_path, e))
+    std::fs::write(&index_path, index_json(index)).map_err(|e| io_err(&index_path, e))
 }
 
-/// Writes `out/<env>` again with the same object files (hard-linked where the file system
-/// allows, else copied) and an `index.json` for the new revision.
+/// Gives `out/<env>` the `index.json` of a new revision when its objects are the same: the
+/// object files stay where they are, and the index is replaced by a rename, which a reader
+/// sees whole or not at all (both indexes list the same files with the same digests).
 pub(super) fn restamp(
     out_dir: &Path,
     env: &str,
@@ -197,50 +228,113 @@ pub(super) fn restamp(
     mut index: Index,
 ) -> Result<PathBuf, OutputError> {
     let current = out_dir.join(env);
-    let staging = staging_dir(out_dir, env)?;
-    for app in index.apps.values() {
-        for o in &app.objects {
-            let (from, to) = (current.join(&o.path), staging.path().join(&o.path));
-            if let Some(dir) = to.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-            }
-            if std::fs::hard_link(&from, &to).is_err() {
-                std::fs::copy(&from, &to).map_err(|e| io_err(&from, e))?;
-            }
-        }
-    }
     index.build_digest = digests.build.clone();
     index.content_digest = digests.content.clone();
     index.source = index_source(revision);
-    write_index(staging.path(), &index)?;
-    swap_into_place(out_dir, env, staging)
+    let tmp = crate::tempfiles::track(
+        || {
+            tempfile::Builder::new()
+                .prefix(".index.json.tmp-")
+                .tempfile_in(&current)
+        },
+        |f| f.path().to_path_buf(),
+    )
+    .map_err(|e| io_err(&current, e))?;
+    std::fs::write(tmp.path(), index_json(&index)).map_err(|e| io_err(tmp.path(), e))?;
+    let target = current.join(INDEX_FILE);
+    let tmp = tmp.into_inner();
+    crate::tempfiles::critical(|| tmp.persist(&target)).map_err(|e| io_err(&target, e.error))?;
+    Ok(current)
 }
 
-/// Renames the staged directory to `out/<env>`, keeping the previous one until it is in place.
-fn swap_into_place(
-    out_dir: &Path,
-    env: &str,
-    staging: tempfile::TempDir,
-) -> Result<PathBuf, OutputError> {
+/// Puts the staged directory in place of `out/<env>`. On Linux the two are exchanged in one
+/// step (`renameat2` with `RENAME_EXCHANGE`), so `out/<env>` always exists and is always whole;
+/// elsewhere, or on a file system without it, the previous one is renamed aside first and
+/// restored if the second rename fails. An interrupt waits for this to finish
+/// ([`crate::tempfiles::critical`]).
+fn swap_into_place(out_dir: &Path, env: &str, staging: Staging) -> Result<PathBuf, OutputError> {
     let target = out_dir.join(env);
     let old = out_dir.join(format!(".{env}.old"));
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
     }
-    if target.exists() {
-        std::fs::rename(&target, &old).map_err(|e| io_err(&target, e))?;
-    }
-    let staged = staging.keep();
-    if let Err(e) = std::fs::rename(&staged, &target) {
-        // Put the previous output back: a failed write must not lose it.
-        let _ = std::fs::rename(&old, &target);
-        let _ = std::fs::remove_dir_all(&staged);
-        return Err(io_err(&target, e));
-    }
-    if old.exists() {
-        let _ = std::fs::remove_dir_all(&old);
+    // Untracked before the critical section (which holds the registry's lock); an interrupt
+    // in between leaves it for the next build's sweep.
+    let staged = staging.into_inner().keep();
+    let previous = crate::tempfiles::critical(|| {
+        if target.exists() && exchange(&staged, &target) {
+            // The previous output now sits at the staging path.
+            return Ok(Some(staged));
+        }
+        if target.exists() {
+            std::fs::rename(&target, &old).map_err(|e| io_err(&target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&staged, &target) {
+            // Put the previous output back: a failed write must not lose it.
+            let _ = std::fs::rename(&old, &target);
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(io_err(&target, e));
+        }
+        Ok(old.exists().then(|| old.clone()))
+    })?;
+    if let Some(p) = previous {
+        let _ = std::fs::remove_dir_all(p);
     }
     Ok(target)
+}
+
+/// Exchanges two paths atomically; false when the system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
+}
+
+/// Removes what an earlier build of this `out/` left behind when it was killed: staging
+/// directories (`.<env>.tmp-*`) and previous outputs (`.<env>.old`). Only called with the
+/// lock on `out/` held, so no live build owns them.
+pub(super) fn sweep_leftovers(out_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(out_dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().to_string();
+        let ours = name.starts_with('.') && (name.contains(".tmp-") || name.ends_with(".old"));
+        if ours && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// The lock that keeps two builds from writing one `out/` at once: an exclusive `flock` on the
+/// `out/` directory itself (no lock file to leave behind), held until the returned handle
+/// drops or the process ends, however it ends.
+///
+/// # Errors
+/// `out/` cannot be created, opened or locked.
+pub(super) fn lock_out_dir(
+    out_dir: &Path,
+    waiting: impl FnOnce(&str),
+) -> Result<std::fs::File, OutputError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
+    let dir = std::fs::File::open(out_dir).map_err(|e| io_err(out_dir, e))?;
+    match dir.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            waiting(&format!(
+                "another ferry build is running in {}; waiting for it to finish",
+                out_dir.display()
+            ));
+            dir.lock().map_err(|e| io_err(out_dir, e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(out_dir, e)),
+    }
+    Ok(dir)
 }
 
 pub(super) fn finish_and_write(
@@ -249,12 +343,16 @@ pub(super) fn finish_and_write(
     digests: &EnvDigests,
     results: Vec<PairResult>,
     out_dir: &Path,
+    previous: Option<&Index>,
 ) -> EnvReport {
     let apps = results.len();
     let mut errors = Vec::new();
     let mut outputs = Vec::new();
     let mut cached = 0;
     let mut rendered_apps = Vec::new();
+    // Pairs blocked by a missing tool: the tool is named once for the whole build
+    // (`BuildReport::missing_tools`), here only counted.
+    let mut blocked: BTreeMap<String, usize> = BTreeMap::new();
     for r in results {
         match r {
             PairResult::Ok(o) => {
@@ -264,8 +362,20 @@ pub(super) fn finish_and_write(
                 }
                 outputs.push(*o);
             }
-            PairResult::Err(e) => errors.push(e.to_string()),
+            PairResult::Err(e) => match super::missing_tool(&e) {
+                Some(m) => {
+                    let tool = m.split(" was not found").next().unwrap_or(&m).to_string();
+                    *blocked.entry(tool).or_default() += 1;
+                }
+                None => errors.push(e.to_string()),
+            },
         }
+    }
+    for (tool, n) in blocked {
+        let pairs = if n == 1 { "pair" } else { "pairs" };
+        errors.push(format!(
+            "{env}: {n} {pairs} not rendered without {tool} (see above)"
+        ));
     }
     let rendered = outputs.len() - cached;
     let mut report = EnvReport {
@@ -301,12 +411,22 @@ pub(super) fn finish_and_write(
                 &mut o.objects,
             ) {
                 errors.push(format!("{env}/{}: {e}", o.app.app));
+            } else if let Err(e) = crate::secrets::build::refuse_disclosed(&o.objects, &o.disclosed)
+            {
+                errors.push(format!("{env}/{}: {e}", o.app.app));
             }
         }
     }
     if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
-        match write_environment(out_dir, env, ctx.tree.revision(), digests, &outputs) {
+        match write_environment(
+            out_dir,
+            env,
+            ctx.tree.revision(),
+            digests,
+            &outputs,
+            previous,
+        ) {
             Ok(p) => {
                 report.out = p;
                 report.written = true;

@@ -73,9 +73,22 @@ pub enum Command {
     Diff(DiffArgs),
     /// Make a cluster match a build: server-side apply in stages, prune by ApplySet, wait healthy.
     Apply(ApplyArgs),
+    /// Run the in-cluster agent: reconcile every Sync (ferry.dev/v1alpha1) continuously.
+    Agent(super::agent_args::AgentArgs),
+    /// Show the Syncs' status, like `flux get kustomizations`; with SYNC, one in detail.
+    Status(super::agent_args::StatusArgs),
+    /// Stop the agent reconciling a Sync (it says so in status) until `ferry resume`.
+    Suspend(super::agent_args::ControlArgs),
+    /// Let the agent reconcile a suspended Sync again.
+    Resume(super::agent_args::ControlArgs),
+    /// Ask the agent to reconcile a Sync now; returns once it has.
+    Reconcile(super::agent_args::ControlArgs),
     /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Image automation: scan registries for tags that meet ferry.yaml's `images:` policies and rewrite the marked references in a commit.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -259,10 +272,13 @@ pub struct PushArgs {
     /// Environments to push [default: every environment with an `artifact:`].
     #[arg(value_name = "ENV")]
     pub environments: Vec<String>,
-    /// Push to this repository instead of the environment's `artifact:` (one environment only).
-    #[arg(long, value_name = "oci://HOST/REPO")]
+    /// Push to this repository instead of the environment's `artifact:` (one environment
+    /// only); a tag in it (`oci://HOST/REPO:v1`, as `flux push artifact` takes it) is the tag
+    /// pushed.
+    #[arg(long, value_name = "oci://HOST/REPO[:TAG]")]
     pub to: Option<String>,
-    /// Tags to point at the artifact [default: the short commit and `latest`].
+    /// Tags to point at the artifact [default: the tag in the repository reference, else the
+    /// short commit and `latest`].
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
     /// Sign with this cosign private key (password from COSIGN_PASSWORD or a prompt)
@@ -307,7 +323,7 @@ impl From<SigFormatArg> for crate::artifact::SignatureFormat {
 #[derive(Debug, Args)]
 pub struct VerifyKeyArgs {
     /// cosign public key(s) (PEM); a signature by any of them is accepted [default: ferry.yaml's
-    /// `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY].
+    /// `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY, else $FERRY_COSIGN_KEY].
     #[arg(long = "key", value_name = "FILE", value_delimiter = ',')]
     pub keys: Vec<PathBuf>,
     /// Accept the artifact without checking its signature (digests are still checked).
@@ -632,8 +648,12 @@ pub struct ApplyArgs {
     /// How long `--wait` waits, and CRDs get to become Established: 90s, 5m, 1h.
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// How long to wait while another apply into the same inventory holds its lock (a Lease
+    /// named as the ApplySet parent, beside it) before giving up; 0s gives up at once.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// The cosign public key that verifies an `oci://` artifact before anything is applied
-    /// [default: ferry.yaml's `signing.publicKey` for the artifact's environment, else $FERRY_COSIGN_KEY].
+    /// [default: ferry.yaml's `signing.publicKey` for the artifact's environment, else $FERRY_VERIFY_KEY, else $FERRY_COSIGN_KEY].
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Apply an `oci://` artifact without checking its signature (digests are still checked).
@@ -650,13 +670,30 @@ pub struct ApplyArgs {
     /// Apply once and exit (the default).
     #[arg(long, conflicts_with = "interval")]
     pub once: bool,
-    /// Keep running: re-apply every DURATION (jittered), correcting drift and picking up new
-    /// digests; after a failure, back off from 10s up to DURATION.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Keep running: re-apply every DURATION (jittered, at least 10s), correcting drift and
+    /// picking up new digests; after a failure, back off from 10s up to DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<std::time::Duration>,
     /// With --interval: serve /healthz and /readyz on this address (e.g. 0.0.0.0:8080).
     #[arg(long, value_name = "ADDR", requires = "interval")]
     pub health_addr: Option<String>,
+}
+
+/// The shortest `--interval`: what Flux's CRDs accept as the shortest reconcile interval is
+/// of this order, and anything shorter turns the loop into a stream of applies.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A `--interval`: a duration of at least [`MIN_INTERVAL`].
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_INTERVAL {
+        return Err(format!(
+            "`{}` is shorter than the minimum interval, {}s (use --once to apply a single time)",
+            s.trim(),
+            MIN_INTERVAL.as_secs()
+        ));
+    }
+    Ok(d)
 }
 
 /// `90`, `90s`, `5m`, `1h`.
@@ -679,4 +716,93 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         Some(secs) if secs <= 366 * 24 * 3600 => Ok(std::time::Duration::from_secs(secs)),
         _ => Err(format!("`{s}` is longer than a year")),
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// List each policy's tags (OCI distribution API, every page), pick the latest, resolve its digest.
+    #[command(
+        long_about = "List the tags of every image repository named in ferry.yaml's `images:` \
+through the OCI distribution API (GET /v2/NAME/tags/list, following Link headers page by page), pick \
+the latest tag under each policy (and each environment override) and resolve its digest. The table \
+shows the current value of each marker (`# {\"$imagepolicy\": \"NS:NAME\"}`) and whether an update \
+would change it. Tag lists are cached for --cache-ttl seconds. Needs the network: --offline refuses.\n\n\
+Exit codes: 0 scanned, 2 a policy could not be decided (registry error, no matching tag) or bad input."
+    )]
+    Scan(ImagesScanArgs),
+    /// Rewrite every marked image reference to its policy's latest tag, and commit.
+    #[command(
+        long_about = "Find every Flux setter marker in the pipeline's YAML files \
+(`# {\"$imagepolicy\": \"NS:NAME\"}`, with `:tag`, `:name` or `:digest`; Helm values, kustomize \
+`images:` entries, any manifest), scan the policies they name, and rewrite only the marked scalars, \
+keeping every other byte. NS may name an environment, whose override of the policy then applies. \
+A tag is never downgraded unless the policy sets `allowDowngrade`. Any registry error leaves every \
+file untouched. Then the change is committed with gix: to the current branch (the working tree and \
+index follow) or to a new --branch (the working tree is left as it is), and --push pushes that \
+branch with git. A file to change that has uncommitted changes is refused.\n\n\
+--message is a template with {count} (changes), {changes} (one `- FILE:LINE IMAGE OLD -> NEW` line \
+each) and {policies} (names, comma-separated): plain placeholders, not Go templates.\n\n\
+Exit codes: 0 updated or nothing to update, 2 error (nothing written)."
+    )]
+    Update(ImagesUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesScanOptions {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Seconds a cached tag list stays fresh (0: always ask the registry).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub cache_ttl: u64,
+    /// Tags per page asked of the registry (`n=`).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub page_size: usize,
+    /// Repositories scanned at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesScanArgs {
+    #[command(flatten)]
+    pub scan: ImagesScanOptions,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesUpdateArgs {
+    #[command(flatten)]
+    pub scan: ImagesScanOptions,
+    /// Show the changes as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rewrite the files but do not commit.
+    #[arg(long, conflicts_with_all = ["branch", "push"])]
+    pub no_commit: bool,
+    /// Commit to this new branch (from HEAD) instead of the current one; the working tree is left alone.
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Commit author [default: git's user.name and user.email].
+    #[arg(long, value_name = "NAME <EMAIL>", env = "FERRY_GIT_AUTHOR")]
+    pub author: Option<String>,
+    /// Committer [default: the author].
+    #[arg(long, value_name = "NAME <EMAIL>", env = "FERRY_GIT_COMMITTER")]
+    pub committer: Option<String>,
+    /// Commit message template: {count}, {changes}, {policies}.
+    #[arg(
+        long,
+        short = 'm',
+        value_name = "TEMPLATE",
+        default_value = "ferry images: update {count} image reference(s)\n\n{changes}"
+    )]
+    pub message: String,
+    /// Push the branch committed to with `git push REMOTE BRANCH`.
+    #[arg(long)]
+    pub push: bool,
+    /// The remote --push pushes to.
+    #[arg(long, default_value = "origin", value_name = "REMOTE")]
+    pub remote: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
 }

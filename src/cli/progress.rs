@@ -54,4 +54,11 @@ impl Progress for Bar {
             b.finish_and_clear();
         }
     }
+
+    fn waiting(&self, message: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("note: {message}")),
+            None => eprintln!("note: {message}"),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Exit codes and how errors reach the terminal.
 
+use crate::untrusted::escape_message;
 use std::io::Write;
 
 /// Exit codes shared by every command.
@@ -15,7 +16,9 @@ pub enum ExitCode {
     Partial = 3,
 }
 
-/// Prints an error and the causes its message does not already contain.
+/// Prints an error and the causes its message does not already contain. Messages quote
+/// registries, API servers, renderers and file names: their control characters are escaped
+/// here, where every error reaches the terminal.
 pub fn print_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
     let color = super::progress::stderr_color();
@@ -25,11 +28,11 @@ pub fn print_error(err: &anyhow::Error) {
         "error"
     };
     let mut shown = err.to_string();
-    let _ = writeln!(stderr, "{label}: {shown}");
+    let _ = writeln!(stderr, "{label}: {}", escape_message(&shown));
     for cause in err.chain().skip(1) {
         let text = cause.to_string();
         if !shown.contains(&text) {
-            let _ = writeln!(stderr, "  caused by: {text}");
+            let _ = writeln!(stderr, "  caused by: {}", escape_message(&text));
             shown.push_str(&text);
         }
     }

@@ -2,12 +2,16 @@
 //! and resolution of each app for one environment.
 
 mod error;
+mod images;
 mod locate;
 mod model;
 mod resolve;
 mod template;
 
 pub use error::ConfigError;
+pub use images::{
+    FilterTags, ImagePolicyOverride, ImagePolicySpec, OrderPolicy, PolicyChoice, SemverPolicy,
+};
 pub use locate::line_of;
 pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
@@ -43,8 +47,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let hint = (on_line.contains("${") && on_line.contains('['))
             .then(|| "inside `[...]` a value with `${env}` must be quoted: [\"a-${env}.yaml\"], or use a block list".to_string());
         let mut message = strip_location(&inner.to_string());
-        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-            message = rest.to_string();
+        // serde_yaml_ng puts the path of the map in front; the key path already says it (for an
+        // unknown field, the key path goes one further, to the field itself).
+        if let Some((head, rest)) = message.split_once(": ") {
+            if path.starts_with(head) {
+                message = rest.to_string();
+            }
         }
         ConfigError::Invalid {
             file: file.to_path_buf(),

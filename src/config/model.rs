@@ -43,6 +43,9 @@ pub struct Pipeline {
     /// The cosign keys of every environment that names none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
+    /// Image policies for `ferry images`, keyed by policy name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, super::images::ImagePolicySpec>,
 }
 
 /// The cosign key pair that signs what `ferry push` sends and verifies what `pull`, `verify`,

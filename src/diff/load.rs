@@ -1,26 +1,21 @@
 //! Reading one `out/<env>` directory through its `index.json`: every object keyed by its
 //! identity, with its app and its bytes. Objects are parsed later, and only those that differ.
 
-use crate::build::{Index, INDEX_FILE};
+use crate::build::integrity::{self, IntegrityError};
+use crate::build::INDEX_FILE;
 use crate::manifest::{parse_documents, ObjRef, Object};
 use rayon::prelude::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {}: {message}\nhint: pass a directory written by `ferry build`, such as out/<env>", file.display())]
-    Read { file: PathBuf, message: String },
+    /// Not what `ferry build` wrote (the check `apply` and `push` run too).
+    #[error(transparent)]
+    Integrity(#[from] IntegrityError),
     #[error("{} is not a ferry build index: {message}", file.display())]
     Index { file: PathBuf, message: String },
-    #[error("{}: entry {object} has path `{path}`, which leaves the directory", file.display())]
-    BadPath {
-        file: PathBuf,
-        object: String,
-        path: String,
-    },
     #[error("{object} is listed twice in {} (apps `{first}` and `{second}`)", file.display())]
     Duplicate {
         file: PathBuf,
@@ -28,8 +23,6 @@ pub enum LoadError {
         first: String,
         second: String,
     },
-    #[error("{} does not match its digest in index.json: the directory was changed after `ferry build`\nhint: build it again", file.display())]
-    DigestMismatch { file: PathBuf },
     #[error("{}: {message}", file.display())]
     Object { file: PathBuf, message: String },
 }
@@ -67,13 +60,6 @@ impl Build {
     }
 }
 
-fn read_err(file: &Path, e: impl std::fmt::Display) -> LoadError {
-    LoadError::Read {
-        file: file.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
 /// Reads a build directory. Every file is checked against its digest in the index, so a diff
 /// never reports on a directory someone edited by hand as if ferry had built it.
 ///
@@ -81,11 +67,7 @@ fn read_err(file: &Path, e: impl std::fmt::Display) -> LoadError {
 /// See [`LoadError`].
 pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
     let index_path = dir.join(INDEX_FILE);
-    let text = std::fs::read_to_string(&index_path).map_err(|e| read_err(&index_path, e))?;
-    let index: Index = serde_json::from_str(&text).map_err(|e| LoadError::Index {
-        file: index_path.clone(),
-        message: e.to_string(),
-    })?;
+    let (index, _) = integrity::read_index(dir)?;
     let mut listed = Vec::new();
     for (app, a) in &index.apps {
         for o in &a.objects {
@@ -99,13 +81,8 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
                 namespace: o.namespace.clone().unwrap_or_default(),
                 name: o.name.clone(),
             };
-            let path = crate::source::normalize(&o.path)
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| LoadError::BadPath {
-                    file: index_path.clone(),
-                    object: obj.to_string(),
-                    path: o.path.clone(),
-                })?;
+            integrity::check_path(dir, &obj.to_string(), &o.path)?;
+            let path = o.path.clone();
             let digest = o
                 .digest
                 .strip_prefix("sha256:")
@@ -118,18 +95,21 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
                         o.digest
                     ),
                 })?;
-            listed.push((obj, app.clone(), o.api_version.clone(), path, digest));
+            listed.push((
+                obj,
+                app.clone(),
+                o.api_version.clone(),
+                path,
+                o.digest.clone(),
+                digest,
+            ));
         }
     }
     let read: Vec<(ObjRef, Entry)> = listed
         .into_par_iter()
-        .map(|(obj, app, api_version, path, digest)| {
-            let file = dir.join(&path);
-            let bytes = std::fs::read(&file).map_err(|e| read_err(&file, e))?;
-            if Sha256::digest(&bytes).as_slice() != digest {
-                return Err(LoadError::DigestMismatch { file });
-            }
-            Ok((
+        .map(|(obj, app, api_version, path, listed_digest, digest)| {
+            let bytes = integrity::read_object(dir, &path, &listed_digest)?;
+            Ok::<_, LoadError>((
                 obj,
                 Entry {
                     app,

@@ -27,14 +27,62 @@ fn set_json_args(prefix: &str, map: &Map<String, Value>, out: &mut Vec<String>) 
     }
 }
 
+/// Inline values without the leaves that are empty maps: given to helm as one values file after
+/// the others. A values file merges key by key like `--set` (a later map merges into an
+/// earlier one, a scalar, list or null replaces), except for an empty map, which `--set-json`
+/// sets and a file merges away: those few stay on the command line. `None` when nothing is
+/// left for the file.
+pub fn inline_values_file(set: &Map<String, Value>) -> Option<Value> {
+    fn strip(map: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (k, v) in map {
+            match v {
+                Value::Object(m) if m.is_empty() => {}
+                Value::Object(m) => {
+                    let inner = strip(m);
+                    if !inner.is_empty() {
+                        out.insert(k.clone(), Value::Object(inner));
+                    }
+                }
+                v => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+    let m = strip(set);
+    (!m.is_empty()).then_some(Value::Object(m))
+}
+
+fn empty_map_leaves(set: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in set {
+        if let Value::Object(m) = v {
+            if m.is_empty() {
+                out.insert(k.clone(), v.clone());
+            } else {
+                let inner = empty_map_leaves(m);
+                if !inner.is_empty() {
+                    out.insert(k.clone(), Value::Object(inner));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The arguments after `helm`: `template RELEASE CHART --namespace NS -f ... --kube-version ...`.
-/// `root` is where repository paths are found on disk.
+/// `root` is where repository paths are found on disk. With `inline`, the file that holds
+/// [`inline_values_file`] is passed as the last `--values`, and only empty-map leaves go on the
+/// command line: thousands of inline values would otherwise exceed the argument list limit.
 pub fn helm_args(
     h: &ResolvedHelm,
     namespace: Option<&str>,
     kube_version: &str,
     chart: &Path,
     root: &Path,
+    inline: Option<&Path>,
 ) -> Vec<String> {
     let mut args = vec![
         "template".to_string(),
@@ -48,7 +96,13 @@ pub fn helm_args(
         args.extend(["--values".into(), root.join(v).display().to_string()]);
     }
     let mut sets = Vec::new();
-    set_json_args("", &h.set, &mut sets);
+    match inline {
+        Some(file) => {
+            args.extend(["--values".into(), file.display().to_string()]);
+            set_json_args("", &empty_map_leaves(&h.set), &mut sets);
+        }
+        None => set_json_args("", &h.set, &mut sets),
+    }
     for s in sets {
         args.extend(["--set-json".into(), s]);
     }
@@ -64,15 +118,18 @@ pub fn helm_args(
 
 /// Runs a tool with no cluster and no user configuration in reach, and returns its stdout.
 pub(crate) fn run_tool(tool: &Tool, args: &[String], cwd: &Path) -> Result<String, RenderError> {
-    run_tool_input(tool, args, cwd, None)
+    run_tool_input(tool, args, cwd, None, &crate::secrets::Disclosed::default())
 }
 
-/// [`run_tool`] with bytes on the tool's stdin (decrypted values: a pipe, never a file).
+/// [`run_tool`] with bytes on the tool's stdin (decrypted values: a pipe, never a file). Every
+/// value of `secrets`, in every encoding, is redacted from the tool's messages before anyone
+/// sees them.
 pub(crate) fn run_tool_input(
     tool: &Tool,
     args: &[String],
     cwd: &Path,
     input: Option<&[u8]>,
+    secrets: &crate::secrets::Disclosed,
 ) -> Result<String, RenderError> {
     use std::io::Write;
     let name = tool
@@ -84,7 +141,8 @@ pub(crate) fn run_tool_input(
         tool: name.clone(),
         message: e.to_string(),
     };
-    let mut child = super::tools::tool_command(&tool.path)
+    let mut child = tool
+        .command()
         .args(args)
         .current_dir(cwd)
         .stdin(if input.is_some() {
@@ -113,12 +171,34 @@ pub(crate) fn run_tool_input(
                 .code()
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "signal".into()),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            stderr: secrets.redact(String::from_utf8_lossy(&out.stderr).trim()),
         });
     }
     String::from_utf8(out.stdout).map_err(|_| RenderError::NotText {
         path: format!("{name} output"),
     })
+}
+
+/// Writes inline values to a private temporary file, removed when it drops or on Ctrl-C.
+fn write_inline_values(
+    v: &Value,
+) -> Result<crate::tempfiles::Tracked<tempfile::NamedTempFile>, RenderError> {
+    let err = |e: std::io::Error| RenderError::Spawn {
+        tool: "helm".into(),
+        message: format!("cannot write the inline values to a temporary file: {e}"),
+    };
+    let file = crate::tempfiles::track(
+        || {
+            tempfile::Builder::new()
+                .prefix(&crate::tempfiles::prefix("set"))
+                .suffix(".json")
+                .tempfile()
+        },
+        |f| f.path().to_path_buf(),
+    )
+    .map_err(err)?;
+    std::fs::write(file.path(), v.to_string()).map_err(err)?;
+    Ok(file)
 }
 
 impl Renderer for HelmRenderer {
@@ -140,12 +220,18 @@ impl Renderer for HelmRenderer {
             Some(ChartLocation::Archive(p)) => p.clone(),
             None => return Err(RenderError::Invalid("no chart location".into())),
         };
+        // Inline values (from ferry.yaml, never decrypted ones) reach helm in a file of ours.
+        let inline = match inline_values_file(&h.set) {
+            Some(v) => Some(write_inline_values(&v)?),
+            None => None,
+        };
         let mut args = helm_args(
             h,
             req.app.namespace.as_deref(),
             &req.app.kube_version,
             &chart,
             &root,
+            inline.as_ref().map(|f| f.path()),
         );
         // sops-encrypted values files are decrypted in memory and reach helm through a pipe.
         let encrypted = crate::secrets::build::encrypted_values(req.tree, &h.values);
@@ -153,7 +239,7 @@ impl Renderer for HelmRenderer {
             return run_tool(&self.tool, &args, &root);
         }
         let files: Vec<&str> = encrypted.iter().map(|&i| h.values[i].as_str()).collect();
-        let (values, leaves) = crate::secrets::build::helm_secret_values(req.tree, &files)
+        let (values, secrets) = crate::secrets::build::helm_secret_values(req.tree, &files)
             .map_err(|e| RenderError::Invalid(e.to_string()))?;
         let mut last = 0;
         for f in &files {
@@ -167,18 +253,7 @@ impl Renderer for HelmRenderer {
             }
         }
         args.splice(last..last, ["--values".to_string(), "-".to_string()]);
-        run_tool_input(&self.tool, &args, &root, Some(values.as_bytes())).map_err(|e| match e {
-            RenderError::Failed {
-                tool,
-                status,
-                stderr,
-            } => RenderError::Failed {
-                tool,
-                status,
-                stderr: crate::secrets::build::scrub(&stderr, &leaves),
-            },
-            other => other,
-        })
+        run_tool_input(&self.tool, &args, &root, Some(values.as_bytes()), &secrets)
     }
 }
 
@@ -199,12 +274,50 @@ mod tests {
             api_versions: vec!["x/v1".into()],
             include_crds: true,
         };
-        let args = helm_args(&h, Some("ns"), "1.31.0", Path::new("/r/c"), Path::new("/r"));
+        let args = helm_args(
+            &h,
+            Some("ns"),
+            "1.31.0",
+            Path::new("/r/c"),
+            Path::new("/r"),
+            None,
+        );
         assert_eq!(
             args.join(" "),
             "template rel /r/c --namespace ns --values /r/v1.yaml --values /r/v2.yaml \
              --set-json image.tag=\"1.2\" --set-json a\\.b=true --set-json list=[1,2] --set-json empty={} \
              --kube-version 1.31.0 --api-versions x/v1 --include-crds"
+        );
+    }
+
+    #[test]
+    fn inline_values_go_to_a_file_except_empty_maps() {
+        let set = json!({"image": {"tag": "1.2"}, "a.b": true, "list": [1, 2], "empty": {}, "n": {"e": {}}});
+        let m = set.as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            inline_values_file(&m),
+            Some(json!({"image": {"tag": "1.2"}, "a.b": true, "list": [1, 2]}))
+        );
+        let h = ResolvedHelm {
+            chart: ChartRef::Local { path: "c".into() },
+            release_name: "rel".into(),
+            values: vec!["v1.yaml".into()],
+            set: m,
+            api_versions: vec![],
+            include_crds: false,
+        };
+        let args = helm_args(
+            &h,
+            None,
+            "1.31.0",
+            Path::new("/r/c"),
+            Path::new("/r"),
+            Some(Path::new("/t/set.json")),
+        );
+        assert_eq!(
+            args.join(" "),
+            "template rel /r/c --values /r/v1.yaml --values /t/set.json \
+             --set-json empty={} --set-json n.e={} --kube-version 1.31.0"
         );
     }
 }

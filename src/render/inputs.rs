@@ -177,6 +177,85 @@ fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// An entry of a kustomization that kustomize would fetch from the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEntry {
+    /// The kustomization file, a repository path.
+    pub file: String,
+    /// `resources`, `bases` or `components`.
+    pub field: &'static str,
+    pub entry: String,
+}
+
+impl std::fmt::Display for RemoteEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: `{}`", self.file, self.field, self.entry)
+    }
+}
+
+/// Whether a kustomization entry names something remote (a URL, a git repository).
+pub(crate) fn looks_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("git::")
+        || entry.starts_with("gh:")
+        || entry.contains("?ref=")
+        || entry.contains("?version=")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|h| entry.starts_with(h))
+}
+
+/// Every `resources`, `bases` and `components` entry of the kustomization in `dir`, and of the
+/// local bases and components it reaches, that kustomize would fetch: a URL, a git reference,
+/// or a path the repository does not hold (kustomize tries those as remote targets).
+pub fn remote_kustomize_entries(tree: &dyn Tree, dir: &str) -> Vec<RemoteEntry> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    remote_entries(tree, dir, &mut seen, &mut out);
+    out
+}
+
+fn remote_entries(
+    tree: &dyn Tree,
+    dir: &str,
+    seen: &mut BTreeSet<String>,
+    out: &mut Vec<RemoteEntry>,
+) {
+    if !seen.insert(dir.to_string()) {
+        return;
+    }
+    let Some((file, k)) = KUSTOMIZATION_FILES.iter().find_map(|f| {
+        let p = join(dir, f)?;
+        let bytes = tree.read(&p).ok()?;
+        Some((
+            p,
+            serde_yaml_ng::from_slice::<serde_json::Value>(&bytes).ok()?,
+        ))
+    }) else {
+        return;
+    };
+    for field in ["resources", "bases", "components"] {
+        for entry in k[field].as_array().into_iter().flatten() {
+            let Some(entry) = entry.as_str() else {
+                continue;
+            };
+            let local = join(dir, entry).and_then(|p| tree.entry(&p).map(|kind| (p, kind)));
+            match local {
+                Some((p, EntryKind::Dir)) if !looks_remote(entry) => {
+                    remote_entries(tree, &p, seen, out)
+                }
+                Some(_) if !looks_remote(entry) => {}
+                _ => out.push(RemoteEntry {
+                    file: file.clone(),
+                    field,
+                    entry: entry.to_string(),
+                }),
+            }
+        }
+    }
+}
+
 /// A digest, or nothing for a path kustomize will report itself; a symbolic link that is not
 /// followed is refused here, before a renderer could follow it.
 fn closure_digest(tree: &dyn Tree, path: &str) -> Result<Option<String>, SourceError> {
@@ -216,4 +295,37 @@ fn kustomize_closure(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod remote_tests {
+    use super::*;
+
+    #[test]
+    fn remote_bases_are_found_through_local_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = |p: &str, t: &str| {
+            let f = dir.path().join(p);
+            std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+            std::fs::write(f, t).expect("write");
+        };
+        w("o/kustomization.yaml", "resources: [../b, cm.yaml]\n");
+        w("o/cm.yaml", "kind: ConfigMap\n");
+        w(
+            "b/kustomization.yaml",
+            "resources:\n- https://github.com/x/y//config?ref=v1\ncomponents: [no/such/dir]\n",
+        );
+        let tree = crate::source::WorkTree::open(dir.path());
+        let found: Vec<String> = remote_kustomize_entries(&tree, "o")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "b/kustomization.yaml: resources: `https://github.com/x/y//config?ref=v1`",
+                "b/kustomization.yaml: components: `no/such/dir`"
+            ]
+        );
+    }
 }

@@ -31,6 +31,18 @@ impl Renderer for KustomizeRenderer {
         let ResolvedSource::Kustomize { path, .. } = &req.app.source else {
             return Err(RenderError::Invalid("not a kustomize app".into()));
         };
+        if self.tool.offline {
+            // Refused before the binary starts: kubectl would fetch them with git or HTTP.
+            let remote = super::inputs::remote_kustomize_entries(req.tree, path);
+            if !remote.is_empty() {
+                let list: Vec<String> = remote.iter().map(|r| format!("  {r}")).collect();
+                return Err(RenderError::Invalid(format!(
+                    "--offline: kustomize would fetch these from the network:\n{}\n\
+                     hint: vendor them into the repository and refer to them by path, or build without --offline",
+                    list.join("\n")
+                )));
+            }
+        }
         let root = req.tree.materialize()?;
         let dir = root.join(path);
         run_tool(&self.tool, &self.args(&dir.display().to_string()), &root)

@@ -17,6 +17,9 @@ pub struct Tool {
     pub kind: ToolKind,
     pub path: PathBuf,
     pub version: String,
+    /// `--offline`: the tool runs where it cannot reach a network ([`offline_env`]), and
+    /// renderers refuse inputs that would make it try (remote kustomize bases).
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,9 +38,10 @@ pub enum ToolError {
     },
 }
 
-const HELM_HINT: &str =
-    "install helm (`./setup.sh` does), put it on PATH, or set FERRY_HELM / --helm to its path";
-const KUSTOMIZE_HINT: &str = "install kubectl or kustomize (`./setup.sh` does), put it on PATH, or set FERRY_KUSTOMIZE / --kustomize to its path";
+const HELM_HINT: &str = "install helm and put it on PATH, or set FERRY_HELM / --helm to its path \
+     (in a checkout of ferry, `scripts/install-tools.sh` installs helm and kubectl into .tools/bin)";
+const KUSTOMIZE_HINT: &str = "install kubectl or kustomize and put it on PATH, or set FERRY_KUSTOMIZE / --kustomize to its path \
+     (in a checkout of ferry, `scripts/install-tools.sh` installs helm and kubectl into .tools/bin)";
 
 /// The tools a build may use, found once per run. A missing tool is only an error when an app
 /// needs it.
@@ -82,6 +86,42 @@ pub fn tool_command(path: &Path) -> Command {
     cmd.env("KUBECONFIG", "/dev/null")
         .env("HELM_KUBECONTEXT", "");
     cmd
+}
+
+/// Where a refused connection goes: the discard port on loopback, where nothing listens.
+const NO_PROXY_HERE: &str = "http://127.0.0.1:9";
+
+/// Makes `cmd` unable to reach a network, whatever its inputs say: every HTTP(S) request goes
+/// to a proxy that refuses the connection (Go's HTTP client, hence helm and kubectl, honour
+/// these variables; loopback is exempt and is not a network), and git, which kustomize runs
+/// for a remote base, may use no transport but local files.
+pub fn offline_env(cmd: &mut Command) {
+    for k in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env(k, NO_PROXY_HERE);
+    }
+    cmd.env("NO_PROXY", "")
+        .env("no_proxy", "")
+        .env("GIT_ALLOW_PROTOCOL", "file")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_SSH_COMMAND", "false");
+}
+
+impl Tool {
+    /// [`tool_command`] for this tool, offline when it was found for an offline run.
+    pub fn command(&self) -> Command {
+        let mut cmd = tool_command(&self.path);
+        if self.offline {
+            offline_env(&mut cmd);
+        }
+        cmd
+    }
 }
 
 fn run_version(path: &Path, args: &[&str], env: &'static str) -> Result<String, ToolError> {
@@ -172,6 +212,14 @@ impl VersionMemo {
 }
 
 impl Tools {
+    /// The same tools, run offline (`--offline`): see [`Tool::offline`].
+    pub fn offline(mut self) -> Tools {
+        for t in [&mut self.helm, &mut self.kustomize].into_iter().flatten() {
+            t.offline = true;
+        }
+        self
+    }
+
     /// Finds helm and kustomize: explicit paths first, then `FERRY_HELM` / `FERRY_KUSTOMIZE`,
     /// then `PATH` (kubectl before kustomize). Versions are remembered under `cache_dir`.
     pub fn discover(
@@ -216,6 +264,7 @@ impl Tools {
             kind: ToolKind::Helm,
             path,
             version,
+            offline: false,
         })
     }
 
@@ -263,6 +312,7 @@ impl Tools {
             kind,
             path,
             version,
+            offline: false,
         })
     }
 }

@@ -19,10 +19,8 @@ pub fn ci_identities() -> Result<&'static Identities, SecretsError> {
     static IDS: OnceLock<Result<Identities, String>> = OnceLock::new();
     IDS.get_or_init(|| Identities::load(None).map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| SecretsError::Identity {
-            origin: "the CI identity".into(),
-            message: e.clone(),
-        })
+        // The loader's message names the variable or file that failed; say what it was for.
+        .map_err(|e| SecretsError::Unsupported(format!("{e}\nhint: this is the CI's age identity, read from SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt; fix or unset the one named")))
 }
 
 /// Whether a YAML/JSON text claims to be a sops-encrypted file: a document with a top-level
@@ -133,11 +131,12 @@ fn to_json(b: &Branch) -> serde_json::Value {
 }
 
 /// Opens, in memory, every rendered object that is still sops-encrypted (kustomize and plain
-/// apps pass encrypted manifests through).
+/// apps pass encrypted manifests through), and returns the values that were encrypted.
 ///
 /// # Errors
 /// The first object that cannot be opened, named by kind and name.
-pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
+pub fn open_objects(objects: &mut [Object]) -> Result<super::Disclosed, SecretsError> {
+    let mut disclosed = super::Disclosed::default();
     for obj in objects.iter_mut() {
         let name = format!("{}/{}", obj.kind(), obj.name());
         if !is_encrypted_object(obj.value()) {
@@ -147,9 +146,47 @@ pub fn open_objects(objects: &mut [Object]) -> Result<(), SecretsError> {
             continue;
         }
         let open = open_value(obj.value(), ci_identities()?, &name)?;
+        // Only what was encrypted is secret: fields the file left in clear are not.
+        let encrypted = encrypted_fields(obj.value(), &open);
+        disclosed.add_leaves(&format!("{name} (sops-encrypted)"), &encrypted);
         *obj.value_mut() = open;
     }
-    Ok(())
+    Ok(disclosed)
+}
+
+/// The parts of `open` whose counterpart in `sealed` was an `ENC[...]` value.
+fn encrypted_fields(sealed: &serde_json::Value, open: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (sealed, open) {
+        (J::Object(s), J::Object(o)) => {
+            let m: serde_json::Map<String, J> = o
+                .iter()
+                .filter_map(|(k, ov)| {
+                    let e = encrypted_fields(s.get(k)?, ov);
+                    (!e.is_null()).then(|| (k.clone(), e))
+                })
+                .collect();
+            if m.is_empty() {
+                J::Null
+            } else {
+                J::Object(m)
+            }
+        }
+        (J::Array(s), J::Array(o)) => {
+            let a: Vec<J> = s
+                .iter()
+                .zip(o)
+                .map(|(s, o)| encrypted_fields(s, o))
+                .collect();
+            if a.iter().all(J::is_null) {
+                J::Null
+            } else {
+                J::Array(a)
+            }
+        }
+        (J::String(s), o) if s.starts_with("ENC[") => o.clone(),
+        _ => J::Null,
+    }
 }
 
 /// Decrypts one sops-encrypted object (a JSON value with a top-level `sops` block) with
@@ -270,16 +307,62 @@ pub fn seal_objects(
         .map(|r| Recipient::parse(r))
         .collect::<Result<_, _>>()?;
     let ids = ci_identities()?;
-    let key = SealKey::from_identities(ids).ok_or_else(|| SecretsError::Identity {
-        origin: "the CI identity".into(),
-        message: "none found; sealing needs one (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)".into(),
-    })?;
+    let key = SealKey::from_identities(ids).ok_or_else(|| SecretsError::Unsupported(format!(
+        "environment `{env}` renders Secrets, and sealing them needs the CI's age identity, but none is set\nhint: set SOPS_AGE_KEY_FILE to the CI identity's file (or SOPS_AGE_KEY to the key itself), or put it in ~/.config/sops/age/keys.txt; `ferry keygen` makes a new one"
+    )))?;
     for (i, selectors) in todo {
         let obj = &mut objects[i];
         let sealed = seal::seal_docs(vec![to_branch(obj.value())], &recipients, &selectors, &key)?;
         *obj.value_mut() = to_json(&sealed[0]);
     }
     Ok(())
+}
+
+/// Refuses objects that would be written with a decrypted value readable: a chart that copies
+/// a password from an encrypted values file into a ConfigMap, a SOPS manifest that no rule
+/// seals. Called after sealing, so a sealed object's encrypted fields are ciphertext and only
+/// what it left in clear is searched. The user decides, with an explicit `seal:` rule, that an
+/// object is to be sealed instead.
+///
+/// # Errors
+/// One line per object that holds a value, naming the object, the field, where the value came
+/// from and how it was encoded; never the value.
+pub fn refuse_disclosed(
+    objects: &[Object],
+    disclosed: &super::Disclosed,
+) -> Result<(), SecretsError> {
+    if disclosed.is_empty() {
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    for obj in objects {
+        if let Some(leak) = disclosed.find_leak(obj.value()) {
+            let id = match obj.namespace() {
+                Some(ns) => format!("{}/{ns}/{}", obj.kind(), obj.name()),
+                None => format!("{}/{}", obj.kind(), obj.name()),
+            };
+            let group = if obj.group().is_empty() {
+                String::new()
+            } else {
+                format!(", group: {}", obj.group())
+            };
+            found.push(format!(
+                "{id}: field `{}` holds a decrypted value ({}, {}); ferry never writes one unsealed\n\
+                 hint: to seal this object, add `- {{kind: {}{group}, name: \"^{}$\"}}` under `seal:` in ferry.yaml; \
+                 otherwise keep the value out of it",
+                leak.field,
+                leak.origin,
+                leak.form,
+                obj.kind(),
+                obj.name().replace('.', "\\."),
+            ));
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(SecretsError::Unsupported(found.join("\n")))
+    }
 }
 
 /// The text of a sealed (sops-encrypted) object in sops' own YAML layout; `None` for others.
@@ -348,16 +431,17 @@ fn merge_values(
 }
 
 /// Decrypted values files merged in order into one JSON document for `helm --values -`, and the
-/// string leaves in them (to scrub from tool errors). Held in memory only.
+/// values that were encrypted in them (to redact from tool errors and to find in rendered
+/// objects). Held in memory only.
 ///
 /// # Errors
 /// A file that does not open with the CI identity, named.
 pub fn helm_secret_values(
     tree: &dyn crate::source::Tree,
     files: &[&str],
-) -> Result<(zeroize::Zeroizing<String>, Vec<zeroize::Zeroizing<String>>), SecretsError> {
+) -> Result<(zeroize::Zeroizing<String>, super::Disclosed), SecretsError> {
     let mut merged = serde_json::Map::new();
-    let mut leaves = Vec::new();
+    let mut disclosed = super::Disclosed::default();
     for f in files {
         let bytes = tree
             .read(f)
@@ -368,37 +452,45 @@ pub fn helm_secret_values(
         );
         let opened = super::open(&text, Format::Yaml, ci_identities()?)
             .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
-        for doc in &opened.docs {
-            collect_leaves(&Value::Map(doc.clone()), &mut leaves);
-            if let serde_json::Value::Object(m) = to_json(doc) {
+        let sealed = Format::Yaml
+            .parse(&text)
+            .map_err(|e| SecretsError::Unsupported(format!("{f}: {e}")))?;
+        for (i, doc) in opened.docs.iter().enumerate() {
+            let open = to_json(doc);
+            let encrypted = sealed
+                .get(i)
+                .map(|s| encrypted_fields(&to_json(s), &open))
+                .unwrap_or_else(|| open.clone());
+            disclosed.add_leaves(f, &encrypted);
+            if let serde_json::Value::Object(m) = open {
                 merge_values(&mut merged, m);
             }
         }
     }
     let json = zeroize::Zeroizing::new(serde_json::Value::Object(merged).to_string());
-    Ok((json, leaves))
+    Ok((json, disclosed))
 }
 
-fn collect_leaves(v: &Value, out: &mut Vec<zeroize::Zeroizing<String>>) {
-    match v {
-        Value::Map(b) => b.iter().for_each(|i| {
-            if let super::sops::tree::Item::Entry(_, v) = i {
-                collect_leaves(v, out)
-            }
-        }),
-        Value::List(l) => l.iter().for_each(|v| collect_leaves(v, out)),
-        Value::Str(s) if s.len() >= 4 => out.push(zeroize::Zeroizing::new(s.clone())),
-        _ => {}
+/// The values decrypted for an app's render: its sops-encrypted helm values files. Empty for
+/// an app that reads none.
+///
+/// # Errors
+/// A file that does not open with the CI identity, named.
+pub fn decrypted_inputs(
+    tree: &dyn crate::source::Tree,
+    app: &crate::config::ResolvedApp,
+) -> Result<super::Disclosed, SecretsError> {
+    let crate::config::ResolvedSource::Helm(h) = &app.source else {
+        return Ok(super::Disclosed::default());
+    };
+    let files: Vec<&str> = encrypted_values(tree, &h.values)
+        .into_iter()
+        .map(|i| h.values[i].as_str())
+        .collect();
+    if files.is_empty() {
+        return Ok(super::Disclosed::default());
     }
-}
-
-/// Replaces every secret value in a tool's message with `<redacted>`.
-pub fn scrub(message: &str, leaves: &[zeroize::Zeroizing<String>]) -> String {
-    let mut m = message.to_string();
-    for l in leaves {
-        m = m.replace(l.as_str(), "<redacted>");
-    }
-    m
+    Ok(helm_secret_values(tree, &files)?.1)
 }
 
 #[cfg(test)]
@@ -448,14 +540,5 @@ mod tests {
             encrypted_regex: None,
         };
         assert!(holds_plaintext_secret(plain, std::slice::from_ref(&rule)));
-    }
-
-    #[test]
-    fn scrub_removes_values() {
-        let leaves = vec![zeroize::Zeroizing::new("hunter2".to_string())];
-        assert_eq!(
-            scrub("bad value hunter2 here", &leaves),
-            "bad value <redacted> here"
-        );
     }
 }

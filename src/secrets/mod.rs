@@ -5,6 +5,7 @@ pub mod age;
 pub mod bench;
 pub mod build;
 pub mod config;
+pub mod disclosed;
 pub mod file;
 pub mod identity;
 pub mod open;
@@ -12,6 +13,7 @@ pub mod seal;
 pub mod sops;
 
 pub use self::age::Recipient;
+pub use disclosed::{Disclosed, Leak};
 pub use file::{decrypt, encrypt, open, EncryptOptions, Opened};
 pub use identity::Identities;
 pub use sops::{Format, SopsError};

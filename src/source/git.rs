@@ -41,7 +41,8 @@ pub struct GitTree {
     followed_links: bool,
     root: gix::ObjectId,
     revision: Revision,
-    checkout: OnceLock<Result<tempfile::TempDir, String>>,
+    /// Removed on drop, and on Ctrl-C while the build runs ([`crate::tempfiles`]).
+    checkout: OnceLock<Result<crate::tempfiles::Tracked<tempfile::TempDir>, String>>,
 }
 
 impl GitTree {
@@ -314,10 +315,15 @@ impl Tree for GitTree {
 
     fn materialize(&self) -> Result<PathBuf, SourceError> {
         let result = self.checkout.get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("ferry-checkout-")
-                .tempdir()
-                .map_err(|e| e.to_string())?;
+            let dir = crate::tempfiles::track(
+                || {
+                    tempfile::Builder::new()
+                        .prefix(&crate::tempfiles::prefix("checkout"))
+                        .tempdir()
+                },
+                |d| d.path().to_path_buf(),
+            )
+            .map_err(|e| e.to_string())?;
             for (p, e) in &self.entries {
                 if e.kind == EntryKind::Dir {
                     std::fs::create_dir_all(dir.path().join(p)).map_err(|e| e.to_string())?;

@@ -140,6 +140,7 @@ impl State {
                     "validatingwebhookconfigurations",
                     false,
                 ),
+                kind("coordination.k8s.io", "v1", "Lease", "leases", true),
             ],
             ..State::default()
         }
@@ -585,6 +586,57 @@ pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Bo
                 st.objects.insert(key, result.clone());
             }
             respond(StatusCode::OK, result)
+        }
+        // Create (a Lease): refused when the name is taken, as the API server does.
+        ("POST", None) => {
+            let Some(mut v) = body else {
+                return status(400, "BadRequest", "no body", json!([]));
+            };
+            let n = v["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let key = (group.clone(), plural.clone(), ns.clone(), n.clone());
+            if st.objects.contains_key(&key) {
+                return status(
+                    409,
+                    "AlreadyExists",
+                    &format!("{plural}.{group} \"{n}\" already exists"),
+                    json!([]),
+                );
+            }
+            v["metadata"]["uid"] = json!(format!("uid-{n}"));
+            v["metadata"]["resourceVersion"] = json!(st.next_rv());
+            v["metadata"]["creationTimestamp"] = json!("2026-11-23T08:00:00Z");
+            st.objects.insert(key, v.clone());
+            respond(StatusCode::CREATED, v)
+        }
+        // Update (a Lease): a compare-and-swap on metadata.resourceVersion.
+        ("PUT", Some(n)) => {
+            let Some(mut v) = body else {
+                return status(400, "BadRequest", "no body", json!([]));
+            };
+            let Some(old) = st.objects.get(&key) else {
+                return status(
+                    404,
+                    "NotFound",
+                    &format!("{plural}.{group} \"{n}\" not found"),
+                    json!([]),
+                );
+            };
+            if v["metadata"]["resourceVersion"] != old["metadata"]["resourceVersion"] {
+                return status(
+                    409,
+                    "Conflict",
+                    &format!("Operation cannot be fulfilled on {plural}.{group} \"{n}\": the object has been modified; please apply your changes to the latest version and try again"),
+                    json!([]),
+                );
+            }
+            v["metadata"]["uid"] = old["metadata"]["uid"].clone();
+            v["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"].clone();
+            v["metadata"]["resourceVersion"] = json!(st.next_rv());
+            st.objects.insert(key, v.clone());
+            respond(StatusCode::OK, v)
         }
         _ => status(
             405,

@@ -8,7 +8,46 @@ use std::process::Command;
 
 const DEFAULT_CASES: usize = 1000;
 
+/// `cargo xtask differential gotmpl [CASES] [SEED]`: random templates, ferry's engine vs Go's.
+fn gotmpl(root: &Path, args: &[String]) -> Result<()> {
+    let cases = match args.first() {
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => bail!("CASES must be a positive number, not {n:?}"),
+        },
+        None => 20_000,
+    };
+    let go = crate::tools::ensure_go()?;
+    eprintln!("==> {cases} random templates, ferry's text/template vs Go's");
+    let mut test = Command::new("cargo");
+    test.args([
+        "test",
+        "--release",
+        "-p",
+        "ferry-gotmpl",
+        "--test",
+        "differential",
+        "random_templates_match_go",
+        "--",
+        "--nocapture",
+    ])
+    .env("FERRY_GO", go)
+    .env("FERRY_REQUIRE_PEERS", "1")
+    .env("FERRY_DIFF_CASES", cases.to_string())
+    .current_dir(root);
+    if let Some(seed) = args.get(1) {
+        if seed.parse::<u64>().is_err() {
+            bail!("SEED must be a number, not {seed:?}");
+        }
+        test.env("FERRY_DIFF_SEED", seed);
+    }
+    crate::run(&mut test)
+}
+
 pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("gotmpl") {
+        return gotmpl(root, &args[1..]);
+    }
     let cases = match args.first() {
         Some(n) => match n.parse::<usize>() {
             Ok(n) if n > 0 => n,

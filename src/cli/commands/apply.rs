@@ -30,7 +30,7 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
     if let Some(interval) = a.interval {
         return run_loop(g, &a, &opts, &runtime, interval);
     }
-    let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet));
+    let bar = ApplyBar::new(crate::cli::progress::wanted(g.quiet), g.quiet);
     let report = once(g, &a, &opts, &runtime, &bar);
     bar.finish();
     let report = report?;
@@ -84,7 +84,7 @@ fn print_report(
     report: &ApplyReport,
     one_line: bool,
 ) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::cli::stdout::stdout();
     match a.output {
         OutputFormat::Json if one_line => {
             serde_json::to_writer(&mut stdout, report)?;
@@ -122,7 +122,7 @@ fn run_loop(
     }
     let mut failures = 0u32;
     loop {
-        let ok = match once(g, a, opts, runtime, &apply::NoProgress) {
+        let ok = match once(g, a, opts, runtime, &ApplyBar::new(false, g.quiet)) {
             Ok(report) => {
                 print_report(g, a, &report, true)?;
                 report.success()
@@ -143,13 +143,15 @@ fn run_loop(
     }
 }
 
-/// A progress bar on stderr for people at a terminal: the stage, objects done, the last one.
+/// A progress bar on stderr for people at a terminal: the stage, objects done, the last one;
+/// and, unless `--quiet`, a line when the apply waits for another one's lock.
 struct ApplyBar {
     bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
 }
 
 impl ApplyBar {
-    fn new(enabled: bool) -> ApplyBar {
+    fn new(enabled: bool, quiet: bool) -> ApplyBar {
         let bar = enabled.then(|| {
             let b = indicatif::ProgressBar::with_draw_target(
                 Some(0),
@@ -163,7 +165,17 @@ impl ApplyBar {
             b.set_style(style);
             b
         });
-        ApplyBar { bar }
+        ApplyBar { bar, quiet }
+    }
+
+    fn note(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
     }
 
     fn finish(&self) {
@@ -174,6 +186,34 @@ impl ApplyBar {
 }
 
 impl apply::ApplyProgress for ApplyBar {
+    fn lock_waiting(
+        &self,
+        lease: &apply::lease::LeaseConfig,
+        holder: &apply::lease::Holder,
+        timeout: Option<std::time::Duration>,
+    ) {
+        let renewed = holder
+            .renewed
+            .as_deref()
+            .map(|t| format!(", last renewed {t}"))
+            .unwrap_or_default();
+        let until = match timeout {
+            Some(t) => format!("giving up after {}s (--lock-timeout)", t.as_secs()),
+            None => "for as long as it takes".into(),
+        };
+        self.note(&format!(
+            "waiting: another apply into this inventory holds {} ({}{renewed}); waiting {until}",
+            lease.describe(),
+            crate::untrusted::escape(&holder.identity)
+        ));
+    }
+
+    fn lock_not_released(&self, error: &apply::lease::LeaseError) {
+        self.note(&format!(
+            "warning: {error}; the lock lapses by itself after its duration"
+        ));
+    }
+
     fn stage_started(&self, stage: apply::Stage, objects: usize) {
         if let Some(b) = &self.bar {
             b.set_prefix(stage.name());
@@ -217,6 +257,10 @@ fn options(a: &ApplyArgs) -> ApplyOptions {
         },
         wait: a.wait.then_some(a.timeout),
         crd_timeout: a.timeout,
+        lock: apply::LockOptions {
+            timeout: Some(a.lock_timeout),
+            ..defaults.lock.clone()
+        },
         ..defaults
     }
 }

@@ -21,6 +21,8 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     if a.compare {
         return compare(&ctx, &a.environments);
     }
+    // Ctrl-C (or SIGTERM) removes the checkout and half-written output before exiting.
+    crate::tempfiles::remove_on_interrupt();
     let opts = BuildOptions {
         environments: a.environments,
         jobs: a.jobs,
@@ -67,11 +69,7 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
         rows.len() - differ - broken,
         rows.len()
     ));
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    crate::cli::stdout::stdout().write_all(out.as_bytes())?;
     Ok(if broken > 0 {
         ExitCode::Error
     } else if differ > 0 {
@@ -82,14 +80,32 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
 }
 
 fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::cli::stdout::stdout();
     if format == OutputFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;
     }
     let mut stderr = std::io::stderr().lock();
+    for m in &report.missing_tools {
+        let (first, rest) = m.message.split_once('\n').unwrap_or((&m.message, ""));
+        let per_env: Vec<String> = m
+            .environments
+            .iter()
+            .map(|(e, n)| format!("{e}: {n}"))
+            .collect();
+        let pairs = if m.pairs == 1 { "pair" } else { "pairs" };
+        writeln!(
+            stderr,
+            "error: {first}; it blocks {} {pairs} ({})",
+            m.pairs,
+            per_env.join(", ")
+        )?;
+        if !rest.is_empty() {
+            writeln!(stderr, "{rest}")?;
+        }
+    }
     for e in &report.environments {
         for err in &e.errors {
-            writeln!(stderr, "error: {err}")?;
+            writeln!(stderr, "error: {}", crate::untrusted::escape_message(err))?;
         }
     }
     if g.quiet || format == OutputFormat::Json {

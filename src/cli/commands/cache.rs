@@ -13,10 +13,12 @@ pub fn run(g: &GlobalArgs, c: CacheCommand) -> anyhow::Result<ExitCode> {
             let older = (!a.all).then(|| Duration::from_secs(a.older_than_days * 86_400));
             let stats = cache.prune(older)?;
             if !g.quiet {
-                println!(
+                crate::outln!(
                     "removed {} entries; {} entries ({} bytes) kept",
-                    stats.removed, stats.entries, stats.bytes
-                );
+                    stats.removed,
+                    stats.entries,
+                    stats.bytes
+                )?;
             }
             Ok(ExitCode::Success)
         }

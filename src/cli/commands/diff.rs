@@ -15,7 +15,7 @@ use crate::diff::{
 use crate::secrets::open::InMemory;
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
@@ -82,21 +82,17 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Success
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
+    let mut stdout = crate::cli::stdout::stdout();
+    stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
-    {
-        // `ferry diff | head`: the reader has what it wanted; that is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
-        Err(e) => Err(e).context("cannot write to stdout"),
-        Ok(()) => Ok(code),
-    }
+        .context("cannot write to stdout")?;
+    Ok(code)
 }
 
 /// Colour on a terminal, never with `NO_COLOR` set.
 fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && crate::cli::stdout::is_terminal()
 }
 
 /// Builds both revisions into temporary directories and compares every environment that
@@ -118,17 +114,13 @@ fn diff_revisions(
     let new = build_revision(g, a, &root, to, &scratch.path().join("new"))?;
     let mut envs: BTreeSet<String> = old.envs.union(&new.envs).cloned().collect();
     if !a.args.is_empty() {
+        let known: BTreeSet<&String> = old.known.union(&new.known).collect();
         for e in &a.args {
             if !envs.contains(e) {
-                let known: Vec<&String> = envs.iter().collect();
                 bail!(
-                    "environment `{e}` exists in neither {from} nor {}\nhint: environments: {}",
+                    "environment `{e}` exists in neither {from} nor {}\nhint: {}",
                     to.unwrap_or("the working tree"),
-                    known
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    unknown_environment_hint(e, &known, &a.args)
                 );
             }
         }
@@ -155,7 +147,27 @@ fn diff_revisions(
 
 pub(super) struct Built {
     pub out: PathBuf,
+    /// The environments built (those asked for that this revision has).
     pub envs: BTreeSet<String>,
+    /// Every environment this revision's ferry.yaml defines, for hints.
+    pub known: BTreeSet<String>,
+}
+
+/// What to say about an environment argument no revision defines: an `out/<env>` directory
+/// given with `--from` (the revisions are built, directories are compared without it), or the
+/// environments there are.
+fn unknown_environment_hint(arg: &str, known: &BTreeSet<&String>, args: &[String]) -> String {
+    if arg.contains('/') || Path::new(arg).is_dir() {
+        let dirs = args.join(" ");
+        return format!(
+            "`{arg}` is a directory, and --from builds revisions and compares their environments by name; to compare directories, drop --from: ferry diff {dirs}"
+        );
+    }
+    if known.is_empty() {
+        return "no ferry.yaml at either revision defines an environment".into();
+    }
+    let names: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+    format!("environments: {}", names.join(", "))
 }
 
 /// One revision built like `ferry build --revision REV` would, into `out`.
@@ -174,7 +186,7 @@ pub(super) fn build_revision(
         .with_context(|| format!("in {}", tree.origin()))?;
     let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
     let envs: BTreeSet<String> = if a.args.is_empty() {
-        all
+        all.clone()
     } else {
         a.args
             .iter()
@@ -186,6 +198,7 @@ pub(super) fn build_revision(
         return Ok(Built {
             out: out.to_path_buf(),
             envs,
+            known: all,
         });
     }
     let ctx = inputs.context(tree);
@@ -215,5 +228,6 @@ pub(super) fn build_revision(
     Ok(Built {
         out: out.to_path_buf(),
         envs,
+        known: all,
     })
 }

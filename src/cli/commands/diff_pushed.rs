@@ -5,7 +5,6 @@
 use super::diff::{build_revision, Built};
 use super::inputs::open_tree;
 use super::oci_pull::{pull_temp, PulledDir, Trust};
-use super::signing;
 use super::{load_pipeline, repo_root};
 use crate::artifact::ArtifactRef;
 use crate::cli::args::{DiffArgs, GlobalArgs};
@@ -32,7 +31,6 @@ fn trust(a: &DiffArgs) -> Trust<'_> {
     Trust {
         keys: &a.verify.keys,
         insecure_skip_verify: a.verify.insecure_skip_verify,
-        env_var: signing::VERIFY_ENV,
     }
 }
 

@@ -43,11 +43,14 @@ impl BuildInputs {
         let cache_root = cache_dir(g);
         let cache = Cache::new(if no_cache { None } else { cache_root.clone() });
         let charts = ChartStore::new(&cache_root.unwrap_or_else(|| root.join(".ferry-cache")));
-        let tools = Tools::discover(
+        let mut tools = Tools::discover(
             tools.helm.as_deref(),
             tools.kustomize.as_deref(),
             cache.dir(),
         );
+        if g.offline {
+            tools = tools.offline();
+        }
         Ok(BuildInputs {
             pipeline,
             lock,

@@ -17,6 +17,6 @@ pub fn run(g: &GlobalArgs, a: KeygenArgs) -> anyhow::Result<ExitCode> {
     if !g.quiet {
         eprintln!("wrote a new age identity to {} (mode 0600)", path.display());
     }
-    println!("{recipient}");
+    crate::outln!("{recipient}")?;
     Ok(ExitCode::Success)
 }

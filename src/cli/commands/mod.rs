@@ -1,11 +1,14 @@
 //! One module per command; each returns the process exit code.
 
+mod agent;
 mod apply;
 mod build;
 mod cache;
+mod control;
 mod diff;
 mod diff_live;
 mod diff_pushed;
+mod images;
 mod init;
 mod inputs;
 mod keygen;
@@ -16,6 +19,7 @@ mod push;
 mod render;
 mod secrets;
 mod signing;
+mod status;
 mod vendor;
 
 use super::args::{Cli, Command};
@@ -39,10 +43,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen(a) => keygen::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Apply(a) => apply::run(g, a),
+        Command::Agent(a) => agent::run(g, a),
+        Command::Status(a) => status::run(g, a),
+        Command::Suspend(a) => control::run(g, control::Action::Suspend, a),
+        Command::Resume(a) => control::run(g, control::Action::Resume, a),
+        Command::Reconcile(a) => control::run(g, control::Action::Reconcile, a),
         Command::Secrets(a) => secrets::run(g, a),
+        Command::Images(a) => images::run(g, a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut cmd, "ferry", &mut crate::cli::stdout::stdout());
             Ok(ExitCode::Success)
         }
     }

@@ -12,16 +12,15 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 /// How to trust what is pulled: the keys named on the command line (or none), whether an
-/// unsigned artifact was explicitly accepted, and the variable to fall back on for keys.
+/// unsigned artifact was explicitly accepted.
 pub(super) struct Trust<'a> {
     pub keys: &'a [PathBuf],
     pub insecure_skip_verify: bool,
-    pub env_var: &'static str,
 }
 
 /// Verifies `r` and unpacks it into `into` (new or empty). Keys: the flags, else the
 /// `signing.publicKey` of the environment whose `artifact:` is `r`'s repository (or the top
-/// level's), else `trust.env_var`.
+/// level's), else the verify variables (`signing::VERIFY_ENVS`).
 ///
 /// # Errors
 /// `--offline`, no key, a signature or digest that does not check out, an unsafe tarball.
@@ -38,7 +37,6 @@ pub(super) fn pull_into(
             trust.keys,
             trust.insecure_skip_verify,
             r,
-            trust.env_var,
         )?,
         insecure_skip_verify: trust.insecure_skip_verify,
         limits: UnpackLimits::default(),
@@ -103,7 +101,6 @@ impl Puller for VerifiedPuller<'_> {
             let trust = Trust {
                 keys: &self.keys,
                 insecure_skip_verify: self.insecure_skip_verify,
-                env_var: signing::APPLY_ENV,
             };
             let v = pull_into(self.global, self.registry, &trust, &r, into)?;
             if !v.signed {

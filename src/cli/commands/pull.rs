@@ -20,13 +20,7 @@ fn options(
     limits: UnpackLimits,
 ) -> anyhow::Result<VerifyOptions> {
     Ok(VerifyOptions {
-        keys: signing::keys_for(
-            &repo_root(&g.repo),
-            &k.keys,
-            k.insecure_skip_verify,
-            r,
-            signing::VERIFY_ENV,
-        )?,
+        keys: signing::keys_for(&repo_root(&g.repo), &k.keys, k.insecure_skip_verify, r)?,
         insecure_skip_verify: k.insecure_skip_verify,
         limits,
         registry: registry_options(g, reg, r)?,
@@ -40,9 +34,9 @@ fn print(
     verb: &str,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(report)?)?,
         OutputFormat::Text => {
-            println!("{}", report.reference);
+            crate::outln!("{}", report.reference)?;
             if !g.quiet {
                 let how = match (report.signed, report.signature_format) {
                     (true, Some("bundle")) => "Sigstore bundle signature and digests verified",

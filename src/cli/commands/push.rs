@@ -6,6 +6,7 @@ use crate::artifact::auth::{self, Credentials};
 use crate::artifact::{
     prepare, push_prepared, ArtifactRef, Provenance, PushOptions, RegistryOptions,
 };
+use crate::build::integrity;
 use crate::cli::args::{GlobalArgs, OutputFormat, PushArgs, RegistryArgs};
 use crate::cli::ExitCode;
 use crate::source::WorkTree;
@@ -79,6 +80,35 @@ fn provenance(
     ))
 }
 
+/// The tags one push points at the artifact: those in the reference (`oci://HOST/REPO:v1`, as
+/// `flux push artifact` takes it) or given with `--tag`, never both; else the short commit and
+/// `latest`. A reference with a digest is refused: the digest is what the push makes.
+fn push_tags(
+    target: &ArtifactRef,
+    flags: &[String],
+    short: Option<String>,
+) -> anyhow::Result<Vec<String>> {
+    if let Some(d) = &target.digest {
+        bail!(
+            "cannot push to {target}: a digest ({d}) names content that exists, and the push makes its own\nhint: name the repository, with a tag if you like: oci://{}/{}:TAG",
+            target.registry,
+            target.repository
+        );
+    }
+    match (&target.tag, flags) {
+        (Some(t), []) => Ok(vec![t.clone()]),
+        (Some(t), _) => bail!(
+            "the tag is given twice: `:{t}` in {target} and --tag {}\nhint: give it one way: --to oci://{}/{}:{t}, or --tag {} without a tag in the reference",
+            flags.join(" --tag "),
+            target.registry,
+            target.repository,
+            flags.join(" --tag ")
+        ),
+        (None, []) => Ok(short.into_iter().chain(["latest".to_string()]).collect()),
+        (None, _) => Ok(flags.to_vec()),
+    }
+}
+
 /// `remote.origin.url` of the repository, if there is one.
 fn origin_url(root: &Path) -> Option<String> {
     let repo = gix::discover(root).ok()?;
@@ -137,6 +167,19 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--tag {bad:?} is not a valid tag\nhint: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'");
     }
+    // Every directory is checked before any key is opened or anything is pushed: an out/
+    // edited after `ferry build` (or an index naming a file outside it) is refused, as apply
+    // and diff refuse it, and no other environment has moved yet.
+    for (env, _) in &targets {
+        let env_dir = out_dir.join(env);
+        if !env_dir.is_dir() {
+            bail!(
+                "{} does not exist\nhint: run `ferry build {env}` first",
+                env_dir.display()
+            );
+        }
+        integrity::verify_dir(&env_dir)?;
+    }
     // Keys: --key, else ferry.yaml's `signing.key` (per environment), else $FERRY_SIGNING_KEY.
     let cfg = match a.key {
         Some(_) => None,
@@ -164,24 +207,14 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for ((env, target), signing_key) in targets.iter().zip(signing_keys) {
         let env_dir = out_dir.join(env);
-        if !env_dir.is_dir() {
-            bail!(
-                "{} does not exist\nhint: run `ferry build {env}` first",
-                env_dir.display()
-            );
-        }
         let (prov, short) = provenance(&env_dir, source.clone())?;
-        if a.tags.is_empty() && short.is_none() {
+        if a.tags.is_empty() && target.tag.is_none() && short.is_none() {
             bail!(
                 "{} names no commit (a working-tree build?), so there is no default tag\nhint: pass --tag TAG, or build a commit",
                 env_dir.display()
             );
         }
-        let tags = if a.tags.is_empty() {
-            short.into_iter().chain(["latest".to_string()]).collect()
-        } else {
-            a.tags.clone()
-        };
+        let tags = push_tags(target, &a.tags, short)?;
         let prepared = prepare(&env_dir, &prov)?;
         let opts = PushOptions {
             tags,
@@ -192,7 +225,7 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         let report = push_prepared(target, &prepared, &opts)
             .with_context(|| format!("pushing environment {env} to {target}"))?;
         if a.output == OutputFormat::Text {
-            println!("{}", report.reference);
+            crate::outln!("{}", report.reference)?;
             if !g.quiet {
                 let signed = match (&report.signature, &report.bundle) {
                     (Some(_), Some(_)) => "signed (v2 tag and bundle)",
@@ -213,7 +246,45 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
         reports.push(serde_json::json!({"environment": env, "push": report}));
     }
     if a.output == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&reports)?)?;
     }
     Ok(ExitCode::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> ArtifactRef {
+        ArtifactRef::parse(s).expect("reference")
+    }
+
+    #[test]
+    fn a_tag_in_the_reference_is_pushed_and_a_tag_given_twice_is_refused() {
+        let short = || Some("abc1234".to_string());
+        assert_eq!(
+            push_tags(&r("oci://h.example/repo:v1"), &[], short()).expect("tag"),
+            ["v1"]
+        );
+        assert_eq!(
+            push_tags(&r("oci://h.example/repo"), &[], short()).expect("default"),
+            ["abc1234", "latest"]
+        );
+        assert_eq!(
+            push_tags(&r("oci://h.example/repo"), &["x".into()], short()).expect("flag"),
+            ["x"]
+        );
+        let err = push_tags(&r("oci://h.example/repo:v1"), &["v2".into()], short())
+            .expect_err("both ways")
+            .to_string();
+        assert!(
+            err.contains("given twice") && err.contains("--tag v2"),
+            "{err}"
+        );
+        let digest = format!("oci://h.example/repo@sha256:{}", "a".repeat(64));
+        let err = push_tags(&r(&digest), &[], short())
+            .expect_err("digest")
+            .to_string();
+        assert!(err.contains("a digest"), "{err}");
+    }
 }

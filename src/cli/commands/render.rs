@@ -24,13 +24,10 @@ pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    let mut out = crate::cli::stdout::stdout();
+    out.write_all(text.as_bytes())?;
+    Ok(out.flush()?)
 }
 
 /// Types a `--set` value the way helm does: integers, booleans and `null` are typed, the rest

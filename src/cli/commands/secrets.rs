@@ -107,7 +107,7 @@ fn encrypt(a: SecretsEncryptArgs) -> anyhow::Result<ExitCode> {
     if a.in_place {
         write_atomically(&a.file, &out)?;
     } else {
-        std::io::stdout().write_all(out.as_bytes())?;
+        crate::cli::stdout::stdout().write_all(out.as_bytes())?;
     }
     Ok(ExitCode::Success)
 }
@@ -123,11 +123,9 @@ fn open(a: &SecretsFileArgs) -> anyhow::Result<(String, file::Opened)> {
 fn decrypt(a: SecretsFileArgs) -> anyhow::Result<ExitCode> {
     let (_, opened) = open(&a)?;
     let plain = opened.plaintext();
-    let mut out = std::io::stdout().lock();
-    match out.write_all(plain.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        r => r?,
-    }
+    let mut out = crate::cli::stdout::stdout();
+    out.write_all(plain.as_bytes())?;
+    out.flush()?;
     Ok(ExitCode::Success)
 }
 
@@ -137,7 +135,7 @@ fn rotate(a: SecretsFileArgs, in_place: bool) -> anyhow::Result<ExitCode> {
     if in_place {
         write_atomically(&a.file, &out)?;
     } else {
-        std::io::stdout().write_all(out.as_bytes())?;
+        crate::cli::stdout::stdout().write_all(out.as_bytes())?;
     }
     Ok(ExitCode::Success)
 }

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 /// The variable that names the key `ferry push` signs with.
 pub(super) const SIGNING_ENV: &str = "FERRY_SIGNING_KEY";
-/// The variable that names the public key(s) pull, verify and diff check with (comma-separated).
-pub(super) const VERIFY_ENV: &str = "FERRY_VERIFY_KEY";
-/// The variable `ferry apply` has always read its public key from (the in-cluster Job sets it).
-pub(super) const APPLY_ENV: &str = "FERRY_COSIGN_KEY";
+/// The variables that name the public key(s) every verifying command (pull, verify, diff,
+/// apply) checks with, comma-separated; the first one set is used. `FERRY_COSIGN_KEY` is the
+/// one the in-cluster Job has always set for `ferry apply`.
+pub(super) const VERIFY_ENVS: [&str; 2] = ["FERRY_VERIFY_KEY", "FERRY_COSIGN_KEY"];
 
 /// `ferry.yaml` as found on disk at the pipeline root, with its text for line numbers.
 pub(super) struct PipelineFile {
@@ -153,12 +153,12 @@ pub(super) fn signing_key(
 }
 
 /// The public key files for environment `env`: every `--key` given, else the configured one,
-/// else those the variable `var` names.
+/// else those the first of [`VERIFY_ENVS`] that is set names. Every verifying command reads
+/// its keys here, so they all trust the same keys.
 pub(super) fn verify_key_files(
     flags: &[PathBuf],
     cfg: Option<&PipelineFile>,
     env: Option<&str>,
-    var: &'static str,
 ) -> Vec<KeyFile> {
     if !flags.is_empty() {
         return flags
@@ -171,13 +171,17 @@ pub(super) fn verify_key_files(
     }
     match from_config(cfg, env, true) {
         Some(k) => vec![k],
-        None => from_env(var),
+        None => VERIFY_ENVS
+            .iter()
+            .map(|var| from_env(var))
+            .find(|files| !files.is_empty())
+            .unwrap_or_default(),
     }
 }
 
 /// The public keys that must have signed `r`: `flags`, else the `signing.publicKey` of the
 /// environment whose `artifact:` is `r`'s repository (or the top level's) in the ferry.yaml at
-/// `root`, else those `var` names. None at all with `insecure_skip_verify`.
+/// `root`, else those the verify variables name. None at all with `insecure_skip_verify`.
 ///
 /// # Errors
 /// An invalid ferry.yaml; a key file that cannot be read or is not a public key.
@@ -186,7 +190,6 @@ pub(super) fn keys_for(
     flags: &[PathBuf],
     insecure_skip_verify: bool,
     r: &ArtifactRef,
-    var: &'static str,
 ) -> anyhow::Result<Vec<VerifyingKey>> {
     if insecure_skip_verify {
         return Ok(Vec::new());
@@ -198,7 +201,7 @@ pub(super) fn keys_for(
         None
     };
     let env = cfg.as_ref().and_then(|c| c.environment_of(r));
-    let files = verify_key_files(flags, cfg.as_ref(), env.as_deref(), var);
+    let files = verify_key_files(flags, cfg.as_ref(), env.as_deref());
     verify_keys(&files, cfg.as_ref())
 }
 
@@ -237,11 +240,11 @@ mod tests {
     fn flags_win_then_the_environment_then_the_top_level() {
         let c = cfg();
         let flag = [PathBuf::from("/k/flag.pub")];
-        let files = verify_key_files(&flag, Some(&c), Some("prod"), VERIFY_ENV);
+        let files = verify_key_files(&flag, Some(&c), Some("prod"));
         assert_eq!(files[0].path, PathBuf::from("/k/flag.pub"));
-        let files = verify_key_files(&[], Some(&c), Some("prod"), VERIFY_ENV);
+        let files = verify_key_files(&[], Some(&c), Some("prod"));
         assert_eq!(files[0].path, PathBuf::from("/repo/keys/prod.pub"));
-        let files = verify_key_files(&[], Some(&c), Some("staging"), VERIFY_ENV);
+        let files = verify_key_files(&[], Some(&c), Some("staging"));
         assert_eq!(files[0].path, PathBuf::from("/repo/keys/top.pub"));
         // The private key is not overridden by prod, so prod signs with the top-level one.
         let k = signing_key_file(None, Some(&c), Some("prod")).expect("configured");
@@ -251,7 +254,7 @@ mod tests {
     #[test]
     fn a_missing_configured_key_names_the_line_and_key_path() {
         let c = cfg();
-        let files = verify_key_files(&[], Some(&c), Some("prod"), VERIFY_ENV);
+        let files = verify_key_files(&[], Some(&c), Some("prod"));
         let err = verify_keys(&files, Some(&c)).expect_err("no such file");
         let msg = format!("{err:#}");
         assert!(

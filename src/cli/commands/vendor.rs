@@ -38,23 +38,23 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         tmp.persist(&lock_path)?;
     }
     match a.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?)?,
         OutputFormat::Text if !g.quiet => {
             for c in &report.fetched {
-                println!("fetched  {c}");
+                crate::outln!("fetched  {c}")?;
             }
             for c in &report.present {
-                println!("present  {c}");
+                crate::outln!("present  {c}")?;
             }
             for c in &report.dropped {
-                println!("dropped  {c} (no app uses it)");
+                crate::outln!("dropped  {c} (no app uses it)")?;
             }
-            println!(
+            crate::outln!(
                 "{} charts pinned in {}; cache: {}",
                 lock.charts.len(),
                 lock_path.display(),
                 store.dir().display()
-            );
+            )?;
         }
         OutputFormat::Text => {}
     }

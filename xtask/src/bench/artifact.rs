@@ -25,9 +25,9 @@ fn summary(runs: Vec<Sample>) -> Sample {
 }
 
 /// A registry process, killed when dropped.
-struct Registry {
+pub(super) struct Registry {
     child: Child,
-    addr: String,
+    pub(super) addr: String,
 }
 
 impl Drop for Registry {
@@ -56,7 +56,7 @@ fn answers(addr: &str) -> bool {
     s.read_exact(&mut head).is_ok() && head.ends_with(b"200")
 }
 
-fn start_registry(work: &Path) -> Result<Registry> {
+pub(super) fn start_registry(work: &Path) -> Result<Registry> {
     let bin = ["docker-registry", "registry"]
         .iter()
         .find_map(|n| crate::tools::find(n))

@@ -203,17 +203,13 @@ pub fn run(root: &Path) -> Result<()> {
     eprintln!("==> ferry build after one app's values changed (median of 3)");
     let mut one = Vec::new();
     for n in 0..3 {
-        write(
-            &repo.join("apps/h000/values-prod.yaml"),
-            &format!(
-                "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
-                10 + n
-            ),
-        )?;
-        git(&repo, &["commit", "-qam", "one change"])?;
+        change_one_app(&repo, n)?;
         one.push(build(&[])?.wall);
     }
     let one = measure::median(one);
+    // The same change once more, under strace: what one change costs the file system, and
+    // how many pairs it rendered.
+    let traced = one_change_syscalls(&ferry, &repo, &path, &cache, 3)?;
 
     let speedup = peer.wall.as_secs_f64() / cold.wall.as_secs_f64();
     println!("\nbench build: {} apps x {} environments ({HELM_APPS} helm, {KUSTOMIZE_APPS} kustomize), {} cores", HELM_APPS + KUSTOMIZE_APPS, ENVS.len(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -252,6 +248,13 @@ pub fn run(root: &Path) -> Result<()> {
         "-",
         verdict(one.as_millis() < 1000)
     );
+    match &traced {
+        Some(t) => println!(
+            "{:<34} {:>10} {:>12}   {}",
+            "  one change: pairs rendered", t.rendered, "-", t.counts
+        ),
+        None => println!("  one change: syscalls not counted (strace is not installed)"),
+    }
     println!(
         "{:<34} {:>10} {:>12}   (< 300 MB) {}",
         "peak memory (cold build)",
@@ -261,6 +264,99 @@ pub fn run(root: &Path) -> Result<()> {
     );
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// Commits change number `n` to one app's prod values.
+fn change_one_app(repo: &Path, n: usize) -> Result<()> {
+    write(
+        &repo.join("apps/h000/values-prod.yaml"),
+        &format!(
+            "fullnameOverride: h000\nreplicaCount: {}\napiService:\n  create: false\n",
+            10 + n
+        ),
+    )?;
+    git(repo, &["commit", "-qam", &format!("one change ({n})")])
+}
+
+struct Traced {
+    /// Pairs rendered (not served from the cache), over every environment.
+    rendered: usize,
+    /// `mkdir N, openat N, ...` from `strace -c -f`.
+    counts: String,
+}
+
+/// Commits one more change to one app's prod values and builds under `strace -c -f`.
+fn one_change_syscalls(
+    ferry: &Path,
+    repo: &Path,
+    path: &str,
+    cache: &Path,
+    n: usize,
+) -> Result<Option<Traced>> {
+    let Some(strace) = crate::tools::strace() else {
+        return Ok(None);
+    };
+    change_one_app(repo, n)?;
+    let summary = repo.join("../strace.txt");
+    let out = Command::new(strace)
+        .args(["-c", "-f", "-o"])
+        .arg(&summary)
+        .arg(ferry)
+        .args(["build", "-q", "--output", "json", "-C"])
+        .arg(repo)
+        .env("PATH", path)
+        .env("FERRY_CACHE_DIR", cache)
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "traced build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let rendered = report["environments"]
+        .as_array()
+        .map(|envs| {
+            envs.iter()
+                .map(|e| e["rendered"].as_u64().unwrap_or(0) as usize)
+                .sum()
+        })
+        .unwrap_or(0);
+    let text = std::fs::read_to_string(&summary)?;
+    Ok(Some(Traced {
+        rendered,
+        counts: syscall_counts(&text),
+    }))
+}
+
+/// The calls that show how much of out/ a build touched, from `strace -c` output (its table:
+/// `% time  seconds  usecs/call  calls  errors  syscall`).
+fn syscall_counts(summary: &str) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in summary.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (Some(name), Some(calls)) = (cols.last(), cols.get(3)) else {
+            continue;
+        };
+        let Ok(calls) = calls.parse::<u64>() else {
+            continue;
+        };
+        let key = match *name {
+            "mkdir" | "mkdirat" => "mkdir",
+            "open" | "openat" => "openat",
+            "link" | "linkat" => "link",
+            "rename" | "renameat" | "renameat2" => "rename",
+            "unlink" | "unlinkat" | "rmdir" => "unlink",
+            "write" => "write",
+            _ => continue,
+        };
+        *counts.entry(key).or_insert(0) += calls;
+    }
+    ["mkdir", "openat", "link", "rename", "unlink", "write"]
+        .iter()
+        .map(|k| format!("{k} {}", counts.get(k).copied().unwrap_or(0)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -5,6 +5,7 @@ mod apply_cluster;
 mod artifact;
 mod build;
 mod diff;
+mod images;
 mod render;
 mod secrets;
 
@@ -38,8 +39,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("artifact") => artifact::run(root),
         Some("apply") => apply::run(root, &args[1..]),
+        Some("gotmpl") => gotmpl(root),
+        Some("images") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR ADDR"))?;
+            let addr = args
+                .get(3)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR ADDR"))?;
+            images::generate(Path::new(dir), addr)
+        }
+        Some("images") => images::run(root),
         other => bail!(
-            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply"
+            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, gotmpl, images"
         ),
     }
 }
@@ -52,5 +64,26 @@ pub fn release_ferry(root: &Path) -> Result<PathBuf> {
             .args(["build", "--release", "--quiet", "--bin", "ferry"])
             .current_dir(root),
     )?;
-    Ok(root.join("target/release/ferry"))
+    Ok(crate::target_dir(root)?.join("release/ferry"))
+}
+
+/// `cargo xtask bench gotmpl`: the template engine against Go's text/template, in process on
+/// both sides (crates/gotmpl/examples/bench_vs_go.rs).
+fn gotmpl(root: &Path) -> Result<()> {
+    let go = crate::tools::ensure_go()?;
+    eprintln!("==> ferry's text/template vs Go's, the differential corpus (release build)");
+    crate::run(
+        Command::new("cargo")
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "ferry-gotmpl",
+                "--example",
+                "bench_vs_go",
+            ])
+            .env("FERRY_GO", go)
+            .current_dir(root),
+    )
 }

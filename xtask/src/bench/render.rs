@@ -82,7 +82,9 @@ fn release_inprocess(root: &Path) -> Result<PathBuf> {
             .args(["build", "--release", "--quiet", "--example", INPROCESS])
             .current_dir(root),
     )?;
-    Ok(root.join("target/release/examples").join(INPROCESS))
+    Ok(crate::target_dir(root)?
+        .join("release/examples")
+        .join(INPROCESS))
 }
 
 /// One in-process sample: the median render time the program reports and its peak RSS.

@@ -1,0 +1,168 @@
+//! Sprig's numeric functions (numeric.go and functions.go): integer math through cast's
+//! ToInt64, float math through ToFloat64, until/untilStep.
+
+use super::conv::{go_f64_to_i64, to_float64, to_int64};
+use super::Reg;
+use super::STR;
+use crate::func::Type::{Any, Float64, Int};
+use crate::value::{Elem, Value};
+use std::rc::Rc;
+
+fn int_list(v: Vec<i64>) -> Value {
+    Value::List(Elem::Int, Rc::new(v.into_iter().map(Value::Int).collect()))
+}
+
+pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
+    let mut v = Vec::new();
+    if stop < start {
+        if step >= 0 {
+            return v;
+        }
+        let mut i = start;
+        while i > stop && v.len() < 1 << 24 {
+            v.push(i);
+            i += step;
+        }
+        return v;
+    }
+    if step <= 0 {
+        return v;
+    }
+    let mut i = start;
+    while i < stop && v.len() < 1 << 24 {
+        v.push(i);
+        i = match i.checked_add(step) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    v
+}
+
+pub fn register(r: &mut Reg) {
+    r.fixed("atoi", &[STR], |a| {
+        Ok(Value::Int(
+            a[0].as_str()
+                .and_then(|s| {
+                    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
+                    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    s.parse::<i64>().ok()
+                })
+                .unwrap_or(0),
+        ))
+    });
+    r.fixed("int", &[Any], |a| Ok(Value::Int(to_int64(&a[0]))));
+    r.fixed("int64", &[Any], |a| Ok(Value::Int64(to_int64(&a[0]))));
+    r.fixed("float64", &[Any], |a| Ok(Value::Float(to_float64(&a[0]))));
+    r.fixed("add1", &[Any], |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+    });
+    r.variadic("add", &[], Any, |a| {
+        Ok(Value::Int64(
+            a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))),
+        ))
+    });
+    r.fixed("sub", &[Any, Any], |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    });
+    r.fixed("div", &[Any, Any], |a| {
+        let d = to_int64(&a[1]);
+        if d == 0 {
+            return Err("runtime error: integer divide by zero".into());
+        }
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_div(d)))
+    });
+    r.fixed("mod", &[Any, Any], |a| {
+        let d = to_int64(&a[1]);
+        if d == 0 {
+            return Err("runtime error: integer divide by zero".into());
+        }
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_rem(d)))
+    });
+    r.variadic("mul", &[Any], Any, |a| {
+        Ok(Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |s, v| s.wrapping_mul(to_int64(v))),
+        ))
+    });
+    for name in ["max", "biggest"] {
+        r.variadic(name, &[Any], Any, |a| {
+            Ok(Value::Int64(
+                a[1..].iter().map(to_int64).fold(to_int64(&a[0]), i64::max),
+            ))
+        });
+    }
+    r.variadic("min", &[Any], Any, |a| {
+        Ok(Value::Int64(
+            a[1..].iter().map(to_int64).fold(to_int64(&a[0]), i64::min),
+        ))
+    });
+    r.variadic("maxf", &[Any], Any, |a| {
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), go_max),
+        ))
+    });
+    r.variadic("minf", &[Any], Any, |a| {
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), go_min),
+        ))
+    });
+    r.fixed("floor", &[Any], |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
+    r.fixed("ceil", &[Any], |a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    });
+    r.variadic("round", &[Any, Int], Float64, |a| {
+        let round_on = a.get(2).map(to_float64).unwrap_or(0.5);
+        let val = to_float64(&a[0]);
+        let pow = 10f64.powf(a[1].as_int().unwrap_or(0) as f64);
+        let digit = pow * val;
+        let frac = digit - digit.trunc();
+        let r = if frac >= round_on {
+            digit.ceil()
+        } else {
+            digit.floor()
+        };
+        Ok(Value::Float(r / pow))
+    });
+    r.fixed("until", &[Int], |a| {
+        let n = a[0].as_int().unwrap_or(0);
+        Ok(int_list(until_step(0, n, if n < 0 { -1 } else { 1 })))
+    });
+    r.fixed("untilStep", &[Int, Int, Int], |a| {
+        let g = |i: usize| a[i].as_int().unwrap_or(0);
+        Ok(int_list(until_step(g(0), g(1), g(2))))
+    });
+    let _ = go_f64_to_i64;
+}
+
+/// Go's math.Max: NaN wins, +0 beats -0.
+fn go_max(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
+    if x == 0.0 && y == 0.0 {
+        return if x.is_sign_positive() { x } else { y };
+    }
+    x.max(y)
+}
+
+fn go_min(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
+    if x == 0.0 && y == 0.0 {
+        return if x.is_sign_negative() { x } else { y };
+    }
+    x.min(y)
+}

@@ -1,0 +1,3 @@
+module ferry.dev/goref
+
+go 1.25

@@ -1,0 +1,88 @@
+//! Arguments of the agent's commands: `ferry agent`, `ferry status`, `ferry suspend`,
+//! `ferry resume` and `ferry reconcile`.
+
+use super::args::{parse_duration, OutputFormat};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the cluster is and which namespace holds the Syncs.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file [default: $KUBECONFIG, else ~/.kube/config, else in-cluster].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: its current context].
+    #[arg(long, alias = "kube-context", value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace of the Syncs.
+    #[arg(short, long, default_value = "ferry-system", value_name = "NS")]
+    pub namespace: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Watch the Syncs of every namespace instead of --namespace.
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
+    /// Serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub health_addr: Option<String>,
+    /// How often the list of Syncs is read (new Syncs, changes, reconcile requests).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub poll: Duration,
+    /// On SIGTERM or a timeout, how long an apply in flight gets to reach a stage boundary
+    /// before it is abandoned (nothing is pruned either way).
+    #[arg(long, default_value = "20s", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub grace: Duration,
+    /// The first wait after a failure; doubled for each further one, capped by the interval.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub backoff: Duration,
+    /// The field manager that owns what the agent applies.
+    #[arg(long, default_value = "ferry", value_name = "NAME")]
+    pub field_manager: String,
+    /// Reconcile every Sync without taking its Lease (only for a single agent that is sure
+    /// to be alone).
+    #[arg(long)]
+    pub no_leader_election: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// One Sync, shown in detail with its history.
+    #[arg(value_name = "SYNC")]
+    pub sync: Option<String>,
+    /// Every namespace.
+    #[arg(long, short = 'A', conflicts_with = "sync")]
+    pub all_namespaces: bool,
+    /// Print again whenever something changes (Ctrl-C stops).
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(value_name = "SYNC")]
+    pub sync: String,
+    /// How long to wait for the agent to act on it.
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub timeout: Duration,
+    /// Return at once, without waiting for the agent.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// `--poll 500ms` too: Go's duration syntax as Syncs use it.
+fn parse_duration_ms(s: &str) -> Result<Duration, String> {
+    crate::agent::spec::parse_duration(s).or_else(|_| parse_duration(s))
+}

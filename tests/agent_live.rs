@@ -1,0 +1,478 @@
+//! `ferry agent` against a real API server (`FERRY_TEST_KUBECONFIG`) and a real registry:
+//! the Sync CRD from deploy/, a first sync, a new artifact picked up, an edited object put back
+//! on request, suspend and resume, `kubectl get syncs` and `kubectl events` showing it all,
+//! and a clean stop on SIGTERM. Without the variable it prints SKIP.
+
+mod apply_fake;
+mod common;
+
+use apply_fake::artifact::write_artifact;
+use common::registry::Registry;
+use ferry::artifact::sign::{keys::public_pem, new_signing_key, SigningKey};
+use ferry::artifact::{ArtifactRef, Provenance, PushOptions, RegistryOptions};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const NS: &str = "ferry-agent-live";
+const APP: &str = "agent-live-shop";
+
+fn live() -> Option<PathBuf> {
+    match std::env::var_os("FERRY_TEST_KUBECONFIG") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "SKIP: FERRY_TEST_KUBECONFIG is not set; the live agent suite needs an API server"
+            );
+            None
+        }
+    }
+}
+
+fn kubectl(kc: &Path, args: &[&str]) -> Output {
+    let bin = common::require_tool("kubectl").unwrap_or_else(|| PathBuf::from("kubectl"));
+    Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(args)
+        .output()
+        .expect("kubectl runs")
+}
+
+fn kubectl_ok(kc: &Path, args: &[&str]) -> String {
+    let out = kubectl(kc, args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kubectl_stdin(kc: &Path, args: &[&str], input: &str) {
+    use std::io::Write;
+    let bin = common::require_tool("kubectl").unwrap_or_else(|| PathBuf::from("kubectl"));
+    let mut child = Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn push(
+    registry: &Registry,
+    key: &SigningKey,
+    tmp: &Path,
+    objects: &[Value],
+    commit: &str,
+) -> String {
+    let dir = tmp.join(format!("out-{commit}"));
+    write_artifact(&dir, "prod", objects);
+    let target = ArtifactRef::parse(&format!("{}/live/prod", registry.addr)).expect("ref");
+    let provenance = Provenance {
+        revision: Some(format!("main@sha1:{commit}")),
+        ..Provenance::default()
+    };
+    let opts = PushOptions {
+        tags: vec!["latest".into()],
+        signing_key: Some(key.clone()),
+        registry: RegistryOptions::new(),
+        ..PushOptions::default()
+    };
+    ferry::artifact::push_dir(&dir, &target, &provenance, &opts)
+        .expect("push")
+        .digest
+}
+
+fn sync_json(kc: &Path) -> Value {
+    serde_json::from_str(&kubectl_ok(
+        kc,
+        &["get", "sync", "prod", "-n", NS, "-o", "json"],
+    ))
+    .expect("json")
+}
+
+/// Polls the Sync until `done` holds; returns how long it took.
+fn wait_for(kc: &Path, what: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let v = sync_json(kc);
+        if done(&v) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{what}: not within {limit:?}: {:#}",
+            v["status"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn ready(v: &Value) -> Option<&str> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?["status"]
+        .as_str()
+}
+
+fn cm(name: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": APP}, "data": {"k": value}})
+}
+
+/// Who holds the Sync's Lease ("" when nobody).
+fn holder(kc: &Path) -> String {
+    let jsonpath = "jsonpath={.spec.holderIdentity}";
+    kubectl_ok(
+        kc,
+        &["get", "lease", "ferry-sync-prod", "-n", NS, "-o", jsonpath],
+    )
+}
+
+/// `data.k` of ConfigMap `name` in the app's namespace.
+fn cm_value(kc: &Path, name: &str) -> String {
+    kubectl_ok(
+        kc,
+        &["get", "cm", name, "-n", APP, "-o", "jsonpath={.data.k}"],
+    )
+}
+
+/// Someone else's change: `kubectl patch` of `data.k` (field manager kubectl-patch).
+fn edit_cm(kc: &Path, name: &str, value: &str) {
+    let patch = format!(r#"{{"data":{{"k":"{value}"}}}}"#);
+    kubectl_ok(
+        kc,
+        &["patch", "cm", name, "-n", APP, "--type=merge", "-p", &patch],
+    );
+}
+
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ferry(tmp: &Path, kc: &Path, args: &[&str]) -> Output {
+    common::ferry(&tmp.join("cache"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(["-n", NS])
+        .output()
+        .expect("ferry")
+}
+
+#[test]
+fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
+    let Some(kc) = live() else { return };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let key = new_signing_key();
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync-crd.yaml");
+    kubectl_ok(
+        &kc,
+        &["apply", "--server-side", "-f", crd.to_str().expect("utf8")],
+    );
+    kubectl_ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/syncs.ferry.dev",
+            "--timeout=60s",
+        ],
+    );
+    // deploy/sync.yaml is a valid Sync for the API server (in ferry-system, as shipped).
+    let _ = kubectl(&kc, &["create", "namespace", "ferry-system"]);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync.yaml");
+    let example = example.to_str().expect("utf8");
+    kubectl_ok(
+        &kc,
+        &["apply", "--server-side", "--dry-run=server", "-f", example],
+    );
+    let _ = kubectl(
+        &kc,
+        &["delete", "namespace", APP, "--wait=true", "--timeout=60s"],
+    );
+    let _ = kubectl(
+        &kc,
+        &["delete", "sync", "prod", "-n", NS, "--ignore-not-found"],
+    );
+    kubectl_stdin(
+        &kc,
+        &["apply", "-f", "-"],
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"),
+    );
+    let _ = kubectl(
+        &kc,
+        &["delete", "secret", "keys", "-n", NS, "--ignore-not-found"],
+    );
+    let pubkey = tmp.path().join("cosign.pub");
+    std::fs::write(&pubkey, public_pem(key.verifying_key())).expect("write");
+    kubectl_ok(
+        &kc,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "keys",
+            "-n",
+            NS,
+            &format!("--from-file=cosign.pub={}", pubkey.display()),
+        ],
+    );
+
+    let d1 = push(
+        &registry,
+        &key,
+        tmp.path(),
+        &[
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}),
+            cm("a", "1"),
+            cm("old", "x"),
+        ],
+        "1111111111111111111111111111111111111111",
+    );
+    kubectl_stdin(&kc, &["apply", "-f", "-"], &format!(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Sync\nmetadata: {{name: prod, namespace: {NS}}}\nspec:\n  url: oci://{}/live/prod:latest\n  interval: 2s\n  timeout: 60s\n  verify: {{secretRef: {{name: keys, key: cosign.pub}}}}\n",
+        registry.addr
+    ));
+
+    let started = Instant::now();
+    std::env::set_var("AGENT_LOG", tmp.path().join("agent.log"));
+    let agent = Agent(
+        common::ferry(&tmp.path().join("cache"))
+            .arg("agent")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["-n", NS, "--poll", "500ms", "--health-addr", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(tmp.path().join("agent.log")).expect("log"))
+            .spawn()
+            .expect("ferry agent"),
+    );
+    let first = wait_for(&kc, "first sync", Duration::from_secs(60), |v| {
+        ready(v) == Some("True")
+    });
+    let v = sync_json(&kc);
+    assert_eq!(v["status"]["lastAppliedDigest"], d1.as_str());
+    assert_eq!(
+        v["status"]["lastAppliedRevision"],
+        "main@sha1:1111111111111111111111111111111111111111"
+    );
+    eprintln!(
+        "LIVE first sync Ready after {:.2}s (agent start to Ready)",
+        started.elapsed().as_secs_f64()
+    );
+    let _ = first;
+    let table = kubectl_ok(&kc, &["get", "syncs", "-n", NS]);
+    eprintln!("LIVE kubectl get syncs:\n{table}");
+    assert!(
+        table.contains("READY")
+            && table.contains("True")
+            && table.contains("main@sha1:1111111111111111111111111111111111111111"),
+        "{table}"
+    );
+
+    // A new artifact behind the tag is picked up within the interval (2s) plus a pass.
+    let pushed = Instant::now();
+    let d2 = push(
+        &registry,
+        &key,
+        tmp.path(),
+        &[
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}),
+            cm("a", "2"),
+        ],
+        "2222222222222222222222222222222222222222",
+    );
+    let took = wait_for(&kc, "new digest", Duration::from_secs(30), |v| {
+        v["status"]["lastAppliedDigest"] == d2.as_str()
+    });
+    eprintln!(
+        "LIVE new digest applied {:.2}s after the push (interval 2s)",
+        pushed.elapsed().as_secs_f64()
+    );
+    let _ = took;
+    assert_eq!(cm_value(&kc, "a"), "2");
+    assert!(
+        !kubectl(&kc, &["get", "cm", "old", "-n", APP])
+            .status
+            .success(),
+        "pruned"
+    );
+
+    // Someone edits an object: the agent's drift check (every interval) puts it back.
+    edit_cm(&kc, "a", "edited");
+    let edited = Instant::now();
+    loop {
+        if cm_value(&kc, "a") == "2" {
+            break;
+        }
+        assert!(
+            edited.elapsed() < Duration::from_secs(30),
+            "drift not corrected"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "LIVE kubectl patch corrected by the drift check after {:.2}s (interval 2s)",
+        edited.elapsed().as_secs_f64()
+    );
+    let v = sync_json(&kc);
+    assert_eq!(
+        v["status"]["history"][0]["outcome"], "DriftCorrected",
+        "{:#}",
+        v["status"]
+    );
+
+    // Edited again; `ferry reconcile` puts it back and returns once the agent acted.
+    edit_cm(&kc, "a", "edited");
+    let asked = Instant::now();
+    let out = ferry(tmp.path(), &kc, &["reconcile", "prod", "--timeout", "30s"]);
+    assert!(
+        out.status.success(),
+        "reconcile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "LIVE ferry reconcile returned after {:.2}s: {}",
+        asked.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    assert_eq!(cm_value(&kc, "a"), "2");
+
+    // Suspend: the agent says so and stops applying; resume: it applies what was pushed meanwhile.
+    let out = ferry(tmp.path(), &kc, &["suspend", "prod", "--timeout", "30s"]);
+    assert!(
+        out.status.success(),
+        "suspend: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sync_json(&kc)["status"]["suspended"], true);
+    let d3 = push(
+        &registry,
+        &key,
+        tmp.path(),
+        &[
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}),
+            cm("a", "3"),
+        ],
+        "3333333333333333333333333333333333333333",
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(cm_value(&kc, "a"), "2", "suspended");
+    let out = ferry(tmp.path(), &kc, &["resume", "prod", "--timeout", "30s"]);
+    assert!(
+        out.status.success(),
+        "resume: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(&kc, "after resume", Duration::from_secs(30), |v| {
+        v["status"]["lastAppliedDigest"] == d3.as_str()
+    });
+    assert_eq!(cm_value(&kc, "a"), "3");
+
+    // ferry status: the table and the detail with its history.
+    let out = ferry(tmp.path(), &kc, &["status"]);
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("LIVE ferry status:\n{table}");
+    assert!(
+        table.contains("prod")
+            && table.contains("main@sha1:3333333333333333333333333333333333333333"),
+        "{table}"
+    );
+    let out = ferry(tmp.path(), &kc, &["status", "prod", "--output", "json"]);
+    let detail: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let history = detail["status"]["history"].as_array().expect("history");
+    assert!(history.len() >= 3, "{history:#?}");
+    assert_eq!(
+        history[0]["revision"],
+        "main@sha1:3333333333333333333333333333333333333333"
+    );
+
+    // This run's Sync only (earlier runs' events linger until they expire).
+    let uid = sync_json(&kc)["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let events = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "events",
+            "-n",
+            NS,
+            "--field-selector",
+            &format!("involvedObject.uid={uid}"),
+            "-o",
+            "json",
+        ],
+    );
+    let events: Value = serde_json::from_str(&events).expect("json");
+    let reasons: Vec<&str> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    eprintln!("LIVE events on the Sync: {reasons:?}");
+    for r in [
+        "Applied",
+        "Pruned",
+        "Suspended",
+        "DriftDetected",
+        "DriftCorrected",
+    ] {
+        assert!(reasons.contains(&r), "{r} in {reasons:?}");
+    }
+    let lease = holder(&kc);
+    assert!(!lease.is_empty());
+
+    // SIGTERM: the agent stops cleanly and gives its lease up.
+    let mut agent = agent;
+    let pid = agent.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(s) = agent.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(code.success(), "{code:?}");
+    let lease = holder(&kc);
+    assert_eq!(lease, "", "released on shutdown");
+    let _ = kubectl(&kc, &["delete", "namespace", APP, "--wait=false"]);
+}
