@@ -604,10 +604,10 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
         std::fs::write(r.join(app).join("cm.yaml"), cm).expect("write");
     }
     std::fs::write(r.join("plain/kustomization.yaml"), "resources: [cm.yaml]\n").expect("write");
-    // `buildMetadata` is one of the fields the native renderer does not support yet.
+    // `buildMetadata: [originAnnotations]` is one of the fields the native renderer does not support yet.
     std::fs::write(
         r.join("meta/kustomization.yaml"),
-        "resources: [cm.yaml]\nnamePrefix: meta-\nbuildMetadata: [managedByLabel]\n",
+        "resources: [cm.yaml]\nnamePrefix: meta-\nbuildMetadata: [originAnnotations]\n",
     )
     .expect("write");
     std::fs::write(
@@ -619,15 +619,12 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
     common::commit_all(r, "two kustomize apps");
     let cache = tempfile::tempdir().expect("tempdir");
 
-    // With kubectl: the unsupported root goes to the binary, which adds kustomize's label.
+    // With kubectl: the unsupported root goes to the binary, which adds the origin annotation.
     let report = build_json(r, cache.path(), &[]);
     assert_eq!(report["environments"][0]["objects"], 2, "{report}");
     let meta = std::fs::read_to_string(r.join("out/dev/meta/configmap_b_meta-settings.yaml"))
         .expect("written");
-    assert!(
-        meta.contains("app.kubernetes.io/managed-by: kustomize-"),
-        "{meta}"
-    );
+    assert!(meta.contains("config.kubernetes.io/origin"), "{meta}");
     let index: Value = serde_json::from_str(
         &std::fs::read_to_string(r.join("out/dev/index.json")).expect("index"),
     )

@@ -179,14 +179,13 @@ fn cases() -> Vec<Case> {
             vec!["v.yaml", "`targets`", "at least one target"],
         ),
         (
-            "configurations with an unsupported table",
+            "buildMetadata origin annotations, not written yet",
             vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nconfigurations: [c.yaml]\n"),
+                ("kustomization.yaml", "resources: [x.yaml]\nbuildMetadata: [originAnnotations]\n"),
                 ("x.yaml", CM),
-                ("c.yaml", "varReference:\n- path: spec/x\n"),
             ],
             ".",
-            vec!["c.yaml", "`varReference`", "renderer: binary"],
+            vec!["kustomization.yaml", "buildMetadata (originAnnotations)", "renderer: binary"],
         ),
         (
             "strategic merge patch for nothing",

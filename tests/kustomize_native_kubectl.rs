@@ -500,37 +500,100 @@ fn native_build_matches_kubectl_kustomize() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("workloads.yaml"), WORKLOADS).expect("write");
         std::fs::write(dir.path().join("cluster.yaml"), CLUSTER).expect("write");
-        for (path, text) in &sc.files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        }
-        let root = dir.path().join(sc.root);
-        let out = Command::new(&kubectl)
-            .arg("kustomize")
-            .arg(&root)
-            .output()
-            .expect("run kubectl");
-        assert!(
-            out.status.success(),
-            "{}: kubectl failed: {}",
-            sc.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let want = String::from_utf8(out.stdout).expect("utf-8");
-        match ferry::render::kustomize_native::build(&root) {
-            Ok(got) if got == want => {}
-            Ok(got) => failures.push(format!(
-                "{}:\n--- kubectl\n{want}\n--- ferry\n{got}",
-                sc.name
-            )),
-            Err(e) => failures.push(format!("{}: {e}", sc.name)),
-        }
+        write_files(dir.path(), &sc.files);
+        compare(&kubectl, sc.name, &dir.path().join(sc.root), &mut failures);
     }
     println!(
         "{} of {} scenarios identical to kubectl kustomize",
         all.len() - failures.len(),
         all.len()
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[path = "kustomize_native_kubectl/complete.rs"]
+mod complete;
+
+fn write_files<T: AsRef<str>>(dir: &Path, files: &[(&str, T)]) {
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text.as_ref()).expect("write");
+    }
+}
+
+/// Builds `root` with kubectl (which must succeed) and natively; a difference or a native
+/// error is added to `failures`.
+fn compare(kubectl: &Path, name: &str, root: &Path, failures: &mut Vec<String>) {
+    let out = Command::new(kubectl)
+        .arg("kustomize")
+        .arg(root)
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "{name}: kubectl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = String::from_utf8(out.stdout).expect("utf-8");
+    match ferry::render::kustomize_native::build(root) {
+        Ok(got) if got == want => {}
+        Ok(got) => failures.push(format!("{name}:\n--- kubectl\n{want}\n--- ferry\n{got}")),
+        Err(e) => failures.push(format!("{name}: {e}")),
+    }
+}
+
+#[test]
+fn native_builds_what_kubectl_builds_issue_18() {
+    let Some(kubectl) = find_kubectl() else {
+        println!("SKIP: kubectl not found on PATH or in ~/.cache/gitops-peers/bin");
+        return;
+    };
+    let mut failures = Vec::new();
+    let all = complete::builds();
+    for case in &all {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_files(dir.path(), &case.files);
+        compare(&kubectl, case.name, dir.path(), &mut failures);
+    }
+    println!(
+        "{} of {} issue-18 scenarios identical to kubectl kustomize",
+        all.len() - failures.len(),
+        all.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn native_fails_where_kubectl_fails_issue_18() {
+    let Some(kubectl) = find_kubectl() else {
+        println!("SKIP: kubectl not found on PATH or in ~/.cache/gitops-peers/bin");
+        return;
+    };
+    let mut failures = Vec::new();
+    for case in complete::failures() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_files(dir.path(), &case.files);
+        let out = Command::new(&kubectl)
+            .arg("kustomize")
+            .arg(dir.path())
+            .output()
+            .expect("run kubectl");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: kubectl built it", case.name);
+        assert!(
+            stderr.contains(case.both_say),
+            "{}: kubectl said {stderr}",
+            case.name
+        );
+        match ferry::render::kustomize_native::build(dir.path()) {
+            Ok(got) => failures.push(format!("{}: native built it:\n{got}", case.name)),
+            Err(e) if e.to_string().contains(case.both_say) => {}
+            Err(e) => failures.push(format!(
+                "{}: native's error does not say {}: {e}",
+                case.name, case.both_say
+            )),
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

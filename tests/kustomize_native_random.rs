@@ -558,17 +558,50 @@ fn fields(
     if rng.chance(40) {
         let _ = writeln!(s, "namespace: {}", rng.pick(&["prod", "team-b", "default"]));
     }
+    // kubectl matches kustomization field names as Go's JSON decoding does, case folded.
+    let prefix_key = rng.pick(&["namePrefix", "namePrefix", "namePrefix", "nameprefix"]);
     match prefix {
         Some(p) => {
-            let _ = writeln!(s, "namePrefix: {p}");
+            let _ = writeln!(s, "{prefix_key}: {p}");
         }
         None if rng.chance(40) => {
-            let _ = writeln!(s, "namePrefix: {}", rng.pick(&["p-", "x-", "long-prefix-"]));
+            let _ = writeln!(
+                s,
+                "{prefix_key}: {}",
+                rng.pick(&["p-", "x-", "long-prefix-"])
+            );
         }
         None => {}
     }
     if rng.chance(30) {
-        let _ = writeln!(s, "nameSuffix: {}", rng.pick(&["-s", "-v2"]));
+        let key = rng.pick(&["nameSuffix", "nameSuffix", "NAMESUFFIX"]);
+        let _ = writeln!(s, "{key}: {}", rng.pick(&["-s", "-v2"]));
+    }
+    if rng.chance(15) {
+        // Transformer configurations: extra field specs, some for one kind, which hide the
+        // kind-less built-in spec on the same path.
+        let tables = [
+            "namePrefix:\n- kind: ConfigMap\n  path: data/prefixed\n  create: true\n",
+            "nameSuffix:\n- kind: Deployment\n  path: metadata/name\n",
+            "commonLabels:\n- kind: Deployment\n  path: metadata/labels\n  create: true\n",
+            "commonLabels:\n- kind: ConfigMap\n  path: data\n  create: true\n",
+            "labels:\n- kind: Deployment\n  path: spec/template/metadata/annotations\n  create: true\n",
+            "templateLabels:\n- kind: Service\n  path: spec/selector\n  create: true\n",
+            "commonAnnotations:\n- kind: ConfigMap\n  path: data\n  create: true\n",
+            "namespace:\n- kind: ConfigMap\n  path: data/ns\n  create: true\n",
+            "replicas:\n- kind: ConfigMap\n  path: data/replicas\n  create: true\n",
+            "images:\n- kind: ConfigMap\n  path: data/image\n",
+        ];
+        let mut text = String::new();
+        for _ in 0..1 + rng.below(2) {
+            let t = tables[rng.below(tables.len())];
+            let key = &t[..t.find(':').expect("key")];
+            if !text.contains(&format!("{key}:")) {
+                text.push_str(t);
+            }
+        }
+        write("transformer-config.yaml", &text);
+        s.push_str("configurations: [transformer-config.yaml]\n");
     }
     if rng.chance(35) {
         let _ = writeln!(
@@ -638,6 +671,11 @@ fn generators(
         2 => format!(
             "  options:\n    annotations:\n      gen-note: {}\n",
             json(rng.pick(VALUES))
+        ),
+        // Local config: serves the build, then kubectl leaves it out of the output.
+        3 if rng.chance(30) => format!(
+            "  options:\n    annotations:\n      config.kubernetes.io/local-config: {}\n",
+            json(rng.pick(&["true", "false", "yes"]))
         ),
         _ => String::new(),
     };

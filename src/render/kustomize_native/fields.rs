@@ -254,14 +254,32 @@ impl<'a> Reader<'a> {
         for (i, item) in self.list(key)?.iter().enumerate() {
             let field = format!("{key}[{i}]");
             let m = self.entry(&field, item, &["path", "patch", "target", "options"])?;
-            if let Some(Value::Object(options)) = m.get("options") {
-                if options.values().any(|v| v.as_bool() == Some(true)) {
-                    return Err(Error::Unsupported {
-                        file: self.file.to_path_buf(),
-                        field: format!("{field}.options"),
-                        hint: "render this app with `renderer: binary` meanwhile".into(),
-                    });
+            // `map[string]bool`: other keys are read and ignored, as kustomize ignores them.
+            let options = match m.get("options") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(o)) => o.clone(),
+                Some(_) => {
+                    return Err(self.field_error(
+                        &format!("{field}.options"),
+                        "expected a mapping of booleans",
+                    ))
                 }
+            };
+            let allow =
+                |key: &str| match options.get(key) {
+                    None | Some(Value::Null) => Ok(false),
+                    Some(Value::Bool(b)) => Ok(*b),
+                    Some(_) => Err(self
+                        .field_error(&format!("{field}.options.{key}"), "expected true or false")),
+                };
+            let allow = (allow("allowNameChange")?, allow("allowKindChange")?);
+            if let Some((key, _)) = options
+                .iter()
+                .find(|(_, v)| !v.is_boolean() && !v.is_null())
+            {
+                return Err(
+                    self.field_error(&format!("{field}.options.{key}"), "expected true or false")
+                );
             }
             let target = match m.get("target") {
                 None | Some(Value::Null) => None,
@@ -296,6 +314,7 @@ impl<'a> Reader<'a> {
                 path: self.entry_string(&field, m, "path")?,
                 patch: self.entry_string(&field, m, "patch")?.trim().to_string(),
                 target,
+                allow,
             };
             match (patch.path.is_empty(), patch.patch.is_empty()) {
                 (true, true) => {

@@ -26,7 +26,7 @@ impl FieldSpec {
 
     /// Empty group, version or kind match anything.
     /// `group` and `version` are an `apiVersion` split as [`super::resource::Gvk::of`] splits it.
-    fn selects(&self, group: &str, version: &str, kind: &str) -> bool {
+    pub fn selects(&self, group: &str, version: &str, kind: &str) -> bool {
         (self.kind.is_empty() || self.kind == kind)
             && (self.group.is_empty() || self.group == group)
             && (self.version.is_empty() || self.version == version)

@@ -98,6 +98,8 @@ pub struct Patch {
     pub path: String,
     pub patch: String,
     pub target: Option<Selector>,
+    /// `options`: (allowNameChange, allowKindChange).
+    pub allow: (bool, bool),
 }
 
 /// One `replicas` entry.
@@ -163,6 +165,8 @@ pub struct Kustomization {
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
     pub replicas: Vec<Replica>,
+    /// `buildMetadata` options; kustomize heeds only the top kustomization's.
+    pub build_metadata: Vec<String>,
     pub sort: Option<SortOrder>,
     pub vars: Vec<Var>,
     /// `patchesStrategicMerge`: file paths or inline patches.
@@ -174,13 +178,7 @@ pub struct Kustomization {
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
-const NOT_YET: &[&str] = &[
-    "crds",
-    "generators",
-    "validators",
-    "openapi",
-    "buildMetadata",
-];
+const NOT_YET: &[&str] = &["crds", "generators", "validators", "openapi"];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
     "apiVersion",
@@ -209,6 +207,7 @@ const KNOWN: &[&str] = &[
     "patchesStrategicMerge",
     "replacements",
     "configurations",
+    "buildMetadata",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -268,6 +267,8 @@ impl Kustomization {
                 })
             }
         };
+        let names: Vec<&str> = KNOWN.iter().chain(NOT_YET).chain(HELM).copied().collect();
+        let map = super::jsonkeys::canonical(&map, &names);
         let r = Reader { file, map: &map };
         for key in map.keys() {
             if HELM.contains(&key.as_str()) {
@@ -355,6 +356,7 @@ impl Kustomization {
             patches: r.patches("patches")?,
             patches_json6902: r.patches("patchesJson6902")?,
             replicas: r.replicas()?,
+            build_metadata: r.strings("buildMetadata")?,
             sort: r.sort_options()?,
             vars: r.vars()?,
             patches_strategic_merge: r.strings("patchesStrategicMerge")?,

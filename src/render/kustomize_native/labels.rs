@@ -5,6 +5,7 @@
 use super::fieldspec::{apply, Create, FieldSpec};
 use super::kustomization::Label;
 use super::resource::Resource;
+use super::tconfig::{self, Config};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -193,35 +194,41 @@ fn common_annotations() -> Vec<FieldSpec> {
     ]
 }
 
-/// `FsSlice.MergeOne`: a spec already present (same kind and path) is not added twice, and
-/// two that disagree on `create` conflict.
+/// `FsSlice.MergeAll`.
 fn merge(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) -> Result<(), String> {
-    for spec in more {
-        let same = into.iter().find(|s| {
-            s.group == spec.group
-                && s.version == spec.version
-                && s.kind == spec.kind
-                && s.path == spec.path
-        });
-        match same {
-            Some(s) if s.create != spec.create => {
-                return Err(format!("conflicting fieldspecs for path '{}'", spec.path))
-            }
-            Some(_) => {}
-            None => into.push(spec),
-        }
-    }
-    Ok(())
+    more.into_iter()
+        .try_for_each(|spec| tconfig::merge_one(into, spec))
 }
 
-/// The field specs one `labels` entry writes to.
-pub fn label_field_specs(label: &Label) -> Result<Vec<FieldSpec>, String> {
+/// The field specs one `labels` entry writes to: its own, then the `labels` table of the
+/// transformer configurations, then the selector specs (`includeSelectors`) or the template
+/// specs (`includeTemplates`) and the object's own labels, each table extended by the
+/// configurations as kustomize's merged `TransformerConfig` is.
+pub fn label_field_specs(label: &Label, config: &Config) -> Result<Vec<FieldSpec>, String> {
     let mut specs = label.fields.clone();
+    merge(
+        &mut specs,
+        tconfig::table(Vec::new(), &config.labels, config.hiding[tconfig::LABELS])?,
+    )?;
     if label.include_selectors {
-        merge(&mut specs, common_labels())?;
+        merge(
+            &mut specs,
+            tconfig::table(
+                common_labels(),
+                &config.common_labels,
+                config.hiding[tconfig::COMMON_LABELS],
+            )?,
+        )?;
     } else {
         if label.include_templates {
-            merge(&mut specs, metadata_labels())?;
+            merge(
+                &mut specs,
+                tconfig::table(
+                    metadata_labels(),
+                    &config.template_labels,
+                    config.hiding[tconfig::TEMPLATE_LABELS],
+                )?,
+            )?;
         }
         merge(&mut specs, vec![fs("", "", "", "metadata/labels", true)])?;
     }

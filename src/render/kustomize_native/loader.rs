@@ -4,9 +4,10 @@
 //! kustomization may not include itself or one of its ancestors, and remote bases are refused.
 
 use super::error::Error;
+use super::fieldspec::FieldSpec;
 use super::kustomization::{Entry, Kind, Kustomization, Var};
 use super::resource::{read_resources, Resource};
-use super::tconfig::Config;
+use super::tconfig::{self, Config};
 use super::{images, labels, names, namespace, patches};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,11 @@ fn accumulate(
     config_out: &mut Config,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
-    let mut config = super::tconfig::load(&k, dir)?;
+    // What `config_out` holds already is inherited: a component works in its parent's
+    // accumulator, whose configuration has the bases' tables merged in (kustomize's
+    // `ResAccumulator.MergeConfig`), and adds its own.
+    let mut config = config_out.clone();
+    let own = super::tconfig::load(&k, dir)?;
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
             (Kind::Component, Kind::Kustomization) => Some(format!(
@@ -100,12 +105,14 @@ fn accumulate(
             }
         }
     }
+    // Bases first, then this level's own tables, then the components, which share them.
+    config.merge(own);
     super::generators::run(&k, dir, &mut acc)?;
     for entry in &k.components {
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
                 let from = Referrer { file: &k.file, field: entry.field };
-                let mut sub_config = Config::default();
+                let mut sub_config = config.clone();
                 acc = accumulate(
                     &sub,
                     &chain,
@@ -115,7 +122,10 @@ fn accumulate(
                     vars,
                     &mut sub_config,
                 )?;
-                config.merge(sub_config);
+                // kustomize then merges the component's accumulator into an empty one: the
+                // tables are settled into nothing again, so configured specs hide.
+                config = sub_config;
+                config.resettle();
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -130,7 +140,7 @@ fn accumulate(
     let configs = transformer_configs(&k, dir, &chain)?;
     super::transformers::run(&k, &configs, &mut acc)?;
     super::vars::merge(&k, &mut acc, vars)?;
-    config_out.merge(config);
+    *config_out = config;
     Ok(acc)
 }
 
@@ -317,34 +327,81 @@ fn transform(
     };
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
+    let table = |(field, which): (&str, usize),
+                 base: Vec<FieldSpec>,
+                 added: &[FieldSpec],
+                 acc: &[Resource]| {
+        tconfig::table(base, added, config.hiding[which])
+            .map_err(|e| fail(field, acc, (usize::MAX, e)))
+    };
     if !k.namespace.is_empty() {
-        let specs = Config::extend(namespace::field_specs(), &config.namespace);
+        let specs = table(
+            ("namespace", tconfig::NAMESPACE),
+            namespace::field_specs(),
+            &config.namespace,
+            acc,
+        )?;
         namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
-        names::apply_affixes(acc, &k.name_prefix, &k.name_suffix);
+        let prefix = table(
+            ("namePrefix", tconfig::NAME_PREFIX),
+            names::default_field_specs(),
+            &config.name_prefix,
+            acc,
+        )?;
+        let suffix = table(
+            ("nameSuffix", tconfig::NAME_SUFFIX),
+            names::default_field_specs(),
+            &config.name_suffix,
+            acc,
+        )?;
+        names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
+            .map_err(|e| fail("namePrefix", acc, e))?;
     }
     for (i, label) in k.labels.iter().enumerate() {
         let field = format!("labels[{i}]");
-        let mut specs =
-            labels::label_field_specs(label).map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
-        if label.include_selectors {
-            specs = Config::extend(specs, &config.common_labels);
-        }
+        let specs = labels::label_field_specs(label, config)
+            .map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
         labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
     }
-    let specs = Config::extend(labels::common_label_field_specs(), &config.common_labels);
+    let specs = table(
+        ("commonLabels", tconfig::COMMON_LABELS),
+        labels::common_label_field_specs(),
+        &config.common_labels,
+        acc,
+    )?;
     labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
-    let specs = Config::extend(labels::annotation_field_specs(), &config.common_annotations);
+    let specs = table(
+        ("commonAnnotations", tconfig::COMMON_ANNOTATIONS),
+        labels::annotation_field_specs(),
+        &config.common_annotations,
+        acc,
+    )?;
     labels::apply_pairs(acc, &k.common_annotations, &specs)
         .map_err(|e| fail("commonAnnotations", acc, e))?;
     patches::apply_json6902(k, dir, acc)?;
-    patches::apply_replicas(k, acc)?;
-    for (i, image) in k.images.iter().enumerate() {
-        let specs = Config::extend(images::field_specs(), &config.images);
-        images::apply_image(acc, image, &specs)
-            .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+    if !k.replicas.is_empty() {
+        let specs = table(
+            ("replicas", tconfig::REPLICAS),
+            patches::replica_field_specs(),
+            &config.replicas,
+            acc,
+        )?;
+        patches::apply_replicas(k, acc, &specs)?;
+    }
+    if !k.images.is_empty() {
+        let specs = table(
+            ("images", tconfig::IMAGES),
+            images::field_specs(),
+            &config.images,
+            acc,
+        )?;
+        for (i, image) in k.images.iter().enumerate() {
+            images::apply_image(acc, image, &specs)
+                .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
+        }
     }
     let replacements = super::replacements::load(k, dir, &k.file, &k.replacements, "replacements")?;
     super::replacements::apply(&replacements, acc)?;

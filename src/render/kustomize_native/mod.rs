@@ -5,8 +5,10 @@
 //! transformers, configMap/secret generators with behaviours and hash suffixes, JSON 6902 and
 //! strategic merge patches with target selectors (merge keys from the Kubernetes v1.21.2
 //! schema), replacements, `configurations` field specs, `transformers:` entries naming builtin
-//! configs (labels, annotations, namespace, images, replacements, value-add), name reference
-//! fix-ups, vars, `sortOptions` and the legacy order. Plugins, KRM functions, Helm charts and
+//! configs (labels, annotations, namespace, images, prefix, suffix, replica count,
+//! replacements, value-add), name reference fix-ups, vars, `sortOptions`, the legacy order,
+//! `buildMetadata: [managedByLabel]` and the dropping of local-config objects. Field names
+//! fold case as Go's JSON decoding does (`jsonkeys`). Plugins, KRM functions, Helm charts and
 //! remote bases are refused with an error naming the file and field, as are the few builtin
 //! fields not written yet.
 //!
@@ -18,6 +20,7 @@ mod fields;
 mod fieldspec;
 mod generators;
 mod images;
+mod jsonkeys;
 mod jsonpatch;
 mod kustomization;
 mod labels;
@@ -46,6 +49,49 @@ pub use error::Error;
 use kustomization::SortOrder;
 use std::path::Path;
 
+/// The label `buildMetadata: [managedByLabel]` puts on every object, naming the kustomize
+/// version kubectl v1.35 embeds, whose output native reproduces.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kustomize-v5.7.1");
+
+/// The top kustomization's `buildMetadata` (a nested one's is ignored, as by kustomize);
+/// unknown options are ignored too.
+fn build_metadata(
+    top: &kustomization::Kustomization,
+    resources: &mut [resource::Resource],
+) -> Result<(), Error> {
+    for option in ["originAnnotations", "transformerAnnotations"] {
+        if top.build_metadata.iter().any(|o| o == option) {
+            return Err(Error::Unsupported {
+                file: top.file.clone(),
+                field: format!("buildMetadata ({option})"),
+                hint: "render this app with `renderer: binary` meanwhile".into(),
+            });
+        }
+    }
+    if top.build_metadata.iter().any(|o| o == "managedByLabel") {
+        let pairs = [(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())].into();
+        let specs = [fieldspec::FieldSpec::new(
+            "",
+            "",
+            "",
+            "metadata/labels",
+            true,
+        )];
+        labels::apply_pairs(resources, &pairs, &specs).map_err(|(i, message)| {
+            Error::Transform {
+                file: top.file.clone(),
+                field: "buildMetadata".into(),
+                object: resources
+                    .get(i)
+                    .map(|r| r.id().to_string())
+                    .unwrap_or_default(),
+                message,
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Builds the kustomization in `dir` into a YAML stream: objects in legacy order, each as
 /// go-yaml v2 writes it, joined by `---`.
 ///
@@ -69,11 +115,27 @@ pub fn build(dir: &Path) -> Result<String, Error> {
             }
         },
     )?;
-    vars::resolve(&mut resources, &vars)?;
+    if !vars.is_empty() {
+        let specs = tconfig::table(
+            vars::var_reference_specs(),
+            &config.var_reference,
+            config.hiding[tconfig::VAR_REFERENCE],
+        )
+        .map_err(|message| Error::Parse {
+            file: dir.to_path_buf(),
+            message: format!("configurations varReference: {message}"),
+        })?;
+        vars::resolve(&mut resources, &vars, &specs)?;
+    }
     for res in &mut resources {
         resource::normalize_annotations(&mut res.value);
     }
-    let resources = match kustomization::Kustomization::load(dir)?.sort {
+    // Last of all, as kustomize's `IgnoreLocal` does at the top level only: local-config
+    // objects served as sources for replacements, vars and name references until here.
+    resources.retain(|res| !resource::is_local_config(&res.value));
+    let top = kustomization::Kustomization::load(dir)?;
+    build_metadata(&top, &mut resources)?;
+    let resources = match top.sort {
         None | Some(SortOrder::Legacy { first: None, .. }) => {
             order::legacy_sort(resources, &order::DEFAULT)
         }

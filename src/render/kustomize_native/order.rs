@@ -73,7 +73,7 @@ fn gvk_sort_string(g: &Gvk) -> String {
     )
 }
 
-fn gvk_less(order: &Order<'_>, a: &Gvk, b: &Gvk) -> bool {
+pub fn gvk_less(order: &Order<'_>, a: &Gvk, b: &Gvk) -> bool {
     let (ia, ib) = (order.rank(&a.kind), order.rank(&b.kind));
     if ia != ib {
         return ia < ib;

@@ -4,7 +4,7 @@
 
 use super::error::Error;
 use super::fieldspec::{apply, Create, FieldSpec};
-use super::kustomization::{Kustomization, Patch};
+use super::kustomization::{Kustomization, Patch, Replica};
 use super::resource::{read_resources, Resource};
 use super::selector::{select, Selector};
 use serde_json::Value;
@@ -115,7 +115,7 @@ pub fn apply_patches(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> 
                     dir.join(&p.path)
                 };
                 let patches = read_resources(&source, &text)?;
-                apply_strategic(k, &p.field, acc, &patches, p.target.as_ref())?;
+                apply_strategic(k, &p.field, acc, &patches, p.target.as_ref(), p.allow)?;
             }
         }
     }
@@ -145,7 +145,7 @@ pub fn apply_strategic_merge_field(
             })?;
             read_resources(&dir.join(entry), &text)?
         };
-        apply_strategic(k, &field, acc, &patches, None)?;
+        apply_strategic(k, &field, acc, &patches, None, (false, false))?;
     }
     Ok(())
 }
@@ -158,6 +158,7 @@ fn apply_strategic(
     acc: &mut Vec<Resource>,
     patches: &[Resource],
     target: Option<&Selector>,
+    allow: (bool, bool),
 ) -> Result<(), Error> {
     let fail = |message: String| Error::Field {
         file: k.file.clone(),
@@ -166,11 +167,16 @@ fn apply_strategic(
     };
     let run = |res: &mut Resource, patch: &Value| -> Result<bool, Error> {
         let id = res.id();
-        super::smp::apply(&mut res.value, patch).map_err(|message| Error::Transform {
-            file: k.file.clone(),
-            field: field.to_string(),
-            object: format!("{id} (from {})", res.file.display()),
-            message,
+        if allow.0 || allow.1 {
+            res.store_previous_id();
+        }
+        super::smp::apply_allowing(&mut res.value, patch, allow).map_err(|message| {
+            Error::Transform {
+                file: k.file.clone(),
+                field: field.to_string(),
+                object: format!("{id} (from {})", res.file.display()),
+                message,
+            }
         })
     };
     match target {
@@ -203,6 +209,16 @@ fn apply_strategic(
                 n += 1;
                 keep[n - 1]
             });
+            if allow.0 || allow.1 {
+                // A renamed object may now share an id: kustomize's resource map refuses it.
+                let mut seen = std::collections::HashSet::new();
+                if let Some(r) = acc.iter().find(|r| !seen.insert(r.id().key())) {
+                    return Err(fail(format!(
+                        "may not add resource with an already registered id: {}",
+                        r.id()
+                    )));
+                }
+            }
         }
         None => {
             for patch in patches {
@@ -269,56 +285,81 @@ pub fn apply_json6902(k: &Kustomization, dir: &Path, acc: &mut [Resource]) -> Re
 
 /// The `replicas` field: `spec/replicas` of the Deployments, ReplicationControllers,
 /// ReplicaSets and StatefulSets with that name (now or before a rename).
-pub fn apply_replicas(k: &Kustomization, acc: &mut [Resource]) -> Result<(), Error> {
-    let kinds = [
+/// The fields `replicas` sets by default; `configurations` add others.
+pub fn replica_field_specs() -> Vec<FieldSpec> {
+    [
         "Deployment",
         "ReplicationController",
         "ReplicaSet",
         "StatefulSet",
-    ];
+    ]
+    .iter()
+    .map(|kind| FieldSpec::new("", "", kind, "spec/replicas", true))
+    .collect()
+}
+
+/// `replicas`, over `specs` (the default table with any `configurations` specs): each spec
+/// sets the count on the objects of its kind that have, or had, the name.
+pub fn apply_replicas(
+    k: &Kustomization,
+    acc: &mut [Resource],
+    specs: &[FieldSpec],
+) -> Result<(), Error> {
     for (n, r) in k.replicas.iter().enumerate() {
-        let mut found = false;
-        for kind in kinds {
-            let spec = FieldSpec::new("", "", kind, "spec/replicas", true);
-            for res in acc.iter_mut() {
-                let ids: Vec<_> = res
-                    .previous_ids()
-                    .into_iter()
-                    .chain(std::iter::once(res.id()))
-                    .collect();
-                if !ids
-                    .iter()
-                    .any(|id| id.name == r.name && id.gvk.selected_by("", "", kind))
-                {
-                    continue;
-                }
-                found = true;
-                let count = Value::Number(r.count.clone());
-                let mut set = |node: &mut Value, _: &str| {
-                    *node = count.clone();
-                    Ok(())
-                };
-                let id = res.id();
-                apply(&spec, &mut res.value, Create::Scalar, &mut set).map_err(|message| {
-                    Error::Transform {
-                        file: k.file.clone(),
-                        field: format!("replicas[{n}]"),
-                        object: id.to_string(),
-                        message,
-                    }
-                })?;
+        set_replicas(&k.file, &format!("replicas[{n}]"), r, acc, specs)?;
+    }
+    Ok(())
+}
+
+/// kustomize's `ReplicaCountTransformer`: fails when no spec reaches an object of that name.
+pub fn set_replicas(
+    file: &std::path::Path,
+    field: &str,
+    r: &Replica,
+    acc: &mut [Resource],
+    specs: &[FieldSpec],
+) -> Result<(), Error> {
+    let mut found = false;
+    for spec in specs {
+        for res in acc.iter_mut() {
+            let ids: Vec<_> = res
+                .previous_ids()
+                .into_iter()
+                .chain(std::iter::once(res.id()))
+                .collect();
+            if !ids.iter().any(|id| {
+                id.name == r.name && id.gvk.selected_by(&spec.group, &spec.version, &spec.kind)
+            }) {
+                continue;
             }
+            found = true;
+            let count = Value::Number(r.count.clone());
+            let mut set = |node: &mut Value, _: &str| {
+                *node = count.clone();
+                Ok(())
+            };
+            let id = res.id();
+            apply(spec, &mut res.value, Create::Scalar, &mut set).map_err(|message| {
+                Error::Transform {
+                    file: file.to_path_buf(),
+                    field: field.to_string(),
+                    object: id.to_string(),
+                    message,
+                }
+            })?;
         }
-        if !found {
-            return Err(Error::Field {
-                file: k.file.clone(),
-                field: format!("replicas[{n}]"),
-                message: format!(
-                    "no Deployment, ReplicationController, ReplicaSet or StatefulSet named '{}'",
-                    r.name
-                ),
-            });
-        }
+    }
+    if !found {
+        let kinds: Vec<&str> = specs.iter().map(|s| s.kind.as_str()).collect();
+        return Err(Error::Field {
+            file: file.to_path_buf(),
+            field: field.to_string(),
+            message: format!(
+                "resource with name {} does not match a config with the following kinds [{}]",
+                r.name,
+                kinds.join(" ")
+            ),
+        });
     }
     Ok(())
 }

@@ -224,6 +224,15 @@ pub fn normalize_annotations(value: &mut Value) {
     }
 }
 
+/// Whether kustomize drops the object from the output (`config.kubernetes.io/local-config`
+/// present with any value but "false"). Expects annotations already normalized to strings.
+pub fn is_local_config(value: &Value) -> bool {
+    value
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get("config.kubernetes.io/local-config"))
+        .is_some_and(|v| v.as_str() != Some("false"))
+}
+
 /// Reads the objects in one resource file: documents in order, empty ones skipped, `*List`
 /// kinds with `items` replaced by their items.
 pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {

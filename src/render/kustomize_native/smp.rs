@@ -220,9 +220,21 @@ fn merge_list(
     Ok(Some(Value::Array(out)))
 }
 
-/// Applies one strategic merge patch to `object` in place; `Ok(false)` when the patch deleted
-/// the object. Name, namespace and kind stay the object's own, as in kustomize.
+/// [`apply_allowing`] with no `options`.
+#[cfg(test)]
 pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
+    apply_allowing(object, patch, (false, false))
+}
+
+/// Applies one strategic merge patch to `object` in place; `Ok(false)` when the patch deleted
+/// the object. Name, namespace and kind stay the object's own, as in kustomize, unless
+/// `patches[].options` let the patch's name (`allowNameChange`) or kind (`allowKindChange`)
+/// replace the object's; the namespace always stays.
+pub fn apply_allowing(
+    object: &mut Value,
+    patch: &Value,
+    (allow_name, allow_kind): (bool, bool),
+) -> Result<bool, String> {
     let kind = object["kind"].as_str().unwrap_or("").to_string();
     let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
     let name = object["metadata"]["name"].clone();
@@ -238,9 +250,13 @@ pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
-    merged["kind"] = Value::String(kind);
+    if !allow_kind {
+        merged["kind"] = Value::String(kind);
+    }
     if let Some(Value::Object(meta)) = merged.get_mut("metadata") {
-        meta.insert("name".into(), name);
+        if !allow_name {
+            meta.insert("name".into(), name);
+        }
         match namespace {
             Value::String(ns) if !ns.is_empty() => {
                 meta.insert("namespace".into(), Value::String(ns));

@@ -7,6 +7,8 @@ use super::error::Error;
 use super::fields::Reader;
 use super::fieldspec::FieldSpec;
 use super::kustomization::Kustomization;
+use super::order::{gvk_less, DEFAULT};
+use super::resource::Gvk;
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -16,10 +18,38 @@ pub struct Config {
     /// (target group, version, kind) and the field that refers to it by name.
     pub name_reference: Vec<((String, String, String), FieldSpec)>,
     pub namespace: Vec<FieldSpec>,
+    /// Fields besides `metadata/name` that take the name prefix, and those that take the suffix.
+    pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
     pub common_labels: Vec<FieldSpec>,
+    /// Added to every `labels` entry, before its selector or template specs.
+    pub labels: Vec<FieldSpec>,
+    /// Added to the template specs of a `labels` entry with `includeTemplates`.
+    pub template_labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+    pub var_reference: Vec<FieldSpec>,
+    /// Whether any table was merged in yet: kustomize's accumulator starts empty.
+    pub started: bool,
+    /// Per table (in [`Config::tables`] order): whether the first merge into the empty
+    /// accumulator brought configured specs. Merged into nothing and sorted, a spec for one
+    /// kind then hides the kind-less built-in on its path (see [`table`]); built-ins merged
+    /// first (a base without configurations for that table) keep it.
+    pub hiding: [bool; 10],
 }
+
+/// Indexes into [`Config::hiding`].
+pub const NAMESPACE: usize = 0;
+pub const NAME_PREFIX: usize = 1;
+pub const NAME_SUFFIX: usize = 2;
+pub const COMMON_LABELS: usize = 3;
+pub const LABELS: usize = 4;
+pub const TEMPLATE_LABELS: usize = 5;
+pub const COMMON_ANNOTATIONS: usize = 6;
+pub const IMAGES: usize = 7;
+pub const REPLICAS: usize = 8;
+pub const VAR_REFERENCE: usize = 9;
 
 fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
     for item in items {
@@ -30,37 +60,137 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
 }
 
 impl Config {
-    pub fn merge(&mut self, other: Config) {
-        push_unique(&mut self.name_reference, other.name_reference);
-        push_unique(&mut self.namespace, other.namespace);
-        push_unique(&mut self.common_labels, other.common_labels);
-        push_unique(&mut self.common_annotations, other.common_annotations);
-        push_unique(&mut self.images, other.images);
+    fn tables(&self) -> [&Vec<FieldSpec>; 10] {
+        [
+            &self.namespace,
+            &self.name_prefix,
+            &self.name_suffix,
+            &self.common_labels,
+            &self.labels,
+            &self.template_labels,
+            &self.common_annotations,
+            &self.images,
+            &self.replicas,
+            &self.var_reference,
+        ]
     }
 
-    /// `base` followed by the added specs that are not already in it.
-    pub fn extend(base: Vec<FieldSpec>, added: &[FieldSpec]) -> Vec<FieldSpec> {
-        let mut out = base;
-        push_unique(&mut out, added.to_vec());
-        out
+    /// kustomize merges a component's accumulator into an empty one: every table is settled
+    /// into nothing again.
+    pub fn resettle(&mut self) {
+        self.hiding = [true; 10];
+    }
+
+    /// `ResAccumulator.MergeConfig`: `other` (a base's accumulated tables, or this level's
+    /// own) merged into what this accumulator holds.
+    pub fn merge(&mut self, other: Config) {
+        if !self.started {
+            self.started = true;
+            for (i, t) in other.tables().iter().enumerate() {
+                self.hiding[i] = other.hiding[i] || !t.is_empty();
+            }
+        }
+        push_unique(&mut self.name_reference, other.name_reference);
+        push_unique(&mut self.namespace, other.namespace);
+        push_unique(&mut self.name_prefix, other.name_prefix);
+        push_unique(&mut self.name_suffix, other.name_suffix);
+        push_unique(&mut self.common_labels, other.common_labels);
+        push_unique(&mut self.labels, other.labels);
+        push_unique(&mut self.template_labels, other.template_labels);
+        push_unique(&mut self.common_annotations, other.common_annotations);
+        push_unique(&mut self.images, other.images);
+        push_unique(&mut self.replicas, other.replicas);
+        push_unique(&mut self.var_reference, other.var_reference);
+    }
+}
+
+/// kustomize's `FsSlice.MergeOne`: `x` is already there when a spec on the same path has the
+/// kind, group and version `x` names (an empty one names any); if that spec differs on
+/// `create`, the two conflict.
+pub fn merge_one(into: &mut Vec<FieldSpec>, x: FieldSpec) -> Result<(), String> {
+    let named = |want: &str, have: &str| want.is_empty() || want == have;
+    let same = into.iter().find(|s| {
+        s.path == x.path
+            && named(&x.group, &s.group)
+            && named(&x.version, &s.version)
+            && named(&x.kind, &s.kind)
+    });
+    match same {
+        Some(s) if s.create != x.create => {
+            Err(format!("conflicting fieldspecs for path '{}'", x.path))
+        }
+        Some(_) => Ok(()),
+        None => {
+            into.push(x);
+            Ok(())
+        }
+    }
+}
+
+fn gvk(spec: &FieldSpec) -> Gvk {
+    Gvk {
+        group: spec.group.clone(),
+        version: spec.version.clone(),
+        kind: spec.kind.clone(),
+    }
+}
+
+/// `TransformerConfig.Merge` for one table: `added` merged into `base`, then sorted by kind
+/// order and group/version/kind (stably, as Go's sort keeps ties in these short tables).
+fn merge_sorted(base: Vec<FieldSpec>, added: &[FieldSpec]) -> Result<Vec<FieldSpec>, String> {
+    let mut out = base;
+    for x in added {
+        merge_one(&mut out, x.clone())?;
+    }
+    out.sort_by(|a, b| {
+        let (a, b) = (gvk(a), gvk(b));
+        if gvk_less(&DEFAULT, &a, &b) {
+            std::cmp::Ordering::Less
+        } else if gvk_less(&DEFAULT, &b, &a) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    Ok(out)
+}
+
+/// The table a transformer uses: the built-in `base` with the `configurations` specs, settled
+/// as kustomize settles it. Merged into an empty accumulator (`hiding`), a spec for one kind
+/// sorted ahead of a kind-less spec on the same path hides it; merged after the built-ins,
+/// configured specs only add. Without added specs the built-in table stands as it is.
+pub fn table(
+    base: Vec<FieldSpec>,
+    added: &[FieldSpec],
+    hiding: bool,
+) -> Result<Vec<FieldSpec>, String> {
+    if added.is_empty() {
+        return Ok(base);
+    }
+    let user = merge_sorted(Vec::new(), added)?;
+    let merged = merge_sorted(merge_sorted(Vec::new(), &base)?, &user)?;
+    if hiding {
+        merge_sorted(Vec::new(), &merged)
+    } else {
+        Ok(merged)
     }
 }
 
 const SUPPORTED: &[&str] = &[
     "nameReference",
     "namespace",
-    "commonLabels",
-    "commonAnnotations",
-    "images",
-];
-/// Keys kustomize knows that the native renderer does not take yet.
-const NOT_YET: &[&str] = &[
     "namePrefix",
     "nameSuffix",
-    "varReference",
-    "replicas",
+    "commonLabels",
+    "labels",
     "templateLabels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "varReference",
 ];
+/// Keys kustomize knows that the native renderer does not take yet.
+const NOT_YET: &[&str] = &[];
 
 /// Reads every file `k.configurations` names.
 pub fn load(k: &Kustomization, dir: &Path) -> Result<Config, Error> {
@@ -93,6 +223,9 @@ fn parse(file: &Path, text: &str) -> Result<Config, Error> {
             })
         }
     };
+    // Read through sigs.k8s.io/yaml as a kustomization is, so keys fold case the same way.
+    let names: Vec<&str> = SUPPORTED.iter().chain(NOT_YET).copied().collect();
+    let map = super::jsonkeys::canonical(&map, &names);
     let r = Reader { file, map: &map };
     for key in map.keys() {
         if NOT_YET.contains(&key.as_str()) {
@@ -108,9 +241,15 @@ fn parse(file: &Path, text: &str) -> Result<Config, Error> {
     }
     let mut config = Config {
         namespace: specs(&r, "namespace", map.get("namespace"))?,
+        name_prefix: specs(&r, "namePrefix", map.get("namePrefix"))?,
+        name_suffix: specs(&r, "nameSuffix", map.get("nameSuffix"))?,
         common_labels: specs(&r, "commonLabels", map.get("commonLabels"))?,
+        labels: specs(&r, "labels", map.get("labels"))?,
+        template_labels: specs(&r, "templateLabels", map.get("templateLabels"))?,
         common_annotations: specs(&r, "commonAnnotations", map.get("commonAnnotations"))?,
         images: specs(&r, "images", map.get("images"))?,
+        replicas: specs(&r, "replicas", map.get("replicas"))?,
+        var_reference: specs(&r, "varReference", map.get("varReference"))?,
         ..Config::default()
     };
     for (i, item) in r.list("nameReference")?.iter().enumerate() {
@@ -171,10 +310,28 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_unsupported_keys_are_errors() {
+    fn unknown_keys_are_errors_and_keys_fold_case() {
         let err = parse(Path::new("c.yaml"), "bogus: []\n").expect_err("unknown");
         assert!(err.to_string().contains("bogus"), "{err}");
-        let err = parse(Path::new("c.yaml"), "varReference: []\n").expect_err("not yet");
-        assert!(err.to_string().contains("renderer: binary"), "{err}");
+        let c = parse(Path::new("c.yaml"), "VARREFERENCE:\n- path: spec/x\n").expect("folds");
+        assert_eq!(
+            c.var_reference,
+            vec![FieldSpec::new("", "", "", "spec/x", false)]
+        );
+    }
+
+    #[test]
+    fn a_spec_for_one_kind_hides_the_kindless_default_on_its_path() {
+        let default = vec![FieldSpec::new("", "", "", "metadata/name", false)];
+        let added = [FieldSpec::new("", "", "Bar", "metadata/name", false)];
+        // Sorted, the Bar spec comes first; merged again into nothing, the kind-less one is
+        // its duplicate. Merged after the built-ins, it only adds.
+        let hidden = table(default.clone(), &added, true).expect("merges");
+        assert_eq!(hidden, added.to_vec());
+        let kept = table(default.clone(), &added, false).expect("merges");
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(table(default.clone(), &[], true).expect("merges"), default);
+        let conflict = [FieldSpec::new("", "", "", "metadata/name", true)];
+        assert!(table(default, &conflict, true).is_err());
     }
 }

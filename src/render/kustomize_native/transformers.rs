@@ -4,10 +4,11 @@
 //! other plugins are refused.
 
 use super::error::Error;
+use super::fields::Reader;
 use super::fieldspec::{scalar_text, FieldSpec};
-use super::kustomization::{Image, Kustomization};
+use super::kustomization::{Image, Kustomization, Replica};
 use super::resource::Resource;
-use super::{images, labels, namespace};
+use super::{images, labels, names, namespace, patches};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -49,8 +50,34 @@ fn string_map(cfg: &Resource, field: &str) -> Result<BTreeMap<String, String>, E
     }
 }
 
+/// `PatchTransformer`: one `patches` entry (`patch` or `path`, `target`, `options`) in a
+/// config of its own, its path read relative to the kustomization, as the field's is.
+fn patch_transformer(
+    k: &Kustomization,
+    cfg: &Resource,
+    acc: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    let Value::Object(m) = &cfg.value else {
+        return Err(config_error(cfg, "expected a mapping".into()));
+    };
+    let mut entry = m.clone();
+    for key in ["apiVersion", "kind", "metadata"] {
+        entry.remove(key);
+    }
+    let mut map = serde_json::Map::new();
+    map.insert("patches".into(), Value::Array(vec![Value::Object(entry)]));
+    let reader = Reader {
+        file: &cfg.file,
+        map: &map,
+    };
+    let mut one = k.clone();
+    one.patches = reader.patches("patches")?;
+    let dir = k.file.parent().unwrap_or(std::path::Path::new(""));
+    patches::apply_patches(&one, dir, acc)
+}
+
 /// Runs each configuration, in order, over `acc`.
-pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Result<(), Error> {
+pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> Result<(), Error> {
     for cfg in configs {
         let gvk = cfg.gvk();
         if cfg.value["apiVersion"].as_str() != Some("builtin") {
@@ -107,6 +134,39 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut [Resource]) -> Res
                 };
                 images::apply_image(acc, &image, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
             }
+            "PrefixTransformer" | "SuffixTransformer" => {
+                // Go's decoder leaves `fieldSpecs` nil when absent, which the plugin refuses.
+                if cfg.value.get("fieldSpecs").is_none_or(Value::is_null) {
+                    return Err(config_error(cfg, "fieldSpecs is not expected to be nil".into()));
+                }
+                let specs = field_specs(cfg)?;
+                let affix = |f: &str| cfg.value.get(f).and_then(scalar_text).unwrap_or_default();
+                let (prefix, suffix) = (affix("prefix"), affix("suffix"));
+                let none: &[FieldSpec] = &[];
+                let (p, s) = if gvk.kind == "PrefixTransformer" {
+                    ((prefix.as_str(), specs.as_slice()), ("", none))
+                } else {
+                    (("", none), (suffix.as_str(), specs.as_slice()))
+                };
+                names::apply_affixes(acc, p, s).map_err(|e| fail(acc, e))?;
+            }
+            "ReplicaCountTransformer" => {
+                let r = &cfg.value["replica"];
+                let count = match r.get("count") {
+                    None | Some(Value::Null) => serde_json::Number::from(0),
+                    Some(Value::Number(n)) if n.is_i64() => n.clone(),
+                    Some(_) => {
+                        return Err(config_error(cfg, "`replica.count` must be an integer".into()))
+                    }
+                };
+                let replica = Replica {
+                    name: r.get("name").and_then(scalar_text).unwrap_or_default(),
+                    count,
+                };
+                let specs = field_specs(cfg)?;
+                patches::set_replicas(&cfg.file, "transformers", &replica, acc, &specs)?;
+            }
+            "PatchTransformer" => patch_transformer(k, cfg, acc)?,
             "ValueAddTransformer" => super::valueadd::run(k, cfg, acc)?,
             "ReplacementTransformer" => {
                 let entries = match cfg.value.get("replacements") {

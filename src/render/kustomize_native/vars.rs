@@ -452,7 +452,16 @@ fn substitute(node: &mut Value, values: &BTreeMap<String, Value>) -> Result<(), 
 }
 
 /// `ResolveVars`: reads every var's value, then replaces references in all objects.
-pub fn resolve(resources: &mut [Resource], vars: &[Var]) -> Result<(), Error> {
+/// The fields `$(VAR)` is replaced in by default; `configurations` add others.
+pub fn var_reference_specs() -> Vec<FieldSpec> {
+    VAR_REFERENCES
+        .iter()
+        .map(|(g, ver, kind, path)| FieldSpec::new(g, ver, kind, path, false))
+        .collect()
+}
+
+/// Replaces `$(VAR)` in the fields `specs` reach (see [`var_reference_specs`]).
+pub fn resolve(resources: &mut [Resource], vars: &[Var], specs: &[FieldSpec]) -> Result<(), Error> {
     let mut values = BTreeMap::new();
     for v in vars {
         let holder = resources
@@ -483,11 +492,10 @@ pub fn resolve(resources: &mut [Resource], vars: &[Var]) -> Result<(), Error> {
         return Ok(());
     }
     for res in resources.iter_mut() {
-        for (g, ver, kind, path) in VAR_REFERENCES {
-            let spec = FieldSpec::new(g, ver, kind, path, false);
+        for spec in specs {
             let mut set = |node: &mut Value, _: &str| substitute(node, &values);
             let id = res.id();
-            apply(&spec, &mut res.value, Create::Nothing, &mut set).map_err(|message| {
+            apply(spec, &mut res.value, Create::Nothing, &mut set).map_err(|message| {
                 Error::Resource {
                     file: res.file.clone(),
                     message: format!("{id}: {message}"),
