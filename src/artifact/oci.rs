@@ -243,17 +243,7 @@ impl Registry {
                 RegistryError::NotFound { registry, what }
             }
             other => {
-                // reqwest's Display hides the cause ("error sending request"): add the chain.
-                let mut message = other.to_string();
-                let mut src = std::error::Error::source(&other);
-                while let Some(s) = src {
-                    let t = s.to_string();
-                    if !message.contains(&t) {
-                        message.push_str(": ");
-                        message.push_str(&t);
-                    }
-                    src = s.source();
-                }
+                let message = with_causes(&other);
                 RegistryError::Request {
                     registry,
                     what,
@@ -489,4 +479,20 @@ impl Registry {
         }
         Ok(data)
     }
+}
+
+/// An error's text with the causes its Display leaves out (reqwest's says only "error sending
+/// request"), each once.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !message.contains(&t) {
+            message.push_str(": ");
+            message.push_str(&t);
+        }
+        src = s.source();
+    }
+    message
 }

@@ -184,16 +184,7 @@ impl Client {
     }
 
     fn request_error(image: &ImageName, what: &str, e: &reqwest::Error) -> RegistryError {
-        let mut message = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            let t = s.to_string();
-            if !message.contains(&t) {
-                message.push_str(": ");
-                message.push_str(&t);
-            }
-            src = s.source();
-        }
+        let message = crate::artifact::oci::with_causes(e);
         RegistryError::Request {
             image: image.to_string(),
             what: what.to_string(),
