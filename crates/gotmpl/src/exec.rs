@@ -52,14 +52,25 @@ pub(crate) struct State<'t> {
     vars: Vec<(&'t str, Rv)>,
     depth: usize,
     out: String,
+    steps: Steps,
 }
+
+/// Steps taken by one top-level execution, shared with the executions it calls.
+#[derive(Clone, Default)]
+pub(crate) struct Steps(std::rc::Rc<std::cell::Cell<u64>>);
 
 /// "current node" argument that does not exist for pipelines without a first command.
 fn elem_iface(e: Elem) -> bool {
     e == Elem::Any
 }
 
-pub(crate) fn execute(set: &Templates, tree: &Tree, data: Value, depth: usize) -> R<String> {
+pub(crate) fn execute(
+    set: &Templates,
+    tree: &Tree,
+    data: Value,
+    depth: usize,
+    steps: &Steps,
+) -> R<String> {
     let mut s = State {
         set,
         tree,
@@ -67,6 +78,7 @@ pub(crate) fn execute(set: &Templates, tree: &Tree, data: Value, depth: usize) -
         vars: vec![("$", Rv::plain(data.clone()))],
         depth,
         out: String::new(),
+        steps: steps.clone(),
     };
     let dot = Rv::plain(data);
     s.walk_list(&dot, &tree.root)?;
@@ -76,6 +88,30 @@ pub(crate) fn execute(set: &Templates, tree: &Tree, data: Value, depth: usize) -
 impl<'t> State<'t> {
     fn at(&mut self, n: NodeRef<'t>) {
         self.node = Some(n);
+    }
+
+    /// Counts one step against `Limits::max_steps`.
+    fn step(&mut self) -> R<()> {
+        let n = self.steps.0.get() + 1;
+        self.steps.0.set(n);
+        match self.set.limits.max_steps {
+            Some(max) if n > max => Err(self.errorf(format!(
+                "execution took more than {max} steps (ferry's limit; Limits::max_steps)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes to the output within `Limits::max_output`.
+    fn write(&mut self, text: &str) -> R<()> {
+        let max = self.set.limits.max_output;
+        if self.out.len() + text.len() > max {
+            return Err(self.errorf(format!(
+                "output would exceed {max} bytes (ferry's limit; Limits::max_output)"
+            )));
+        }
+        self.out.push_str(text);
+        Ok(())
     }
 
     fn errorf(&self, msg: impl std::fmt::Display) -> Error {
@@ -104,15 +140,21 @@ impl<'t> State<'t> {
 
     fn walk(&mut self, dot: &Rv, node: &'t Node) -> R<Flow> {
         self.at(NodeRef::Node(node));
+        self.step()?;
         match node {
             Node::Action(a) => {
                 let v = self.eval_pipeline(dot, &a.pipe)?;
                 if a.pipe.decl.is_empty() {
                     self.at(NodeRef::Node(node));
                     match &v.v {
-                        Value::Invalid => self.out.push_str("<no value>"),
-                        Value::String(s) => self.out.push_str(s),
-                        other => self.out.push_str(&format_v(other)),
+                        Value::Invalid => self.write("<no value>")?,
+                        Value::String(s) => self.write(s)?,
+                        other => {
+                            let text = format_v(other);
+                            crate::limits::check_string(text.len())
+                                .map_err(|e| self.errorf(format!("printing the value: {e}")))?;
+                            self.write(&text)?
+                        }
                     }
                 }
                 Ok(Flow::Normal)
@@ -133,7 +175,7 @@ impl<'t> State<'t> {
                 Ok(Flow::Normal)
             }
             Node::Text { text, .. } => {
-                self.out.push_str(text);
+                self.write(text)?;
                 Ok(Flow::Normal)
             }
         }
@@ -168,6 +210,7 @@ impl<'t> State<'t> {
     }
 
     fn range_iteration(&mut self, r: &'t Branch, mark: usize, index: Rv, elem: Rv) -> R<Flow> {
+        self.step()?;
         let decl = &r.pipe.decl;
         if !decl.is_empty() {
             if r.pipe.is_assign {
@@ -296,6 +339,7 @@ impl<'t> State<'t> {
             vars: vec![("$", dot.clone())],
             depth: self.depth + 1,
             out: std::mem::take(&mut self.out),
+            steps: self.steps.clone(),
         };
         let r = inner.walk_list(&dot, &tree.root);
         self.out = std::mem::take(&mut inner.out);
@@ -641,8 +685,13 @@ impl<'t> State<'t> {
         let mut ctx = CallCtx {
             set: self.set,
             depth: self.depth,
+            steps: self.steps.clone(),
         };
-        match (f.imp)(&mut ctx, argv) {
+        let res = (f.imp)(&mut ctx, argv).and_then(|v| {
+            crate::limits::check_value(&v)?;
+            Ok(v)
+        });
+        match res {
             Ok(v) => Ok(Rv::plain(v)),
             Err(e) => {
                 self.at(node);
@@ -775,6 +824,7 @@ impl<'t> State<'t> {
 struct CallCtx<'a> {
     set: &'a Templates,
     depth: usize,
+    steps: Steps,
 }
 
 impl Context for CallCtx<'_> {
@@ -791,7 +841,7 @@ impl Context for CallCtx<'_> {
                 quote(name)
             )));
         };
-        execute(self.set, tree, data, self.depth + 1)
+        execute(self.set, tree, data, self.depth + 1, &self.steps)
     }
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
@@ -805,7 +855,7 @@ impl Context for CallCtx<'_> {
         let tree = set
             .get(name)
             .ok_or_else(|| Error::Exec(format!("template: {name}: no template")))?;
-        execute(&set, tree, data, self.depth + 1)
+        execute(&set, tree, data, self.depth + 1, &self.steps)
     }
 
     fn depth(&self) -> usize {

@@ -2,6 +2,7 @@
 //! precision, `%v` of float64 (`1e+06`), maps (`map[a:1]`), slices (`[a b]`) and nil (`<nil>`),
 //! and the `%!verb(type=value)` error forms.
 
+use crate::limits::MAX_STRING;
 use crate::quote::{quote, quote_ascii, quote_rune};
 use crate::value::Value;
 
@@ -13,6 +14,9 @@ pub fn sprint(args: &[Value]) -> String {
     let mut out = String::new();
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
+        if out.len() > MAX_STRING {
+            break;
+        }
         let is_string = matches!(a, Value::String(_));
         if i > 0 && !is_string && !prev_string {
             out.push(' ');
@@ -27,6 +31,9 @@ pub fn sprint(args: &[Value]) -> String {
 pub fn sprintln(args: &[Value]) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
+        if out.len() > MAX_STRING {
+            break;
+        }
         if i > 0 {
             out.push(' ');
         }
@@ -54,12 +61,49 @@ struct Flags {
     prec: Option<usize>,
 }
 
+/// Go's fmt refuses widths and precisions beyond this (its `tooLarge`).
+const GO_MAX_NUM: usize = 1_000_000;
+
+enum Num {
+    Absent,
+    Value(usize),
+    TooLarge,
+}
+
+/// Go's `parsenum`: digits while the number so far is not too large.
+fn parse_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Num {
+    let mut n: Option<usize> = None;
+    while let Some(&(_, d @ '0'..='9')) = chars.peek() {
+        let so_far = n.unwrap_or(0);
+        if so_far > GO_MAX_NUM {
+            chars.for_each(drop);
+            return Num::TooLarge;
+        }
+        n = Some(so_far * 10 + (d as usize - '0' as usize));
+        chars.next();
+    }
+    n.map_or(Num::Absent, Num::Value)
+}
+
+/// Go's `intFromArg`: a width or precision from an int argument that is not too large.
+fn int_from_arg(a: Option<&Value>) -> Option<i64> {
+    match a {
+        Some(Value::Int(n) | Value::Int64(n)) if n.unsigned_abs() <= GO_MAX_NUM as u64 => Some(*n),
+        Some(Value::Uint8(n)) => Some(i64::from(*n)),
+        _ => None,
+    }
+}
+
 /// Go's `fmt.Sprintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
     let mut argn = 0;
     let mut chars = format.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
+        if out.len() > MAX_STRING {
+            // Over the limit: the caller refuses the result (limits.rs).
+            break;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -83,53 +127,47 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // Width.
         if let Some(&(_, '*')) = chars.peek() {
             chars.next();
-            match args.get(argn) {
-                Some(Value::Int(n) | Value::Int64(n)) => {
-                    argn += 1;
-                    if *n < 0 {
+            match int_from_arg(args.get(argn)) {
+                Some(n) => {
+                    if n < 0 {
                         f.minus = true;
                         f.zero = false;
                     }
                     f.width = Some(n.unsigned_abs() as usize);
                 }
-                _ => {
-                    argn += 1;
-                    out.push_str("%!(BADWIDTH)");
+                None => out.push_str("%!(BADWIDTH)"),
+            }
+            argn += 1;
+        } else {
+            match parse_num(&mut chars) {
+                Num::Absent => {}
+                Num::Value(w) => f.width = Some(w),
+                // Go gives up on the rest of the format ("crazy long number").
+                Num::TooLarge => {
+                    out.push_str("%!(NOVERB)");
+                    break;
                 }
             }
-        } else {
-            let mut w = None;
-            while let Some(&(_, d @ '0'..='9')) = chars.peek() {
-                w = Some(
-                    w.unwrap_or(0usize)
-                        .saturating_mul(10)
-                        .saturating_add(d as usize - '0' as usize),
-                );
-                chars.next();
-            }
-            f.width = w;
         }
         // Precision.
         if let Some(&(_, '.')) = chars.peek() {
             chars.next();
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
-                match args.get(argn) {
-                    Some(Value::Int(n) | Value::Int64(n)) if *n >= 0 => {
-                        f.prec = Some(*n as usize);
-                    }
+                match int_from_arg(args.get(argn)) {
+                    Some(n) if n >= 0 => f.prec = Some(n as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argn += 1;
             } else {
-                let mut p = 0usize;
-                while let Some(&(_, d @ '0'..='9')) = chars.peek() {
-                    p = p
-                        .saturating_mul(10)
-                        .saturating_add(d as usize - '0' as usize);
-                    chars.next();
+                match parse_num(&mut chars) {
+                    Num::Absent => f.prec = Some(0),
+                    Num::Value(p) => f.prec = Some(p),
+                    Num::TooLarge => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
                 }
-                f.prec = Some(p);
             }
         }
         if !f.minus && f.zero {
@@ -199,6 +237,10 @@ fn go_syntax(out: &mut String, v: &Value, top: bool, depth: usize) {
             out.push_str(&v.type_name());
             out.push('{');
             for (i, it) in items.iter().enumerate() {
+                if out.len() > MAX_STRING {
+                    // Over the limit already: the caller refuses the result (limits.rs).
+                    return;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -210,6 +252,10 @@ fn go_syntax(out: &mut String, v: &Value, top: bool, depth: usize) {
             out.push_str(&v.type_name());
             out.push('{');
             for (i, (k, it)) in m.borrow().entries.iter().enumerate() {
+                if out.len() > MAX_STRING {
+                    // Over the limit already: the caller refuses the result (limits.rs).
+                    return;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -321,6 +367,10 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize) {
             }
             out.push('[');
             for (i, it) in items.iter().enumerate() {
+                if out.len() > MAX_STRING {
+                    // Over the limit already: the caller refuses the result (limits.rs).
+                    return;
+                }
                 if i > 0 {
                     out.push(' ');
                 }
@@ -336,6 +386,10 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize) {
             out.push_str("map[");
             let m = m.borrow();
             for (i, (k, val)) in m.entries.iter().enumerate() {
+                if out.len() > MAX_STRING {
+                    // Over the limit already: the caller refuses the result (limits.rs).
+                    return;
+                }
                 if i > 0 {
                     out.push(' ');
                 }

@@ -22,6 +22,7 @@ mod exec;
 pub mod func;
 pub mod gofmt;
 mod lex;
+pub mod limits;
 mod number;
 mod parse;
 pub mod quote;
@@ -29,6 +30,7 @@ pub mod sprig;
 pub mod value;
 
 pub use func::{Context, Func, FuncMap, Signature, Type};
+pub use limits::Limits;
 pub use value::{Elem, Map, Object, Value};
 
 use std::collections::HashMap;
@@ -63,6 +65,8 @@ pub struct Templates {
     funcs: Arc<FuncMap>,
     builtins: Arc<FuncMap>,
     pub missing_key: MissingKey,
+    /// Bounds on output size and work; see [`Limits`].
+    pub limits: Limits,
 }
 
 impl Default for Templates {
@@ -83,6 +87,7 @@ impl Templates {
             funcs: Arc::new(funcs),
             builtins: Arc::new(builtins::builtins()),
             missing_key: MissingKey::Invalid,
+            limits: Limits::default(),
         }
     }
 
@@ -128,6 +133,6 @@ impl Templates {
                 quote::quote(name)
             )));
         };
-        exec::execute(self, tree, data, 0)
+        exec::execute(self, tree, data, 0, &exec::Steps::default())
     }
 }

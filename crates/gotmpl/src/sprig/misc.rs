@@ -175,12 +175,14 @@ pub fn b32dec(s: &str) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
-fn random_string(count: i64, alphabet: &[u8]) -> String {
+fn random_string(count: i64, alphabet: &[u8]) -> Result<String, String> {
     use rand::Rng;
+    let count = count.max(0) as usize;
+    crate::limits::check_string(count)?;
     let mut rng = rand::thread_rng();
-    (0..count.max(0))
+    Ok((0..count)
         .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
+        .collect())
 }
 
 pub(crate) fn register(r: &mut Reg) {
@@ -228,7 +230,7 @@ pub(crate) fn register(r: &mut Reg) {
             Ok(Value::str(&random_string(
                 a[0].as_int().unwrap_or(0),
                 alphabet,
-            )))
+            )?))
         });
     }
     r.fixed("randAscii", &[Int], |a| {
@@ -236,7 +238,7 @@ pub(crate) fn register(r: &mut Reg) {
         Ok(Value::str(&random_string(
             a[0].as_int().unwrap_or(0),
             &printable,
-        )))
+        )?))
     });
     r.fixed("uuidv4", &[], |_| {
         let mut b: [u8; 16] = rand::random();

@@ -5,6 +5,7 @@ use super::conv::{go_f64_to_i64, to_float64, to_int64};
 use super::Reg;
 use super::STR;
 use crate::func::Type::{Any, Float64, Int};
+use crate::limits;
 use crate::value::{Elem, Value};
 use std::rc::Rc;
 
@@ -12,31 +13,17 @@ fn int_list(v: Vec<i64>) -> Value {
     Value::List(Elem::Int, Rc::new(v.into_iter().map(Value::Int).collect()))
 }
 
-pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut v = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return v;
-        }
-        let mut i = start;
-        while i > stop && v.len() < 1 << 24 {
-            v.push(i);
-            i += step;
-        }
-        return v;
-    }
-    if step <= 0 {
-        return v;
-    }
-    let mut i = start;
-    while i < stop && v.len() < 1 << 24 {
-        v.push(i);
-        i = match i.checked_add(step) {
-            Some(n) => n,
-            None => break,
-        };
-    }
-    v
+/// Sprig's untilStep: from `start` towards `stop` (exclusive) by `step`; empty when the step
+/// leads away from `stop`. Refused when the list would be over [`limits::MAX_LIST`].
+pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
+    let (start, stop, step) = (i128::from(start), i128::from(stop), i128::from(step));
+    let count = if (stop < start && step < 0) || (stop > start && step > 0) {
+        ((stop - start).abs() + step.abs() - 1) / step.abs()
+    } else {
+        0
+    };
+    limits::check_list(usize::try_from(count).unwrap_or(usize::MAX))?;
+    Ok((0..count).map(|k| (start + k * step) as i64).collect())
 }
 
 pub fn register(r: &mut Reg) {
@@ -137,11 +124,11 @@ pub fn register(r: &mut Reg) {
     });
     r.fixed("until", &[Int], |a| {
         let n = a[0].as_int().unwrap_or(0);
-        Ok(int_list(until_step(0, n, if n < 0 { -1 } else { 1 })))
+        Ok(int_list(until_step(0, n, if n < 0 { -1 } else { 1 })?))
     });
     r.fixed("untilStep", &[Int, Int, Int], |a| {
         let g = |i: usize| a[i].as_int().unwrap_or(0);
-        Ok(int_list(until_step(g(0), g(1), g(2))))
+        Ok(int_list(until_step(g(0), g(1), g(2))?))
     });
     let _ = go_f64_to_i64;
 }

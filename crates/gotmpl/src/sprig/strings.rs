@@ -6,6 +6,7 @@ use super::Reg;
 use super::STR;
 use crate::func::Type::{self, Any, Int};
 use crate::gofmt::sprintf;
+use crate::limits;
 use crate::quote::quote;
 use crate::value::{Elem, Map, Value};
 use std::cell::RefCell;
@@ -282,11 +283,13 @@ pub fn register(r: &mut Reg) {
         if n < 0 {
             return Err("strings: negative Repeat count".into());
         }
-        ok_str(s(&a[1]).repeat(n as usize))
+        let text = s(&a[1]);
+        limits::check_string(text.len().saturating_mul(n as usize))?;
+        ok_str(text.repeat(n as usize))
     });
-    r.fixed("indent", &[Int, STR], |a| ok_str(indent(&a[0], s(&a[1]))));
+    r.fixed("indent", &[Int, STR], |a| ok_str(indent(&a[0], s(&a[1]))?));
     r.fixed("nindent", &[Int, STR], |a| {
-        ok_str(format!("\n{}", indent(&a[0], s(&a[1]))))
+        ok_str(format!("\n{}", indent(&a[0], s(&a[1]))?))
     });
     r.fixed("plural", &[STR, STR, Int], |a| {
         Ok(if a[2].as_int() == Some(1) {
@@ -352,9 +355,12 @@ pub fn register(r: &mut Reg) {
     register_regex(r);
 }
 
-fn indent(n: &Value, v: &str) -> String {
-    let pad = " ".repeat(n.as_int().unwrap_or(0).max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(n: &Value, v: &str) -> Result<String, String> {
+    let n = n.as_int().unwrap_or(0).max(0) as usize;
+    let lines = v.bytes().filter(|&b| b == b'\n').count() + 1;
+    limits::check_string(n.saturating_mul(lines).saturating_add(v.len()))?;
+    let pad = " ".repeat(n);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 /// Go's regexp.Expand syntax ($1, ${name}) for replacement strings, as Rust's regex reads
