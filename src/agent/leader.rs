@@ -135,7 +135,9 @@ impl LeaseLeader {
     async fn give_up(&self, namespace: &str, name: &str) {
         let slot = {
             let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.get(&(namespace.to_string(), name.to_string())).cloned()
+            slots
+                .get(&(namespace.to_string(), name.to_string()))
+                .cloned()
         };
         let Some(slot) = slot else { return };
         let held = slot.lock().await.held.take();
