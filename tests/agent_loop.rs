@@ -933,3 +933,51 @@ async fn outcomes_drift_and_refusals_are_notified_once_each() {
     );
     assert_eq!(notifier.stats().failed, 0);
 }
+
+/// A receiver that refuses notifications: the Sync's status says so (how many, the last
+/// error, with the webhook's address redacted), until a delivery succeeds again.
+#[tokio::test]
+async fn undelivered_notifications_show_in_the_sync_status() {
+    let Some(w) = World::start() else { return };
+    let rx = notify_fake::Receiver::start(notify_fake::Answer::code(400, "bad request"));
+    let yaml = format!(
+        "providers:\n  - name: hook\n    type: webhook\n    url: {}/h\nalerts:\n  - providers: [hook]\n",
+        rx.url
+    );
+    let cfg = ferry::notify::NotifyConfig::from_yaml("notify.yaml", &yaml)
+        .expect("parses")
+        .resolve()
+        .expect("resolves");
+    let notifier =
+        ferry::notify::Notifier::start(cfg, false, 64, Arc::new(|_: &str| {})).expect("starts");
+    w.push(
+        &[ns("shop"), cm("a", "1")],
+        "1111111111111111111111111111111111111111",
+    );
+    w.fake.put_sync(NS, "prod", w.spec());
+    let (shared, _tx) = w.shared_notifying(Arc::new(Always), notifier.clone());
+    let mut worker = Worker::new(shared, SyncStatus::default());
+    worker.pass(&w.sync("prod")).await;
+    assert!(notifier.flush(Duration::from_secs(20)));
+    // The next pass writes what the notifier knows by then.
+    worker.pass(&w.sync("prod")).await;
+    let failing = w.status("prod").notifications_failing.expect("failing");
+    assert!(failing.failed >= 1, "{failing:?}");
+    assert!(failing.last_error.starts_with("hook: "), "{failing:?}");
+    assert!(failing.last_error.contains("400"), "{failing:?}");
+    // The receiver recovers: the next delivery clears it.
+    rx.script([notify_fake::Answer::code(200, "{}")]);
+    notifier.send(ferry::notify::Event::new(
+        ferry::notify::Kind::Applied,
+        "prod",
+        "prod applied again",
+    ));
+    assert!(notifier.flush(Duration::from_secs(20)));
+    w.fake.put_sync(NS, "prod", {
+        let mut s = w.spec();
+        s["timeout"] = json!("31s");
+        s
+    });
+    worker.pass(&w.sync("prod")).await;
+    assert_eq!(w.status("prod").notifications_failing, None);
+}

@@ -139,6 +139,9 @@ impl Worker {
     }
 
     async fn flush(&mut self, sync: &Sync) {
+        if self.shared.notifier.is_enabled() {
+            self.status.notifications_failing = self.shared.notifier.failing(&sync.name);
+        }
         if self.status == self.written {
             return;
         }

@@ -85,6 +85,9 @@ pub struct SyncStatus {
     /// Drifted objects (empty when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<DriftEntry>,
+    /// Notifications about this Sync that could not be delivered since the last one that was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications_failing: Option<crate::notify::Failing>,
 }
 
 impl SyncStatus {

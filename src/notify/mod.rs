@@ -45,5 +45,5 @@ pub mod webhook;
 
 pub use config::{ConfigError, NotifyConfig, Provider, ProviderType, Resolved};
 pub use event::{Counts, Event, Kind, Severity};
-pub use notifier::{Counters, Log, Notifier, NotifierError, DEFAULT_QUEUE};
+pub use notifier::{Counters, Failing, Log, Notifier, NotifierError, DEFAULT_QUEUE};
 pub use secret::{Secret, SecretRef};

@@ -25,6 +25,17 @@ pub struct Stats {
     pub skipped: AtomicU64,
     /// Requests sent, retries included.
     pub attempts: AtomicU64,
+    /// Per environment (a Sync's name), deliveries that failed since the last one that
+    /// succeeded, and the last failure's (redacted) message.
+    pub failing: std::sync::Mutex<std::collections::BTreeMap<String, Failing>>,
+}
+
+/// Deliveries for one environment that keep failing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failing {
+    pub failed: u64,
+    pub last_error: String,
 }
 
 /// A snapshot of [`Stats`].
@@ -163,6 +174,12 @@ impl Notifier {
     pub fn stats(&self) -> Counters {
         self.stats.snapshot()
     }
+
+    /// Deliveries about `environment` failing since its last successful one, if any.
+    pub fn failing(&self, environment: &str) -> Option<Failing> {
+        let map = self.stats.failing.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(environment).cloned()
+    }
 }
 
 fn worker(
@@ -220,6 +237,11 @@ fn worker(
                 Ok(d) => {
                     stats.delivered.fetch_add(1, Ordering::Relaxed);
                     stats
+                        .failing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&event.environment);
+                    stats
                         .attempts
                         .fetch_add(u64::from(d.attempts), Ordering::Relaxed);
                 }
@@ -232,7 +254,17 @@ fn worker(
                     stats
                         .attempts
                         .fetch_add(u64::from(attempts), Ordering::Relaxed);
-                    log(&format!("notifications: {}", p.redact(&e.to_string())));
+                    let message = p.redact(&e.to_string());
+                    {
+                        let mut map = stats.failing.lock().unwrap_or_else(|p| p.into_inner());
+                        let f = map.entry(event.environment.clone()).or_insert(Failing {
+                            failed: 0,
+                            last_error: String::new(),
+                        });
+                        f.failed += 1;
+                        f.last_error = format!("{}: {message}", p.name);
+                    }
+                    log(&format!("notifications: {message}"));
                 }
             }
         }

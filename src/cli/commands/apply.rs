@@ -44,6 +44,10 @@ pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
             a.notify.notify_wait.as_secs()
         );
     }
+    let undelivered = notifier.stats().failed;
+    if undelivered > 0 {
+        eprintln!("ferry: {undelivered} notification(s) could not be delivered (why is logged above); the apply itself is unaffected");
+    }
     let report = report?;
     print_report(g, &a, &report, false)?;
     Ok(if report.success() {

@@ -214,6 +214,13 @@ fn detail(out: &mut impl Write, r: &Row) -> std::io::Result<()> {
         opt(&s.last_attempted_digest)
     )?;
     writeln!(out, "Inventory:       {}", opt(&s.inventory))?;
+    if let Some(f) = &s.notifications_failing {
+        writeln!(
+            out,
+            "Notifications:   {} undelivered; last: {}",
+            f.failed, f.last_error
+        )?;
+    }
     if let Some(e) = &s.last_error {
         writeln!(out, "Last error:      {e}")?;
     }
