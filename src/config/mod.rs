@@ -7,6 +7,7 @@ mod locate;
 mod model;
 mod resolve;
 mod template;
+mod tenants;
 
 pub use error::ConfigError;
 pub use images::{
@@ -19,6 +20,8 @@ pub use model::{
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;
+pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};
+use model::is_dns_label;
 
 use std::path::Path;
 
