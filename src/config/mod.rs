@@ -14,6 +14,7 @@ pub use images::{
     FilterTags, ImagePolicyOverride, ImagePolicySpec, OrderPolicy, PolicyChoice, SemverPolicy,
 };
 pub use locate::line_of;
+use model::is_dns_label;
 pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
     RendererChoice, SealRule, Signing, API_VERSION, KIND,
@@ -21,7 +22,6 @@ pub use model::{
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;
 pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};
-use model::is_dns_label;
 
 use std::path::Path;
 

@@ -47,22 +47,6 @@ impl Tenant {
             None => (first, DEFAULT_SERVICE_ACCOUNT.to_string()),
         }
     }
-
-    /// The user name the API server knows the ServiceAccount by.
-    pub fn user(&self) -> String {
-        let (ns, name) = self.service_account();
-        format!("system:serviceaccount:{ns}:{name}")
-    }
-
-    /// The groups the API server gives that ServiceAccount.
-    pub fn groups(&self) -> Vec<String> {
-        let (ns, _) = self.service_account();
-        vec![
-            "system:serviceaccounts".to_string(),
-            format!("system:serviceaccounts:{ns}"),
-            "system:authenticated".to_string(),
-        ]
-    }
 }
 
 /// `group/Kind` or `Kind`: at most one `/`, a kind that starts with a capital letter.
@@ -191,7 +175,10 @@ impl Pipeline {
                     ));
                 }
                 // The app's own namespace setting is checked here, before anything renders.
-                let own = a.namespace.iter().map(|n| (format!("apps.{app}.namespace"), n));
+                let own = a
+                    .namespace
+                    .iter()
+                    .map(|n| (format!("apps.{app}.namespace"), n));
                 let per_env = a.overrides.iter().filter_map(|(e, o)| {
                     o.namespace
                         .as_ref()
@@ -234,8 +221,11 @@ mod tests {
     const BASE: &str = "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod: {}\napps:\n  web:\n    namespace: team-a\n    path: web\n  api:\n    namespace: team-b\n    path: api\n";
 
     fn parse(tenants: &str) -> Result<crate::config::Pipeline, String> {
-        crate::config::parse(Path::new("ferry.yaml"), &format!("{BASE}tenants:\n{tenants}"))
-            .map_err(|e| e.to_string())
+        crate::config::parse(
+            Path::new("ferry.yaml"),
+            &format!("{BASE}tenants:\n{tenants}"),
+        )
+        .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -243,16 +233,9 @@ mod tests {
         let p = parse("  team-a:\n    namespaces: [team-a, team-a-dev]\n    apps: [web]\n  team-b:\n    namespaces: [team-b]\n    serviceAccount: team-b/deployer\n    allowClusterRoles: [view]\n    apps: [api]\n").expect("valid");
         let (name, a) = p.tenant_of("web").expect("web is team-a's");
         assert_eq!(name, "team-a");
-        assert_eq!(a.user(), "system:serviceaccount:team-a:ferry");
+        assert_eq!(a.service_account(), ("team-a".into(), "ferry".into()));
         let (_, b) = p.tenant_of("api").expect("api is team-b's");
-        assert_eq!(b.user(), "system:serviceaccount:team-b:deployer");
-        assert_eq!(
-            b.groups()[..2],
-            [
-                "system:serviceaccounts".to_string(),
-                "system:serviceaccounts:team-b".to_string()
-            ]
-        );
+        assert_eq!(b.service_account(), ("team-b".into(), "deployer".into()));
     }
 
     #[test]
