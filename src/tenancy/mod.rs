@@ -6,6 +6,7 @@
 //! The build-time rules ([`rules`]) are the early warning in the pull request; the API server
 //! remains the authority (a rule ferry lacks is still refused by RBAC at apply time).
 
+pub mod onboard;
 pub mod rules;
 
 pub use rules::{check_objects, Rule, Violation};
