@@ -276,3 +276,75 @@ fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_
         kubectl(&kc, &["delete", "namespace", ns, "--wait=false"]);
     }
 }
+
+/// End to end: `ferry tenant create`, `ferry build`, `ferry apply`: the platform creates the
+/// tenant's namespace, ServiceAccount and RoleBinding, then the tenant's app is applied as it.
+#[test]
+fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
+    let Some(kc) = live() else { return };
+    let id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            % 0xfffff
+    );
+    let (ns, ns_p) = (format!("tenants-x-{id}"), format!("tenants-px-{id}"));
+    let d = tempfile::tempdir().expect("tempdir");
+    let r = d.path();
+    std::fs::write(
+        r.join("ferry.yaml"),
+        format!("apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  prod: {{}}\napps:\n  web:\n    namespace: {ns}\n    path: web\n"),
+    )
+    .expect("write");
+    std::fs::create_dir_all(r.join("web")).expect("mkdir");
+    std::fs::write(
+        r.join("web/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {k: v}\n",
+    )
+    .expect("write");
+    common::git(r, &["init", "-q", "-b", "main"]);
+    let cache = tempfile::tempdir().expect("cache");
+    let run = |args: &[&str]| {
+        let out = common::ferry(cache.path())
+            .arg("-C")
+            .arg(r)
+            .args(args)
+            .output()
+            .expect("ferry runs");
+        assert!(
+            out.status.success(),
+            "ferry {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "tenant",
+        "create",
+        "team-x",
+        "--namespace",
+        &ns,
+        "--app",
+        "web",
+    ]);
+    common::commit_all(r, "tenant team-x");
+    run(&["build"]);
+    let report = apply(&kc, &r.join("out/prod"), &ns_p, false);
+    eprintln!(
+        "tenant create + build + apply: exit {} in {} ms",
+        report.code, report.millis
+    );
+    assert_eq!(report.code, 0, "{:#}", report.report);
+    assert_eq!(
+        report.report["summary"]["created"], 3,
+        "Namespace, ServiceAccount, RoleBinding"
+    );
+    let t = tenant(&report.report, "team-x");
+    assert_eq!(t["user"], format!("system:serviceaccount:{ns}:ferry"));
+    assert_eq!(t["report"]["summary"]["created"], 1, "{t:#}");
+    assert!(exists(&kc, &ns, "web"));
+    for n in [&ns, &ns_p] {
+        kubectl(&kc, &["delete", "namespace", n, "--wait=false"]);
+    }
+}
