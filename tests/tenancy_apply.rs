@@ -179,11 +179,7 @@ fn every_request_of_a_tenant_apply_prune_and_health_read_impersonates_its_servic
     for r in &as_a {
         assert_eq!(
             r.impersonate_groups,
-            [
-                "system:serviceaccounts",
-                "system:serviceaccounts:team-a",
-                "system:authenticated"
-            ],
+            ["system:serviceaccounts", "system:serviceaccounts:team-a"],
             "{} {}",
             r.method,
             r.path

@@ -18,7 +18,7 @@ use kube::Client;
 use std::collections::BTreeMap;
 
 /// Makes a client that acts as a tenant.
-pub trait Impersonate: Sync {
+pub trait Impersonate: Send + Sync {
     fn client_as(&self, tenant: &TenantIdentity) -> Result<Client, String>;
 }
 
