@@ -319,6 +319,7 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
+    let agent = format!("{ns_p}/agent");
     run(&[
         "tenant",
         "create",
@@ -327,6 +328,8 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
         &ns,
         "--app",
         "web",
+        "--agent",
+        &agent,
     ]);
     common::commit_all(r, "tenant team-x");
     run(&["build"]);
@@ -337,14 +340,34 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     );
     assert_eq!(report.code, 0, "{:#}", report.report);
     assert_eq!(
-        report.report["summary"]["created"], 3,
-        "Namespace, ServiceAccount, RoleBinding"
+        report.report["summary"]["created"], 7,
+        "Namespace, ServiceAccount, RoleBinding, and the agent's Role, RoleBinding, ClusterRole, ClusterRoleBinding"
     );
     let t = tenant(&report.report, "team-x");
     assert_eq!(t["user"], format!("system:serviceaccount:{ns}:ferry"));
     assert_eq!(t["report"]["summary"]["created"], 1, "{t:#}");
     assert!(exists(&kc, &ns, "web"));
+    // The agent may impersonate exactly this tenant's ServiceAccount and groups.
+    let as_agent = format!("system:serviceaccount:{ns_p}:agent");
+    let can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i", "--as", as_agent.as_str()];
+        all.extend_from_slice(args);
+        kubectl(&kc, &all).1.trim().to_string()
+    };
+    assert_eq!(
+        can(&["impersonate", "serviceaccounts/ferry", "-n", &ns]),
+        "yes"
+    );
+    assert_eq!(
+        can(&["impersonate", "serviceaccounts/default", "-n", &ns]),
+        "no"
+    );
+    let group = format!("groups/system:serviceaccounts:{ns}");
+    assert_eq!(can(&["impersonate", &group]), "yes");
+    assert_eq!(can(&["impersonate", "groups/system:masters"]), "no");
     for n in [&ns, &ns_p] {
         kubectl(&kc, &["delete", "namespace", n, "--wait=false"]);
     }
+    let cluster_wide = "clusterrole,clusterrolebinding";
+    kubectl(&kc, &["delete", cluster_wide, "ferry-impersonate-team-x"]);
 }

@@ -33,6 +33,10 @@ pub struct TenantCreateArgs {
     /// Where the manifests are written, relative to the pipeline root [default: tenants/NAME].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<String>,
+    /// The agent's ServiceAccount (NAMESPACE/NAME, as `deploy/` installs it: ferry-system/ferry):
+    /// grant it `impersonate` on exactly this tenant's ServiceAccount and groups.
+    #[arg(long, value_name = "NS/NAME")]
+    pub agent: Option<String>,
     /// Print the manifests and the new ferry.yaml instead of writing them.
     #[arg(long)]
     pub dry_run: bool,

@@ -19,6 +19,9 @@ pub struct NewTenant {
     pub apps: Vec<String>,
     /// Repository-relative directory of the manifests.
     pub dir: String,
+    /// The agent's ServiceAccount (`NAMESPACE/NAME`), granted `impersonate` on exactly this
+    /// tenant's ServiceAccount and its two groups; `None`: no grant (an admin applies).
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,6 +54,30 @@ impl NewTenant {
                 "metadata": {"name": format!("ferry-tenant-{}", self.name), "namespace": ns, "labels": labels},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": self.cluster_role},
                 "subjects": [{"kind": "ServiceAccount", "name": self.service_account, "namespace": home}]}));
+        }
+        if let Some((agent_ns, agent)) = self.agent.as_deref().and_then(|a| a.split_once('/')) {
+            let name = format!("ferry-impersonate-{}", self.name);
+            let subjects =
+                json!([{"kind": "ServiceAccount", "name": agent, "namespace": agent_ns}]);
+            docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": name, "namespace": home, "labels": labels},
+                "rules": [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"],
+                           "resourceNames": [self.service_account]}]}));
+            docs.push(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": name, "namespace": home, "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": subjects}),
+            );
+            // Groups are cluster-wide: a ClusterRole that names only this tenant's two groups.
+            docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": name, "labels": labels},
+                "rules": [{"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"],
+                           "resourceNames": ["system:serviceaccounts", format!("system:serviceaccounts:{home}")]}]}));
+            docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": name, "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                "subjects": subjects}));
         }
         let mut out = format!(
             "# Tenant `{}`, written by `ferry tenant create`: its namespaces, the ServiceAccount ferry\n# applies the tenant's apps as, and ClusterRole `{}` for it in each of its namespaces.\n",
@@ -189,6 +216,7 @@ mod tests {
             cluster_role: "admin".into(),
             apps: vec!["web".into()],
             dir: "tenants/team-a".into(),
+            agent: None,
         }
     }
 

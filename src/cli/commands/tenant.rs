@@ -52,7 +52,16 @@ fn create(g: &GlobalArgs, a: TenantCreateArgs) -> anyhow::Result<ExitCode> {
             .dir
             .clone()
             .unwrap_or_else(|| format!("tenants/{}", a.name)),
+        agent: a.agent.clone(),
     };
+    if let Some(agent) = &nt.agent {
+        let ok = agent
+            .split_once('/')
+            .is_some_and(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'));
+        if !ok {
+            anyhow::bail!("--agent `{agent}`: give the agent's ServiceAccount as NAMESPACE/NAME, e.g. ferry-system/ferry");
+        }
+    }
     if old.tenants.contains_key(&nt.name) {
         anyhow::bail!(
             "{}: tenant `{}` exists already\nhint: `ferry tenant list` shows the tenants",
