@@ -42,6 +42,41 @@ fn exists(kubeconfig: &Path, ns: &str, name: &str) -> bool {
     kubectl(kubeconfig, &["get", "configmap", "-n", ns, name]).0
 }
 
+/// Deletes what a test created, also when it fails: the cluster is shared.
+struct Cleanup<'a> {
+    kubeconfig: &'a Path,
+    namespaces: Vec<String>,
+    cluster_roles: Vec<String>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            kubectl(
+                self.kubeconfig,
+                &[
+                    "delete",
+                    "namespace",
+                    ns,
+                    "--wait=false",
+                    "--ignore-not-found",
+                ],
+            );
+        }
+        for name in &self.cluster_roles {
+            kubectl(
+                self.kubeconfig,
+                &[
+                    "delete",
+                    "clusterrole,clusterrolebinding",
+                    name,
+                    "--ignore-not-found",
+                ],
+            );
+        }
+    }
+}
+
 fn cm(ns: &str, name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": name}})
 }
@@ -117,6 +152,11 @@ fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_
         format!("tenants-b-{id}"),
         format!("tenants-p-{id}"),
     );
+    let _cleanup = Cleanup {
+        kubeconfig: &kc,
+        namespaces: vec![ns_a.clone(), ns_b.clone(), ns_p.clone()],
+        cluster_roles: Vec::new(),
+    };
     let tenants: Vec<(&str, String, Vec<&str>)> = vec![
         ("team-a", format!("{ns_a}/ferry"), vec![ns_a.as_str()]),
         ("team-b", format!("{ns_b}/ferry"), vec![ns_b.as_str()]),
@@ -271,10 +311,6 @@ fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_
     ] {
         assert!(exists(&kc, ns, name), "{ns}/{name} survives team-a's prune");
     }
-
-    for ns in [&ns_a, &ns_b, &ns_p] {
-        kubectl(&kc, &["delete", "namespace", ns, "--wait=false"]);
-    }
 }
 
 /// End to end: `ferry tenant create`, `ferry build`, `ferry apply`: the platform creates the
@@ -291,6 +327,11 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
             % 0xfffff
     );
     let (ns, ns_p) = (format!("tenants-x-{id}"), format!("tenants-px-{id}"));
+    let _cleanup = Cleanup {
+        kubeconfig: &kc,
+        namespaces: vec![ns.clone(), ns_p.clone()],
+        cluster_roles: vec!["ferry-impersonate-team-x".into()],
+    };
     let d = tempfile::tempdir().expect("tempdir");
     let r = d.path();
     std::fs::write(
@@ -365,9 +406,4 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     let group = format!("groups/system:serviceaccounts:{ns}");
     assert_eq!(can(&["impersonate", &group]), "yes");
     assert_eq!(can(&["impersonate", "groups/system:masters"]), "no");
-    for n in [&ns, &ns_p] {
-        kubectl(&kc, &["delete", "namespace", n, "--wait=false"]);
-    }
-    let cluster_wide = "clusterrole,clusterrolebinding";
-    kubectl(&kc, &["delete", cluster_wide, "ferry-impersonate-team-x"]);
 }
