@@ -9,6 +9,7 @@
 pub mod discovery;
 pub mod drift;
 pub mod health;
+pub mod health_expr;
 pub mod inventory;
 pub mod lease;
 pub mod live;
@@ -88,6 +89,8 @@ pub struct ApplyOptions {
     /// On for tenants, whose RBAC is the boundary: an object they aimed outside their
     /// namespaces, and that the API server refused, must not block their prune for ever.
     pub forget_forbidden: bool,
+    /// CEL health rules for kinds the built-in rules do not know (`healthCheckExprs`).
+    pub health_rules: health_expr::HealthRules,
 }
 
 impl ApplyOptions {
@@ -142,6 +145,7 @@ impl Default for ApplyOptions {
             cancel: None,
             lock: LockOptions::default(),
             forget_forbidden: false,
+            health_rules: health_expr::HealthRules::default(),
         }
     }
 }
