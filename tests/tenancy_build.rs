@@ -187,3 +187,95 @@ fn a_tenant_app_without_a_namespace_in_its_tenant_is_refused_before_rendering() 
         "{stderr}"
     );
 }
+
+/// An age identity: (secret key text, recipient).
+fn age_key() -> (String, String) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    (
+        id.to_string().expose_secret().to_string(),
+        id.to_public().to_string(),
+    )
+}
+
+#[test]
+fn a_tenants_secrets_open_with_its_own_key_and_the_platforms_only_as_configured() {
+    let (platform, platform_r) = age_key();
+    let (a, a_r) = age_key();
+    let (b, b_r) = age_key();
+    let d = tempfile::tempdir().expect("tempdir");
+    let r = d.path();
+    write(
+        r,
+        "ferry.yaml",
+        &format!(
+            "apiVersion: ferry.dev/v1alpha1
+kind: Pipeline
+environments:
+  prod:
+    recipients: [{platform_r}]
+apps:
+  web: {{namespace: team-a, path: web}}
+  api: {{namespace: team-b, path: api}}
+tenants:
+  team-a:
+    namespaces: [team-a]
+    recipients: [{a_r}]
+    platformRecipients: false     # only team-a's key opens its Secrets
+    apps: [web]
+  team-b:
+    namespaces: [team-b]
+    recipients: [{b_r}]           # team-b's key and the platform's
+    apps: [api]
+"
+        ),
+    );
+    let secret = |name: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{password: {name}-s3cr3t}}\n")
+    };
+    write(r, "web/secret.yaml", &secret("web"));
+    write(r, "api/secret.yaml", &secret("api"));
+    common::git(r, &["init", "-q", "-b", "main"]);
+    common::commit_all(r, "tenant secrets");
+    common::succeeded(&["build"], build(r));
+    let sealed = |app: &str, ns: &str| {
+        std::fs::read_to_string(r.join(format!("out/prod/{app}/secret_{ns}_{app}.yaml")))
+            .expect("sealed secret")
+    };
+    let opens = |text: &str, key: &str| {
+        let ids = ferry::secrets::Identities::from_text(key, "test key").expect("identity");
+        ferry::secrets::decrypt(text, ferry::secrets::Format::Yaml, &ids).is_ok()
+    };
+    let web = sealed("web", "team-a");
+    let api = sealed("api", "team-b");
+    assert!(!web.contains("web-s3cr3t") && !api.contains("api-s3cr3t"));
+    assert!(opens(&web, &a), "team-a opens its own");
+    assert!(
+        !opens(&web, &platform),
+        "the platform does not, as configured"
+    );
+    assert!(!opens(&web, &b), "another tenant never does");
+    assert!(opens(&api, &b) && opens(&api, &platform));
+    assert!(!opens(&api, &a));
+
+    // The real sops agrees.
+    let Some(sops) = common::require_tool("sops") else {
+        return;
+    };
+    let sops_opens = |app: &str, ns: &str, key: &str| {
+        std::process::Command::new(&sops)
+            .args(["-d", "--input-type", "yaml", "--output-type", "yaml"])
+            .arg(r.join(format!("out/prod/{app}/secret_{ns}_{app}.yaml")))
+            .env("SOPS_AGE_KEY", key)
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .output()
+            .expect("sops runs")
+            .status
+            .success()
+    };
+    assert!(sops_opens("web", "team-a", &a));
+    assert!(!sops_opens("web", "team-a", &b));
+    assert!(!sops_opens("web", "team-a", &platform));
+    assert!(sops_opens("api", "team-b", &platform));
+    assert!(!sops_opens("api", "team-b", &a));
+}

@@ -432,6 +432,11 @@ pub(super) fn finish_and_write(
             .map(|e| e.recipients.clone())
             .unwrap_or_default();
         for o in outputs.iter_mut() {
+            // A tenant's Secrets open with the tenant's keys (and the platform's, as configured).
+            let recipients = match ctx.pipeline.tenant_of(&o.app.app) {
+                Some((_, t)) => t.seal_recipients(&recipients),
+                None => recipients.clone(),
+            };
             if let Err(e) = crate::secrets::build::seal_objects(
                 env,
                 &recipients,

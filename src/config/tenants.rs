@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "ferry";
 
 /// One tenant, keyed by its name.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tenant {
     /// The namespaces the tenant's objects may live in; the first one holds its ServiceAccount
@@ -33,9 +33,34 @@ pub struct Tenant {
     /// The apps that are the tenant's; an app belongs to at most one tenant.
     #[serde(default)]
     pub apps: Vec<String>,
+    /// age public keys of the tenant: its Secrets are sealed to them (and to the environment's
+    /// recipients unless `platformRecipients: false`). Empty: the environment's, as any app's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// Whether the environment's recipients (the platform's cluster key) open the tenant's
+    /// Secrets too [default: true]; only with `recipients`.
+    #[serde(default = "default_true")]
+    pub platform_recipients: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Tenant {
+    /// The age recipients the tenant's Secrets are sealed to in an environment whose own
+    /// recipients are `env`.
+    pub fn seal_recipients(&self, env: &[String]) -> Vec<String> {
+        if self.recipients.is_empty() {
+            return env.to_vec();
+        }
+        let mut all = self.recipients.clone();
+        if self.platform_recipients {
+            all.extend(env.iter().filter(|r| !self.recipients.contains(r)).cloned());
+        }
+        all
+    }
+
     /// The ServiceAccount as `(namespace, name)`.
     pub fn service_account(&self) -> (String, String) {
         let first = self.namespaces.first().cloned().unwrap_or_default();
@@ -151,6 +176,22 @@ impl Pipeline {
                         None,
                     ));
                 }
+            }
+            for (i, r) in t.recipients.iter().enumerate() {
+                if !r.starts_with("age1") || r.contains(char::is_whitespace) {
+                    return Err(err(
+                        &format!("{key}.recipients[{i}]"),
+                        format!("`{r}` is not an age public key"),
+                        Some("give the tenant's age recipient, `age1...` (`ferry keygen` prints one)"),
+                    ));
+                }
+            }
+            if !t.platform_recipients && t.recipients.is_empty() {
+                return Err(err(
+                    &format!("{key}.platformRecipients"),
+                    "`platformRecipients: false` without `recipients` would seal the tenant's Secrets to no one".into(),
+                    Some("add the tenant's age recipients, or remove platformRecipients"),
+                ));
             }
             for (i, app) in t.apps.iter().enumerate() {
                 let k = format!("{key}.apps[{i}]");
@@ -268,6 +309,14 @@ mod tests {
             (
                 "  team-a:\n    namespaces: [team-a]\n    allowClusterScoped: [widgets]\n",
                 "tenants.team-a.allowClusterScoped[0]: `widgets` is not `group/Kind` or `Kind`",
+            ),
+            (
+                "  team-a:\n    namespaces: [team-a]\n    recipients: [ssh-ed25519]\n",
+                "tenants.team-a.recipients[0]: `ssh-ed25519` is not an age public key",
+            ),
+            (
+                "  team-a:\n    namespaces: [team-a]\n    platformRecipients: false\n",
+                "tenants.team-a.platformRecipients: `platformRecipients: false` without `recipients`",
             ),
             (
                 "  platform:\n    namespaces: [x]\n",
