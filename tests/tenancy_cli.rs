@@ -60,6 +60,8 @@ fn create_writes_the_manifests_and_entries_keeps_comments_and_the_build_carries_
         "shop-jobs",
         "--app",
         "web",
+        "--recipient",
+        "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93",
     ];
     common::succeeded(&args, ferry(r, &args));
     let text = std::fs::read_to_string(r.join("ferry.yaml")).expect("read");
@@ -85,6 +87,7 @@ tenants:
   shop:
     namespaces: [shop, shop-jobs]
     apps: [web]
+    recipients: [age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93]
 "
     );
     let manifests = std::fs::read_to_string(r.join("tenants/shop/tenant.yaml")).expect("read");
@@ -105,7 +108,8 @@ tenants:
         list,
         serde_json::json!([{"name": "shop", "namespaces": ["shop", "shop-jobs"],
             "serviceAccount": "shop/ferry", "apps": ["web"],
-            "allowClusterScoped": [], "allowClusterRoles": []}])
+            "allowClusterScoped": [], "allowClusterRoles": [],
+            "recipients": ["age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93"]}])
     );
     let table = common::succeeded(&["tenant", "list"], ferry(r, &["tenant", "list"]));
     assert_eq!(

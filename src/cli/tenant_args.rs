@@ -37,6 +37,10 @@ pub struct TenantCreateArgs {
     /// grant it `impersonate` on exactly this tenant's ServiceAccount and groups.
     #[arg(long, value_name = "NS/NAME")]
     pub agent: Option<String>,
+    /// An age recipient of the tenant (`age1...`); repeat for several. Its Secrets are sealed
+    /// to them and to the environment's recipients.
+    #[arg(long = "recipient", value_name = "AGE1...")]
+    pub recipients: Vec<String>,
     /// Print the manifests and the new ferry.yaml instead of writing them.
     #[arg(long)]
     pub dry_run: bool,

@@ -22,6 +22,8 @@ pub struct NewTenant {
     /// The agent's ServiceAccount (`NAMESPACE/NAME`), granted `impersonate` on exactly this
     /// tenant's ServiceAccount and its two groups; `None`: no grant (an admin applies).
     pub agent: Option<String>,
+    /// The tenant's age recipients (its Secrets are sealed to them and the platform's).
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -100,8 +102,13 @@ impl NewTenant {
         } else {
             format!("\n{{2}}serviceAccount: {}", self.service_account)
         };
+        let recipients = if self.recipients.is_empty() {
+            String::new()
+        } else {
+            format!("{{2}}recipients: {}\n", flow(&self.recipients))
+        };
         let tenant = format!(
-            "{{1}}{}:\n{{2}}namespaces: {}{sa}\n{{2}}apps: {}\n",
+            "{{1}}{}:\n{{2}}namespaces: {}{sa}\n{{2}}apps: {}\n{recipients}",
             self.name,
             flow(&self.namespaces),
             flow(&self.apps)
@@ -217,6 +224,7 @@ mod tests {
             apps: vec!["web".into()],
             dir: "tenants/team-a".into(),
             agent: None,
+            recipients: Vec::new(),
         }
     }
 

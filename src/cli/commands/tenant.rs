@@ -53,6 +53,7 @@ fn create(g: &GlobalArgs, a: TenantCreateArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| format!("tenants/{}", a.name)),
         agent: a.agent.clone(),
+        recipients: a.recipients.clone(),
     };
     if let Some(agent) = &nt.agent {
         let ok = agent
@@ -168,6 +169,7 @@ fn list(g: &GlobalArgs, a: TenantListArgs) -> anyhow::Result<ExitCode> {
                 "apps": t.apps,
                 "allowClusterScoped": t.allow_cluster_scoped,
                 "allowClusterRoles": t.allow_cluster_roles,
+                "recipients": t.recipients,
             })
         })
         .collect();
