@@ -13,9 +13,10 @@ use super::report::TenantReport;
 use super::run::{apply, ApplyError, ApplyProgress};
 use super::source::Artifact;
 use super::{ApplyOptions, ApplyReport};
+use crate::manifest::ObjRef;
 use crate::tenancy::TenantIdentity;
 use kube::Client;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Makes a client that acts as a tenant.
 pub trait Impersonate: Send + Sync {
@@ -99,7 +100,27 @@ pub async fn apply_with_tenants(
 ) -> Result<ApplyReport, ApplyError> {
     let (platform, parts) = split(artifact);
     let environment = platform.environment.clone();
-    let mut report = apply(client, platform, opts, progress).await?;
+    // What each set applies, so that no set prunes what another one now holds.
+    let refs =
+        |a: &Artifact| -> BTreeSet<ObjRef> { a.objects.iter().map(|o| o.obj_ref()).collect() };
+    let platform_refs = refs(&platform);
+    let tenant_refs: BTreeSet<ObjRef> = parts.iter().flat_map(|(_, _, a)| refs(a)).collect();
+    let with_elsewhere = |o: &ApplyOptions, mine: &BTreeSet<ObjRef>| {
+        let mut o = o.clone();
+        o.prune.elsewhere = platform_refs
+            .union(&tenant_refs)
+            .filter(|r| !mine.contains(*r))
+            .cloned()
+            .collect();
+        o
+    };
+    let mut report = apply(
+        client,
+        platform,
+        &with_elsewhere(opts, &platform_refs),
+        progress,
+    )
+    .await?;
     for (name, identity, part) in parts {
         let user = identity.user();
         if opts.cancelled() {
@@ -116,7 +137,7 @@ pub async fn apply_with_tenants(
             inventory_namespace: namespace,
             inventory_name: Some(inventory),
             forget_forbidden: true,
-            ..opts.clone()
+            ..with_elsewhere(opts, &refs(&part))
         };
         let outcome = match impersonate.client_as(&identity) {
             Ok(c) => apply(&c, part, &tenant_opts, progress)

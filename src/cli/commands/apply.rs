@@ -309,6 +309,7 @@ fn options(a: &ApplyArgs) -> ApplyOptions {
             force: a.force_prune,
             max: a.max_prune,
             protected_kinds: a.prune_protected_kinds,
+            ..PrunePolicy::default()
         },
         propagation: match a.prune_propagation {
             PropagationArg::Background => apply::Propagation::Background,
