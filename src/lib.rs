@@ -21,5 +21,6 @@ pub mod render;
 pub mod secrets;
 pub mod source;
 pub mod tempfiles;
+pub mod tenancy;
 pub mod untrusted;
 pub mod vendor;

@@ -32,6 +32,7 @@ fn artifact(digest: &str, names: &[&str]) -> Artifact {
         digest: digest.into(),
         revision: None,
         objects,
+        tenants: Default::default(),
     }
 }
 

@@ -72,6 +72,7 @@ fn artifact(objects: Vec<Object>) -> Artifact {
         digest: "sha256:0123".into(),
         revision: Some("main@sha1:abcd".into()),
         objects,
+        tenants: Default::default(),
     }
 }
 

@@ -72,6 +72,7 @@ async fn apply_all(client: &kube::Client, objects: &[Value]) {
             .iter()
             .map(|v| Object::from_value(v.clone()).expect("object"))
             .collect(),
+        tenants: Default::default(),
     };
     let report = apply::apply(
         client,

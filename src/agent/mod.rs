@@ -73,6 +73,8 @@ pub fn default_identity() -> String {
 /// What every sync's task shares.
 pub struct Shared {
     pub client: kube::Client,
+    /// Makes the clients that act as tenants; `None`: artifacts with tenants are refused.
+    pub impersonate: Option<Arc<dyn crate::apply::Impersonate>>,
     pub leader: Arc<dyn Leader>,
     pub events: events::Recorder,
     pub metrics: Arc<metrics::Metrics>,
@@ -113,6 +115,7 @@ impl Shared {
             events::Recorder::new(client.clone(), opts.identity.clone(), opts.event_window);
         Arc::new(Shared {
             client,
+            impersonate: None,
             leader,
             events,
             metrics,

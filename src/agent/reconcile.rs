@@ -489,7 +489,14 @@ impl Worker {
                 .clone()
                 .unwrap_or_else(|| format!("ferry-{}", cached.artifact.environment)),
         };
-        let objects = cached.artifact.objects.clone();
+        // The platform's set only: tenants' objects are members of their own sets, read with
+        // their own rights, and corrected when their artifact is applied again.
+        let mut objects = cached.artifact.objects.clone();
+        let tenants = &cached.artifact.tenants;
+        objects.retain(|o| {
+            let r = o.obj_ref();
+            !tenants.values().any(|m| m.objects.contains(&r))
+        });
         let found = drift::detect(&self.shared.client, objects, &parent, 8)
             .await
             .map_err(|e| format!("checking drift: {e}"))?;
@@ -585,7 +592,24 @@ impl Worker {
             ..ApplyOptions::default()
         };
         let client = self.shared.client.clone();
-        let run = apply::apply(&client, artifact, &opts, &apply::NoProgress);
+        let impersonate = self.shared.impersonate.clone();
+        // Tenants' objects are applied as the tenants; without the means to impersonate
+        // (`apply::apply`), an artifact with tenants is refused, naming them.
+        let run = async {
+            match &impersonate {
+                Some(i) => {
+                    apply::apply_with_tenants(
+                        &client,
+                        i.as_ref(),
+                        artifact,
+                        &opts,
+                        &apply::NoProgress,
+                    )
+                    .await
+                }
+                None => apply::apply(&client, artifact, &opts, &apply::NoProgress).await,
+            }
+        };
         tokio::pin!(run);
         let mut shutdown = self.shared.shutdown.clone();
         let stop = tokio::select! {
@@ -860,6 +884,15 @@ fn failures(report: &ApplyReport) -> String {
             "{} object(s) not healthy",
             report.summary.unhealthy
         ));
+    }
+    // A tenant fails alone: the others and the platform were applied.
+    for t in report.tenants.iter().filter(|t| !t.success()) {
+        let why = match (&t.error, &t.report) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) => failures(r),
+            (None, None) => "not applied".into(),
+        };
+        parts.push(format!("tenant {} (as {}): {why}", t.tenant, t.user));
     }
     if parts.is_empty() {
         "the apply did not succeed".into()

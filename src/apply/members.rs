@@ -27,6 +27,8 @@ pub struct Unlisted {
     pub group_kind: String,
     pub namespace: Option<String>,
     pub kept: Kept,
+    /// The API server said 403: the identity may not list there.
+    pub forbidden: bool,
 }
 
 /// The set's live members, as listed by their label.
@@ -64,6 +66,7 @@ pub async fn list_members(
                         object: gk.clone(),
                         reason: format!("cannot list members of this kind, none pruned: {e}"),
                     },
+                    forbidden: false,
                 });
                 continue;
             }
@@ -104,6 +107,7 @@ pub async fn list_members(
                 Err(e) => out.unlisted.push(Unlisted {
                     group_kind: gk.clone(),
                     namespace: ns.map(str::to_string),
+                    forbidden: matches!(&e, kube::Error::Api(s) if s.is_forbidden()),
                     kept: Kept {
                         object: format!("{gk} in {}", ns.unwrap_or("the cluster")),
                         reason: format!("cannot list members, none pruned: {}", SsaError::from(e)),
@@ -132,7 +136,15 @@ pub async fn prune(
 ) -> Inventory {
     let mut latest = desired_inv.clone();
     let listed = list_members(client, discovery, parent, id, superset).await;
+    let mut forgotten = Vec::new();
     for u in listed.unlisted {
+        if u.forbidden && opts.forget_forbidden {
+            forgotten.push(Kept {
+                object: u.kept.object,
+                reason: "not listable as this identity (403): nothing there it could prune; left out of the inventory".into(),
+            });
+            continue;
+        }
         latest.group_kinds.insert(u.group_kind);
         if let Some(n) = u.namespace {
             latest.namespaces.insert(n);
@@ -150,6 +162,7 @@ pub async fn prune(
             reason: why.to_string(),
         })
         .collect();
+    out.kept.extend(forgotten);
     // Kept members stay members: the parent must go on listing them.
     for (r, _) in &decision.kept {
         latest.group_kinds.insert(r.group_kind());

@@ -23,15 +23,19 @@ pub mod source;
 pub mod ssa;
 pub mod stage;
 pub mod sync;
+pub mod tenants;
 pub mod wait;
 
 pub use inventory::{applyset_id, ParentKind, ParentRef};
 pub use prune::{MaxPrune, PrunePolicy};
-pub use report::{ApplyReport, ObjectStatus, PruneStatus};
+pub use report::{ApplyReport, ObjectStatus, PruneStatus, TenantReport};
 pub use run::{apply, ApplyError, ApplyProgress, NoProgress};
-pub use source::{ApplySource, Artifact, Decryptor, DirSource, SourceError, SourceSpec};
+pub use source::{
+    ApplySource, Artifact, Decryptor, DirSource, SourceError, SourceSpec, TenantMembers,
+};
 pub use ssa::{Outcome, SsaOptions};
 pub use stage::Stage;
+pub use tenants::{apply_with_tenants, Impersonate};
 
 use serde::Serialize;
 use std::time::Duration;
@@ -80,6 +84,11 @@ pub struct ApplyOptions {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The inventory's lock.
     pub lock: LockOptions,
+    /// A kind or namespace the applying identity may not list (403) holds nothing it could
+    /// prune: leave it out of the inventory (reported as kept) instead of failing the prune.
+    /// On for tenants, whose RBAC is the boundary: an object they aimed outside their
+    /// namespaces, and that the API server refused, must not block their prune for ever.
+    pub forget_forbidden: bool,
     /// CEL health rules for kinds the built-in rules do not know (`healthCheckExprs`).
     pub health_rules: health_expr::HealthRules,
 }
@@ -135,6 +144,7 @@ impl Default for ApplyOptions {
             tooling_version: env!("CARGO_PKG_VERSION").to_string(),
             cancel: None,
             lock: LockOptions::default(),
+            forget_forbidden: false,
             health_rules: health_expr::HealthRules::default(),
         }
     }

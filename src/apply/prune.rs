@@ -72,6 +72,11 @@ pub struct PrunePolicy {
     pub max: Option<MaxPrune>,
     /// Namespaces, PersistentVolumeClaims and CRDs may be pruned too.
     pub protected_kinds: bool,
+    /// Objects another set of the same artifact applies (the platform's or a tenant's): never
+    /// pruned here, so an app that moves between them is adopted by its new set, not deleted
+    /// and created again.
+    #[serde(skip)]
+    pub elsewhere: BTreeSet<ObjRef>,
 }
 
 /// A live member of the set, as listed by its label.
@@ -106,6 +111,8 @@ pub enum KeepReason {
     Annotated(String),
     /// A Namespace, PVC or CRD, and protected kinds are not pruned by this configuration.
     ProtectedKind,
+    /// Another set of the same artifact applies it.
+    AppliedElsewhere,
 }
 
 impl fmt::Display for KeepReason {
@@ -115,6 +122,9 @@ impl fmt::Display for KeepReason {
             KeepReason::ProtectedKind => {
                 f.write_str("protected kind (allow with --prune-protected-kinds)")
             }
+            KeepReason::AppliedElsewhere => f.write_str(
+                "another set of this artifact applies it (moved between the platform and a tenant)",
+            ),
         }
     }
 }
@@ -148,7 +158,11 @@ pub fn decide(
         if desired.contains(&m.obj_ref) {
             continue;
         }
-        if let Some(a) = &m.keep_annotation {
+        if policy.elsewhere.contains(&m.obj_ref) {
+            decision
+                .kept
+                .push((m.obj_ref.clone(), KeepReason::AppliedElsewhere));
+        } else if let Some(a) = &m.keep_annotation {
             decision
                 .kept
                 .push((m.obj_ref.clone(), KeepReason::Annotated(a.clone())));
@@ -260,6 +274,19 @@ mod tests {
             d.kept[1].1,
             KeepReason::Annotated("kustomize.toolkit.fluxcd.io/prune: disabled".into())
         );
+    }
+
+    #[test]
+    fn what_another_set_of_the_artifact_applies_is_kept_not_deleted() {
+        let all = cms(5);
+        let members: Vec<_> = all.iter().map(member).collect();
+        let desired: BTreeSet<_> = all[..3].iter().cloned().collect();
+        let mut p = policy();
+        p.elsewhere.insert(all[3].clone());
+        let d = decide(&members, &desired, &p);
+        let deleted: Vec<_> = d.delete.iter().map(|m| m.obj_ref.clone()).collect();
+        assert_eq!(deleted, vec![all[4].clone()]);
+        assert_eq!(d.kept, vec![(all[3].clone(), KeepReason::AppliedElsewhere)]);
     }
 
     #[test]

@@ -118,11 +118,42 @@ pub struct ApplyReport {
     /// and nothing was pruned.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Each tenant's own apply (as its ServiceAccount, into its own inventory), after the
+    /// platform's, which this report is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<TenantReport>,
+}
+
+/// One tenant's apply: its report, or why it could not run (the API server's message).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantReport {
+    pub tenant: String,
+    /// The user it applied as: `system:serviceaccount:NS:NAME`.
+    pub user: String,
+    /// Present when the apply ran (its objects may still have failed one by one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<ApplyReport>>,
+    /// Present when it could not run at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TenantReport {
+    pub fn success(&self) -> bool {
+        self.error.is_none() && self.report.as_ref().is_some_and(|r| r.success())
+    }
 }
 
 impl ApplyReport {
-    /// Everything applied, pruning not refused or failed, and (with `--wait`) everything healthy.
+    /// Everything applied, pruning not refused or failed, (with `--wait`) everything healthy,
+    /// and every tenant's apply a success too.
     pub fn success(&self) -> bool {
+        self.platform_success() && self.tenants.iter().all(TenantReport::success)
+    }
+
+    /// [`Self::success`] for the platform's own objects, whatever the tenants did.
+    pub fn platform_success(&self) -> bool {
         self.summary.failed == 0
             && !self.interrupted
             && self.summary.unhealthy == 0

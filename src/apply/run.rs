@@ -42,6 +42,8 @@ pub enum ApplyError {
     /// The inventory's lock: held by another apply past `--lock-timeout`, or lost mid-way.
     #[error(transparent)]
     Lock(#[from] LeaseError),
+    #[error("the artifact holds objects of tenants ({tenants}), which are applied only as the tenants themselves\nhint: apply it with `ferry apply` (it impersonates each tenant's ServiceAccount)")]
+    TenantsNeedImpersonation { tenants: String },
 }
 
 /// Live feedback while an apply runs; the CLI draws it.
@@ -106,13 +108,21 @@ pub async fn apply(
         digest,
         revision,
         objects,
+        tenants,
     } = artifact;
+    if !tenants.is_empty() {
+        // Applying a tenant's objects with the platform's rights would void the tenancy.
+        return Err(ApplyError::TenantsNeedImpersonation {
+            tenants: tenants.into_keys().collect::<Vec<_>>().join(", "),
+        });
+    }
     let plan = plan(objects, &parent.id(), &discovery).await?;
     let artifact = Artifact {
         environment,
         digest,
         revision,
         objects: Vec::new(),
+        tenants: BTreeMap::new(),
     };
     let ready = Ready {
         artifact,
@@ -230,6 +240,7 @@ async fn apply_unlocked(
         health: None,
         summary: Default::default(),
         interrupted: false,
+        tenants: Vec::new(),
     };
 
     let mut applied: Vec<Target> = Vec::new();

@@ -2,9 +2,11 @@
 //! verified OCI artifact through [`Puller`], and sealed Secrets opened in memory by a [`Decryptor`].
 
 use crate::build::integrity::{self, IntegrityError};
-use crate::manifest::{parse_documents, Object};
+use crate::manifest::{parse_documents, ObjRef, Object};
+use crate::tenancy::TenantIdentity;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What one run applies.
@@ -15,7 +17,18 @@ pub struct Artifact {
     pub digest: String,
     /// The source revision (`main@sha1:...`), when the build knew it.
     pub revision: Option<String>,
+    /// Every object, the tenants' included.
     pub objects: Vec<Object>,
+    /// The tenants whose apps are in the artifact, and which of `objects` are theirs: those are
+    /// applied as the tenant (see [`super::tenants`]), every other object is the platform's.
+    pub tenants: BTreeMap<String, TenantMembers>,
+}
+
+/// One tenant of an artifact: who it applies as, and its objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantMembers {
+    pub identity: TenantIdentity,
+    pub objects: BTreeSet<ObjRef>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +100,28 @@ impl ApplySource for DirSource {
     fn load(&self) -> Result<Artifact, SourceError> {
         let (index, bytes) = integrity::read_index(&self.dir)?;
         let mut objects = Vec::new();
-        for app in index.apps.values() {
+        let mut tenants: BTreeMap<String, TenantMembers> = BTreeMap::new();
+        for (app_name, app) in &index.apps {
+            let mut members = match &app.tenant {
+                Some(t) => {
+                    let identity = index.tenants.get(t).ok_or_else(|| SourceError::Object {
+                        path: self.dir.join(crate::build::INDEX_FILE),
+                        message: format!("app `{app_name}` belongs to tenant `{t}`, which `tenants` does not describe"),
+                    })?;
+                    let (ns, sa) = identity.service_account.split_once('/').unwrap_or_default();
+                    if identity.namespaces.is_empty() || ns.is_empty() || sa.is_empty() {
+                        return Err(SourceError::Object {
+                            path: self.dir.join(crate::build::INDEX_FILE),
+                            message: format!("tenant `{t}` needs namespaces and a serviceAccount `NAMESPACE/NAME`"),
+                        });
+                    }
+                    Some(tenants.entry(t.clone()).or_insert_with(|| TenantMembers {
+                        identity: identity.clone(),
+                        objects: BTreeSet::new(),
+                    }))
+                }
+                None => None,
+            };
             for entry in &app.objects {
                 let name = format!("{}/{}", entry.kind, entry.name);
                 integrity::check_path(&self.dir, &name, &entry.path)?;
@@ -106,6 +140,9 @@ impl ApplySource for DirSource {
                     )));
                 }
                 let obj = Object::from_value(docs.remove(0)).map_err(|e| obj_err(e.to_string()))?;
+                if let Some(m) = members.as_mut() {
+                    m.objects.insert(obj.obj_ref());
+                }
                 objects.push(obj);
             }
         }
@@ -114,6 +151,7 @@ impl ApplySource for DirSource {
             digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
             revision: index.source.revision,
             objects,
+            tenants,
         })
     }
 }

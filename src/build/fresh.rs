@@ -38,7 +38,7 @@ fn env_digest(
         .iter()
         .map(|p| serde_json::json!([p.app.app, p.key, p.app.namespace]))
         .collect();
-    let material = serde_json::json!({
+    let mut material = serde_json::json!({
         "ferry": env!("CARGO_PKG_VERSION"),
         "revision": revision,
         "clusterScoped": ctx.pipeline.cluster_scoped,
@@ -47,6 +47,11 @@ fn env_digest(
         "seal": ctx.pipeline.seal,
         "pairs": pairs,
     });
+    // Who owns which app changes the index and the checks; absent, the digest stays what it
+    // was before tenants existed.
+    if !ctx.pipeline.tenants.is_empty() {
+        material["tenants"] = serde_json::json!(ctx.pipeline.tenants);
+    }
     format!(
         "sha256:{}",
         hex::encode(Sha256::digest(material.to_string().as_bytes()))

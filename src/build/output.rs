@@ -35,6 +35,10 @@ pub struct Index {
     pub content_digest: String,
     pub source: IndexSource,
     pub apps: BTreeMap<String, IndexApp>,
+    /// The tenants of `ferry.yaml` whose apps are in this environment: `ferry apply` applies
+    /// their objects as their ServiceAccounts, each in an inventory of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, crate::tenancy::TenantIdentity>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
@@ -56,6 +60,9 @@ pub struct IndexApp {
     pub input_digest: String,
     pub inputs: BTreeMap<String, String>,
     pub objects: Vec<IndexObject>,
+    /// The tenant the app belongs to; absent for the platform's apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
@@ -116,6 +123,7 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OutputError {
 /// is hard-linked from the current directory rather than written again, so one changed object
 /// costs one file write plus a link per unchanged file.
 pub(super) fn write_environment(
+    pipeline: &crate::config::Pipeline,
     out_dir: &Path,
     env: &str,
     revision: &Revision,
@@ -167,9 +175,21 @@ pub(super) fn write_environment(
                 input_digest: format!("sha256:{}", out.cache_key),
                 inputs: out.inputs.clone(),
                 objects,
+                tenant: pipeline.tenant_of(&out.app.app).map(|(t, _)| t.to_string()),
             },
         );
     }
+    let tenants = apps
+        .values()
+        .filter_map(|a| a.tenant.as_deref())
+        .filter_map(|t| {
+            let cfg = pipeline.tenants.get(t)?;
+            Some((
+                t.to_string(),
+                crate::tenancy::TenantIdentity::from_config(cfg),
+            ))
+        })
+        .collect();
     let index = Index {
         api_version: crate::config::API_VERSION.to_string(),
         kind: "BuildIndex".to_string(),
@@ -178,6 +198,7 @@ pub(super) fn write_environment(
         content_digest: digests.content.clone(),
         source: index_source(revision),
         apps,
+        tenants,
     };
     write_index(staging.path(), &index)?;
     swap_into_place(out_dir, env, staging)
@@ -396,6 +417,13 @@ pub(super) fn finish_and_write(
         }
     }
     if errors.is_empty() {
+        // Tenant apps stay inside their tenant: every violation of every app is reported.
+        for o in &outputs {
+            let found = crate::tenancy::check_objects(ctx.pipeline, env, &o.app.app, &o.objects);
+            errors.extend(found.iter().map(ToString::to_string));
+        }
+    }
+    if errors.is_empty() {
         // Seal every Secret to the environment's recipients before anything is written.
         let recipients = ctx
             .pipeline
@@ -404,6 +432,11 @@ pub(super) fn finish_and_write(
             .map(|e| e.recipients.clone())
             .unwrap_or_default();
         for o in outputs.iter_mut() {
+            // A tenant's Secrets open with the tenant's keys (and the platform's, as configured).
+            let recipients = match ctx.pipeline.tenant_of(&o.app.app) {
+                Some((_, t)) => t.seal_recipients(&recipients),
+                None => recipients.clone(),
+            };
             if let Err(e) = crate::secrets::build::seal_objects(
                 env,
                 &recipients,
@@ -420,6 +453,7 @@ pub(super) fn finish_and_write(
     if errors.is_empty() {
         report.objects = outputs.iter().map(|o| o.objects.len()).sum();
         match write_environment(
+            ctx.pipeline,
             out_dir,
             env,
             ctx.tree.revision(),

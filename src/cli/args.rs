@@ -95,6 +95,9 @@ pub enum Command {
     /// Image automation: scan registries for tags that meet ferry.yaml's `images:` policies and rewrite the marked references in a commit.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Multi-tenancy: onboard a tenant, list the tenants.
+    #[command(subcommand)]
+    Tenant(super::tenant_args::TenantCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

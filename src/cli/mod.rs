@@ -7,6 +7,7 @@ pub mod commands;
 mod progress;
 mod report;
 pub mod stdout;
+pub mod tenant_args;
 
 pub use args::Cli;
 pub use report::{print_error, ExitCode};

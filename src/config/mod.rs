@@ -7,18 +7,21 @@ mod locate;
 mod model;
 mod resolve;
 mod template;
+mod tenants;
 
 pub use error::ConfigError;
 pub use images::{
     FilterTags, ImagePolicyOverride, ImagePolicySpec, OrderPolicy, PolicyChoice, SemverPolicy,
 };
 pub use locate::line_of;
+use model::is_dns_label;
 pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
     RendererChoice, SealRule, Signing, API_VERSION, KIND,
 };
 pub use resolve::{resolve, ResolvedApp, ResolvedHelm, ResolvedSource};
 pub use template::STARTER;
+pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};
 
 use std::path::Path;
 

@@ -50,6 +50,9 @@ pub struct Pipeline {
     /// Image policies for `ferry images`, keyed by policy name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, super::images::ImagePolicySpec>,
+    /// Teams that own namespaces and apply their apps with only their own rights.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, super::tenants::Tenant>,
 }
 
 /// The cosign key pair that signs what `ferry push` sends and verifies what `pull`, `verify`,
@@ -231,7 +234,7 @@ impl RendererChoice {
     }
 }
 
-fn is_dns_label(s: &str) -> bool {
+pub(super) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()
@@ -397,6 +400,7 @@ impl Pipeline {
         for (name, app) in &self.apps {
             self.validate_app(name, app, &err)?;
         }
+        self.validate_tenants(&err)?;
         Ok(())
     }
 

@@ -194,6 +194,12 @@ async fn serve(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             body: body.clone(),
+            impersonate_user: parts
+                .headers
+                .get("impersonate-user")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            impersonate_groups: Vec::new(),
         })
     };
     match (method.as_str(), seg.as_slice()) {

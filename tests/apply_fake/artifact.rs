@@ -8,21 +8,49 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
-    std::fs::create_dir_all(dir.join("app")).expect("mkdir");
-    let mut entries = Vec::new();
-    for v in objects {
-        let o = Object::from_value(v.clone()).expect("valid object");
-        let name = ferry::build::object_file_name(&o);
-        let text = to_yaml(o.value());
-        std::fs::write(dir.join("app").join(&name), &text).expect("write");
-        entries.push(IndexObject {
-            api_version: o.api_version().into(),
-            kind: o.kind().into(),
-            namespace: o.namespace().map(str::to_string),
-            name: o.name().into(),
-            path: format!("app/{name}"),
-            digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
-        });
+    write_tenant_artifact(dir, env, &[("app", None, objects)], &[]);
+}
+
+/// One app's objects in an artifact: its name, its tenant, its objects.
+pub type AppObjects<'a> = (&'a str, Option<&'a str>, &'a [Value]);
+
+/// An artifact of several apps, some of them tenants', with the tenants' identities
+/// (`(tenant, serviceAccount NS/NAME, namespaces)`) in `index.json` as `ferry build` records them.
+pub fn write_tenant_artifact(
+    dir: &Path,
+    env: &str,
+    apps: &[AppObjects<'_>],
+    tenants: &[(&str, &str, &[&str])],
+) {
+    let mut index_apps = BTreeMap::new();
+    for (app, tenant, objects) in apps {
+        std::fs::create_dir_all(dir.join(app)).expect("mkdir");
+        let mut entries = Vec::new();
+        for v in *objects {
+            let o = Object::from_value(v.clone()).expect("valid object");
+            let name = ferry::build::object_file_name(&o);
+            let text = to_yaml(o.value());
+            std::fs::write(dir.join(app).join(&name), &text).expect("write");
+            entries.push(IndexObject {
+                api_version: o.api_version().into(),
+                kind: o.kind().into(),
+                namespace: o.namespace().map(str::to_string),
+                name: o.name().into(),
+                path: format!("{app}/{name}"),
+                digest: format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes()))),
+            });
+        }
+        index_apps.insert(
+            app.to_string(),
+            IndexApp {
+                renderer: "plain".into(),
+                namespace: None,
+                input_digest: "sha256:00".into(),
+                inputs: BTreeMap::new(),
+                objects: entries,
+                tenant: tenant.map(str::to_string),
+            },
+        );
     }
     let index = Index {
         api_version: "ferry.dev/v1alpha1".into(),
@@ -37,16 +65,19 @@ pub fn write_artifact(dir: &Path, env: &str, objects: &[Value]) {
             created: None,
             worktree: false,
         },
-        apps: BTreeMap::from([(
-            "app".to_string(),
-            IndexApp {
-                renderer: "plain".into(),
-                namespace: None,
-                input_digest: "sha256:00".into(),
-                inputs: BTreeMap::new(),
-                objects: entries,
-            },
-        )]),
+        apps: index_apps,
+        tenants: tenants
+            .iter()
+            .map(|(name, sa, namespaces)| {
+                (
+                    name.to_string(),
+                    ferry::tenancy::TenantIdentity {
+                        namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+                        service_account: sa.to_string(),
+                    },
+                )
+            })
+            .collect(),
     };
     std::fs::write(
         dir.join(INDEX_FILE),

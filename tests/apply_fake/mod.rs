@@ -21,6 +21,10 @@ pub struct Recorded {
     pub query: BTreeMap<String, String>,
     pub content_type: Option<String>,
     pub body: Option<Value>,
+    /// `Impersonate-User`, when the client acted as someone else.
+    pub impersonate_user: Option<String>,
+    /// Every `Impersonate-Group`, in order.
+    pub impersonate_groups: Vec<String>,
 }
 
 impl Recorded {
@@ -58,6 +62,9 @@ pub struct State {
     pub patch_delay: Option<std::time::Duration>,
     pub patches_in_flight: usize,
     pub max_patches_in_flight: usize,
+    /// A stand-in for RBAC: an impersonated user listed here may only touch these namespaces
+    /// (and discovery); anything else is answered 403 in the API server's words.
+    pub allowed_namespaces: BTreeMap<String, BTreeSet<String>>,
     rv: u64,
 }
 
@@ -285,6 +292,50 @@ fn user_part(v: &Value) -> Value {
     v
 }
 
+/// The 403 a real API server gives `user` for this request under [`State::allowed_namespaces`],
+/// or `None` when it is allowed (discovery always is).
+fn forbidden(st: &State, user: &str, method: &str, path: &str) -> Option<Response<Body>> {
+    let allowed = st.allowed_namespaces.get(user)?;
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, rest): (&str, &[&str]) = match segs.as_slice() {
+        ["api", _, rest @ ..] => ("", rest),
+        ["apis", g, _, rest @ ..] => (g, rest),
+        _ => return None,
+    };
+    let (ns, plural, name) = match rest {
+        [] => return None,
+        ["namespaces", ns] => (Some(*ns), "namespaces", Some(*ns)),
+        ["namespaces", ns, plural, tail @ ..] => (Some(*ns), *plural, tail.first().copied()),
+        [plural, tail @ ..] => (None, *plural, tail.first().copied()),
+    };
+    if ns.is_some_and(|n| allowed.contains(n)) {
+        return None;
+    }
+    let verb = match (method, name) {
+        ("GET", None) => "list",
+        ("GET", Some(_)) => "get",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "delete",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        _ => "access",
+    };
+    let what = match name {
+        Some(n) => format!("{plural} \"{n}\" is forbidden"),
+        None => format!("{plural} is forbidden"),
+    };
+    let place = match ns {
+        Some(n) => format!("in the namespace \"{n}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    Some(status(
+        403,
+        "Forbidden",
+        &format!("{what}: User \"{user}\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {place}"),
+        json!([]),
+    ))
+}
+
 pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
     let delay = state.lock().expect("state").patch_delay;
     if let (Some(d), true) = (delay, req.method() == http::Method::PATCH) {
@@ -314,6 +365,18 @@ pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Bo
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let impersonate_user = req
+        .headers()
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let impersonate_groups: Vec<String> = req
+        .headers()
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
     let bytes = req
         .into_body()
         .collect()
@@ -332,7 +395,15 @@ pub async fn serve(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Bo
         query: query.clone(),
         content_type,
         body: body.clone(),
+        impersonate_user: impersonate_user.clone(),
+        impersonate_groups,
     });
+    if let Some(denied) = impersonate_user
+        .as_deref()
+        .and_then(|u| forbidden(&st, u, &method, &path))
+    {
+        return denied;
+    }
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest): (String, String, Vec<&str>) = match segs.as_slice() {
         ["api", v, rest @ ..] => (String::new(), v.to_string(), rest.to_vec()),

@@ -23,11 +23,13 @@ pub fn run(g: &GlobalArgs, a: AgentArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
-    let client = super::apply::client(
+    let config = super::apply::config(
         a.cluster.kubeconfig.as_deref(),
         a.cluster.context.as_deref(),
     )
     .await?;
+    let client =
+        kube::Client::try_from(config.clone()).context("cannot create the Kubernetes client")?;
     let opts = AgentOptions {
         namespace: (!a.all_namespaces).then(|| a.cluster.namespace.clone()),
         poll: a.poll,
@@ -75,7 +77,12 @@ async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
         opts.identity,
         opts.namespace.as_deref().unwrap_or("every namespace")
     );
-    let shared = Shared::notifying(client, leader, metrics, opts, rx, notifier.clone());
+    let mut shared = Shared::notifying(client, leader, metrics, opts, rx, notifier.clone());
+    // Tenants' objects are applied as the tenants: clients from the agent's own settings, with
+    // the tenant's identity added.
+    if let Some(s) = Arc::get_mut(&mut shared) {
+        s.impersonate = Some(Arc::new(config));
+    }
     let agent = agent::run(shared, health);
     tokio::pin!(agent);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -96,8 +96,10 @@ fn once(
     start.source = a.notify.notify_source.clone();
     notifier.send(start);
     runtime.block_on(async {
-        let client = client(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
-        anyhow::Ok(apply::apply(&client, artifact, opts, progress).await?)
+        let config = config(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
+        let client =
+            Client::try_from(config.clone()).context("cannot create the Kubernetes client")?;
+        anyhow::Ok(apply::apply_with_tenants(&client, &config, artifact, opts, progress).await?)
     })
 }
 
@@ -311,6 +313,7 @@ fn options(a: &ApplyArgs) -> ApplyOptions {
             force: a.force_prune,
             max: a.max_prune,
             protected_kinds: a.prune_protected_kinds,
+            ..PrunePolicy::default()
         },
         propagation: match a.prune_propagation {
             PropagationArg::Background => apply::Propagation::Background,
@@ -333,6 +336,15 @@ pub(super) async fn client(
     kubeconfig: Option<&std::path::Path>,
     context: Option<&str>,
 ) -> anyhow::Result<Client> {
+    Client::try_from(config(kubeconfig, context).await?)
+        .context("cannot create the Kubernetes client")
+}
+
+/// The connection settings [`client`] uses; tenants' clients are made from them.
+pub(super) async fn config(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> anyhow::Result<Config> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
@@ -352,15 +364,61 @@ pub(super) async fn client(
             .await
             .context("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a cluster")?
     };
-    Client::try_from(config).context("cannot create the Kubernetes client")
+    Ok(config)
 }
 
 fn seconds(ms: u128) -> String {
     format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
 }
 
-/// The text report: a line per stage with its failures, the prune, health, and a summary.
+/// The text report: a line per stage with its failures, the prune, health, and a summary;
+/// then the same for each tenant, applied as its ServiceAccount.
 pub fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
+    print_one(out, r)?;
+    for t in &r.tenants {
+        writeln!(out)?;
+        match (&t.report, &t.error) {
+            (Some(tr), _) => {
+                writeln!(out, "tenant {} (as {}):", t.tenant, t.user)?;
+                print_one(out, tr)?;
+            }
+            (None, error) => writeln!(
+                out,
+                "tenant {} (as {}) failed: {}",
+                t.tenant,
+                t.user,
+                error.as_deref().unwrap_or("unknown error")
+            )?,
+        }
+    }
+    if !r.tenants.is_empty() {
+        let failed: Vec<&str> = r
+            .tenants
+            .iter()
+            .filter(|t| !t.success())
+            .map(|t| t.tenant.as_str())
+            .collect();
+        let platform = if r.platform_success() { "ok" } else { "failed" };
+        if failed.is_empty() {
+            writeln!(
+                out,
+                "\ntenants: all {} applied; platform {platform}",
+                r.tenants.len()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "\ntenants: {} of {} failed ({}); platform {platform}",
+                failed.len(),
+                r.tenants.len(),
+                failed.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn print_one(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
     let mode = if r.dry_run { " (dry run)" } else { "" };
     writeln!(
         out,

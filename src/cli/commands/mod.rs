@@ -22,6 +22,7 @@ mod render;
 mod secrets;
 mod signing;
 mod status;
+mod tenant;
 mod vendor;
 
 use super::args::{Cli, Command};
@@ -54,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(a) => secrets::run(g, a),
         Command::Notify(c) => notify::run(g, c),
         Command::Images(a) => images::run(g, a),
+        Command::Tenant(c) => tenant::run(g, c),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut crate::cli::stdout::stdout());
