@@ -4,6 +4,7 @@
 mod cache;
 mod compare;
 mod helm;
+pub mod helm_native;
 mod inputs;
 mod kustomize;
 pub mod kustomize_native;

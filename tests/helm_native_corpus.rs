@@ -1,0 +1,160 @@
+//! The native Helm renderer against the shared corpus: every helm case is rendered in process
+//! and compared byte for byte with the recorded `helm template` (v4.1.4) output; error cases
+//! must fail with helm's message. Cases in `MUST_MATCH` must match; every other case is listed
+//! in `KNOWN_DIFFERENT` with the reason, so none passes silently and a fixed one is noticed.
+
+use ferry::render::helm_native::{self, Options};
+use std::path::{Path, PathBuf};
+
+/// Corpus cases that must match byte for byte (error cases: fail with helm's message).
+const MUST_MATCH: &[&str] = &[
+    "helm-alertmanager-default",
+    "helm-alertmanager-features",
+    "helm-cert-manager-crds",
+    "helm-cert-manager-default",
+    "helm-cert-manager-podmonitor",
+    "helm-descheduler-default",
+    "helm-descheduler-deployment",
+    "helm-descheduler-err-required",
+    "helm-flux2-default",
+    "helm-flux2-multitenancy",
+    "helm-grafana-features",
+    "helm-keda-default",
+    "helm-keda-features",
+    "helm-kube-state-metrics-default",
+    "helm-kube-state-metrics-features",
+    "helm-prometheus-blackbox-exporter-default",
+    "helm-prometheus-blackbox-exporter-features",
+    "helm-prometheus-node-exporter-default",
+    "helm-prometheus-node-exporter-features",
+    "helm-tempo-default",
+    "helm-tempo-features",
+];
+
+/// Cases not yet identical, with the reason.
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FERRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus"));
+    dir.join("cases.tsv").is_file().then_some(dir)
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
+        if w != g {
+            return format!("line {}: want {w:?}, got {g:?}", i + 1);
+        }
+    }
+    format!(
+        "want {} lines / {} bytes, got {} lines / {} bytes",
+        want.lines().count(),
+        want.len(),
+        got.lines().count(),
+        got.len()
+    )
+}
+
+/// Options from a case's columns, as the recorded command line gives them to helm.
+fn options(dir: &Path, cols: &[&str]) -> Options {
+    let values_text = std::fs::read(dir.join(cols[5])).expect("read values file");
+    let values = helm_native::read_values_file(&values_text, cols[5]).expect("values file");
+    let mut api_versions = Vec::new();
+    let mut include_crds = false;
+    let extra: Vec<&str> = cols[6].split_whitespace().collect();
+    let mut i = 0;
+    while i < extra.len() {
+        match extra[i] {
+            "--api-versions" => {
+                api_versions.push(extra[i + 1].to_string());
+                i += 1;
+            }
+            "--include-crds" => include_crds = true,
+            "-" => {}
+            other => panic!("flag {other} not understood by this test"),
+        }
+        i += 1;
+    }
+    Options {
+        release_name: cols[3].to_string(),
+        namespace: cols[4].to_string(),
+        kube_version: "1.31.0".into(),
+        api_versions,
+        include_crds,
+        values,
+        ..Options::default()
+    }
+}
+
+/// The outcome of one case: Ok(()) when identical, else why not.
+fn run_case(dir: &Path, cols: &[&str]) -> Result<(), String> {
+    let opts = options(dir, cols);
+    let got = helm_native::render(&dir.join(cols[2]), &opts);
+    if cols[7].starts_with("error") {
+        let stderr = std::fs::read_to_string(dir.join(format!("expected/{}.stderr", cols[0])))
+            .expect("read expected stderr");
+        let want = stderr
+            .trim()
+            .trim_start_matches("Error: ")
+            .split("\n\nUse --debug")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return match got {
+            Ok(_) => Err(format!("rendered, but helm fails with: {want}")),
+            Err(e) if e.to_string() == want => Ok(()),
+            Err(e) => Err(format!("error {:?}, helm's is {want:?}", e.to_string())),
+        };
+    }
+    let want = std::fs::read_to_string(dir.join(cols[8])).expect("read expected output");
+    match got {
+        Err(e) => Err(format!("failed: {e}")),
+        Ok(got) if got == want => Ok(()),
+        Ok(got) => Err(first_difference(&want, &got)),
+    }
+}
+
+#[test]
+fn corpus_charts_match_helm_template() {
+    let Some(dir) = corpus_dir() else {
+        println!("SKIP: corpus not found (set FERRY_CORPUS)");
+        return;
+    };
+    let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("read cases.tsv");
+    let mut total = 0;
+    let mut matched = Vec::new();
+    let mut failures = Vec::new();
+    let mut report = Vec::new();
+    for line in cases.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 10 || cols[1] != "helm" {
+            continue;
+        }
+        total += 1;
+        let id = cols[0];
+        let outcome = run_case(&dir, &cols);
+        let must = MUST_MATCH.contains(&id);
+        let known = KNOWN_DIFFERENT.iter().find(|(k, _)| *k == id);
+        match (&outcome, must, known) {
+            (Ok(()), _, None) => matched.push(id),
+            (Ok(()), _, Some(_)) => {
+                matched.push(id);
+                failures.push(format!("{id}: now identical; move it to MUST_MATCH"));
+            }
+            (Err(e), true, _) => failures.push(format!("{id}: must match: {e}")),
+            (Err(e), false, Some((_, why))) => report.push(format!("{id}: {why} ({e})")),
+            (Err(e), false, None) => {
+                failures.push(format!("{id}: differs and is not listed: {e}"))
+            }
+        }
+        if outcome.is_ok() && !must {
+            failures.push(format!("{id}: identical; add it to MUST_MATCH"));
+        }
+    }
+    println!("{} of {total} helm cases byte-identical", matched.len());
+    for r in &report {
+        println!("known different: {r}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
