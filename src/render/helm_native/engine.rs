@@ -196,6 +196,13 @@ fn parse_error(filename: &str, err: &str) -> Error {
 /// `reformatExecErrorMsg`, for the errors Helm's users meet: `required`/`fail` messages are
 /// quoted at the outermost location; other errors keep Go's text.
 fn exec_error(filename: &str, err: &str) -> Error {
+    if let Some(i) = err.find(super::funcs::UNSUPPORTED) {
+        let func = err[..i].rsplit(": ").next().unwrap_or("").trim();
+        return Error::Unsupported(format!(
+            "{filename}: the template function `{func}` {}; use `renderer: binary` (or `auto`) for this chart",
+            super::funcs::UNSUPPORTED
+        ));
+    }
     let tokens: Vec<&str> = err.splitn(3, ": ").collect();
     if tokens.len() != 3 {
         return Error::Render(format!("execution error in ({filename}): {err}"));

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 /// the message.
 pub const WARN_START: &str = "HELM_ERR_START";
 pub const WARN_END: &str = "HELM_ERR_END";
+/// The words an error of a function native rendering lacks carries, so that `renderer: auto`
+/// can tell it from a chart's own error and hand the chart to the binary.
+pub const UNSUPPORTED: &str = "is not supported by ferry's native Helm renderer yet";
 /// How often one name may be included within itself.
 const RECURSION_MAX: usize = 1000;
 
@@ -136,6 +139,31 @@ fn register_data(m: &mut FuncMap) {
             |_| Ok(Value::map(Default::default())),
         ),
     );
+    for (name, arity) in [
+        ("genCA", 2),
+        ("genCAWithKey", 3),
+        ("genSelfSignedCert", 4),
+        ("genSelfSignedCertWithKey", 5),
+        ("genSignedCert", 5),
+        ("genSignedCertWithKey", 6),
+        ("genPrivateKey", 1),
+        ("buildCustomCert", 2),
+        ("htpasswd", 2),
+        ("bcrypt", 1),
+        ("derivePassword", 5),
+        ("encryptAES", 2),
+        ("decryptAES", 2),
+        ("toToml", 1),
+        ("fromToml", 1),
+        ("toYamlPretty", 1),
+    ] {
+        m.insert(
+            name,
+            Func::pure(Signature::fixed(&vec![Type::Any; arity]), move |_| {
+                Err(format!("{name} {UNSUPPORTED}"))
+            }),
+        );
+    }
     m.insert(
         "getHostByName",
         Func::pure(Signature::fixed(&[Type::String]), |_| Ok(Value::str(""))),
@@ -205,4 +233,17 @@ pub fn helm_funcs() -> FuncMap {
         }),
     );
     m
+}
+
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe_missing() {
+        let m = super::helm_funcs();
+        let t = gotmpl::Templates::with_funcs(m);
+        let names = std::fs::read_to_string("/tmp/hn/names.txt").unwrap();
+        let kw = ["if","else","end","range","with","define","template","block","nil","true","false","break","continue"];
+        let miss: Vec<&str> = names.lines().filter(|n| !kw.contains(n) && !t.has_function(n)).collect();
+        std::fs::write("/tmp/hn/missing.txt", miss.join("\n")).unwrap();
+    }
 }

@@ -4,7 +4,9 @@
 //! printed stream ([`output`]).
 //!
 //! Not yet here (the binary renders these, `renderer: auto` hands them over):
-//! values.schema.json validation, `toYamlPretty`, `toToml`/`fromToml`.
+//! values.schema.json validation; the crypto functions (`genCA`, `genSignedCert`, `htpasswd`,
+//! ...), `toYamlPretty`, `toToml`/`fromToml`, which fail with [`Error::Unsupported`] when a
+//! template calls them.
 
 mod chart;
 mod deps;
@@ -32,6 +34,10 @@ pub enum Error {
     /// Rendering failed; worded as helm words it (after its `Error: `).
     #[error("{0}")]
     Render(String),
+    /// The chart needs something native rendering lacks (named in the message); the binary
+    /// renders it.
+    #[error("{0}")]
+    Unsupported(String),
     /// A values file could not be read.
     #[error("{0}")]
     Values(String),

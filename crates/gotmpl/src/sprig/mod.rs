@@ -10,6 +10,7 @@
 //! `keys` and `values` return sorted order where Go's is random.
 
 mod conv;
+pub mod dates;
 mod dicts;
 pub mod json;
 mod lists;
@@ -60,6 +61,7 @@ pub fn funcs() -> FuncMap {
     dicts::register(&mut r);
     semver::register(&mut r);
     misc::register(&mut r);
+    dates::register(&mut r);
     register_general(&mut r);
     m
 }
