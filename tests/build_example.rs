@@ -569,9 +569,9 @@ fn bad_renderer_values_name_key_and_line() {
             "apps.frontend.renderer: unknown variant `nativ`",
         ),
         (
-            "    namespace: podinfo\n",
-            "    namespace: podinfo\n    renderer: native\n",
-            "apps.podinfo.renderer: `renderer` only applies to kustomize apps",
+            "    path: infra/namespaces\n",
+            "    path: infra/namespaces\n    renderer: native\n",
+            "apps.namespaces.renderer: `renderer` only applies to kustomize and helm apps",
         ),
     ];
     let located = regex::Regex::new(r"ferry\.yaml:\d+: ").expect("regex");

@@ -4,8 +4,8 @@ use super::BuildContext;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_rendered, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
-    KustomizeRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
+    input_digests, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
+    KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
     Renderer,
 };
 use crate::vendor::VendorError;
@@ -199,9 +199,15 @@ fn renderer_for(
     app: &ResolvedApp,
 ) -> Result<Box<dyn Renderer>, RenderError> {
     Ok(match &app.source {
-        ResolvedSource::Helm(_) => Box::new(HelmRenderer {
-            tool: ctx.tools.helm.clone()?,
-        }),
+        ResolvedSource::Helm(h) => match h.renderer {
+            RendererChoice::Binary => Box::new(HelmRenderer {
+                tool: ctx.tools.helm.clone()?,
+            }),
+            RendererChoice::Native => Box::new(NativeHelmRenderer),
+            RendererChoice::Auto => Box::new(AutoHelmRenderer {
+                binary: ctx.tools.helm.clone().ok().map(|tool| HelmRenderer { tool }),
+            }),
+        },
         ResolvedSource::Kustomize {
             renderer: RendererChoice::Native,
             ..

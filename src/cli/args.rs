@@ -106,7 +106,7 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `--renderer`: how kustomize apps render.
+/// `--renderer`: how kustomize (and, for `render helm`, helm) apps render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
     /// Native, falling back to the binary for fields native does not support yet (the default).
@@ -208,6 +208,11 @@ pub struct RenderHelmArgs {
     pub api_versions: Vec<String>,
     #[arg(long = "include-crds")]
     pub include_crds: bool,
+    /// How to render: `native` is ferry's own `helm template` (helm v4.1.4's output, no binary
+    /// needed), `binary` runs helm, `auto` runs helm when it is found and native otherwise
+    /// [default: auto].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub renderer: Option<RendererArg>,
     #[command(flatten)]
     pub tools: ToolArgs,
 }

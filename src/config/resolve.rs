@@ -49,6 +49,9 @@ pub struct ResolvedHelm {
     pub set: Map<String, Value>,
     pub api_versions: Vec<String>,
     pub include_crds: bool,
+    /// Not serialized: the renderer's fingerprint already tells the cache which one ran.
+    #[serde(skip)]
+    pub renderer: RendererChoice,
 }
 
 fn subst(s: &str, env: &str) -> String {
@@ -111,6 +114,8 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
+            // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
+            renderer: app.renderer.unwrap_or_default(),
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

@@ -273,6 +273,7 @@ mod tests {
             set: set.as_object().cloned().unwrap_or_default(),
             api_versions: vec!["x/v1".into()],
             include_crds: true,
+            renderer: Default::default(),
         };
         let args = helm_args(
             &h,
@@ -305,6 +306,7 @@ mod tests {
             set: m,
             api_versions: vec![],
             include_crds: false,
+            renderer: Default::default(),
         };
         let args = helm_args(
             &h,

@@ -6,8 +6,8 @@ use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomiz
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::render::{
-    first_difference, AutoKustomizeRenderer, ChartLocation, HelmRenderer, KustomizeRenderer,
-    NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
+    first_difference, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer, KustomizeRenderer,
+    NativeHelmRenderer, NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
 };
 use crate::source::WorkTree;
 use anyhow::Context;
@@ -85,8 +85,19 @@ fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
 }
 
 fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
-    let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
-    let renderer = HelmRenderer { tool: tools.helm? };
+    let choice = a.renderer.map(RendererChoice::from).unwrap_or_default();
+    let renderer: Box<dyn Renderer> = match choice {
+        RendererChoice::Native => Box::new(NativeHelmRenderer),
+        RendererChoice::Binary | RendererChoice::Auto => {
+            let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
+            match (choice, tools.helm) {
+                (RendererChoice::Binary, tool) => Box::new(HelmRenderer { tool: tool? }),
+                (_, tool) => Box::new(AutoHelmRenderer {
+                    binary: tool.ok().map(|tool| HelmRenderer { tool }),
+                }),
+            }
+        }
+    };
     let (release, chart) = match a.name_and_chart.as_slice() {
         [chart] => ("release-name".to_string(), chart.clone()),
         [name, chart] => (name.clone(), chart.clone()),
@@ -108,6 +119,7 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
             set,
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
+            renderer: choice,
         }),
     };
     let location = ChartLocation::Repo(chart);

@@ -125,7 +125,7 @@ fn is_yaml_or_json(name: &str) -> bool {
 /// Loads a chart directory or `.tgz` archive.
 pub fn load(path: &Path) -> Result<Chart, Error> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Chart(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Chart(format!("cannot load the chart at {}: {e}", path.display())))?;
     if meta.is_dir() {
         load_dir(path)
     } else {

@@ -161,7 +161,7 @@ fn as_time(v: &Value) -> Time {
     }
 }
 
-pub fn register(r: &mut Reg) {
+pub(crate) fn register(r: &mut Reg) {
     r.fixed("now", &[], |_| Ok(Value::Object(Rc::new(Time::now()))));
     r.fixed("date", &[STR, Any], |a| {
         Ok(Value::str(
