@@ -140,11 +140,8 @@ fn register_data(m: &mut FuncMap) {
         ),
     );
     for (name, arity) in [
-        ("genCA", 2),
         ("genCAWithKey", 3),
-        ("genSelfSignedCert", 4),
         ("genSelfSignedCertWithKey", 5),
-        ("genSignedCert", 5),
         ("genSignedCertWithKey", 6),
         ("genPrivateKey", 1),
         ("buildCustomCert", 2),
@@ -164,6 +161,7 @@ fn register_data(m: &mut FuncMap) {
             }),
         );
     }
+    super::crypto::register(m);
     m.insert(
         "getHostByName",
         Func::pure(Signature::fixed(&[Type::String]), |_| Ok(Value::str(""))),

@@ -4,11 +4,12 @@
 //! printed stream ([`output`]).
 //!
 //! Not yet here (the binary renders these, `renderer: auto` hands them over):
-//! values.schema.json validation; the crypto functions (`genCA`, `genSignedCert`, `htpasswd`,
-//! ...), `toYamlPretty`, `toToml`/`fromToml`, which fail with [`Error::Unsupported`] when a
+//! values.schema.json validation; the crypto functions other than `genCA`,
+//! `genSelfSignedCert` and `genSignedCert` (`htpasswd`, `genPrivateKey`, ...), `toYamlPretty`, `toToml`/`fromToml`, which fail with [`Error::Unsupported`] when a
 //! template calls them.
 
 mod chart;
+mod crypto;
 mod deps;
 mod engine;
 mod funcs;
