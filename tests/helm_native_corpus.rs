@@ -3,8 +3,10 @@
 //! must fail with helm's message. Cases in `MUST_MATCH` must match; every other case is listed
 //! in `KNOWN_DIFFERENT` with the reason, so none passes silently and a fixed one is noticed.
 
+mod common;
+
 use ferry::render::helm_native::{self, Options};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Corpus cases that must match byte for byte (error cases: fail with helm's message).
 const MUST_MATCH: &[&str] = &[
@@ -59,13 +61,6 @@ const MUST_MATCH: &[&str] = &[
 
 /// Cases not yet identical, with the reason.
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FERRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus"));
-    dir.join("cases.tsv").is_file().then_some(dir)
-}
 
 fn first_difference(want: &str, got: &str) -> String {
     for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
@@ -191,8 +186,7 @@ fn run_case(dir: &Path, cols: &[&str]) -> Result<(), String> {
 
 #[test]
 fn corpus_charts_match_helm_template() {
-    let Some(dir) = corpus_dir() else {
-        println!("SKIP: corpus not found (set FERRY_CORPUS)");
+    let Some(dir) = common::corpus() else {
         return;
     };
     let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("read cases.tsv");

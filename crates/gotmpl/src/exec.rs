@@ -841,7 +841,11 @@ impl Context for CallCtx<'_> {
                 quote(name)
             )));
         };
-        execute(self.set, tree, data, self.depth + 1, &self.steps)
+        // A function that runs a template (Helm's `include`) recurses through the host: grow
+        // the stack here as the executor does for its own nesting.
+        stacker::maybe_grow(RED_ZONE, NEW_STACK, || {
+            execute(self.set, tree, data, self.depth + 1, &self.steps)
+        })
     }
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
@@ -855,7 +859,9 @@ impl Context for CallCtx<'_> {
         let tree = set
             .get(name)
             .ok_or_else(|| Error::Exec(format!("template: {name}: no template")))?;
-        execute(&set, tree, data, self.depth + 1, &self.steps)
+        stacker::maybe_grow(RED_ZONE, NEW_STACK, || {
+            execute(&set, tree, data, self.depth + 1, &self.steps)
+        })
     }
 
     fn depth(&self) -> usize {
