@@ -115,7 +115,9 @@ fn same_pem_kind(a: &str, b: &str) -> bool {
     let pem_kind = |line: &str| -> Option<(String, String)> {
         let (key, value) = line.split_once(": ")?;
         let value = value.trim_matches('"');
-        let text = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()?;
         let text = String::from_utf8(text).ok()?;
         let kind = text.strip_prefix("-----BEGIN ")?.split("-----").next()?;
         Some((key.to_string(), kind.to_string()))
@@ -214,9 +216,7 @@ fn corpus_charts_match_helm_template() {
             (Ok(()), _, _) => failures.push(format!("{id}: identical; move it to MUST_MATCH")),
             (Err(e), true, _) => failures.push(format!("{id}: must match: {e}")),
             (Err(e), false, Some((_, why))) => report.push(format!("{id}: {why} ({e})")),
-            (Err(e), false, None) => {
-                failures.push(format!("{id}: differs and is not listed: {e}"))
-            }
+            (Err(e), false, None) => failures.push(format!("{id}: differs and is not listed: {e}")),
         }
     }
     println!(

@@ -26,7 +26,8 @@ fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
         let mut h = tar::Header::new_gnu();
         h.set_size(text.len() as u64);
         h.set_mode(0o644);
-        b.append_data(&mut h, name, text.as_bytes()).expect("append");
+        b.append_data(&mut h, name, text.as_bytes())
+            .expect("append");
     }
     b.into_inner().expect("tar").finish().expect("gzip")
 }
@@ -142,7 +143,8 @@ data:
     ),
 ];
 
-const USER_VALUES: &str = "replicas: 3\ndrop: {me: null}\nprimary: {size: 7}\nglobal: {shared: {c: 3}}\n";
+const USER_VALUES: &str =
+    "replicas: 3\ndrop: {me: null}\nprimary: {size: 7}\nglobal: {shared: {c: 3}}\n";
 
 #[test]
 fn feature_chart_matches_helm_template() {
@@ -192,11 +194,11 @@ fn feature_chart_matches_helm_template() {
             String::from_utf8_lossy(&out.stderr)
         );
         let want = String::from_utf8(out.stdout).expect("utf8");
-        let mut user = helm_native::read_values_file(USER_VALUES.as_bytes(), "values.yaml")
-            .expect("values");
+        let mut user =
+            helm_native::read_values_file(USER_VALUES.as_bytes(), "values.yaml").expect("values");
         if enable_cache {
-            let set = helm_native::read_values_file(b"cache: {enabled: true}", "--set")
-                .expect("set");
+            let set =
+                helm_native::read_values_file(b"cache: {enabled: true}", "--set").expect("set");
             helm_native::merge_maps(&mut user, set);
         }
         let opts = Options {
@@ -249,7 +251,9 @@ fn bad_charts_fail_with_helms_words() {
         render_err(t.path()),
         "parse error at (bad/templates/x.yaml:1): missing value for if"
     );
-    let t = chart_with("{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}\n");
+    let t = chart_with(
+        "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}\n",
+    );
     let e = render_err(t.path());
     assert!(
         e.contains("rendering template has a nested reference name: loop"),
@@ -257,7 +261,10 @@ fn bad_charts_fail_with_helms_words() {
     );
     let t = chart_with("a: b\n  c: : d\n");
     let e = render_err(t.path());
-    assert!(e.starts_with("YAML parse error on bad/templates/x.yaml"), "{e}");
+    assert!(
+        e.starts_with("YAML parse error on bad/templates/x.yaml"),
+        "{e}"
+    );
     let t = tempfile::tempdir().expect("tempdir");
     write(t.path(), &[("templates/x.yaml", "a: 1\n")]);
     let e = render_err(t.path());

@@ -4,9 +4,9 @@ use super::BuildContext;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_rendered, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
-    KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
-    Renderer,
+    input_digests, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer,
+    InputError, KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, PlainRenderer,
+    RenderError, RenderRequest, Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
@@ -205,7 +205,12 @@ fn renderer_for(
             }),
             RendererChoice::Native => Box::new(NativeHelmRenderer),
             RendererChoice::Auto => Box::new(AutoHelmRenderer {
-                binary: ctx.tools.helm.clone().ok().map(|tool| HelmRenderer { tool }),
+                binary: ctx
+                    .tools
+                    .helm
+                    .clone()
+                    .ok()
+                    .map(|tool| HelmRenderer { tool }),
             }),
         },
         ResolvedSource::Kustomize {

@@ -132,9 +132,7 @@ impl Renderer for NativeHelmRenderer {
             let unsupported = matches!(e, helm_native::Error::Unsupported(_));
             // Name files as the repository does, not by where the tree was materialised.
             let root = root.canonicalize().unwrap_or(root.clone());
-            let message = e
-                .to_string()
-                .replace(&format!("{}/", root.display()), "");
+            let message = e.to_string().replace(&format!("{}/", root.display()), "");
             native_error(secrets.redact(&message), unsupported)
         })
     }

@@ -6,8 +6,8 @@ use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomiz
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::render::{
-    first_difference, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer, KustomizeRenderer,
-    NativeHelmRenderer, NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
+    first_difference, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer,
+    KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
 };
 use crate::source::WorkTree;
 use anyhow::Context;

@@ -129,8 +129,8 @@ pub fn load(path: &Path) -> Result<Chart, Error> {
     if meta.is_dir() {
         load_dir(path)
     } else {
-        let data = std::fs::read(path)
-            .map_err(|e| Error::Chart(format!("{}: {e}", path.display())))?;
+        let data =
+            std::fs::read(path).map_err(|e| Error::Chart(format!("{}: {e}", path.display())))?;
         load_archive(&data).map_err(|e| Error::Chart(format!("{}: {e}", path.display())))
     }
 }
@@ -324,9 +324,8 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
                 let v = read_yaml_map(&f.data, "requirements.yaml")
                     .map_err(|m| Error::Chart(format!("cannot load requirements.yaml: {m}")))?;
                 if let Some(deps) = v.get("dependencies") {
-                    metadata.dependencies = serde_json::from_value(deps.clone()).map_err(|e| {
-                        Error::Chart(format!("cannot load requirements.yaml: {e}"))
-                    })?;
+                    metadata.dependencies = serde_json::from_value(deps.clone())
+                        .map_err(|e| Error::Chart(format!("cannot load requirements.yaml: {e}")))?;
                 }
                 if metadata.api_version == "v1" {
                     other.push(f);
@@ -342,13 +341,18 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
                 let rest = &n["charts/".len()..];
                 let cname = rest.split('/').next().unwrap_or_default().to_string();
                 let name = rest.to_string();
-                subcharts.entry(cname).or_default().push(File { name, data: f.data });
+                subcharts
+                    .entry(cname)
+                    .or_default()
+                    .push(File { name, data: f.data });
             }
             _ => other.push(f),
         }
     }
     if metadata.name.is_empty() {
-        return Err(Error::Chart("validation: chart.metadata.name is required".into()));
+        return Err(Error::Chart(
+            "validation: chart.metadata.name is required".into(),
+        ));
     }
     if metadata.version.is_empty() {
         return Err(Error::Chart(format!(

@@ -7,8 +7,8 @@
 use gotmpl::{Func, Object, Signature, Type, Value};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::EncodePublicKey;
-use rsa::signature::{SignatureEncoding, Signer};
 use rsa::sha2::{Digest, Sha256};
+use rsa::signature::{SignatureEncoding, Signer};
 use std::rc::Rc;
 
 /// Sprig's `certificate`: `.Cert` and `.Key` in PEM, plus what signing with it needs.
@@ -46,7 +46,12 @@ fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     if n < 128 {
         out.push(n as u8);
     } else {
-        let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|&b| b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -157,7 +162,11 @@ fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, 
     let sha_alg = seq(&[oid(&[1, 2, 840, 113_549, 1, 1, 11]), tlv(0x05, &[])]);
     let mut exts = Vec::new();
     let (usage, unused) = if spec.is_ca { (0xa4, 2) } else { (0xa0, 5) };
-    exts.push(extension(&[2, 5, 29, 15], true, bit_string(&[usage], unused)));
+    exts.push(extension(
+        &[2, 5, 29, 15],
+        true,
+        bit_string(&[usage], unused),
+    ));
     if !spec.is_ca {
         exts.push(extension(
             &[2, 5, 29, 37],
@@ -183,11 +192,7 @@ fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, 
         exts.push(extension(&[2, 5, 29, 14], false, tlv(0x04, &ski)));
     }
     if let Some(p) = parent.filter(|p| !p.ski.is_empty() && p.subject != subject) {
-        exts.push(extension(
-            &[2, 5, 29, 35],
-            false,
-            seq(&[tlv(0x80, &p.ski)]),
-        ));
+        exts.push(extension(&[2, 5, 29, 35], false, seq(&[tlv(0x80, &p.ski)])));
     }
     if !spec.dns.is_empty() || !spec.ips.is_empty() {
         let mut names: Vec<Vec<u8>> = spec.dns.iter().map(|d| tlv(0x82, d.as_bytes())).collect();

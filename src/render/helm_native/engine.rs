@@ -120,11 +120,12 @@ fn collect(
     };
     let values = match parent {
         None => shared.0.clone(),
-        Some((pdata, _)) => match map_get(pdata, "Values").and_then(|v| map_get(&v, chart.name()))
-        {
-            Some(v @ Value::Map(_)) => v,
-            _ => Value::map(BTreeMap::new()),
-        },
+        Some((pdata, _)) => {
+            match map_get(pdata, "Values").and_then(|v| map_get(&v, chart.name())) {
+                Some(v @ Value::Map(_)) => v,
+                _ => Value::map(BTreeMap::new()),
+            }
+        }
     };
     let files: BTreeMap<String, Vec<u8>> = chart
         .files

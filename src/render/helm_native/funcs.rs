@@ -232,16 +232,3 @@ pub fn helm_funcs() -> FuncMap {
     );
     m
 }
-
-#[cfg(test)]
-mod probe {
-    #[test]
-    fn probe_missing() {
-        let m = super::helm_funcs();
-        let t = gotmpl::Templates::with_funcs(m);
-        let names = std::fs::read_to_string("/tmp/hn/names.txt").unwrap();
-        let kw = ["if","else","end","range","with","define","template","block","nil","true","false","break","continue"];
-        let miss: Vec<&str> = names.lines().filter(|n| !kw.contains(n) && !t.has_function(n)).collect();
-        std::fs::write("/tmp/hn/missing.txt", miss.join("\n")).unwrap();
-    }
-}

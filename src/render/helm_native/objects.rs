@@ -249,7 +249,9 @@ impl Object for Files {
         Some(match name {
             "Get" | "GetBytes" => Func::pure(one, move |a| {
                 let name = a[0].as_str().unwrap_or_default();
-                Ok(Value::str(&files.get(name).map(|d| text(d)).unwrap_or_default()))
+                Ok(Value::str(
+                    &files.get(name).map(|d| text(d)).unwrap_or_default(),
+                ))
             }),
             "Lines" => Func::pure(one, move |a| {
                 let name = a[0].as_str().unwrap_or_default();
@@ -273,7 +275,7 @@ impl Object for Files {
                 Ok(Value::Object(Rc::new(Files(Arc::new(picked)))))
             }),
             "AsConfig" => Func::pure(none, move |_| {
-                Ok(Value::str(&Files(files.clone()).as_yaml(|d| text(d))))
+                Ok(Value::str(&Files(files.clone()).as_yaml(text)))
             }),
             "AsSecrets" => Func::pure(none, move |_| {
                 use base64::Engine;
@@ -285,11 +287,7 @@ impl Object for Files {
         })
     }
     fn display(&self) -> String {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|(k, v)| format!("{k}:{v:?}"))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", parts.join(" "))
     }
 }

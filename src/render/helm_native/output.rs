@@ -73,9 +73,8 @@ pub struct Doc {
 /// that line's whitespace is part of the separator), each trimmed, empty ones dropped.
 pub fn split_manifests(text: &str) -> Vec<String> {
     static SEP: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let sep = SEP.get_or_init(|| {
-        regex::Regex::new(r"(?:^|\s*\n)---\s*").unwrap_or_else(|_| unreachable!())
-    });
+    let sep = SEP
+        .get_or_init(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").unwrap_or_else(|_| unreachable!()));
     sep.split(text.trim())
         .filter(|d| !d.is_empty())
         .map(|d| d.trim().to_string())
@@ -87,7 +86,11 @@ fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String
     let bad = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
     let v: serde_json::Value = match crate::render::kustomize_native::yaml11::read(doc) {
         Ok(v) => v,
-        Err(_) if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) => {
+        Err(_)
+            if doc
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) =>
+        {
             serde_json::Value::Null
         }
         Err(_) => {
@@ -165,10 +168,8 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Doc>, Vec
                     hook_events: None,
                 }),
                 Some(events) => {
-                    let events: Vec<String> = events
-                        .split(',')
-                        .map(|e| e.trim().to_lowercase())
-                        .collect();
+                    let events: Vec<String> =
+                        events.split(',').map(|e| e.trim().to_lowercase()).collect();
                     // Helm drops a document naming a hook it does not know.
                     if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) {
                         hooks.push(Doc {

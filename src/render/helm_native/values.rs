@@ -51,7 +51,8 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// `values.yaml`: every document of the stream, merged (Helm's `LoadValues`).
 pub fn load_values(data: &[u8]) -> Result<Values, String> {
-    let text = std::str::from_utf8(data).map_err(|_| "values.yaml is not UTF-8 text".to_string())?;
+    let text =
+        std::str::from_utf8(data).map_err(|_| "values.yaml is not UTF-8 text".to_string())?;
     let mut out = Map::new();
     let mut doc = String::new();
     let flush = |doc: &mut String, out: &mut Values| -> Result<(), String> {
@@ -292,7 +293,9 @@ mod tests {
     fn coalesce_scopes_globals_and_nulls() {
         let chart = C {
             name: "p".into(),
-            values: obj(json!({"a": 1, "b": {"c": 2, "d": 3}, "global": {"g": 1}, "sub": {"x": 1}})),
+            values: obj(
+                json!({"a": 1, "b": {"c": 2, "d": 3}, "global": {"g": 1}, "sub": {"x": 1}}),
+            ),
             subs: vec![C {
                 name: "sub".into(),
                 values: obj(json!({"x": 0, "y": 2, "global": {"g": 0, "h": 2}})),

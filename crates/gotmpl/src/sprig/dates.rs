@@ -92,7 +92,9 @@ impl Time {
             ("01", &|| format!("{mo:02}")),
             ("02", &|| format!("{d:02}")),
             ("_2", &|| format!("{d:>2}")),
-            ("03", &|| format!("{:02}", if h % 12 == 0 { 12 } else { h % 12 })),
+            ("03", &|| {
+                format!("{:02}", if h % 12 == 0 { 12 } else { h % 12 })
+            }),
             ("04", &|| format!("{mi:02}")),
             ("05", &|| format!("{s:02}")),
             ("06", &|| format!("{:02}", y.rem_euclid(100))),
@@ -106,7 +108,14 @@ impl Time {
             ("5", &|| s.to_string()),
         ];
         'outer: while !rest.is_empty() {
-            for frac in [".000000000", ".000000", ".000", ".999999999", ".999999", ".999"] {
+            for frac in [
+                ".000000000",
+                ".000000",
+                ".000",
+                ".999999999",
+                ".999999",
+                ".999",
+            ] {
                 if let Some(r) = rest.strip_prefix(frac) {
                     let digits = frac.len() - 1;
                     let n = format!("{:09}", self.nanos);
@@ -188,13 +197,19 @@ mod tests {
             secs: 1_136_214_245,
             nanos: 120_000_000,
         };
-        assert_eq!(t.format("2006-01-02T15:04:05Z07:00"), "2006-01-02T15:04:05Z");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05Z07:00"),
+            "2006-01-02T15:04:05Z"
+        );
         assert_eq!(t.format("20060102150405"), "20060102150405");
         assert_eq!(t.format("Mon Jan _2 3:04PM .000"), "Mon Jan  2 3:04PM .120");
         let t = Time {
             secs: 1_709_251_199,
             nanos: 0,
         };
-        assert_eq!(t.format("2006-01-02 15:04:05 002"), "2024-02-29 23:59:59 060");
+        assert_eq!(
+            t.format("2006-01-02 15:04:05 002"),
+            "2024-02-29 23:59:59 060"
+        );
     }
 }

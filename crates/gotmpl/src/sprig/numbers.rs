@@ -152,7 +152,9 @@ fn decimal(f: f64) -> Option<(i128, i32)> {
 fn align(a: (i128, i32), b: (i128, i32)) -> Option<(i128, i128, i32)> {
     let e = a.1.min(b.1);
     let scale = |x: (i128, i32)| -> Option<i128> {
-        10i128.checked_pow(u32::try_from(x.1 - e).ok()?)?.checked_mul(x.0)
+        10i128
+            .checked_pow(u32::try_from(x.1 - e).ok()?)?
+            .checked_mul(x.0)
     };
     Some((scale(a)?, scale(b)?, e))
 }
@@ -169,7 +171,11 @@ fn decimal_op(first: f64, rest: &[f64], op: char) -> f64 {
         let exact = match (decimal(acc), decimal(x)) {
             (Some(a), Some(b)) => match op {
                 '+' | '-' => align(a, b).and_then(|(a, b, e)| {
-                    let r = if op == '+' { a.checked_add(b) } else { a.checked_sub(b) }?;
+                    let r = if op == '+' {
+                        a.checked_add(b)
+                    } else {
+                        a.checked_sub(b)
+                    }?;
                     Some(to_f64((r, e)))
                 }),
                 '*' => a.0.checked_mul(b.0).map(|m| to_f64((m, a.1 + b.1))),
