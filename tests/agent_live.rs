@@ -194,7 +194,13 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync-crd.yaml");
     kubectl_ok(
         &kc,
-        &["apply", "--server-side", "-f", crd.to_str().expect("utf8")],
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            crd.to_str().expect("utf8"),
+        ],
     );
     kubectl_ok(
         &kc,
@@ -475,4 +481,361 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
     let lease = holder(&kc);
     assert_eq!(lease, "", "released on shutdown");
     let _ = kubectl(&kc, &["delete", "namespace", APP, "--wait=false"]);
+}
+
+/// `ferry bootstrap` installs everything from deploy/ into a fresh namespace and waits for
+/// the first Sync to be Ready. No kubelet runs here, so the agent's pod stays Pending: the
+/// agent runs as a process beside the test, as the pod would, under the same kubeconfig.
+#[test]
+fn bootstrap_installs_the_agent_waits_for_ready_and_is_idempotent() {
+    const BNS: &str = "ferry-bootstrap-live";
+    const BAPP: &str = "bootstrap-live-app";
+    let Some(kc) = live() else { return };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let key = new_signing_key();
+    let cleanup = |kc: &Path| {
+        for (kind, name) in [("namespace", BNS), ("namespace", BAPP)] {
+            let _ = kubectl(kc, &["delete", kind, name, "--wait=true", "--timeout=60s"]);
+        }
+        let _ = kubectl(
+            kc,
+            &[
+                "delete",
+                "clusterrolebinding",
+                "ferry-applier-ferry-bootstrap-live",
+                "--ignore-not-found",
+            ],
+        );
+    };
+    cleanup(&kc);
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": BAPP}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": BAPP}, "data": {"k": "1"}}),
+    ];
+    let digest = push(
+        &registry,
+        &key,
+        tmp.path(),
+        &objects,
+        "3333333333333333333333333333333333333333",
+    );
+    let pubkey = tmp.path().join("cosign.pub");
+    std::fs::write(&pubkey, public_pem(key.verifying_key())).expect("write");
+    let url = format!("oci://{}/live/prod:latest", registry.addr);
+    let bootstrap = |extra: &[&str]| {
+        let mut c = common::ferry(&tmp.path().join("cache"));
+        c.args(["bootstrap", "--kubeconfig"])
+            .arg(&kc)
+            .args([
+                "-n",
+                BNS,
+                "--image",
+                "example.test/ferry:live",
+                "--url",
+                &url,
+                "--key",
+            ])
+            .arg(&pubkey)
+            .args([
+                "--interval",
+                "2s",
+                "--sync-timeout",
+                "60s",
+                "--timeout",
+                "90s",
+            ])
+            .args(extra);
+        c
+    };
+
+    // --dry-run shows the objects and touches nothing.
+    let dry = bootstrap(&["--dry-run"]).output().expect("ferry");
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let shown = String::from_utf8_lossy(&dry.stdout);
+    assert!(shown.contains("kind: Deployment") && shown.contains("example.test/ferry:live"));
+    assert!(
+        shown.contains("<redacted, ") && !shown.contains("BEGIN PUBLIC KEY"),
+        "{shown}"
+    );
+    assert!(
+        !kubectl(&kc, &["get", "namespace", BNS]).status.success(),
+        "dry run created nothing"
+    );
+
+    // The real run; the agent starts once bootstrap has made its Sync.
+    let started = Instant::now();
+    let child = bootstrap(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferry bootstrap");
+    while !kubectl(&kc, &["get", "sync", "prod", "-n", BNS])
+        .status
+        .success()
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no Sync made");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _agent = Agent(
+        common::ferry(&tmp.path().join("cache"))
+            .arg("agent")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["-n", BNS, "--poll", "500ms", "--health-addr", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(tmp.path().join("agent.log")).expect("log"))
+            .spawn()
+            .expect("ferry agent"),
+    );
+    let out = child.wait_with_output().expect("bootstrap");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    eprintln!(
+        "LIVE bootstrap to Ready in {:.2}s:\n{stderr}{stdout}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        stdout.contains("True") && stdout.contains("main@sha1:3333333"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("created    CustomResourceDefinition syncs.ferry.dev")
+            || stderr.contains("configured CustomResourceDefinition syncs.ferry.dev")
+            || stderr.contains("unchanged  CustomResourceDefinition syncs.ferry.dev"),
+        "{stderr}"
+    );
+    let image = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "deploy",
+            "ferry-agent",
+            "-n",
+            BNS,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(image, "example.test/ferry:live");
+    let applied = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "sync",
+            "prod",
+            "-n",
+            BNS,
+            "-o",
+            "jsonpath={.status.lastAppliedDigest}",
+        ],
+    );
+    assert_eq!(applied, digest);
+    assert_eq!(
+        kubectl_ok(
+            &kc,
+            &["get", "cm", "a", "-n", BAPP, "-o", "jsonpath={.data.k}"]
+        ),
+        "1"
+    );
+    // The agent's ServiceAccount may do what the agent needs (checked by the API server).
+    let sa = format!("system:serviceaccount:{BNS}:ferry");
+    for args in [
+        ["patch", "syncs.ferry.dev", "--subresource=status"],
+        ["update", "leases", ""],
+        ["create", "configmaps", ""],
+    ] {
+        let mut a = vec!["auth", "can-i", "-n", BNS, "--as", &sa];
+        a.extend(args.iter().filter(|x| !x.is_empty()));
+        assert!(kubectl(&kc, &a).status.success(), "{sa} may {args:?}");
+    }
+    assert!(
+        !kubectl(
+            &kc,
+            &["auth", "can-i", "create", "clusterroles", "--as", &sa]
+        )
+        .status
+        .success(),
+        "least privilege: no RBAC rights"
+    );
+
+    // Again: everything is unchanged, and it is Ready at once.
+    let again = bootstrap(&[]).output().expect("ferry");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains(" 0 changed"), "{stderr}");
+    drop(_agent);
+    cleanup(&kc);
+}
+
+fn crd(group: &str, kind: &str, plural: &str) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(), "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1beta1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    })
+}
+
+/// `wait: true` holds the Sync until a Flagger Canary is promoted and a custom resource meets
+/// the Sync's CEL health rule: both judged on what a real API server stores.
+#[test]
+fn wait_follows_flagger_canaries_and_cel_health_rules() {
+    const HNS: &str = "ferry-health-live";
+    const HAPP: &str = "health-live-app";
+    let Some(kc) = live() else { return };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let key = new_signing_key();
+    for ns in [HNS, HAPP] {
+        let _ = kubectl(
+            &kc,
+            &["delete", "namespace", ns, "--wait=true", "--timeout=60s"],
+        );
+    }
+    let crd_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync-crd.yaml");
+    kubectl_ok(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            crd_file.to_str().expect("utf8"),
+        ],
+    );
+    kubectl_ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/syncs.ferry.dev",
+            "--timeout=60s",
+        ],
+    );
+    kubectl_ok(&kc, &["create", "namespace", HNS]);
+    let pubkey = tmp.path().join("cosign.pub");
+    std::fs::write(&pubkey, public_pem(key.verifying_key())).expect("write");
+    kubectl_ok(
+        &kc,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "keys",
+            "-n",
+            HNS,
+            &format!("--from-file=cosign.pub={}", pubkey.display()),
+        ],
+    );
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HAPP}}),
+        crd("flagger.app", "Canary", "canaries"),
+        crd("ferry-live.example.com", "Widget", "widgets"),
+        json!({"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": "web", "namespace": HAPP}, "spec": {"targetRef": {"kind": "Deployment", "name": "web"}}}),
+        json!({"apiVersion": "ferry-live.example.com/v1beta1", "kind": "Widget", "metadata": {"name": "w", "namespace": HAPP}, "spec": {"size": 3}}),
+    ];
+    push(
+        &registry,
+        &key,
+        tmp.path(),
+        &objects,
+        "4444444444444444444444444444444444444444",
+    );
+    kubectl_stdin(&kc, &["apply", "-f", "-"], &format!(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Sync\nmetadata: {{name: prod, namespace: {HNS}}}\nspec:\n  url: oci://{}/live/prod:latest\n  interval: 2s\n  timeout: 90s\n  wait: true\n  verify: {{secretRef: {{name: keys, key: cosign.pub}}}}\n  healthCheckExprs:\n  - apiVersion: ferry-live.example.com/v1beta1\n    kind: Widget\n    current: \"has(status.phase) && status.phase == 'Ready'\"\n    failed: \"has(status.phase) && status.phase == 'Broken'\"\n",
+        registry.addr
+    ));
+    let _agent = Agent(
+        common::ferry(&tmp.path().join("cache"))
+            .arg("agent")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["-n", HNS, "--poll", "500ms", "--health-addr", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(tmp.path().join("agent.log")).expect("log"))
+            .spawn()
+            .expect("ferry agent"),
+    );
+    let sync = |kc: &Path| -> Value {
+        serde_json::from_str(&kubectl_ok(
+            kc,
+            &["get", "sync", "prod", "-n", HNS, "-o", "json"],
+        ))
+        .expect("json")
+    };
+    // Applied, then held: neither the Canary nor the Widget is healthy yet.
+    let started = Instant::now();
+    while !kubectl(
+        &kc,
+        &["get", "widget.ferry-live.example.com", "w", "-n", HAPP],
+    )
+    .status
+    .success()
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "not applied");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(
+        ready(&sync(&kc)),
+        Some("True"),
+        "Ready before the canary was promoted"
+    );
+
+    let merge = |kind: &str, name: &str, patch: &str| {
+        kubectl_ok(
+            &kc,
+            &["patch", kind, name, "-n", HAPP, "--type=merge", "-p", patch],
+        );
+    };
+    merge(
+        "canary.flagger.app",
+        "web",
+        r#"{"status":{"phase":"Succeeded"}}"#,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(
+        ready(&sync(&kc)),
+        Some("True"),
+        "Ready before the Widget rule held"
+    );
+    let released = Instant::now();
+    merge(
+        "widget.ferry-live.example.com",
+        "w",
+        r#"{"status":{"phase":"Ready"}}"#,
+    );
+    while ready(&sync(&kc)) != Some("True") {
+        assert!(
+            released.elapsed() < Duration::from_secs(60),
+            "not Ready: {:#}",
+            sync(&kc)["status"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "LIVE Ready {:.2}s after the Widget met its CEL rule (canary promoted before)",
+        released.elapsed().as_secs_f64()
+    );
+    drop(_agent);
+    for ns in [HNS, HAPP] {
+        let _ = kubectl(&kc, &["delete", "namespace", ns, "--wait=false"]);
+    }
+    for c in ["canaries.flagger.app", "widgets.ferry-live.example.com"] {
+        let _ = kubectl(&kc, &["delete", "crd", c, "--wait=false"]);
+    }
 }

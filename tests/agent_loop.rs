@@ -498,14 +498,8 @@ async fn two_agents_never_lead_one_sync_at_once() {
         "1111111111111111111111111111111111111111",
     );
     w.fake.put_sync(NS, "prod", w.spec());
-    let a = Arc::new(LeaseLeader {
-        client: w.client.clone(),
-        identity: "agent-a".into(),
-    });
-    let b = Arc::new(LeaseLeader {
-        client: w.client.clone(),
-        identity: "agent-b".into(),
-    });
+    let a = Arc::new(LeaseLeader::new(w.client.clone(), "agent-a"));
+    let b = Arc::new(LeaseLeader::new(w.client.clone(), "agent-b"));
     let (shared_a, _ta) = w.shared(a.clone());
     let (shared_b, _tb) = w.shared(b.clone());
     let mut worker_a = Worker::new(shared_a, SyncStatus::default());

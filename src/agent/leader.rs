@@ -2,21 +2,24 @@
 //! rolling update, or `replicas: 2`) never apply the same sync at once, while different syncs
 //! can be led by different agents.
 //!
-//! The loop sees only the [`Leader`] trait, so the lock can be swapped (say, for the
-//! inventory's own lease) without touching the loop.
+//! The Lease is taken and kept with [`crate::apply::lease`], the lock `ferry apply` holds per
+//! inventory: expiry is judged by this process's clock (the holder's record unchanged for a
+//! whole lease duration), never by comparing the holder's `renewTime` with ours, so clock skew
+//! between nodes cannot hand a live leader's sync to a second agent.
+//!
+//! The loop sees only the [`Leader`] trait, so tests can run without a lock ([`Always`]).
 
+use crate::apply::lease::{Attempt, HeldLease, LeaseConfig, LeaseLock};
 use futures::future::BoxFuture;
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, PostParams};
 use kube::Client;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A lock per sync.
 pub trait Leader: Send + Sync {
-    /// Takes or renews the lock on the sync `namespace/name` for `hold`. `Ok(false)`: another
-    /// holder has it and its lease has not run out.
+    /// Takes or keeps the lock on the sync `namespace/name` for `hold`. `Ok(false)`: another
+    /// holder has it and has not gone away.
     fn acquire<'a>(
         &'a self,
         namespace: &'a str,
@@ -45,116 +48,104 @@ impl Leader for Always {
     }
 }
 
+/// One sync's lock: the waiter's view of the Lease and, while leading, the held lease.
+struct Slot {
+    lock: LeaseLock,
+    held: Option<HeldLease>,
+}
+
+type SlotRef = Arc<tokio::sync::Mutex<Slot>>;
+
 /// Leases named `ferry-sync-<sync>` in the sync's namespace, held by `identity`.
 pub struct LeaseLeader {
-    pub client: Client,
-    /// Unique per agent process: the pod name plus a random suffix.
-    pub identity: String,
+    client: Client,
+    identity: String,
+    /// Per sync, so a slow API call for one sync never holds up another's election.
+    slots: Mutex<HashMap<(String, String), SlotRef>>,
 }
 
 pub fn lease_name(sync: &str) -> String {
     format!("ferry-sync-{sync}")
 }
 
-fn expired(spec: &LeaseSpec, now: Timestamp) -> bool {
-    let Some(renewed) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
-        return true;
-    };
-    let secs = i64::from(spec.lease_duration_seconds.unwrap_or(0));
-    renewed.0.as_second().saturating_add(secs) < now.as_second()
-}
-
 impl LeaseLeader {
+    /// `identity` must be unique per agent process: the pod name plus a random suffix.
+    pub fn new(client: Client, identity: impl Into<String>) -> LeaseLeader {
+        LeaseLeader {
+            client,
+            identity: identity.into(),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slot(&self, namespace: &str, name: &str, hold: Duration) -> SlotRef {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots
+            .entry((namespace.to_string(), name.to_string()))
+            .or_insert_with(|| {
+                let cfg = LeaseConfig {
+                    holder: self.identity.clone(),
+                    duration: hold,
+                    ..LeaseConfig::new(namespace, &lease_name(name))
+                };
+                Arc::new(tokio::sync::Mutex::new(Slot {
+                    lock: LeaseLock::new(self.client.clone(), cfg),
+                    held: None,
+                }))
+            })
+            .clone()
+    }
+
     async fn try_acquire(
         &self,
         namespace: &str,
         name: &str,
         hold: Duration,
     ) -> Result<bool, String> {
-        let api: Api<Lease> = Api::namespaced(self.client.clone(), namespace);
-        let lease = lease_name(name);
-        let now = Timestamp::now();
-        let seconds = i32::try_from(hold.as_secs().max(1)).unwrap_or(i32::MAX);
-        let current = api
-            .get_opt(&lease)
-            .await
-            .map_err(|e| format!("reading Lease {namespace}/{lease}: {e}"))?;
-        let Some(mut current) = current else {
-            let new = Lease {
-                metadata: ObjectMeta {
-                    name: Some(lease.clone()),
-                    namespace: Some(namespace.to_string()),
-                    labels: Some(
-                        [(
-                            "app.kubernetes.io/managed-by".to_string(),
-                            "ferry".to_string(),
-                        )]
-                        .into(),
-                    ),
-                    ..ObjectMeta::default()
-                },
-                spec: Some(LeaseSpec {
-                    holder_identity: Some(self.identity.clone()),
-                    acquire_time: Some(MicroTime(now)),
-                    renew_time: Some(MicroTime(now)),
-                    lease_duration_seconds: Some(seconds),
-                    lease_transitions: Some(0),
-                    ..LeaseSpec::default()
-                }),
-            };
-            return match api.create(&PostParams::default(), &new).await {
-                Ok(_) => Ok(true),
-                // Another agent created it first.
-                Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
-                Err(e) => Err(format!("creating Lease {namespace}/{lease}: {e}")),
-            };
-        };
-        let spec = current.spec.get_or_insert_with(LeaseSpec::default);
-        let mine = spec.holder_identity.as_deref() == Some(self.identity.as_str());
-        let free = spec.holder_identity.as_deref().is_none_or(str::is_empty);
-        if !mine && !free && !expired(spec, now) {
-            return Ok(false);
-        }
-        // Renewed less than half its duration ago: still safely ours (the caller sizes `hold`
-        // so that a pass started now ends within it), and a quiet pass writes nothing.
-        if mine && !expired(spec, now) {
-            let renewed = spec.renew_time.as_ref().map_or(0, |t| t.0.as_second());
-            if now.as_second().saturating_sub(renewed) < i64::from(seconds) / 2
-                && spec.lease_duration_seconds == Some(seconds)
-            {
+        let slot = self.slot(namespace, name, hold);
+        let mut slot = slot.lock().await;
+        if let Some(held) = slot.held.as_mut() {
+            // Renewed less than half its duration ago: still safely ours (the caller sizes
+            // `hold` so that a pass started now ends within it), and a quiet pass writes nothing.
+            if held.since_renewed() < hold / 2 && held.config().duration == hold {
                 return Ok(true);
             }
+            held.set_duration(hold);
+            return match held.renew().await {
+                Ok(()) => Ok(true),
+                Err(lost) => {
+                    slot.held = None;
+                    Err(lost.to_string())
+                }
+            };
         }
-        if !mine {
-            spec.holder_identity = Some(self.identity.clone());
-            spec.acquire_time = Some(MicroTime(now));
-            spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
-        }
-        spec.renew_time = Some(MicroTime(now));
-        spec.lease_duration_seconds = Some(seconds);
-        // The resourceVersion read above makes this a compare-and-swap: of two agents taking
-        // an expired lease at once, one gets 409 Conflict.
-        match api.replace(&lease, &PostParams::default(), &current).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
-            Err(e) => Err(format!("renewing Lease {namespace}/{lease}: {e}")),
+        match slot.lock.try_acquire().await {
+            Ok(Attempt::Acquired(mut held)) => {
+                if held.config().duration != hold {
+                    held.set_duration(hold);
+                }
+                slot.held = Some(*held);
+                Ok(true)
+            }
+            Ok(Attempt::Busy(_)) => Ok(false),
+            Err(e) => Err(e.to_string()),
         }
     }
 
     async fn give_up(&self, namespace: &str, name: &str) {
-        let api: Api<Lease> = Api::namespaced(self.client.clone(), namespace);
-        let lease = lease_name(name);
-        let Ok(Some(mut current)) = api.get_opt(&lease).await else {
-            return;
+        let slot = {
+            let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots
+                .get(&(namespace.to_string(), name.to_string()))
+                .cloned()
         };
-        let Some(spec) = current.spec.as_mut() else {
-            return;
-        };
-        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
-            return;
+        let Some(slot) = slot else { return };
+        let held = slot.lock().await.held.take();
+        if let Some(held) = held {
+            if let Err(e) = held.release().await {
+                eprintln!("agent: {namespace}/{name}: releasing its lease: {e}");
+            }
         }
-        spec.holder_identity = None;
-        let _ = api.replace(&lease, &PostParams::default(), &current).await;
     }
 }
 
@@ -170,24 +161,5 @@ impl Leader for LeaseLeader {
 
     fn release<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(self.give_up(namespace, name))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lease_runs_out_after_its_duration() {
-        let t = |s: i64| Timestamp::from_second(s).expect("time");
-        let spec = LeaseSpec {
-            renew_time: Some(MicroTime(t(1000))),
-            lease_duration_seconds: Some(30),
-            ..LeaseSpec::default()
-        };
-        assert!(!expired(&spec, t(1020)));
-        assert!(!expired(&spec, t(1030)));
-        assert!(expired(&spec, t(1031)));
-        assert!(expired(&LeaseSpec::default(), t(0)));
     }
 }

@@ -7,6 +7,7 @@
 //! is one sync's loop, [`leader`] decides which agent runs a sync, [`status`], [`events`] and
 //! [`metrics`] report; [`run`] watches the Syncs and runs one independent task per sync.
 
+pub mod bootstrap;
 pub mod client;
 pub mod events;
 pub mod fetch;

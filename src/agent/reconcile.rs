@@ -500,6 +500,9 @@ impl Worker {
             wait: sync.wait.then_some(remaining),
             crd_timeout: remaining.min(Duration::from_secs(120)),
             cancel: Some(cancel.clone()),
+            // Validated when the Sync was read.
+            health_rules: apply::health_expr::HealthRules::compile(&sync.health_check_exprs)
+                .unwrap_or_default(),
             ..ApplyOptions::default()
         };
         let client = self.shared.client.clone();

@@ -112,6 +112,8 @@ struct RawSpec {
     force_conflicts: bool,
     #[serde(default)]
     drift: DriftSpec,
+    #[serde(default)]
+    health_check_exprs: Vec<crate::apply::health_expr::HealthExprSpec>,
 }
 
 fn yes() -> bool {
@@ -141,6 +143,8 @@ pub struct Sync {
     pub wait: bool,
     pub force_conflicts: bool,
     pub drift: DriftSpec,
+    /// CEL health rules (validated: they compile).
+    pub health_check_exprs: Vec<crate::apply::health_expr::HealthExprSpec>,
     /// The value of [`RECONCILE_ANNOTATION`], if set.
     pub requested_at: Option<String>,
 }
@@ -254,6 +258,15 @@ impl Sync {
                 }
             }
         }
+        if let Err(errors) =
+            crate::apply::health_expr::HealthRules::compile(&raw.health_check_exprs)
+        {
+            let first = &errors[0];
+            return Err(err(
+                &format!("spec.healthCheckExprs[{}].{}", first.index, first.field),
+                first.message.clone(),
+            ));
+        }
         let parent_kind = match raw.inventory.kind.as_deref() {
             None | Some("Secret") => ParentKind::Secret,
             Some("ConfigMap") => ParentKind::ConfigMap,
@@ -291,6 +304,7 @@ impl Sync {
             wait: raw.wait,
             force_conflicts: raw.force_conflicts,
             drift: raw.drift,
+            health_check_exprs: raw.health_check_exprs,
         })
     }
 }
@@ -389,6 +403,24 @@ mod tests {
         assert!(s.prune && !s.wait && !s.suspend);
         assert_eq!(s.inventory_namespace, "ferry-system");
         assert_eq!(s.parent_kind, ParentKind::Secret);
+    }
+
+    #[test]
+    fn health_rules_are_compiled_when_the_sync_is_read() {
+        let verify = json!({"insecureSkipVerify": true});
+        let rule = json!({"apiVersion": "example.com/v1", "kind": "Widget", "current": "status.phase == 'Ready'"});
+        let s = Sync::from_object(&obj(json!({
+            "url": "oci://r.example/p:v1", "verify": verify, "healthCheckExprs": [rule]
+        })))
+        .expect("valid");
+        assert_eq!(s.health_check_exprs.len(), 1);
+        let bad =
+            json!({"apiVersion": "example.com/v1", "kind": "Gadget", "current": "status.phase =="});
+        let e = error(
+            json!({"url": "oci://r.example/p:v1", "verify": verify, "healthCheckExprs": [rule, bad]}),
+        );
+        assert_eq!(e.field, "spec.healthCheckExprs[1].current");
+        assert!(e.message.contains("not a CEL expression"), "{e}");
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub fn assess(obj: &Value) -> Health {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd(obj),
         ("apiregistration.k8s.io", "APIService") => condition_true(obj, "Available"),
         ("policy", "PodDisruptionBudget") => pdb(obj),
+        ("flagger.app", "Canary") => canary(obj),
         _ => generic(obj),
     }
 }
@@ -291,6 +292,22 @@ fn condition_true(obj: &Value, kind: &str) -> Health {
             condition_text(c)
         )),
         None => in_progress(format!("condition {kind} not reported yet")),
+    }
+}
+
+/// Flagger's Canary, by `status.phase` as Flux reads it: a roll-out in progress holds `--wait`
+/// until it is promoted (Succeeded) or rolled back (Failed).
+fn canary(obj: &Value) -> Health {
+    match obj["status"]["phase"].as_str() {
+        Some("Succeeded" | "Initialized") => Health::Current,
+        Some("Failed") => Health::Failed(format!(
+            "canary analysis failed: {}",
+            condition(obj, "Promoted")
+                .map(condition_text)
+                .unwrap_or_else(|| "rolled back".into())
+        )),
+        Some(p) => in_progress(format!("canary phase {p}")),
+        None => in_progress("Flagger has not reported a phase yet"),
     }
 }
 

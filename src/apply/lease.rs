@@ -324,6 +324,20 @@ impl HeldLease {
         &self.lease
     }
 
+    /// Time since the last successful write of the lock.
+    pub fn since_renewed(&self) -> Duration {
+        self.renewed.elapsed()
+    }
+
+    /// Changes `leaseDurationSeconds` from the next renewal on.
+    pub fn set_duration(&mut self, duration: Duration) {
+        self.cfg.duration = duration;
+        let seconds = self.cfg.duration_seconds();
+        if let Some(spec) = self.lease.spec.as_mut() {
+            spec.lease_duration_seconds = Some(seconds);
+        }
+    }
+
     /// How often to renew: a third of the duration, so two renewals may fail before it lapses.
     pub fn renew_every(&self) -> Duration {
         self.cfg.duration / 3

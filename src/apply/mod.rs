@@ -9,6 +9,7 @@
 pub mod discovery;
 pub mod drift;
 pub mod health;
+pub mod health_expr;
 pub mod inventory;
 pub mod lease;
 pub mod live;
@@ -79,6 +80,8 @@ pub struct ApplyOptions {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The inventory's lock.
     pub lock: LockOptions,
+    /// CEL health rules for kinds the built-in rules do not know (`healthCheckExprs`).
+    pub health_rules: health_expr::HealthRules,
 }
 
 impl ApplyOptions {
@@ -132,6 +135,7 @@ impl Default for ApplyOptions {
             tooling_version: env!("CARGO_PKG_VERSION").to_string(),
             cancel: None,
             lock: LockOptions::default(),
+            health_rules: health_expr::HealthRules::default(),
         }
     }
 }

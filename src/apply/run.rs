@@ -325,6 +325,7 @@ async fn apply_unlocked(
             timeout,
             opts.poll_interval,
             opts.concurrency,
+            &opts.health_rules,
         )
         .await;
         report.health = Some(
@@ -611,6 +612,7 @@ async fn establish_crds(
         opts.crd_timeout,
         opts.poll_interval,
         opts.concurrency,
+        &opts.health_rules,
     )
     .await;
     for ((i, _), (_, health)) in crds.iter().zip(verdicts) {

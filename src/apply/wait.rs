@@ -1,7 +1,9 @@
-//! Waiting until applied objects are healthy, and naming each one that is not when time runs out.
+//! Waiting until applied objects are healthy (by the user's CEL rules for their kinds, else the
+//! built-in ones), and naming each one that is not when time runs out.
 
 use super::discovery::Resolved;
 use super::health::{assess, Health};
+use super::health_expr::HealthRules;
 use super::ssa;
 use crate::manifest::ObjRef;
 use futures::StreamExt;
@@ -23,6 +25,7 @@ pub async fn wait_healthy(
     timeout: Duration,
     interval: Duration,
     concurrency: usize,
+    rules: &HealthRules,
 ) -> Vec<(ObjRef, Health)> {
     let start = Instant::now();
     let mut verdicts: Vec<Option<Health>> = vec![None; targets.len()];
@@ -43,7 +46,7 @@ pub async fn wait_healthy(
             async move {
                 let ns = (!t.obj_ref.namespace.is_empty()).then_some(t.obj_ref.namespace.as_str());
                 let verdict = match ssa::get(client, &t.resolved, ns, &t.obj_ref.name).await {
-                    Ok(Some(live)) => assess(&live),
+                    Ok(Some(live)) => rules.assess(&live).unwrap_or_else(|| assess(&live)),
                     Ok(None) => Health::InProgress("not found in the cluster".into()),
                     Err(e) => Health::InProgress(format!("cannot read it: {e}")),
                 };

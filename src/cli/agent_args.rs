@@ -86,3 +86,56 @@ pub struct ControlArgs {
 fn parse_duration_ms(s: &str) -> Result<Duration, String> {
     crate::agent::spec::parse_duration(s).or_else(|_| parse_duration(s))
 }
+
+/// `ferry bootstrap`: install the agent and one Sync into a cluster.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The agent's container image (ferry builds none; see deploy/Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// The artifact the first Sync deploys, as `ferry push` printed it.
+    #[arg(long, value_name = "oci://REGISTRY/REPO:TAG")]
+    pub url: String,
+    /// The Sync's name [default: the artifact repository's last path segment].
+    #[arg(long, value_name = "NAME")]
+    pub sync: Option<String>,
+    /// The cosign public key that must have signed the artifact (read from the file, stored
+    /// in the Secret ferry-keys).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "insecure_skip_verify"
+    )]
+    pub key: Option<PathBuf>,
+    /// Accept unsigned artifacts (never for production).
+    #[arg(long, conflicts_with = "key")]
+    pub insecure_skip_verify: bool,
+    /// The cluster's age identity, which opens the artifact's sealed Secrets (stored in the
+    /// Secret ferry-keys; never printed).
+    #[arg(long, value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
+    /// The Sync's interval and per-reconcile timeout (Go durations).
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub interval: String,
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub sync_timeout: String,
+    /// What the agent may apply: `least` (deploy/rbac.yaml), `cluster-admin`, or `none`.
+    #[arg(long, value_enum, default_value = "least")]
+    pub rbac: crate::agent::bootstrap::Rbac,
+    /// The registry speaks plain HTTP (a registry on loopback).
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Print the objects (the key Secret redacted) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for the Sync to become Ready.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub timeout: Duration,
+    /// Return once everything is applied, without waiting for the agent.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}

@@ -83,6 +83,9 @@ pub enum Command {
     Resume(super::agent_args::ControlArgs),
     /// Ask the agent to reconcile a Sync now; returns once it has.
     Reconcile(super::agent_args::ControlArgs),
+    /// Install (or upgrade) the agent and a first Sync in a cluster, then wait until it is
+    /// Ready. Idempotent; `--dry-run` prints what it would apply.
+    Bootstrap(super::agent_args::BootstrapArgs),
     /// Encrypt, decrypt, edit and re-key SOPS files (age recipients; sops 3.x compatible).
     #[command(subcommand)]
     Secrets(SecretsCommand),

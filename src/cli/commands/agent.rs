@@ -59,10 +59,10 @@ async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
     let leader: Arc<dyn leader::Leader> = if a.no_leader_election {
         Arc::new(leader::Always)
     } else {
-        Arc::new(leader::LeaseLeader {
-            client: client.clone(),
-            identity: opts.identity.clone(),
-        })
+        Arc::new(leader::LeaseLeader::new(
+            client.clone(),
+            opts.identity.clone(),
+        ))
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
     eprintln!(

@@ -2,6 +2,7 @@
 
 mod agent;
 mod apply;
+mod bootstrap;
 mod build;
 mod cache;
 mod control;
@@ -46,6 +47,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(a) => apply::run(g, a),
         Command::Agent(a) => agent::run(g, a),
         Command::Status(a) => status::run(g, a),
+        Command::Bootstrap(a) => bootstrap::run(g, a),
         Command::Suspend(a) => control::run(g, control::Action::Suspend, a),
         Command::Resume(a) => control::run(g, control::Action::Resume, a),
         Command::Reconcile(a) => control::run(g, control::Action::Reconcile, a),

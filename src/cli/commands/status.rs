@@ -137,7 +137,7 @@ fn print(a: &StatusArgs, rows: &[Row]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn table(out: &mut impl Write, rows: &[Row], namespaces: bool) -> std::io::Result<()> {
+pub(crate) fn table(out: &mut impl Write, rows: &[Row], namespaces: bool) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no Syncs found");
     }
