@@ -201,6 +201,22 @@ fn write_inline_values(
     Ok(file)
 }
 
+/// A helm request's app, the materialised tree and where its chart is on disk.
+pub(super) fn helm_request<'a>(
+    req: &RenderRequest<'a>,
+) -> Result<(&'a ResolvedHelm, std::path::PathBuf, std::path::PathBuf), RenderError> {
+    let ResolvedSource::Helm(h) = &req.app.source else {
+        return Err(RenderError::Invalid("not a helm app".into()));
+    };
+    let root = req.tree.materialize()?;
+    let chart = match req.chart {
+        Some(ChartLocation::Repo(p)) => root.join(p),
+        Some(ChartLocation::Archive(p)) => p.clone(),
+        None => return Err(RenderError::Invalid("no chart location".into())),
+    };
+    Ok((h, root, chart))
+}
+
 impl Renderer for HelmRenderer {
     fn name(&self) -> &'static str {
         "helm"
@@ -211,15 +227,7 @@ impl Renderer for HelmRenderer {
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        let ResolvedSource::Helm(h) = &req.app.source else {
-            return Err(RenderError::Invalid("not a helm app".into()));
-        };
-        let root = req.tree.materialize()?;
-        let chart = match req.chart {
-            Some(ChartLocation::Repo(p)) => root.join(p),
-            Some(ChartLocation::Archive(p)) => p.clone(),
-            None => return Err(RenderError::Invalid("no chart location".into())),
-        };
+        let (h, root, chart) = helm_request(req)?;
         // Inline values (from ferry.yaml, never decrypted ones) reach helm in a file of ours.
         let inline = match inline_values_file(&h.set) {
             Some(v) => Some(write_inline_values(&v)?),

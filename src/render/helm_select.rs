@@ -5,8 +5,8 @@
 
 use super::helm::HelmRenderer;
 use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
-use super::{ChartLocation, RenderError, RenderRequest, Renderer};
-use crate::config::{ResolvedApp, ResolvedHelm, ResolvedSource};
+use super::{RenderError, RenderRequest, Renderer};
+use crate::config::{ResolvedApp, ResolvedHelm};
 use serde_json::{Map, Value};
 
 /// ferry's own `helm template` ([`helm_native`]); no binary needed.
@@ -117,15 +117,7 @@ impl Renderer for NativeHelmRenderer {
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        let ResolvedSource::Helm(h) = &req.app.source else {
-            return Err(RenderError::Invalid("not a helm app".into()));
-        };
-        let root = req.tree.materialize()?;
-        let chart = match req.chart {
-            Some(ChartLocation::Repo(p)) => root.join(p),
-            Some(ChartLocation::Archive(p)) => p.clone(),
-            None => return Err(RenderError::Invalid("no chart location".into())),
-        };
+        let (h, root, chart) = super::helm::helm_request(req)?;
         let (values, secrets) = user_values(req, h)?;
         let opts = options(req.app, h, values);
         helm_native::render(&chart, &opts).map_err(|e| {

@@ -220,7 +220,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, String> {
         if n.starts_with('/') {
             return Err("chart illegally contains absolute paths".into());
         }
-        let n = clean(&n);
+        let n = gotmpl::sprig::clean_path(&n);
         if n == "." {
             return Err(format!(
                 "chart illegally contains content outside the base directory: {raw:?}"
@@ -262,29 +262,6 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, String> {
         return Err("no files in chart archive".into());
     }
     Ok(files)
-}
-
-/// Go's `path.Clean` for relative slash paths.
-fn clean(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    if out.is_empty() {
-        ".".into()
-    } else {
-        out.join("/")
-    }
 }
 
 pub fn load_archive(data: &[u8]) -> Result<Chart, Error> {

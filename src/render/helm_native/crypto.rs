@@ -258,6 +258,17 @@ fn days(v: &Value) -> i64 {
     v.as_int().unwrap_or(0)
 }
 
+/// A leaf certificate's template from `(cn, ips, alternateDNS, daysValid, ...)`.
+fn leaf(a: &[Value]) -> Result<Spec<'_>, String> {
+    Ok(Spec {
+        cn: a[0].as_str().unwrap_or_default(),
+        ips: ips(&a[1])?,
+        dns: strings(&a[2], "alternate DNS names")?,
+        days: days(&a[3]),
+        is_ca: false,
+    })
+}
+
 fn wrap(c: Result<Certificate, String>) -> Result<Value, String> {
     c.map(|c| Value::Object(Rc::new(c)))
 }
@@ -280,16 +291,7 @@ pub fn register(m: &mut gotmpl::FuncMap) {
         "genSelfSignedCert",
         Func::pure(
             Signature::fixed(&[Type::String, Type::Any, Type::Any, Type::Int]),
-            |a| {
-                let spec = Spec {
-                    cn: a[0].as_str().unwrap_or_default(),
-                    ips: ips(&a[1])?,
-                    dns: strings(&a[2], "alternate DNS names")?,
-                    days: days(&a[3]),
-                    is_ca: false,
-                };
-                wrap(create(&spec, None))
-            },
+            |a| wrap(create(&leaf(&a)?, None)),
         ),
     );
     m.insert(
@@ -307,14 +309,7 @@ pub fn register(m: &mut gotmpl::FuncMap) {
                         super::funcs::UNSUPPORTED
                     ));
                 };
-                let spec = Spec {
-                    cn: a[0].as_str().unwrap_or_default(),
-                    ips: ips(&a[1])?,
-                    dns: strings(&a[2], "alternate DNS names")?,
-                    days: days(&a[3]),
-                    is_ca: false,
-                };
-                wrap(create(&spec, Some(ca)))
+                wrap(create(&leaf(&a)?, Some(ca)))
             },
         ),
     );

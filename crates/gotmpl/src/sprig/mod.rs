@@ -20,6 +20,7 @@ pub mod semver;
 mod strings;
 
 pub use conv::{deep_equal, empty, strval, to_float64, to_int64};
+pub use misc::clean as clean_path;
 
 use crate::func::{Func, FuncMap, FuncResult, Signature, Type};
 use crate::value::Value;
