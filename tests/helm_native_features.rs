@@ -104,6 +104,9 @@ data:
   data: {{ .Values.fromExports | default "none" | quote }}
   global: {{ toJson .Values.global | quote }}
   drop: {{ toYaml .Values.drop | quote }}
+  {{- range $path, $bytes := .Files.Glob "files/**" }}
+  {{ base $path }}: {{ $.Files.Get $path | quote }}
+  {{- end }}
 "#,
     ),
     (

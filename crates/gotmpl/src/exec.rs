@@ -303,6 +303,16 @@ impl<'t> State<'t> {
                     }
                 }
             }
+            Value::Object(o) if o.range_entries().is_some() => {
+                for (k, v) in o.range_entries().unwrap_or_default() {
+                    ran = true;
+                    let elem = Rv::plain(v);
+                    match self.range_iteration(r, mark, Rv::plain(Value::str(&k)), elem)? {
+                        Flow::Break => return Ok(()),
+                        _ => continue,
+                    }
+                }
+            }
             Value::Invalid | Value::Nil => {}
             v => {
                 return Err(self.errorf(format!("range can't iterate over {}", format_v(v))));

@@ -286,6 +286,18 @@ impl Object for Files {
             _ => return None,
         })
     }
+    fn range_entries(&self) -> Option<Vec<(String, Value)>> {
+        // Each value is Go's `[]byte`.
+        Some(
+            self.0
+                .iter()
+                .map(|(k, v)| {
+                    let bytes = v.iter().map(|b| Value::Uint8(*b)).collect();
+                    (k.clone(), Value::list(bytes))
+                })
+                .collect(),
+        )
+    }
     fn display(&self) -> String {
         let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", parts.join(" "))
