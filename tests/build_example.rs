@@ -533,6 +533,54 @@ fn native_renderer_writes_the_same_out_as_the_binary() {
 }
 
 #[test]
+fn native_helm_writes_the_same_out_as_the_binary() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    build_json(r, cache.path(), &["--out", "out-binary"]);
+    edit(
+        &r.join("ferry.yaml"),
+        "    namespace: podinfo\n    helm:",
+        "    namespace: podinfo\n    renderer: native\n    helm:",
+    );
+    common::commit_all(r, "native helm");
+    // No helm binary in reach: the native renderer needs none.
+    let out = common::ferry(cache.path())
+        .env("FERRY_HELM", r.join("no-such-helm"))
+        .args(["build", "-C"])
+        .arg(r)
+        .args(["--output", "json", "--out", "out-native"])
+        .output()
+        .expect("ferry runs");
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    // Switching renderers re-renders the helm app: its cache key names the renderer.
+    assert_eq!(
+        rendered(&report),
+        [
+            ("prod".to_string(), vec!["podinfo".to_string()]),
+            ("staging".to_string(), vec!["podinfo".to_string()])
+        ]
+    );
+    let binary = objects_only(&r.join("out-binary"));
+    assert!(binary.iter().any(|(p, _)| p.contains("podinfo")));
+    assert_eq!(binary, objects_only(&r.join("out-native")));
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(r.join("out-native/prod/index.json")).expect("index"),
+    )
+    .expect("json");
+    let renderer = index["apps"]["podinfo"]["renderer"].as_str().unwrap_or("");
+    assert!(renderer.starts_with("ferry-native"), "{renderer}");
+}
+
+#[test]
 fn build_compare_reports_each_kustomize_root() {
     if !tools_present() {
         return;
