@@ -122,6 +122,10 @@ data:
         "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"-5\"\n\
          ---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: test\n",
     ),
+    (
+        "templates/release.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release\ndata:\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  revision: {{ .Release.Revision | quote }}\n  service: {{ .Release.Service }}\n",
+    ),
     ("templates/NOTES.txt", "Thanks for installing {{ .Release.Name }}\n"),
     ("templates/empty.yaml", "{{- if false }}\nkind: Nothing\n{{- end }}\n"),
     (
@@ -146,17 +150,9 @@ data:
     ),
 ];
 
-const USER_VALUES: &str =
-    "replicas: 3\ndrop: {me: null}\nprimary: {size: 7}\nglobal: {shared: {c: 3}}\n";
-
-#[test]
-fn feature_chart_matches_helm_template() {
-    let Some(helm) = common::require_tool("helm") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let chart = tmp.path().join("app");
-    write(&chart, PARENT);
+/// The feature chart, with its `.tgz` subchart.
+fn make_chart(chart: &Path) {
+    write(chart, PARENT);
     let cache = tgz(&[
         (
             "cache/Chart.yaml",
@@ -168,6 +164,19 @@ fn feature_chart_matches_helm_template() {
         ),
     ]);
     std::fs::write(chart.join("charts/cache-2.0.0.tgz"), cache).expect("tgz");
+}
+
+const USER_VALUES: &str =
+    "replicas: 3\ndrop: {me: null}\nprimary: {size: 7}\nglobal: {shared: {c: 3}}\n";
+
+#[test]
+fn feature_chart_matches_helm_template() {
+    let Some(helm) = common::require_tool("helm") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("app");
+    make_chart(&chart);
     let values = tmp.path().join("values.yaml");
     std::fs::write(&values, USER_VALUES).expect("values");
     for enable_cache in [false, true] {
@@ -215,6 +224,49 @@ fn feature_chart_matches_helm_template() {
         };
         let got = helm_native::render(&chart, &opts).expect("native renders");
         assert_eq!(got, want, "cache enabled: {enable_cache}");
+    }
+}
+
+/// `ferry render helm` with helm's switches gives helm's output with either renderer.
+#[test]
+fn render_helm_flags_match_with_both_renderers() {
+    if common::require_tool("helm").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("app");
+    make_chart(&chart);
+    let cache = tmp.path().join("cache");
+    for flags in [
+        &["--skip-tests", "--is-upgrade"][..],
+        &["--no-hooks"][..],
+        &[][..],
+    ] {
+        let mut outputs = Vec::new();
+        for renderer in ["binary", "native"] {
+            let out = common::ferry(&cache)
+                .args(["render", "helm", "rel"])
+                .arg(&chart)
+                .args(["-n", "ns", "--set", "replicas=4", "--renderer", renderer])
+                .args(flags)
+                .output()
+                .expect("ferry runs");
+            assert!(
+                out.status.success(),
+                "{renderer} {flags:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            outputs.push(String::from_utf8(out.stdout).expect("utf8"));
+        }
+        assert_eq!(outputs[0], outputs[1], "flags {flags:?}");
+        let has_test = outputs[1].contains("name: smoke");
+        let has_hook = outputs[1].contains("name: migrate");
+        assert_eq!(has_test, flags.is_empty(), "{flags:?}");
+        assert_eq!(has_hook, !flags.contains(&"--no-hooks"), "{flags:?}");
+        assert_eq!(
+            outputs[1].contains("upgrade: \"true\""),
+            flags.contains(&"--is-upgrade")
+        );
     }
 }
 
@@ -276,6 +328,19 @@ fn bad_charts_fail_with_helms_words() {
     std::fs::write(t.path().join("c.tgz"), b"not a gzip at all").expect("write");
     let e = render_err(&t.path().join("c.tgz"));
     assert!(e.contains("not a gzip-compressed tar archive"), "{e}");
+    let t = chart_with("a: 1\n");
+    write(
+        t.path(),
+        &[(
+            "Chart.yaml",
+            "apiVersion: v2\nname: bad\nversion: 0.1.0\ndependencies:\n- name: gone\n  version: 1.0.0\n",
+        )],
+    );
+    let e = render_err(t.path());
+    assert!(
+        e.ends_with("found in Chart.yaml, but missing in charts/ directory: gone"),
+        "{e}"
+    );
     let t = chart_with("a: {{ genPrivateKey \"rsa\" }}\n");
     let opts = Options::default();
     let e = helm_native::render(t.path(), &opts).expect_err("refused");

@@ -211,6 +211,15 @@ pub struct RenderHelmArgs {
     pub api_versions: Vec<String>,
     #[arg(long = "include-crds")]
     pub include_crds: bool,
+    /// Leave out the chart's test hooks (`helm.sh/hook: test`).
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+    /// Leave out every hook.
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    /// Render as an upgrade (`.Release.IsUpgrade` true, `IsInstall` false).
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
     /// How to render: `native` is ferry's own `helm template` (helm v4.1.4's output, no binary
     /// needed), `binary` runs helm, `auto` runs helm when it is found and native otherwise
     /// [default: auto].

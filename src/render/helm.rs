@@ -113,6 +113,15 @@ pub fn helm_args(
     if h.include_crds {
         args.push("--include-crds".into());
     }
+    for (on, flag) in [
+        (h.flags.skip_tests, "--skip-tests"),
+        (h.flags.no_hooks, "--no-hooks"),
+        (h.flags.is_upgrade, "--is-upgrade"),
+    ] {
+        if on {
+            args.push(flag.into());
+        }
+    }
     args
 }
 
@@ -282,6 +291,7 @@ mod tests {
             api_versions: vec!["x/v1".into()],
             include_crds: true,
             renderer: Default::default(),
+            flags: Default::default(),
         };
         let args = helm_args(
             &h,
@@ -315,6 +325,7 @@ mod tests {
             api_versions: vec![],
             include_crds: false,
             renderer: Default::default(),
+            flags: Default::default(),
         };
         let args = helm_args(
             &h,

@@ -99,6 +99,9 @@ fn options(app: &ResolvedApp, h: &ResolvedHelm, values: Map<String, Value>) -> O
         kube_version: app.kube_version.clone(),
         api_versions: h.api_versions.clone(),
         include_crds: h.include_crds,
+        skip_tests: h.flags.skip_tests,
+        no_hooks: h.flags.no_hooks,
+        is_upgrade: h.flags.is_upgrade,
         values,
         ..Options::default()
     }

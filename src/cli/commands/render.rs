@@ -120,6 +120,11 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
             renderer: choice,
+            flags: crate::config::HelmFlags {
+                skip_tests: a.skip_tests,
+                no_hooks: a.no_hooks,
+                is_upgrade: a.is_upgrade,
+            },
         }),
     };
     let location = ChartLocation::Repo(chart);

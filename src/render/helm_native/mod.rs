@@ -81,6 +81,7 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
         &opts.kube_version
     };
     let kube = objects::KubeVersion::parse(kube_text).map_err(Error::Render)?;
+    check_dependencies(&chart)?;
     deps::process(&mut chart, &opts.values);
     let vals = values::coalesce(&chart, &opts.values, false);
     if !chart.metadata.kube_version.is_empty()
@@ -118,6 +119,28 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
             no_hooks: opts.no_hooks,
         },
     ))
+}
+
+/// Helm's `CheckDependencies` of the top chart: every dependency Chart.yaml names must be
+/// under `charts/`.
+fn check_dependencies(c: &Chart) -> Result<(), Error> {
+    let missing: Vec<&str> = c
+        .metadata
+        .dependencies
+        .iter()
+        .flatten()
+        .filter(|r| !c.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Render(format!(
+        "an error occurred while checking for chart dependencies. You may need to run `helm \
+         dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in \
+         charts/ directory: {}",
+        missing.join(", ")
+    )))
 }
 
 /// Helm's `CRDObjects`: this chart's `crds/` files, then its subcharts'.
