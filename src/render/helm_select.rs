@@ -103,7 +103,6 @@ fn options(app: &ResolvedApp, h: &ResolvedHelm, values: Map<String, Value>) -> O
         no_hooks: h.flags.no_hooks,
         is_upgrade: h.flags.is_upgrade,
         values,
-        ..Options::default()
     }
 }
 
