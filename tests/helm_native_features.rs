@@ -270,6 +270,38 @@ fn render_helm_flags_match_with_both_renderers() {
     }
 }
 
+/// `ferry render helm --compare` says the feature chart renders the same both ways, and
+/// exits 1 on a chart native renders differently (here: one it cannot render).
+#[test]
+fn render_helm_compare_reports_agreement() {
+    if common::require_tool("helm").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("app");
+    make_chart(&chart);
+    let cache = tmp.path().join("cache");
+    let out = common::ferry(&cache)
+        .args(["render", "helm", "--compare", "rel"])
+        .arg(&chart)
+        .args(["-n", "ns"])
+        .output()
+        .expect("ferry runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(": same ("), "{stdout}");
+    let bad = chart_with("a: {{ htpasswd \"u\" \"p\" | quote }}\n");
+    let out = common::ferry(&cache)
+        .args(["render", "helm", "--compare", "rel"])
+        .arg(bad.path())
+        .output()
+        .expect("ferry runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("native cannot render it"), "{stdout}");
+    assert!(stdout.contains("htpasswd"), "{stdout}");
+}
+
 fn chart_with(template: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
     write(

@@ -225,6 +225,10 @@ pub struct RenderHelmArgs {
     /// [default: auto].
     #[arg(long, value_enum, value_name = "HOW")]
     pub renderer: Option<RendererArg>,
+    /// Render with helm and natively, print whether they agree or the first differing line,
+    /// and exit with status 1 on a difference.
+    #[arg(long, conflicts_with = "renderer")]
+    pub compare: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
 }
