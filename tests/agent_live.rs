@@ -420,6 +420,65 @@ fn the_agent_syncs_picks_up_a_new_artifact_corrects_on_request_and_suspends() {
         "main@sha1:3333333333333333333333333333333333333333"
     );
 
+    // Report mode: an edit is recorded with the time it began, and left alone.
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "sync",
+            "prod",
+            "-n",
+            NS,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"drift":{"mode":"report"}}}"#,
+        ],
+    );
+    wait_for(&kc, "report mode seen", Duration::from_secs(30), |v| {
+        v["status"]["observedGeneration"] == v["metadata"]["generation"]
+    });
+    let edited_at = k8s_openapi::jiff::Timestamp::now();
+    edit_cm(&kc, "a", "by-hand");
+    wait_for(&kc, "drift reported", Duration::from_secs(30), |v| {
+        v["status"]["drift"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|x| x["object"].as_str().is_some_and(|o| o.ends_with("/a")))
+        })
+    });
+    let drift = sync_json(&kc)["status"]["drift"].clone();
+    eprintln!("LIVE drift reported: {drift}");
+    let since = drift[0]["since"].as_str().expect("since");
+    let since: k8s_openapi::jiff::Timestamp = since.parse().expect("RFC 3339");
+    assert!(
+        since.as_second() >= edited_at.as_second() - 1
+            && since.as_second() <= k8s_openapi::jiff::Timestamp::now().as_second(),
+        "drift began {since}, edited {edited_at}"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(cm_value(&kc, "a"), "by-hand", "report mode never writes");
+    assert_eq!(
+        sync_json(&kc)["status"]["drift"][0]["since"],
+        drift[0]["since"],
+        "the start is kept"
+    );
+    kubectl_ok(
+        &kc,
+        &[
+            "patch",
+            "sync",
+            "prod",
+            "-n",
+            NS,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"drift":{"mode":"correct"}}}"#,
+        ],
+    );
+    wait_for(&kc, "corrected again", Duration::from_secs(30), |v| {
+        v["status"]["drift"].as_array().is_none_or(Vec::is_empty)
+    });
+    assert_eq!(cm_value(&kc, "a"), "3");
+
     // This run's Sync only (earlier runs' events linger until they expire).
     let uid = sync_json(&kc)["metadata"]["uid"]
         .as_str()

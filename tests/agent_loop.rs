@@ -6,6 +6,7 @@
 mod agent_fake;
 mod apply_fake;
 mod common;
+mod notify_fake;
 
 use agent_fake::AgentFake;
 use apply_fake::artifact::write_artifact;
@@ -93,6 +94,14 @@ impl World {
     }
 
     fn shared(&self, leader: Arc<dyn Leader>) -> (Arc<Shared>, watch::Sender<bool>) {
+        self.shared_notifying(leader, ferry::notify::Notifier::disabled())
+    }
+
+    fn shared_notifying(
+        &self,
+        leader: Arc<dyn Leader>,
+        notifier: ferry::notify::Notifier,
+    ) -> (Arc<Shared>, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let opts = AgentOptions {
             poll: Duration::from_millis(100),
@@ -103,12 +112,13 @@ impl World {
             ..AgentOptions::default()
         };
         (
-            Shared::new(
+            Shared::notifying(
                 self.client.clone(),
                 leader,
                 Arc::new(Metrics::new()),
                 opts,
                 rx,
+                notifier,
             ),
             tx,
         )
@@ -836,4 +846,90 @@ async fn drift_is_corrected_or_only_reported_with_its_start_kept_and_ignore_rule
     assert!(w.status("prod").drift.is_empty());
     let reasons: Vec<String> = w.fake.event_reasons().into_iter().map(|(_, r)| r).collect();
     assert_eq!(reasons.last().map(String::as_str), Some("DriftEnded"));
+}
+
+/// The agent tells a real HTTP receiver what happened, once per piece of news: the first
+/// apply, drift found and corrected, a refused artifact (not again on the retry).
+#[tokio::test]
+async fn outcomes_drift_and_refusals_are_notified_once_each() {
+    let Some(w) = World::start() else { return };
+    let rx = notify_fake::Receiver::start(notify_fake::Answer::code(200, "{}"));
+    let yaml = format!(
+        "providers:\n  - name: hook\n    type: webhook\n    url: {}/h\nalerts:\n  - providers: [hook]\n",
+        rx.url
+    );
+    let cfg = ferry::notify::NotifyConfig::from_yaml("notify.yaml", &yaml)
+        .expect("parses")
+        .resolve()
+        .expect("resolves");
+    let notifier =
+        ferry::notify::Notifier::start(cfg, false, 64, Arc::new(|_: &str| {})).expect("starts");
+    let d1 = w.push(
+        &[ns("shop"), cm("a", "1")],
+        "1111111111111111111111111111111111111111",
+    );
+    let mut spec = w.spec();
+    spec["drift"] = json!({"mode": "correct"});
+    w.fake.put_sync(NS, "prod", spec.clone());
+    let (shared, _tx) = w.shared_notifying(Arc::new(Always), notifier.clone());
+    let mut worker = Worker::new(shared, SyncStatus::default());
+    worker.pass(&w.sync("prod")).await;
+    w.fake.with(|st| {
+        st.get_mut("", "configmaps", "shop", "a").expect("cm")["data"]["k"] = json!("edited")
+    });
+    worker.pass(&w.sync("prod")).await;
+    assert_eq!(w.configmap("a").expect("a")["data"]["k"], "1");
+    // A key that did not sign the artifact: refused, twice, told once.
+    let other = new_signing_key();
+    w.fake.put_secret(
+        NS,
+        "other",
+        "cosign.pub",
+        &public_pem(other.verifying_key()),
+    );
+    spec["verify"]["secretRef"]["name"] = json!("other");
+    w.fake.put_sync(NS, "prod", spec);
+    worker.pass(&w.sync("prod")).await;
+    worker.pass(&w.sync("prod")).await;
+    assert!(notifier.flush(Duration::from_secs(20)), "delivered");
+
+    let got: Vec<Value> = rx.requests().iter().map(|r| r.json()).collect();
+    let kinds: Vec<&str> = got.iter().filter_map(|v| v["kind"].as_str()).collect();
+    let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
+    assert_eq!(count("applied"), 1, "{kinds:?}");
+    assert_eq!(count("driftBegan"), 1, "{kinds:?}");
+    assert_eq!(count("driftCorrected"), 1, "{kinds:?}");
+    assert_eq!(count("verificationRefused"), 1, "{kinds:?}");
+    let applied = got
+        .iter()
+        .find(|v| v["kind"] == "applied")
+        .expect("applied");
+    assert_eq!(applied["environment"], "prod");
+    assert_eq!(applied["digest"], d1.as_str());
+    assert_eq!(
+        applied["revision"],
+        "main@sha1:1111111111111111111111111111111111111111"
+    );
+    assert_eq!(applied["counts"]["created"], 2);
+    let drift = got
+        .iter()
+        .find(|v| v["kind"] == "driftBegan")
+        .expect("drift");
+    assert!(
+        drift["details"].to_string().contains("ConfigMap/shop/a"),
+        "{drift}"
+    );
+    let refused = got
+        .iter()
+        .find(|v| v["kind"] == "verificationRefused")
+        .expect("refused");
+    assert_eq!(refused["severity"], "error");
+    assert!(
+        refused["summary"]
+            .to_string()
+            .contains("did not verify; nothing was applied")
+            && refused["details"].to_string().contains("no signature"),
+        "{refused}"
+    );
+    assert_eq!(notifier.stats().failed, 0);
 }

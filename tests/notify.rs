@@ -738,3 +738,61 @@ fn no_secret_value_reaches_any_receiver_however_the_apply_fails() {
         }
     }
 }
+
+/// GitLab and Gitea/Forgejo speak their own commit-status dialects: each receiver checks the
+/// path, the auth header and the body field by field, for pending, success and failure.
+#[test]
+fn gitlab_and_gitea_get_commit_statuses_in_their_own_format() {
+    let gl = Receiver::start(Answer::code(201, r#"{"id":1}"#));
+    let gt = Receiver::start(Answer::code(201, r#"{"id":1}"#));
+    let yaml = format!(
+        "providers:\n  - name: gl\n    type: gitlab\n    baseUrl: {}\n    token: {{env: FERRY_TEST_GL_TOKEN}}\n    repository: group/sub/app\n  - name: gt\n    type: gitea\n    baseUrl: {}/forgejo\n    token: {{env: FERRY_TEST_GT_TOKEN}}\n    repository: acme/app\nalerts:\n  - providers: [gl, gt]\n    events: [progressing, applied, failed]\n",
+        gl.url, gt.url
+    );
+    std::env::set_var("FERRY_TEST_GL_TOKEN", "glpat-TESTTOKEN");
+    std::env::set_var("FERRY_TEST_GT_TOKEN", "gitea-TESTTOKEN");
+    let (n, _) = start(&yaml);
+    let revision = format!("main@sha1:{SHA}");
+    n.send(Event::progressing("prod", "sha256:9a0b", Some(&revision)));
+    let mut applied = Event::new(Kind::Applied, "prod", "prod applied: 3 created");
+    applied.revision = Some(revision.clone());
+    n.send(applied);
+    n.send(failed_event());
+    assert!(n.flush(Duration::from_secs(20)));
+
+    let reqs = gl.wait_for(3);
+    let states: Vec<Value> = reqs.iter().map(|r| r.json()["state"].clone()).collect();
+    assert_eq!(
+        states,
+        [json!("pending"), json!("success"), json!("failed")]
+    );
+    for r in &reqs {
+        assert_eq!(
+            r.path,
+            format!("/api/v4/projects/group%2Fsub%2Fapp/statuses/{SHA}")
+        );
+        assert_eq!(r.header("private-token"), Some("glpat-TESTTOKEN"));
+        let v = r.json();
+        assert_eq!(v["name"], "ferry/prod");
+        assert_eq!(v["ref"], "main");
+        assert!(v.get("context").is_none(), "{v}");
+    }
+    let reqs = gt.wait_for(3);
+    let states: Vec<Value> = reqs.iter().map(|r| r.json()["state"].clone()).collect();
+    assert_eq!(
+        states,
+        [json!("pending"), json!("success"), json!("failure")]
+    );
+    for r in &reqs {
+        assert_eq!(
+            r.path,
+            format!("/forgejo/api/v1/repos/acme/app/statuses/{SHA}")
+        );
+        assert_eq!(r.header("authorization"), Some("token gitea-TESTTOKEN"));
+        assert_eq!(r.json()["context"], "ferry/prod");
+    }
+    assert!(reqs[2].json()["description"]
+        .as_str()
+        .expect("description")
+        .contains("failed to apply"));
+}

@@ -64,7 +64,7 @@ pub async fn fetch(
     digest: &str,
     insecure: bool,
     trust: Trust,
-) -> Result<Artifact, FetchError> {
+) -> Result<(Artifact, Option<String>), FetchError> {
     let r = ArtifactRef::parse(reference)
         .map_err(|e| FetchError::Reference(e.to_string()))?
         .with_digest(digest);
@@ -78,7 +78,7 @@ fn fetch_blocking(
     r: &ArtifactRef,
     registry: RegistryOptions,
     trust: &Trust,
-) -> Result<Artifact, FetchError> {
+) -> Result<(Artifact, Option<String>), FetchError> {
     let keys = match &trust.public_key {
         Some(pem) => vec![parse_public(Path::new(&trust.key_source), pem)
             .map_err(|e| FetchError::Key(e.to_string()))?],
@@ -105,7 +105,8 @@ fn fetch_blocking(
     })?;
     let mut a = DirSource { dir: content }.load()?;
     a.digest = verified.digest.clone();
-    if let Some(rev) = verified.manifest.provenance().revision {
+    let provenance = verified.manifest.provenance();
+    if let Some(rev) = provenance.revision {
         a.revision = Some(rev);
     }
     if a.objects.iter().any(is_sealed) {
@@ -118,5 +119,6 @@ fn fetch_blocking(
         };
         a.objects = unseal(a.objects, ids.as_ref().map(|i| i as &dyn Decryptor))?;
     }
-    Ok(a)
+    // `org.opencontainers.image.source`: where commit statuses go.
+    Ok((a, provenance.source))
 }

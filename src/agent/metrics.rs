@@ -25,6 +25,9 @@ pub struct Metrics {
     drifted: Family<Labels, Gauge>,
     ready: Family<Labels, Gauge>,
     suspended: Family<Labels, Gauge>,
+    notifications: Family<Labels, Counter>,
+    /// The notifier's counters as last copied into `notifications`.
+    notified: std::sync::Mutex<crate::notify::Counters>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -74,6 +77,7 @@ impl Metrics {
         let drifted = Family::<Labels, Gauge>::default();
         let ready = Family::<Labels, Gauge>::default();
         let suspended = Family::<Labels, Gauge>::default();
+        let notifications = Family::<Labels, Counter>::default();
         registry.register_with_unit(
             "reconcile_duration",
             "Time one reconciliation of a sync took, from resolving the tag to the end of the apply",
@@ -116,7 +120,14 @@ impl Metrics {
             "1 when the sync is suspended, else 0",
             suspended.clone(),
         );
+        registry.register(
+            "notifications",
+            "Notifications by result (delivered, failed, dropped from a full queue, suppressed as repeats, skipped as not applicable)",
+            notifications.clone(),
+        );
         Metrics {
+            notifications,
+            notified: std::sync::Mutex::new(crate::notify::Counters::default()),
             registry,
             duration,
             reconciliations,
@@ -184,6 +195,24 @@ impl Metrics {
         }
     }
 
+    /// Copies the notifier's counters (monotonic) into `ferry_agent_notifications_total`.
+    pub fn notifications(&self, now: crate::notify::Counters) {
+        let mut last = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+        for (result, was, is) in [
+            ("delivered", last.delivered, now.delivered),
+            ("failed", last.failed, now.failed),
+            ("dropped", last.dropped, now.dropped),
+            ("suppressed", last.suppressed, now.suppressed),
+            ("skipped", last.skipped, now.skipped),
+        ] {
+            let c = self
+                .notifications
+                .get_or_create(&vec![("result".to_string(), result.to_string())]);
+            c.inc_by(is.saturating_sub(was));
+        }
+        *last = now;
+    }
+
     /// The OpenMetrics text exposition.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -216,6 +245,25 @@ mod tests {
         ] {
             assert!(t.contains(want), "{want} not in:\n{t}");
         }
+        m.notifications(crate::notify::Counters {
+            delivered: 3,
+            failed: 1,
+            ..Default::default()
+        });
+        m.notifications(crate::notify::Counters {
+            delivered: 5,
+            failed: 1,
+            ..Default::default()
+        });
+        let t = m.text();
+        assert!(
+            t.contains("ferry_agent_notifications_total{result=\"delivered\"} 5"),
+            "{t}"
+        );
+        assert!(
+            t.contains("ferry_agent_notifications_total{result=\"failed\"} 1"),
+            "{t}"
+        );
         m.remove("ferry-system/prod");
         assert!(!m.text().contains("ferry-system/prod"));
     }

@@ -42,6 +42,8 @@ pub struct AgentOptions {
     pub field_manager: String,
     /// This agent's name in Leases and events.
     pub identity: String,
+    /// The repository commit statuses go to when an artifact names no source.
+    pub notify_source: Option<String>,
 }
 
 impl Default for AgentOptions {
@@ -54,6 +56,7 @@ impl Default for AgentOptions {
             event_window: Duration::from_secs(600),
             field_manager: "ferry".into(),
             identity: default_identity(),
+            notify_source: None,
         }
     }
 }
@@ -75,6 +78,8 @@ pub struct Shared {
     pub metrics: Arc<metrics::Metrics>,
     pub opts: AgentOptions,
     pub shutdown: watch::Receiver<bool>,
+    /// Where reconciliation outcomes, drift and refusals are sent (disabled by default).
+    pub notifier: crate::notify::Notifier,
 }
 
 impl Shared {
@@ -85,6 +90,25 @@ impl Shared {
         opts: AgentOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Shared> {
+        Shared::notifying(
+            client,
+            leader,
+            metrics,
+            opts,
+            shutdown,
+            crate::notify::Notifier::disabled(),
+        )
+    }
+
+    /// As [`Shared::new`], sending notifications through `notifier`.
+    pub fn notifying(
+        client: kube::Client,
+        leader: Arc<dyn Leader>,
+        metrics: Arc<metrics::Metrics>,
+        opts: AgentOptions,
+        shutdown: watch::Receiver<bool>,
+        notifier: crate::notify::Notifier,
+    ) -> Arc<Shared> {
         let events =
             events::Recorder::new(client.clone(), opts.identity.clone(), opts.event_window);
         Arc::new(Shared {
@@ -94,6 +118,7 @@ impl Shared {
             metrics,
             opts,
             shutdown,
+            notifier,
         })
     }
 }

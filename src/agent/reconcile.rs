@@ -18,6 +18,7 @@ use crate::apply::schedule::{jittered, seed};
 use crate::apply::{
     self, ApplyOptions, ApplyReport, ObjectStatus, ParentRef, PrunePolicy, PruneStatus,
 };
+use crate::notify::{Event, Kind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -68,6 +69,10 @@ pub struct Worker {
     leading: bool,
     /// The last artifact pulled and verified, for drift checks between digests.
     cache: Option<Cached>,
+    /// The last pulled artifact's `org.opencontainers.image.source` (for commit statuses).
+    source: Option<String>,
+    /// The failure about to be recorded was already notified (from its apply report).
+    notified_failure: bool,
 }
 
 struct Cached {
@@ -107,7 +112,30 @@ impl Worker {
             failures: 0,
             leading: false,
             cache: None,
+            source: None,
+            notified_failure: false,
         }
+    }
+
+    /// Queues a notification about `sync` (never waits; a disabled notifier drops it).
+    fn notify(&self, sync: &Sync, mut event: Event, digest: Option<&str>, revision: Option<&str>) {
+        if !self.shared.notifier.is_enabled() {
+            return;
+        }
+        event.environment = sync.name.clone();
+        if event.digest.is_none() {
+            event.digest = digest.map(str::to_string);
+        }
+        if event.revision.is_none() {
+            event.revision = revision.map(str::to_string);
+        }
+        if event.source.is_none() {
+            event.source = self
+                .source
+                .clone()
+                .or_else(|| self.shared.opts.notify_source.clone());
+        }
+        self.shared.notifier.send(event);
     }
 
     async fn flush(&mut self, sync: &Sync) {
@@ -304,6 +332,14 @@ impl Worker {
         };
         let revision = artifact.revision.clone();
         self.status.last_attempted_revision = revision.clone();
+        if new_digest || new_generation || requested {
+            self.notify(
+                sync,
+                Event::progressing(&sync.name, &digest, revision.as_deref()),
+                Some(&digest),
+                revision.as_deref(),
+            );
+        }
         let (result, stop) = self.apply(sync, artifact, deadline).await;
         match (result, stop) {
             (Some(Ok(report)), stop) if report.success() && stop.is_none() => {
@@ -321,6 +357,16 @@ impl Worker {
                     Some(Stop::Timeout) => ("Timeout", format!("the apply did not finish within {}: it stopped between stages, nothing was pruned", super::spec::format_duration(sync.timeout))),
                     None => ("ApplyFailed", failures(&report)),
                 };
+                if stop.is_none() {
+                    // Failed objects, a health timeout or a refused prune: the report says which.
+                    self.notify(
+                        sync,
+                        Event::from_report(&report),
+                        Some(&digest),
+                        revision.as_deref(),
+                    );
+                    self.notified_failure = true;
+                }
                 self.fail(
                     sync,
                     reason,
@@ -384,7 +430,10 @@ impl Worker {
         )
         .await
         {
-            Ok(Ok(a)) => a,
+            Ok(Ok((a, source))) => {
+                self.source = source;
+                a
+            }
             Ok(Err(e)) => {
                 let reason = match e {
                     fetch::FetchError::Verify { .. } => "VerificationFailed",
@@ -444,6 +493,33 @@ impl Worker {
         let n = found.len();
         let summary = describe_drift(&found);
         let (began, ended) = self.status.set_drift(found, &now_rfc3339());
+        let revision = cached.artifact.revision.clone();
+        if !began.is_empty() {
+            let mut e = Event::new(
+                Kind::DriftBegan,
+                &sync.name,
+                format!("{}: drift in {n} object(s)", sync.name),
+            );
+            for line in summary.split("; ") {
+                e = e.with_detail(line.to_string());
+            }
+            self.notify(sync, e, Some(digest), revision.as_deref());
+        }
+        if !ended.is_empty() {
+            let mut e = Event::new(
+                Kind::DriftEnded,
+                &sync.name,
+                format!(
+                    "{}: no longer drifted: {} object(s)",
+                    sync.name,
+                    ended.len()
+                ),
+            );
+            for o in &ended {
+                e = e.with_detail(o.clone());
+            }
+            self.notify(sync, e, Some(digest), revision.as_deref());
+        }
         let key = sync.key();
         self.shared.metrics.drift(&key, n as i64);
         let events = &self.shared.events;
@@ -604,6 +680,20 @@ impl Worker {
             .events
             .event(sync, EventType::Warning, reason, message)
             .await;
+        if !std::mem::take(&mut self.notified_failure) {
+            let (kind, summary) = match reason {
+                "VerificationFailed" => (
+                    Kind::VerificationRefused,
+                    format!(
+                        "{}: the artifact did not verify; nothing was applied",
+                        sync.name
+                    ),
+                ),
+                _ => (Kind::Failed, format!("{} failed: {reason}", sync.name)),
+            };
+            let event = Event::new(kind, &sync.name, summary).with_detail(message.to_string());
+            self.notify(sync, event, digest, revision);
+        }
         let key = sync.key();
         self.shared
             .metrics
@@ -656,6 +746,29 @@ impl Worker {
         let corrected: Vec<String> = self.status.drift.iter().map(|d| d.object.clone()).collect();
         self.status.drift.clear();
         self.flush(sync).await;
+        if !corrected.is_empty() {
+            let mut e = Event::new(
+                Kind::DriftCorrected,
+                &sync.name,
+                format!(
+                    "{}: drift corrected in {} object(s)",
+                    sync.name,
+                    corrected.len()
+                ),
+            );
+            for o in &corrected {
+                e = e.with_detail(o.clone());
+            }
+            self.notify(sync, e, Some(digest), revision.as_deref());
+        }
+        if outcome == metrics::Result::Applied {
+            self.notify(
+                sync,
+                Event::from_report(report),
+                Some(digest),
+                revision.as_deref(),
+            );
+        }
         let events = &self.shared.events;
         if !corrected.is_empty() {
             events

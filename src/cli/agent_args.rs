@@ -24,6 +24,10 @@ pub struct ClusterArgs {
 pub struct AgentArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Notifications: applied, failed, health timeout, drift began/corrected/ended,
+    /// verification and prune refusals of every Sync (the Sync's name is the environment).
+    #[command(flatten)]
+    pub notify: super::args::NotifyArgs,
     /// Watch the Syncs of every namespace instead of --namespace.
     #[arg(long, short = 'A')]
     pub all_namespaces: bool,

@@ -509,6 +509,10 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
     }
 }
 
+/// Digits past which a float64's exact decimal expansion is all zeros (767 significant,
+/// 1074 after the point), with a margin.
+const EXACT_DIGITS: usize = 1100;
+
 /// Decimal digits of a float (no trailing zeros) and the decimal point position, as Go's
 /// strconv keeps them: value = 0.DIGITS × 10^dp.
 struct Digits {
@@ -524,7 +528,10 @@ fn digits(x: f64, prec: Option<usize>) -> Digits {
     }
     let s = match prec {
         None => format!("{x:e}"),
-        Some(p) => format!("{:.*e}", p.saturating_sub(1), x),
+        // A float64 has at most 767 significant decimal digits (and Rust's formatter refuses
+        // precisions past u16::MAX): beyond EXACT_DIGITS the rest are zeros, which the
+        // callers pad.
+        Some(p) => format!("{:.*e}", p.saturating_sub(1).min(EXACT_DIGITS), x),
     };
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -616,7 +623,11 @@ pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
                 let p = (dg.d.len() as i32 - dg.dp).max(0) as usize;
                 fmt_f(&mut out, &dg, p);
             }
-            Some(p) => out.push_str(&format!("{:.*}", p, x.abs())),
+            Some(p) => {
+                // At most 1074 fractional digits are not zero; the rest are padded.
+                out.push_str(&format!("{:.*}", p.min(EXACT_DIGITS), x.abs()));
+                out.extend(std::iter::repeat_n('0', p.saturating_sub(EXACT_DIGITS)));
+            }
         },
         _ => {
             let shortest = prec.is_none();

@@ -34,22 +34,27 @@ async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
         grace: a.grace,
         backoff_base: a.backoff,
         field_manager: a.field_manager.clone(),
+        notify_source: a.notify.notify_source.clone(),
         ..AgentOptions::default()
     };
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(AgentHealth::default());
+    let notifier = super::notify::for_agent(&a.notify)?;
     if let Some(addr) = &a.health_addr {
         let listener = std::net::TcpListener::bind(addr)
             .with_context(|| format!("cannot listen on --health-addr {addr}"))?;
-        let (m, h) = (metrics.clone(), health.clone());
+        let (m, h, n) = (metrics.clone(), health.clone(), notifier.clone());
         // Alive while the list of Syncs keeps being read.
         let stale = a.poll * 6 + Duration::from_secs(30);
         crate::apply::schedule::serve(listener, move |path| match path {
-            "/metrics" => (
-                200,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                m.text(),
-            ),
+            "/metrics" => {
+                m.notifications(n.stats());
+                (
+                    200,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    m.text(),
+                )
+            }
             p => {
                 let (code, body) = h.loop_health.answer(p, stale);
                 (code, "text/plain", body.to_string())
@@ -70,7 +75,7 @@ async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
         opts.identity,
         opts.namespace.as_deref().unwrap_or("every namespace")
     );
-    let shared = Shared::new(client, leader, metrics, opts, rx);
+    let shared = Shared::notifying(client, leader, metrics, opts, rx, notifier.clone());
     let agent = agent::run(shared, health);
     tokio::pin!(agent);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

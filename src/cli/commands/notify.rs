@@ -42,6 +42,16 @@ pub(super) fn for_apply(g: &GlobalArgs, a: &NotifyArgs) -> Notifier {
     })
 }
 
+/// The notifier for `ferry agent`: unlike a one-shot apply, a bad declaration stops the agent
+/// at start (a misconfigured agent must not run silent).
+pub(super) fn for_agent(a: &NotifyArgs) -> anyhow::Result<Notifier> {
+    let Some(r) = load(a)? else {
+        return Ok(Notifier::disabled());
+    };
+    let log: notify::Log = Arc::new(|line: &str| eprintln!("agent: notify: {line}"));
+    Ok(Notifier::start(r, false, notify::DEFAULT_QUEUE, log)?)
+}
+
 pub fn run(g: &GlobalArgs, c: NotifyCommand) -> anyhow::Result<ExitCode> {
     match c {
         NotifyCommand::Test(a) => test(g, a),

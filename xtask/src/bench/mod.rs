@@ -1,5 +1,6 @@
 //! `cargo xtask bench <what>`: ferry's figure beside the peer's, measured in one run.
 
+mod agent;
 mod apply;
 mod apply_cluster;
 mod artifact;
@@ -39,6 +40,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("artifact") => artifact::run(root),
         Some("apply") => apply::run(root, &args[1..]),
+        Some("agent") => agent::run(root, &args[1..]),
         Some("gotmpl") => gotmpl(root),
         Some("images") if args.get(1).map(String::as_str) == Some("--generate") => {
             let dir = args
@@ -51,7 +53,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("images") => images::run(root),
         other => bail!(
-            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, gotmpl, images"
+            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, agent, gotmpl, images"
         ),
     }
 }
