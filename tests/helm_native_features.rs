@@ -227,16 +227,23 @@ fn feature_chart_matches_helm_template() {
     }
 }
 
-/// `ferry render helm` with helm's switches gives helm's output with either renderer.
-#[test]
-fn render_helm_flags_match_with_both_renderers() {
-    if common::require_tool("helm").is_none() {
-        return;
-    }
+/// A temporary directory with the feature chart and a cache for the `ferry` binary; `None`
+/// without helm.
+fn cli_setup() -> Option<(tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)> {
+    common::require_tool("helm")?;
     let tmp = tempfile::tempdir().expect("tempdir");
     let chart = tmp.path().join("app");
     make_chart(&chart);
     let cache = tmp.path().join("cache");
+    Some((tmp, chart, cache))
+}
+
+/// `ferry render helm` with helm's switches gives helm's output with either renderer.
+#[test]
+fn render_helm_flags_match_with_both_renderers() {
+    let Some((_tmp, chart, cache)) = cli_setup() else {
+        return;
+    };
     for flags in [
         &["--skip-tests", "--is-upgrade"][..],
         &["--no-hooks"][..],
@@ -274,13 +281,9 @@ fn render_helm_flags_match_with_both_renderers() {
 /// exits 1 on a chart native renders differently (here: one it cannot render).
 #[test]
 fn render_helm_compare_reports_agreement() {
-    if common::require_tool("helm").is_none() {
+    let Some((_tmp, chart, cache)) = cli_setup() else {
         return;
-    }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let chart = tmp.path().join("app");
-    make_chart(&chart);
-    let cache = tmp.path().join("cache");
+    };
     let out = common::ferry(&cache)
         .args(["render", "helm", "--compare", "rel"])
         .arg(&chart)
