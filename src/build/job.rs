@@ -204,14 +204,7 @@ fn renderer_for(
                 tool: ctx.tools.helm.clone()?,
             }),
             RendererChoice::Native => Box::new(NativeHelmRenderer),
-            RendererChoice::Auto => Box::new(AutoHelmRenderer {
-                binary: ctx
-                    .tools
-                    .helm
-                    .clone()
-                    .ok()
-                    .map(|tool| HelmRenderer { tool }),
-            }),
+            RendererChoice::Auto => Box::new(AutoHelmRenderer::new(ctx.tools.helm.clone())?),
         },
         ResolvedSource::Kustomize {
             renderer: RendererChoice::Native,

@@ -137,6 +137,20 @@ pub struct AutoHelmRenderer {
     pub binary: Option<HelmRenderer>,
 }
 
+impl AutoHelmRenderer {
+    /// With the helm that was found; native when none is installed. A helm named with
+    /// `--helm` or `FERRY_HELM` that is missing or broken stays an error: the user asked for it.
+    pub fn new(helm: Result<super::Tool, super::ToolError>) -> Result<Self, super::ToolError> {
+        match helm {
+            Ok(tool) => Ok(AutoHelmRenderer {
+                binary: Some(HelmRenderer { tool }),
+            }),
+            Err(e) if e.nothing_named() => Ok(AutoHelmRenderer { binary: None }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Renderer for AutoHelmRenderer {
     fn name(&self) -> &'static str {
         "helm"

@@ -126,9 +126,7 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
             let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
             match (choice, tools.helm) {
                 (RendererChoice::Binary, tool) => Box::new(HelmRenderer { tool: tool? }),
-                (_, tool) => Box::new(AutoHelmRenderer {
-                    binary: tool.ok().map(|tool| HelmRenderer { tool }),
-                }),
+                (_, tool) => Box::new(AutoHelmRenderer::new(tool)?),
             }
         }
     };
