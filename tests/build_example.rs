@@ -7,7 +7,16 @@ use serde_json::Value;
 use std::path::Path;
 
 fn build_json(repo: &Path, cache: &Path, extra: &[&str]) -> Value {
-    let out = common::ferry(cache)
+    build_json_env(repo, cache, extra, &[])
+}
+
+/// [`build_json`] with extra environment variables.
+fn build_json_env(repo: &Path, cache: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Value {
+    let mut cmd = common::ferry(cache);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .args(["build", "-C"])
         .arg(repo)
         .args(["--output", "json"])
@@ -484,6 +493,43 @@ fn objects_only(out: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Builds to `out-binary` (with `first` flags), applies `change` to ferry.yaml so that `app`
+/// renders natively, commits and builds to `out-native` (with `env`); checks that exactly
+/// `app` re-rendered (its cache key names the renderer), that both outs hold the same objects
+/// and that the index names the native renderer. Returns the binary's objects.
+fn switch_to_native(
+    r: &Path,
+    cache: &Path,
+    first: &[&str],
+    change: (&str, &str),
+    app: &str,
+    env: &[(&str, &Path)],
+) -> Vec<(String, Vec<u8>)> {
+    let mut args = vec!["--out", "out-binary"];
+    args.extend_from_slice(first);
+    build_json(r, cache, &args);
+    edit(&r.join("ferry.yaml"), change.0, change.1);
+    common::commit_all(r, "native renderer");
+    let report = build_json_env(r, cache, &["--out", "out-native"], env);
+    assert_eq!(
+        rendered(&report),
+        [
+            ("prod".to_string(), vec![app.to_string()]),
+            ("staging".to_string(), vec![app.to_string()])
+        ]
+    );
+    let binary = objects_only(&r.join("out-binary"));
+    assert!(binary.iter().any(|(p, _)| p.contains(app)));
+    assert_eq!(binary, objects_only(&r.join("out-native")));
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(r.join("out-native/prod/index.json")).expect("index"),
+    )
+    .expect("json");
+    let renderer = index["apps"][app]["renderer"].as_str().unwrap_or("");
+    assert!(renderer.starts_with("ferry-native"), "{renderer}");
+    binary
+}
+
 #[test]
 fn native_renderer_writes_the_same_out_as_the_binary() {
     if !tools_present() {
@@ -492,35 +538,17 @@ fn native_renderer_writes_the_same_out_as_the_binary() {
     let repo = common::example_repo();
     let r = repo.path();
     let cache = tempfile::tempdir().expect("tempdir");
-    build_json(
+    let binary = switch_to_native(
         r,
         cache.path(),
-        &["--out", "out-binary", "--renderer", "binary"],
+        &["--renderer", "binary"],
+        (
+            "kubeVersion: \"1.31.0\"",
+            "kubeVersion: \"1.31.0\"\nrenderer: native",
+        ),
+        "frontend",
+        &[],
     );
-    edit(
-        &r.join("ferry.yaml"),
-        "kubeVersion: \"1.31.0\"",
-        "kubeVersion: \"1.31.0\"\nrenderer: native",
-    );
-    common::commit_all(r, "native kustomize");
-    let report = build_json(r, cache.path(), &["--out", "out-native"]);
-    // Switching renderers re-renders the kustomize app: its cache key names the renderer.
-    assert_eq!(
-        rendered(&report),
-        [
-            ("prod".to_string(), vec!["frontend".to_string()]),
-            ("staging".to_string(), vec!["frontend".to_string()])
-        ]
-    );
-    let binary = objects_only(&r.join("out-binary"));
-    assert!(binary.iter().any(|(p, _)| p.contains("frontend")));
-    assert_eq!(binary, objects_only(&r.join("out-native")));
-    let index: Value = serde_json::from_slice(
-        &std::fs::read(r.join("out-native/prod/index.json")).expect("index"),
-    )
-    .expect("json");
-    let renderer = index["apps"]["frontend"]["renderer"].as_str().unwrap_or("");
-    assert!(renderer.starts_with("ferry-native"), "{renderer}");
     // --renderer on the command line wins over ferry.yaml: the binary's renders of the first
     // build are still in the cache under their own keys, so nothing renders again.
     let report = build_json(
@@ -530,6 +558,29 @@ fn native_renderer_writes_the_same_out_as_the_binary() {
     );
     assert!(rendered(&report).iter().all(|(_, apps)| apps.is_empty()));
     assert_eq!(binary, objects_only(&r.join("out-flag")));
+}
+
+#[test]
+fn native_helm_writes_the_same_out_as_the_binary() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    // No helm binary in reach for the native build: the native renderer needs none.
+    let no_helm = r.join("no-such-helm");
+    switch_to_native(
+        r,
+        cache.path(),
+        &[],
+        (
+            "    namespace: podinfo\n    helm:",
+            "    namespace: podinfo\n    renderer: native\n    helm:",
+        ),
+        "podinfo",
+        &[("FERRY_HELM", no_helm.as_path())],
+    );
 }
 
 #[test]
@@ -569,9 +620,9 @@ fn bad_renderer_values_name_key_and_line() {
             "apps.frontend.renderer: unknown variant `nativ`",
         ),
         (
-            "    namespace: podinfo\n",
-            "    namespace: podinfo\n    renderer: native\n",
-            "apps.podinfo.renderer: `renderer` only applies to kustomize apps",
+            "    path: infra/namespaces\n",
+            "    path: infra/namespaces\n    renderer: native\n",
+            "apps.namespaces.renderer: `renderer` only applies to kustomize and helm apps",
         ),
     ];
     let located = regex::Regex::new(r"ferry\.yaml:\d+: ").expect("regex");

@@ -4,9 +4,9 @@ use super::BuildContext;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
 use crate::manifest::{parse_rendered, Object, ObjectError, YamlError};
 use crate::render::{
-    input_digests, AutoKustomizeRenderer, ChartLocation, HelmRenderer, InputError,
-    KustomizeRenderer, NativeKustomizeRenderer, PlainRenderer, RenderError, RenderRequest,
-    Renderer,
+    input_digests, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer,
+    InputError, KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, PlainRenderer,
+    RenderError, RenderRequest, Renderer,
 };
 use crate::vendor::VendorError;
 use sha2::{Digest, Sha256};
@@ -199,9 +199,13 @@ fn renderer_for(
     app: &ResolvedApp,
 ) -> Result<Box<dyn Renderer>, RenderError> {
     Ok(match &app.source {
-        ResolvedSource::Helm(_) => Box::new(HelmRenderer {
-            tool: ctx.tools.helm.clone()?,
-        }),
+        ResolvedSource::Helm(h) => match h.renderer {
+            RendererChoice::Binary => Box::new(HelmRenderer {
+                tool: ctx.tools.helm.clone()?,
+            }),
+            RendererChoice::Native => Box::new(NativeHelmRenderer),
+            RendererChoice::Auto => Box::new(AutoHelmRenderer::new(ctx.tools.helm.clone())?),
+        },
         ResolvedSource::Kustomize {
             renderer: RendererChoice::Native,
             ..

@@ -112,7 +112,7 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `--renderer`: how kustomize apps render.
+/// `--renderer`: how kustomize (and, for `render helm`, helm) apps render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
     /// Native, falling back to the binary for fields native does not support yet (the default).
@@ -214,6 +214,24 @@ pub struct RenderHelmArgs {
     pub api_versions: Vec<String>,
     #[arg(long = "include-crds")]
     pub include_crds: bool,
+    /// Leave out the chart's test hooks (`helm.sh/hook: test`).
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+    /// Leave out every hook.
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    /// Render as an upgrade (`.Release.IsUpgrade` true, `IsInstall` false).
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
+    /// How to render: `native` is ferry's own `helm template` (helm v4.1.4's output, no binary
+    /// needed), `binary` runs helm, `auto` runs helm when it is found and native otherwise
+    /// [default: auto].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub renderer: Option<RendererArg>,
+    /// Render with helm and natively, print whether they agree or the first differing line,
+    /// and exit with status 1 on a difference.
+    #[arg(long, conflicts_with = "renderer")]
+    pub compare: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
 }

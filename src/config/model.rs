@@ -128,7 +128,9 @@ pub struct App {
     /// Per-environment changes: keyed by environment name.
     #[serde(default)]
     pub overrides: BTreeMap<String, AppOverride>,
-    /// `native` or `binary` for a kustomize app; overrides the pipeline's `renderer`.
+    /// `native`, `binary` or `auto` for a kustomize app (overrides the pipeline's `renderer`)
+    /// or a helm app (`auto`, the default for helm, runs the helm binary when one is found
+    /// and renders natively otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renderer: Option<RendererChoice>,
 }
@@ -484,11 +486,11 @@ impl Pipeline {
         if let Some(p) = &app.kustomize {
             check_path(format!("{key}.kustomize"), p)?;
         }
-        if app.renderer.is_some() && app.kustomize.is_none() {
+        if app.renderer.is_some() && app.kustomize.is_none() && app.helm.is_none() {
             return Err(err(
                 &format!("{key}.renderer"),
-                "`renderer` only applies to kustomize apps".into(),
-                Some("remove it; helm and plain apps have one renderer each"),
+                "`renderer` only applies to kustomize and helm apps".into(),
+                Some("remove it; plain apps have one renderer"),
             ));
         }
         if let Some(p) = &app.path {

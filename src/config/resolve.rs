@@ -49,6 +49,20 @@ pub struct ResolvedHelm {
     pub set: Map<String, Value>,
     pub api_versions: Vec<String>,
     pub include_crds: bool,
+    /// Not serialized: the renderer's fingerprint already tells the cache which one ran.
+    #[serde(skip)]
+    pub renderer: RendererChoice,
+    /// `helm template` switches `ferry render helm` passes on; a build leaves them off.
+    #[serde(skip)]
+    pub flags: HelmFlags,
+}
+
+/// `helm template`'s `--skip-tests`, `--no-hooks` and `--is-upgrade`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HelmFlags {
+    pub skip_tests: bool,
+    pub no_hooks: bool,
+    pub is_upgrade: bool,
 }
 
 fn subst(s: &str, env: &str) -> String {
@@ -111,6 +125,9 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
+            // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
+            renderer: app.renderer.unwrap_or_default(),
+            flags: HelmFlags::default(),
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

@@ -113,6 +113,15 @@ pub fn helm_args(
     if h.include_crds {
         args.push("--include-crds".into());
     }
+    for (on, flag) in [
+        (h.flags.skip_tests, "--skip-tests"),
+        (h.flags.no_hooks, "--no-hooks"),
+        (h.flags.is_upgrade, "--is-upgrade"),
+    ] {
+        if on {
+            args.push(flag.into());
+        }
+    }
     args
 }
 
@@ -201,6 +210,22 @@ fn write_inline_values(
     Ok(file)
 }
 
+/// A helm request's app, the materialised tree and where its chart is on disk.
+pub(super) fn helm_request<'a>(
+    req: &RenderRequest<'a>,
+) -> Result<(&'a ResolvedHelm, std::path::PathBuf, std::path::PathBuf), RenderError> {
+    let ResolvedSource::Helm(h) = &req.app.source else {
+        return Err(RenderError::Invalid("not a helm app".into()));
+    };
+    let root = req.tree.materialize()?;
+    let chart = match req.chart {
+        Some(ChartLocation::Repo(p)) => root.join(p),
+        Some(ChartLocation::Archive(p)) => p.clone(),
+        None => return Err(RenderError::Invalid("no chart location".into())),
+    };
+    Ok((h, root, chart))
+}
+
 impl Renderer for HelmRenderer {
     fn name(&self) -> &'static str {
         "helm"
@@ -211,15 +236,7 @@ impl Renderer for HelmRenderer {
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        let ResolvedSource::Helm(h) = &req.app.source else {
-            return Err(RenderError::Invalid("not a helm app".into()));
-        };
-        let root = req.tree.materialize()?;
-        let chart = match req.chart {
-            Some(ChartLocation::Repo(p)) => root.join(p),
-            Some(ChartLocation::Archive(p)) => p.clone(),
-            None => return Err(RenderError::Invalid("no chart location".into())),
-        };
+        let (h, root, chart) = helm_request(req)?;
         // Inline values (from ferry.yaml, never decrypted ones) reach helm in a file of ours.
         let inline = match inline_values_file(&h.set) {
             Some(v) => Some(write_inline_values(&v)?),
@@ -273,6 +290,8 @@ mod tests {
             set: set.as_object().cloned().unwrap_or_default(),
             api_versions: vec!["x/v1".into()],
             include_crds: true,
+            renderer: Default::default(),
+            flags: Default::default(),
         };
         let args = helm_args(
             &h,
@@ -305,6 +324,8 @@ mod tests {
             set: m,
             api_versions: vec![],
             include_crds: false,
+            renderer: Default::default(),
+            flags: Default::default(),
         };
         let args = helm_args(
             &h,

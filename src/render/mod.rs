@@ -4,6 +4,8 @@
 mod cache;
 mod compare;
 mod helm;
+pub mod helm_native;
+mod helm_select;
 mod inputs;
 mod kustomize;
 pub mod kustomize_native;
@@ -13,6 +15,8 @@ mod tools;
 pub use cache::{Cache, CacheStats};
 pub use compare::{first_difference, FirstDifference};
 pub use helm::{helm_args, HelmRenderer};
+pub use helm_native::NATIVE_HELM_COMPAT;
+pub use helm_select::{AutoHelmRenderer, NativeHelmRenderer};
 pub use inputs::{input_digests, InputError};
 pub use kustomize::{
     AutoKustomizeRenderer, KustomizeRenderer, NativeKustomizeRenderer, NATIVE_KUSTOMIZE_COMPAT,
@@ -74,6 +78,10 @@ pub enum RenderError {
         message: String,
         error: Box<kustomize_native::Error>,
     },
+    /// The native Helm renderer refused (`unsupported`: a feature it lacks) or the chart
+    /// failed as it fails in helm; `message` is helm's wording.
+    #[error("native helm: {message}")]
+    NativeHelm { message: String, unsupported: bool },
 }
 
 /// Turns one app of one environment into a YAML stream.

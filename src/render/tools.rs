@@ -38,6 +38,14 @@ pub enum ToolError {
     },
 }
 
+impl ToolError {
+    /// Missing after a search of flag, environment and PATH: nothing named a binary. (A path
+    /// given with the flag or the environment that is not there is a user's mistake instead.)
+    pub fn nothing_named(&self) -> bool {
+        matches!(self, ToolError::Missing { searched, .. } if searched.ends_with("PATH"))
+    }
+}
+
 const HELM_HINT: &str = "install helm and put it on PATH, or set FERRY_HELM / --helm to its path \
      (in a checkout of ferry, `scripts/install-tools.sh` installs helm and kubectl into .tools/bin)";
 const KUSTOMIZE_HINT: &str = "install kubectl or kustomize and put it on PATH, or set FERRY_KUSTOMIZE / --kustomize to its path \

@@ -303,6 +303,16 @@ impl<'t> State<'t> {
                     }
                 }
             }
+            Value::Object(o) if o.range_entries().is_some() => {
+                for (k, v) in o.range_entries().unwrap_or_default() {
+                    ran = true;
+                    let elem = Rv::plain(v);
+                    match self.range_iteration(r, mark, Rv::plain(Value::str(&k)), elem)? {
+                        Flow::Break => return Ok(()),
+                        _ => continue,
+                    }
+                }
+            }
             Value::Invalid | Value::Nil => {}
             v => {
                 return Err(self.errorf(format!("range can't iterate over {}", format_v(v))));
@@ -841,7 +851,11 @@ impl Context for CallCtx<'_> {
                 quote(name)
             )));
         };
-        execute(self.set, tree, data, self.depth + 1, &self.steps)
+        // A function that runs a template (Helm's `include`) recurses through the host: grow
+        // the stack here as the executor does for its own nesting.
+        stacker::maybe_grow(RED_ZONE, NEW_STACK, || {
+            execute(self.set, tree, data, self.depth + 1, &self.steps)
+        })
     }
 
     fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
@@ -855,7 +869,9 @@ impl Context for CallCtx<'_> {
         let tree = set
             .get(name)
             .ok_or_else(|| Error::Exec(format!("template: {name}: no template")))?;
-        execute(&set, tree, data, self.depth + 1, &self.steps)
+        stacker::maybe_grow(RED_ZONE, NEW_STACK, || {
+            execute(&set, tree, data, self.depth + 1, &self.steps)
+        })
     }
 
     fn depth(&self) -> usize {

@@ -72,6 +72,11 @@ pub trait Object: fmt::Debug {
     fn display(&self) -> String {
         format!("{{{}}}", self.type_name())
     }
+    /// The key/value pairs `range` visits when the object is a Go map type with methods
+    /// (Helm's `.Files`), in key order; `None` when it cannot be ranged over.
+    fn range_entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// The object as `Any`, for functions that take this type back (e.g. a version compared
     /// with another).
     fn as_any(&self) -> Option<&dyn std::any::Any> {

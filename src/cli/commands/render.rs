@@ -6,8 +6,8 @@ use crate::cli::args::{GlobalArgs, RenderCommand, RenderHelmArgs, RenderKustomiz
 use crate::cli::ExitCode;
 use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::render::{
-    first_difference, AutoKustomizeRenderer, ChartLocation, HelmRenderer, KustomizeRenderer,
-    NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
+    first_difference, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer,
+    KustomizeRenderer, NativeHelmRenderer, NativeKustomizeRenderer, RenderRequest, Renderer, Tools,
 };
 use crate::source::WorkTree;
 use anyhow::Context;
@@ -16,6 +16,7 @@ use std::io::Write;
 
 pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
     let text = match c {
+        RenderCommand::Helm(a) if a.compare => return compare_helm(g, &a),
         RenderCommand::Helm(a) => helm(g, a)?,
         RenderCommand::Kustomize(a) if a.compare => return compare(g, &a),
         RenderCommand::Kustomize(a) => kustomize(g, a)?,
@@ -84,16 +85,14 @@ fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
     Ok(set)
 }
 
-fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
-    let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
-    let renderer = HelmRenderer { tool: tools.helm? };
+/// The app and chart location `ferry render helm` describes.
+fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(ResolvedApp, String)> {
     let (release, chart) = match a.name_and_chart.as_slice() {
         [chart] => ("release-name".to_string(), chart.clone()),
         [name, chart] => (name.clone(), chart.clone()),
         _ => anyhow::bail!("expected [NAME] CHART"),
     };
-    let tree = WorkTree::open(&g.repo);
-    let set = parse_sets(&a)?;
+    let set = parse_sets(a)?;
     let app = ResolvedApp {
         env: String::new(),
         app: release.clone(),
@@ -108,14 +107,69 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
             set,
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
+            renderer: choice,
+            flags: crate::config::HelmFlags {
+                skip_tests: a.skip_tests,
+                no_hooks: a.no_hooks,
+                is_upgrade: a.is_upgrade,
+            },
         }),
     };
+    Ok((app, chart))
+}
+
+fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
+    let choice = a.renderer.map(RendererChoice::from).unwrap_or_default();
+    let renderer: Box<dyn Renderer> = match choice {
+        RendererChoice::Native => Box::new(NativeHelmRenderer),
+        RendererChoice::Binary | RendererChoice::Auto => {
+            let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
+            match (choice, tools.helm) {
+                (RendererChoice::Binary, tool) => Box::new(HelmRenderer { tool: tool? }),
+                (_, tool) => Box::new(AutoHelmRenderer::new(tool)?),
+            }
+        }
+    };
+    let (app, chart) = helm_app(&a, choice)?;
+    let tree = WorkTree::open(&g.repo);
     let location = ChartLocation::Repo(chart);
     Ok(renderer.render(&RenderRequest {
         tree: &tree,
         app: &app,
         chart: Some(&location),
     })?)
+}
+
+/// `render helm --compare`: the chart through helm and natively; one line saying whether they
+/// agree, or where they first differ. A chart that draws random values differs where it
+/// draws them. A failing binary is an error, since there is nothing to compare with.
+fn compare_helm(g: &GlobalArgs, a: &RenderHelmArgs) -> anyhow::Result<ExitCode> {
+    let tools = Tools::discover(a.tools.helm.as_deref(), None, cache_dir(g).as_deref());
+    let binary = HelmRenderer { tool: tools.helm? };
+    let (app, chart) = helm_app(a, RendererChoice::Binary)?;
+    let tree = WorkTree::open(&g.repo);
+    let location = ChartLocation::Repo(chart.clone());
+    let req = RenderRequest {
+        tree: &tree,
+        app: &app,
+        chart: Some(&location),
+    };
+    let want = binary
+        .render(&req)
+        .with_context(|| format!("{chart}: helm failed, so there is nothing to compare"))?;
+    let (line, same) = match NativeHelmRenderer.render(&req) {
+        Ok(got) => match first_difference(&want, &got) {
+            None => (format!("{chart}: same ({} bytes)\n", want.len()), true),
+            Some(d) => (format!("{chart}: differs at {d}\n"), false),
+        },
+        Err(e) => (format!("{chart}: native cannot render it: {e}\n"), false),
+    };
+    write_stdout(&line)?;
+    Ok(if same {
+        ExitCode::Success
+    } else {
+        ExitCode::Differences
+    })
 }
 
 fn kustomize_app(dir: &str, renderer: RendererChoice) -> ResolvedApp {

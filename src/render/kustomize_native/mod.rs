@@ -42,7 +42,7 @@ mod transformers;
 mod typing;
 mod valueadd;
 mod vars;
-mod yaml11;
+pub(crate) mod yaml11;
 
 pub use error::Error;
 

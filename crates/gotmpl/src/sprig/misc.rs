@@ -254,22 +254,32 @@ pub(crate) fn register(r: &mut Reg) {
             &h[20..32]
         )))
     });
-    r.fixed("regexSplit", &[STR, STR, Int], move |a| {
-        let re = regex::Regex::new(&s(&a[0])).map_err(|e| format!("error parsing regexp: {e}"))?;
-        let text = s(&a[1]);
-        let n = a[2].as_int().unwrap_or(0);
-        // Go's Regexp.Split: n == 0 gives nothing, n < 0 everything.
-        let parts: Vec<String> = if n == 0 {
-            Vec::new()
-        } else if n < 0 {
-            re.split(&text).map(String::from).collect()
-        } else {
-            re.splitn(&text, n as usize).map(String::from).collect()
-        };
-        Ok(Value::List(
-            Elem::String,
-            Rc::new(parts.iter().map(|p| Value::str(p)).collect()),
-        ))
+    for name in ["regexSplit", "mustRegexSplit"] {
+        r.fixed(name, &[STR, STR, Int], move |a| {
+            // regexSplit panics on a bad pattern and mustRegexSplit returns the error:
+            // both end the render.
+            let re = super::strings::regex(&s(&a[0]))?;
+            let text = s(&a[1]);
+            let n = a[2].as_int().unwrap_or(0);
+            // Go's Regexp.Split: n == 0 gives nothing, n < 0 everything.
+            let parts: Vec<String> = if n == 0 {
+                Vec::new()
+            } else if n < 0 {
+                re.split(&text).map(String::from).collect()
+            } else {
+                re.splitn(&text, n as usize).map(String::from).collect()
+            };
+            Ok(Value::List(
+                Elem::String,
+                Rc::new(parts.iter().map(|p| Value::str(p)).collect()),
+            ))
+        });
+    }
+    r.fixed("shuffle", &[STR], move |a| {
+        use rand::seq::SliceRandom;
+        let mut chars: Vec<char> = s(&a[0]).chars().collect();
+        chars.shuffle(&mut rand::thread_rng());
+        Ok(Value::str(&chars.into_iter().collect::<String>()))
     });
     r.fixed("initials", &[STR], move |a| {
         Ok(Value::str(

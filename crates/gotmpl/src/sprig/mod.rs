@@ -10,6 +10,7 @@
 //! `keys` and `values` return sorted order where Go's is random.
 
 mod conv;
+pub mod dates;
 mod dicts;
 pub mod json;
 mod lists;
@@ -19,6 +20,7 @@ pub mod semver;
 mod strings;
 
 pub use conv::{deep_equal, empty, strval, to_float64, to_int64};
+pub use misc::clean as clean_path;
 
 use crate::func::{Func, FuncMap, FuncResult, Signature, Type};
 use crate::value::Value;
@@ -60,6 +62,7 @@ pub fn funcs() -> FuncMap {
     dicts::register(&mut r);
     semver::register(&mut r);
     misc::register(&mut r);
+    dates::register(&mut r);
     register_general(&mut r);
     m
 }

@@ -131,6 +131,92 @@ pub fn register(r: &mut Reg) {
         Ok(int_list(until_step(g(0), g(1), g(2))?))
     });
     let _ = go_f64_to_i64;
+    register_decimal(r);
+}
+
+/// A float as the decimal its shortest text spells (shopspring/decimal's `NewFromFloat`).
+fn decimal(f: f64) -> Option<(i128, i32)> {
+    if !f.is_finite() {
+        return None;
+    }
+    let text = format!("{f:e}");
+    let (m, e) = text.split_once('e')?;
+    let exp: i32 = e.parse().ok()?;
+    let neg = m.starts_with('-');
+    let m = m.trim_start_matches('-');
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let digits: i128 = format!("{int}{frac}").parse().ok()?;
+    Some((if neg { -digits } else { digits }, exp - frac.len() as i32))
+}
+
+fn align(a: (i128, i32), b: (i128, i32)) -> Option<(i128, i128, i32)> {
+    let e = a.1.min(b.1);
+    let scale = |x: (i128, i32)| -> Option<i128> {
+        10i128
+            .checked_pow(u32::try_from(x.1 - e).ok()?)?
+            .checked_mul(x.0)
+    };
+    Some((scale(a)?, scale(b)?, e))
+}
+
+fn to_f64(d: (i128, i32)) -> f64 {
+    format!("{}e{}", d.0, d.1).parse().unwrap_or(f64::NAN)
+}
+
+/// Sprig's `execDecimalOp`: exact decimal arithmetic on the operands' shortest spellings, then
+/// back to float64; plain float64 arithmetic where a value is too large for the exact path.
+fn decimal_op(first: f64, rest: &[f64], op: char) -> f64 {
+    let mut acc = first;
+    for &x in rest {
+        let exact = match (decimal(acc), decimal(x)) {
+            (Some(a), Some(b)) => match op {
+                '+' | '-' => align(a, b).and_then(|(a, b, e)| {
+                    let r = if op == '+' {
+                        a.checked_add(b)
+                    } else {
+                        a.checked_sub(b)
+                    }?;
+                    Some(to_f64((r, e)))
+                }),
+                '*' => a.0.checked_mul(b.0).map(|m| to_f64((m, a.1 + b.1))),
+                _ => None,
+            },
+            _ => None,
+        };
+        acc = match (exact, op) {
+            (Some(v), _) => v,
+            (None, '+') => acc + x,
+            (None, '-') => acc - x,
+            (None, '*') => acc * x,
+            // DivRound to 16 decimal places.
+            (None, _) => {
+                if x == 0.0 {
+                    return f64::NAN;
+                }
+                format!("{:.16}", acc / x).parse().unwrap_or(acc / x)
+            }
+        };
+    }
+    acc
+}
+
+fn register_decimal(r: &mut Reg) {
+    r.fixed("add1f", &[Any], |a| {
+        Ok(Value::Float(decimal_op(to_float64(&a[0]), &[1.0], '+')))
+    });
+    r.variadic("addf", &[], Any, |a| {
+        let xs: Vec<f64> = a.iter().map(to_float64).collect();
+        Ok(Value::Float(decimal_op(0.0, &xs, '+')))
+    });
+    for (name, op) in [("subf", '-'), ("mulf", '*'), ("divf", '/')] {
+        r.variadic(name, &[Any], Any, move |a| {
+            let xs: Vec<f64> = a[1..].iter().map(to_float64).collect();
+            if op == '/' && xs.contains(&0.0) {
+                return Err("decimal division by 0".into());
+            }
+            Ok(Value::Float(decimal_op(to_float64(&a[0]), &xs, op)))
+        });
+    }
 }
 
 /// Go's math.Max: NaN wins, +0 beats -0.

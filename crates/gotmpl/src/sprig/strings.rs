@@ -17,6 +17,16 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
+#[cfg(test)]
+#[test]
+fn go_classes_read_as_go() {
+    let re = regex(r"^[\w-\.]+$").unwrap();
+    assert!(re.is_match("my-master.1"));
+    assert!(!re.is_match("a b"));
+    assert!(regex("[[:alpha:]-]+").unwrap().is_match("ab-c"));
+    assert!(regex("[a&&b]").unwrap().is_match("&"));
+}
+
 fn ok_str(x: impl AsRef<str>) -> crate::func::FuncResult {
     Ok(Value::str(x.as_ref()))
 }
@@ -193,8 +203,66 @@ fn b64_decode(input: &str) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
-fn regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| format!("error parsing regexp: {e}"))
+pub(crate) fn regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&go_regex(pattern)).map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+/// A Go (RE2) pattern spelled for Rust's regex: inside a bracket class Go reads `[`, `&`, `~`
+/// and a `-` right after a class escape (`[\w-.]`) as literal characters, where Rust would
+/// see a nested class, a set operation or a bad range.
+pub(crate) fn go_regex(p: &str) -> std::string::String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = std::string::String::with_capacity(p.len());
+    let (mut in_class, mut class_start, mut after_escape_class) = (false, false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            let e = chars[i + 1];
+            out.push(c);
+            out.push(e);
+            after_escape_class = in_class && "wdsWDS".contains(e);
+            class_start = false;
+            i += 2;
+            continue;
+        }
+        if !in_class {
+            out.push(c);
+            i += 1;
+            if c == '[' {
+                in_class = true;
+                class_start = true;
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if c == '[' && chars.get(i + 1) == Some(&':') {
+            // A POSIX class like `[:alpha:]`, copied through its end.
+            let rest: std::string::String = chars[i..].iter().collect();
+            let end = rest.find(":]").map_or(rest.len(), |e| e + 2);
+            out.push_str(&rest[..end]);
+            i += rest[..end].chars().count();
+            after_escape_class = true;
+            class_start = false;
+            continue;
+        }
+        if c == ']' && !class_start {
+            in_class = false;
+            out.push(c);
+        } else if (c == '-' && after_escape_class) || matches!(c, '[' | '&' | '~') {
+            out.push('\\');
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+        after_escape_class = false;
+        class_start = false;
+        i += 1;
+    }
+    out
 }
 
 pub fn register(r: &mut Reg) {

@@ -1,0 +1,195 @@
+//! The native Helm renderer behind the [`Renderer`] trait (`renderer: native`), and
+//! `renderer: auto` for helm apps, which for now runs the helm binary when one is found and
+//! renders natively otherwise (native becomes the first choice once it matches helm on every
+//! corpus chart).
+
+use super::helm::HelmRenderer;
+use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
+use super::{RenderError, RenderRequest, Renderer};
+use crate::config::{ResolvedApp, ResolvedHelm};
+use serde_json::{Map, Value};
+
+/// ferry's own `helm template` ([`helm_native`]); no binary needed.
+pub struct NativeHelmRenderer;
+
+/// Sets `value` at a dotted path as `--set-json` does: missing or non-map steps become maps,
+/// the leaf is replaced.
+fn set_path(into: &mut Map<String, Value>, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        into.insert(first.clone(), value);
+        return;
+    }
+    let slot = into
+        .entry(first.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = slot {
+        set_path(m, rest, value);
+    }
+}
+
+/// ferry.yaml's inline values over the files, leaf by leaf (an empty map is a leaf), as the
+/// binary path hands them to helm.
+fn apply_inline(values: &mut Map<String, Value>, set: &Map<String, Value>, prefix: &[String]) {
+    for (k, v) in set {
+        let mut path = prefix.to_vec();
+        path.push(k.clone());
+        match v {
+            Value::Object(m) if !m.is_empty() => apply_inline(values, m, &path),
+            _ => set_path(values, &path, v.clone()),
+        }
+    }
+}
+
+fn native_error(message: String, unsupported: bool) -> RenderError {
+    RenderError::NativeHelm {
+        message,
+        unsupported,
+    }
+}
+
+/// The user's values: the files in order (sops-encrypted ones decrypted in memory, merged at
+/// the place of the last of them), then ferry.yaml's `set`. Also what to redact from errors.
+fn user_values(
+    req: &RenderRequest<'_>,
+    h: &ResolvedHelm,
+) -> Result<(Map<String, Value>, crate::secrets::Disclosed), RenderError> {
+    let encrypted = crate::secrets::build::encrypted_values(req.tree, &h.values);
+    let mut secrets = crate::secrets::Disclosed::default();
+    let mut opened: Option<Map<String, Value>> = None;
+    if !encrypted.is_empty() {
+        let files: Vec<&str> = encrypted.iter().map(|&i| h.values[i].as_str()).collect();
+        let (text, disclosed) = crate::secrets::build::helm_secret_values(req.tree, &files)
+            .map_err(|e| RenderError::Invalid(e.to_string()))?;
+        secrets = disclosed;
+        opened = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => Some(Map::new()),
+        };
+    }
+    let last = encrypted.last().copied();
+    let mut values = Map::new();
+    for (i, f) in h.values.iter().enumerate() {
+        if encrypted.contains(&i) {
+            if Some(i) == last {
+                helm_native::merge_maps(&mut values, opened.take().unwrap_or_default());
+            }
+            continue;
+        }
+        let data = req.tree.read(f)?;
+        let m = helm_native::read_values_file(&data, f)
+            .map_err(|e| native_error(e.to_string(), false))?;
+        helm_native::merge_maps(&mut values, m);
+    }
+    apply_inline(&mut values, &h.set, &[]);
+    Ok((values, secrets))
+}
+
+/// `helm template` options for an app.
+fn options(app: &ResolvedApp, h: &ResolvedHelm, values: Map<String, Value>) -> Options {
+    Options {
+        release_name: h.release_name.clone(),
+        // helm's namespace without a kubeconfig.
+        namespace: app.namespace.clone().unwrap_or_else(|| "default".into()),
+        kube_version: app.kube_version.clone(),
+        api_versions: h.api_versions.clone(),
+        include_crds: h.include_crds,
+        skip_tests: h.flags.skip_tests,
+        no_hooks: h.flags.no_hooks,
+        is_upgrade: h.flags.is_upgrade,
+        values,
+    }
+}
+
+impl Renderer for NativeHelmRenderer {
+    fn name(&self) -> &'static str {
+        "helm"
+    }
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "ferry-native {} ({NATIVE_HELM_COMPAT})",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
+        let (h, root, chart) = super::helm::helm_request(req)?;
+        let (values, secrets) = user_values(req, h)?;
+        let opts = options(req.app, h, values);
+        helm_native::render(&chart, &opts).map_err(|e| {
+            let unsupported = matches!(e, helm_native::Error::Unsupported(_));
+            // Name files as the repository does, not by where the tree was materialised.
+            let root = root.canonicalize().unwrap_or(root.clone());
+            let message = e.to_string().replace(&format!("{}/", root.display()), "");
+            native_error(secrets.redact(&message), unsupported)
+        })
+    }
+}
+
+/// `renderer: auto` for helm apps: the helm binary when one is found, native otherwise.
+pub struct AutoHelmRenderer {
+    pub binary: Option<HelmRenderer>,
+}
+
+impl AutoHelmRenderer {
+    /// With the helm that was found; native when none is installed. A helm named with
+    /// `--helm` or `FERRY_HELM` that is missing or broken stays an error: the user asked for it.
+    pub fn new(helm: Result<super::Tool, super::ToolError>) -> Result<Self, super::ToolError> {
+        match helm {
+            Ok(tool) => Ok(AutoHelmRenderer {
+                binary: Some(HelmRenderer { tool }),
+            }),
+            Err(e) if e.nothing_named() => Ok(AutoHelmRenderer { binary: None }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Renderer for AutoHelmRenderer {
+    fn name(&self) -> &'static str {
+        "helm"
+    }
+
+    fn fingerprint(&self) -> String {
+        match &self.binary {
+            Some(b) => format!("auto: {}", b.fingerprint()),
+            None => format!("auto: {}", NativeHelmRenderer.fingerprint()),
+        }
+    }
+
+    fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
+        match &self.binary {
+            Some(b) => b.render(req),
+            None => NativeHelmRenderer.render(req),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inline_values_set_leaves_like_set_json() {
+        let mut v = json!({"a": {"b": 1, "c": 2}, "l": 5, "e": {"x": 1}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let set = json!({"a": {"b": 3}, "l": {"m": true}, "e": {}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        apply_inline(&mut v, &set, &[]);
+        assert_eq!(
+            Value::Object(v),
+            json!({"a": {"b": 3, "c": 2}, "l": {"m": true}, "e": {}})
+        );
+    }
+}
