@@ -25,6 +25,19 @@ pub fn run(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(),
     Ok(())
 }
 
+/// One generator given as a builtin plugin configuration (`generators:`): no global
+/// `generatorOptions`, as kustomize configures the plugin from its own file alone.
+pub fn run_one(
+    k: &Kustomization,
+    dir: &Path,
+    g: &Generator,
+    secret: bool,
+    acc: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    let res = make(k, dir, g, secret, None)?;
+    absorb(acc, res, g, &k.file)
+}
+
 fn field_error(k: &Kustomization, field: &str, message: String) -> Error {
     Error::Field {
         file: k.file.clone(),

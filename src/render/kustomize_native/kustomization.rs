@@ -152,6 +152,10 @@ pub struct Kustomization {
     pub components: Vec<Entry>,
     /// `transformers`: plugin configuration files, directories, or inline configurations.
     pub transformers: Vec<Entry>,
+    /// `generators`: builtin generator configurations, as `transformers` lists them.
+    pub generators: Vec<Entry>,
+    /// `validators`: transformer configurations that must leave every object unchanged.
+    pub validators: Vec<Entry>,
     pub namespace: String,
     pub name_prefix: String,
     pub name_suffix: String,
@@ -178,7 +182,7 @@ pub struct Kustomization {
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
-const NOT_YET: &[&str] = &["crds", "generators", "validators", "openapi"];
+const NOT_YET: &[&str] = &["crds", "openapi"];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
     "apiVersion",
@@ -202,6 +206,8 @@ const KNOWN: &[&str] = &[
     "patchesJson6902",
     "replicas",
     "transformers",
+    "generators",
+    "validators",
     "sortOptions",
     "vars",
     "patchesStrategicMerge",
@@ -322,14 +328,15 @@ impl Kustomization {
             field: "bases",
             path,
         }));
-        let transformers = r
-            .strings("transformers")?
-            .into_iter()
-            .map(|path| Entry {
-                field: "transformers",
-                path,
-            })
-            .collect();
+        let entries = |field: &'static str| -> Result<Vec<Entry>, Error> {
+            Ok(r.strings(field)?
+                .into_iter()
+                .map(|path| Entry { field, path })
+                .collect())
+        };
+        let transformers = entries("transformers")?;
+        let generators = entries("generators")?;
+        let validators = entries("validators")?;
         let components = r
             .strings("components")?
             .into_iter()
@@ -346,6 +353,8 @@ impl Kustomization {
             resources,
             components,
             transformers,
+            generators,
+            validators,
             namespace: r.string("namespace")?,
             name_prefix: r.string("namePrefix")?,
             name_suffix: r.string("nameSuffix")?,

@@ -108,6 +108,8 @@ fn accumulate(
     // Bases first, then this level's own tables, then the components, which share them.
     config.merge(own);
     super::generators::run(&k, dir, &mut acc)?;
+    let generators = plugin_configs(&k, &k.generators, dir, &chain)?;
+    super::plugin_generators::run(&k, dir, &generators, &mut acc)?;
     for entry in &k.components {
         match locate(dir, &k, entry, &chain)? {
             Located::Dir(sub) => {
@@ -137,8 +139,10 @@ fn accumulate(
         }
     }
     transform(&k, dir, &config, &mut acc)?;
-    let configs = transformer_configs(&k, dir, &chain)?;
+    let configs = plugin_configs(&k, &k.transformers, dir, &chain)?;
     super::transformers::run(&k, &configs, &mut acc)?;
+    let validators = plugin_configs(&k, &k.validators, dir, &chain)?;
+    super::plugin_generators::validate(&k, &validators, &mut acc)?;
     super::vars::merge(&k, &mut acc, vars)?;
     *config_out = config;
     Ok(acc)
@@ -242,15 +246,16 @@ fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(
     Ok(())
 }
 
-/// The plugin configurations `transformers:` names: inline YAML, files, or kustomization
-/// directories whose output they are.
-fn transformer_configs(
+/// The plugin configurations `transformers:`, `generators:` or `validators:` name: inline
+/// YAML, files, or kustomization directories whose output they are.
+fn plugin_configs(
     k: &Kustomization,
+    entries: &[Entry],
     dir: &Path,
     chain: &[PathBuf],
 ) -> Result<Vec<Resource>, Error> {
     let mut configs = Vec::new();
-    for entry in &k.transformers {
+    for entry in entries {
         let inline = crate::manifest::parse_documents(&entry.path)
             .ok()
             .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));

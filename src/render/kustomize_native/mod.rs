@@ -15,6 +15,7 @@
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
 //! the `typing` module for how far its typing is brought in line.
 
+mod builtin_patches;
 mod error;
 mod fields;
 mod fieldspec;
@@ -31,6 +32,7 @@ mod names;
 mod namespace;
 mod order;
 mod patches;
+mod plugin_generators;
 mod replacements;
 mod resource;
 mod schema;

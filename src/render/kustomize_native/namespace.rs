@@ -27,12 +27,54 @@ pub fn field_specs() -> Vec<FieldSpec> {
     ]
 }
 
+/// Which role-binding subjects take the namespace (`setRoleBindingSubjects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Subjects {
+    /// Subjects named `default` (the kustomization field's behaviour).
+    #[default]
+    NamedDefault,
+    /// Every subject of kind ServiceAccount.
+    ServiceAccounts,
+    None,
+}
+
+impl Subjects {
+    /// Reads the plugin option; "" means the default.
+    pub fn parse(text: &str) -> Result<Subjects, String> {
+        match text {
+            "" | "defaultOnly" => Ok(Subjects::NamedDefault),
+            "allServiceAccounts" => Ok(Subjects::ServiceAccounts),
+            "none" => Ok(Subjects::None),
+            other => Err(format!(
+                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+            )),
+        }
+    }
+}
+
+/// The NamespaceTransformer's options: only blank fields set, and which subjects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    pub unset_only: bool,
+    pub subjects: Subjects,
+}
+
 /// Sets `namespace` on `resources`; the error names the index of the object at fault. Like
 /// kustomize, a change that makes an object's id collide with another's is an error.
 pub fn apply_namespace(
     resources: &mut [Resource],
     namespace: &str,
     specs: &[FieldSpec],
+) -> Result<(), (usize, String)> {
+    apply_namespace_with(resources, namespace, specs, Mode::default())
+}
+
+/// [`apply_namespace`] with the plugin's options.
+pub fn apply_namespace_with(
+    resources: &mut [Resource],
+    namespace: &str,
+    specs: &[FieldSpec],
+    mode: Mode,
 ) -> Result<(), (usize, String)> {
     let mut ids: HashMap<String, usize> = HashMap::new();
     for res in resources.iter() {
@@ -41,7 +83,7 @@ pub fn apply_namespace(
     for (i, res) in resources.iter_mut().enumerate() {
         let before = res.id().key();
         res.store_previous_id();
-        transform(res, namespace, specs).map_err(|e| (i, e))?;
+        transform(res, namespace, specs, mode).map_err(|e| (i, e))?;
         let after = res.id().key();
         if before != after {
             if let Some(n) = ids.get_mut(&before) {
@@ -66,32 +108,66 @@ pub fn set_namespace(
     namespace: &str,
     specs: &[FieldSpec],
 ) -> Result<(), String> {
-    transform(res, namespace, specs)
+    transform(res, namespace, specs, Mode::default())
 }
 
-fn transform(res: &mut Resource, namespace: &str, specs: &[FieldSpec]) -> Result<(), String> {
+/// kyaml's `hasExistingValue`: a scalar with non-empty text.
+fn has_value(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Bool(_) | Value::Number(_) => true,
+        Value::Object(_) | Value::Array(_) => false,
+    }
+}
+
+fn transform(
+    res: &mut Resource,
+    namespace: &str,
+    specs: &[FieldSpec],
+    mode: Mode,
+) -> Result<(), String> {
     let gvk = res.gvk();
     let api_version = res.value["apiVersion"].as_str().unwrap_or("").to_string();
     let mut set = |v: &mut Value, _: &str| {
-        *v = Value::String(namespace.to_string());
+        if !(mode.unset_only && has_value(v)) {
+            *v = Value::String(namespace.to_string());
+        }
         Ok(())
     };
     if !gvk.is_cluster_scoped() {
         let meta = FieldSpec::new("", "", "", "metadata/namespace", true);
         apply(&meta, &mut res.value, Create::Scalar, &mut set)?;
     }
-    if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
+    let binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
+    if binding {
         if let Some(Value::Array(subjects)) = res.value.get_mut("subjects") {
             for subject in subjects.iter_mut() {
                 if let Value::Object(s) = subject {
-                    if s.get("name").and_then(Value::as_str) == Some("default") {
-                        s.insert("namespace".into(), Value::String(namespace.to_string()));
+                    let chosen = match mode.subjects {
+                        Subjects::NamedDefault => {
+                            s.get("name").and_then(Value::as_str) == Some("default")
+                        }
+                        Subjects::ServiceAccounts => {
+                            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                        }
+                        Subjects::None => false,
+                    };
+                    if chosen {
+                        let slot = s.entry("namespace").or_insert(Value::Null);
+                        set(slot, "")?;
                     }
                 }
             }
         }
     }
     for spec in specs {
+        // Role-binding subjects are handled above, whatever the specs say.
+        if binding
+            && (spec.kind == "RoleBinding" || spec.kind == "ClusterRoleBinding")
+            && spec.path == "subjects/namespace" {
+            continue;
+        }
         // Only a `v1` Namespace takes the namespace as its name.
         if spec.path == "metadata/namespace"
             || (spec.path == "metadata/name" && api_version != "v1")

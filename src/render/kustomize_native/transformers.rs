@@ -1,10 +1,9 @@
 //! `transformers:` entries: builtin plugin configurations (`apiVersion: builtin`) given as
-//! files, directories or inline, run after this level's own transformers. The label,
-//! annotation, namespace, image, replacement and value-add transformers are supported;
-//! other plugins are refused.
+//! files, directories or inline, run after this level's own transformers. Every builtin
+//! transformer of kustomize v5.7.1 is supported; a generator kind or a kind kustomize's
+//! builtin table lacks fails as there, and external plugins are refused.
 
 use super::error::Error;
-use super::fields::Reader;
 use super::fieldspec::{scalar_text, FieldSpec};
 use super::kustomization::{Image, Kustomization, Replica};
 use super::resource::Resource;
@@ -50,32 +49,6 @@ fn string_map(cfg: &Resource, field: &str) -> Result<BTreeMap<String, String>, E
     }
 }
 
-/// `PatchTransformer`: one `patches` entry (`patch` or `path`, `target`, `options`) in a
-/// config of its own, its path read relative to the kustomization, as the field's is.
-fn patch_transformer(
-    k: &Kustomization,
-    cfg: &Resource,
-    acc: &mut Vec<Resource>,
-) -> Result<(), Error> {
-    let Value::Object(m) = &cfg.value else {
-        return Err(config_error(cfg, "expected a mapping".into()));
-    };
-    let mut entry = m.clone();
-    for key in ["apiVersion", "kind", "metadata"] {
-        entry.remove(key);
-    }
-    let mut map = serde_json::Map::new();
-    map.insert("patches".into(), Value::Array(vec![Value::Object(entry)]));
-    let reader = Reader {
-        file: &cfg.file,
-        map: &map,
-    };
-    let mut one = k.clone();
-    one.patches = reader.patches("patches")?;
-    let dir = k.file.parent().unwrap_or(std::path::Path::new(""));
-    patches::apply_patches(&one, dir, acc)
-}
-
 /// Runs each configuration, in order, over `acc`.
 pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> Result<(), Error> {
     for cfg in configs {
@@ -108,18 +81,18 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 labels::apply_pairs(acc, &string_map(cfg, "annotations")?, &specs).map_err(|e| fail(acc, e))?;
             }
             "NamespaceTransformer" => {
-                let unset_only = cfg.value.get("unsetOnly").and_then(Value::as_bool).unwrap_or(false);
-                let subjects = cfg.value.get("setRoleBindingSubjects").and_then(scalar_text).unwrap_or_default();
-                if unset_only || !(subjects.is_empty() || subjects == "defaultOnly") {
-                    return Err(Error::Unsupported {
-                        file: cfg.file.clone(),
-                        field: "unsetOnly/setRoleBindingSubjects".into(),
-                        hint: "render this app with `renderer: binary` meanwhile".into(),
-                    });
-                }
+                let option = |f: &str| cfg.value.get(f).filter(|v| !v.is_null());
+                let unset_only = match option("unsetOnly") {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err(config_error(cfg, "`unsetOnly` must be true or false".into())),
+                };
+                let subjects = option("setRoleBindingSubjects").and_then(scalar_text).unwrap_or_default();
+                let subjects = namespace::Subjects::parse(&subjects).map_err(|m| config_error(cfg, m))?;
+                let mode = namespace::Mode { unset_only, subjects };
                 let ns = cfg.value["metadata"]["namespace"].as_str().unwrap_or("").to_string();
                 if !ns.is_empty() {
-                    namespace::apply_namespace(acc, &ns, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
+                    namespace::apply_namespace_with(acc, &ns, &field_specs(cfg)?, mode).map_err(|e| fail(acc, e))?;
                 }
             }
             "ImageTagTransformer" => {
@@ -134,7 +107,7 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 };
                 images::apply_image(acc, &image, &field_specs(cfg)?).map_err(|e| fail(acc, e))?;
             }
-            "PrefixTransformer" | "SuffixTransformer" => {
+            "PrefixTransformer" | "SuffixTransformer" | "PrefixSuffixTransformer" => {
                 // Go's decoder leaves `fieldSpecs` nil when absent, which the plugin refuses.
                 if cfg.value.get("fieldSpecs").is_none_or(Value::is_null) {
                     return Err(config_error(cfg, "fieldSpecs is not expected to be nil".into()));
@@ -143,12 +116,16 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 let affix = |f: &str| cfg.value.get(f).and_then(scalar_text).unwrap_or_default();
                 let (prefix, suffix) = (affix("prefix"), affix("suffix"));
                 let none: &[FieldSpec] = &[];
-                let (p, s) = if gvk.kind == "PrefixTransformer" {
-                    ((prefix.as_str(), specs.as_slice()), ("", none))
-                } else {
-                    (("", none), (suffix.as_str(), specs.as_slice()))
-                };
-                names::apply_affixes(acc, p, s).map_err(|e| fail(acc, e))?;
+                // PrefixSuffixTransformer is the two plugins, one after the other.
+                let kind = gvk.kind.as_str();
+                if kind != "SuffixTransformer" {
+                    names::apply_affixes(acc, (prefix.as_str(), specs.as_slice()), ("", none))
+                        .map_err(|e| fail(acc, e))?;
+                }
+                if kind != "PrefixTransformer" {
+                    names::apply_affixes(acc, ("", none), (suffix.as_str(), specs.as_slice()))
+                        .map_err(|e| fail(acc, e))?;
+                }
             }
             "ReplicaCountTransformer" => {
                 let r = &cfg.value["replica"];
@@ -166,7 +143,14 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 let specs = field_specs(cfg)?;
                 patches::set_replicas(&cfg.file, "transformers", &replica, acc, &specs)?;
             }
-            "PatchTransformer" => patch_transformer(k, cfg, acc)?,
+            "PatchTransformer" => super::builtin_patches::patch(k, cfg, acc)?,
+            "PatchJson6902Transformer" => super::builtin_patches::json6902(k, cfg, acc)?,
+            "PatchStrategicMergeTransformer" => {
+                super::builtin_patches::strategic_merge(k, cfg, acc)?
+            }
+            "HashTransformer" => {
+                super::generators::add_hash_suffixes(acc).map_err(|e| fail(acc, e))?
+            }
             "ValueAddTransformer" => super::valueadd::run(k, cfg, acc)?,
             "ReplacementTransformer" => {
                 let entries = match cfg.value.get("replacements") {
@@ -178,14 +162,40 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 let list = super::replacements::load(k, dir, &cfg.file, &entries, "replacements")?;
                 super::replacements::apply(&list, acc)?;
             }
-            other => {
-                return Err(Error::Unsupported {
-                    file: cfg.file.clone(),
-                    field: format!("transformers ({other})"),
-                    hint: format!("the builtin {other} is not implemented natively yet; render this app with `renderer: binary` meanwhile"),
-                })
+            "ConfigMapGenerator" | "SecretGenerator" | "IAMPolicyGenerator" | "HelmChartInflationGenerator" => {
+                return Err(config_error(cfg, format!("plugin {} not a transformer", cfg.id())))
+            }
+            _ => {
+                // What kustomize's builtin table lacks (SortOrderTransformer among them) fails
+                // to load there too.
+                return Err(config_error(cfg, format!("unable to load builtin {}.builtin.[noGrp]", gvk.kind)))
             }
         }
     }
     Ok(())
+}
+
+/// Whether kustomize's builtin table knows `kind` (as a generator or a transformer).
+pub fn is_builtin(kind: &str) -> bool {
+    [
+        "AnnotationsTransformer",
+        "HashTransformer",
+        "ImageTagTransformer",
+        "LabelTransformer",
+        "NamespaceTransformer",
+        "PatchJson6902Transformer",
+        "PatchStrategicMergeTransformer",
+        "PatchTransformer",
+        "PrefixSuffixTransformer",
+        "PrefixTransformer",
+        "SuffixTransformer",
+        "ReplicaCountTransformer",
+        "ReplacementTransformer",
+        "ValueAddTransformer",
+        "ConfigMapGenerator",
+        "SecretGenerator",
+        "IAMPolicyGenerator",
+        "HelmChartInflationGenerator",
+    ]
+    .contains(&kind)
 }
