@@ -179,10 +179,12 @@ pub struct Kustomization {
     pub replacements: Vec<Value>,
     /// `configurations`: transformer config files adding field specs.
     pub configurations: Vec<String>,
+    /// `crds`: legacy OpenAPI definition files adding field specs (the `crds` module).
+    pub crds: Vec<String>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
-const NOT_YET: &[&str] = &["crds", "openapi"];
+const NOT_YET: &[&str] = &["openapi"];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
     "apiVersion",
@@ -206,6 +208,7 @@ const KNOWN: &[&str] = &[
     "patchesJson6902",
     "replicas",
     "transformers",
+    "crds",
     "generators",
     "validators",
     "sortOptions",
@@ -371,6 +374,7 @@ impl Kustomization {
             patches_strategic_merge: r.strings("patchesStrategicMerge")?,
             replacements: r.list("replacements")?.to_vec(),
             configurations: r.strings("configurations")?,
+            crds: r.strings("crds")?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {

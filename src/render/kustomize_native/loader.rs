@@ -53,6 +53,7 @@ fn accumulate(
     // `ResAccumulator.MergeConfig`), and adds its own.
     let mut config = config_out.clone();
     let own = super::tconfig::load(&k, dir)?;
+    let crds = super::crds::load(&k, dir)?;
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
             (Kind::Component, Kind::Kustomization) => Some(format!(
@@ -107,6 +108,7 @@ fn accumulate(
     }
     // Bases first, then this level's own tables, then the components, which share them.
     config.merge(own);
+    config.merge(crds);
     super::generators::run(&k, dir, &mut acc)?;
     let generators = plugin_configs(&k, &k.generators, dir, &chain)?;
     super::plugin_generators::run(&k, dir, &generators, &mut acc)?;

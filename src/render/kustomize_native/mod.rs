@@ -16,6 +16,7 @@
 //! the `typing` module for how far its typing is brought in line.
 
 mod builtin_patches;
+mod crds;
 mod error;
 mod fields;
 mod fieldspec;

@@ -86,7 +86,10 @@ pub fn run(
             _ => {
                 return Err(config_error(
                     cfg,
-                    format!("failed to load generator: unable to load builtin {}", cfg.id()),
+                    format!(
+                        "failed to load generator: unable to load builtin {}.builtin.[noGrp]",
+                        gvk.kind
+                    ),
                 ))
             }
         };
