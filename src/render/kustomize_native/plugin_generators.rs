@@ -128,17 +128,22 @@ pub fn run(
     Ok(())
 }
 
-/// An object's value as a validator's check sees it: without the `validated-by` label.
-fn without_validated_by(value: &Value) -> Value {
+/// An object's value as a validator's check sees it: without the `validated-by` label. kubectl
+/// compares yaml nodes, and removing that label rebuilds the labels node, which then differs
+/// from the original (`None`) unless no other label is left and the field goes away.
+fn without_validated_by(value: &Value) -> Option<Value> {
     let mut v = value.clone();
     if let Some(Value::Object(meta)) = v.get_mut("metadata") {
         if let Some(Value::Object(labels)) = meta.get_mut("labels") {
-            if labels.remove(VALIDATED_BY).is_some() && labels.is_empty() {
+            if labels.remove(VALIDATED_BY).is_some() {
+                if !labels.is_empty() {
+                    return None;
+                }
                 meta.remove("labels");
             }
         }
     }
-    v
+    Some(v)
 }
 
 /// Runs each validator configuration; one that changes, adds or drops an object fails.
@@ -159,7 +164,7 @@ pub fn validate(
         } else {
             acc.iter()
                 .zip(&before)
-                .find(|(now, was)| without_validated_by(&now.value) != **was)
+                .find(|(now, was)| without_validated_by(&now.value).as_ref() != Some(*was))
                 .map(|(now, _)| format!("{} changed", now.id()))
         };
         if let Some(what) = changed {
