@@ -513,6 +513,8 @@ fn native_build_matches_kubectl_kustomize() {
 
 #[path = "kustomize_native_kubectl/complete.rs"]
 mod complete;
+#[path = "kustomize_native_kubectl/plugins.rs"]
+mod plugins;
 
 fn write_files<T: AsRef<str>>(dir: &Path, files: &[(&str, T)]) {
     for (path, text) in files {
@@ -550,7 +552,8 @@ fn native_builds_what_kubectl_builds_issue_18() {
         return;
     };
     let mut failures = Vec::new();
-    let all = complete::builds();
+    let mut all = complete::builds();
+    all.extend(plugins::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
@@ -571,7 +574,7 @@ fn native_fails_where_kubectl_fails_issue_18() {
         return;
     };
     let mut failures = Vec::new();
-    for case in complete::failures() {
+    for case in complete::failures().into_iter().chain(plugins::failures()) {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
         let out = Command::new(&kubectl)

@@ -249,7 +249,8 @@ fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(
 }
 
 /// The plugin configurations `transformers:`, `generators:` or `validators:` name: inline
-/// YAML, files, or kustomization directories whose output they are.
+/// YAML, files, or kustomization directories whose output they are. As in kustomize, the
+/// inline ones come first, then those read from paths, each group in listed order.
 fn plugin_configs(
     k: &Kustomization,
     entries: &[Entry],
@@ -257,14 +258,18 @@ fn plugin_configs(
     chain: &[PathBuf],
 ) -> Result<Vec<Resource>, Error> {
     let mut configs = Vec::new();
+    let mut from_paths = Vec::new();
     for entry in entries {
         let inline = crate::manifest::parse_documents(&entry.path)
             .ok()
             .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
         if inline.is_some() {
             configs.extend(read_resources(&k.file, &entry.path)?);
-            continue;
+        } else {
+            from_paths.push(entry);
         }
+    }
+    for entry in from_paths {
         match locate(dir, k, entry, chain)? {
             Located::File(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
