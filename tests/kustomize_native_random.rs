@@ -603,6 +603,55 @@ fn fields(
         write("transformer-config.yaml", &text);
         s.push_str("configurations: [transformer-config.yaml]\n");
     }
+    if rng.chance(15) {
+        // Builtin plugin configs under `transformers:`, in a file or inline (inline ones run
+        // first, as kustomize loads them).
+        let deployments: Vec<Obj> = unique(vis, "Deployment")
+            .into_iter()
+            .filter(default_ns)
+            .collect();
+        let mut docs = Vec::new();
+        for i in 0..1 + rng.below(2) {
+            let doc = match rng.below(7) {
+                0 => format!("apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l{i}\nlabels:\n  plug: {}\nfieldSpecs:\n- path: metadata/labels\n  create: true\n", json(rng.pick(&["x", "yes", "1"]))),
+                1 => format!("apiVersion: builtin\nkind: AnnotationsTransformer\nmetadata:\n  name: a{i}\nannotations:\n  plug-note: {}\nfieldSpecs:\n- path: metadata/annotations\n  create: true\n", json(rng.pick(VALUES))),
+                2 => format!(
+                    "apiVersion: builtin\nkind: NamespaceTransformer\nmetadata:\n  name: n{i}\n  namespace: plugged\nunsetOnly: {}\nsetRoleBindingSubjects: {}\nfieldSpecs:\n- path: metadata/namespace\n  create: true\n",
+                    rng.chance(70),
+                    rng.pick(&["defaultOnly", "none", "allServiceAccounts", "\"\""])
+                ),
+                3 => format!("apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: ps{i}\nprefix: pp-\nsuffix: -ss\nfieldSpecs:\n- path: metadata/name\n"),
+                4 => format!("apiVersion: builtin\nkind: HashTransformer\nmetadata:\n  name: h{i}\n"),
+                5 => format!(
+                    "apiVersion: builtin\nkind: PatchJson6902Transformer\nmetadata:\n  name: j{i}\ntarget:\n  kind: ConfigMap\n  name: \"{}\"\njsonOp: '[{{\"op\": \"add\", \"path\": \"/data/plugged\", \"value\": \"x\"}}]'\n",
+                    rng.pick(&["web.*", ".*", "settings.*"])
+                ),
+                _ if !deployments.is_empty() => {
+                    let o = &deployments[rng.below(deployments.len())];
+                    let body = rng.pick(SMP_BODIES).replace("\n    ", "\n  ");
+                    format!(
+                        "apiVersion: builtin\nkind: PatchStrategicMergeTransformer\nmetadata:\n  name: s{i}\npatches: |-\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: {}\n  {}\n",
+                        o.name,
+                        body.trim_start_matches("    ")
+                    )
+                }
+                _ => continue,
+            };
+            docs.push(doc);
+        }
+        if !docs.is_empty() {
+            if rng.chance(50) {
+                write("plugin-transformers.yaml", &docs.join("---\n"));
+                s.push_str("transformers: [plugin-transformers.yaml]\n");
+            } else {
+                s.push_str("transformers:\n");
+                for doc in &docs {
+                    let body: String = doc.lines().map(|l| format!("  {l}\n")).collect();
+                    let _ = write!(s, "- |-\n{body}");
+                }
+            }
+        }
+    }
     if rng.chance(35) {
         let _ = writeln!(
             s,
@@ -775,6 +824,33 @@ fn generators(
                     mergeable: true,
                 });
             }
+        }
+    }
+    if rng.chance(20) {
+        // Builtin generator configs under `generators:` (no global generatorOptions).
+        let mut docs = Vec::new();
+        if let Some((name, _)) = pick_name(rng, vis, "ConfigMap", &["plugged-cm", "pcm1"])
+            .filter(|(_, b)| *b == "create")
+        {
+            docs.push(format!(
+                "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: {name}\nliterals:\n- {}\n{}",
+                json(&format!("k={}", rng.pick(VALUES))),
+                options(rng).replace("\n  ", "\n").trim_start_matches("  ")
+            ));
+            vis.push(Obj { kind: "ConfigMap", name, ns: "", k0: false, mergeable: true });
+        }
+        if let Some((name, _)) = pick_name(rng, vis, "Secret", &["plugged-s"])
+            .filter(|(_, b)| *b == "create")
+        {
+            docs.push(format!(
+                "apiVersion: builtin\nkind: SecretGenerator\nmetadata:\n  name: ignored\nname: {name}\nliterals:\n- {}\n",
+                json(&format!("p={}", rng.pick(VALUES)))
+            ));
+            vis.push(Obj { kind: "Secret", name, ns: "", k0: false, mergeable: true });
+        }
+        if !docs.is_empty() {
+            write("plugin-generators.yaml", &docs.join("---\n"));
+            k.other.push_str("generators: [plugin-generators.yaml]\n");
         }
     }
     if rng.chance(20) {

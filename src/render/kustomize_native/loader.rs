@@ -264,7 +264,7 @@ fn plugin_configs(
             .ok()
             .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
         if inline.is_some() {
-            configs.extend(read_resources(&k.file, &entry.path)?);
+            append(&mut configs, read_resources(&k.file, &entry.path)?, &k.file)?;
         } else {
             from_paths.push(entry);
         }
@@ -276,14 +276,14 @@ fn plugin_configs(
                     path: path.clone(),
                     source,
                 })?;
-                configs.extend(read_resources(&path, &text)?);
+                append(&mut configs, read_resources(&path, &text)?, &k.file)?;
             }
             Located::Dir(sub) => {
                 let from = Referrer {
                     file: &k.file,
                     field: entry.field,
                 };
-                configs.extend(accumulate(
+                let more = accumulate(
                     &sub,
                     chain,
                     Vec::new(),
@@ -291,7 +291,9 @@ fn plugin_configs(
                     Some(from),
                     &mut Vec::new(),
                     &mut Config::default(),
-                )?);
+                )?;
+                // Two configs with one id are refused, as kustomize's resource map does.
+                append(&mut configs, more, &k.file)?;
             }
         }
     }
