@@ -837,16 +837,28 @@ fn generators(
                 json(&format!("k={}", rng.pick(VALUES))),
                 options(rng).replace("\n  ", "\n").trim_start_matches("  ")
             ));
-            vis.push(Obj { kind: "ConfigMap", name, ns: "", k0: false, mergeable: true });
+            vis.push(Obj {
+                kind: "ConfigMap",
+                name,
+                ns: "",
+                k0: false,
+                mergeable: true,
+            });
         }
-        if let Some((name, _)) = pick_name(rng, vis, "Secret", &["plugged-s"])
-            .filter(|(_, b)| *b == "create")
+        if let Some((name, _)) =
+            pick_name(rng, vis, "Secret", &["plugged-s"]).filter(|(_, b)| *b == "create")
         {
             docs.push(format!(
                 "apiVersion: builtin\nkind: SecretGenerator\nmetadata:\n  name: ignored\nname: {name}\nliterals:\n- {}\n",
                 json(&format!("p={}", rng.pick(VALUES)))
             ));
-            vis.push(Obj { kind: "Secret", name, ns: "", k0: false, mergeable: true });
+            vis.push(Obj {
+                kind: "Secret",
+                name,
+                ns: "",
+                k0: false,
+                mergeable: true,
+            });
         }
         if !docs.is_empty() {
             write("plugin-generators.yaml", &docs.join("---\n"));

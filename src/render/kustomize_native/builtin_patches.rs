@@ -14,10 +14,7 @@ use std::path::Path;
 fn config_error(cfg: &Resource, message: &str) -> Error {
     Error::Resource {
         file: cfg.file.clone(),
-        message: format!(
-            "plugin {} fails configuration: {message}",
-            cfg.gvk().kind
-        ),
+        message: format!("plugin {} fails configuration: {message}", cfg.gvk().kind),
     }
 }
 

@@ -30,7 +30,11 @@ pub fn load(k: &Kustomization, dir: &Path) -> Result<Config, Error> {
         let defs = match docs.as_slice() {
             [] => Map::new(),
             [Value::Object(m)] => m.clone(),
-            _ => return Err(fail("expected one mapping of type names to definitions".into())),
+            _ => {
+                return Err(fail(
+                    "expected one mapping of type names to definitions".into(),
+                ))
+            }
         };
         let mut one = Config::default();
         for (name, def) in &defs {

@@ -165,7 +165,8 @@ fn transform(
         // Role-binding subjects are handled above, whatever the specs say.
         if binding
             && (spec.kind == "RoleBinding" || spec.kind == "ClusterRoleBinding")
-            && spec.path == "subjects/namespace" {
+            && spec.path == "subjects/namespace"
+        {
             continue;
         }
         // Only a `v1` Namespace takes the namespace as its name.

@@ -74,25 +74,42 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
         match gvk.kind.as_str() {
             "LabelTransformer" => {
                 let specs = field_specs(cfg)?;
-                labels::apply_pairs(acc, &string_map(cfg, "labels")?, &specs).map_err(|e| fail(acc, e))?;
+                labels::apply_pairs(acc, &string_map(cfg, "labels")?, &specs)
+                    .map_err(|e| fail(acc, e))?;
             }
             "AnnotationsTransformer" => {
                 let specs = field_specs(cfg)?;
-                labels::apply_pairs(acc, &string_map(cfg, "annotations")?, &specs).map_err(|e| fail(acc, e))?;
+                labels::apply_pairs(acc, &string_map(cfg, "annotations")?, &specs)
+                    .map_err(|e| fail(acc, e))?;
             }
             "NamespaceTransformer" => {
                 let option = |f: &str| cfg.value.get(f).filter(|v| !v.is_null());
                 let unset_only = match option("unsetOnly") {
                     None => false,
                     Some(Value::Bool(b)) => *b,
-                    Some(_) => return Err(config_error(cfg, "`unsetOnly` must be true or false".into())),
+                    Some(_) => {
+                        return Err(config_error(
+                            cfg,
+                            "`unsetOnly` must be true or false".into(),
+                        ))
+                    }
                 };
-                let subjects = option("setRoleBindingSubjects").and_then(scalar_text).unwrap_or_default();
-                let subjects = namespace::Subjects::parse(&subjects).map_err(|m| config_error(cfg, m))?;
-                let mode = namespace::Mode { unset_only, subjects };
-                let ns = cfg.value["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+                let subjects = option("setRoleBindingSubjects")
+                    .and_then(scalar_text)
+                    .unwrap_or_default();
+                let subjects =
+                    namespace::Subjects::parse(&subjects).map_err(|m| config_error(cfg, m))?;
+                let mode = namespace::Mode {
+                    unset_only,
+                    subjects,
+                };
+                let ns = cfg.value["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 if !ns.is_empty() {
-                    namespace::apply_namespace_with(acc, &ns, &field_specs(cfg)?, mode).map_err(|e| fail(acc, e))?;
+                    namespace::apply_namespace_with(acc, &ns, &field_specs(cfg)?, mode)
+                        .map_err(|e| fail(acc, e))?;
                 }
             }
             "ImageTagTransformer" => {
@@ -110,7 +127,10 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
             "PrefixTransformer" | "SuffixTransformer" | "PrefixSuffixTransformer" => {
                 // Go's decoder leaves `fieldSpecs` nil when absent, which the plugin refuses.
                 if cfg.value.get("fieldSpecs").is_none_or(Value::is_null) {
-                    return Err(config_error(cfg, "fieldSpecs is not expected to be nil".into()));
+                    return Err(config_error(
+                        cfg,
+                        "fieldSpecs is not expected to be nil".into(),
+                    ));
                 }
                 let specs = field_specs(cfg)?;
                 let affix = |f: &str| cfg.value.get(f).and_then(scalar_text).unwrap_or_default();
@@ -133,7 +153,10 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                     None | Some(Value::Null) => serde_json::Number::from(0),
                     Some(Value::Number(n)) if n.is_i64() => n.clone(),
                     Some(_) => {
-                        return Err(config_error(cfg, "`replica.count` must be an integer".into()))
+                        return Err(config_error(
+                            cfg,
+                            "`replica.count` must be an integer".into(),
+                        ))
                     }
                 };
                 let replica = Replica {
@@ -156,19 +179,30 @@ pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> 
                 let entries = match cfg.value.get("replacements") {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(a)) => a.clone(),
-                    Some(_) => return Err(config_error(cfg, "`replacements` must be a list".into())),
+                    Some(_) => {
+                        return Err(config_error(cfg, "`replacements` must be a list".into()))
+                    }
                 };
                 let dir = k.file.parent().unwrap_or(std::path::Path::new(""));
                 let list = super::replacements::load(k, dir, &cfg.file, &entries, "replacements")?;
                 super::replacements::apply(&list, acc)?;
             }
-            "ConfigMapGenerator" | "SecretGenerator" | "IAMPolicyGenerator" | "HelmChartInflationGenerator" => {
-                return Err(config_error(cfg, format!("plugin {} not a transformer", cfg.id())))
+            "ConfigMapGenerator"
+            | "SecretGenerator"
+            | "IAMPolicyGenerator"
+            | "HelmChartInflationGenerator" => {
+                return Err(config_error(
+                    cfg,
+                    format!("plugin {} not a transformer", cfg.id()),
+                ))
             }
             _ => {
                 // What kustomize's builtin table lacks (SortOrderTransformer among them) fails
                 // to load there too.
-                return Err(config_error(cfg, format!("unable to load builtin {}.builtin.[noGrp]", gvk.kind)))
+                return Err(config_error(
+                    cfg,
+                    format!("unable to load builtin {}.builtin.[noGrp]", gvk.kind),
+                ));
             }
         }
     }
