@@ -57,7 +57,7 @@ pub fn patch(k: &Kustomization, cfg: &Resource, acc: &mut Vec<Resource>) -> Resu
 }
 
 /// `PatchJson6902Transformer`: a target with a name, and ops inline (`jsonOp`) or in a file.
-pub fn json6902(k: &Kustomization, cfg: &Resource, acc: &mut Vec<Resource>) -> Result<(), Error> {
+pub fn json6902(k: &Kustomization, cfg: &Resource, acc: &mut [Resource]) -> Result<(), Error> {
     let mut entry = body(cfg)?;
     let text = |e: &Map<String, Value>, f: &str| {
         e.get(f)
