@@ -80,9 +80,21 @@ fn cases() -> Vec<Case> {
         ),
         (
             "not yet supported field",
+            vec![("kustomization.yaml", "resources: [x.yaml]\nopenapi:\n  path: s.json\n"), ("x.yaml", CM)],
+            ".",
+            vec!["kustomization.yaml", "`openapi`", "renderer: binary"],
+        ),
+        (
+            "missing crds file",
             vec![("kustomization.yaml", "resources: [x.yaml]\ncrds: [c.yaml]\n"), ("x.yaml", CM)],
             ".",
-            vec!["kustomization.yaml", "`crds`", "renderer: binary"],
+            vec!["kustomization.yaml", "`crds[0]`", "'c.yaml' does not exist"],
+        ),
+        (
+            "external generator plugin",
+            vec![("kustomization.yaml", "generators:\n- |-\n  apiVersion: someteam.example.com/v1\n  kind: Gen\n  metadata:\n    name: g\n")],
+            ".",
+            vec!["kustomization.yaml", "`generators`", "runs no plugins"],
         ),
         (
             "replacement source selects nothing",
