@@ -90,6 +90,23 @@ pub fn builds() -> Vec<Case> {
                 ("r.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: n1\n  labels: {app: foo}\nspec:\n  publishNotReadyAddresses: true\n  ports:\n  - port: 8080\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1\n        command: [\"$(PORT)\", \"$(LBL)\", \"$(SVCNAME)\", \"$(NS)\", \"$(BOOL)\", \"x$(PORT)y\"]\n        env:\n        - name: A\n          value: $(PORT)\n        args: [\"$(UNKNOWN)\", \"$$(PORT)\"]\n"),
             ],
         },
+        Case {
+            // Found by the random test: each base's tables reach the parent's empty
+            // accumulator already settled; base0's keeps the kind-less metadata/labels spec,
+            // so base1's Deployment-only spec no longer hides it for the component's labels.
+            name: "configurations-from-two-bases-then-component-labels",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml, base0, base1]\ncomponents: [comp]\n"),
+                ("r.yaml", OBJECTS),
+                ("base0/kustomization.yaml", "resources: [r.yaml]\nconfigurations: [c.yaml]\n"),
+                ("base0/c.yaml", "commonAnnotations:\n- kind: ConfigMap\n  path: data\n  create: true\ncommonLabels:\n- kind: ConfigMap\n  path: data\n  create: true\n"),
+                ("base0/r.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b0\n  labels: {}\n"),
+                ("base1/kustomization.yaml", "resources: [r.yaml]\nconfigurations: [c.yaml]\n"),
+                ("base1/c.yaml", "commonLabels:\n- kind: Deployment\n  path: metadata/labels\n  create: true\n"),
+                ("base1/r.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: b1\n"),
+                ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonLabels:\n  team: \"yes\"\n"),
+            ],
+        },
     ]
 }
 

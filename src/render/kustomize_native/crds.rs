@@ -50,7 +50,8 @@ pub fn load(k: &Kustomization, dir: &Path) -> Result<Config, Error> {
             let kind = name.rsplit('.').next().unwrap_or(name);
             walk(&mut one, kind, &defs, name, &mut Vec::new(), 0);
         }
-        config.merge(one);
+        let one = one.settle(None).map_err(&fail)?;
+        config.merge(one).map_err(&fail)?;
     }
     Ok(config)
 }

@@ -206,33 +206,21 @@ fn merge(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) -> Result<(), String> 
 /// configurations as kustomize's merged `TransformerConfig` is.
 pub fn label_field_specs(label: &Label, config: &Config) -> Result<Vec<FieldSpec>, String> {
     let mut specs = label.fields.clone();
-    merge(
-        &mut specs,
-        tconfig::table(Vec::new(), &config.labels, config.hiding[tconfig::LABELS])?,
-    )?;
+    merge(&mut specs, config.full[tconfig::LABELS].clone())?;
     if label.include_selectors {
-        merge(
-            &mut specs,
-            tconfig::table(
-                common_labels(),
-                &config.common_labels,
-                config.hiding[tconfig::COMMON_LABELS],
-            )?,
-        )?;
+        merge(&mut specs, config.full[tconfig::COMMON_LABELS].clone())?;
     } else {
         if label.include_templates {
-            merge(
-                &mut specs,
-                tconfig::table(
-                    metadata_labels(),
-                    &config.template_labels,
-                    config.hiding[tconfig::TEMPLATE_LABELS],
-                )?,
-            )?;
+            merge(&mut specs, config.full[tconfig::TEMPLATE_LABELS].clone())?;
         }
         merge(&mut specs, vec![fs("", "", "", "metadata/labels", true)])?;
     }
     Ok(specs)
+}
+
+/// The built-in `templateLabels` table.
+pub fn template_label_field_specs() -> Vec<FieldSpec> {
+    metadata_labels()
 }
 
 pub fn common_label_field_specs() -> Vec<FieldSpec> {

@@ -52,7 +52,12 @@ fn accumulate(
     // accumulator, whose configuration has the bases' tables merged in (kustomize's
     // `ResAccumulator.MergeConfig`), and adds its own.
     let mut config = config_out.clone();
-    let own = super::tconfig::load(&k, dir)?;
+    let own = super::tconfig::load(&k, dir, &default_tables())?;
+    let merge_error = |message: String| Error::Field {
+        file: k.file.clone(),
+        field: "configurations".into(),
+        message,
+    };
     let crds = super::crds::load(&k, dir)?;
     if let Some(from) = &from {
         let message = match (expect, k.kind) {
@@ -101,14 +106,14 @@ fn accumulate(
                     vars,
                     &mut sub_config,
                 )?;
-                config.merge(sub_config);
+                config.merge(sub_config).map_err(merge_error)?;
                 append(&mut acc, resources, &k.file)?;
             }
         }
     }
     // Bases first, then this level's own tables, then the components, which share them.
-    config.merge(own);
-    config.merge(crds);
+    config.merge(own).map_err(merge_error)?;
+    config.merge(crds).map_err(merge_error)?;
     super::generators::run(&k, dir, &mut acc)?;
     let generators = plugin_configs(&k, &k.generators, dir, &chain)?;
     super::plugin_generators::run(&k, dir, &generators, &mut acc)?;
@@ -129,7 +134,7 @@ fn accumulate(
                 // kustomize then merges the component's accumulator into an empty one: the
                 // tables are settled into nothing again, so configured specs hide.
                 config = sub_config;
-                config.resettle();
+                config.resettle().map_err(merge_error)?;
             }
             Located::File(_) => {
                 return Err(Error::Field {
@@ -323,6 +328,23 @@ pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Resu
     })
 }
 
+/// The built-in tables kustomize starts every level's configuration from, in
+/// [`Config::full`] order.
+fn default_tables() -> [Vec<FieldSpec>; 10] {
+    [
+        namespace::field_specs(),
+        names::default_field_specs(),
+        names::default_field_specs(),
+        labels::common_label_field_specs(),
+        Vec::new(),
+        labels::template_label_field_specs(),
+        labels::annotation_field_specs(),
+        images::field_specs(),
+        patches::replica_field_specs(),
+        super::vars::var_reference_specs(),
+    ]
+}
+
 /// This level's transformers, in kustomize's order.
 fn transform(
     k: &Kustomization,
@@ -341,36 +363,16 @@ fn transform(
     };
     patches::apply_strategic_merge_field(k, dir, acc)?;
     patches::apply_patches(k, dir, acc)?;
-    let table = |(field, which): (&str, usize),
-                 base: Vec<FieldSpec>,
-                 added: &[FieldSpec],
-                 acc: &[Resource]| {
-        tconfig::table(base, added, config.hiding[which])
-            .map_err(|e| fail(field, acc, (usize::MAX, e)))
-    };
+    // The tables as this level's accumulator holds them (built-ins and configurations).
+    let table = |which: usize| config.full[which].clone();
     if !k.namespace.is_empty() {
-        let specs = table(
-            ("namespace", tconfig::NAMESPACE),
-            namespace::field_specs(),
-            &config.namespace,
-            acc,
-        )?;
+        let specs = table(tconfig::NAMESPACE);
         namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
-        let prefix = table(
-            ("namePrefix", tconfig::NAME_PREFIX),
-            names::default_field_specs(),
-            &config.name_prefix,
-            acc,
-        )?;
-        let suffix = table(
-            ("nameSuffix", tconfig::NAME_SUFFIX),
-            names::default_field_specs(),
-            &config.name_suffix,
-            acc,
-        )?;
+        let prefix = table(tconfig::NAME_PREFIX);
+        let suffix = table(tconfig::NAME_SUFFIX);
         names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
             .map_err(|e| fail("namePrefix", acc, e))?;
     }
@@ -380,38 +382,18 @@ fn transform(
             .map_err(|e| fail(&field, acc, (usize::MAX, e)))?;
         labels::apply_pairs(acc, &label.pairs, &specs).map_err(|e| fail(&field, acc, e))?;
     }
-    let specs = table(
-        ("commonLabels", tconfig::COMMON_LABELS),
-        labels::common_label_field_specs(),
-        &config.common_labels,
-        acc,
-    )?;
+    let specs = table(tconfig::COMMON_LABELS);
     labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
-    let specs = table(
-        ("commonAnnotations", tconfig::COMMON_ANNOTATIONS),
-        labels::annotation_field_specs(),
-        &config.common_annotations,
-        acc,
-    )?;
+    let specs = table(tconfig::COMMON_ANNOTATIONS);
     labels::apply_pairs(acc, &k.common_annotations, &specs)
         .map_err(|e| fail("commonAnnotations", acc, e))?;
     patches::apply_json6902(k, dir, acc)?;
     if !k.replicas.is_empty() {
-        let specs = table(
-            ("replicas", tconfig::REPLICAS),
-            patches::replica_field_specs(),
-            &config.replicas,
-            acc,
-        )?;
+        let specs = table(tconfig::REPLICAS);
         patches::apply_replicas(k, acc, &specs)?;
     }
     if !k.images.is_empty() {
-        let specs = table(
-            ("images", tconfig::IMAGES),
-            images::field_specs(),
-            &config.images,
-            acc,
-        )?;
+        let specs = table(tconfig::IMAGES);
         for (i, image) in k.images.iter().enumerate() {
             images::apply_image(acc, image, &specs)
                 .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;

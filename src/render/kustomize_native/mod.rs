@@ -119,15 +119,7 @@ pub fn build(dir: &Path) -> Result<String, Error> {
         },
     )?;
     if !vars.is_empty() {
-        let specs = tconfig::table(
-            vars::var_reference_specs(),
-            &config.var_reference,
-            config.hiding[tconfig::VAR_REFERENCE],
-        )
-        .map_err(|message| Error::Parse {
-            file: dir.to_path_buf(),
-            message: format!("configurations varReference: {message}"),
-        })?;
+        let specs = config.full[tconfig::VAR_REFERENCE].clone();
         vars::resolve(&mut resources, &vars, &specs)?;
     }
     for res in &mut resources {

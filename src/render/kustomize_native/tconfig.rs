@@ -30,16 +30,14 @@ pub struct Config {
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
     pub var_reference: Vec<FieldSpec>,
-    /// Whether any table was merged in yet: kustomize's accumulator starts empty.
-    pub started: bool,
-    /// Per table (in [`Config::tables`] order): whether the first merge into the empty
-    /// accumulator brought configured specs. Merged into nothing and sorted, a spec for one
-    /// kind then hides the kind-less built-in on its path (see [`table`]); built-ins merged
-    /// first (a base without configurations for that table) keep it.
-    pub hiding: [bool; 10],
+    /// Each table as kustomize's accumulator holds it (built-ins included), in
+    /// [`Config::added`] order: every merge replayed as `TransformerConfig.Merge` does it
+    /// (merge one by one, then sort), so a spec for one kind hides a kind-less one on its path
+    /// exactly when kustomize's merge drops it.
+    pub full: [Vec<FieldSpec>; 10],
 }
 
-/// Indexes into [`Config::hiding`].
+/// Indexes into [`Config::full`].
 pub const NAMESPACE: usize = 0;
 pub const NAME_PREFIX: usize = 1;
 pub const NAME_SUFFIX: usize = 2;
@@ -60,7 +58,22 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: Vec<T>) {
 }
 
 impl Config {
-    fn tables(&self) -> [&Vec<FieldSpec>; 10] {
+    fn added_mut(&mut self) -> [&mut Vec<FieldSpec>; 10] {
+        [
+            &mut self.namespace,
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.images,
+            &mut self.replicas,
+            &mut self.var_reference,
+        ]
+    }
+
+    fn added(&self) -> [&Vec<FieldSpec>; 10] {
         [
             &self.namespace,
             &self.name_prefix,
@@ -75,20 +88,36 @@ impl Config {
         ]
     }
 
+    /// Builds the full tables from the added specs: merged into `base` (the built-ins, as
+    /// `MakeTransformerConfig` does), or into nothing (`crds`).
+    pub fn settle(mut self, base: Option<&[Vec<FieldSpec>; 10]>) -> Result<Config, String> {
+        let mut full: [Vec<FieldSpec>; 10] = Default::default();
+        for (i, added) in self.added().iter().enumerate() {
+            let user = merge_sorted(Vec::new(), added)?;
+            full[i] = match base {
+                Some(base) if user.is_empty() => merge_sorted(Vec::new(), &base[i])?,
+                Some(base) => merge_sorted(merge_sorted(Vec::new(), &base[i])?, &user)?,
+                None => user,
+            };
+        }
+        self.full = full;
+        Ok(self)
+    }
+
     /// kustomize merges a component's accumulator into an empty one: every table is settled
     /// into nothing again.
-    pub fn resettle(&mut self) {
-        self.hiding = [true; 10];
+    pub fn resettle(&mut self) -> Result<(), String> {
+        for t in self.full.iter_mut() {
+            *t = merge_sorted(Vec::new(), t)?;
+        }
+        Ok(())
     }
 
     /// `ResAccumulator.MergeConfig`: `other` (a base's accumulated tables, or this level's
     /// own) merged into what this accumulator holds.
-    pub fn merge(&mut self, other: Config) {
-        if !self.started {
-            self.started = true;
-            for (i, t) in other.tables().iter().enumerate() {
-                self.hiding[i] = other.hiding[i] || !t.is_empty();
-            }
+    pub fn merge(&mut self, other: Config) -> Result<(), String> {
+        for (mine, theirs) in self.full.iter_mut().zip(&other.full) {
+            *mine = merge_sorted(std::mem::take(mine), theirs)?;
         }
         push_unique(&mut self.name_reference, other.name_reference);
         push_unique(&mut self.namespace, other.namespace);
@@ -101,6 +130,7 @@ impl Config {
         push_unique(&mut self.images, other.images);
         push_unique(&mut self.replicas, other.replicas);
         push_unique(&mut self.var_reference, other.var_reference);
+        Ok(())
     }
 }
 
@@ -155,27 +185,6 @@ fn merge_sorted(base: Vec<FieldSpec>, added: &[FieldSpec]) -> Result<Vec<FieldSp
     Ok(out)
 }
 
-/// The table a transformer uses: the built-in `base` with the `configurations` specs, settled
-/// as kustomize settles it. Merged into an empty accumulator (`hiding`), a spec for one kind
-/// sorted ahead of a kind-less spec on the same path hides it; merged after the built-ins,
-/// configured specs only add. Without added specs the built-in table stands as it is.
-pub fn table(
-    base: Vec<FieldSpec>,
-    added: &[FieldSpec],
-    hiding: bool,
-) -> Result<Vec<FieldSpec>, String> {
-    if added.is_empty() {
-        return Ok(base);
-    }
-    let user = merge_sorted(Vec::new(), added)?;
-    let merged = merge_sorted(merge_sorted(Vec::new(), &base)?, &user)?;
-    if hiding {
-        merge_sorted(Vec::new(), &merged)
-    } else {
-        Ok(merged)
-    }
-}
-
 const SUPPORTED: &[&str] = &[
     "nameReference",
     "namespace",
@@ -192,8 +201,12 @@ const SUPPORTED: &[&str] = &[
 /// Keys kustomize knows that the native renderer does not take yet.
 const NOT_YET: &[&str] = &[];
 
-/// Reads every file `k.configurations` names.
-pub fn load(k: &Kustomization, dir: &Path) -> Result<Config, Error> {
+/// Reads every file `k.configurations` names; the tables are `defaults` with them merged in.
+pub fn load(
+    k: &Kustomization,
+    dir: &Path,
+    defaults: &[Vec<FieldSpec>; 10],
+) -> Result<Config, Error> {
     let mut config = Config::default();
     for (i, path) in k.configurations.iter().enumerate() {
         let field = format!("configurations[{i}]");
@@ -203,9 +216,19 @@ pub fn load(k: &Kustomization, dir: &Path) -> Result<Config, Error> {
             file: file.clone(),
             message: "not UTF-8 text".into(),
         })?;
-        config.merge(parse(&file, &text)?);
+        let one = parse(&file, &text)?;
+        push_unique(&mut config.name_reference, one.name_reference.clone());
+        for (mine, theirs) in config.added_mut().into_iter().zip(one.added()) {
+            push_unique(mine, theirs.clone());
+        }
     }
-    Ok(config)
+    config
+        .settle(Some(defaults))
+        .map_err(|message| Error::Field {
+            file: k.file.clone(),
+            field: "configurations".into(),
+            message,
+        })
 }
 
 fn parse(file: &Path, text: &str) -> Result<Config, Error> {
@@ -322,16 +345,32 @@ mod tests {
 
     #[test]
     fn a_spec_for_one_kind_hides_the_kindless_default_on_its_path() {
-        let default = vec![FieldSpec::new("", "", "", "metadata/name", false)];
-        let added = [FieldSpec::new("", "", "Bar", "metadata/name", false)];
-        // Sorted, the Bar spec comes first; merged again into nothing, the kind-less one is
-        // its duplicate. Merged after the built-ins, it only adds.
-        let hidden = table(default.clone(), &added, true).expect("merges");
-        assert_eq!(hidden, added.to_vec());
-        let kept = table(default.clone(), &added, false).expect("merges");
-        assert_eq!(kept.len(), 2, "{kept:?}");
-        assert_eq!(table(default.clone(), &[], true).expect("merges"), default);
-        let conflict = [FieldSpec::new("", "", "", "metadata/name", true)];
-        assert!(table(default, &conflict, true).is_err());
+        let mut defaults: [Vec<FieldSpec>; 10] = Default::default();
+        defaults[NAME_PREFIX] = vec![FieldSpec::new("", "", "", "metadata/name", false)];
+        let bar = FieldSpec::new("", "", "Bar", "metadata/name", false);
+        let own = Config {
+            name_prefix: vec![bar.clone()],
+            ..Config::default()
+        }
+        .settle(Some(&defaults))
+        .expect("settles");
+        // Merged after the built-ins, the Bar spec only adds.
+        assert_eq!(own.full[NAME_PREFIX].len(), 2);
+        // Merged into an empty accumulator, sorted Bar first, the kind-less one is its
+        // duplicate and goes.
+        let mut acc = Config::default();
+        acc.merge(own.clone()).expect("merges");
+        assert_eq!(acc.full[NAME_PREFIX], vec![bar]);
+        // An accumulator that got the built-ins first keeps both.
+        let plain = Config::default().settle(Some(&defaults)).expect("settles");
+        let mut acc = Config::default();
+        acc.merge(plain).expect("merges");
+        acc.merge(own).expect("merges");
+        assert_eq!(acc.full[NAME_PREFIX].len(), 2);
+        let conflict = Config {
+            name_prefix: vec![FieldSpec::new("", "", "", "metadata/name", true)],
+            ..Config::default()
+        };
+        assert!(conflict.settle(Some(&defaults)).is_err());
     }
 }
