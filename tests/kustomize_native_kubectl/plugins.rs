@@ -107,6 +107,14 @@ pub fn builds() -> Vec<Case> {
                 ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonLabels:\n  team: \"yes\"\n"),
             ],
         },
+        Case {
+            // The kustomization is read with YAML 1.1 (sigs.k8s.io/yaml): `010` is 8.
+            name: "kustomization-read-as-yaml-1-1",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\nreplicas:\n- name: web\n  count: 010\n"),
+                ("r.yaml", OBJECTS),
+            ],
+        },
     ]
 }
 
@@ -121,6 +129,15 @@ pub fn failures() -> Vec<Failure> {
                 ("r.yaml", OBJECTS),
             ],
             both_say: "unable to load builtin SortOrderTransformer",
+        },
+        Failure {
+            // `yes` is a boolean in YAML 1.1, and namePrefix a string.
+            name: "kustomization-yaml-1-1-boolean-for-a-string",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\nnamePrefix: yes\n"),
+                ("r.yaml", OBJECTS),
+            ],
+            both_say: "namePrefix",
         },
         Failure {
             name: "transformer-listed-as-generator",

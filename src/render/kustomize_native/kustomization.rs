@@ -253,10 +253,23 @@ impl Kustomization {
         // kubectl reads the kustomization file through sigs.k8s.io/yaml, where a repeated key
         // keeps its last value (unlike resources and patches, read by kyaml, which refuse it).
         // Native must build what kubectl builds, so the lenient reader is the right one here.
-        let docs = crate::manifest::parse_rendered(text).map_err(|e| Error::Parse {
-            file: file.to_path_buf(),
-            message: format!("invalid Kustomization: {e}"),
-        })?;
+        // sigs.k8s.io/yaml resolves plain scalars as YAML 1.1 (`n` and `on` are booleans,
+        // `010` is 8), as the `yaml11` reader does; what it leaves alone (tags, several
+        // documents) goes to the lenient reader.
+        let docs = match super::yaml11::read(text) {
+            Ok(doc) => vec![doc],
+            Err(super::yaml11::Unread::Invalid(e)) => {
+                return Err(Error::Parse {
+                    file: file.to_path_buf(),
+                    message: format!("invalid Kustomization: {e}"),
+                })
+            }
+            Err(super::yaml11::Unread::Unsupported) => crate::manifest::parse_rendered(text)
+                .map_err(|e| Error::Parse {
+                    file: file.to_path_buf(),
+                    message: format!("invalid Kustomization: {e}"),
+                })?,
+        };
         let map = match docs.as_slice() {
             [] => Map::new(),
             [Value::Object(map)] => map.clone(),
