@@ -12,6 +12,19 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Typed access to the fields of a kustomization, with errors naming file and field.
+/// The fields of a generator entry; `type` (last) is for Secrets only.
+pub(super) const GENERATOR_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "behavior",
+    "literals",
+    "files",
+    "envs",
+    "env",
+    "options",
+    "type",
+];
+
 pub(super) struct Reader<'a> {
     pub file: &'a Path,
     pub map: &'a Map<String, Value>,
@@ -464,23 +477,16 @@ impl<'a> Reader<'a> {
 
     pub(super) fn generators(&self, key: &str) -> Result<Vec<Generator>, Error> {
         let secret = key == "secretGenerator";
-        let mut allowed = vec![
-            "name",
-            "namespace",
-            "behavior",
-            "literals",
-            "files",
-            "envs",
-            "env",
-            "options",
-        ];
-        if secret {
-            allowed.push("type");
-        }
+        // `type` is the last field, and a Secret's only.
+        let allowed = if secret {
+            GENERATOR_FIELDS
+        } else {
+            &GENERATOR_FIELDS[..GENERATOR_FIELDS.len() - 1]
+        };
         let mut out = Vec::new();
         for (i, item) in self.list(key)?.iter().enumerate() {
             let field = format!("{key}[{i}]");
-            let m = self.entry(&field, item, &allowed)?;
+            let m = self.entry(&field, item, allowed)?;
             let mut envs = self.entry_strings(&field, m, "envs")?;
             let env = self.entry_string(&field, m, "env")?;
             if !env.is_empty() {

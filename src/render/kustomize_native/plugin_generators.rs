@@ -22,19 +22,9 @@ fn config_error(cfg: &Resource, message: String) -> Error {
 /// The label a validator may add (`konfig.ValidatedByLabelKey`).
 const VALIDATED_BY: &str = "validated-by";
 
-/// Fields the generator args read; the rest of a plugin config is ignored, as Go's
-/// non-strict decoding ignores it.
-const GENERATOR_FIELDS: [&str; 9] = [
-    "name",
-    "namespace",
-    "behavior",
-    "literals",
-    "files",
-    "envs",
-    "env",
-    "options",
-    "type",
-];
+/// Fields the generator args read (those of a `configMapGenerator`/`secretGenerator` entry);
+/// the rest of a plugin config is ignored, as Go's non-strict decoding ignores it.
+const GENERATOR_FIELDS: &[&str] = super::fields::GENERATOR_FIELDS;
 
 /// Runs each generator configuration, in order, into `acc`.
 pub fn run(
@@ -45,18 +35,7 @@ pub fn run(
 ) -> Result<(), Error> {
     for cfg in configs {
         let gvk = cfg.gvk();
-        if cfg.value["apiVersion"].as_str() != Some("builtin") {
-            return Err(Error::Refused {
-                file: cfg.file.clone(),
-                field: "generators".into(),
-                message: format!(
-                    "{} '{}' is an external plugin (apiVersion {}); ferry runs no plugins or KRM functions",
-                    gvk.kind,
-                    cfg.name(),
-                    cfg.value["apiVersion"]
-                ),
-            });
-        }
+        super::transformers::refuse_external(cfg, "generators")?;
         let secret = match gvk.kind.as_str() {
             "ConfigMapGenerator" => false,
             "SecretGenerator" => true,

@@ -49,22 +49,29 @@ fn string_map(cfg: &Resource, field: &str) -> Result<BTreeMap<String, String>, E
     }
 }
 
+/// Refuses a plugin config whose apiVersion is not `builtin`: an exec or Go plugin, or a KRM
+/// function, which ferry never runs.
+pub fn refuse_external(cfg: &Resource, field: &str) -> Result<(), Error> {
+    if cfg.value["apiVersion"].as_str() == Some("builtin") {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        file: cfg.file.clone(),
+        field: field.into(),
+        message: format!(
+            "{} '{}' is an external plugin (apiVersion {}); ferry runs no plugins or KRM functions",
+            cfg.gvk().kind,
+            cfg.name(),
+            cfg.value["apiVersion"]
+        ),
+    })
+}
+
 /// Runs each configuration, in order, over `acc`.
 pub fn run(k: &Kustomization, configs: &[Resource], acc: &mut Vec<Resource>) -> Result<(), Error> {
     for cfg in configs {
         let gvk = cfg.gvk();
-        if cfg.value["apiVersion"].as_str() != Some("builtin") {
-            return Err(Error::Refused {
-                file: cfg.file.clone(),
-                field: "transformers".into(),
-                message: format!(
-                    "{} '{}' is an external plugin (apiVersion {}); ferry runs no plugins or KRM functions",
-                    gvk.kind,
-                    cfg.name(),
-                    cfg.value["apiVersion"]
-                ),
-            });
-        }
+        refuse_external(cfg, "transformers")?;
         let fail = |acc: &[Resource], (i, message): (usize, String)| Error::Transform {
             file: cfg.file.clone(),
             field: "transformers".into(),
