@@ -1,5 +1,5 @@
 //! Tag lists in pages and the bearer token flow. The CNCF distribution registry installed here
-//! (2.8) sends every tag at once and knows only Basic auth without an external token server, so
+//! (2.8) sends every tag at once (the token flow against it is in `images_token`), so
 //! this test runs a small HTTP server on loopback that follows the distribution spec for these
 //! two things: `GET /v2/NAME/tags/list?n=N&last=T` answers at most N tags after T in lexical
 //! order with a `Link: <...>; rel="next"` header while more remain, and every /v2/ request
