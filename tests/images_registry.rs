@@ -515,6 +515,40 @@ fn update_on_a_branch_shows_its_diff_per_environment() {
 }
 
 #[test]
+fn tag_lists_are_cached_for_their_ttl() {
+    let Some(reg) = Registry::start() else { return };
+    push_tags(&reg.addr, "team/app", &all_tags(), None);
+    let repo = new_repo(&e2e_files(&reg.addr)[..2]);
+    let root = repo.root();
+    let head = git_output(&root, &["rev-parse", "HEAD"]);
+    let first = repo.ok(&["images", "scan"]);
+    assert!(
+        first.contains("324 tags, 1 page)") && !first.contains("cached"),
+        "{first}"
+    );
+
+    // The registry goes away: within the TTL the cached list (and digest) still decide.
+    reg.stop();
+    let second = repo.ok(&["images", "scan"]);
+    assert!(second.contains("324 tags, 1 page, cached)"), "{second}");
+    assert!(second.contains("v1.2.5"), "prod's digest pin is cached too: {second}");
+
+    // Without the cache the registry must answer: a clear error, and an update writes nothing.
+    // The scan prints the table with the error in it (exit 2).
+    let out = repo.ferry(&["images", "scan", "--cache-ttl", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("error: ") && table.contains("listing tags"),
+        "{table}"
+    );
+    let err = repo.fails(&["images", "update", "--cache-ttl", "0"]);
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(git_output(&root, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git_output(&root, &["status", "--porcelain"]), "");
+}
+
+#[test]
 fn new_branch_push_and_refusals() {
     let Some(reg) = Registry::start() else { return };
     push_tags(&reg.addr, "team/app", &all_tags(), None);

@@ -183,6 +183,7 @@ fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
         );
     }
     let (scan, update) = (summary(scans), summary(updates));
+    let peer = peer_scan(&reg.addr)?;
     println!(
         "bench images: {REPOS} repositories x {TAGS} tags ({pages} page{} each), {} markers in {FILES} files, median of {RUNS}",
         if pages == 1 { "" } else { "s" },
@@ -205,5 +206,40 @@ fn measure_all(ferry: &Path, work: &Path) -> Result<()> {
         mb(update.max_rss),
         verdict(update_ok)
     );
+    match peer {
+        Some(p) => println!(
+            "{:<40} {:>10} {:>12}   ({:.1}x ferry's scan time; memory per process)",
+            format!("peer: skopeo list-tags + inspect, {CONCURRENCY} at a time"),
+            secs(p.wall),
+            mb(p.max_rss),
+            p.wall.as_secs_f64() / scan.wall.as_secs_f64()
+        ),
+        None => println!("peer: skopeo not installed (cargo xtask test installs it), not compared"),
+    }
     Ok(())
+}
+
+/// ferry's default `--concurrency`, given to the peer too.
+const CONCURRENCY: usize = 16;
+
+/// The same registry work with skopeo, the peer that lists tags: per repository
+/// `skopeo list-tags` and the newest tag's manifest (`inspect --raw`, hashed as ferry does),
+/// `CONCURRENCY` repositories at a time; median of `RUNS`. skopeo chooses nothing by policy,
+/// so this is the floor of what a script around it would cost.
+fn peer_scan(addr: &str) -> Result<Option<Sample>> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let skopeo = Path::new(&home).join(".cache/gitops-peers/bin/skopeo");
+    if !skopeo.is_file() {
+        return Ok(None);
+    }
+    let script = format!(
+        "seq -f 'r%03g' 0 {last} | xargs -P {CONCURRENCY} -I R sh -c '{s} list-tags --tls-verify=false docker://{addr}/bench/R >/dev/null && {s} inspect --raw --tls-verify=false docker://{addr}/bench/R:1.2.99 | sha256sum >/dev/null'",
+        last = REPOS - 1,
+        s = skopeo.display(),
+    );
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(measure::run(Command::new("bash").args(["-c", &script]))?);
+    }
+    Ok(Some(summary(runs)))
 }
