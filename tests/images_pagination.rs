@@ -7,7 +7,7 @@
 //! ferry goes through its real client and CLI; the server records every request.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -48,24 +48,9 @@ fn query(q: &str) -> BTreeMap<String, String> {
 }
 
 fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some((target, auth)) = common::read_request_head(&stream) else {
         return;
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
+    };
     log.lock().expect("log").push(format!(
         "{target} [{}]",
         auth.split(' ').next().unwrap_or("")

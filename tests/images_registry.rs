@@ -4,9 +4,6 @@
 //! covered by `images_pagination`); then a real Git repository: update, commit, `git log -p`,
 //! `ferry build`.
 
-use ferry::artifact::oci::Registry as OciRegistry;
-use ferry::artifact::{ArtifactRef, RegistryOptions};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -27,45 +24,13 @@ fn all_tags() -> Vec<String> {
     v
 }
 
-/// Pushes one small image manifest per tag (each names its tag, so each has its own digest);
-/// returns the digest of each tag.
 fn push_tags(
     addr: &str,
     repo: &str,
     tags: &[String],
     creds: Option<(&str, &str)>,
 ) -> BTreeMap<String, String> {
-    let r = ArtifactRef::parse(&format!("{addr}/{repo}:x")).expect("ref");
-    let mut opts = RegistryOptions::new();
-    opts.credentials = creds.map(|(u, p)| ferry::artifact::auth::Credentials {
-        username: u.into(),
-        password: p.into(),
-    });
-    let reg = OciRegistry::connect(&r, "test push", &opts).expect("connect");
-    let config = b"{}".to_vec();
-    let layer = b"a small layer".to_vec();
-    reg.push_blob(&r, &config).expect("config blob");
-    reg.push_blob(&r, &layer).expect("layer blob");
-    let d = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
-    let mut out = BTreeMap::new();
-    for t in tags {
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(&layer), "size": layer.len()}],
-            "annotations": {"test.tag": t},
-        });
-        let bytes = serde_json::to_vec(&manifest).expect("json");
-        reg.push_manifest(
-            &r.with_tag(t),
-            &bytes,
-            "application/vnd.oci.image.manifest.v1+json",
-        )
-        .expect("push manifest");
-        out.insert(t.clone(), d(&bytes));
-    }
-    out
+    common::registry::push_image_tags(addr, repo, tags, creds)
 }
 
 struct Repo {
@@ -531,7 +496,10 @@ fn tag_lists_are_cached_for_their_ttl() {
     reg.stop();
     let second = repo.ok(&["images", "scan"]);
     assert!(second.contains("324 tags, 1 page, cached)"), "{second}");
-    assert!(second.contains("v1.2.5"), "prod's digest pin is cached too: {second}");
+    assert!(
+        second.contains("v1.2.5"),
+        "prod's digest pin is cached too: {second}"
+    );
 
     // Without the cache the registry must answer: a clear error, and an update writes nothing.
     // The scan prints the table with the error in it (exit 2).

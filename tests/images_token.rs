@@ -6,9 +6,6 @@
 //! try, the registry's challenge, a token for `repository:NAME:pull` from the realm with the
 //! credentials of `--creds` or Docker's config, the request again with the token.
 
-use ferry::artifact::oci::Registry as OciRegistry;
-use ferry::artifact::{ArtifactRef, RegistryOptions};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -53,37 +50,8 @@ fn accounts() -> Vec<Account> {
 
 /// One small image manifest per tag, pushed by `pusher` through the token flow (oci-client's).
 fn push_tags(addr: &str) -> BTreeMap<String, String> {
-    let r = ArtifactRef::parse(&format!("{addr}/team/app:x")).expect("ref");
-    let mut opts = RegistryOptions::new();
-    opts.credentials = Some(ferry::artifact::auth::Credentials {
-        username: "pusher".into(),
-        password: "push-pw".into(),
-    });
-    let reg = OciRegistry::connect(&r, "test push", &opts).expect("connect");
-    let config = b"{}".to_vec();
-    let layer = b"a small layer".to_vec();
-    reg.push_blob(&r, &config).expect("config blob");
-    reg.push_blob(&r, &layer).expect("layer blob");
-    let d = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
-    let mut out = BTreeMap::new();
-    for t in TAGS {
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(&layer), "size": layer.len()}],
-            "annotations": {"test.tag": t},
-        });
-        let bytes = serde_json::to_vec(&manifest).expect("json");
-        reg.push_manifest(
-            &r.with_tag(t),
-            &bytes,
-            "application/vnd.oci.image.manifest.v1+json",
-        )
-        .expect("push manifest");
-        out.insert(t.to_string(), d(&bytes));
-    }
-    out
+    let tags: Vec<String> = TAGS.iter().map(|t| t.to_string()).collect();
+    common::registry::push_image_tags(addr, "team/app", &tags, Some(("pusher", "push-pw")))
 }
 
 struct Setup {
@@ -219,56 +187,35 @@ fn scan_and_update_through_the_bearer_token_flow() {
         assert_eq!(git_output(&root, &["status", "--porcelain"]), "", "{what}");
     };
 
-    // Anonymous: the token server hands out a token that grants nothing, the registry refuses
-    // it, and nothing is written.
-    let err = s.refused(&["images", "update", "--cache-ttl", "0"]);
-    assert!(err.contains("access denied"), "{err}");
-    assert!(err.contains("--creds"), "the hint says what to do: {err}");
-    unchanged("anonymous");
-    let log = s.tokens.take_log();
-    assert!(
-        log.iter()
-            .any(|l| l.starts_with("- [\"repository:team/app:pull\"] -> [(\"team/app\", [])]")),
-        "{log:#?}"
-    );
-
-    // A wrong password: the token server refuses.
-    let err = s.refused(&[
-        "images",
-        "update",
-        "--cache-ttl",
-        "0",
-        "--creds",
-        "robot:wrong",
-    ]);
-    assert!(err.contains("access denied"), "{err}");
-    unchanged("wrong password");
-    assert!(
-        s.tokens
-            .take_log()
-            .iter()
-            .any(|l| l.starts_with("robot refused")),
-        "the token server saw the attempt"
-    );
-
-    // A valid login without access to the repository: the registry refuses the token.
-    let err = s.refused(&[
-        "images",
-        "update",
-        "--cache-ttl",
-        "0",
-        "--creds",
-        "other:other-pw",
-    ]);
-    assert!(err.contains("access denied"), "{err}");
-    unchanged("no access");
-    assert!(
-        s.tokens
-            .take_log()
-            .iter()
-            .any(|l| l == "other [\"repository:team/app:pull\"] -> [(\"team/app\", [])]"),
-        "logged in, granted nothing"
-    );
+    // Each refusal: the error says what to do, nothing is written, and the token server saw
+    // the attempt. Anonymous: a token that grants nothing, which the registry refuses. A wrong
+    // password: the token server refuses. A valid login without access to the repository: the
+    // registry refuses its token.
+    for (creds, seen) in [
+        (
+            None,
+            "- [\"repository:team/app:pull\"] -> [(\"team/app\", [])]",
+        ),
+        (
+            Some("robot:wrong"),
+            "robot refused ([\"repository:team/app:pull\"])",
+        ),
+        (
+            Some("other:other-pw"),
+            "other [\"repository:team/app:pull\"] -> [(\"team/app\", [])]",
+        ),
+    ] {
+        let mut args = vec!["images", "update", "--cache-ttl", "0"];
+        args.extend(creds.iter().flat_map(|c| ["--creds", *c]));
+        let err = s.refused(&args);
+        assert!(
+            err.contains("access denied") && err.contains("--creds"),
+            "{creds:?}: {err}"
+        );
+        unchanged(&format!("{creds:?}"));
+        let log = s.tokens.take_log();
+        assert!(log.iter().any(|l| l == seen), "{creds:?}: {log:#?}");
+    }
 
     // Docker's config.json holds the robot's login for this registry: the scan uses it.
     std::fs::write(

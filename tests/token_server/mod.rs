@@ -17,7 +17,7 @@ use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -149,24 +149,9 @@ fn serve(
     accounts: &[Account],
     log: &Mutex<Vec<String>>,
 ) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some((target, auth)) = crate::common::read_request_head(&stream) else {
         return;
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
+    };
     let (path, q) = target.split_once('?').unwrap_or((&target, ""));
     if path != "/token" {
         respond(&mut stream, "404 Not Found", "{}");
