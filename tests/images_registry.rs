@@ -197,14 +197,21 @@ images:\n  app:\n    image: {addr}/team/app\n    policy:\n      semver: {{range:
     ]
 }
 
-#[test]
-fn scan_update_commit_build_end_to_end() {
-    let Some(reg) = Registry::start() else { return };
-    if common::require_tool("helm").is_none() {
-        return;
-    }
+/// The registry with every tag, and a repository of `e2e_files`; `None` (skipped) without the
+/// registry or helm.
+fn e2e_setup() -> Option<(Registry, BTreeMap<String, String>, Repo)> {
+    let reg = Registry::start()?;
+    common::require_tool("helm")?;
     let digests = push_tags(&reg.addr, "team/app", &all_tags(), None);
     let repo = new_repo(&e2e_files(&reg.addr));
+    Some((reg, digests, repo))
+}
+
+#[test]
+fn scan_update_commit_build_end_to_end() {
+    let Some((reg, digests, repo)) = e2e_setup() else {
+        return;
+    };
     let root = repo.root();
     let before = git_output(&root, &["rev-parse", "HEAD"]);
 
@@ -415,12 +422,9 @@ fn assert_diff_of_update(v: &serde_json::Value, addr: &str, d125: &str) {
 
 #[test]
 fn update_on_a_branch_shows_its_diff_per_environment() {
-    let Some(reg) = Registry::start() else { return };
-    if common::require_tool("helm").is_none() {
+    let Some((reg, digests, repo)) = e2e_setup() else {
         return;
-    }
-    let digests = push_tags(&reg.addr, "team/app", &all_tags(), None);
-    let repo = new_repo(&e2e_files(&reg.addr));
+    };
     let root = repo.root();
     let head = git_output(&root, &["rev-parse", "HEAD"]);
 
