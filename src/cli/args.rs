@@ -112,14 +112,15 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `--renderer`: how kustomize (and, for `render helm`, helm) apps render.
+/// `--renderer`: how helm and kustomize apps render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
     /// Native, falling back to the binary for fields native does not support yet (the default).
     Auto,
-    /// ferry's own kustomize, byte-identical to kubectl kustomize v5.7.1; no binary needed.
+    /// ferry's own helm and kustomize, byte-identical to helm v4.1.4 and kubectl kustomize
+    /// v5.7.1; no binary needed.
     Native,
-    /// `kubectl kustomize` or `kustomize build`.
+    /// `helm template`, `kubectl kustomize` or `kustomize build`.
     Binary,
 }
 
@@ -166,11 +167,11 @@ pub struct BuildArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
-    /// Render every kustomize app this way, overriding `renderer` in ferry.yaml.
+    /// Render every helm and kustomize app this way, overriding `renderer` in ferry.yaml.
     #[arg(long, value_enum, value_name = "HOW")]
     pub renderer: Option<RendererArg>,
-    /// Write nothing: render every kustomize app natively and with the binary and report the
-    /// first differing line of each (exit status 1 on any difference).
+    /// Write nothing: render every helm and kustomize app natively and with the binary and
+    /// report the first differing line of each (exit status 1 on any difference).
     #[arg(long, conflicts_with = "renderer")]
     pub compare: bool,
     #[command(flatten)]
@@ -224,8 +225,8 @@ pub struct RenderHelmArgs {
     #[arg(long = "is-upgrade")]
     pub is_upgrade: bool,
     /// How to render: `native` is ferry's own `helm template` (helm v4.1.4's output, no binary
-    /// needed), `binary` runs helm, `auto` runs helm when it is found and native otherwise
-    /// [default: auto].
+    /// needed), `binary` runs helm, `auto` renders natively and runs helm only for a chart
+    /// that needs a feature native lacks [default: auto].
     #[arg(long, value_enum, value_name = "HOW")]
     pub renderer: Option<RendererArg>,
     /// Render with helm and natively, print whether they agree or the first differing line,

@@ -125,8 +125,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
-            // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
-            renderer: app.renderer.unwrap_or_default(),
+            renderer: app.renderer.or(p.renderer).unwrap_or_default(),
             flags: HelmFlags::default(),
         })
     } else if let Some(k) = &app.kustomize {

@@ -1,7 +1,6 @@
 //! The native Helm renderer behind the [`Renderer`] trait (`renderer: native`), and
-//! `renderer: auto` for helm apps, which for now runs the helm binary when one is found and
-//! renders natively otherwise (native becomes the first choice once it matches helm on every
-//! corpus chart).
+//! `renderer: auto` for helm apps (the default): native first, the helm binary only for what
+//! native refuses as unsupported.
 
 use super::helm::HelmRenderer;
 use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
@@ -132,14 +131,18 @@ impl Renderer for NativeHelmRenderer {
     }
 }
 
-/// `renderer: auto` for helm apps: the helm binary when one is found, native otherwise.
+/// `renderer: auto` for helm apps: native first, and the helm binary only for a chart native
+/// refuses because it needs a feature native lacks (the refusal names it). Everything else
+/// native reports (a template error, a missing dependency, a bad values file) is the answer:
+/// helm fails on it too, with the same words.
 pub struct AutoHelmRenderer {
+    /// `None` when no helm is installed: then a refusal is the error, with its reason.
     pub binary: Option<HelmRenderer>,
 }
 
 impl AutoHelmRenderer {
-    /// With the helm that was found; native when none is installed. A helm named with
-    /// `--helm` or `FERRY_HELM` that is missing or broken stays an error: the user asked for it.
+    /// With the helm that was found, if any. A helm named with `--helm` or `FERRY_HELM` that
+    /// is missing or broken stays an error: the user asked for it.
     pub fn new(helm: Result<super::Tool, super::ToolError>) -> Result<Self, super::ToolError> {
         match helm {
             Ok(tool) => Ok(AutoHelmRenderer {
@@ -157,16 +160,36 @@ impl Renderer for AutoHelmRenderer {
     }
 
     fn fingerprint(&self) -> String {
-        match &self.binary {
-            Some(b) => format!("auto: {}", b.fingerprint()),
-            None => format!("auto: {}", NativeHelmRenderer.fingerprint()),
-        }
+        // Either may have rendered a key, so both versions are part of it.
+        let binary = self
+            .binary
+            .as_ref()
+            .map_or_else(|| "no binary".to_string(), |b| b.fingerprint());
+        format!("auto: {} | {binary}", NativeHelmRenderer.fingerprint())
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        match &self.binary {
-            Some(b) => b.render(req),
-            None => NativeHelmRenderer.render(req),
+        match (NativeHelmRenderer.render(req), &self.binary) {
+            (
+                Err(RenderError::NativeHelm {
+                    unsupported: true, ..
+                }),
+                Some(binary),
+            ) => binary.render(req),
+            (
+                Err(RenderError::NativeHelm {
+                    message,
+                    unsupported: true,
+                }),
+                None,
+            ) => Err(RenderError::NativeHelm {
+                message: format!(
+                    "{message}\nhint: install helm (v4) so that `renderer: auto` hands this chart to it, \
+                     or set `renderer: binary` for this app"
+                ),
+                unsupported: true,
+            }),
+            (result, _) => result,
         }
     }
 }
