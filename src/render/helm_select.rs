@@ -86,7 +86,110 @@ fn user_values(
         helm_native::merge_maps(&mut values, m);
     }
     apply_inline(&mut values, &h.set, &[]);
+    apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
+}
+
+/// `ferry render helm`'s `--set` family, flag by flag in helm's order. Integers `--set` types
+/// are int64 in helm, which native values (float64, as from a values file) cannot carry yet:
+/// refused as unsupported, so `auto` hands the chart to helm.
+fn apply_set_flags(
+    req: &RenderRequest<'_>,
+    h: &ResolvedHelm,
+    values: &mut Map<String, Value>,
+) -> Result<(), RenderError> {
+    use super::helm_strvals::{parse_into, parse_literal, Kind};
+    let read_file = |path: &str| -> Result<String, String> {
+        if path.contains("://") || path == "-" {
+            return Err(format!(
+                "{path}: ferry reads --set-file values from files in the repository only"
+            ));
+        }
+        let data = req.tree.read(path).map_err(|e| e.to_string())?;
+        String::from_utf8(data).map_err(|_| format!("`{path}` is not UTF-8 text"))
+    };
+    for flag in crate::config::HELM_SET_FLAGS {
+        for (_, arg) in h.flags.sets.iter().filter(|(f, _)| f == flag) {
+            let trimmed = arg.trim();
+            let result = match flag {
+                "--set-json" if trimmed.starts_with('{') => {
+                    match serde_json::from_str::<Map<String, Value>>(trimmed) {
+                        Ok(m) => {
+                            helm_native::merge_maps(values, as_float64(m));
+                            Ok(Default::default())
+                        }
+                        Err(_) => {
+                            return Err(native_error(
+                                format!("failed parsing --set-json data JSON: {arg}"),
+                                false,
+                            ))
+                        }
+                    }
+                }
+                "--set-json" => parse_into(arg, values, Kind::Json)
+                    .map_err(|_| format!("failed parsing --set-json data {arg}")),
+                "--set" => parse_into(arg, values, Kind::Typed)
+                    .map_err(|e| format!("failed parsing --set data: {e}")),
+                "--set-string" => parse_into(arg, values, Kind::String)
+                    .map_err(|e| format!("failed parsing --set-string data: {e}")),
+                "--set-file" => parse_into(arg, values, Kind::File(&read_file))
+                    .map_err(|e| format!("failed parsing --set-file data: {e}")),
+                _ => parse_literal(arg, values)
+                    .map(|()| Default::default())
+                    .map_err(|e| format!("failed parsing set literal: {e}")),
+            };
+            let parsed = result.map_err(|m| native_error(m, false))?;
+            if let Some(int) = parsed.ints.first() {
+                return Err(native_error(
+                    format!(
+                        "--set {int}: helm types this value as an int64, which ferry's native \
+                         Helm renderer does not carry yet; use --set-string or --set-json for it, \
+                         or --renderer binary"
+                    ),
+                    true,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// JSON numbers as Go decodes them into `interface{}`: float64.
+fn as_float64(m: Map<String, Value>) -> Map<String, Value> {
+    fn one(v: Value) -> Value {
+        match v {
+            Value::Number(n) if !n.is_f64() => n
+                .as_f64()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Number(n), Value::Number),
+            Value::Array(a) => Value::Array(a.into_iter().map(one).collect()),
+            Value::Object(m) => Value::Object(as_float64(m)),
+            v => v,
+        }
+    }
+    m.into_iter().map(|(k, v)| (k, one(v))).collect()
+}
+
+/// helm's release name check (`chartutil.ValidateReleaseName`).
+fn check_release_name(name: &str) -> Result<(), RenderError> {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !name.is_empty() && name.len() <= 53 && name.split('.').all(label) {
+        return Ok(());
+    }
+    Err(native_error(
+        format!(
+            "release name check failed: release name {name:?}: invalid release name, must match \
+             regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the \
+             length must not be longer than 53"
+        ),
+        false,
+    ))
 }
 
 /// `helm template` options for an app.
@@ -119,15 +222,21 @@ impl Renderer for NativeHelmRenderer {
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
         let (h, root, chart) = super::helm::helm_request(req)?;
+        check_release_name(&h.release_name)?;
         let (values, secrets) = user_values(req, h)?;
         let opts = options(req.app, h, values);
-        helm_native::render(&chart, &opts).map_err(|e| {
+        let text = helm_native::render(&chart, &opts).map_err(|e| {
             let unsupported = matches!(e, helm_native::Error::Unsupported(_));
             // Name files as the repository does, not by where the tree was materialised.
             let root = root.canonicalize().unwrap_or(root.clone());
             let message = e.to_string().replace(&format!("{}/", root.display()), "");
             native_error(secrets.redact(&message), unsupported)
-        })
+        })?;
+        if h.flags.show_only.is_empty() {
+            return Ok(text);
+        }
+        super::helm_show_only::show_only(&text, &h.flags.show_only)
+            .map_err(|m| native_error(m, false))
     }
 }
 
