@@ -128,11 +128,8 @@ impl Parser<'_> {
                         let (rs, _) = self.until(&[',']);
                         let v = self.read(&k, &rs)?;
                         set(data, &k, v);
-                        if self.pos >= self.chars.len() {
-                            Err(EOF.into())
-                        } else {
-                            Ok(())
-                        }
+                        // The end, if here, is found by the next key.
+                        Ok(())
                     }
                 }
             }

@@ -150,7 +150,13 @@ fn write_dir(a: &RenderHelmArgs, release: &str, dir: &str, text: &str) -> anyhow
     let mut written = std::collections::HashSet::new();
     for block in text.split("---\n# Source: ").skip(1) {
         let name = block.split('\n').next().unwrap_or(block);
-        let file = format!("{base}/{name}");
+        // helm writes the chart's `crds/` files under DIR itself, even with --release-name.
+        let is_crd = name.contains("/crds/") && !name.contains("/templates/");
+        let file = if is_crd {
+            format!("{dir}/{name}")
+        } else {
+            format!("{base}/{name}")
+        };
         let path = std::path::Path::new(&file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
