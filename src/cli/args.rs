@@ -406,8 +406,16 @@ pub struct VendorArgs {
     pub update: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
-    #[command(flatten)]
-    pub tools: ToolArgs,
+    /// Basic auth for a Helm repository, sent to that host only: HOST[:PORT]=USER:PASSWORD
+    /// (repeat, or comma-separate in FERRY_REPO_CREDS). OCI registries use Docker's config.
+    #[arg(
+        long = "repo-creds",
+        env = "FERRY_REPO_CREDS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "HOST=USER:PASSWORD"
+    )]
+    pub repo_creds: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
