@@ -52,7 +52,7 @@ fn both(
     }
 }
 
-fn binary_of<'a, R>(tool: &'a Result<R, ToolError>) -> Result<&'a dyn Renderer, &'a ToolError>
+fn binary_of<R>(tool: &Result<R, ToolError>) -> Result<&dyn Renderer, &ToolError>
 where
     R: Renderer + 'static,
 {

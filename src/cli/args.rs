@@ -188,7 +188,7 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum RenderCommand {
     /// `helm template` with the same flags.
-    Helm(RenderHelmArgs),
+    Helm(Box<RenderHelmArgs>),
     /// `kubectl kustomize DIR`.
     Kustomize(RenderKustomizeArgs),
 }

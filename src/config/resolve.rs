@@ -14,6 +14,8 @@ pub struct ResolvedApp {
     pub source: ResolvedSource,
 }
 
+// One per (environment, app) pair, moved rarely: boxing the helm variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "renderer", rename_all = "camelCase")]
 pub enum ResolvedSource {
@@ -54,7 +56,7 @@ pub struct ResolvedHelm {
     pub renderer: RendererChoice,
     /// `helm template` switches `ferry render helm` passes on; a build leaves them off.
     #[serde(skip)]
-    pub flags: HelmFlags,
+    pub flags: Box<HelmFlags>,
 }
 
 /// `helm template` flags `ferry render helm` passes on with helm's meaning (a build leaves
@@ -144,7 +146,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             api_versions,
             include_crds: h.include_crds,
             renderer: app.renderer.or(p.renderer).unwrap_or_default(),
-            flags: HelmFlags::default(),
+            flags: Box::default(),
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

@@ -17,7 +17,7 @@ use std::io::Write;
 pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
     let text = match c {
         RenderCommand::Helm(a) if a.compare => return compare_helm(g, &a),
-        RenderCommand::Helm(a) => helm(g, a)?,
+        RenderCommand::Helm(a) => helm(g, *a)?,
         RenderCommand::Kustomize(a) if a.compare => return compare(g, &a),
         RenderCommand::Kustomize(a) => kustomize(g, a)?,
     };
@@ -119,7 +119,7 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
             renderer: choice,
-            flags: crate::config::HelmFlags {
+            flags: Box::new(crate::config::HelmFlags {
                 skip_tests: a.skip_tests,
                 no_hooks: a.no_hooks,
                 is_upgrade: a.is_upgrade,
@@ -131,7 +131,7 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
                     a.show_only.clone()
                 },
                 sets: set_flags(a),
-            },
+            }),
         }),
     };
     Ok((app, chart))
