@@ -699,6 +699,19 @@ fn bad_renderer_values_name_key_and_line() {
     }
 }
 
+/// `ferry build` with nothing on PATH (no helm, no kubectl), which must fail: its stderr.
+fn failing_build_without_binaries(r: &Path) -> String {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(empty.path())
+        .args(["build", "-o", "out-nobin", "-C"])
+        .arg(r)
+        .env("PATH", empty.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
     if common::require_tool("kubectl").is_none() {
@@ -746,15 +759,7 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
 
     // Without any binary the supported root still renders (natively); the other one is an
     // error that names the field and what to do.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
-        .args(["build", "-o", "out-nobin", "-C"])
-        .arg(r)
-        .env("PATH", empty.path())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing_build_without_binaries(r);
     assert!(err.contains("buildMetadata"), "{err}");
     assert!(
         !err.contains("dev/plain"),
@@ -814,15 +819,7 @@ fn auto_renders_charts_natively_and_hands_unsupported_features_to_helm() {
 
     // Without helm the supported chart still renders; the other is an error naming the
     // function it lacks and what to do.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
-        .args(["build", "-o", "out-nobin", "-C"])
-        .arg(r)
-        .env("PATH", empty.path())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing_build_without_binaries(r);
     assert!(
         err.contains("dev/hashed") && err.contains("`htpasswd`") && err.contains("install helm"),
         "{err}"

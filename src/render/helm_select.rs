@@ -115,7 +115,11 @@ fn apply_set_flags(
                 "--set-json" if trimmed.starts_with('{') => {
                     match serde_json::from_str::<Map<String, Value>>(trimmed) {
                         Ok(m) => {
-                            helm_native::merge_maps(values, as_float64(m));
+                            let m = match super::helm_strvals::as_float64(Value::Object(m)) {
+                                Value::Object(m) => m,
+                                _ => Map::new(),
+                            };
+                            helm_native::merge_maps(values, m);
                             Ok(Default::default())
                         }
                         Err(_) => {
@@ -152,22 +156,6 @@ fn apply_set_flags(
         }
     }
     Ok(())
-}
-
-/// JSON numbers as Go decodes them into `interface{}`: float64.
-fn as_float64(m: Map<String, Value>) -> Map<String, Value> {
-    fn one(v: Value) -> Value {
-        match v {
-            Value::Number(n) if !n.is_f64() => n
-                .as_f64()
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::Number(n), Value::Number),
-            Value::Array(a) => Value::Array(a.into_iter().map(one).collect()),
-            Value::Object(m) => Value::Object(as_float64(m)),
-            v => v,
-        }
-    }
-    m.into_iter().map(|(k, v)| (k, one(v))).collect()
 }
 
 /// helm's release name check (`chartutil.ValidateReleaseName`).

@@ -356,7 +356,7 @@ fn parse_go_int(v: &str) -> Result<i64, ()> {
 }
 
 /// JSON numbers as Go's `encoding/json` decodes them into `interface{}`: float64.
-fn as_float64(v: Value) -> Value {
+pub(super) fn as_float64(v: Value) -> Value {
     match v {
         Value::Number(n) if !n.is_f64() => n
             .as_f64()

@@ -67,28 +67,6 @@ fn release_and_chart(a: &RenderHelmArgs) -> anyhow::Result<(String, String)> {
     }
 }
 
-/// Go's `filepath.Clean` for the paths `--output-dir` builds.
-fn clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|l| *l != "..") => {
-                parts.pop();
-            }
-            ".." if rooted => {}
-            part => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
-
 /// `--name-template`: a Go template with Sprig's functions and no data.
 fn name_template(text: &str) -> anyhow::Result<String> {
     let mut t = gotmpl::Templates::with_funcs(gotmpl::sprig::funcs());
@@ -142,7 +120,8 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
 /// `wrote <file>` line for each. Then, as in helm, `--show-only` finds nothing to show.
 fn write_dir(a: &RenderHelmArgs, release: &str, dir: &str, text: &str) -> anyhow::Result<String> {
     let base = if a.release_name_dir {
-        clean(&format!("{dir}/{release}"))
+        // Go's `filepath.Join` cleans the path.
+        gotmpl::sprig::clean_path(&format!("{dir}/{release}"))
     } else {
         dir.to_string()
     };
@@ -339,16 +318,4 @@ fn compare(g: &GlobalArgs, a: &RenderKustomizeArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::Differences
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_is_gos() {
-        assert_eq!(clean("./out/rel"), "out/rel");
-        assert_eq!(clean("/a//b/../c/"), "/a/c");
-        assert_eq!(clean("a/.."), ".");
-    }
 }
