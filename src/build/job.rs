@@ -114,6 +114,7 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
         ResolvedSource::Helm(h) => {
             !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty()
         }
+        ResolvedSource::Flux(f) => !f.rendered.disclosed().is_empty(),
         _ => false,
     };
     Ok(Prepared {
@@ -225,6 +226,7 @@ fn renderer_for(
             tool: ctx.tools.kustomize.clone()?,
         }),
         ResolvedSource::Plain { .. } => Box::new(PlainRenderer),
+        ResolvedSource::Flux(_) => Box::new(crate::flux::FluxRenderer),
     })
 }
 fn cache_key(

@@ -19,7 +19,9 @@ pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
     RendererChoice, SealRule, Signing, API_VERSION, KIND,
 };
-pub use resolve::{resolve, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource};
+pub use resolve::{
+    resolve, FluxRendered, FluxSource, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource,
+};
 pub use template::STARTER;
 pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};
 
