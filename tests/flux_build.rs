@@ -42,8 +42,14 @@ type Key = (String, String, String);
 fn key(v: &Value) -> Key {
     (
         v["kind"].as_str().unwrap_or_default().to_string(),
-        v["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
-        v["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        v["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        v["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 
@@ -52,8 +58,8 @@ fn written(out: &Path, app: &str) -> BTreeMap<Key, Value> {
     let mut m = BTreeMap::new();
     for e in std::fs::read_dir(out.join(app)).expect("app dir") {
         let p = e.expect("entry").path();
-        let v: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&p).expect("read"))
-            .expect("yaml");
+        let v: Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&p).expect("read")).expect("yaml");
         m.insert(key(&v), v);
     }
     m
@@ -88,13 +94,21 @@ fn reference(
 ) -> BTreeMap<Key, Value> {
     let tmp = tempfile::tempdir().expect("tmp");
     copy_dir(repo, tmp.path());
-    write(tmp.path(), &format!("{dir}/kustomization.yaml"), kustomization);
+    write(
+        tmp.path(),
+        &format!("{dir}/kustomization.yaml"),
+        kustomization,
+    );
     let out = Command::new(kubectl)
         .arg("kustomize")
         .arg(tmp.path().join(dir))
         .output()
         .expect("kubectl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf8");
     let mut m = BTreeMap::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
@@ -146,7 +160,11 @@ fn flux_repository_builds_what_flux_applies() {
     let root = written(&staging, "root");
     assert_eq!(
         root.keys().collect::<Vec<_>>(),
-        [&("ConfigMap".into(), "flux-system".into(), "cluster-vars".into())]
+        [&(
+            "ConfigMap".into(),
+            "flux-system".into(),
+            "cluster-vars".into()
+        )]
     );
     let left = std::fs::read_dir(production.join("root")).map_or(0, |d| d.count());
     assert_eq!(left, 0, "nothing left in production's root");
@@ -163,7 +181,12 @@ fn flux_repository_builds_what_flux_applies() {
             None,
             &[("toolkit.fluxcd.io/tier", "infrastructure")],
         );
-        assert_same(cluster, "infra-configs", &written(out, "flux-system.infra-configs"), &want);
+        assert_same(
+            cluster,
+            "infra-configs",
+            &written(out, "flux-system.infra-configs"),
+            &want,
+        );
     }
 
     // staging: targetNamespace and variables from a ConfigMap the cluster root renders.
@@ -187,9 +210,15 @@ fn flux_repository_builds_what_flux_applies() {
     let deploy = &got[&("Deployment".into(), "podinfo".into(), "podinfo".into())];
     assert_eq!(deploy["spec"]["replicas"], 2, "substituted and typed again");
     let env = &deploy["spec"]["template"]["spec"]["containers"][0]["env"];
-    assert_eq!(env[1]["value"], "${not_a_variable}", "an escaped variable stays literal");
+    assert_eq!(
+        env[1]["value"], "${not_a_variable}",
+        "an escaped variable stays literal"
+    );
     let raw = &got[&("ConfigMap".into(), "podinfo".into(), "podinfo-raw".into())];
-    assert_eq!(raw["data"]["script"], "echo ${HOME} ${domain}", "substitute: disabled");
+    assert_eq!(
+        raw["data"]["script"], "echo ${HOME} ${domain}",
+        "substitute: disabled"
+    );
 
     // production: prefix, images and a JSON patch written into the kustomization.
     let vars: BTreeMap<&str, &str> = [
@@ -206,13 +235,17 @@ fn flux_repository_builds_what_flux_applies() {
         Some(&vars),
         &[],
     );
-    assert_same("production", "apps", &written(&production, "flux-system.apps"), &want);
+    assert_same(
+        "production",
+        "apps",
+        &written(&production, "flux-system.apps"),
+        &want,
+    );
 
     // The index says which Kustomization produced each object.
-    let index: Value = serde_json::from_str(
-        &std::fs::read_to_string(staging.join("index.json")).expect("index"),
-    )
-    .expect("json");
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(staging.join("index.json")).expect("index"))
+            .expect("json");
     let apps = index["apps"].as_object().expect("apps");
     assert_eq!(
         apps.keys().collect::<Vec<_>>(),
@@ -257,7 +290,11 @@ fn sops_secret_in_substitute_from_leaves_no_plaintext() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/podinfo\n  - ingress.yaml\n  - db.yaml\n",
     );
     let out = build(tmp.path(), &repo, &["staging"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut files = 0;
     for e in walkdir::WalkDir::new(repo.join("out")) {
         let e = e.expect("entry");
@@ -276,14 +313,20 @@ fn sops_secret_in_substitute_from_leaves_no_plaintext() {
         assert!(!String::from_utf8_lossy(stream).contains(SECRET));
     }
     // Both Secrets are written sealed (SOPS) for the cluster.
-    let db = std::fs::read_to_string(repo.join("out/staging/flux-system.apps/secret_podinfo_db.yaml"))
-        .expect("db secret");
+    let db =
+        std::fs::read_to_string(repo.join("out/staging/flux-system.apps/secret_podinfo_db.yaml"))
+            .expect("db secret");
     assert!(db.contains("sops:") && db.contains("ENC["), "{db}");
 }
 
 fn errors_of(tmp: &Path, repo: &Path, extra: &[&str]) -> String {
     let out = build(tmp, repo, extra);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -297,11 +340,15 @@ fn bad_kustomizations_are_each_named_with_their_file() {
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: broken\n  namespace: flux-system\nspec:\n  path: ./does/not/exist\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: foreign\n  namespace: flux-system\nspec:\n  path: ./x\n  sourceRef:\n    kind: GitRepository\n    name: other\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: other\n  namespace: flux-system\nspec:\n  url: https://github.com/example/other\n",
     );
     // production: a dependsOn cycle.
-    let apps = std::fs::read_to_string(repo.join("clusters/production/infrastructure.yaml")).expect("read");
+    let apps = std::fs::read_to_string(repo.join("clusters/production/infrastructure.yaml"))
+        .expect("read");
     write(
         &repo,
         "clusters/production/infrastructure.yaml",
-        &apps.replace("spec:\n  interval: 1h\n", "spec:\n  interval: 1h\n  dependsOn:\n    - name: apps\n"),
+        &apps.replace(
+            "spec:\n  interval: 1h\n",
+            "spec:\n  interval: 1h\n  dependsOn:\n    - name: apps\n",
+        ),
     );
     let err = errors_of(tmp.path(), &repo, &[]);
     assert!(err.contains("staging: Kustomization flux-system/broken (clusters/staging/broken.yaml): spec.path `does/not/exist` does not exist"), "{err}");
@@ -327,8 +374,15 @@ fn strict_substitution_names_the_unset_variable() {
     // Without the gate, the variable is the empty string: `region: ` reads back as null, in
     // Flux as here.
     let out = build(tmp.path(), &repo, &["staging"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let cm = std::fs::read_to_string(repo.join("out/staging/flux-system.apps/configmap_podinfo_extra.yaml")).expect("cm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cm = std::fs::read_to_string(
+        repo.join("out/staging/flux-system.apps/configmap_podinfo_extra.yaml"),
+    )
+    .expect("cm");
     assert!(cm.contains("region: null"), "{cm}");
     let err = errors_of(tmp.path(), &repo, &["staging", "--strict-substitution"]);
     assert!(

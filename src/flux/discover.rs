@@ -19,10 +19,27 @@ struct Pending {
     namespace: String,
     name: String,
     value: Value,
-    /// The unit whose output holds it, and that unit's path (to find its file).
+    /// The unit whose output holds it.
     parent: String,
-    parent_path: String,
 }
+
+/// A Kustomization ready to render: its spec, path, variables and what opening them disclosed.
+type Ready = (
+    Pending,
+    Kustomization,
+    String,
+    Option<BTreeMap<String, String>>,
+    Disclosed,
+);
+
+/// A Kustomization rendered (or failed), with what its variables disclosed.
+type Finished = (
+    Pending,
+    Kustomization,
+    String,
+    Result<super::render::Rendered, String>,
+    Disclosed,
+);
 
 /// A rendered unit before its Flux objects are taken out of its output.
 struct Done {
@@ -129,7 +146,6 @@ pub fn discover(
                         name,
                         value: v.clone(),
                         parent: d.unit.app.clone(),
-                        parent_path: d.unit.path.clone(),
                     });
                 }
             }
@@ -139,11 +155,18 @@ pub fn discover(
             .iter()
             .flat_map(|d| d.objects.iter())
             .filter(|v| spec::source_kind(v).is_some())
-            .map(|v| ((v["kind"].as_str().unwrap_or_default().to_string(), spec::key_of(v).0 + "/" + &spec::key_of(v).1), v.clone()))
-            .map(|((k, id), v)| (( k, id), v))
+            .map(|v| {
+                (
+                    (
+                        v["kind"].as_str().unwrap_or_default().to_string(),
+                        spec::key_of(v).0 + "/" + &spec::key_of(v).1,
+                    ),
+                    v.clone(),
+                )
+            })
             .collect();
 
-        let mut ready: Vec<(Pending, Kustomization, String, Option<BTreeMap<String, String>>, Disclosed)> = Vec::new();
+        let mut ready: Vec<Ready> = Vec::new();
         let mut waiting = Vec::new();
         // Bootstrap: a Kustomization that syncs the cluster root names this repository.
         let mut parsed = Vec::new();
@@ -153,7 +176,11 @@ pub fn discover(
             match spec::kustomization(&p.value) {
                 Ok(k) => {
                     let path = normalize(k.path.as_deref().unwrap_or("")).unwrap_or_default();
-                    let src_ns = k.source_ref.namespace.clone().unwrap_or(p.namespace.clone());
+                    let src_ns = k
+                        .source_ref
+                        .namespace
+                        .clone()
+                        .unwrap_or(p.namespace.clone());
                     if path == root && k.source_ref.kind == "GitRepository" {
                         this_repo.insert((src_ns.clone(), k.source_ref.name.clone()));
                     }
@@ -184,12 +211,16 @@ pub fn discover(
                 continue;
             };
             let url = source["spec"]["url"].as_str().unwrap_or_default();
-            let declared = source["metadata"]["annotations"][spec::THIS_REPOSITORY_ANNOTATION] == "true";
+            let declared =
+                source["metadata"]["annotations"][spec::THIS_REPOSITORY_ANNOTATION] == "true";
             let by_url = opts
                 .source_urls
                 .iter()
                 .any(|u| spec::normalize_git_url(u) == spec::normalize_git_url(url));
-            if !(declared || by_url || this_repo.contains(&(src_ns.clone(), k.source_ref.name.clone()))) {
+            if !(declared
+                || by_url
+                || this_repo.contains(&(src_ns.clone(), k.source_ref.name.clone())))
+            {
                 errors.push(fail(object, &file, format!(
                     "spec.sourceRef GitRepository {src_id} ({url}) is not this repository, and ferry builds only the repository it reads\nhint: if it is this repository, annotate the GitRepository with `{}: \"true\"` or pass `--source-url {url}`",
                     spec::THIS_REPOSITORY_ANNOTATION
@@ -202,11 +233,14 @@ pub fn discover(
                 None => None,
                 Some(pb) => {
                     let lookup = |kind: &str, ns: &str, name: &str| {
-                        done.iter().flat_map(|d| d.objects.iter()).find(|v| {
-                            v["kind"] == kind
-                                && v["apiVersion"] == "v1"
-                                && spec::key_of(v) == (ns.to_string(), name.to_string())
-                        }).cloned()
+                        done.iter()
+                            .flat_map(|d| d.objects.iter())
+                            .find(|v| {
+                                v["kind"] == kind
+                                    && v["apiVersion"] == "v1"
+                                    && spec::key_of(v) == (ns.to_string(), name.to_string())
+                            })
+                            .cloned()
                     };
                     match vars::load(pb, &p.namespace, &lookup, &mut disclosed) {
                         Ok(v) => Some(v),
@@ -226,13 +260,17 @@ pub fn discover(
         if ready.is_empty() {
             for (p, why) in waiting {
                 let file = seen[&(p.namespace.clone(), p.name.clone())].clone();
-                errors.push(fail(format!("Kustomization {}/{}", p.namespace, p.name), &file, why));
+                errors.push(fail(
+                    format!("Kustomization {}/{}", p.namespace, p.name),
+                    &file,
+                    why,
+                ));
             }
             break;
         }
         pending = waiting.into_iter().map(|(p, _)| p).collect();
         use rayon::prelude::*;
-        let results: Vec<(Pending, Kustomization, String, Result<super::render::Rendered, String>, Disclosed)> = ready
+        let results: Vec<Finished> = ready
             .into_par_iter()
             .map(|(p, k, path, vars, disclosed)| {
                 let job = Job {
@@ -265,10 +303,18 @@ pub fn discover(
                     unit.depends_on = k
                         .depends_on
                         .iter()
-                        .map(|d| format!("{}/{}", d.namespace.clone().unwrap_or(p.namespace.clone()), d.name))
+                        .map(|d| {
+                            format!(
+                                "{}/{}",
+                                d.namespace.clone().unwrap_or(p.namespace.clone()),
+                                d.name
+                            )
+                        })
                         .collect();
-                    let _ = &p.parent_path;
-                    done.push(Done { unit, objects: r.objects });
+                    done.push(Done {
+                        unit,
+                        objects: r.objects,
+                    });
                 }
                 Err(m) => errors.push(fail(object, &file, m)),
             }
@@ -298,7 +344,10 @@ pub fn discover(
     let order = match dependency_order(&units, &suspended) {
         Ok(o) => o,
         Err(e) => {
-            errors.extend(e.into_iter().map(|(object, file, message)| fail(object, &file, message)));
+            errors.extend(
+                e.into_iter()
+                    .map(|(object, file, message)| fail(object, &file, message)),
+            );
             Vec::new()
         }
     };
@@ -342,12 +391,18 @@ fn dependency_order(
             .iter()
             .filter(|(id, u)| {
                 !placed.contains(*id)
-                    && u.depends_on.iter().all(|d| placed.contains(d) || !ids.contains_key(d))
+                    && u.depends_on
+                        .iter()
+                        .all(|d| placed.contains(d) || !ids.contains_key(d))
             })
             .map(|(id, _)| id.clone())
             .collect();
         if next.is_empty() {
-            let rest: Vec<String> = ids.keys().filter(|id| !placed.contains(*id)).cloned().collect();
+            let rest: Vec<String> = ids
+                .keys()
+                .filter(|id| !placed.contains(*id))
+                .cloned()
+                .collect();
             for id in &rest {
                 errors.push((
                     format!("Kustomization {id}"),

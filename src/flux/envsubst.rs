@@ -458,13 +458,28 @@ mod tests {
         assert_eq!(sub("$name ${unset}|"), "$name |");
         assert_eq!(sub("$${name} $$x $$$"), "${name} $x $$");
         assert_eq!(sub("$$${name}"), "$Podinfo");
-        assert_eq!(sub("${unset:=def} ${empty:-d2} ${name:=x} ${unset=a${name}b}"), "def d2 Podinfo aPodinfob");
-        assert_eq!(sub("${name,} ${name,,} ${name^^} ${#name}"), "podinfo podinfo PODINFO 7");
-        assert_eq!(sub("${ver:1} ${ver:1:3} ${ver:-2} ${ver:9}"), "1.2.3 1.2 v1.2.3 ");
-        assert_eq!(sub("${file#*.} ${file##*.} ${path%.*} ${path%%.*}"), "tar.gz gz a/b.tar a/b");
+        assert_eq!(
+            sub("${unset:=def} ${empty:-d2} ${name:=x} ${unset=a${name}b}"),
+            "def d2 Podinfo aPodinfob"
+        );
+        assert_eq!(
+            sub("${name,} ${name,,} ${name^^} ${#name}"),
+            "podinfo podinfo PODINFO 7"
+        );
+        assert_eq!(
+            sub("${ver:1} ${ver:1:3} ${ver:-2} ${ver:9}"),
+            "1.2.3 1.2 v1.2.3 "
+        );
+        assert_eq!(
+            sub("${file#*.} ${file##*.} ${path%.*} ${path%%.*}"),
+            "tar.gz gz a/b.tar a/b"
+        );
         // As Go's path.Match, `*` stops at `/`.
         assert_eq!(sub("${path#*.}"), "a/b.tar.gz");
-        assert_eq!(sub("${ver/./-} ${ver//./-} ${ver/#v/V} ${ver/%3/4} ${ver//.}"), "v1-2.3 v1-2-3 V1.2.3 v1.2.4 v123");
+        assert_eq!(
+            sub("${ver/./-} ${ver//./-} ${ver/#v/V} ${ver/%3/4} ${ver//.}"),
+            "v1-2.3 v1-2-3 V1.2.3 v1.2.4 v123"
+        );
     }
 
     #[test]
@@ -484,7 +499,11 @@ mod tests {
             ("${name/a}", BAD_SUBSTITUTION),
             ("${name:=", FUNC_SUBSTITUTION),
         ] {
-            assert_eq!(substitute(t, &v, false), Err(EnvsubstError::Parse(e)), "{t}");
+            assert_eq!(
+                substitute(t, &v, false),
+                Err(EnvsubstError::Parse(e)),
+                "{t}"
+            );
         }
     }
 }

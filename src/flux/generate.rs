@@ -8,7 +8,8 @@ use crate::source::{join, EntryKind, Tree};
 use serde_json::{json, Map, Value};
 
 /// The names kustomize recognises, in the order it looks for them.
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The kustomization file to write into `dir` (a repository path) and its text.
 pub struct Generated {
@@ -53,9 +54,8 @@ fn scan(tree: &dyn Tree, dir: &str) -> Result<Vec<String>, String> {
                     continue;
                 }
                 let text = tree.read(f).map_err(|e| e.to_string())?;
-                crate::manifest::parse_rendered(&String::from_utf8_lossy(&text)).map_err(|e| {
-                    format!("failed to decode Kubernetes YAML from {f}: {e}")
-                })?;
+                crate::manifest::parse_rendered(&String::from_utf8_lossy(&text))
+                    .map_err(|e| format!("failed to decode Kubernetes YAML from {f}: {e}"))?;
                 entries.push(parts.iter().map(|s| s.to_string()).collect());
             }
         }
@@ -81,8 +81,7 @@ pub fn generate(tree: &dyn Tree, dir: &str, spec: &Kustomization) -> Result<Gene
     let (file_name, mut kus, created) = match existing(tree, dir) {
         Some((name, path)) => {
             let bytes = tree.read(&path).map_err(|e| e.to_string())?;
-            let v: Value = serde_yaml_ng::from_slice(&bytes)
-                .map_err(|e| format!("{path}: {e}"))?;
+            let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?;
             let map = match v {
                 Value::Object(m) => m,
                 Value::Null => Map::new(),
@@ -93,7 +92,10 @@ pub fn generate(tree: &dyn Tree, dir: &str, spec: &Kustomization) -> Result<Gene
         None => {
             let resources = scan(tree, dir)?;
             let mut m = Map::new();
-            m.insert("apiVersion".into(), json!("kustomize.config.k8s.io/v1beta1"));
+            m.insert(
+                "apiVersion".into(),
+                json!("kustomize.config.k8s.io/v1beta1"),
+            );
             m.insert("kind".into(), json!("Kustomization"));
             if resources.is_empty() {
                 m.insert("namespace".into(), json!("_placeholder"));
@@ -177,9 +179,21 @@ pub fn generate(tree: &dyn Tree, dir: &str, spec: &Kustomization) -> Result<Gene
             _ => {
                 let mut i = Map::new();
                 i.insert("name".into(), json!(image.name));
-                set_or_remove(&mut i, "newName", image.new_name.as_deref().unwrap_or_default());
-                set_or_remove(&mut i, "newTag", image.new_tag.as_deref().unwrap_or_default());
-                set_or_remove(&mut i, "digest", image.digest.as_deref().unwrap_or_default());
+                set_or_remove(
+                    &mut i,
+                    "newName",
+                    image.new_name.as_deref().unwrap_or_default(),
+                );
+                set_or_remove(
+                    &mut i,
+                    "newTag",
+                    image.new_tag.as_deref().unwrap_or_default(),
+                );
+                set_or_remove(
+                    &mut i,
+                    "digest",
+                    image.digest.as_deref().unwrap_or_default(),
+                );
                 list.push(Value::Object(i));
             }
         }

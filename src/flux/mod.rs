@@ -125,7 +125,14 @@ pub fn cluster_roots(tree: &dyn Tree, root: &str) -> Result<Vec<(String, String)
         .any(|r| !r.contains('/') && (r.ends_with(".yaml") || r.ends_with(".yml")));
     if direct || root.is_empty() {
         let name = root.rsplit('/').next().unwrap_or("cluster").to_string();
-        return Ok(vec![(if name.is_empty() { "cluster".into() } else { name }, root)]);
+        return Ok(vec![(
+            if name.is_empty() {
+                "cluster".into()
+            } else {
+                name
+            },
+            root,
+        )]);
     }
     let mut dirs: Vec<String> = rel
         .iter()

@@ -44,13 +44,14 @@ fn rewrites(spec: &Kustomization) -> bool {
 fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in walkdir::WalkDir::new(from).follow_links(false) {
         let entry = entry.map_err(std::io::Error::other)?;
-        let rel = entry.path().strip_prefix(from).map_err(std::io::Error::other)?;
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .map_err(std::io::Error::other)?;
         let dest = to.join(rel);
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&dest)?;
-        } else if entry.file_type().is_file()
-            && std::fs::hard_link(entry.path(), &dest).is_err()
-        {
+        } else if entry.file_type().is_file() && std::fs::hard_link(entry.path(), &dest).is_err() {
             std::fs::copy(entry.path(), &dest)?;
         }
     }
@@ -80,7 +81,7 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
         }
     }
     let generated = generate(tree, job.path, job.spec)?;
-    let (text, base) = if generated.created || rewrites(job.spec) {
+    let text = if generated.created || rewrites(job.spec) {
         // Flux writes its kustomization into its own copy of the source; so does ferry, so
         // that parallel renders never see each other's files.
         let work = tempfile::Builder::new()
@@ -93,14 +94,15 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
         let _ = std::fs::remove_file(&file);
         std::fs::write(&file, &generated.text)
             .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        let base = work.path().canonicalize().unwrap_or(work.path().to_path_buf());
-        (build_dir(&dir, &base), work.path().to_path_buf())
+        let base = work
+            .path()
+            .canonicalize()
+            .unwrap_or(work.path().to_path_buf());
+        build_dir(&dir, &base)?
     } else {
         let base = root.canonicalize().unwrap_or(root.to_path_buf());
-        (build_dir(&root.join(job.path), &base), root.to_path_buf())
+        build_dir(&root.join(job.path), &base)?
     };
-    let _ = base;
-    let text = text?;
     let values = crate::manifest::parse_rendered(&text).map_err(|e| e.to_string())?;
     let mut objects = Vec::new();
     let mut disclosed = Disclosed::default();
@@ -110,7 +112,10 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
             v["kind"].as_str().unwrap_or_default(),
             v["metadata"]["name"].as_str().unwrap_or_default()
         );
-        if v["metadata"]["name"].as_str().unwrap_or_default().is_empty()
+        if v["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
             || v["kind"].as_str().unwrap_or_default().is_empty()
             || v["apiVersion"].as_str().unwrap_or_default().is_empty()
         {
@@ -126,7 +131,8 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
                     "{id} is SOPS-encrypted but the Kustomization has no spec.decryption, so Flux would apply the ciphertext\nhint: add `decryption: {{provider: sops, secretRef: ...}}` to the Kustomization"
                 ));
             }
-            let mut one = [crate::manifest::Object::from_value(v).map_err(|e| format!("{id}: {e}"))?];
+            let mut one =
+                [crate::manifest::Object::from_value(v).map_err(|e| format!("{id}: {e}"))?];
             let d = crate::secrets::build::open_objects(&mut one)
                 .map_err(|e| format!("decryption failed for '{id}': {e}"))?;
             disclosed.extend(d);
@@ -163,11 +169,7 @@ fn substitution_disabled(v: &Value) -> bool {
 }
 
 /// Flux substitutes in the object's YAML text and reads the result back.
-fn substitute(
-    v: &Value,
-    vars: &BTreeMap<String, String>,
-    strict: bool,
-) -> Result<Value, String> {
+fn substitute(v: &Value, vars: &BTreeMap<String, String>, strict: bool) -> Result<Value, String> {
     let text = crate::goyaml::to_yaml(v);
     let out = envsubst::substitute(&text, vars, strict)
         .map_err(|e| format!("envsubst error: variable substitution failed: {e}"))?;

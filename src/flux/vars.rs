@@ -122,7 +122,10 @@ mod tests {
         assert_eq!(v["c"], "x");
         assert!(!d.redact("secret-value").contains("secret-value"));
         let missing: PostBuild =
-            serde_json::from_value(json!({"substituteFrom": [{"kind": "Secret", "name": "no"}]})).unwrap();
-        assert!(matches!(load(&missing, "ns", &lookup, &mut d), Err(VarsError::Missing(m)) if m == "Secret/no"));
+            serde_json::from_value(json!({"substituteFrom": [{"kind": "Secret", "name": "no"}]}))
+                .unwrap();
+        assert!(
+            matches!(load(&missing, "ns", &lookup, &mut d), Err(VarsError::Missing(m)) if m == "Secret/no")
+        );
     }
 }

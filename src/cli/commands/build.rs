@@ -88,7 +88,11 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
     })
 }
 
-pub(super) fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
+pub(super) fn print_report(
+    g: &GlobalArgs,
+    format: OutputFormat,
+    report: &BuildReport,
+) -> anyhow::Result<()> {
     let mut stdout = crate::cli::stdout::stdout();
     if format == OutputFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;

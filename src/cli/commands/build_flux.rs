@@ -19,7 +19,12 @@ fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
     };
     let probe = repo.join(cluster_root).join("secret.yaml");
     Ok(crate::secrets::config::rule_for(&config, &probe)?
-        .map(|r| r.recipients.iter().map(|r| r.as_str().to_string()).collect())
+        .map(|r| {
+            r.recipients
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -57,7 +62,12 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 namespace: None,
                 kube_version: kube_version.to_string(),
                 source: ResolvedSource::Flux(FluxSource {
-                    kind: if object.is_empty() { "root" } else { "Kustomization" }.into(),
+                    kind: if object.is_empty() {
+                        "root"
+                    } else {
+                        "Kustomization"
+                    }
+                    .into(),
                     object,
                     file: u.file,
                     path: u.path,
