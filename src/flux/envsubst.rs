@@ -477,7 +477,7 @@ mod tests {
         // As Go's path.Match, `*` stops at `/`.
         assert_eq!(sub("${path#*.}"), "a/b.tar.gz");
         assert_eq!(
-            sub("${ver/./-} ${ver//./-} ${ver/#v/V} ${ver/%3/4} ${ver//.}"),
+            sub("${ver/./-} ${ver//./-} ${ver/#v/V} ${ver/%3/4} ${ver//./}"),
             "v1-2.3 v1-2-3 V1.2.3 v1.2.4 v123"
         );
     }
@@ -497,6 +497,8 @@ mod tests {
             ("${-x}", VARIABLE_NAME),
             ("${name-x}", MISSING_BRACE),
             ("${name/a}", BAD_SUBSTITUTION),
+            // The pattern runs to the next `/`, closing brace included, as in Flux.
+            ("${name//.}", BAD_SUBSTITUTION),
             ("${name:=", FUNC_SUBSTITUTION),
         ] {
             assert_eq!(
