@@ -201,10 +201,14 @@ fn flux_repository_builds_what_flux_applies() {
         &kubectl,
         &repo,
         "apps/staging",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n- ../base/podinfo\n- ingress.yaml\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n- ../base/podinfo\n- ingress.yaml\n- helm.yaml\n",
         Some(&vars),
         &[],
     );
+    // ferry renders the HelmRelease itself (below) instead of writing it.
+    let (want, releases): (BTreeMap<Key, Value>, BTreeMap<Key, Value>) =
+        want.into_iter().partition(|(k, _)| k.0 != "HelmRelease");
+    assert_eq!(releases.len(), 1);
     let got = written(&staging, "flux-system.apps");
     assert_same("staging", "apps", &got, &want);
     let deploy = &got[&("Deployment".into(), "podinfo".into(), "podinfo".into())];
@@ -219,6 +223,41 @@ fn flux_repository_builds_what_flux_applies() {
         raw["data"]["script"], "echo ${HOME} ${domain}",
         "substitute: disabled"
     );
+
+    // The HelmRelease: `helm template` of the chart in this repository with valuesFrom
+    // (a whole file, then one value at a targetPath) under the inline values, which the
+    // Kustomization's substitution reached first.
+    let Some(helm) = require_tool("helm") else {
+        return;
+    };
+    let values = "replicaCount: 2\nredis:\n  enabled: true\nui:\n  logo: https://example.com/logo.png\n  color: \"#34577c\"\n  message: hello from staging\n";
+    let values_file = tmp.path().join("values.yaml");
+    std::fs::write(&values_file, values).expect("values");
+    let out = Command::new(&helm)
+        .args(["template", "frontend"])
+        .arg(repo.join("charts/podinfo"))
+        .args(["--namespace", "podinfo", "--include-crds", "-f"])
+        .arg(&values_file)
+        .output()
+        .expect("helm");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut want = BTreeMap::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout)) {
+        let mut v: Value = serde::Deserialize::deserialize(doc).expect("doc");
+        if v.is_null() {
+            continue;
+        }
+        let hook = v["metadata"]["annotations"]["helm.sh/hook"].as_str().unwrap_or_default();
+        if hook.starts_with("test") {
+            continue;
+        }
+        if v["metadata"]["namespace"].is_null() {
+            v["metadata"]["namespace"] = Value::String("podinfo".into());
+        }
+        want.insert(key(&v), v);
+    }
+    assert!(want.len() >= 4, "{want:?}");
+    assert_same("staging", "frontend", &written(&staging, "hr.podinfo.frontend"), &want);
 
     // production: prefix, images and a JSON patch written into the kustomization.
     let vars: BTreeMap<&str, &str> = [
@@ -249,7 +288,12 @@ fn flux_repository_builds_what_flux_applies() {
     let apps = index["apps"].as_object().expect("apps");
     assert_eq!(
         apps.keys().collect::<Vec<_>>(),
-        ["flux-system.apps", "flux-system.infra-configs", "root"]
+        [
+            "flux-system.apps",
+            "flux-system.infra-configs",
+            "hr.podinfo.frontend",
+            "root"
+        ]
     );
     assert!(apps["flux-system.apps"]["inputs"]
         .as_object()

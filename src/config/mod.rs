@@ -19,6 +19,7 @@ pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
     RendererChoice, SealRule, Signing, API_VERSION, KIND,
 };
+pub(crate) use resolve::merge_maps;
 pub use resolve::{
     resolve, FluxRendered, FluxSource, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource,
 };

@@ -47,12 +47,21 @@ struct Done {
     objects: Vec<Value>,
 }
 
+#[derive(Default)]
 pub struct Discovered {
     pub units: Vec<Unit>,
+    /// The HelmReleases the units render, resolved.
+    pub helm: Vec<HelmFound>,
     /// Suspended Kustomizations, `namespace/name`.
     pub suspended: Vec<String>,
     /// Kustomizations in dependency order.
     pub order: Vec<String>,
+}
+
+/// A HelmRelease to render, with where it is declared.
+pub struct HelmFound {
+    pub unit: super::helmrelease::HelmUnit,
+    pub file: String,
 }
 
 /// The repository file under `dir` that declares `kind` `name`, for messages.
@@ -113,14 +122,7 @@ pub fn discover(
         }),
         Err(message) => {
             errors.push(fail(format!("cluster root {root}"), root, message));
-            return (
-                Discovered {
-                    units: Vec::new(),
-                    suspended,
-                    order: Vec::new(),
-                },
-                errors,
-            );
+            return (Discovered::default(), errors);
         }
     }
     let mut scanned = 0;
@@ -321,8 +323,33 @@ pub fn discover(
         }
     }
 
+    let mut helm = Vec::new();
+    {
+        use super::helmrelease;
+        let all: Vec<&Value> = done.iter().flat_map(|d| d.objects.iter()).collect();
+        let lookup = |kind: &str, ns: &str, name: &str| {
+            all.iter()
+                .find(|v| v["kind"] == kind && spec::key_of(v) == (ns.to_string(), name.to_string()))
+                .map(|v| (*v).clone())
+        };
+        let is_this = |ns: &str, name: &str| this_repo.contains(&(ns.to_string(), name.to_string()));
+        for d in &done {
+            for v in d.objects.iter().filter(|v| helmrelease::is_helmrelease(v)) {
+                let (ns, name) = spec::key_of(v);
+                let file = locate(tree, &d.unit.path, "HelmRelease", &name)
+                    .unwrap_or_else(|| format!("rendered by {}", d.unit.app));
+                match helmrelease::resolve(v, &lookup, &is_this) {
+                    Ok(Some(unit)) => helm.push(HelmFound { unit, file }),
+                    Ok(None) => suspended.push(format!("HelmRelease {ns}/{name}")),
+                    Err(m) => errors.push(fail(format!("HelmRelease {ns}/{name}"), &file, m)),
+                }
+            }
+        }
+    }
+
     // Flux's own objects that ferry carried out stay out of the output: the Kustomizations it
-    // followed and the GitRepositories that are this repository.
+    // followed, the HelmReleases it renders, their chart sources, and the GitRepositories that
+    // are this repository.
     let mut units = Vec::new();
     for d in done {
         let mut unit = d.unit;
@@ -334,7 +361,8 @@ pub fn discover(
                 let own_source = v["kind"] == "GitRepository"
                     && spec::source_kind(v).is_some()
                     && this_repo.contains(&spec::key_of(v));
-                !(followed || own_source)
+                let chart_source = matches!(spec::source_kind(v), Some("HelmRepository" | "OCIRepository"));
+                !(followed || own_source || chart_source || super::helmrelease::is_helmrelease(v))
             })
             .map(crate::goyaml::to_yaml)
             .collect();
@@ -354,6 +382,7 @@ pub fn discover(
     (
         Discovered {
             units,
+            helm,
             suspended,
             order,
         },

@@ -5,17 +5,20 @@
 //! Kustomization becomes one unit of the build (an "app" of the cluster's environment), so
 //! sealing, the index and the atomic output are the build's own.
 //!
-//! Not covered yet: HelmReleases (their objects are kept as they are), OCIRepository and
-//! Bucket sources, remote bases, `prune`/`wait`/`healthChecks` carried to `ferry apply`.
+//! HelmReleases found in the rendered output become helm renders of the build (see
+//! [`helmrelease`]). Not covered yet: Kustomizations from OCIRepository and Bucket sources,
+//! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
+//! to `ferry apply`.
 
 mod discover;
 pub mod envsubst;
 mod generate;
+pub mod helmrelease;
 mod render;
 pub mod spec;
 mod vars;
 
-pub use discover::Discovered;
+pub use discover::{Discovered, HelmFound};
 
 use crate::secrets::Disclosed;
 use crate::source::{normalize, EntryKind, Tree};
@@ -165,11 +168,7 @@ pub fn discover_cluster(
                 Cluster {
                     name: name.to_string(),
                     root: root.to_string(),
-                    discovered: Discovered {
-                        units: Vec::new(),
-                        suspended: Vec::new(),
-                        order: Vec::new(),
-                    },
+                    discovered: Discovered::default(),
                 },
                 vec![err],
             );

@@ -126,7 +126,11 @@ pub fn is_kustomization(v: &Value) -> bool {
 pub fn source_kind(v: &Value) -> Option<&str> {
     let group = v["apiVersion"].as_str()?.split('/').next()?;
     let kind = v["kind"].as_str()?;
-    (group == GIT_REPOSITORY_GROUP && matches!(kind, "GitRepository" | "OCIRepository" | "Bucket"))
+    (group == GIT_REPOSITORY_GROUP
+        && matches!(
+            kind,
+            "GitRepository" | "OCIRepository" | "Bucket" | "HelmRepository" | "HelmChart"
+        ))
         .then_some(kind)
 }
 

@@ -5,7 +5,10 @@ use super::inputs::BuildInputs;
 use crate::build::{build_pairs, BuildOptions, BuildReport, EnvReport};
 use crate::cli::args::{BuildArgs, GlobalArgs};
 use crate::cli::progress::{self, Bar};
-use crate::config::{FluxRendered, FluxSource, Pipeline, ResolvedApp, ResolvedSource};
+use crate::config::{
+    ChartRef, FluxRendered, FluxSource, Pipeline, RendererChoice, ResolvedApp, ResolvedHelm,
+    ResolvedSource,
+};
 use crate::flux::{self, Cluster, FluxError};
 use crate::source::Tree;
 use sha2::{Digest, Sha256};
@@ -45,6 +48,26 @@ fn pipeline(repo: &Path, clusters: &[Cluster]) -> anyhow::Result<Pipeline> {
 }
 
 fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
+    let helm = cluster.discovered.helm.into_iter().map(|h| {
+        let u = h.unit;
+        ResolvedApp {
+            env: cluster.name.clone(),
+            app: format!("hr.{}.{}", u.namespace, u.name),
+            namespace: Some(u.release_namespace),
+            kube_version: kube_version.to_string(),
+            source: ResolvedSource::Helm(ResolvedHelm {
+                chart: u.chart,
+                release_name: u.release_name,
+                values: Vec::new(),
+                set: u.values,
+                api_versions: Vec::new(),
+                include_crds: u.include_crds,
+                renderer: RendererChoice::Auto,
+                flags: Default::default(),
+            }),
+        }
+    });
+    let helm: Vec<ResolvedApp> = helm.collect();
     cluster
         .discovered
         .units
@@ -76,6 +99,29 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                     rendered: FluxRendered(std::sync::Arc::new((u.text, u.disclosed))),
                 }),
             }
+        })
+        .chain(helm)
+        .collect()
+}
+
+/// Charts from a HelmRepository or OCIRepository must be vendored: one error per HelmRelease
+/// whose chart is not, naming it and its file.
+fn unvendored(inputs: &BuildInputs, cluster: &Cluster) -> Vec<FluxError> {
+    cluster
+        .discovered
+        .helm
+        .iter()
+        .filter(|h| !matches!(h.unit.chart, ChartRef::Local { .. }))
+        .filter_map(|h| {
+            let e = inputs.charts.locate(&h.unit.chart, &inputs.lock).err()?;
+            Some(FluxError {
+                cluster: cluster.name.clone(),
+                object: format!("HelmRelease {}/{}", h.unit.namespace, h.unit.name),
+                file: h.file.clone(),
+                message: format!(
+                    "{e}\nnote: `ferry vendor` reads the charts of ferry.yaml; list this chart there (or vendor it with a ferry.yaml beside) until `ferry vendor --flux` exists"
+                ),
+            })
         })
         .collect()
 }
@@ -119,6 +165,12 @@ pub(super) fn run(
     }
     let pipeline = pipeline(repo, &clusters)?;
     let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, &a.tools, a.no_cache)?;
+    let (clusters, unready): (Vec<Cluster>, Vec<Cluster>) = clusters
+        .into_iter()
+        .partition(|c| unvendored(&inputs, c).is_empty());
+    for c in &unready {
+        failed.push((c.name.clone(), unvendored(&inputs, c)));
+    }
     let ctx = inputs.context(tree);
     let out_dir = if a.out.is_absolute() {
         a.out.clone()
