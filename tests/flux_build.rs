@@ -240,14 +240,20 @@ fn flux_repository_builds_what_flux_applies() {
         .arg(&values_file)
         .output()
         .expect("helm");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut want = BTreeMap::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout)) {
         let mut v: Value = serde::Deserialize::deserialize(doc).expect("doc");
         if v.is_null() {
             continue;
         }
-        let hook = v["metadata"]["annotations"]["helm.sh/hook"].as_str().unwrap_or_default();
+        let hook = v["metadata"]["annotations"]["helm.sh/hook"]
+            .as_str()
+            .unwrap_or_default();
         if hook.starts_with("test") {
             continue;
         }
@@ -257,7 +263,12 @@ fn flux_repository_builds_what_flux_applies() {
         want.insert(key(&v), v);
     }
     assert!(want.len() >= 4, "{want:?}");
-    assert_same("staging", "frontend", &written(&staging, "hr.podinfo.frontend"), &want);
+    assert_same(
+        "staging",
+        "frontend",
+        &written(&staging, "hr.podinfo.frontend"),
+        &want,
+    );
 
     // production: prefix, images and a JSON patch written into the kustomization.
     let vars: BTreeMap<&str, &str> = [
@@ -433,4 +444,34 @@ fn strict_substitution_names_the_unset_variable() {
         err.contains("staging: Kustomization flux-system/apps (clusters/staging/apps.yaml): post build failed for 'ConfigMap/extra': envsubst error: variable substitution failed: variable not set (strict mode): \"region\""),
         "{err}"
     );
+}
+
+#[test]
+fn bad_helmreleases_are_each_named_with_their_file() {
+    let (tmp, repo) = fixture();
+    // A chart from a Helm repository that was never vendored, and a valuesFrom key that the
+    // ConfigMap does not have: both reported, each naming its HelmRelease and file.
+    write(
+        &repo,
+        "infrastructure/configs/redis.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: bitnami\n  namespace: flux-system\nspec:\n  url: https://charts.example.com/bitnami\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: redis\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: redis\n      version: 18.1.0\n      sourceRef:\n        kind: HelmRepository\n        name: bitnami\n",
+    );
+    let helm = std::fs::read_to_string(repo.join("apps/staging/helm.yaml")).expect("read");
+    write(
+        &repo,
+        "apps/staging/helm.yaml",
+        &helm.replace("valuesKey: color", "valuesKey: colour"),
+    );
+    let err = errors_of(tmp.path(), &repo, &[]);
+    for cluster in ["staging", "production"] {
+        assert!(
+            err.contains(&format!("{cluster}: HelmRelease flux-system/redis (infrastructure/configs/redis.yaml): chart https://charts.example.com/bitnami#redis@18.1.0 is not pinned in ferry.lock\nhint: run `ferry vendor`")),
+            "{err}"
+        );
+    }
+    assert!(
+        err.contains("staging: HelmRelease podinfo/frontend (apps/staging/helm.yaml): spec.valuesFrom[1]: ConfigMap podinfo/frontend-values has no key `colour`"),
+        "{err}"
+    );
+    assert!(!repo.join("out/staging").exists() && !repo.join("out/production").exists());
 }

@@ -329,10 +329,13 @@ pub fn discover(
         let all: Vec<&Value> = done.iter().flat_map(|d| d.objects.iter()).collect();
         let lookup = |kind: &str, ns: &str, name: &str| {
             all.iter()
-                .find(|v| v["kind"] == kind && spec::key_of(v) == (ns.to_string(), name.to_string()))
+                .find(|v| {
+                    v["kind"] == kind && spec::key_of(v) == (ns.to_string(), name.to_string())
+                })
                 .map(|v| (*v).clone())
         };
-        let is_this = |ns: &str, name: &str| this_repo.contains(&(ns.to_string(), name.to_string()));
+        let is_this =
+            |ns: &str, name: &str| this_repo.contains(&(ns.to_string(), name.to_string()));
         for d in &done {
             for v in d.objects.iter().filter(|v| helmrelease::is_helmrelease(v)) {
                 let (ns, name) = spec::key_of(v);
@@ -361,7 +364,10 @@ pub fn discover(
                 let own_source = v["kind"] == "GitRepository"
                     && spec::source_kind(v).is_some()
                     && this_repo.contains(&spec::key_of(v));
-                let chart_source = matches!(spec::source_kind(v), Some("HelmRepository" | "OCIRepository"));
+                let chart_source = matches!(
+                    spec::source_kind(v),
+                    Some("HelmRepository" | "OCIRepository")
+                );
                 !(followed || own_source || chart_source || super::helmrelease::is_helmrelease(v))
             })
             .map(crate::goyaml::to_yaml)

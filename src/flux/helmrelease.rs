@@ -180,15 +180,22 @@ fn chart_of(
             if !is_this_repo(&ns, &r.name) {
                 return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
             }
-            let path = crate::source::normalize(&c.spec.chart)
-                .ok_or_else(|| format!("spec.chart.spec.chart `{}` leaves the repository", c.spec.chart))?;
+            let path = crate::source::normalize(&c.spec.chart).ok_or_else(|| {
+                format!(
+                    "spec.chart.spec.chart `{}` leaves the repository",
+                    c.spec.chart
+                )
+            })?;
             Ok(ChartRef::Local { path })
         }
         "HelmRepository" => {
             let repo = lookup("HelmRepository", &ns, &r.name).ok_or_else(|| {
                 format!("spec.chart.spec.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
             })?;
-            let url = repo["spec"]["url"].as_str().unwrap_or_default().trim_end_matches('/');
+            let url = repo["spec"]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches('/');
             let version = c
                 .spec
                 .version
@@ -216,13 +223,20 @@ fn chart_of(
 
 /// `valuesFrom` in order, each merged over the ones before, then `values` over them all, as
 /// helm-controller merges them (a `targetPath` sets one value, typed as `--set` types it).
-fn values_of(namespace: &str, spec: &Spec, lookup: &Lookup<'_>) -> Result<Map<String, Value>, String> {
+fn values_of(
+    namespace: &str,
+    spec: &Spec,
+    lookup: &Lookup<'_>,
+) -> Result<Map<String, Value>, String> {
     let inline = spec.values.clone().unwrap_or_default();
     let mut result = Map::new();
     for (i, r) in spec.values_from.iter().enumerate() {
         let field = format!("spec.valuesFrom[{i}]");
         if r.kind != "ConfigMap" && r.kind != "Secret" {
-            return Err(format!("{field}: kind `{}` is neither ConfigMap nor Secret", r.kind));
+            return Err(format!(
+                "{field}: kind `{}` is neither ConfigMap nor Secret",
+                r.kind
+            ));
         }
         if r.kind == "Secret" {
             return Err(format!("{field}: values from a Secret are not supported by ferry yet\nhint: keep secret values in an encrypted values file of a ferry.yaml app meanwhile"));
@@ -245,12 +259,21 @@ fn values_of(namespace: &str, spec: &Spec, lookup: &Lookup<'_>) -> Result<Map<St
             set_path(&mut result, path, data).map_err(|m| format!("{field}.targetPath: {m}"))?;
             continue;
         }
-        let v: Value = serde_yaml_ng::from_str(data)
-            .map_err(|e| format!("{field}: {} {namespace}/{} key `{key}` is not YAML: {e}", r.kind, r.name))?;
+        let v: Value = serde_yaml_ng::from_str(data).map_err(|e| {
+            format!(
+                "{field}: {} {namespace}/{} key `{key}` is not YAML: {e}",
+                r.kind, r.name
+            )
+        })?;
         match v {
             Value::Object(m) => crate::config::merge_maps(&mut result, &m),
             Value::Null => {}
-            _ => return Err(format!("{field}: {} {namespace}/{} key `{key}` is not a mapping", r.kind, r.name)),
+            _ => {
+                return Err(format!(
+                    "{field}: {} {namespace}/{} key `{key}` is not a mapping",
+                    r.kind, r.name
+                ))
+            }
         }
     }
     crate::config::merge_maps(&mut result, &inline);
@@ -260,7 +283,9 @@ fn values_of(namespace: &str, spec: &Spec, lookup: &Lookup<'_>) -> Result<Map<St
 /// Sets `a.b.c` to `value`, typed as Helm's `--set` types it (quoted: a string).
 fn set_path(m: &mut Map<String, Value>, path: &str, value: &str) -> Result<(), String> {
     if path.contains('[') || path.contains('\\') {
-        return Err(format!("`{path}`: list indexes and escapes are not supported by ferry yet"));
+        return Err(format!(
+            "`{path}`: list indexes and escapes are not supported by ferry yet"
+        ));
     }
     let quoted = (value.starts_with('"') && value.ends_with('"'))
         || (value.starts_with('\'') && value.ends_with('\''));
@@ -306,10 +331,22 @@ mod tests {
     fn release_names_follow_helm_controller() {
         let spec = |v: Value| -> Spec { serde_json::from_value(v).unwrap_or_default() };
         assert_eq!(release_name("podinfo", &spec(json!({}))), "podinfo");
-        assert_eq!(release_name("podinfo", &spec(json!({"targetNamespace": "apps"}))), "apps-podinfo");
-        assert_eq!(release_name("podinfo", &spec(json!({"releaseName": "x", "targetNamespace": "a"}))), "x");
+        assert_eq!(
+            release_name("podinfo", &spec(json!({"targetNamespace": "apps"}))),
+            "apps-podinfo"
+        );
+        assert_eq!(
+            release_name(
+                "podinfo",
+                &spec(json!({"releaseName": "x", "targetNamespace": "a"}))
+            ),
+            "x"
+        );
         let long = "a-very-long-namespace-name-for-testing";
-        let name = release_name("and-a-long-release-name", &spec(json!({"targetNamespace": long})));
+        let name = release_name(
+            "and-a-long-release-name",
+            &spec(json!({"targetNamespace": long})),
+        );
         let full = format!("{long}-and-a-long-release-name");
         assert_eq!(full.len(), 62);
         let sum = hex::encode(Sha256::digest(full.as_bytes()));
@@ -320,7 +357,9 @@ mod tests {
     #[test]
     fn values_from_then_values() {
         let cm = json!({"data": {"values.yaml": "a: 1\nb: {c: 1, d: 1}\n", "other": "x: 1\n", "tag": "\"1.0\""}});
-        let lookup = move |kind: &str, _: &str, name: &str| (kind == "ConfigMap" && name == "v").then(|| cm.clone());
+        let lookup = move |kind: &str, _: &str, name: &str| {
+            (kind == "ConfigMap" && name == "v").then(|| cm.clone())
+        };
         let spec: Spec = serde_json::from_value(json!({
             "values": {"b": {"d": 2}},
             "valuesFrom": [
@@ -328,11 +367,21 @@ mod tests {
                 {"kind": "ConfigMap", "name": "v", "valuesKey": "tag", "targetPath": "image.tag"},
                 {"kind": "ConfigMap", "name": "gone", "optional": true}
             ]
-        })).unwrap_or_default();
+        }))
+        .unwrap_or_default();
         let v = values_of("ns", &spec, &lookup).unwrap_or_default();
-        assert_eq!(Value::Object(v), json!({"a": 1, "b": {"c": 1, "d": 2}, "image": {"tag": "1.0"}}));
-        let missing: Spec = serde_json::from_value(json!({"valuesFrom": [{"kind": "ConfigMap", "name": "v", "valuesKey": "nope"}]})).unwrap_or_default();
+        assert_eq!(
+            Value::Object(v),
+            json!({"a": 1, "b": {"c": 1, "d": 2}, "image": {"tag": "1.0"}})
+        );
+        let missing: Spec = serde_json::from_value(
+            json!({"valuesFrom": [{"kind": "ConfigMap", "name": "v", "valuesKey": "nope"}]}),
+        )
+        .unwrap_or_default();
         let e = values_of("ns", &missing, &lookup).unwrap_err();
-        assert!(e.starts_with("spec.valuesFrom[0]: ConfigMap ns/v has no key `nope`"), "{e}");
+        assert!(
+            e.starts_with("spec.valuesFrom[0]: ConfigMap ns/v has no key `nope`"),
+            "{e}"
+        );
     }
 }

@@ -131,7 +131,7 @@ pub fn source_kind(v: &Value) -> Option<&str> {
             kind,
             "GitRepository" | "OCIRepository" | "Bucket" | "HelmRepository" | "HelmChart"
         ))
-        .then_some(kind)
+    .then_some(kind)
 }
 
 /// A Kustomization's `spec`, with serde's words on what is wrong.

@@ -31,7 +31,10 @@ fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
         .unwrap_or_default())
 }
 
-fn pipeline(repo: &Path, clusters: &[Cluster]) -> anyhow::Result<Pipeline> {
+fn pipeline<'a>(
+    repo: &Path,
+    clusters: impl Iterator<Item = &'a Cluster>,
+) -> anyhow::Result<Pipeline> {
     let mut envs = serde_json::Map::new();
     for c in clusters {
         envs.insert(
@@ -153,23 +156,22 @@ pub(super) fn run(
         source_urls: a.source_urls.clone(),
     };
     crate::tempfiles::remove_on_interrupt();
+    let discovered: Vec<(Cluster, Vec<FluxError>)> = roots
+        .iter()
+        .map(|(name, root)| flux::discover_cluster(tree, name, root, &opts))
+        .collect();
+    let pipeline = pipeline(repo, discovered.iter().map(|(c, _)| c))?;
+    let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, &a.tools, a.no_cache)?;
+    // Every error of every cluster is reported; a cluster with any is not written.
     let mut clusters = Vec::new();
     let mut failed: Vec<(String, Vec<FluxError>)> = Vec::new();
-    for (name, root) in &roots {
-        let (cluster, errors) = flux::discover_cluster(tree, name, root, &opts);
+    for (cluster, mut errors) in discovered {
+        errors.extend(unvendored(&inputs, &cluster));
         if errors.is_empty() {
             clusters.push(cluster);
         } else {
-            failed.push((name.clone(), errors));
+            failed.push((cluster.name.clone(), errors));
         }
-    }
-    let pipeline = pipeline(repo, &clusters)?;
-    let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, &a.tools, a.no_cache)?;
-    let (clusters, unready): (Vec<Cluster>, Vec<Cluster>) = clusters
-        .into_iter()
-        .partition(|c| unvendored(&inputs, c).is_empty());
-    for c in &unready {
-        failed.push((c.name.clone(), unvendored(&inputs, c)));
     }
     let ctx = inputs.context(tree);
     let out_dir = if a.out.is_absolute() {
