@@ -735,6 +735,48 @@ async fn the_agent_runs_syncs_independently_marks_invalid_ones_stalled_and_stops
             .fake
             .event_reasons()
             .contains(&("Warning".to_string(), "InvalidSpec".to_string())));
+
+        // Changes arrive through the watch: a new Sync, a fixed one, a deleted one.
+        w.fake.put_sync(NS, "late", {
+            let mut late = w.spec();
+            late["inventory"] = json!({"name": "ferry-late"});
+            late
+        });
+        let mut fixed = w.spec();
+        fixed["inventory"] = json!({"name": "ferry-invalid"});
+        w.fake.put_sync(NS, "invalid", fixed);
+        let _ = shared
+            .client
+            .request::<Value>(
+                http::Request::delete(format!(
+                    "/apis/ferry.dev/v1alpha1/namespaces/{NS}/syncs/bad"
+                ))
+                .body(Vec::new())
+                .expect("request"),
+            )
+            .await
+            .expect("delete the Sync");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while w.status("late").ready() != "True"
+            || w.status("invalid").ready() != "True"
+            || shared.metrics.text().contains("sync=\"ferry-system/bad\"")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "late {:#?}\ninvalid {:#?}\nmetrics {}",
+                w.status("late"),
+                w.status("invalid"),
+                shared.metrics.text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let lists = w
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/syncs"))
+            .count();
+        assert_eq!(lists, 1, "one LIST, then only the watch");
         let _ = tx.send(true);
     };
     // The agent returns once told to stop.

@@ -283,7 +283,11 @@ impl Worker {
                 }
             }
             if drifted == 0 || sync.drift.mode == DriftMode::Report {
-                m.reconciled(&key, metrics::Result::Unchanged, 0.0);
+                m.reconciled(
+                    &key,
+                    metrics::Result::Unchanged,
+                    started.elapsed().as_secs_f64(),
+                );
                 self.flush(sync).await;
                 return interval;
             }

@@ -182,7 +182,7 @@ fn metrics(addr: &str) -> Result<BTreeMap<String, f64>> {
         .collect())
 }
 
-/// Sum and count of the reconcile-duration histogram over the syncs `which` accepts (by
+/// Sum and count of the no-change-pass histogram over the syncs `which` accepts (by
 /// name), and the number of their unchanged reconciliations.
 fn passes(m: &BTreeMap<String, f64>, which: impl Fn(&str) -> bool) -> (f64, f64, f64) {
     let pick = |metric: &str, extra: &str| -> f64 {
@@ -199,8 +199,8 @@ fn passes(m: &BTreeMap<String, f64>, which: impl Fn(&str) -> bool) -> (f64, f64,
             .sum()
     };
     (
-        pick("ferry_agent_reconcile_duration_seconds_sum", ""),
-        pick("ferry_agent_reconcile_duration_seconds_count", ""),
+        pick("ferry_agent_check_duration_seconds_sum", ""),
+        pick("ferry_agent_check_duration_seconds_count", ""),
         pick("ferry_agent_reconciliations_total", "result=\"unchanged\""),
     )
 }
