@@ -1023,3 +1023,61 @@ async fn undelivered_notifications_show_in_the_sync_status() {
     worker.pass(&w.sync("prod")).await;
     assert_eq!(w.status("prod").notifications_failing, None);
 }
+
+#[tokio::test]
+async fn the_registry_pool_keeps_one_client_per_registry_follows_the_tag_and_drops_a_failed_one() {
+    let Some(w) = World::start() else { return };
+    let d1 = w.push(&[cm("a", "1")], "1111111111111111111111111111111111111111");
+    let pool = ferry::artifact::RegistryPool::new();
+    let tag =
+        ArtifactRef::parse(&format!("{}/platform/prod:latest", w.registry.addr)).expect("ref");
+    let opts = RegistryOptions::new();
+    let resolve = |r: &ArtifactRef| {
+        let (pool, r, opts) = (&pool, r.clone(), opts.clone());
+        std::thread::scope(|s| {
+            s.spawn(move || pool.resolve_digest(&r, &opts))
+                .join()
+                .expect("thread")
+        })
+    };
+    assert_eq!(resolve(&tag).expect("resolve"), d1);
+    assert_eq!(resolve(&tag).expect("resolve"), d1);
+    assert_eq!(pool.len(), 1, "one client for the registry, kept");
+    let d2 = w.push(&[cm("a", "2")], "2222222222222222222222222222222222222222");
+    assert_ne!(d1, d2);
+    assert_eq!(
+        resolve(&tag).expect("resolve"),
+        d2,
+        "the kept client sees the tag move"
+    );
+    assert_eq!(pool.len(), 1);
+    // Nothing listens there: the error is the registry's, and no broken client is kept.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let gone = ArtifactRef::parse(&format!("127.0.0.1:{port}/platform/prod:latest")).expect("ref");
+    let quick = RegistryOptions {
+        attempts: 1,
+        ..RegistryOptions::new()
+    };
+    let err = {
+        let (pool, r) = (&pool, gone.clone());
+        std::thread::scope(|s| {
+            s.spawn(move || pool.resolve_digest(&r, &quick))
+                .join()
+                .expect("thread")
+        })
+    }
+    .expect_err("nothing listens");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert_eq!(pool.len(), 1, "the failed registry's client is dropped");
+    // A client owns a runtime, which may not be dropped on the test's.
+    std::thread::spawn(move || drop(pool))
+        .join()
+        .expect("drop");
+}
