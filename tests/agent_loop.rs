@@ -1077,7 +1077,5 @@ async fn the_registry_pool_keeps_one_client_per_registry_follows_the_tag_and_dro
     );
     assert_eq!(pool.len(), 1, "the failed registry's client is dropped");
     // A client owns a runtime, which may not be dropped on the test's.
-    std::thread::spawn(move || drop(pool))
-        .join()
-        .expect("drop");
+    std::thread::spawn(move || drop(pool)).join().expect("drop");
 }

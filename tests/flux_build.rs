@@ -245,6 +245,25 @@ fn flux_repository_builds_what_flux_applies() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // helm-controller's post-render: the kustomize post renderer over helm's output, then
+    // commonMetadata and the origin labels.
+    let post = tempfile::tempdir().expect("tmp");
+    std::fs::write(post.path().join("helm-output.yaml"), &out.stdout).expect("write");
+    write(
+        post.path(),
+        "kustomization.yaml",
+        "resources:\n- helm-output.yaml\npatches:\n- target:\n    kind: Deployment\n    name: frontend-podinfo\n  patch: |\n    - op: add\n      path: /spec/template/metadata/annotations/fleet.example.com~1team\n      value: web\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.14.0\n",
+    );
+    let out = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(post.path())
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut want = BTreeMap::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout)) {
         let mut v: Value = serde::Deserialize::deserialize(doc).expect("doc");
@@ -259,6 +278,13 @@ fn flux_repository_builds_what_flux_applies() {
         }
         if v["metadata"]["namespace"].is_null() {
             v["metadata"]["namespace"] = Value::String("podinfo".into());
+        }
+        for (k, val) in [
+            ("team", "web"),
+            ("helm.toolkit.fluxcd.io/name", "frontend"),
+            ("helm.toolkit.fluxcd.io/namespace", "podinfo"),
+        ] {
+            v["metadata"]["labels"][k] = Value::String(val.into());
         }
         want.insert(key(&v), v);
     }

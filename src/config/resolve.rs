@@ -105,6 +105,10 @@ pub struct ResolvedHelm {
     /// `helm template` switches `ferry render helm` passes on; a build leaves them off.
     #[serde(skip)]
     pub flags: HelmFlags,
+    /// What helm-controller does to a HelmRelease's manifests after helm (`crate::flux`'s
+    /// post-render: `postRenderers`, `commonMetadata`, origin labels); part of the cache key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_render: Option<Value>,
 }
 
 /// `helm template`'s `--skip-tests`, `--no-hooks` and `--is-upgrade`.
@@ -178,6 +182,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
             renderer: app.renderer.unwrap_or_default(),
             flags: HelmFlags::default(),
+            post_render: None,
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

@@ -82,6 +82,8 @@ pub struct HelmUnit {
     pub release_namespace: String,
     pub values: Map<String, Value>,
     pub include_crds: bool,
+    /// What helm-controller does after helm (see `super::postrender`).
+    pub post_render: Value,
 }
 
 /// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`, and a
@@ -117,9 +119,6 @@ pub fn resolve(
     if spec.suspend {
         return Ok(None);
     }
-    if !spec.post_renderers.is_empty() {
-        return Err("spec.postRenderers is not supported by ferry yet\nhint: move the patches into the chart's values, or into a Kustomization over the rendered chart".into());
-    }
     let chart = chart_of(&namespace, &spec, lookup, is_this_repo)?;
     let values = values_of(&namespace, &spec, lookup)?;
     let include_crds = !matches!(
@@ -133,6 +132,7 @@ pub fn resolve(
             .clone()
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| namespace.clone()),
+        post_render: super::postrender::describe(&namespace, &name, &hr["spec"]),
         namespace,
         name,
         chart,

@@ -14,6 +14,7 @@ mod discover;
 pub mod envsubst;
 mod generate;
 pub mod helmrelease;
+pub mod postrender;
 mod render;
 pub mod spec;
 mod vars;

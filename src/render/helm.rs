@@ -292,6 +292,7 @@ mod tests {
             include_crds: true,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,
@@ -326,6 +327,7 @@ mod tests {
             include_crds: false,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,

@@ -67,6 +67,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 include_crds: u.include_crds,
                 renderer: RendererChoice::Auto,
                 flags: Default::default(),
+                post_render: Some(u.post_render),
             }),
         }
     });

@@ -113,6 +113,7 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
                 no_hooks: a.no_hooks,
                 is_upgrade: a.is_upgrade,
             },
+            post_render: None,
         }),
     };
     Ok((app, chart))
