@@ -398,6 +398,27 @@ fn sops_secret_in_substitute_from_leaves_no_plaintext() {
         std::fs::read_to_string(repo.join("out/staging/flux-system.apps/secret_podinfo_db.yaml"))
             .expect("db secret");
     assert!(db.contains("sops:") && db.contains("ENC["), "{db}");
+
+    // The same value substituted into a HelmRelease's values is refused before helm sees it.
+    let helm = std::fs::read_to_string(repo.join("apps/staging/helm.yaml")).expect("read");
+    write(
+        &repo,
+        "apps/staging/helm.yaml",
+        &helm.replace("hello from ${cluster_env}", "${db_password}"),
+    );
+    write(
+        &repo,
+        "apps/staging/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/podinfo\n  - ingress.yaml\n  - db.yaml\n  - helm.yaml\n",
+    );
+    let out = build(tmp.path(), &repo, &["staging"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("staging: HelmRelease podinfo/frontend (apps/staging/helm.yaml): spec.values.ui.message holds a value of Secret flux-system/cluster-secrets"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET) && !String::from_utf8_lossy(&out.stdout).contains(SECRET));
 }
 
 fn errors_of(tmp: &Path, repo: &Path, extra: &[&str]) -> String {

@@ -341,6 +341,16 @@ pub fn discover(
                 let (ns, name) = spec::key_of(v);
                 let file = locate(tree, &d.unit.path, "HelmRelease", &name)
                     .unwrap_or_else(|| format!("rendered by {}", d.unit.app));
+                // A value substituted from a Secret must not reach helm's values: the helm
+                // render is cached and checked as an ordinary one.
+                if let Some(leak) = d.unit.disclosed.find_leak(v) {
+                    errors.push(fail(
+                        format!("HelmRelease {ns}/{name}"),
+                        &file,
+                        format!("{} holds a value of {} ({}); ferry does not pass secret values to helm through a HelmRelease yet\nhint: substitute only non-secret variables into HelmReleases", leak.field, leak.origin, leak.form),
+                    ));
+                    continue;
+                }
                 match helmrelease::resolve(v, &lookup, &is_this) {
                     Ok(Some(unit)) => helm.push(HelmFound { unit, file }),
                     Ok(None) => suspended.push(format!("HelmRelease {ns}/{name}")),

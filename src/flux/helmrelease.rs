@@ -98,7 +98,13 @@ pub fn release_name(name: &str, spec: &Spec) -> String {
         return full;
     }
     let sum = hex::encode(Sha256::digest(full.as_bytes()));
-    format!("{}-{}", &full[..40], &sum[..12])
+    // Go cuts bytes; a name that is not ASCII (the API server would refuse it) is cut at the
+    // last character boundary instead of panicking.
+    let mut cut = 40;
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{}", &full[..cut], &sum[..12])
 }
 
 /// Finds rendered objects by kind, namespace and name.
