@@ -522,3 +522,53 @@ fn bad_helmreleases_are_each_named_with_their_file() {
     );
     assert!(!repo.join("out/staging").exists() && !repo.join("out/production").exists());
 }
+
+#[test]
+fn flux_build_reads_the_commit_not_the_working_tree() {
+    let (tmp, repo) = fixture();
+    common::git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join(".gitignore"), "out/\n").expect("write");
+    common::commit_all(&repo, "fleet");
+    let commit = common::git_output(&repo, &["rev-parse", "HEAD"]);
+    // An uncommitted change: a Git build does not see it.
+    let vars =
+        std::fs::read_to_string(repo.join("clusters/staging/cluster-vars.yaml")).expect("read");
+    write(
+        &repo,
+        "clusters/staging/cluster-vars.yaml",
+        &vars.replace("replicas: \"2\"", "replicas: \"9\""),
+    );
+    let out = ferry(&tmp.path().join("cache"))
+        .current_dir(&repo)
+        .args(["build", "--flux", "clusters", "staging", "--output", "json"])
+        .output()
+        .expect("runs ferry");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["environments"][0]["name"], "staging");
+    assert_eq!(report["environments"].as_array().map(Vec::len), Some(1));
+    let deploy = &written(&repo.join("out/staging"), "flux-system.apps")
+        [&("Deployment".into(), "podinfo".into(), "podinfo".into())];
+    assert_eq!(deploy["spec"]["replicas"], 2, "the committed variable");
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("out/staging/index.json")).expect("index"),
+    )
+    .expect("json");
+    assert_eq!(index["source"]["commit"].as_str(), Some(commit.trim()));
+    // An unknown cluster is refused, naming the known ones.
+    let out = ferry(&tmp.path().join("cache"))
+        .current_dir(&repo)
+        .args(["build", "--flux", "clusters", "qa"])
+        .output()
+        .expect("runs ferry");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown cluster `qa` under clusters") && err.contains("production, staging"),
+        "{err}"
+    );
+}
