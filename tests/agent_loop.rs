@@ -229,6 +229,28 @@ async fn digest_unchanged_pulls_nothing_and_writes_nothing_a_new_digest_applies(
         ["/api/v1/namespaces", "/api/v1/namespaces/shop/configmaps"]
     );
     assert_eq!(w.status("prod").ready(), "True");
+    let discovered = |w: &World| {
+        w.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && (r.path == "/api/v1" || r.path.starts_with("/apis/")))
+            .count()
+    };
+    assert!(discovered(&w) > 0, "the first check asks discovery");
+    // The next check of the same artifact trusts what discovery said: only the LISTs.
+    w.fake.clear_requests();
+    worker.pass(&w.sync("prod")).await;
+    assert_eq!(
+        discovered(&w),
+        0,
+        "{:?}",
+        w.fake
+            .requests()
+            .iter()
+            .map(|r| &r.path)
+            .collect::<Vec<_>>()
+    );
+    assert!(w.fake.writes().is_empty());
 
     // A new digest behind the tag: pulled and applied, the left-out member pruned.
     let d2 = w.push(
@@ -275,12 +297,18 @@ async fn digest_unchanged_pulls_nothing_and_writes_nothing_a_new_digest_applies(
     );
     assert_eq!(
         m[&format!("ferry_agent_reconciliations_total{{{l},result=\"unchanged\"}}")],
-        1.0
+        2.0
     );
     assert_eq!(
         m[&format!("ferry_agent_reconcile_duration_seconds_count{{{l}}}")],
         2.0
     );
+    // No-change passes are timed on their own.
+    assert_eq!(
+        m[&format!("ferry_agent_check_duration_seconds_count{{{l}}}")],
+        2.0
+    );
+    assert!(m[&format!("ferry_agent_check_duration_seconds_sum{{{l}}}")] > 0.0);
     assert_eq!(m[&format!("ferry_agent_objects_applied_total{{{l}}}")], 4.0);
     assert_eq!(m[&format!("ferry_agent_objects_pruned_total{{{l}}}")], 1.0);
     assert_eq!(m[&format!("ferry_agent_ready{{{l}}}")], 1.0);
