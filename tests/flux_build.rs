@@ -572,3 +572,43 @@ fn flux_build_reads_the_commit_not_the_working_tree() {
         "{err}"
     );
 }
+
+#[test]
+fn the_bootstrap_kustomization_settings_apply_to_the_cluster_root() {
+    let (tmp, repo) = fixture();
+    let sync = std::fs::read_to_string(repo.join("clusters/staging/flux-system/gotk-sync.yaml"))
+        .expect("read");
+    write(
+        &repo,
+        "clusters/staging/flux-system/gotk-sync.yaml",
+        &sync.replace(
+            "  prune: true\n",
+            "  prune: true\n  commonMetadata:\n    labels:\n      owner: platform\n  postBuild:\n    substitute:\n      region: eu-west-1\n",
+        ),
+    );
+    let vars =
+        std::fs::read_to_string(repo.join("clusters/staging/cluster-vars.yaml")).expect("read");
+    write(
+        &repo,
+        "clusters/staging/cluster-vars.yaml",
+        &format!("{vars}  region: ${{region}}\n"),
+    );
+    let out = build(tmp.path(), &repo, &["staging"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = written(&repo.join("out/staging"), "root");
+    let cm = &root[&(
+        "ConfigMap".into(),
+        "flux-system".into(),
+        "cluster-vars".into(),
+    )];
+    assert_eq!(cm["data"]["region"], "eu-west-1");
+    assert_eq!(cm["metadata"]["labels"]["owner"], "platform");
+    // The apps Kustomization still reads the root's ConfigMap for its variables.
+    let apps = written(&repo.join("out/staging"), "flux-system.apps");
+    let deploy = &apps[&("Deployment".into(), "podinfo".into(), "podinfo".into())];
+    assert_eq!(deploy["metadata"]["labels"]["env"], "staging");
+}

@@ -191,13 +191,21 @@ pub fn discover(
                 Err(e) => errors.push(fail(object, &file, e)),
             }
         }
+        let mut bootstrap: Option<(Pending, Kustomization, String, String)> = None;
         for (p, k, path, src_ns, file, object) in parsed {
             if k.suspend {
                 suspended.push(format!("{}/{}", p.namespace, p.name));
                 continue;
             }
             if path == root {
-                // The bootstrap Kustomization is the cluster root itself, already rendered.
+                // The bootstrap Kustomization is the cluster root itself, already rendered;
+                // its own settings are applied to the root below.
+                if k.post_build.is_some()
+                    || k.common_metadata.is_some()
+                    || super::render::rewrites(&k)
+                {
+                    bootstrap = Some((p, k, file, object));
+                }
                 continue;
             }
             let src_id = format!("{src_ns}/{}", k.source_ref.name);
@@ -258,6 +266,11 @@ pub fn discover(
                 }
             };
             ready.push((p, k, path, vars, disclosed));
+        }
+        if let Some((p, k, file, object)) = bootstrap {
+            if let Err(m) = rerender_root(tree, checkout, root, opts, &mut done, &p, &k, &file) {
+                errors.push(fail(object, &file, m));
+            }
         }
         if ready.is_empty() {
             for (p, why) in waiting {
@@ -404,6 +417,62 @@ pub fn discover(
         },
         errors,
     )
+}
+
+/// Renders the cluster root again with the settings of the bootstrap Kustomization that
+/// syncs it (`postBuild`, `commonMetadata`, `targetNamespace`, patches...). What the first
+/// render found (Kustomizations, sources) stays as found.
+#[allow(clippy::too_many_arguments)]
+fn rerender_root(
+    tree: &dyn Tree,
+    checkout: &Path,
+    root: &str,
+    opts: &Options,
+    done: &mut [Done],
+    p: &Pending,
+    k: &Kustomization,
+    file: &str,
+) -> Result<(), String> {
+    let mut disclosed = Disclosed::default();
+    let vars = match &k.post_build {
+        None => None,
+        Some(pb) => {
+            let lookup = |kind: &str, ns: &str, name: &str| {
+                done.iter()
+                    .flat_map(|d| d.objects.iter())
+                    .find(|v| {
+                        v["kind"] == kind
+                            && v["apiVersion"] == "v1"
+                            && spec::key_of(v) == (ns.to_string(), name.to_string())
+                    })
+                    .cloned()
+            };
+            match vars::load(pb, &p.namespace, &lookup, &mut disclosed) {
+                Ok(v) => Some(v),
+                Err(VarsError::Missing(what)) => {
+                    return Err(format!("postBuild.substituteFrom {what} is not defined by the cluster root\nhint: add it to the repository, or mark it `optional: true`"))
+                }
+                Err(VarsError::Invalid(m)) => return Err(m),
+            }
+        }
+    };
+    let job = Job {
+        spec: k,
+        path: root,
+        vars: vars.as_ref(),
+        strict: opts.strict,
+        always_decrypt: true,
+    };
+    let r = render(tree, checkout, &job)?;
+    disclosed.extend(r.disclosed);
+    let first = &mut done[0];
+    first.objects = r.objects;
+    first.unit.disclosed = disclosed;
+    first.unit.namespace = p.namespace.clone();
+    first.unit.name = p.name.clone();
+    first.unit.file = file.to_string();
+    first.unit.spec_digest = digest(&p.value["spec"]);
+    Ok(())
 }
 
 /// The Kustomizations in an order that respects `dependsOn` (ties by name); a dependency

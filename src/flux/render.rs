@@ -31,7 +31,7 @@ pub struct Job<'a> {
 }
 
 /// Does the Kustomization change the kustomization file at all?
-fn rewrites(spec: &Kustomization) -> bool {
+pub(super) fn rewrites(spec: &Kustomization) -> bool {
     spec.target_namespace.is_some()
         || spec.name_prefix.is_some()
         || spec.name_suffix.is_some()
