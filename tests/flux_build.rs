@@ -559,6 +559,29 @@ fn flux_build_reads_the_commit_not_the_working_tree() {
     )
     .expect("json");
     assert_eq!(index["source"]["commit"].as_str(), Some(commit.trim()));
+    // `ferry diff` compares two Flux builds as it compares any two builds, naming the
+    // Kustomization that produced each change.
+    copy_dir(&repo.join("out/staging"), &tmp.path().join("old"));
+    let out = build(tmp.path(), &repo, &["staging"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ferry(&tmp.path().join("cache"))
+        .current_dir(&repo)
+        .arg("diff")
+        .arg(tmp.path().join("old"))
+        .arg(repo.join("out/staging"))
+        .output()
+        .expect("runs ferry diff");
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{diff}");
+    assert!(
+        diff.contains("~ changed Deployment.apps/podinfo/podinfo  (app flux-system.apps; staging)"),
+        "{diff}"
+    );
+    assert!(diff.contains("+  replicas: 9"), "{diff}");
     // An unknown cluster is refused, naming the known ones.
     let out = ferry(&tmp.path().join("cache"))
         .current_dir(&repo)

@@ -23,7 +23,6 @@ pub use discover::{Discovered, HelmFound};
 
 use crate::secrets::Disclosed;
 use crate::source::{normalize, EntryKind, Tree};
-use std::sync::Arc;
 
 /// How Flux objects are read.
 #[derive(Debug, Clone, Default)]
@@ -217,6 +216,3 @@ impl crate::render::Renderer for FluxRenderer {
         }
     }
 }
-
-/// A unit's render, shared with the build.
-pub type Shared = Arc<(String, Disclosed)>;
