@@ -9,7 +9,7 @@ mod job;
 mod output;
 mod postprocess;
 
-pub use compare::{compare_kustomize, Outcome as CompareOutcome, Row as CompareRow};
+pub use compare::{compare_renderers, Outcome as CompareOutcome, Row as CompareRow};
 pub use job::{PairError, PairErrorKind, PairResult};
 pub use output::{
     object_file_name, Index, IndexApp, IndexObject, IndexSource, OutputError, INDEX_FILE,
@@ -33,7 +33,7 @@ pub struct BuildOptions {
     pub jobs: Option<usize>,
     /// Where `<env>/` directories are written.
     pub out_dir: PathBuf,
-    /// Renders every kustomize app this way, whatever `ferry.yaml` says.
+    /// Renders every helm and kustomize app this way, whatever `ferry.yaml` says.
     pub renderer: Option<RendererChoice>,
 }
 
@@ -225,8 +225,10 @@ pub fn build_pairs(
     }
     if let Some(choice) = opts.renderer {
         for p in &mut pairs {
-            if let ResolvedSource::Kustomize { renderer, .. } = &mut p.source {
-                *renderer = choice;
+            match &mut p.source {
+                ResolvedSource::Kustomize { renderer, .. } => *renderer = choice,
+                ResolvedSource::Helm(h) => h.renderer = choice,
+                ResolvedSource::Plain { .. } | ResolvedSource::Flux(_) => {}
             }
         }
     }

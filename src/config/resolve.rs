@@ -14,6 +14,8 @@ pub struct ResolvedApp {
     pub source: ResolvedSource,
 }
 
+// One per (environment, app) pair, moved rarely: boxing the helm variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "renderer", rename_all = "camelCase")]
 pub enum ResolvedSource {
@@ -104,20 +106,38 @@ pub struct ResolvedHelm {
     pub renderer: RendererChoice,
     /// `helm template` switches `ferry render helm` passes on; a build leaves them off.
     #[serde(skip)]
-    pub flags: HelmFlags,
+    pub flags: Box<HelmFlags>,
     /// What helm-controller does to a HelmRelease's manifests after helm (`crate::flux`'s
     /// post-render: `postRenderers`, `commonMetadata`, origin labels); part of the cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_render: Option<Value>,
 }
 
-/// `helm template`'s `--skip-tests`, `--no-hooks` and `--is-upgrade`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// `helm template` flags `ferry render helm` passes on with helm's meaning (a build leaves
+/// them off): `--skip-tests`, `--no-hooks`, `--is-upgrade`, `--show-only`, the `--set`
+/// family and `--skip-schema-validation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HelmFlags {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub is_upgrade: bool,
+    pub skip_schema_validation: bool,
+    /// `--show-only` templates (paths in the chart, globs as Go's `filepath.Match`).
+    pub show_only: Vec<String>,
+    /// `(flag, argument)`: `--set`, `--set-string`, `--set-file`, `--set-json` or
+    /// `--set-literal`, in the order given (helm applies them flag by flag, in that order of
+    /// flags, after the values files).
+    pub sets: Vec<(String, String)>,
 }
+
+/// The order in which helm applies the `--set` family, whatever the order on the command line.
+pub const HELM_SET_FLAGS: [&str; 5] = [
+    "--set-json",
+    "--set",
+    "--set-string",
+    "--set-file",
+    "--set-literal",
+];
 
 fn subst(s: &str, env: &str) -> String {
     s.replace("${env}", env)
@@ -179,9 +199,8 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
-            // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
-            renderer: app.renderer.unwrap_or_default(),
-            flags: HelmFlags::default(),
+            renderer: app.renderer.or(p.renderer).unwrap_or_default(),
+            flags: Box::default(),
             post_render: None,
         })
     } else if let Some(k) = &app.kustomize {

@@ -190,7 +190,8 @@ pub(super) fn run(
         environments: envs.clone(),
         jobs: a.jobs,
         out_dir: out_dir.clone(),
-        renderer: None,
+        // The HelmReleases' helm renders (Kustomizations always render natively).
+        renderer: a.renderer.map(Into::into),
     };
     let bar = Bar::new(progress::wanted(g.quiet), "writing");
     let mut report = build_pairs(&ctx, &opts, &envs, pairs, &bar)?;

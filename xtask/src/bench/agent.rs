@@ -254,6 +254,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     );
     let ns = format!("ferry-bench-agent-{id}");
     let result = measure(&ferry, &kubectl_bin, &kc, &work, &ns, &id);
+    if result.is_err() {
+        // What the agent said is gone with the work directory: show its end first.
+        let log = std::fs::read_to_string(work.join("agent.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!("==> the agent's log, last lines:");
+        for line in tail.iter().rev() {
+            eprintln!("    {line}");
+        }
+    }
     // Clean up whatever happened.
     let mut names = vec![ns.clone()];
     names.extend((0..=SYNCS).map(|i| format!("bench-{id}-{i:02}")));
