@@ -106,10 +106,7 @@ pub fn serve(listener: TcpListener, answer: impl Fn(&str) -> Answer + Send + 'st
                 header.clear();
                 match reader.read_line(&mut header) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) if header.trim_end().is_empty() => {
-                        read += n;
-                        break;
-                    }
+                    Ok(_) if header.trim_end().is_empty() => break,
                     Ok(n) => read += n,
                 }
             }

@@ -120,7 +120,7 @@ pub fn compare_renderers(ctx: &BuildContext<'_>, envs: &[String]) -> Result<Vec<
                 };
                 ("helm", path, outcome)
             }
-            ResolvedSource::Plain { .. } => continue,
+            ResolvedSource::Plain { .. } | ResolvedSource::Flux(_) => continue,
         };
         rows.push(Row {
             env: app.env.clone(),

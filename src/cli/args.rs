@@ -174,6 +174,19 @@ pub struct BuildArgs {
     /// report the first differing line of each (exit status 1 on any difference).
     #[arg(long, conflicts_with = "renderer")]
     pub compare: bool,
+    /// Build an existing Flux repository, no ferry.yaml needed: ROOT holds the cluster roots
+    /// (default `clusters`, Flux's bootstrap layout) or is one; ENV then names clusters. Each
+    /// cluster's Kustomizations are followed from its root and written to out/<cluster>/.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "clusters", conflicts_with = "compare")]
+    pub flux: Option<String>,
+    /// With --flux: a variable that is not set is an error in postBuild substitution, as with
+    /// kustomize-controller's `StrictPostBuildSubstitutions` feature gate.
+    #[arg(long, requires = "flux")]
+    pub strict_substitution: bool,
+    /// With --flux: a Git URL that is this repository, so GitRepositories with that URL map
+    /// to the commit being built (repeatable).
+    #[arg(long = "source-url", value_name = "URL", requires = "flux")]
+    pub source_urls: Vec<String>,
     #[command(flatten)]
     pub tools: ToolArgs,
 }

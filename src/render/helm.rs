@@ -302,6 +302,7 @@ mod tests {
             include_crds: true,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,
@@ -336,6 +337,7 @@ mod tests {
             include_crds: false,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,

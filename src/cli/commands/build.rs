@@ -11,6 +11,15 @@ use std::io::Write;
 pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
     let tree = open_tree(&root, (!a.worktree).then_some(a.revision.as_str()))?;
+    if let Some(flux_root) = a.flux.clone() {
+        let report = super::build_flux::run(g, &a, &root, tree.as_ref(), &flux_root)?;
+        print_report(g, a.output, &report)?;
+        return Ok(if report.ok() {
+            ExitCode::Success
+        } else {
+            ExitCode::Error
+        });
+    }
     let inputs = BuildInputs::load(g, tree.as_ref(), &root, &a.tools, a.no_cache)?;
     let ctx = inputs.context(tree.as_ref());
     let out_dir = if a.out.is_absolute() {
@@ -93,7 +102,11 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
     })
 }
 
-fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
+pub(super) fn print_report(
+    g: &GlobalArgs,
+    format: OutputFormat,
+    report: &BuildReport,
+) -> anyhow::Result<()> {
     let mut stdout = crate::cli::stdout::stdout();
     if format == OutputFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;

@@ -110,6 +110,7 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
                 },
                 sets: set_flags(a),
             }),
+            post_render: None,
         }),
     };
     Ok((app, chart))
