@@ -99,6 +99,8 @@ pub struct Chart {
     /// Everything else (`.Files`), `crds/` included.
     pub files: Vec<File>,
     pub dependencies: Vec<Chart>,
+    /// `values.schema.json` as read, validated against the values before rendering.
+    pub schema: Option<Vec<u8>>,
 }
 
 impl Chart {
@@ -287,12 +289,14 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
         return Err(Error::Chart("Chart.yaml file is missing".into()));
     };
     let mut values = Values::new();
+    let mut schema = None;
     let mut templates = Vec::new();
     let mut other = Vec::new();
     let mut subcharts: std::collections::BTreeMap<String, Vec<File>> = Default::default();
     for f in files {
         match f.name.as_str() {
-            "Chart.yaml" | "Chart.lock" | "values.schema.json" => {}
+            "Chart.yaml" | "Chart.lock" => {}
+            "values.schema.json" => schema = Some(f.data),
             "values.yaml" => {
                 values = super::values::load_values(&f.data)
                     .map_err(|m| Error::Chart(format!("cannot load values.yaml: {m}")))?;
@@ -375,6 +379,7 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
         templates,
         files: other,
         dependencies,
+        schema,
     })
 }
 
