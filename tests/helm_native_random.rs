@@ -109,7 +109,17 @@ fn values(rng: &mut Rng) -> Map<String, Value> {
 
 /// A line of a resource's body, indented two spaces under `data:`.
 fn data_line(rng: &mut Rng, i: usize, chart: &str) -> String {
-    match rng.below(16) {
+    if rng.chance(3) {
+        // A template that fails (or may fail) as helm would report it.
+        return match rng.below(5) {
+            0 => format!("  e{i}: {{{{ required \"s2 is required\" .Values.s2 }}}}\n"),
+            1 => format!("  e{i}: {{{{ fail \"boom\" }}}}\n"),
+            2 => format!("  e{i}: {{{{ include \"missing.tpl\" . }}}}\n"),
+            3 => format!("  e{i}: [unclosed\n"),
+            _ => format!("  e{i}: {{{{ .Values.s0.deeper }}}}\n"),
+        };
+    }
+    match rng.below(24) {
         0 => format!("  v{i}: {{{{ .Values.s{} | quote }}}}\n", rng.below(3)),
         1 => format!(
             "  v{i}: {{{{ .Values.s{} | default \"dflt\" | toString | quote }}}}\n",
@@ -134,8 +144,24 @@ fn data_line(rng: &mut Rng, i: usize, chart: &str) -> String {
         12 => format!("  n{i}: {{{{ .Template.Name | quote }}}}\n"),
         13 => format!("  i{i}: {{{{ include \"{chart}.chain\" . | quote }}}}\n"),
         14 => format!("  h{i}: {{{{ include \"shared.helper\" . | quote }}}}\n"),
-        _ => format!(
+        15 => format!(
             "  j{i}: {{{{ .Values.conf | toJson | quote }}}}\n  y{i}: {{{{ .Values.items | toYaml | quote }}}}\n"
+        ),
+        // `trunc` after `b64enc`: a cut inside a UTF-8 character is a known difference
+        // (`byte_cut_strings_print_as_go_does`).
+        16 => format!("  u{i}: {{{{ .Values.s0 | toString | upper | b64enc | trunc 5 | quote }}}}\n"),
+        17 => format!("  d{i}: {{{{ dict \"a\" .Values.s1 \"l\" (list 1 .Values.flag) | toJson | quote }}}}\n"),
+        18 => format!(
+            "  k{i}: {{{{ semverCompare \">=1.20.0-0\" .Capabilities.KubeVersion.Version | quote }}}}\n"
+        ),
+        19 => format!("  s{i}: {{{{ .Values.s2 | toString | sha256sum | trunc 8 | quote }}}}\n"),
+        20 => format!("  l{i}: {{{{ len .Values.items }}}}\n  lk{i}: {{{{ lookup \"v1\" \"Secret\" \"ns\" \"x\" | toJson | quote }}}}\n"),
+        21 => format!("  sub{i}: {{{{ .Subcharts | keys | sortAlpha | join \",\" | quote }}}}\n"),
+        22 => format!(
+            "  rel{i}: {{{{ printf \"%s/%s/%v/%s\" .Release.Name .Release.Namespace .Release.IsInstall .Release.Service | quote }}}}\n  av{i}: {{{{ .Chart.AppVersion | quote }}}}\n"
+        ),
+        _ => format!(
+            "  gs{i}: {{{{ .Values.global.shared | toJson | quote }}}}\n  m{i}: {{{{ merge (dict \"z\" 1) .Values.conf | toYaml | nindent 4 }}}}\n"
         ),
     }
 }
@@ -207,6 +233,12 @@ fn chart_files(rng: &mut Rng, files: &mut Files, prefix: &str, chart: &str, vals
         files.add(format!("{prefix}{dir}r{n}.yaml"), text);
     }
     files.add(format!("{prefix}files/a.txt"), rng.pick(STRINGS).to_string());
+    if rng.chance(15) {
+        files.add(
+            format!("{prefix}values.schema.json"),
+            r#"{"type": "object", "properties": {"flag": {"type": "boolean"}, "s0": {"type": ["string", "null", "boolean"]}, "items": {"type": "array", "maxItems": 2}}}"#,
+        );
+    }
     if rng.chance(50) {
         files.add(format!("{prefix}files/b.conf"), "key=value\n");
     }
@@ -340,7 +372,32 @@ fn run_helm(helm: &Path, chart: &Path, user: &Path, crds: bool, home: &Path) -> 
     let e = String::from_utf8_lossy(&out.stderr);
     let e = e.trim_end();
     let start = e.find("Error: ").map_or(0, |i| i + "Error: ".len());
-    Err(e[start..].to_string())
+    // The hint helm's command adds to render errors is not part of the error.
+    let e = &e[start..];
+    Err(e
+        .strip_suffix("\n\nUse --debug flag to render out invalid YAML")
+        .unwrap_or(e)
+        .to_string())
+}
+
+/// Schema violations come in Go's random map order from helm: compared with each chart's
+/// lines sorted.
+fn same_error(helm: &str, native: &str) -> bool {
+    if !helm.starts_with("values don't meet the specifications") {
+        return helm == native;
+    }
+    fn sorted(t: &str) -> Vec<Vec<&str>> {
+        let mut blocks: Vec<Vec<&str>> = Vec::new();
+        for line in t.lines() {
+            match blocks.last_mut() {
+                Some(b) if line.starts_with(['-', ' ']) => b.push(line),
+                _ => blocks.push(vec![line]),
+            }
+        }
+        blocks.iter_mut().for_each(|b| b[1..].sort_unstable());
+        blocks
+    }
+    sorted(helm) == sorted(native)
 }
 
 fn run_native(chart: &Path, user: &Path, crds: bool) -> Result<String, String> {
@@ -389,7 +446,7 @@ fn random_charts_match_helm() {
                 }
                 same += 1
             }
-            (Err(w), Err(g)) if w == g => both_failed += 1,
+            (Err(w), Err(g)) if same_error(w, g) => both_failed += 1,
             (Ok(w), Ok(g)) => {
                 let line = w
                     .lines()
@@ -442,6 +499,82 @@ fn duplicate_dependency_alias_is_refused_as_helm_does() {
     assert_eq!(
         got,
         Err("validation: more than one dependency with name or alias \"one\"".to_string())
+    );
+    if let Some(helm) = common::require_tool("helm") {
+        assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);
+    }
+}
+
+/// Found by the random test (seed 7): `trunc` cuts bytes, and Go prints the cut character's
+/// bytes escaped (`"日\xe6\x9c"`). The engine's strings are UTF-8, so the cut reads as U+FFFD.
+#[test]
+#[ignore = "known difference: the engine's strings cannot hold a cut UTF-8 character yet"]
+fn byte_cut_strings_print_as_go_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chart = dir.path().join("app");
+    for (path, text) in [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  u: {{ \"日本語\" | trunc 5 | quote }}\n",
+        ),
+    ] {
+        let p = chart.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let user = dir.path().join("user.yaml");
+    std::fs::write(&user, "{}").expect("write");
+    let got = run_native(&chart, &user, false).expect("renders");
+    assert!(got.contains("u: \"日\\xe6\\x9c\""), "{got}");
+}
+
+/// Found by the random test (seed 7): helm's errors for a missing `include` name the root
+/// template "gotpl", and the trace ends with that message as it is.
+#[test]
+fn include_of_a_missing_template_fails_as_helm_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chart = dir.path().join("app");
+    for (path, text) in [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+        ("templates/cm.yaml", "a: {{ include \"missing.tpl\" . }}\n"),
+    ] {
+        let p = chart.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let user = dir.path().join("user.yaml");
+    std::fs::write(&user, "{}").expect("write");
+    let got = run_native(&chart, &user, false);
+    assert_eq!(
+        got,
+        Err("app/templates/cm.yaml:1:6\n  executing \"app/templates/cm.yaml\" at <include \"missing.tpl\" .>:\n    error calling include:\ntemplate: no template \"missing.tpl\" associated with template \"gotpl\"".to_string())
+    );
+    if let Some(helm) = common::require_tool("helm") {
+        assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);
+    }
+}
+
+/// Found by the random test (seed 7): a YAML error in a rendered manifest, in go-yaml's words
+/// and line numbers.
+#[test]
+fn yaml_errors_in_manifests_read_as_helm_words_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chart = dir.path().join("app");
+    for (path, text) in [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+        ("templates/a.yaml", "kind: A\nx: [unclosed\ny: 1\n"),
+    ] {
+        let p = chart.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let user = dir.path().join("user.yaml");
+    std::fs::write(&user, "{}").expect("write");
+    let got = run_native(&chart, &user, false);
+    assert!(
+        got.as_ref().is_err_and(|e| e.starts_with("YAML parse error on app/templates/a.yaml: error converting YAML to JSON: yaml: line ")),
+        "{got:?}"
     );
     if let Some(helm) = common::require_tool("helm") {
         assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);

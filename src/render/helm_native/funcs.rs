@@ -196,7 +196,17 @@ pub fn helm_funcs() -> FuncMap {
                     *n = n.saturating_sub(1);
                 }
             }
-            r.map(|s| Value::str(&s)).map_err(|e| e.to_string())
+            r.map(|s| Value::str(&s)).map_err(|e| {
+                let e = e.to_string();
+                // Helm runs `include` on its root template, named "gotpl".
+                match e.strip_prefix("template: no template ") {
+                    Some(rest) if rest.contains(" associated with template ") => format!(
+                        "template: no template {} associated with template \"gotpl\"",
+                        gotmpl::quote::quote(&name)
+                    ),
+                    _ => e,
+                }
+            })
         }),
     );
     m.insert(
