@@ -898,3 +898,255 @@ fn wait_follows_flagger_canaries_and_cel_health_rules() {
         let _ = kubectl(&kc, &["delete", "crd", c, "--wait=false"]);
     }
 }
+
+/// A loopback TCP relay to the API server that can be cut: while down it closes every open
+/// connection and every new one, as a restarting API server or a broken network does.
+struct Relay {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(target: String) -> Relay {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let mut list = open2.lock().expect("open");
+                for s in [&client, &server] {
+                    if let Ok(c) = s.try_clone() {
+                        list.push(c);
+                    }
+                }
+                drop(list);
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Relay { port, up, open }
+    }
+
+    fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().expect("open").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The agent through an API server that goes away for 10 s and comes back: it keeps running,
+/// says in its log that it lost the Syncs' watch, lists them again, and applies the digest
+/// pushed during the outage; a reconcile request afterwards proves the watch is back.
+#[test]
+fn the_agent_rides_out_an_api_server_outage_and_converges_after() {
+    const ONS: &str = "ferry-agent-outage";
+    const OAPP: &str = "agent-outage-shop";
+    let Some(kc) = live() else { return };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let key = new_signing_key();
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sync-crd.yaml");
+    kubectl_ok(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            crd.to_str().expect("utf8"),
+        ],
+    );
+    kubectl_ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/syncs.ferry.dev",
+            "--timeout=60s",
+        ],
+    );
+    for ns in [ONS, OAPP] {
+        let _ = kubectl(
+            &kc,
+            &["delete", "namespace", ns, "--wait=true", "--timeout=60s"],
+        );
+    }
+    kubectl_ok(&kc, &["create", "namespace", ONS]);
+    let pubkey = tmp.path().join("cosign.pub");
+    std::fs::write(&pubkey, public_pem(key.verifying_key())).expect("write");
+    kubectl_ok(
+        &kc,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "keys",
+            "-n",
+            ONS,
+            &format!("--from-file=cosign.pub={}", pubkey.display()),
+        ],
+    );
+    let objects = |v: &str| {
+        vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OAPP}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "a", "namespace": OAPP}, "data": {"VERSION": v}}),
+        ]
+    };
+    push(
+        &registry,
+        &key,
+        tmp.path(),
+        &objects("1"),
+        "1111111111111111111111111111111111111111",
+    );
+    kubectl_stdin(&kc, &["apply", "-f", "-"], &format!(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Sync\nmetadata: {{name: prod, namespace: {ONS}}}\nspec:\n  url: oci://{}/live/prod:latest\n  interval: 2s\n  timeout: 30s\n  verify: {{secretRef: {{name: keys, key: cosign.pub}}}}\n",
+        registry.addr
+    ));
+    let get = || -> Value {
+        serde_json::from_str(&kubectl_ok(
+            &kc,
+            &["get", "sync", "prod", "-n", ONS, "-o", "json"],
+        ))
+        .expect("json")
+    };
+    let wait = |what: &str, limit: Duration, done: &dyn Fn(&Value) -> bool| {
+        let started = Instant::now();
+        loop {
+            let v = get();
+            if done(&v) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{what}: not within {limit:?}: {:#}",
+                v["status"]
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    // The agent reaches the API server only through the relay.
+    let config = std::fs::read_to_string(&kc).expect("kubeconfig");
+    let server = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("server in the kubeconfig")
+        .trim()
+        .to_string();
+    let target = server.trim_start_matches("https://").to_string();
+    let relay = Relay::start(target.clone());
+    let relayed = tmp.path().join("relayed.kubeconfig");
+    std::fs::write(
+        &relayed,
+        config.replace(&server, &format!("https://127.0.0.1:{}", relay.port)),
+    )
+    .expect("write kubeconfig");
+    let log = tmp.path().join("agent.log");
+    let agent = Agent(
+        common::ferry(&tmp.path().join("cache"))
+            .arg("agent")
+            .arg("--kubeconfig")
+            .arg(&relayed)
+            .args(["-n", ONS, "--poll", "1s", "--no-leader-election"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("ferry agent"),
+    );
+    wait("first sync", Duration::from_secs(60), &|v| {
+        ready(v) == Some("True")
+    });
+
+    relay.down();
+    let d2 = push(
+        &registry,
+        &key,
+        tmp.path(),
+        &objects("2"),
+        "2222222222222222222222222222222222222222",
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    let mut agent = agent;
+    assert!(
+        agent.0.try_wait().expect("agent").is_none(),
+        "the agent exited during the outage: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    relay.restore();
+    let back = Instant::now();
+    wait(
+        "the digest pushed during the outage",
+        Duration::from_secs(60),
+        &|v| v["status"]["lastAppliedDigest"] == d2.as_str() && ready(v) == Some("True"),
+    );
+    eprintln!(
+        "LIVE after a 10 s API server outage, the digest pushed meanwhile applied {:.2}s after it came back",
+        back.elapsed().as_secs_f64()
+    );
+    let cm = kubectl_ok(
+        &kc,
+        &[
+            "get",
+            "cm",
+            "a",
+            "-n",
+            OAPP,
+            "-o",
+            "jsonpath={.data.VERSION}",
+        ],
+    );
+    assert_eq!(cm, "2");
+    // The Syncs' watch is back: a reconcile request is seen and acted on.
+    let out = common::ferry(&tmp.path().join("cache"))
+        .args(["reconcile", "prod", "--timeout", "30s", "--kubeconfig"])
+        .arg(&kc)
+        .args(["-n", ONS])
+        .output()
+        .expect("ferry reconcile");
+    assert!(
+        out.status.success(),
+        "reconcile after the outage: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("listing them again") || text.contains("cannot list Syncs"),
+        "the agent says it lost the watch:\n{text}"
+    );
+    drop(agent);
+    for ns in [ONS, OAPP] {
+        let _ = kubectl(&kc, &["delete", "namespace", ns, "--wait=false"]);
+    }
+}

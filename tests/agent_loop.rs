@@ -229,6 +229,28 @@ async fn digest_unchanged_pulls_nothing_and_writes_nothing_a_new_digest_applies(
         ["/api/v1/namespaces", "/api/v1/namespaces/shop/configmaps"]
     );
     assert_eq!(w.status("prod").ready(), "True");
+    let discovered = |w: &World| {
+        w.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && (r.path == "/api/v1" || r.path.starts_with("/apis/")))
+            .count()
+    };
+    assert!(discovered(&w) > 0, "the first check asks discovery");
+    // The next check of the same artifact trusts what discovery said: only the LISTs.
+    w.fake.clear_requests();
+    worker.pass(&w.sync("prod")).await;
+    assert_eq!(
+        discovered(&w),
+        0,
+        "{:?}",
+        w.fake
+            .requests()
+            .iter()
+            .map(|r| &r.path)
+            .collect::<Vec<_>>()
+    );
+    assert!(w.fake.writes().is_empty());
 
     // A new digest behind the tag: pulled and applied, the left-out member pruned.
     let d2 = w.push(
@@ -275,12 +297,18 @@ async fn digest_unchanged_pulls_nothing_and_writes_nothing_a_new_digest_applies(
     );
     assert_eq!(
         m[&format!("ferry_agent_reconciliations_total{{{l},result=\"unchanged\"}}")],
-        1.0
+        2.0
     );
     assert_eq!(
         m[&format!("ferry_agent_reconcile_duration_seconds_count{{{l}}}")],
         2.0
     );
+    // No-change passes are timed on their own.
+    assert_eq!(
+        m[&format!("ferry_agent_check_duration_seconds_count{{{l}}}")],
+        2.0
+    );
+    assert!(m[&format!("ferry_agent_check_duration_seconds_sum{{{l}}}")] > 0.0);
     assert_eq!(m[&format!("ferry_agent_objects_applied_total{{{l}}}")], 4.0);
     assert_eq!(m[&format!("ferry_agent_objects_pruned_total{{{l}}}")], 1.0);
     assert_eq!(m[&format!("ferry_agent_ready{{{l}}}")], 1.0);
@@ -735,6 +763,48 @@ async fn the_agent_runs_syncs_independently_marks_invalid_ones_stalled_and_stops
             .fake
             .event_reasons()
             .contains(&("Warning".to_string(), "InvalidSpec".to_string())));
+
+        // Changes arrive through the watch: a new Sync, a fixed one, a deleted one.
+        w.fake.put_sync(NS, "late", {
+            let mut late = w.spec();
+            late["inventory"] = json!({"name": "ferry-late"});
+            late
+        });
+        let mut fixed = w.spec();
+        fixed["inventory"] = json!({"name": "ferry-invalid"});
+        w.fake.put_sync(NS, "invalid", fixed);
+        let _ = shared
+            .client
+            .request::<Value>(
+                http::Request::delete(format!(
+                    "/apis/ferry.dev/v1alpha1/namespaces/{NS}/syncs/bad"
+                ))
+                .body(Vec::new())
+                .expect("request"),
+            )
+            .await
+            .expect("delete the Sync");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while w.status("late").ready() != "True"
+            || w.status("invalid").ready() != "True"
+            || shared.metrics.text().contains("sync=\"ferry-system/bad\"")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "late {:#?}\ninvalid {:#?}\nmetrics {}",
+                w.status("late"),
+                w.status("invalid"),
+                shared.metrics.text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let lists = w
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/syncs"))
+            .count();
+        assert_eq!(lists, 1, "one LIST, then only the watch");
         let _ = tx.send(true);
     };
     // The agent returns once told to stop.
@@ -980,4 +1050,60 @@ async fn undelivered_notifications_show_in_the_sync_status() {
     });
     worker.pass(&w.sync("prod")).await;
     assert_eq!(w.status("prod").notifications_failing, None);
+}
+
+#[tokio::test]
+async fn the_registry_pool_keeps_one_client_per_registry_follows_the_tag_and_drops_a_failed_one() {
+    let Some(w) = World::start() else { return };
+    let d1 = w.push(&[cm("a", "1")], "1111111111111111111111111111111111111111");
+    let pool = ferry::artifact::RegistryPool::new();
+    let tag =
+        ArtifactRef::parse(&format!("{}/platform/prod:latest", w.registry.addr)).expect("ref");
+    let opts = RegistryOptions::new();
+    let resolve = |r: &ArtifactRef| {
+        let (pool, r, opts) = (&pool, r.clone(), opts.clone());
+        std::thread::scope(|s| {
+            s.spawn(move || pool.resolve_digest(&r, &opts))
+                .join()
+                .expect("thread")
+        })
+    };
+    assert_eq!(resolve(&tag).expect("resolve"), d1);
+    assert_eq!(resolve(&tag).expect("resolve"), d1);
+    assert_eq!(pool.len(), 1, "one client for the registry, kept");
+    let d2 = w.push(&[cm("a", "2")], "2222222222222222222222222222222222222222");
+    assert_ne!(d1, d2);
+    assert_eq!(
+        resolve(&tag).expect("resolve"),
+        d2,
+        "the kept client sees the tag move"
+    );
+    assert_eq!(pool.len(), 1);
+    // Nothing listens there: the error is the registry's, and no broken client is kept.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let gone = ArtifactRef::parse(&format!("127.0.0.1:{port}/platform/prod:latest")).expect("ref");
+    let quick = RegistryOptions {
+        attempts: 1,
+        ..RegistryOptions::new()
+    };
+    let err = {
+        let (pool, r) = (&pool, gone.clone());
+        std::thread::scope(|s| {
+            s.spawn(move || pool.resolve_digest(&r, &quick))
+                .join()
+                .expect("thread")
+        })
+    }
+    .expect_err("nothing listens");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert_eq!(pool.len(), 1, "the failed registry's client is dropped");
+    // A client owns a runtime, which may not be dropped on the test's.
+    std::thread::spawn(move || drop(pool)).join().expect("drop");
 }

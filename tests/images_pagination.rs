@@ -1,5 +1,5 @@
 //! Tag lists in pages and the bearer token flow. The CNCF distribution registry installed here
-//! (2.8) sends every tag at once and knows only Basic auth without an external token server, so
+//! (2.8) sends every tag at once (the token flow against it is in `images_token`), so
 //! this test runs a small HTTP server on loopback that follows the distribution spec for these
 //! two things: `GET /v2/NAME/tags/list?n=N&last=T` answers at most N tags after T in lexical
 //! order with a `Link: <...>; rel="next"` header while more remain, and every /v2/ request
@@ -7,7 +7,7 @@
 //! ferry goes through its real client and CLI; the server records every request.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -48,24 +48,9 @@ fn query(q: &str) -> BTreeMap<String, String> {
 }
 
 fn handle(mut stream: TcpStream, addr: &str, tags: &[String], log: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some((target, auth)) = common::read_request_head(&stream) else {
         return;
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
+    };
     log.lock().expect("log").push(format!(
         "{target} [{}]",
         auth.split(' ').next().unwrap_or("")

@@ -4,9 +4,6 @@
 //! covered by `images_pagination`); then a real Git repository: update, commit, `git log -p`,
 //! `ferry build`.
 
-use ferry::artifact::oci::Registry as OciRegistry;
-use ferry::artifact::{ArtifactRef, RegistryOptions};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -27,45 +24,13 @@ fn all_tags() -> Vec<String> {
     v
 }
 
-/// Pushes one small image manifest per tag (each names its tag, so each has its own digest);
-/// returns the digest of each tag.
 fn push_tags(
     addr: &str,
     repo: &str,
     tags: &[String],
     creds: Option<(&str, &str)>,
 ) -> BTreeMap<String, String> {
-    let r = ArtifactRef::parse(&format!("{addr}/{repo}:x")).expect("ref");
-    let mut opts = RegistryOptions::new();
-    opts.credentials = creds.map(|(u, p)| ferry::artifact::auth::Credentials {
-        username: u.into(),
-        password: p.into(),
-    });
-    let reg = OciRegistry::connect(&r, "test push", &opts).expect("connect");
-    let config = b"{}".to_vec();
-    let layer = b"a small layer".to_vec();
-    reg.push_blob(&r, &config).expect("config blob");
-    reg.push_blob(&r, &layer).expect("layer blob");
-    let d = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
-    let mut out = BTreeMap::new();
-    for t in tags {
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(&layer), "size": layer.len()}],
-            "annotations": {"test.tag": t},
-        });
-        let bytes = serde_json::to_vec(&manifest).expect("json");
-        reg.push_manifest(
-            &r.with_tag(t),
-            &bytes,
-            "application/vnd.oci.image.manifest.v1+json",
-        )
-        .expect("push manifest");
-        out.insert(t.clone(), d(&bytes));
-    }
-    out
+    common::registry::push_image_tags(addr, repo, tags, creds)
 }
 
 struct Repo {
@@ -232,14 +197,21 @@ images:\n  app:\n    image: {addr}/team/app\n    policy:\n      semver: {{range:
     ]
 }
 
-#[test]
-fn scan_update_commit_build_end_to_end() {
-    let Some(reg) = Registry::start() else { return };
-    if common::require_tool("helm").is_none() {
-        return;
-    }
+/// The registry with every tag, and a repository of `e2e_files`; `None` (skipped) without the
+/// registry or helm.
+fn e2e_setup() -> Option<(Registry, BTreeMap<String, String>, Repo)> {
+    let reg = Registry::start()?;
+    common::require_tool("helm")?;
     let digests = push_tags(&reg.addr, "team/app", &all_tags(), None);
     let repo = new_repo(&e2e_files(&reg.addr));
+    Some((reg, digests, repo))
+}
+
+#[test]
+fn scan_update_commit_build_end_to_end() {
+    let Some((reg, digests, repo)) = e2e_setup() else {
+        return;
+    };
     let root = repo.root();
     let before = git_output(&root, &["rev-parse", "HEAD"]);
 
@@ -270,7 +242,22 @@ fn scan_update_commit_build_end_to_end() {
         "Image Bot <bot@example.com>",
         "--message",
         "chore: {count} image updates ({policies})\n\n{changes}",
+        "--diff",
     ]);
+    // --diff: what the commit changes in each environment's build, after the commit line.
+    let shown = &out[out.find("committed").expect("committed")..];
+    for env in ["prod", "staging"] {
+        assert!(
+            shown.contains(&format!("{env:<8} 3 changed, 0 unchanged")),
+            "{out}"
+        );
+    }
+    assert!(
+        shown.contains("(app chart; prod)")
+            && shown.contains(&format!("+      - image: {}/team/app:v1.2.5@", reg.addr))
+            && shown.contains("(app web; prod, staging)"),
+        "{out}"
+    );
     let d125 = &digests["v1.2.5"];
     for line in [
         format!(
@@ -332,6 +319,15 @@ fn scan_update_commit_build_end_to_end() {
         .read("apps/chart/values-prod.yaml")
         .contains("\r\n  tag: 'v1.2.5@"));
 
+    // `ferry diff` of the commit: each environment's build changes in exactly the image of
+    // each app, to what that environment's policy chose.
+    let report = repo.ferry(&[
+        "diff", "--from", "HEAD~1", "--to", "HEAD", "--output", "json",
+    ]);
+    assert_eq!(report.status.code(), Some(1), "changes: exit 1");
+    let v: serde_json::Value = serde_json::from_slice(&report.stdout).expect("diff json");
+    assert_diff_of_update(&v, &reg.addr, d125);
+
     // A second run finds nothing to do.
     let again = repo.ok(&["images", "update"]);
     assert!(again.contains("all up to date"), "{again}");
@@ -361,6 +357,167 @@ fn scan_update_commit_build_end_to_end() {
     }
     assert!(grep("staging", "chart").contains(&format!("{}/team/app:2.0.0", reg.addr)));
     assert!(grep("prod", "chart").contains(&format!("{}/team/app:v1.2.5@{d125}", reg.addr)));
+}
+
+/// The JSON report of `ferry diff` between the commit before and after the update of
+/// `scan_update_commit_build_end_to_end`.
+fn assert_diff_of_update(v: &serde_json::Value, addr: &str, d125: &str) {
+    let envs: Vec<&str> = v["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(envs, ["prod", "staging"], "{v:#}");
+    for e in v["environments"].as_array().expect("environments") {
+        assert_eq!(e["changed"], 3, "three apps per environment: {v:#}");
+        assert_eq!(e["added"], 0, "{v:#}");
+        assert_eq!(e["removed"], 0, "{v:#}");
+    }
+    let changes = v["changes"].as_array().expect("changes");
+    let find = |name: &str, env: &str| -> String {
+        let c = changes
+            .iter()
+            .find(|c| {
+                c["name"] == name
+                    && c["environments"]
+                        .as_array()
+                        .is_some_and(|e| e.iter().any(|e| e == env))
+            })
+            .unwrap_or_else(|| panic!("no change of {name} in {env}: {v:#}"));
+        assert_eq!(c["kind"], "Deployment");
+        assert_eq!(c["change"], "changed");
+        c["diff"].as_str().expect("diff").to_string()
+    };
+    let only_image = |d: &str, old: &str, new: &str| {
+        let lines: Vec<&str> = d
+            .lines()
+            .filter(|l| l.starts_with('+') || l.starts_with('-'))
+            .collect();
+        assert_eq!(lines.len(), 2, "one line out, one in:\n{d}");
+        assert!(
+            lines[0].starts_with('-') && lines[0].trim_end().ends_with(old),
+            "{d}"
+        );
+        assert!(
+            lines[1].starts_with('+') && lines[1].trim_end().ends_with(new),
+            "{d}"
+        );
+    };
+    let (old, new) = (
+        format!("{addr}/team/app:1.2.3"),
+        format!("{addr}/team/app:2.0.0"),
+    );
+    for env in ["staging", "prod"] {
+        only_image(&find("web", env), &old, &new);
+        only_image(&find("api", env), &old, &new);
+    }
+    only_image(&find("chart", "staging"), &old, &new);
+    only_image(
+        &find("chart", "prod"),
+        &old,
+        &format!("{addr}/team/app:v1.2.5@{d125}"),
+    );
+}
+
+#[test]
+fn update_on_a_branch_shows_its_diff_per_environment() {
+    let Some((reg, digests, repo)) = e2e_setup() else {
+        return;
+    };
+    let root = repo.root();
+    let head = git_output(&root, &["rev-parse", "HEAD"]);
+
+    // --no-commit --diff: HEAD against the files written.
+    let out = repo.ok(&["images", "update", "--no-commit", "--diff"]);
+    assert!(
+        out.contains("4 changes written, not committed")
+            && out.contains("prod     3 changed")
+            && out.contains("(app chart; prod)"),
+        "{out}"
+    );
+    git(&root, &["checkout", "--", "."]);
+
+    // A branch for a pull request, with the diff in the JSON report.
+    let out = repo.ok(&[
+        "images",
+        "update",
+        "--branch",
+        "images/next",
+        "--diff",
+        "--output",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["commit"]["parent"], head.trim(), "{out}");
+    assert_eq!(v["commit"]["branch"], "images/next");
+    let commit = v["commit"]["commit"].as_str().expect("commit").to_string();
+    assert_eq!(
+        git_output(&root, &["rev-parse", "images/next"]).trim(),
+        commit
+    );
+    assert_eq!(v["diff"]["kind"], "DiffReport", "{out}");
+    assert_diff_of_update(&v["diff"], &reg.addr, &digests["v1.2.5"]);
+    assert_eq!(
+        git_output(&root, &["rev-parse", "HEAD"]),
+        head,
+        "HEAD stays"
+    );
+
+    // What CI runs on the pull request shows the same.
+    let pr = repo.ferry(&[
+        "diff",
+        "--from",
+        "main",
+        "--to",
+        "images/next",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(pr.status.code(), Some(1));
+    let pr: serde_json::Value = serde_json::from_slice(&pr.stdout).expect("json");
+    assert_eq!(pr["changes"], v["diff"]["changes"]);
+
+    // --diff with --dry-run is refused by the argument parser (nothing to build).
+    let err = repo.fails(&["images", "update", "--dry-run", "--diff"]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn tag_lists_are_cached_for_their_ttl() {
+    let Some(reg) = Registry::start() else { return };
+    push_tags(&reg.addr, "team/app", &all_tags(), None);
+    let repo = new_repo(&e2e_files(&reg.addr)[..2]);
+    let root = repo.root();
+    let head = git_output(&root, &["rev-parse", "HEAD"]);
+    let first = repo.ok(&["images", "scan"]);
+    assert!(
+        first.contains("324 tags, 1 page)") && !first.contains("cached"),
+        "{first}"
+    );
+
+    // The registry goes away: within the TTL the cached list (and digest) still decide.
+    reg.stop();
+    let second = repo.ok(&["images", "scan"]);
+    assert!(second.contains("324 tags, 1 page, cached)"), "{second}");
+    assert!(
+        second.contains("v1.2.5"),
+        "prod's digest pin is cached too: {second}"
+    );
+
+    // Without the cache the registry must answer: a clear error, and an update writes nothing.
+    // The scan prints the table with the error in it (exit 2).
+    let out = repo.ferry(&["images", "scan", "--cache-ttl", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("error: ") && table.contains("listing tags"),
+        "{table}"
+    );
+    let err = repo.fails(&["images", "update", "--cache-ttl", "0"]);
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(git_output(&root, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git_output(&root, &["status", "--porcelain"]), "");
 }
 
 #[test]

@@ -146,6 +146,36 @@ fn teams_gets_an_adaptive_card_in_a_message() {
 }
 
 #[test]
+fn a_legacy_teams_connector_gets_a_message_card() {
+    let r = one_chat_request(
+        "teams-connector",
+        "/webhookb2/a@b/IncomingWebhook/c/d",
+        Answer::code(200, "1"),
+    );
+    let v = r.json();
+    assert_eq!(v["@type"], "MessageCard");
+    assert_eq!(v["@context"], "https://schema.org/extensions");
+    assert_eq!(v["themeColor"], "a30200", "error is red");
+    assert_eq!(v["summary"], "prod failed to apply (1 failed)");
+    let section = &v["sections"][0];
+    assert_eq!(section["activityTitle"], "prod failed to apply (1 failed)");
+    assert_eq!(
+        section["facts"][0],
+        json!({"name": "Environment", "value": "prod"})
+    );
+    assert_eq!(section["facts"][1]["value"], format!("main@sha1:{SHA}"));
+    assert!(section["text"]
+        .as_str()
+        .expect("text")
+        .contains("ConfigMap/shop/b"));
+    assert_eq!(
+        v["potentialAction"][0]["targets"][0]["uri"],
+        "https://ci.example.test/run/42"
+    );
+    insta::assert_yaml_snapshot!("teams_connector", v);
+}
+
+#[test]
 fn discord_gets_an_embed() {
     let r = one_chat_request(
         "discord",

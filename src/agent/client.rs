@@ -29,12 +29,42 @@ pub fn api(client: &Client, namespace: Option<&str>) -> Api<DynamicObject> {
 
 /// Every Sync object (as JSON) the agent watches.
 pub async fn list(client: &Client, namespace: Option<&str>) -> Result<Vec<Value>, kube::Error> {
+    Ok(list_at(client, namespace).await?.0)
+}
+
+/// Every Sync object (as JSON) and the list's resourceVersion, where a watch starts.
+pub async fn list_at(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<(Vec<Value>, String), kube::Error> {
     let list = api(client, namespace).list(&ListParams::default()).await?;
-    Ok(list
+    let version = list.metadata.resource_version.unwrap_or_default();
+    let items = list
         .items
         .into_iter()
         .filter_map(|o| serde_json::to_value(o).ok())
-        .collect())
+        .collect();
+    Ok((items, version))
+}
+
+/// How long one watch request stays open; the agent then watches again from where it was.
+pub const WATCH_SECONDS: u32 = 60;
+
+/// The changes to the Syncs after `version`, as the API server streams them.
+pub async fn watch(
+    client: &Client,
+    namespace: Option<&str>,
+    version: &str,
+) -> Result<
+    impl futures::Stream<Item = Result<kube::api::WatchEvent<DynamicObject>, kube::Error>>,
+    kube::Error,
+> {
+    let params = kube::api::WatchParams {
+        bookmarks: true,
+        ..kube::api::WatchParams::default()
+    }
+    .timeout(WATCH_SECONDS);
+    api(client, namespace).watch(&params, version).await
 }
 
 /// One Sync object, `None` when it is gone.

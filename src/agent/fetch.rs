@@ -48,11 +48,15 @@ fn registry_options(insecure: bool) -> RegistryOptions {
     }
 }
 
+/// One client per registry for every Sync's HEAD, kept for the process's life.
+static REGISTRIES: std::sync::LazyLock<artifact::RegistryPool> =
+    std::sync::LazyLock::new(artifact::RegistryPool::new);
+
 /// The digest `reference` names now (a manifest HEAD for a tag).
 pub async fn resolve(reference: &str, insecure: bool) -> Result<String, FetchError> {
     let r = ArtifactRef::parse(reference).map_err(|e| FetchError::Reference(e.to_string()))?;
     let opts = registry_options(insecure);
-    tokio::task::spawn_blocking(move || artifact::resolve_digest(&r, &opts))
+    tokio::task::spawn_blocking(move || REGISTRIES.resolve_digest(&r, &opts))
         .await
         .map_err(|e| FetchError::Join(e.to_string()))?
         .map_err(FetchError::from)

@@ -18,6 +18,7 @@ fn sync_labels(sync: &str) -> Labels {
 pub struct Metrics {
     registry: Registry,
     duration: Family<Labels, Histogram, fn() -> Histogram>,
+    check: Family<Labels, Histogram, fn() -> Histogram>,
     reconciliations: Family<Labels, Counter>,
     last_success: Family<Labels, Gauge<f64, AtomicU64>>,
     applied: Family<Labels, Counter>,
@@ -33,6 +34,11 @@ pub struct Metrics {
 fn duration_histogram() -> Histogram {
     // 0.1 s .. ~410 s
     Histogram::new(exponential_buckets(0.1, 2.0, 13))
+}
+
+fn check_histogram() -> Histogram {
+    // 1 ms .. ~4 s: a no-change pass is a manifest HEAD and a drift check.
+    Histogram::new(exponential_buckets(0.001, 2.0, 13))
 }
 
 impl Default for Metrics {
@@ -70,6 +76,9 @@ impl Metrics {
         let duration = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
             duration_histogram as fn() -> Histogram,
         );
+        let check = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+            check_histogram as fn() -> Histogram,
+        );
         let reconciliations = Family::<Labels, Counter>::default();
         let last_success = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         let applied = Family::<Labels, Counter>::default();
@@ -83,6 +92,12 @@ impl Metrics {
             "Time one reconciliation of a sync took, from resolving the tag to the end of the apply",
             prometheus_client::registry::Unit::Seconds,
             duration.clone(),
+        );
+        registry.register_with_unit(
+            "check_duration",
+            "Time one no-change pass of a sync took: resolving the tag and checking drift, nothing applied",
+            prometheus_client::registry::Unit::Seconds,
+            check.clone(),
         );
         registry.register(
             "reconciliations",
@@ -130,6 +145,7 @@ impl Metrics {
             notified: std::sync::Mutex::new(crate::notify::Counters::default()),
             registry,
             duration,
+            check,
             reconciliations,
             last_success,
             applied,
@@ -145,7 +161,9 @@ impl Metrics {
         let mut with_result = l.clone();
         with_result.push(("result".into(), result.label().into()));
         self.reconciliations.get_or_create(&with_result).inc();
-        if result != Result::Unchanged {
+        if result == Result::Unchanged {
+            self.check.get_or_create(&l).observe(seconds);
+        } else {
             self.duration.get_or_create(&l).observe(seconds);
         }
         if result != Result::Failed {
@@ -236,6 +254,7 @@ mod tests {
         let t = m.text();
         for want in [
             "ferry_agent_reconcile_duration_seconds_count{sync=\"ferry-system/prod\"} 1",
+            "ferry_agent_check_duration_seconds_count{sync=\"ferry-system/prod\"} 1",
             "ferry_agent_reconciliations_total{sync=\"ferry-system/prod\",result=\"applied\"} 1",
             "ferry_agent_reconciliations_total{sync=\"ferry-system/prod\",result=\"unchanged\"} 1",
             "ferry_agent_objects_applied_total{sync=\"ferry-system/prod\"} 3",

@@ -5,7 +5,7 @@
 //!
 //! [`spec`] reads and checks a Sync, [`fetch`] resolves and pulls its artifact, [`reconcile`]
 //! is one sync's loop, [`leader`] decides which agent runs a sync, [`status`], [`events`] and
-//! [`metrics`] report; [`run`] watches the Syncs and runs one independent task per sync.
+//! [`metrics`] report; [`run`] watches the Syncs (a list, then a watch) and runs one independent task per sync.
 
 pub mod bootstrap;
 pub mod client;
@@ -31,7 +31,7 @@ use tokio::sync::watch;
 pub struct AgentOptions {
     /// The namespace whose Syncs are watched; `None`: every namespace.
     pub namespace: Option<String>,
-    /// How often the list of Syncs is read (new Syncs, changes, reconcile requests).
+    /// How long to wait before listing the Syncs again after a list or watch failed.
     pub poll: Duration,
     /// How long an apply in flight gets to reach a stage boundary after a shutdown or timeout.
     pub grace: Duration,
@@ -179,63 +179,106 @@ pub async fn run(shared: Arc<Shared>, health: Arc<AgentHealth>) {
         .await
 }
 
-async fn supervise(shared: Arc<Shared>, health: Arc<AgentHealth>) {
-    let mut tasks: HashMap<String, (watch::Sender<Sync>, tokio::task::JoinHandle<()>)> =
-        HashMap::new();
-    let mut invalid: HashMap<String, String> = HashMap::new();
-    let mut shutdown = shared.shutdown.clone();
-    loop {
-        match client::list(&shared.client, shared.opts.namespace.as_deref()).await {
-            Ok(objects) => {
-                health.loop_health.record(true);
-                let mut seen = std::collections::HashSet::new();
-                for obj in objects {
-                    let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-                    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-                    let key = format!("{ns}/{name}");
-                    seen.insert(key.clone());
-                    match Sync::from_object(&obj) {
-                        Ok(sync) => {
-                            invalid.remove(&key);
-                            match tasks.get(&key) {
-                                Some((tx, _)) => {
-                                    tx.send_if_modified(|old| {
-                                        let changed = *old != sync;
-                                        if changed {
-                                            *old = sync.clone();
-                                        }
-                                        changed
-                                    });
-                                }
-                                None => {
-                                    let (tx, rx) = watch::channel(sync);
-                                    let status = SyncStatus::from_object(&obj);
-                                    let handle = tokio::task::spawn_local(sync_task(
-                                        shared.clone(),
-                                        rx,
-                                        status,
-                                    ));
-                                    tasks.insert(key, (tx, handle));
-                                }
+/// The tasks by `namespace/name`, and the Syncs refused as invalid (with the error said).
+#[derive(Default)]
+struct Tasks {
+    running: HashMap<String, (watch::Sender<Sync>, tokio::task::JoinHandle<()>)>,
+    invalid: HashMap<String, String>,
+}
+
+impl Tasks {
+    /// A Sync as listed or watched: its task is started or told of the change; an invalid one
+    /// stops its task (nothing is applied from a declaration nobody can read).
+    async fn upsert(&mut self, shared: &Arc<Shared>, obj: &serde_json::Value) -> String {
+        let key = object_key(obj);
+        match Sync::from_object(obj) {
+            Ok(sync) => {
+                self.invalid.remove(&key);
+                match self.running.get(&key) {
+                    Some((tx, _)) => {
+                        tx.send_if_modified(|old| {
+                            let changed = *old != sync;
+                            if changed {
+                                *old = sync.clone();
                             }
-                        }
-                        Err(e) => {
-                            // An invalid Sync stops its task: nothing is applied from a
-                            // declaration nobody can read.
-                            tasks.remove(&key);
-                            if invalid.get(&key) != Some(&e.to_string()) {
-                                invalid.insert(key, e.to_string());
-                                stall(&shared, &obj, &e).await;
-                            }
-                        }
+                            changed
+                        });
+                    }
+                    None => {
+                        let (tx, rx) = watch::channel(sync);
+                        let status = SyncStatus::from_object(obj);
+                        let handle =
+                            tokio::task::spawn_local(sync_task(shared.clone(), rx, status));
+                        self.running.insert(key.clone(), (tx, handle));
                     }
                 }
-                tasks.retain(|k, _| seen.contains(k));
-                invalid.retain(|k, _| seen.contains(k));
+            }
+            Err(e) => {
+                self.running.remove(&key);
+                if self.invalid.get(&key) != Some(&e.to_string()) {
+                    self.invalid.insert(key.clone(), e.to_string());
+                    stall(shared, obj, &e).await;
+                }
+            }
+        }
+        key
+    }
+
+    /// The Sync is gone: dropping its sender ends its task after the pass in flight.
+    fn remove(&mut self, key: &str) {
+        self.running.remove(key);
+        self.invalid.remove(key);
+    }
+}
+
+fn object_key(obj: &serde_json::Value) -> String {
+    let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    format!("{ns}/{name}")
+}
+
+/// Why a watch ended.
+enum WatchEnd {
+    /// The server closed it (its timeout): watch again from the version reached.
+    Closed,
+    /// The version is too old, or the watch failed: list again.
+    Relist(String),
+    Shutdown,
+}
+
+/// Lists the Syncs once, then follows their changes with a watch (re-opened from the last
+/// version seen when the server closes it), so an idle agent reads nothing but the changes.
+/// A failed list or watch is retried after `--poll` with a fresh list.
+async fn supervise(shared: Arc<Shared>, health: Arc<AgentHealth>) {
+    let mut tasks = Tasks::default();
+    let mut shutdown = shared.shutdown.clone();
+    let ns = shared.opts.namespace.clone();
+    'list: loop {
+        let mut version = match client::list_at(&shared.client, ns.as_deref()).await {
+            Ok((objects, version)) => {
+                health.loop_health.record(true);
+                let mut seen = std::collections::HashSet::new();
+                for obj in &objects {
+                    seen.insert(tasks.upsert(&shared, obj).await);
+                }
+                tasks.running.retain(|k, _| seen.contains(k));
+                tasks.invalid.retain(|k, _| seen.contains(k));
+                version
             }
             Err(e) => {
                 health.loop_health.record(false);
                 eprintln!("agent: cannot list Syncs: {e}");
+                String::new()
+            }
+        };
+        while !version.is_empty() {
+            match follow(&shared, &health, &mut tasks, &mut version, &mut shutdown).await {
+                WatchEnd::Closed => {}
+                WatchEnd::Relist(why) => {
+                    eprintln!("agent: watching Syncs: {why}; listing them again");
+                    break;
+                }
+                WatchEnd::Shutdown => break 'list,
             }
         }
         tokio::select! {
@@ -243,9 +286,59 @@ async fn supervise(shared: Arc<Shared>, health: Arc<AgentHealth>) {
             _ = until_shutdown(&mut shutdown) => break,
         }
     }
-    for (_, (tx, handle)) in tasks {
+    for (_, (tx, handle)) in tasks.running {
         let _ = handle.await;
         drop(tx);
+    }
+}
+
+/// One watch request: applies each change to `tasks` and moves `version` along.
+async fn follow(
+    shared: &Arc<Shared>,
+    health: &AgentHealth,
+    tasks: &mut Tasks,
+    version: &mut String,
+    shutdown: &mut watch::Receiver<bool>,
+) -> WatchEnd {
+    use futures::StreamExt;
+    use kube::api::WatchEvent;
+    let stream =
+        match client::watch(&shared.client, shared.opts.namespace.as_deref(), version).await {
+            Ok(s) => s,
+            Err(e) => return WatchEnd::Relist(e.to_string()),
+        };
+    // The loop is alive while watches open and close as they should.
+    health.loop_health.record(true);
+    tokio::pin!(stream);
+    loop {
+        let event = tokio::select! {
+            e = stream.next() => e,
+            _ = until_shutdown(shutdown) => return WatchEnd::Shutdown,
+        };
+        let object = |o: &kube::api::DynamicObject| serde_json::to_value(o).ok();
+        match event {
+            None => return WatchEnd::Closed,
+            Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                if let Some(rv) = o.metadata.resource_version.clone() {
+                    *version = rv;
+                }
+                if let Some(v) = object(&o) {
+                    tasks.upsert(shared, &v).await;
+                }
+            }
+            Some(Ok(WatchEvent::Deleted(o))) => {
+                if let Some(rv) = o.metadata.resource_version.clone() {
+                    *version = rv;
+                }
+                if let Some(v) = object(&o) {
+                    tasks.remove(&object_key(&v));
+                }
+            }
+            Some(Ok(WatchEvent::Bookmark(b))) => *version = b.metadata.resource_version,
+            // 410 Gone: the version left the server's window; anything else is as bad.
+            Some(Ok(WatchEvent::Error(e))) => return WatchEnd::Relist(e.to_string()),
+            Some(Err(e)) => return WatchEnd::Relist(e.to_string()),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::metrics;
 use super::spec::{DriftMode, Sync};
 use super::status::{HistoryEntry, SyncStatus};
 use super::Shared;
+use crate::apply::discovery::Discovery;
 use crate::apply::drift::{self, strip_ignored};
 use crate::apply::schedule::{jittered, seed};
 use crate::apply::{
@@ -80,7 +81,14 @@ struct Cached {
     generation: i64,
     /// Sealed Secrets are open in it: it lives in memory only, as during an apply.
     artifact: apply::Artifact,
+    /// Which resources serve the artifact's kinds, for its drift checks: asked again for a
+    /// new artifact, after [`DISCOVERY_MAX_AGE`], and after a check found objects missing
+    /// (a kind may have come or gone).
+    discovery: Option<(Arc<Discovery>, Instant)>,
 }
+
+/// How long a drift check trusts what discovery said.
+const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// `2 objects: ConfigMap/shop/a (/data/k), Deployment.apps/shop/web (deleted)`.
 fn describe_drift(found: &[drift::Drifted]) -> String {
@@ -283,7 +291,11 @@ impl Worker {
                 }
             }
             if drifted == 0 || sync.drift.mode == DriftMode::Report {
-                m.reconciled(&key, metrics::Result::Unchanged, 0.0);
+                m.reconciled(
+                    &key,
+                    metrics::Result::Unchanged,
+                    started.elapsed().as_secs_f64(),
+                );
                 self.flush(sync).await;
                 return interval;
             }
@@ -456,6 +468,7 @@ impl Worker {
             digest: digest.to_string(),
             generation: sync.generation,
             artifact: artifact.clone(),
+            discovery: None,
         });
         Ok(artifact)
     }
@@ -478,8 +491,17 @@ impl Worker {
                 .await
                 .map_err(|(reason, m)| format!("{reason}: {m}"))?;
         }
-        let Some(cached) = self.cache.as_ref() else {
+        let client = self.shared.client.clone();
+        let Some(cached) = self.cache.as_mut() else {
             return Ok(0);
+        };
+        let discovery = match &cached.discovery {
+            Some((d, at)) if at.elapsed() < DISCOVERY_MAX_AGE => d.clone(),
+            _ => {
+                let d = Arc::new(Discovery::new(client));
+                cached.discovery = Some((d.clone(), Instant::now()));
+                d
+            }
         };
         let parent = ParentRef {
             kind: sync.parent_kind,
@@ -497,9 +519,17 @@ impl Worker {
             let r = o.obj_ref();
             !tenants.values().any(|m| m.objects.contains(&r))
         });
-        let found = drift::detect(&self.shared.client, objects, &parent, 8)
+        let found = drift::detect(&self.shared.client, &discovery, objects, &parent, 8)
             .await
             .map_err(|e| format!("checking drift: {e}"))?;
+        if found.iter().any(|d| d.missing) {
+            if let Some(c) = self.cache.as_mut() {
+                c.discovery = None;
+            }
+        }
+        let Some(cached) = self.cache.as_ref() else {
+            return Ok(0);
+        };
         let n = found.len();
         let summary = describe_drift(&found);
         let (began, ended) = self.status.set_drift(found, &now_rfc3339());

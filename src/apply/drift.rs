@@ -225,18 +225,19 @@ pub fn drifted_fields(desired: &Value, live: &Value) -> Vec<String> {
 }
 
 /// Compares `objects` (as the last apply sent them) with the cluster. Objects whose kind the
-/// cluster does not serve are reported missing.
+/// cluster does not serve are reported missing. `discovery` may be kept between checks of the
+/// same objects: it asks the server only for group-versions it has not seen.
 ///
 /// # Errors
 /// The plan fails, or discovery fails. A LIST that fails leaves its objects out.
 pub async fn detect(
     client: &kube::Client,
+    discovery: &Discovery,
     objects: Vec<Object>,
     parent: &ParentRef,
     concurrency: usize,
 ) -> Result<Vec<Drifted>, ApplyError> {
-    let discovery = Discovery::new(client.clone());
-    let mut p = plan(objects, &parent.id(), &discovery).await?;
+    let mut p = plan(objects, &parent.id(), discovery).await?;
     for planned in &mut p.objects {
         if planned.resolved.is_none() {
             planned.resolved = discovery

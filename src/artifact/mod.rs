@@ -8,6 +8,7 @@ pub mod auth;
 pub mod media_types;
 pub mod oci;
 pub mod oci_json;
+pub mod pool;
 pub mod pull;
 pub mod push;
 pub mod reference;
@@ -17,6 +18,7 @@ pub mod tarball;
 
 pub use oci::{RegistryError, RegistryOptions};
 pub use oci_json::Provenance;
+pub use pool::RegistryPool;
 pub use pull::{
     fetch_verified, pull, resolve_digest, Verified, VerifyError, VerifyOptions, VerifyReport,
 };

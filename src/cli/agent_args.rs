@@ -34,7 +34,9 @@ pub struct AgentArgs {
     /// Serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 0.0.0.0:8080.
     #[arg(long, value_name = "ADDR")]
     pub health_addr: Option<String>,
-    /// How often the list of Syncs is read (new Syncs, changes, reconcile requests).
+    /// The agent lists the Syncs once, then watches them (new Syncs, changes and reconcile
+    /// requests arrive as they happen); after a failed list or watch it waits this long and
+    /// lists again.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration_ms)]
     pub poll: Duration,
     /// On SIGTERM or a timeout, how long an apply in flight gets to reach a stage boundary

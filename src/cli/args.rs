@@ -867,6 +867,11 @@ pub struct ImagesUpdateArgs {
         default_value = "ferry images: update {count} image reference(s)\n\n{changes}"
     )]
     pub message: String,
+    /// After the commit, show what it changes in each environment's build: both commits are
+    /// built and compared as `ferry diff --from PARENT --to COMMIT` does (with --no-commit: HEAD
+    /// against the files written). The exit status stays 0.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub diff: bool,
     /// Push the branch committed to with `git push REMOTE BRANCH`.
     #[arg(long)]
     pub push: bool,

@@ -83,6 +83,8 @@ pub struct FileChange<'a> {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Committed {
     pub commit: String,
+    /// The commit it follows (HEAD when it was made), what `ferry diff --from` compares with.
+    pub parent: String,
     /// The branch the commit is on.
     pub branch: String,
 }
@@ -301,6 +303,7 @@ pub fn commit(
             .map_err(git_err("committing"))?;
         return Ok(Committed {
             commit: id.to_string(),
+            parent: head.id.to_string(),
             branch: branch.clone(),
         });
     }
@@ -367,6 +370,7 @@ pub fn commit(
         .unwrap_or_else(|| "HEAD".into());
     Ok(Committed {
         commit: id.to_string(),
+        parent: head.id.to_string(),
         branch,
     })
 }

@@ -1,5 +1,6 @@
 //! Chat payloads: Slack incoming webhooks (attachments, coloured by severity), Microsoft Teams
-//! Workflows webhooks (an Adaptive Card in a `message`), Discord webhooks (embeds).
+//! Workflows webhooks (an Adaptive Card in a `message`) and legacy Office 365 connectors (a
+//! MessageCard), Discord webhooks (embeds).
 
 use super::event::{Event, Severity};
 use serde_json::{json, Value};
@@ -91,6 +92,45 @@ pub fn teams(e: &Event) -> Value {
     })
 }
 
+/// Whether a `teams` URL is a legacy Office 365 connector's, which takes a MessageCard, not
+/// an Adaptive Card: its host is `outlook.office.com` or under `webhook.office.com`.
+pub fn is_connector_url(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    host == "outlook.office.com" || host.ends_with(".webhook.office.com")
+}
+
+/// The legacy Office 365 connector: a MessageCard with one section of facts.
+pub fn teams_connector(e: &Event) -> Value {
+    let colour = match e.severity {
+        Severity::Info => &GREEN[1..],
+        Severity::Error => &RED[1..],
+    };
+    let mut section = json!({
+        "activityTitle": e.summary,
+        "activitySubtitle": format!("ferry {}", e.kind.name()),
+        "facts": facts(e).into_iter().map(|(t, v)| json!({"name": t, "value": v})).collect::<Vec<_>>(),
+        "markdown": false,
+    });
+    if !e.details.is_empty() {
+        section["text"] = json!(e.details.join("\n\n"));
+    }
+    let mut card = json!({
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "themeColor": colour,
+        "summary": e.summary,
+        "sections": [section],
+    });
+    if let Some(l) = &e.link {
+        card["potentialAction"] = json!([{
+            "@type": "OpenUri",
+            "name": "Open",
+            "targets": [{"os": "default", "uri": l}],
+        }]);
+    }
+    card
+}
+
 /// Discord: one embed; colours are integers.
 pub fn discord(e: &Event) -> Value {
     let colour = match e.severity {
@@ -110,4 +150,28 @@ pub fn discord(e: &Event) -> Value {
         embed["url"] = json!(l);
     }
     json!({ "username": "ferry", "embeds": [embed] })
+}
+
+#[cfg(test)]
+mod tests {
+    fn is_connector_url(url: &str) -> bool {
+        super::is_connector_url(&url.parse().expect("url"))
+    }
+
+    #[test]
+    fn connector_urls_are_told_from_workflow_urls_by_host() {
+        assert!(is_connector_url(
+            "https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/c/d"
+        ));
+        assert!(is_connector_url("https://outlook.office.com/webhook/a"));
+        assert!(!is_connector_url(
+            "https://prod-01.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke"
+        ));
+        assert!(!is_connector_url(
+            "https://webhook.office.com.example.test/x"
+        ));
+        assert!(!is_connector_url(
+            "http://127.0.0.1:8080/webhook.office.com"
+        ));
+    }
 }

@@ -71,7 +71,7 @@ pub struct AlertSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("notifications: provider {name:?}: unknown type {kind:?}; use one of slack, teams, discord, webhook, github, gitlab, gitea (forgejo)")]
+    #[error("notifications: provider {name:?}: unknown type {kind:?}; use one of slack, teams, teams-connector, discord, webhook, github, gitlab, gitea (forgejo)")]
     UnknownType { name: String, kind: String },
     #[error("notifications: provider {name:?}: {message}")]
     Provider { name: String, message: String },
@@ -88,6 +88,8 @@ pub enum ConfigError {
 pub enum ProviderType {
     Slack,
     Teams,
+    /// The legacy Office 365 connector (an "Incoming Webhook" on a channel): a MessageCard.
+    TeamsConnector,
     Discord,
     Webhook,
     GitHub,
@@ -100,6 +102,7 @@ impl ProviderType {
         Some(match s {
             "slack" => ProviderType::Slack,
             "teams" | "msteams" => ProviderType::Teams,
+            "teams-connector" | "msteams-connector" => ProviderType::TeamsConnector,
             "discord" => ProviderType::Discord,
             "webhook" | "generic" => ProviderType::Webhook,
             "github" => ProviderType::GitHub,

@@ -33,7 +33,11 @@ pub fn build(p: &Provider, event: &Event) -> Result<Request, Skip> {
     ];
     let (url, body) = match p.kind {
         ProviderType::Slack => (p.url.clone(), json(chat::slack(event))),
+        ProviderType::Teams if chat::is_connector_url(&p.url) => {
+            (p.url.clone(), json(chat::teams_connector(event)))
+        }
         ProviderType::Teams => (p.url.clone(), json(chat::teams(event))),
+        ProviderType::TeamsConnector => (p.url.clone(), json(chat::teams_connector(event))),
         ProviderType::Discord => (p.url.clone(), json(chat::discord(event))),
         ProviderType::Webhook => {
             let body = webhook::body(event);

@@ -1,5 +1,7 @@
 //! The agent's side of the fake API server: the Sync kind with its status subresource, merge
-//! patches, Leases with optimistic concurrency (resourceVersion on update, 409 on a stale one or
+//! patches, a watch of Syncs (each change bumps a resourceVersion; a watch request answers
+//! with the changes after its version, waiting up to 300 ms for one, then closes as a real
+//! watch does at its timeout), Leases with optimistic concurrency (resourceVersion on update, 409 on a stale one or
 //! on creating one that exists) and Events, in front of the apply fake that serves the rest.
 #![allow(dead_code)]
 
@@ -13,6 +15,65 @@ use std::sync::{Arc, Mutex};
 pub struct AgentFake {
     pub state: Arc<Mutex<State>>,
     pub events: Arc<Mutex<Vec<Value>>>,
+}
+
+fn version_of(v: &Value) -> u64 {
+    v["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Marks a Sync changed: a new resourceVersion, as every write on a real server.
+fn touch(st: &mut State, ns: &str, name: &str) {
+    let rv = st.next_rv();
+    if let Some(o) = st.get_mut("ferry.dev", "syncs", ns, name) {
+        o["metadata"]["resourceVersion"] = json!(rv);
+    }
+}
+
+/// A watch request: the changes after `since` as watch events, one JSON object per line.
+async fn watch_syncs(state: &Arc<Mutex<State>>, ns: Option<&str>, since: u64) -> Response<Body> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    loop {
+        let events: Vec<(u64, &str, Value)> = {
+            let st = state.lock().expect("state");
+            let deleted = st
+                .tombstones
+                .iter()
+                .filter(|(rv, v)| {
+                    *rv > since
+                        && v["kind"] == "Sync"
+                        && ns.is_none_or(|ns| v["metadata"]["namespace"] == ns)
+                })
+                .map(|(rv, v)| (*rv, "DELETED", v.clone()));
+            st.objects
+                .iter()
+                .filter(|((g, p, n, _), _)| {
+                    g == "ferry.dev" && p == "syncs" && ns.is_none_or(|ns| ns == n)
+                })
+                .map(|(_, v)| (version_of(v), "MODIFIED", v.clone()))
+                .filter(|(rv, _, _)| *rv > since)
+                .chain(deleted)
+                .collect()
+        };
+        let mut events = events;
+        if !events.is_empty() || std::time::Instant::now() > deadline {
+            events.sort_by_key(|e| e.0);
+            let mut body = Vec::new();
+            for (_, kind, object) in events {
+                serde_json::to_writer(&mut body, &json!({"type": kind, "object": object}))
+                    .expect("json");
+                body.push(b'\n');
+            }
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .expect("response");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 fn respond(code: u16, body: Value) -> Response<Body> {
@@ -125,6 +186,7 @@ impl AgentFake {
                 v["metadata"]["annotations"] = a;
             }
             s.put("ferry.dev", "syncs", ns, v);
+            touch(s, ns, name);
         });
     }
 
@@ -202,7 +264,48 @@ async fn serve(
             impersonate_groups: Vec::new(),
         })
     };
+    let query: std::collections::BTreeMap<String, String> = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (apply_fake::decode(k), apply_fake::decode(v)))
+        .collect();
+    if method == "GET" && query.get("watch").map(String::as_str) == Some("true") {
+        let since = query
+            .get("resourceVersion")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        match seg.as_slice() {
+            ["apis", "ferry.dev", "v1alpha1", "namespaces", ns, "syncs"] => {
+                return watch_syncs(state, Some(ns), since).await
+            }
+            ["apis", "ferry.dev", "v1alpha1", "syncs"] => {
+                return watch_syncs(state, None, since).await
+            }
+            _ => {}
+        }
+    }
     match (method.as_str(), seg.as_slice()) {
+        ("DELETE", ["apis", "ferry.dev", "v1alpha1", "namespaces", ns, "syncs", name]) => {
+            let mut st = state.lock().expect("state");
+            record(&mut st);
+            let key = (
+                "ferry.dev".to_string(),
+                "syncs".to_string(),
+                ns.to_string(),
+                name.to_string(),
+            );
+            let Some(mut obj) = st.objects.remove(&key) else {
+                return failure(404, "NotFound", &format!("syncs \"{name}\" not found"));
+            };
+            let rv = st.next_rv();
+            obj["metadata"]["resourceVersion"] = json!(rv);
+            let at = version_of(&obj);
+            st.tombstones.push((at, obj.clone()));
+            respond(200, obj)
+        }
         ("PATCH", ["apis", "ferry.dev", "v1alpha1", "namespaces", ns, "syncs", name, "status"]) => {
             let mut st = state.lock().expect("state");
             record(&mut st);
@@ -211,7 +314,9 @@ async fn serve(
             };
             // Server-side apply of the status by its only manager: the status is what was sent.
             obj["status"] = body.map(|b| b["status"].clone()).unwrap_or(Value::Null);
-            respond(200, obj.clone())
+            touch(&mut st, ns, name);
+            let obj = st.get("ferry.dev", "syncs", ns, name).cloned();
+            respond(200, obj.unwrap_or(Value::Null))
         }
         ("PATCH", ["apis", "ferry.dev", "v1alpha1", "namespaces", ns, "syncs", name]) => {
             let mut st = state.lock().expect("state");
@@ -225,7 +330,9 @@ async fn serve(
                 let g = obj["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
                 obj["metadata"]["generation"] = json!(g);
             }
-            respond(200, obj.clone())
+            touch(&mut st, ns, name);
+            let obj = st.get("ferry.dev", "syncs", ns, name).cloned();
+            respond(200, obj.unwrap_or(Value::Null))
         }
         ("POST", ["api", "v1", "namespaces", _ns, "events"]) => {
             let mut st = state.lock().expect("state");

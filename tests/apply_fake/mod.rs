@@ -65,6 +65,8 @@ pub struct State {
     /// A stand-in for RBAC: an impersonated user listed here may only touch these namespaces
     /// (and discovery); anything else is answered 403 in the API server's words.
     pub allowed_namespaces: BTreeMap<String, BTreeSet<String>>,
+    /// Objects deleted, with the resourceVersion of the deletion, for watches.
+    pub tombstones: Vec<(u64, Value)>,
     rv: u64,
 }
 
@@ -187,7 +189,7 @@ impl State {
             .insert((group.into(), plural.into(), ns.into(), name), value);
     }
 
-    fn next_rv(&mut self) -> String {
+    pub fn next_rv(&mut self) -> String {
         self.rv += 1;
         self.rv.to_string()
     }
@@ -236,7 +238,7 @@ impl Fake {
     }
 }
 
-fn decode(s: &str) -> String {
+pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

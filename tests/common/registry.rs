@@ -139,3 +139,47 @@ pub fn keygen(tmp: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         dir.join(format!("{name}.pub")),
     )
 }
+
+/// Pushes one small image manifest per tag to `addr/repo` (each names its tag, so each has its
+/// own digest), with `USER, PASSWORD` if given (Basic or the token flow, as the registry asks);
+/// returns each tag's digest.
+pub fn push_image_tags(
+    addr: &str,
+    repo: &str,
+    tags: &[String],
+    creds: Option<(&str, &str)>,
+) -> std::collections::BTreeMap<String, String> {
+    use ferry::artifact::{oci, ArtifactRef, RegistryOptions};
+    use sha2::{Digest, Sha256};
+    let r = ArtifactRef::parse(&format!("{addr}/{repo}:x")).expect("ref");
+    let mut opts = RegistryOptions::new();
+    opts.credentials = creds.map(|(u, p)| ferry::artifact::auth::Credentials {
+        username: u.into(),
+        password: p.into(),
+    });
+    let reg = oci::Registry::connect(&r, "test push", &opts).expect("connect");
+    let config = b"{}".to_vec();
+    let layer = b"a small layer".to_vec();
+    reg.push_blob(&r, &config).expect("config blob");
+    reg.push_blob(&r, &layer).expect("layer blob");
+    let d = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
+    let mut out = std::collections::BTreeMap::new();
+    for t in tags {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(&layer), "size": layer.len()}],
+            "annotations": {"test.tag": t},
+        });
+        let bytes = serde_json::to_vec(&manifest).expect("json");
+        reg.push_manifest(
+            &r.with_tag(t),
+            &bytes,
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .expect("push manifest");
+        out.insert(t.clone(), d(&bytes));
+    }
+    out
+}

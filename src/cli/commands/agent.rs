@@ -46,8 +46,11 @@ async fn serve(a: AgentArgs) -> anyhow::Result<ExitCode> {
         let listener = std::net::TcpListener::bind(addr)
             .with_context(|| format!("cannot listen on --health-addr {addr}"))?;
         let (m, h, n) = (metrics.clone(), health.clone(), notifier.clone());
-        // Alive while the list of Syncs keeps being read.
-        let stale = a.poll * 6 + Duration::from_secs(30);
+        // Alive while the Syncs keep being listed or watched: a watch is opened again at least
+        // every WATCH_SECONDS.
+        let stale = (a.poll * 6).max(Duration::from_secs(
+            2 * u64::from(crate::agent::client::WATCH_SECONDS),
+        )) + Duration::from_secs(30);
         crate::apply::schedule::serve(listener, move |path| match path {
             "/metrics" => {
                 m.notifications(n.stats());

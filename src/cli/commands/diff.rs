@@ -19,6 +19,23 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
+    let (out, changed) = rendered(g, &a)?;
+    let code = if changed {
+        ExitCode::Differences
+    } else {
+        ExitCode::Success
+    };
+    let mut stdout = crate::cli::stdout::stdout();
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")?;
+    Ok(code)
+}
+
+/// The comparison `a` asks for, rendered as `a.output` says (what `ferry diff` prints), and
+/// whether anything changed. `ferry images update --diff` shows its commit with it.
+pub(super) fn rendered(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, bool)> {
     let key = FingerprintKey::discover(a.fingerprint_key_file.as_deref())?;
     let opts = DiffOptions {
         secret_kinds: a.secret_kinds.clone(),
@@ -31,10 +48,10 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
     };
     let envs = match &a.from {
         _ if a.against == Some(DiffAgainst::Pushed) => {
-            super::diff_pushed::against_pushed(g, &a, &opts, secrets)?
+            super::diff_pushed::against_pushed(g, a, &opts, secrets)?
         }
         _ if a.against == Some(DiffAgainst::Live) => {
-            super::diff_live::against_live(g, &a, &opts, secrets)?
+            super::diff_live::against_live(g, a, &opts, secrets)?
         }
         None => {
             let [old, new] = a.args.as_slice() else {
@@ -44,13 +61,13 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
                 );
             };
             // An `oci://` side is pulled and verified into a temporary directory first.
-            let old = super::diff_pushed::side(g, &a, old)?;
-            let new = super::diff_pushed::side(g, &a, new)?;
+            let old = super::diff_pushed::side(g, a, old)?;
+            let new = super::diff_pushed::side(g, a, new)?;
             vec![diff::diff_dirs(&old.path(), &new.path(), &opts, secrets)?]
         }
         Some(from) => diff_revisions(
             g,
-            &a,
+            a,
             from,
             (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD")),
             &opts,
@@ -77,17 +94,7 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
             c.body
         }
     };
-    let code = if report.has_changes() {
-        ExitCode::Differences
-    } else {
-        ExitCode::Success
-    };
-    let mut stdout = crate::cli::stdout::stdout();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")?;
-    Ok(code)
+    Ok((out, report.has_changes()))
 }
 
 /// Colour on a terminal, never with `NO_COLOR` set.

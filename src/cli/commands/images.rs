@@ -224,6 +224,37 @@ fn message(template: &str, plan: &Plan) -> String {
         .replace("{policies}", &policies.join(", "))
 }
 
+/// `ferry diff --from FROM (--to TO | --worktree)`, rendered as text or JSON.
+fn build_diff(
+    g: &GlobalArgs,
+    from: &str,
+    to: Option<&str>,
+    json: bool,
+) -> anyhow::Result<(String, bool)> {
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        diff: crate::cli::args::DiffArgs,
+    }
+    let mut argv = vec!["ferry images update --diff", "--from", from];
+    match to {
+        Some(to) => argv.extend(["--to", to]),
+        None => argv.push("--worktree"),
+    }
+    if json {
+        argv.extend(["--output", "json"]);
+    }
+    let a = <Only as clap::Parser>::try_parse_from(argv)
+        .context("preparing the diff of the update")?
+        .diff;
+    super::diff::rendered(g, &a).with_context(|| {
+        format!(
+            "the update is done, but its diff failed\nhint: run ferry diff --from {from} {}",
+            to.map_or("--worktree".to_string(), |t| format!("--to {t}"))
+        )
+    })
+}
+
 fn identity(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Identity>> {
     v.map(|s| Identity::parse(s).with_context(|| format!("{flag} {s:?}: write \"Name <email>\"")))
         .transpose()
@@ -278,6 +309,8 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut committed = None;
+    // The rendered per-environment diff (--diff) and whether it shows a change.
+    let mut diff: Option<(String, bool)> = None;
     if plan.changes.is_empty() {
         say(format!("{} markers, all up to date", plan.markers))?;
     } else if a.dry_run {
@@ -310,6 +343,9 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
                 "{} changes written, not committed",
                 plan.changes.len()
             ))?;
+            if a.diff {
+                diff = Some(build_diff(g, "HEAD", None, json)?);
+            }
         } else {
             let opts = CommitOptions {
                 author,
@@ -329,6 +365,9 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
                 commit::push(&root, &a.remote, &c.branch)?;
                 say(format!("pushed {} to {}", c.branch, a.remote))?;
             }
+            if a.diff {
+                diff = Some(build_diff(g, &c.parent, Some(&c.commit), json)?);
+            }
             committed = Some(c);
         }
     }
@@ -339,8 +378,16 @@ fn run_update(g: &GlobalArgs, a: ImagesUpdateArgs) -> anyhow::Result<ExitCode> {
             "markers": plan.markers,
             "dryRun": a.dry_run,
             "commit": committed,
+            "diff": diff
+                .as_ref()
+                .map(|(text, _)| serde_json::from_str::<serde_json::Value>(text))
+                .transpose()
+                .context("reading the diff's JSON")?,
         });
         crate::outln!("{}", serde_json::to_string_pretty(&v)?)?;
+    } else if let Some((text, _)) = &diff {
+        use std::io::Write as _;
+        write!(crate::cli::stdout::stdout(), "{text}")?;
     }
     Ok(ExitCode::Success)
 }

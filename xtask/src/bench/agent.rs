@@ -182,7 +182,7 @@ fn metrics(addr: &str) -> Result<BTreeMap<String, f64>> {
         .collect())
 }
 
-/// Sum and count of the reconcile-duration histogram over the syncs `which` accepts (by
+/// Sum and count of the no-change-pass histogram over the syncs `which` accepts (by
 /// name), and the number of their unchanged reconciliations.
 fn passes(m: &BTreeMap<String, f64>, which: impl Fn(&str) -> bool) -> (f64, f64, f64) {
     let pick = |metric: &str, extra: &str| -> f64 {
@@ -199,8 +199,8 @@ fn passes(m: &BTreeMap<String, f64>, which: impl Fn(&str) -> bool) -> (f64, f64,
             .sum()
     };
     (
-        pick("ferry_agent_reconcile_duration_seconds_sum", ""),
-        pick("ferry_agent_reconcile_duration_seconds_count", ""),
+        pick("ferry_agent_check_duration_seconds_sum", ""),
+        pick("ferry_agent_check_duration_seconds_count", ""),
         pick("ferry_agent_reconciliations_total", "result=\"unchanged\""),
     )
 }
@@ -254,6 +254,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     );
     let ns = format!("ferry-bench-agent-{id}");
     let result = measure(&ferry, &kubectl_bin, &kc, &work, &ns, &id);
+    if result.is_err() {
+        // What the agent said is gone with the work directory: show its end first.
+        let log = std::fs::read_to_string(work.join("agent.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!("==> the agent's log, last lines:");
+        for line in tail.iter().rev() {
+            eprintln!("    {line}");
+        }
+    }
     // Clean up whatever happened.
     let mut names = vec![ns.clone()];
     names.extend((0..=SYNCS).map(|i| format!("bench-{id}-{i:02}")));
