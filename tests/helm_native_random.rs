@@ -42,13 +42,40 @@ impl Rng {
 
 /// Strings that stress quoting and block scalars once they pass through templates.
 const STRINGS: &[&str] = &[
-    "plain", "yes", "on", "1.0", "0x1f", "~", "null", "", " lead", "a: b", "# hash", "- dash",
-    "it's", "multi\nline\n", "tab\there", "日本語", "http://x.example/a?b=c#d", "<b>&amp;</b>",
-    "{{ not a template }}", "quote\"d",
+    "plain",
+    "yes",
+    "on",
+    "1.0",
+    "0x1f",
+    "~",
+    "null",
+    "",
+    " lead",
+    "a: b",
+    "# hash",
+    "- dash",
+    "it's",
+    "multi\nline\n",
+    "tab\there",
+    "日本語",
+    "http://x.example/a?b=c#d",
+    "<b>&amp;</b>",
+    "{{ not a template }}",
+    "quote\"d",
 ];
 const KINDS: &[&str] = &[
-    "ConfigMap", "Secret", "Service", "Deployment", "ServiceAccount", "Role", "Namespace",
-    "Job", "Widget", "PodDisruptionBudget", "StatefulSet", "CronJob",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Deployment",
+    "ServiceAccount",
+    "Role",
+    "Namespace",
+    "Job",
+    "Widget",
+    "PodDisruptionBudget",
+    "StatefulSet",
+    "CronJob",
 ];
 const HOOKS: &[&str] = &[
     "pre-install",
@@ -137,7 +164,7 @@ fn data_line(rng: &mut Rng, i: usize, chart: &str) -> String {
         ),
         6 => format!("  t{i}: {{{{ tpl .Values.tplText . | quote }}}}\n"),
         7 => format!("  file{i}: {{{{ .Files.Get \"files/a.txt\" | b64enc | quote }}}}\n"),
-        8 => format!("  {{{{- (.Files.Glob \"files/*\").AsConfig | nindent 2 }}}}\n"),
+        8 => "  {{- (.Files.Glob \"files/*\").AsConfig | nindent 2 }}\n".to_string(),
         9 => format!("  kube{i}: {{{{ .Capabilities.KubeVersion.Version | quote }}}}\n"),
         10 => format!("  g{i}: {{{{ .Values.global.env | quote }}}}\n"),
         11 => format!("  c{i}: {{{{ printf \"%s-%s\" .Chart.Name .Chart.Version | quote }}}}\n"),
@@ -205,7 +232,13 @@ impl Files {
 }
 
 /// A chart's own files under `prefix` (its templates, values, files, crds).
-fn chart_files(rng: &mut Rng, files: &mut Files, prefix: &str, chart: &str, vals: &Map<String, Value>) {
+fn chart_files(
+    rng: &mut Rng,
+    files: &mut Files,
+    prefix: &str,
+    chart: &str,
+    vals: &Map<String, Value>,
+) {
     files.add(
         format!("{prefix}values.yaml"),
         serde_json::to_string_pretty(vals).expect("json"),
@@ -229,10 +262,17 @@ fn chart_files(rng: &mut Rng, files: &mut Files, prefix: &str, chart: &str, vals
         if rng.chance(10) {
             text = format!("{{{{- if .Values.flag }}}}\n{text}{{{{- end }}}}\n");
         }
-        let dir = if rng.chance(15) { "templates/sub/" } else { "templates/" };
+        let dir = if rng.chance(15) {
+            "templates/sub/"
+        } else {
+            "templates/"
+        };
         files.add(format!("{prefix}{dir}r{n}.yaml"), text);
     }
-    files.add(format!("{prefix}files/a.txt"), rng.pick(STRINGS).to_string());
+    files.add(
+        format!("{prefix}files/a.txt"),
+        rng.pick(STRINGS).to_string(),
+    );
     if rng.chance(15) {
         files.add(
             format!("{prefix}values.schema.json"),
@@ -352,7 +392,13 @@ fn write_case(rng: &mut Rng, root: &Path) -> (std::path::PathBuf, std::path::Pat
     (chart, user_file, rng.chance(50))
 }
 
-fn run_helm(helm: &Path, chart: &Path, user: &Path, crds: bool, home: &Path) -> Result<String, String> {
+fn run_helm(
+    helm: &Path,
+    chart: &Path,
+    user: &Path,
+    crds: bool,
+    home: &Path,
+) -> Result<String, String> {
     let mut cmd = Command::new(helm);
     cmd.args(["template", "rel"])
         .arg(chart)
@@ -501,7 +547,10 @@ fn duplicate_dependency_alias_is_refused_as_helm_does() {
         Err("validation: more than one dependency with name or alias \"one\"".to_string())
     );
     if let Some(helm) = common::require_tool("helm") {
-        assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);
+        assert_eq!(
+            run_helm(&helm, &chart, &user, false, &dir.path().join("h")),
+            got
+        );
     }
 }
 
@@ -551,7 +600,10 @@ fn include_of_a_missing_template_fails_as_helm_does() {
         Err("app/templates/cm.yaml:1:6\n  executing \"app/templates/cm.yaml\" at <include \"missing.tpl\" .>:\n    error calling include:\ntemplate: no template \"missing.tpl\" associated with template \"gotpl\"".to_string())
     );
     if let Some(helm) = common::require_tool("helm") {
-        assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);
+        assert_eq!(
+            run_helm(&helm, &chart, &user, false, &dir.path().join("h")),
+            got
+        );
     }
 }
 
@@ -573,10 +625,15 @@ fn yaml_errors_in_manifests_read_as_helm_words_them() {
     std::fs::write(&user, "{}").expect("write");
     let got = run_native(&chart, &user, false);
     assert!(
-        got.as_ref().is_err_and(|e| e.starts_with("YAML parse error on app/templates/a.yaml: error converting YAML to JSON: yaml: line ")),
+        got.as_ref().is_err_and(|e| e.starts_with(
+            "YAML parse error on app/templates/a.yaml: error converting YAML to JSON: yaml: line "
+        )),
         "{got:?}"
     );
     if let Some(helm) = common::require_tool("helm") {
-        assert_eq!(run_helm(&helm, &chart, &user, false, &dir.path().join("h")), got);
+        assert_eq!(
+            run_helm(&helm, &chart, &user, false, &dir.path().join("h")),
+            got
+        );
     }
 }

@@ -68,9 +68,9 @@ fn native(chart: &Path, sets: &[&str]) -> Result<String, String> {
     for s in sets {
         let (k, v) = s.split_once('=').expect("k=v");
         // `a.b=v` as `{"a": {"b": v}}`, as helm's --set-json nests dotted keys.
-        let doc = k
-            .rsplit('.')
-            .fold(v.to_string(), |inner, key| format!("{{\"{key}\": {inner}}}"));
+        let doc = k.rsplit('.').fold(v.to_string(), |inner, key| {
+            format!("{{\"{key}\": {inner}}}")
+        });
         let m = helm_native::read_values_file(doc.as_bytes(), "--set-json").expect("json");
         helm_native::merge_maps(&mut values, m);
     }
@@ -161,9 +161,19 @@ fn make_chart(root: &Path) -> std::path::PathBuf {
 const CASES: &[(&str, &[&str])] = &[
     ("valid", &[]),
     ("type_and_minimum", &["replicas=0", "port=\"80\""]),
-    ("nested_and_additional", &["image={\"repository\":\"NGINX!\",\"extra\":1,\"tag\":\"12345678901\"}"]),
+    (
+        "nested_and_additional",
+        &["image={\"repository\":\"NGINX!\",\"extra\":1,\"tag\":\"12345678901\"}"],
+    ),
     ("missing_required", &["image={\"tag\":\"x\"}"]),
-    ("enum_const_pattern", &["image.pullPolicy=\"Sometimes\"", "mode=\"slow\"", "image.repository=\"ab\""]),
+    (
+        "enum_const_pattern",
+        &[
+            "image.pullPolicy=\"Sometimes\"",
+            "mode=\"slow\"",
+            "image.repository=\"ab\"",
+        ],
+    ),
     ("numbers", &["ratio=1", "replicas=2.5", "port=70000"]),
     ("arrays", &["hosts=[]"]),
     ("arrays_unique_max", &["hosts=[\"a\",\"a\",\"b\",\"c\"]"]),
@@ -172,10 +182,19 @@ const CASES: &[(&str, &[&str])] = &[
     ("any_one_false", &["either=true", "one=\"s\"", "never=1"]),
     ("all_not_none", &["all=\"x\"", "nope=\"s\"", "none=true"]),
     ("if_then_else", &["when=\"ab\""]),
-    ("if_else_and_dependencies", &["when=true", "dep={\"a\":1,\"long_name\":2}"]),
+    (
+        "if_else_and_dependencies",
+        &["when=true", "dep={\"a\":1,\"long_name\":2}"],
+    ),
     ("big_numbers", &["replicas=-1234567.5"]),
-    ("subchart_alias", &["primary={\"size\":0,\"engine\":\"oracle\"}"]),
-    ("subchart_enabled_by_condition", &["db={\"enabled\":true,\"size\":\"big\"}"]),
+    (
+        "subchart_alias",
+        &["primary={\"size\":0,\"engine\":\"oracle\"}"],
+    ),
+    (
+        "subchart_enabled_by_condition",
+        &["db={\"enabled\":true,\"size\":\"big\"}"],
+    ),
     ("subchart_values_not_a_map", &["primary=5"]),
     ("both_charts", &["replicas=\"x\"", "primary.engine=null"]),
 ];

@@ -344,7 +344,11 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
     // Helm's Metadata.Validate: one dependency per name or alias.
     let mut keys = std::collections::BTreeSet::new();
     for d in metadata.dependencies.iter().flatten() {
-        let key = if d.alias.is_empty() { &d.name } else { &d.alias };
+        let key = if d.alias.is_empty() {
+            &d.name
+        } else {
+            &d.alias
+        };
         if !keys.insert(key.clone()) {
             return Err(Error::Chart(format!(
                 "validation: more than one dependency with name or alias {}",

@@ -260,7 +260,11 @@ mod tests {
             .collect();
         assert!(missing.is_empty(), "not registered: {missing:?}");
         let want: std::collections::BTreeSet<&str> = HELM_NAMES.split_whitespace().collect();
-        let extra: Vec<&str> = m.names().into_iter().filter(|n| !want.contains(n)).collect();
+        let extra: Vec<&str> = m
+            .names()
+            .into_iter()
+            .filter(|n| !want.contains(n))
+            .collect();
         assert!(extra.is_empty(), "registered but not helm's: {extra:?}");
     }
 }

@@ -93,11 +93,7 @@ fn go_yaml_error(e: &str) -> String {
     let Some((msg, pos)) = problem.rsplit_once(" at line ") else {
         return e.to_string();
     };
-    let Some(line) = pos
-        .split(' ')
-        .next()
-        .and_then(|l| l.parse::<usize>().ok())
-    else {
+    let Some(line) = pos.split(' ').next().and_then(|l| l.parse::<usize>().ok()) else {
         return e.to_string();
     };
     let scanner = match context {
@@ -128,13 +124,12 @@ fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String
             serde_json::Value::Null
         }
         Err(_) => {
-            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc)
-                .map_err(|e| {
-                    bad(format!(
-                        "error converting YAML to JSON: yaml: {}",
-                        go_yaml_error(&e.to_string())
-                    ))
-                })?;
+            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc).map_err(|e| {
+                bad(format!(
+                    "error converting YAML to JSON: yaml: {}",
+                    go_yaml_error(&e.to_string())
+                ))
+            })?;
             serde_json::to_value(y).map_err(|e| bad(e.to_string()))?
         }
     };
@@ -282,7 +277,9 @@ mod tests {
             "line 11: did not find expected ',' or ']'"
         );
         assert_eq!(
-            super::go_yaml_error("mapping values are not allowed in this context at line 3 column 8"),
+            super::go_yaml_error(
+                "mapping values are not allowed in this context at line 3 column 8"
+            ),
             "line 3: mapping values are not allowed in this context"
         );
     }

@@ -45,17 +45,20 @@ fn validate_one(schema: &[u8], values: &Value) -> Result<Option<String>, Error> 
     let mut compiler = boon::Compiler::new();
     compiler.use_loader(Box::new(Loader));
     let mut schemas = boon::Schemas::new();
-    let index = compiler
+    let compile_error = |e: boon::CompileError| {
+        let text = e.to_string();
+        if text.contains(super::funcs::UNSUPPORTED) {
+            Error::Unsupported(text)
+        } else {
+            Error::Render(format!("values.schema.json: {text}"))
+        }
+    };
+    compiler
         .add_resource(SCHEMA_URL, doc)
-        .and_then(|()| compiler.compile(SCHEMA_URL, &mut schemas))
-        .map_err(|e| {
-            let text = e.to_string();
-            if text.contains(super::funcs::UNSUPPORTED) {
-                Error::Unsupported(text)
-            } else {
-                Error::Render(format!("values.schema.json: {text}"))
-            }
-        })?;
+        .map_err(compile_error)?;
+    let index = compiler
+        .compile(SCHEMA_URL, &mut schemas)
+        .map_err(compile_error)?;
     match schemas.validate(values, index) {
         Ok(()) => Ok(None),
         Err(e) => {

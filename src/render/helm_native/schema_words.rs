@@ -109,8 +109,12 @@ fn kind(k: &ErrorKind) -> String {
         K::Format { got, want, err } => {
             format!("{} is not valid {want}: {err}", display(got))
         }
-        K::MinProperties { got, want } => format!("minProperties: got {}, want {}", int(*got), int(*want)),
-        K::MaxProperties { got, want } => format!("maxProperties: got {}, want {}", int(*got), int(*want)),
+        K::MinProperties { got, want } => {
+            format!("minProperties: got {}, want {}", int(*got), int(*want))
+        }
+        K::MaxProperties { got, want } => {
+            format!("maxProperties: got {}, want {}", int(*got), int(*want))
+        }
         K::AdditionalProperties { got } => {
             format!("additional properties {} not allowed", join_quoted(got))
         }
@@ -154,16 +158,12 @@ fn kind(k: &ErrorKind) -> String {
         }
         K::Minimum { got, want } => format!("minimum: got {}, want {}", float(got), float(want)),
         K::Maximum { got, want } => format!("maximum: got {}, want {}", float(got), float(want)),
-        K::ExclusiveMinimum { got, want } => format!(
-            "exclusiveMinimum: got {}, want {}",
-            float(got),
-            float(want)
-        ),
-        K::ExclusiveMaximum { got, want } => format!(
-            "exclusiveMaximum: got {}, want {}",
-            float(got),
-            float(want)
-        ),
+        K::ExclusiveMinimum { got, want } => {
+            format!("exclusiveMinimum: got {}, want {}", float(got), float(want))
+        }
+        K::ExclusiveMaximum { got, want } => {
+            format!("exclusiveMaximum: got {}, want {}", float(got), float(want))
+        }
         K::MultipleOf { got, want } => {
             format!("multipleOf: got {}, want {}", float(got), float(want))
         }
@@ -178,10 +178,7 @@ fn kind(k: &ErrorKind) -> String {
 
 /// Go's `%v` of `[]int` without the brackets.
 fn join_numbers(v: &[usize]) -> String {
-    v.iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
+    v.iter().map(usize::to_string).collect::<Vec<_>>().join(" ")
 }
 
 fn skip(e: &ValidationError) -> bool {

@@ -181,8 +181,8 @@ fn time_arg(v: &Value) -> Time {
 
 fn time_since(t: Time) -> i64 {
     let now = Time::now();
-    let d = i128::from(now.secs - t.secs) * 1_000_000_000 + i128::from(now.nanos)
-        - i128::from(t.nanos);
+    let d =
+        i128::from(now.secs - t.secs) * 1_000_000_000 + i128::from(now.nanos) - i128::from(t.nanos);
     d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
@@ -289,12 +289,10 @@ pub(crate) fn register(r: &mut Reg) {
     });
     r.fixed("toDate", &[STR, STR], |a| {
         let (l, v) = (a[0].as_str().unwrap_or(""), a[1].as_str().unwrap_or(""));
-        Ok(time_value(
-            super::timeparse::parse(l, v).unwrap_or(Time {
-                secs: ZERO_TIME_SECS,
-                nanos: 0,
-            }),
-        ))
+        Ok(time_value(super::timeparse::parse(l, v).unwrap_or(Time {
+            secs: ZERO_TIME_SECS,
+            nanos: 0,
+        })))
     });
     r.fixed("mustToDate", &[STR, STR], |a| {
         let (l, v) = (a[0].as_str().unwrap_or(""), a[1].as_str().unwrap_or(""));

@@ -148,7 +148,10 @@ mod tests {
         assert_eq!(format(-2_000_000), "-2ms");
         assert_eq!(parse("1h30m"), Ok(5_400_000_000_000));
         assert_eq!(parse("-1.5s"), Ok(-1_500_000_000));
-        assert_eq!(parse("1"), Err("time: missing unit in duration \"1\"".into()));
+        assert_eq!(
+            parse("1"),
+            Err("time: missing unit in duration \"1\"".into())
+        );
         assert_eq!(
             parse("1x"),
             Err("time: unknown unit \"x\" in duration \"1x\"".into())

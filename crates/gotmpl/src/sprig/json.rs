@@ -149,7 +149,10 @@ pub fn go_error(input: &str, e: &serde_json::Error) -> String {
             )
         }
         Some(c) if input[..at].trim().is_empty() => {
-            format!("invalid character {} looking for beginning of value", go_char(c))
+            format!(
+                "invalid character {} looking for beginning of value",
+                go_char(c)
+            )
         }
         _ => e.to_string(),
     }

@@ -37,7 +37,10 @@ fn abbreviate(s: &str, offset: i64, width: i64) -> Option<String> {
         let tail = abbreviate(&bytes(s, offset as usize, s.len()), 0, width - 3)?;
         return Some(format!("...{tail}"));
     }
-    Some(format!("...{}", bytes(s, (len - (width - 3)) as usize, s.len())))
+    Some(format!(
+        "...{}",
+        bytes(s, (len - (width - 3)) as usize, s.len())
+    ))
 }
 
 /// goutils' `WrapCustom`: wraps at spaces; long words wrap only with `long_words`.
@@ -102,7 +105,8 @@ fn is_punct(c: char) -> bool {
 
 /// xstrings' `isAlphabet`: a letter that is not a CJK ideograph.
 fn is_alphabet(c: char) -> bool {
-    c.is_alphabetic() && !matches!(c, '\u{4E00}'..='\u{9FCC}' | '\u{3400}'..='\u{4DB5}' | '\u{20000}'..='\u{2A6D6}')
+    c.is_alphabetic()
+        && !matches!(c, '\u{4E00}'..='\u{9FCC}' | '\u{3400}'..='\u{4DB5}' | '\u{20000}'..='\u{2A6D6}')
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -338,7 +342,9 @@ pub(crate) fn register(r: &mut Reg) {
         if right < 4 || left > 0 && right < 7 {
             return Ok(Value::str(&text));
         }
-        Ok(Value::str(&abbreviate(&text, left, right).unwrap_or_default()))
+        Ok(Value::str(
+            &abbreviate(&text, left, right).unwrap_or_default(),
+        ))
     });
     r.fixed("wrap", &[Int, STR], move |a| {
         Ok(Value::str(&wrap(&s(&a[1]), int(&a[0]), "", false)))

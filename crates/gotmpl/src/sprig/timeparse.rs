@@ -31,9 +31,9 @@ const DAYS: [&str; 7] = [
 
 /// Layout elements, longest first where one is a prefix of another (Go's `nextStdChunk`).
 const ELEMS: [&str; 29] = [
-    "January", "Jan", "Monday", "Mon", "MST", "2006", "Z07:00", "Z0700", "Z07", "-07:00",
-    "-0700", "-07", "002", "01", "02", "_2", "03", "04", "05", "06", "15", "PM", "pm", "1", "2",
-    "3", "4", "5", ".000",
+    "January", "Jan", "Monday", "Mon", "MST", "2006", "Z07:00", "Z0700", "Z07", "-07:00", "-0700",
+    "-07", "002", "01", "02", "_2", "03", "04", "05", "06", "15", "PM", "pm", "1", "2", "3", "4",
+    "5", ".000",
 ];
 
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -123,7 +123,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
             }),
             "Monday" | "Mon" => lookup(v, &DAYS, elem == "Mon").map(|(_, r)| r),
             "02" | "2" | "_2" => {
-                let v2 = if elem == "_2" { v.strip_prefix(' ').unwrap_or(v) } else { v };
+                let v2 = if elem == "_2" {
+                    v.strip_prefix(' ').unwrap_or(v)
+                } else {
+                    v
+                };
                 digits(v2, if elem == "02" { 2 } else { 1 }, 2).and_then(|(n, r)| {
                     day = u32::try_from(n).ok()?;
                     Some(r)
@@ -149,7 +153,9 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 sec = n;
                 // Go takes a fraction after the seconds even when the layout has none.
                 match r.strip_prefix('.') {
-                    Some(f) if f.starts_with(|c: char| c.is_ascii_digit()) && !l.starts_with('.') => {
+                    Some(f)
+                        if f.starts_with(|c: char| c.is_ascii_digit()) && !l.starts_with('.') =>
+                    {
                         let n = f.bytes().take_while(u8::is_ascii_digit).count();
                         nanos = frac_nanos(&f[..n]);
                         &f[n..]
