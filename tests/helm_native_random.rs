@@ -520,13 +520,27 @@ fn random_charts_match_helm() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A chart of `files` under a temporary directory and an empty user values file.
+fn small_chart(
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chart = dir.path().join("app");
+    for (path, text) in files {
+        let p = chart.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let user = dir.path().join("user.yaml");
+    std::fs::write(&user, "{}").expect("write");
+    (dir, chart, user)
+}
+
 /// Found by the random test (seeds 2 and 3): two dependencies under one alias. Helm refuses
 /// the chart when it loads it; native rendered it.
 #[test]
 fn duplicate_dependency_alias_is_refused_as_helm_does() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let chart = dir.path().join("app");
-    for (path, text) in [
+    let (dir, chart, user) = small_chart(&[
         (
             "Chart.yaml",
             "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n\
@@ -534,13 +548,7 @@ fn duplicate_dependency_alias_is_refused_as_helm_does() {
         ),
         ("charts/db/Chart.yaml", "apiVersion: v2\nname: db\nversion: 0.1.0\n"),
         ("charts/cache/Chart.yaml", "apiVersion: v2\nname: cache\nversion: 0.1.0\n"),
-    ] {
-        let p = chart.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    let user = dir.path().join("user.yaml");
-    std::fs::write(&user, "{}").expect("write");
+    ]);
     let got = run_native(&chart, &user, false);
     assert_eq!(
         got,
@@ -559,21 +567,13 @@ fn duplicate_dependency_alias_is_refused_as_helm_does() {
 #[test]
 #[ignore = "known difference: the engine's strings cannot hold a cut UTF-8 character yet"]
 fn byte_cut_strings_print_as_go_does() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let chart = dir.path().join("app");
-    for (path, text) in [
+    let (_dir, chart, user) = small_chart(&[
         ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
         (
             "templates/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  u: {{ \"日本語\" | trunc 5 | quote }}\n",
         ),
-    ] {
-        let p = chart.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    let user = dir.path().join("user.yaml");
-    std::fs::write(&user, "{}").expect("write");
+    ]);
     let got = run_native(&chart, &user, false).expect("renders");
     assert!(got.contains("u: \"日\\xe6\\x9c\""), "{got}");
 }
@@ -582,18 +582,10 @@ fn byte_cut_strings_print_as_go_does() {
 /// template "gotpl", and the trace ends with that message as it is.
 #[test]
 fn include_of_a_missing_template_fails_as_helm_does() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let chart = dir.path().join("app");
-    for (path, text) in [
+    let (dir, chart, user) = small_chart(&[
         ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
         ("templates/cm.yaml", "a: {{ include \"missing.tpl\" . }}\n"),
-    ] {
-        let p = chart.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    let user = dir.path().join("user.yaml");
-    std::fs::write(&user, "{}").expect("write");
+    ]);
     let got = run_native(&chart, &user, false);
     assert_eq!(
         got,
@@ -611,18 +603,10 @@ fn include_of_a_missing_template_fails_as_helm_does() {
 /// and line numbers.
 #[test]
 fn yaml_errors_in_manifests_read_as_helm_words_them() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let chart = dir.path().join("app");
-    for (path, text) in [
+    let (dir, chart, user) = small_chart(&[
         ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
         ("templates/a.yaml", "kind: A\nx: [unclosed\ny: 1\n"),
-    ] {
-        let p = chart.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    let user = dir.path().join("user.yaml");
-    std::fs::write(&user, "{}").expect("write");
+    ]);
     let got = run_native(&chart, &user, false);
     assert!(
         got.as_ref().is_err_and(|e| e.starts_with(

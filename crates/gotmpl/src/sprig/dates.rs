@@ -7,6 +7,31 @@ use crate::func::Type::Any;
 use crate::value::{Object, Value};
 use std::rc::Rc;
 
+/// Go's month and weekday names.
+pub(crate) const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+pub(crate) const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
 /// Go's `time.Time` in UTC.
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
@@ -48,29 +73,6 @@ impl Time {
 
     /// Go's `Time.Format` for the layout elements charts use.
     pub fn format(&self, layout: &str) -> String {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        const DAYS: [&str; 7] = [
-            "Sunday",
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-        ];
         let (y, mo, d, h, mi, s, wd, yd) = self.civil();
         let mut out = String::new();
         let mut rest = layout;

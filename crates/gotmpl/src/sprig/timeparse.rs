@@ -3,31 +3,7 @@
 //! offset in the input is applied and the time kept in UTC (ferry renders in UTC; Go would
 //! keep the offset for printing).
 
-use super::dates::Time;
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+use super::dates::{Time, DAYS, MONTHS};
 
 /// Layout elements, longest first where one is a prefix of another (Go's `nextStdChunk`).
 const ELEMS: [&str; 29] = [
