@@ -254,6 +254,23 @@ const CASES: &[Case] = &[
             )
         },
         args: &[],
+        expect: &[
+            "podinfo",
+            "native helm: execution error at (podinfo/templates/boom.yaml:1:3)",
+            "the boom value is required",
+        ],
+        untouched: BOTH,
+    },
+    Case {
+        name: "template error, through the helm binary",
+        setup: |r| {
+            write(
+                r,
+                "charts/podinfo/templates/boom.yaml",
+                "{{ fail \"the boom value is required\" }}\n",
+            )
+        },
+        args: &["--renderer", "binary"],
         expect: &["podinfo", "helm failed", "the boom value is required"],
         untouched: BOTH,
     },
@@ -615,6 +632,13 @@ const HARDEN_B_CASES: &[Case] = &[
         name: "a chart failing with the base64 of a decrypted value",
         setup: |r| secret_values(r, "{{ fail (.Values.dbPassword | b64enc) }}\n"),
         args: &[],
+        expect: &["native helm: execution error", "<redacted>"],
+        untouched: BOTH,
+    },
+    Case {
+        name: "the helm binary failing with the base64 of a decrypted value",
+        setup: |r| secret_values(r, "{{ fail (.Values.dbPassword | b64enc) }}\n"),
+        args: &["--renderer", "binary"],
         expect: &["helm failed", "<redacted>"],
         untouched: BOTH,
     },

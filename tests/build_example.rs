@@ -502,7 +502,7 @@ fn switch_to_native(
     cache: &Path,
     first: &[&str],
     change: (&str, &str),
-    app: &str,
+    apps: &[&str],
     env: &[(&str, &Path)],
 ) -> Vec<(String, Vec<u8>)> {
     let mut args = vec!["--out", "out-binary"];
@@ -511,22 +511,25 @@ fn switch_to_native(
     edit(&r.join("ferry.yaml"), change.0, change.1);
     common::commit_all(r, "native renderer");
     let report = build_json_env(r, cache, &["--out", "out-native"], env);
+    let apps: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
     assert_eq!(
         rendered(&report),
         [
-            ("prod".to_string(), vec![app.to_string()]),
-            ("staging".to_string(), vec![app.to_string()])
+            ("prod".to_string(), apps.clone()),
+            ("staging".to_string(), apps.clone())
         ]
     );
     let binary = objects_only(&r.join("out-binary"));
-    assert!(binary.iter().any(|(p, _)| p.contains(app)));
     assert_eq!(binary, objects_only(&r.join("out-native")));
     let index: Value = serde_json::from_slice(
         &std::fs::read(r.join("out-native/prod/index.json")).expect("index"),
     )
     .expect("json");
-    let renderer = index["apps"][app]["renderer"].as_str().unwrap_or("");
-    assert!(renderer.starts_with("ferry-native"), "{renderer}");
+    for app in &apps {
+        assert!(binary.iter().any(|(p, _)| p.contains(app.as_str())));
+        let renderer = index["apps"][app]["renderer"].as_str().unwrap_or("");
+        assert!(renderer.starts_with("ferry-native"), "{renderer}");
+    }
     binary
 }
 
@@ -546,7 +549,8 @@ fn native_renderer_writes_the_same_out_as_the_binary() {
             "kubeVersion: \"1.31.0\"",
             "kubeVersion: \"1.31.0\"\nrenderer: native",
         ),
-        "frontend",
+        // The pipeline's `renderer` covers helm and kustomize apps.
+        &["frontend", "podinfo"],
         &[],
     );
     // --renderer on the command line wins over ferry.yaml: the binary's renders of the first
@@ -568,23 +572,67 @@ fn native_helm_writes_the_same_out_as_the_binary() {
     let repo = common::example_repo();
     let r = repo.path();
     let cache = tempfile::tempdir().expect("tempdir");
+    edit(
+        &r.join("ferry.yaml"),
+        "    namespace: podinfo\n    helm:",
+        "    namespace: podinfo\n    renderer: binary\n    helm:",
+    );
+    common::commit_all(r, "podinfo through helm");
     // No helm binary in reach for the native build: the native renderer needs none.
     let no_helm = r.join("no-such-helm");
     switch_to_native(
         r,
         cache.path(),
         &[],
-        (
-            "    namespace: podinfo\n    helm:",
-            "    namespace: podinfo\n    renderer: native\n    helm:",
-        ),
-        "podinfo",
+        ("    renderer: binary\n", "    renderer: native\n"),
+        &["podinfo"],
         &[("FERRY_HELM", no_helm.as_path())],
     );
 }
 
+/// The default (`auto`) renders the example's chart natively: with no helm and no kubectl
+/// anywhere, the build writes what `--renderer binary` writes, and the index names the
+/// native renderer.
 #[test]
-fn build_compare_reports_each_kustomize_root() {
+fn the_example_builds_with_no_binary_at_all() {
+    if !tools_present() {
+        return;
+    }
+    let repo = common::example_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let report = build_json_env(
+        r,
+        cache.path(),
+        &["--out", "out-nobin"],
+        &[("PATH", empty.path())],
+    );
+    assert!(
+        report["environments"][0]["objects"].as_u64() > Some(3),
+        "{report}"
+    );
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(r.join("out-nobin/prod/index.json")).expect("index"))
+            .expect("json");
+    let renderer = index["apps"]["podinfo"]["renderer"].as_str().unwrap_or("");
+    assert!(
+        renderer.starts_with("auto: ferry-native") && renderer.ends_with("| no binary"),
+        "{renderer}"
+    );
+    build_json(
+        r,
+        cache.path(),
+        &["--out", "out-binary", "--renderer", "binary"],
+    );
+    assert_eq!(
+        objects_only(&r.join("out-nobin")),
+        objects_only(&r.join("out-binary"))
+    );
+}
+
+#[test]
+fn build_compare_reports_each_helm_app_and_kustomize_root() {
     if !tools_present() {
         return;
     }
@@ -600,6 +648,15 @@ fn build_compare_reports_each_kustomize_root() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("prod/frontend (apps/frontend/overlays/prod): same"));
     assert!(stdout.contains("2 of 2 kustomize roots render identically"));
+    // The chart's test hook draws a random name; the build leaves it out, and so does this.
+    assert!(
+        stdout.contains("prod/podinfo (charts/podinfo): same"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 of 2 helm apps render identically"),
+        "{stdout}"
+    );
     assert!(
         !repo.path().join("out").exists(),
         "--compare writes nothing"
@@ -640,6 +697,19 @@ fn bad_renderer_values_name_key_and_line() {
         assert!(stderr.contains(want), "want {want:?} in:\n{stderr}");
         assert!(located.is_match(&stderr), "no line in {stderr}");
     }
+}
+
+/// `ferry build` with nothing on PATH (no helm, no kubectl), which must fail: its stderr.
+fn failing_build_without_binaries(r: &Path) -> String {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = common::ferry(empty.path())
+        .args(["build", "-o", "out-nobin", "-C"])
+        .arg(r)
+        .env("PATH", empty.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -689,18 +759,73 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
 
     // Without any binary the supported root still renders (natively); the other one is an
     // error that names the field and what to do.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
-        .args(["build", "-o", "out-nobin", "-C"])
-        .arg(r)
-        .env("PATH", empty.path())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing_build_without_binaries(r);
     assert!(err.contains("buildMetadata"), "{err}");
     assert!(
         !err.contains("dev/plain"),
         "the supported root rendered: {err}"
+    );
+}
+
+#[test]
+fn auto_renders_charts_natively_and_hands_unsupported_features_to_helm() {
+    if common::require_tool("helm").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let r = tmp.path();
+    let cm = |name: &str, value: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
+    };
+    for (chart, value) in [
+        ("plain", "{{ .Values.v | quote }}"),
+        // `htpasswd` is one of the functions the native renderer does not have yet.
+        ("hashed", "{{ htpasswd \"u\" \"p\" | len | quote }}"),
+    ] {
+        std::fs::create_dir_all(r.join(chart).join("templates")).expect("mkdir");
+        std::fs::write(
+            r.join(chart).join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\n"),
+        )
+        .expect("write");
+        std::fs::write(r.join(chart).join("values.yaml"), "v: one\n").expect("write");
+        std::fs::write(r.join(chart).join("templates/cm.yaml"), cm(chart, value)).expect("write");
+    }
+    std::fs::write(
+        r.join("ferry.yaml"),
+        "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  dev: {}\napps:\n  plain:\n    namespace: a\n    helm: {chart: plain}\n  hashed:\n    namespace: b\n    helm: {chart: hashed}\n",
+    )
+    .expect("write");
+    common::git(r, &["init", "-q", "-b", "main"]);
+    common::commit_all(r, "two charts");
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    // With helm: the chart native refuses goes to helm; the other renders natively. The
+    // fingerprint (the cache key's) names both renderers.
+    let report = build_json(r, cache.path(), &[]);
+    assert_eq!(report["environments"][0]["objects"], 2, "{report}");
+    let hashed =
+        std::fs::read_to_string(r.join("out/dev/hashed/configmap_b_hashed.yaml")).expect("written");
+    assert!(hashed.contains("k: \"62\""), "{hashed}");
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(r.join("out/dev/index.json")).expect("index"),
+    )
+    .expect("json");
+    let fingerprint = index["apps"]["plain"]["renderer"].as_str().unwrap_or("");
+    assert!(
+        fingerprint.starts_with("auto: ferry-native") && fingerprint.contains("| helm v4"),
+        "{index}"
+    );
+
+    // Without helm the supported chart still renders; the other is an error naming the
+    // function it lacks and what to do.
+    let err = failing_build_without_binaries(r);
+    assert!(
+        err.contains("dev/hashed") && err.contains("`htpasswd`") && err.contains("install helm"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("dev/plain"),
+        "the supported chart rendered: {err}"
     );
 }

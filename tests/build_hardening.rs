@@ -174,7 +174,7 @@ fn ctrl_c_during_a_build_removes_its_temporaries_and_the_next_build_sweeps_stale
     );
     let cache = tempfile::tempdir().expect("tempdir");
     let child = common::ferry(cache.path())
-        .args(["build", "-q", "-C"])
+        .args(["build", "-q", "--renderer", "binary", "-C"])
         .arg(r)
         .arg("--helm")
         .arg(&slow_helm)
@@ -434,18 +434,20 @@ fn renderer_errors_redact_every_encoding_of_a_decrypted_value() {
     );
     let r = repo.path();
     let cache = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(cache.path())
-        .args(["build", "-C"])
-        .arg(r)
-        .output()
-        .expect("runs");
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("plain=<redacted> b64=<redacted> hex=<redacted> url=<redacted>"),
-        "{err}"
-    );
-    assert_no_leak(r, &err);
+    for renderer in ["native", "binary"] {
+        let out = common::ferry(cache.path())
+            .args(["build", "--renderer", renderer, "-C"])
+            .arg(r)
+            .output()
+            .expect("runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("plain=<redacted> b64=<redacted> hex=<redacted> url=<redacted>"),
+            "{renderer}: {err}"
+        );
+        assert_no_leak(r, &err);
+    }
 }
 
 // ---- item 13: inline values past the argument limit ----
@@ -483,25 +485,29 @@ fn sixty_thousand_inline_set_values_reach_helm_through_a_file() {
     common::commit_all(r, "many values");
     let tmp = tempfile::tempdir().expect("tempdir");
     let cache = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(cache.path())
-        .args(["build", "-q", "-C"])
-        .arg(r)
-        .env("TMPDIR", tmp.path())
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let cm = std::fs::read_to_string(r.join("out/prod/web/configmap_web_web.yaml")).expect("cm");
-    assert!(
-        cm.contains("count: \"60000\"") && cm.contains("last: \"59999\""),
-        "{cm}"
-    );
-    // An empty map set inline merges into the chart's map, as `--set-json empty={}` does.
-    assert!(cm.contains("empty: '{\"a\":1}'"), "{cm}");
-    assert_eq!(
-        dot_entries(tmp.path()),
-        Vec::<String>::new(),
-        "the values file is removed"
-    );
+    // The binary gets them in a file; native merges them in memory, with the same result.
+    for renderer in ["binary", "native"] {
+        let out = common::ferry(cache.path())
+            .args(["build", "-q", "--renderer", renderer, "-C"])
+            .arg(r)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{renderer}: {}", stderr(&out));
+        let cm =
+            std::fs::read_to_string(r.join("out/prod/web/configmap_web_web.yaml")).expect("cm");
+        assert!(
+            cm.contains("count: \"60000\"") && cm.contains("last: \"59999\""),
+            "{renderer}: {cm}"
+        );
+        // An empty map set inline merges into the chart's map, as `--set-json empty={}` does.
+        assert!(cm.contains("empty: '{\"a\":1}'"), "{renderer}: {cm}");
+        assert_eq!(
+            dot_entries(tmp.path()),
+            Vec::<String>::new(),
+            "the values file is removed"
+        );
+    }
 }
 
 // ---- item 22: a missing tool is said once ----

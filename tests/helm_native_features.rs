@@ -254,7 +254,14 @@ fn render_helm_flags_match_with_both_renderers() {
             let out = common::ferry(&cache)
                 .args(["render", "helm", "rel"])
                 .arg(&chart)
-                .args(["-n", "ns", "--set", "replicas=4", "--renderer", renderer])
+                .args([
+                    "-n",
+                    "ns",
+                    "--set-json",
+                    "replicas=4",
+                    "--renderer",
+                    renderer,
+                ])
                 .args(flags)
                 .output()
                 .expect("ferry runs");

@@ -135,6 +135,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn build(root: &Path, ci_key: &Path) -> std::process::Output {
+    build_with(root, ci_key, "auto")
+}
+
+/// [`build`] with `--renderer`.
+fn build_with(root: &Path, ci_key: &Path, renderer: &str) -> std::process::Output {
     let mut cmd = assert_cmd::Command::cargo_bin("ferry").expect("bin");
     if let Some(h) = tool("helm") {
         cmd.env("FERRY_HELM", h);
@@ -142,7 +147,7 @@ fn build(root: &Path, ci_key: &Path) -> std::process::Output {
     if let Some(k) = tool("kubectl") {
         cmd.env("FERRY_KUSTOMIZE", k);
     }
-    cmd.args(["build", "--worktree", "-C"])
+    cmd.args(["build", "--worktree", "--renderer", renderer, "-C"])
         .arg(root)
         .env("SOPS_AGE_KEY_FILE", ci_key)
         .env_remove("SOPS_AGE_KEY")
@@ -155,6 +160,16 @@ fn build(root: &Path, ci_key: &Path) -> std::process::Output {
 
 #[test]
 fn build_seals_every_secret_and_leaks_nothing() {
+    seals_every_secret_and_leaks_nothing("auto");
+}
+
+/// The same through the binaries: helm reads the decrypted values through a pipe.
+#[test]
+fn build_with_the_binaries_seals_every_secret_and_leaks_nothing() {
+    seals_every_secret_and_leaks_nothing("binary");
+}
+
+fn seals_every_secret_and_leaks_nothing(renderer: &str) {
     for t in ["helm", "kubectl", "sops"] {
         if tool(t).is_none() {
             eprintln!("SKIP: `{t}` not found on PATH or in ~/.cache/gitops-peers/bin");
@@ -168,7 +183,7 @@ fn build_seals_every_secret_and_leaks_nothing() {
     let ci_file = dir.path().join("ci.txt");
     std::fs::write(&ci_file, &ci.text).expect("write");
 
-    let first = build(&root, &ci_file);
+    let first = build_with(&root, &ci_file, renderer);
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&first.stdout),
@@ -257,7 +272,7 @@ fn build_seals_every_secret_and_leaks_nothing() {
     );
 
     // Sealing is stable: a second build writes the same bytes.
-    let second = build(&root, &ci_file);
+    let second = build_with(&root, &ci_file, renderer);
     assert!(
         second.status.success(),
         "{}",

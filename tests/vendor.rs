@@ -1,11 +1,13 @@
-//! `ferry vendor` against real sources: a chart pushed to a real OCI registry (CNCF
-//! distribution) and a chart in a Helm repository served over HTTP on loopback. After vendoring,
-//! `ferry build` needs neither: it builds with both stopped.
+//! `ferry vendor` against real sources, with no helm on its PATH: a chart pushed with `helm
+//! push` to a real OCI registry (CNCF distribution) that asks for a password (found in Docker's
+//! config), and a chart in a Helm repository (`helm package` + `helm repo index`) served over
+//! HTTP on loopback behind basic auth. After vendoring, `ferry build` needs neither: it builds
+//! with both stopped.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
 struct Registry {
     dir: tempfile::TempDir,
@@ -14,7 +16,7 @@ struct Registry {
 }
 
 impl Registry {
-    fn start() -> Option<Registry> {
+    fn start(htpasswd: Option<&str>) -> Option<Registry> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/registry.sh");
         if !script.is_file() || common::require_tool("docker-registry").is_none() {
             if common::peers_required() {
@@ -24,10 +26,12 @@ impl Registry {
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(dir.path())
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).arg("start").arg(dir.path());
+        if let Some(h) = htpasswd {
+            cmd.args(["--htpasswd", h]);
+        }
+        let out = cmd
             .env("PATH", common::test_path())
             .output()
             .expect("registry.sh");
@@ -51,50 +55,81 @@ impl Drop for Registry {
     }
 }
 
-/// A Helm repository: `helm repo index` output served by Python's http.server on loopback.
+/// A Helm repository: `helm repo index` output served from a directory by a small HTTP/1.0
+/// server on loopback that answers 401 without the right basic auth.
 struct HttpRepo {
-    child: Child,
     url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Requests seen: `(path, authorized)`.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
 }
 
 impl HttpRepo {
-    fn start(dir: &Path) -> HttpRepo {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 http.server");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+    fn start(dir: &Path, user: &str, password: &str) -> HttpRepo {
+        use base64::Engine;
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let want = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (dir, stop2, seen2) = (dir.to_path_buf(), stop.clone(), seen.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                };
+                conn.set_nonblocking(false).expect("blocking");
+                let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                let mut line = String::new();
+                reader.read_line(&mut line).expect("request line");
+                let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+                let mut authorized = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("authorization") && v.trim() == want {
+                            authorized = true;
+                        }
+                    }
+                }
+                seen2.lock().expect("lock").push((path.clone(), authorized));
+                let file = dir.join(path.trim_start_matches('/'));
+                let (status, body) = if !authorized {
+                    ("401 Unauthorized", b"no".to_vec())
+                } else {
+                    match std::fs::read(&file) {
+                        Ok(b) => ("200 OK", b),
+                        Err(_) => ("404 Not Found", b"missing".to_vec()),
+                    }
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.0 {status}\r\nContent-Length: {}\r\nWWW-Authenticate: Basic realm=\"charts\"\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(&body);
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        });
         HttpRepo {
-            child,
             url: format!("http://127.0.0.1:{port}"),
+            stop,
+            seen,
         }
     }
 }
 
 impl Drop for HttpRepo {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -115,14 +150,31 @@ fn helm(args: &[&str], cwd: &Path, home: &Path) {
     );
 }
 
+/// ferry with no helm on its PATH, Docker's config in `home/docker` and the repository's
+/// credentials in FERRY_REPO_CREDS.
 fn ferry_in(repo: &Path, cache: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    ferry_creds(repo, cache, home, args, REPO_CREDS)
+}
+
+const REPO_CREDS: &str = "bob:hunter22";
+
+fn ferry_creds(
+    repo: &Path,
+    cache: &Path,
+    home: &Path,
+    args: &[&str],
+    creds: &str,
+) -> std::process::Output {
+    let empty = home.join("empty-bin");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let host = std::fs::read_to_string(home.join("repo-host")).unwrap_or_default();
     common::ferry(cache)
         .arg("-C")
         .arg(repo)
         .args(args)
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
+        .env("PATH", &empty)
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env("FERRY_REPO_CREDS", format!("{host}={creds}"))
         .output()
         .expect("ferry")
 }
@@ -132,7 +184,7 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
     if common::require_tool("helm").is_none() {
         return;
     }
-    let Some(registry) = Registry::start() else {
+    let Some(registry) = Registry::start(Some("alice:s3cret")) else {
         return;
     };
     let home = tempfile::tempdir().expect("tempdir");
@@ -162,12 +214,33 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
             tgz.to_str().expect("utf-8"),
             &format!("oci://{}/charts", registry.addr),
             "--plain-http",
+            "--username",
+            "alice",
+            "--password",
+            "s3cret",
         ],
         charts.path(),
         home.path(),
     );
     helm(&["repo", "index", "pkg"], charts.path(), home.path());
-    let http = HttpRepo::start(&charts.path().join("pkg"));
+    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
+    let http = HttpRepo::start(&charts.path().join("pkg"), user, password);
+    std::fs::write(
+        home.path().join("repo-host"),
+        http.url.trim_start_matches("http://"),
+    )
+    .expect("write");
+    // The registry's password, where Docker (and ferry) keep it.
+    std::fs::create_dir_all(home.path().join("docker")).expect("mkdir");
+    std::fs::write(
+        home.path().join("docker/config.json"),
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
+            registry.addr,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
+        ),
+    )
+    .expect("write");
 
     let repo = tempfile::tempdir().expect("tempdir");
     let r = repo.path();
@@ -193,6 +266,13 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
     let out = ferry_in(r, cache.path(), home.path(), &["vendor", "--offline"]);
     assert_eq!(out.status.code(), Some(2), "--offline refuses to fetch");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--offline"));
+
+    // A wrong password for the repository: helm's 401, and what to do.
+    let out = ferry_creds(r, cache.path(), home.path(), &["vendor"], "bob:wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("401") && err.contains("--repo-creds"), "{err}");
+    assert!(!err.contains("wrong"), "the password is never shown: {err}");
 
     let out = ferry_in(
         r,
@@ -222,6 +302,13 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
         lock.matches(&digest).count(),
         2,
         "both pins are the archive's digest:\n{lock}"
+    );
+
+    let seen = http.seen.lock().expect("lock").clone();
+    assert!(
+        seen.iter().any(|(p, ok)| p == "/index.yaml" && *ok)
+            && seen.iter().any(|(p, ok)| p.ends_with(".tgz") && *ok),
+        "the index and the archive were fetched with the repository's password: {seen:?}"
     );
 
     // A second run fetches nothing, even offline.

@@ -195,6 +195,7 @@ impl Metrics {
     pub fn remove(&self, sync: &str) {
         let l = sync_labels(sync);
         self.duration.remove(&l);
+        self.check.remove(&l);
         self.last_success.remove(&l);
         self.applied.remove(&l);
         self.pruned.remove(&l);

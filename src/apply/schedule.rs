@@ -90,10 +90,25 @@ pub fn serve_health(listener: TcpListener, health: Arc<LoopHealth>, stale: Durat
 pub fn serve(listener: TcpListener, answer: impl Fn(&str) -> Answer + Send + 'static) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            // A client that never finishes its request must not hold the only thread.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let mut line = String::new();
             let mut reader = BufReader::new(&stream);
             if reader.read_line(&mut line).is_err() {
                 continue;
+            }
+            // Read the headers to their end: closing with request bytes unread makes the
+            // kernel reset the connection, and the client (a Prometheus scrape) loses the
+            // answer.
+            let mut header = String::new();
+            let mut read = 0;
+            while read < 64 * 1024 {
+                header.clear();
+                match reader.read_line(&mut header) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if header.trim_end().is_empty() => break,
+                    Ok(n) => read += n,
+                }
             }
             let path = line.split_whitespace().nth(1).unwrap_or("/");
             let (code, content_type, body) = answer(path);
@@ -163,5 +178,28 @@ mod tests {
         h.record(true);
         assert_eq!(h.answer("/readyz", stale).0, 200);
         assert_eq!(h.answer("/other", stale).0, 404);
+    }
+
+    #[test]
+    fn a_request_sent_in_pieces_gets_the_whole_answer() {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let body = "x".repeat(1 << 20);
+        let answer = body.clone();
+        serve(listener, move |_| (200, "text/plain", answer.clone()));
+        for _ in 0..5 {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            // The headers arrive after the server could have answered the request line.
+            s.write_all(b"GET /metrics HTTP/1.1\r\n").expect("write");
+            std::thread::sleep(Duration::from_millis(50));
+            s.write_all(b"Host: x\r\nAccept: */*\r\n\r\n")
+                .expect("write");
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).expect("the whole answer, no reset");
+            let text = String::from_utf8(got).expect("utf8");
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{}", &text[..40]);
+            assert!(text.ends_with(&body), "the body arrived whole");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! One (environment, app) pair: locate inputs, reuse or render, parse into objects.
 
 use super::BuildContext;
-use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedSource};
+use crate::config::{ChartRef, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource};
 use crate::manifest::{parse_rendered, Object, ObjectError, YamlError};
 use crate::render::{
     input_digests, AutoHelmRenderer, AutoKustomizeRenderer, ChartLocation, HelmRenderer,
@@ -114,6 +114,7 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
         ResolvedSource::Helm(h) => {
             !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty()
         }
+        ResolvedSource::Flux(f) => !f.rendered.disclosed().is_empty(),
         _ => false,
     };
     Ok(Prepared {
@@ -140,7 +141,18 @@ pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
         app: &p.app,
         chart: p.chart.as_ref(),
     };
-    let text = p.renderer.render(&req).map_err(|e| Arc::new(e.into()))?;
+    let mut text = p.renderer.render(&req).map_err(|e| Arc::new(e.into()))?;
+    if let ResolvedSource::Helm(ResolvedHelm {
+        post_render: Some(post),
+        ..
+    }) = &p.app.source
+    {
+        text = crate::flux::postrender::apply(&text, post).map_err(|e| {
+            Arc::new(PairErrorKind::Render(RenderError::Invalid(format!(
+                "HelmRelease post-render: {e}"
+            ))))
+        })?;
+    }
     // Output that read decrypted values, or holds a plaintext Secret, never reaches the cache
     // on disk.
     if !p.sensitive && !crate::secrets::build::holds_plaintext_secret(&text, &ctx.pipeline.seal) {
@@ -225,6 +237,7 @@ fn renderer_for(
             tool: ctx.tools.kustomize.clone()?,
         }),
         ResolvedSource::Plain { .. } => Box::new(PlainRenderer),
+        ResolvedSource::Flux(_) => Box::new(crate::flux::FluxRenderer),
     })
 }
 fn cache_key(

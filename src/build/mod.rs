@@ -9,7 +9,7 @@ mod job;
 mod output;
 mod postprocess;
 
-pub use compare::{compare_kustomize, Outcome as CompareOutcome, Row as CompareRow};
+pub use compare::{compare_renderers, Outcome as CompareOutcome, Row as CompareRow};
 pub use job::{PairError, PairErrorKind, PairResult};
 pub use output::{
     object_file_name, Index, IndexApp, IndexObject, IndexSource, OutputError, INDEX_FILE,
@@ -33,7 +33,7 @@ pub struct BuildOptions {
     pub jobs: Option<usize>,
     /// Where `<env>/` directories are written.
     pub out_dir: PathBuf,
-    /// Renders every kustomize app this way, whatever `ferry.yaml` says.
+    /// Renders every helm and kustomize app this way, whatever `ferry.yaml` says.
     pub renderer: Option<RendererChoice>,
 }
 
@@ -203,6 +203,19 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<BuildReport, BuildError> {
     let envs = select_environments(ctx.pipeline, &opts.environments)?;
+    let pairs = resolve(ctx.pipeline, &envs);
+    build_pairs(ctx, opts, &envs, pairs, progress)
+}
+
+/// Builds `envs` from pairs resolved by the caller (`ferry.yaml`'s apps, or the units of a
+/// Flux repository): the same locking, cache, sealing and atomic output for both.
+pub fn build_pairs(
+    ctx: &BuildContext<'_>,
+    opts: &BuildOptions,
+    envs: &[String],
+    mut pairs: Vec<crate::config::ResolvedApp>,
+    progress: &dyn Progress,
+) -> Result<BuildReport, BuildError> {
     // One build at a time per out/; with the lock held, whatever a killed build left in out/
     // (and checkouts of ferry processes that are gone) can be removed.
     let _lock = output::lock_out_dir(&opts.out_dir, |m| progress.waiting(m))?;
@@ -210,11 +223,12 @@ pub fn build(
     for what in ["checkout", "set"] {
         crate::tempfiles::sweep_stale(&std::env::temp_dir(), what);
     }
-    let mut pairs = resolve(ctx.pipeline, &envs);
     if let Some(choice) = opts.renderer {
         for p in &mut pairs {
-            if let ResolvedSource::Kustomize { renderer, .. } = &mut p.source {
-                *renderer = choice;
+            match &mut p.source {
+                ResolvedSource::Kustomize { renderer, .. } => *renderer = choice,
+                ResolvedSource::Helm(h) => h.renderer = choice,
+                ResolvedSource::Plain { .. } | ResolvedSource::Flux(_) => {}
             }
         }
     }
@@ -238,7 +252,7 @@ pub fn build(
     let mut restamped: BTreeMap<&str, EnvReport> = BTreeMap::new();
     // The intact previous output of environments to rewrite: its unchanged files are kept.
     let mut previous: BTreeMap<&str, output::Index> = BTreeMap::new();
-    for env in &envs {
+    for env in envs {
         let mine: Vec<&Result<job::Prepared, PairError>> =
             prepared.iter().filter(|p| pair_env(p) == env).collect();
         if mine.iter().any(|p| p.is_err()) {

@@ -112,14 +112,15 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `--renderer`: how kustomize (and, for `render helm`, helm) apps render.
+/// `--renderer`: how helm and kustomize apps render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
     /// Native, falling back to the binary for fields native does not support yet (the default).
     Auto,
-    /// ferry's own kustomize, byte-identical to kubectl kustomize v5.7.1; no binary needed.
+    /// ferry's own helm and kustomize, byte-identical to helm v4.1.4 and kubectl kustomize
+    /// v5.7.1; no binary needed.
     Native,
-    /// `kubectl kustomize` or `kustomize build`.
+    /// `helm template`, `kubectl kustomize` or `kustomize build`.
     Binary,
 }
 
@@ -166,13 +167,26 @@ pub struct BuildArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
-    /// Render every kustomize app this way, overriding `renderer` in ferry.yaml.
+    /// Render every helm and kustomize app this way, overriding `renderer` in ferry.yaml.
     #[arg(long, value_enum, value_name = "HOW")]
     pub renderer: Option<RendererArg>,
-    /// Write nothing: render every kustomize app natively and with the binary and report the
-    /// first differing line of each (exit status 1 on any difference).
+    /// Write nothing: render every helm and kustomize app natively and with the binary and
+    /// report the first differing line of each (exit status 1 on any difference).
     #[arg(long, conflicts_with = "renderer")]
     pub compare: bool,
+    /// Build an existing Flux repository, no ferry.yaml needed: ROOT holds the cluster roots
+    /// (default `clusters`, Flux's bootstrap layout) or is one; ENV then names clusters. Each
+    /// cluster's Kustomizations are followed from its root and written to out/<cluster>/.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "clusters", conflicts_with = "compare")]
+    pub flux: Option<String>,
+    /// With --flux: a variable that is not set is an error in postBuild substitution, as with
+    /// kustomize-controller's `StrictPostBuildSubstitutions` feature gate.
+    #[arg(long, requires = "flux")]
+    pub strict_substitution: bool,
+    /// With --flux: a Git URL that is this repository, so GitRepositories with that URL map
+    /// to the commit being built (repeatable).
+    #[arg(long = "source-url", value_name = "URL", requires = "flux")]
+    pub source_urls: Vec<String>,
     #[command(flatten)]
     pub tools: ToolArgs,
 }
@@ -187,7 +201,7 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum RenderCommand {
     /// `helm template` with the same flags.
-    Helm(RenderHelmArgs),
+    Helm(Box<RenderHelmArgs>),
     /// `kubectl kustomize DIR`.
     Kustomize(RenderKustomizeArgs),
 }
@@ -202,14 +216,25 @@ pub struct RenderHelmArgs {
     /// Values files, in order.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<String>,
-    /// `key=value` (value typed like helm does: numbers, booleans, null).
+    /// `key=value`, typed as helm types it (integers, booleans, null; `{a,b}` lists,
+    /// `a[0].b` paths, `\,` and `\.` escapes).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// `key=json`.
+    /// `key=value` with every value a string.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// `key=path`: the value is the file's content.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// `key=json`, or a JSON object merged over the values.
     #[arg(long = "set-json", value_name = "KEY=JSON")]
     pub set_json: Vec<String>,
-    #[arg(long, default_value = "1.31.0")]
-    pub kube_version: String,
+    /// `key=value` with the whole rest of the argument as one string.
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+    /// `.Capabilities.KubeVersion` [default: helm's, v1.35.0 for helm 4.1.4].
+    #[arg(long)]
+    pub kube_version: Option<String>,
     #[arg(short = 'a', long = "api-versions", value_name = "GROUP/VERSION")]
     pub api_versions: Vec<String>,
     #[arg(long = "include-crds")]
@@ -223,9 +248,26 @@ pub struct RenderHelmArgs {
     /// Render as an upgrade (`.Release.IsUpgrade` true, `IsInstall` false).
     #[arg(long = "is-upgrade")]
     pub is_upgrade: bool,
+    /// Only the documents of these templates (`templates/x.yaml`, globs allowed).
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// A Go template (with Sprig) that names the release, instead of NAME.
+    #[arg(long = "name-template", value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
+    /// Write each template's documents to DIR/<chart>/templates/... instead of stdout.
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<String>,
+    /// With --output-dir: put the files under DIR/<release>/.
+    #[arg(long = "release-name")]
+    pub release_name_dir: bool,
+    /// Skip values.schema.json validation.
+    #[arg(long = "skip-schema-validation")]
+    pub skip_schema_validation: bool,
+    #[command(flatten)]
+    pub helm_compat: HelmCompatArgs,
     /// How to render: `native` is ferry's own `helm template` (helm v4.1.4's output, no binary
-    /// needed), `binary` runs helm, `auto` runs helm when it is found and native otherwise
-    /// [default: auto].
+    /// needed), `binary` runs helm, `auto` renders natively and runs helm only for a chart
+    /// that needs a feature native lacks [default: auto].
     #[arg(long, value_enum, value_name = "HOW")]
     pub renderer: Option<RendererArg>,
     /// Render with helm and natively, print whether they agree or the first differing line,
@@ -234,6 +276,124 @@ pub struct RenderHelmArgs {
     pub compare: bool,
     #[command(flatten)]
     pub tools: ToolArgs,
+}
+
+/// `helm template` flags that change nothing in its output (accepted, as helm accepts them)
+/// or that need a cluster or the network (refused, naming the flag and why).
+#[derive(Debug, Args, Default)]
+pub struct HelmCompatArgs {
+    /// Accepted for helm compatibility; no effect on a render.
+    #[arg(short = 'g', long = "generate-name", hide = true)]
+    pub generate_name: bool,
+    #[arg(long = "create-namespace", hide = true)]
+    pub create_namespace: bool,
+    #[arg(long, hide = true)]
+    pub description: Option<String>,
+    #[arg(short = 'l', long, hide = true)]
+    pub labels: Vec<String>,
+    #[arg(long = "dry-run", hide = true, num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<String>,
+    #[arg(long = "hide-notes", hide = true)]
+    pub hide_notes: bool,
+    #[arg(long = "render-subchart-notes", hide = true)]
+    pub render_subchart_notes: bool,
+    #[arg(long, hide = true)]
+    pub replace: bool,
+    #[arg(long = "skip-crds", hide = true)]
+    pub skip_crds: bool,
+    #[arg(long, hide = true)]
+    pub timeout: Option<String>,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "watcher")]
+    pub wait: Option<String>,
+    #[arg(long = "wait-for-jobs", hide = true)]
+    pub wait_for_jobs: bool,
+    #[arg(long = "rollback-on-failure", hide = true)]
+    pub rollback_on_failure: bool,
+    #[arg(long = "force-conflicts", hide = true)]
+    pub force_conflicts: bool,
+    #[arg(long = "force-replace", hide = true)]
+    pub force_replace: bool,
+    #[arg(long = "take-ownership", hide = true)]
+    pub take_ownership: bool,
+    #[arg(long = "server-side", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub server_side: Option<String>,
+    #[arg(long = "disable-openapi-validation", hide = true)]
+    pub disable_openapi_validation: bool,
+    /// Refused: these need a cluster, the network or a plugin (named in the error).
+    #[arg(long, hide = true)]
+    pub validate: bool,
+    #[arg(long = "kube-context", hide = true)]
+    pub kube_context: Option<String>,
+    #[arg(long, hide = true)]
+    pub kubeconfig: Option<String>,
+    #[arg(long = "kube-apiserver", hide = true)]
+    pub kube_apiserver: Option<String>,
+    #[arg(long = "kube-token", hide = true)]
+    pub kube_token: Option<String>,
+    #[arg(long = "kube-as-user", hide = true)]
+    pub kube_as_user: Option<String>,
+    #[arg(long = "enable-dns", hide = true)]
+    pub enable_dns: bool,
+    #[arg(long, hide = true)]
+    pub version: Option<String>,
+    #[arg(long, hide = true)]
+    pub devel: bool,
+    #[arg(long = "dependency-update", hide = true)]
+    pub dependency_update: bool,
+    #[arg(long, hide = true)]
+    pub username: Option<String>,
+    #[arg(long, hide = true)]
+    pub password: Option<String>,
+    #[arg(long = "plain-http", hide = true)]
+    pub plain_http: bool,
+    #[arg(long, hide = true)]
+    pub verify: bool,
+    #[arg(long = "post-renderer", hide = true)]
+    pub post_renderer: Option<String>,
+}
+
+impl HelmCompatArgs {
+    /// The first flag given that `ferry render helm` refuses, with why.
+    pub fn refused(&self) -> Option<(&'static str, &'static str)> {
+        const CLUSTER: &str = "needs a Kubernetes cluster, and a render never reaches one; \
+            `ferry apply` validates against the cluster";
+        const NETWORK: &str = "fetches a chart over the network; declare it in ferry.yaml \
+            (`chart: oci://...` or `repo:`) and run `ferry vendor`";
+        let dry_run_server = self.dry_run.as_deref() == Some("server");
+        [
+            (self.validate, "--validate", CLUSTER),
+            (dry_run_server, "--dry-run=server", CLUSTER),
+            (self.kube_context.is_some(), "--kube-context", CLUSTER),
+            (self.kubeconfig.is_some(), "--kubeconfig", CLUSTER),
+            (self.kube_apiserver.is_some(), "--kube-apiserver", CLUSTER),
+            (self.kube_token.is_some(), "--kube-token", CLUSTER),
+            (self.kube_as_user.is_some(), "--kube-as-user", CLUSTER),
+            (
+                self.enable_dns,
+                "--enable-dns",
+                "makes templates look names up in DNS, which needs the network; a render is offline",
+            ),
+            (self.version.is_some(), "--version", NETWORK),
+            (self.devel, "--devel", NETWORK),
+            (self.dependency_update, "--dependency-update", NETWORK),
+            (self.username.is_some(), "--username", NETWORK),
+            (self.password.is_some(), "--password", NETWORK),
+            (self.plain_http, "--plain-http", NETWORK),
+            (
+                self.verify,
+                "--verify",
+                "verifies a chart's provenance file, which ferry does not do; `ferry.lock` pins vendored charts by digest",
+            ),
+            (
+                self.post_renderer.is_some(),
+                "--post-renderer",
+                "runs a helm plugin; render with ferry and post-process its output instead",
+            ),
+        ]
+        .into_iter()
+        .find(|(on, _, _)| *on)
+        .map(|(_, flag, why)| (flag, why))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -259,8 +419,16 @@ pub struct VendorArgs {
     pub update: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
-    #[command(flatten)]
-    pub tools: ToolArgs,
+    /// Basic auth for a Helm repository, sent to that host only: HOST[:PORT]=USER:PASSWORD
+    /// (repeat, or comma-separate in FERRY_REPO_CREDS). OCI registries use Docker's config.
+    #[arg(
+        long = "repo-creds",
+        env = "FERRY_REPO_CREDS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "HOST=USER:PASSWORD"
+    )]
+    pub repo_creds: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

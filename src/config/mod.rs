@@ -19,7 +19,11 @@ pub use model::{
     App, AppOverride, ChartRef, Environment, HelmApp, KustomizeApp, Pipeline, PlainApp,
     RendererChoice, SealRule, Signing, API_VERSION, KIND,
 };
-pub use resolve::{resolve, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource};
+pub(crate) use resolve::merge_maps;
+pub use resolve::{
+    resolve, FluxRendered, FluxSource, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource,
+    HELM_SET_FLAGS,
+};
 pub use template::STARTER;
 pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};
 

@@ -34,7 +34,7 @@ pub struct Pipeline {
     pub cluster_scoped: Vec<String>,
     pub environments: BTreeMap<String, Environment>,
     pub apps: BTreeMap<String, App>,
-    /// How kustomize apps render unless an app says otherwise [default: binary].
+    /// How helm and kustomize apps render unless an app says otherwise [default: auto].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renderer: Option<RendererChoice>,
     /// Objects to seal besides every `v1/Secret` (which always is).
@@ -128,9 +128,8 @@ pub struct App {
     /// Per-environment changes: keyed by environment name.
     #[serde(default)]
     pub overrides: BTreeMap<String, AppOverride>,
-    /// `native`, `binary` or `auto` for a kustomize app (overrides the pipeline's `renderer`)
-    /// or a helm app (`auto`, the default for helm, runs the helm binary when one is found
-    /// and renders natively otherwise).
+    /// `native`, `binary` or `auto` for a helm or kustomize app (overrides the pipeline's
+    /// `renderer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renderer: Option<RendererChoice>,
 }
@@ -213,10 +212,11 @@ impl ChartRef {
     }
 }
 
-/// How kustomize apps render: `binary` runs `kubectl kustomize` (or `kustomize build`),
-/// `native` uses ferry's own byte-identical kustomize (no binary needed), and `auto`, the
-/// default, renders natively and hands a root to the binary only when it uses a field the
-/// native renderer does not support yet. `--compare` checks the two against each other.
+/// How helm and kustomize apps render: `binary` runs `helm template` or `kubectl kustomize`
+/// (or `kustomize build`), `native` uses ferry's own byte-identical renderers (no binary
+/// needed), and `auto`, the default, renders natively and hands an app to the binary only when
+/// it uses a feature the native renderer does not support yet. `--compare` checks the two
+/// against each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum RendererChoice {

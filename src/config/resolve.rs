@@ -14,6 +14,8 @@ pub struct ResolvedApp {
     pub source: ResolvedSource,
 }
 
+// One per (environment, app) pair, moved rarely: boxing the helm variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "renderer", rename_all = "camelCase")]
 pub enum ResolvedSource {
@@ -27,6 +29,55 @@ pub enum ResolvedSource {
     Plain {
         path: String,
     },
+    /// A Flux Kustomization, rendered while the repository's Kustomizations were followed.
+    Flux(FluxSource),
+}
+
+/// A Flux Kustomization of a cluster (see `crate::flux`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluxSource {
+    /// `Kustomization`, or `root` for the cluster root.
+    pub kind: String,
+    /// `namespace/name`; empty for the root.
+    pub object: String,
+    /// The repository file that declares it.
+    pub file: String,
+    /// The repository path it builds.
+    pub path: String,
+    /// A digest of its spec.
+    pub spec: String,
+    /// A digest of its rendered text: with the spec, what the cache key needs to know.
+    pub output: String,
+    #[serde(skip)]
+    pub rendered: FluxRendered,
+}
+
+/// The text and the values decrypted for it; compared by the digest beside it.
+#[derive(Clone, Default)]
+pub struct FluxRendered(pub std::sync::Arc<(String, crate::secrets::Disclosed)>);
+
+impl FluxRendered {
+    pub fn text(&self) -> &str {
+        &self.0 .0
+    }
+
+    pub fn disclosed(&self) -> &crate::secrets::Disclosed {
+        &self.0 .1
+    }
+}
+
+impl PartialEq for FluxRendered {
+    fn eq(&self, _: &Self) -> bool {
+        // The digest of the text (`FluxSource::output`) is compared instead.
+        true
+    }
+}
+
+impl std::fmt::Debug for FluxRendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FluxRendered({} bytes)", self.0 .0.len())
+    }
 }
 
 impl ResolvedSource {
@@ -35,6 +86,7 @@ impl ResolvedSource {
             ResolvedSource::Helm(_) => "helm",
             ResolvedSource::Kustomize { .. } => "kustomize",
             ResolvedSource::Plain { .. } => "plain",
+            ResolvedSource::Flux(_) => "flux",
         }
     }
 }
@@ -54,16 +106,38 @@ pub struct ResolvedHelm {
     pub renderer: RendererChoice,
     /// `helm template` switches `ferry render helm` passes on; a build leaves them off.
     #[serde(skip)]
-    pub flags: HelmFlags,
+    pub flags: Box<HelmFlags>,
+    /// What helm-controller does to a HelmRelease's manifests after helm (`crate::flux`'s
+    /// post-render: `postRenderers`, `commonMetadata`, origin labels); part of the cache key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_render: Option<Value>,
 }
 
-/// `helm template`'s `--skip-tests`, `--no-hooks` and `--is-upgrade`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// `helm template` flags `ferry render helm` passes on with helm's meaning (a build leaves
+/// them off): `--skip-tests`, `--no-hooks`, `--is-upgrade`, `--show-only`, the `--set`
+/// family and `--skip-schema-validation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HelmFlags {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub is_upgrade: bool,
+    pub skip_schema_validation: bool,
+    /// `--show-only` templates (paths in the chart, globs as Go's `filepath.Match`).
+    pub show_only: Vec<String>,
+    /// `(flag, argument)`: `--set`, `--set-string`, `--set-file`, `--set-json` or
+    /// `--set-literal`, in the order given (helm applies them flag by flag, in that order of
+    /// flags, after the values files).
+    pub sets: Vec<(String, String)>,
 }
+
+/// The order in which helm applies the `--set` family, whatever the order on the command line.
+pub const HELM_SET_FLAGS: [&str; 5] = [
+    "--set-json",
+    "--set",
+    "--set-string",
+    "--set-file",
+    "--set-literal",
+];
 
 fn subst(s: &str, env: &str) -> String {
     s.replace("${env}", env)
@@ -125,9 +199,9 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
-            // Per app only: the pipeline's `renderer` stays the kustomize apps' default.
-            renderer: app.renderer.unwrap_or_default(),
-            flags: HelmFlags::default(),
+            renderer: app.renderer.or(p.renderer).unwrap_or_default(),
+            flags: Box::default(),
+            post_render: None,
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

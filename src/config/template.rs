@@ -11,10 +11,11 @@ kubeVersion: "1.31.0"
 # Extra .Capabilities.APIVersions for every chart, e.g. CRDs your clusters have.
 # apiVersions: [monitoring.coreos.com/v1]
 
-# How kustomize apps render: `auto` (the default) uses ferry's built-in kustomize (the same
-# bytes as kubectl kustomize v5.7.1) and kubectl only for fields it does not support yet;
-# `native` never runs a binary, `binary` always runs kubectl kustomize. An app can set its own
-# `renderer:`; `ferry build --compare` shows that both agree on this repository.
+# How helm and kustomize apps render: `auto` (the default) uses ferry's built-in helm and
+# kustomize (the same bytes as helm v4.1.4's `helm template` and kubectl kustomize v5.7.1) and
+# the binary only for what they do not support yet; `native` never runs a binary, `binary`
+# always does. An app can set its own `renderer:`; `ferry build --compare` shows that both
+# agree on this repository.
 # renderer: native
 
 # Kinds whose scope ferry cannot learn from a CRD in the render.

@@ -106,7 +106,10 @@ pub fn helm_args(
     for s in sets {
         args.extend(["--set-json".into(), s]);
     }
-    args.extend(["--kube-version".into(), kube_version.into()]);
+    // Empty: helm's own default, as `helm template` without the flag.
+    if !kube_version.is_empty() {
+        args.extend(["--kube-version".into(), kube_version.into()]);
+    }
     for a in &h.api_versions {
         args.extend(["--api-versions".into(), a.clone()]);
     }
@@ -117,10 +120,17 @@ pub fn helm_args(
         (h.flags.skip_tests, "--skip-tests"),
         (h.flags.no_hooks, "--no-hooks"),
         (h.flags.is_upgrade, "--is-upgrade"),
+        (h.flags.skip_schema_validation, "--skip-schema-validation"),
     ] {
         if on {
             args.push(flag.into());
         }
+    }
+    for (flag, value) in &h.flags.sets {
+        args.extend([flag.clone(), value.clone()]);
+    }
+    for s in &h.flags.show_only {
+        args.extend(["--show-only".into(), s.clone()]);
     }
     args
 }
@@ -292,6 +302,7 @@ mod tests {
             include_crds: true,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,
@@ -326,6 +337,7 @@ mod tests {
             include_crds: false,
             renderer: Default::default(),
             flags: Default::default(),
+            post_render: None,
         };
         let args = helm_args(
             &h,

@@ -1,7 +1,6 @@
 //! The native Helm renderer behind the [`Renderer`] trait (`renderer: native`), and
-//! `renderer: auto` for helm apps, which for now runs the helm binary when one is found and
-//! renders natively otherwise (native becomes the first choice once it matches helm on every
-//! corpus chart).
+//! `renderer: auto` for helm apps (the default): native first, the helm binary only for what
+//! native refuses as unsupported.
 
 use super::helm::HelmRenderer;
 use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
@@ -87,7 +86,98 @@ fn user_values(
         helm_native::merge_maps(&mut values, m);
     }
     apply_inline(&mut values, &h.set, &[]);
+    apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
+}
+
+/// `ferry render helm`'s `--set` family, flag by flag in helm's order. Integers `--set` types
+/// are int64 in helm, which native values (float64, as from a values file) cannot carry yet:
+/// refused as unsupported, so `auto` hands the chart to helm.
+fn apply_set_flags(
+    req: &RenderRequest<'_>,
+    h: &ResolvedHelm,
+    values: &mut Map<String, Value>,
+) -> Result<(), RenderError> {
+    use super::helm_strvals::{parse_into, parse_literal, Kind};
+    let read_file = |path: &str| -> Result<String, String> {
+        if path.contains("://") || path == "-" {
+            return Err(format!(
+                "{path}: ferry reads --set-file values from files in the repository only"
+            ));
+        }
+        let data = req.tree.read(path).map_err(|e| e.to_string())?;
+        String::from_utf8(data).map_err(|_| format!("`{path}` is not UTF-8 text"))
+    };
+    for flag in crate::config::HELM_SET_FLAGS {
+        for (_, arg) in h.flags.sets.iter().filter(|(f, _)| f == flag) {
+            let trimmed = arg.trim();
+            let result = match flag {
+                "--set-json" if trimmed.starts_with('{') => {
+                    match serde_json::from_str::<Map<String, Value>>(trimmed) {
+                        Ok(m) => {
+                            let m = match super::helm_strvals::as_float64(Value::Object(m)) {
+                                Value::Object(m) => m,
+                                _ => Map::new(),
+                            };
+                            helm_native::merge_maps(values, m);
+                            Ok(Default::default())
+                        }
+                        Err(_) => {
+                            return Err(native_error(
+                                format!("failed parsing --set-json data JSON: {arg}"),
+                                false,
+                            ))
+                        }
+                    }
+                }
+                "--set-json" => parse_into(arg, values, Kind::Json)
+                    .map_err(|_| format!("failed parsing --set-json data {arg}")),
+                "--set" => parse_into(arg, values, Kind::Typed)
+                    .map_err(|e| format!("failed parsing --set data: {e}")),
+                "--set-string" => parse_into(arg, values, Kind::String)
+                    .map_err(|e| format!("failed parsing --set-string data: {e}")),
+                "--set-file" => parse_into(arg, values, Kind::File(&read_file))
+                    .map_err(|e| format!("failed parsing --set-file data: {e}")),
+                _ => parse_literal(arg, values)
+                    .map(|()| Default::default())
+                    .map_err(|e| format!("failed parsing set literal: {e}")),
+            };
+            let parsed = result.map_err(|m| native_error(m, false))?;
+            if let Some(int) = parsed.ints.first() {
+                return Err(native_error(
+                    format!(
+                        "--set {int}: helm types this value as an int64, which ferry's native \
+                         Helm renderer does not carry yet; use --set-string or --set-json for it, \
+                         or --renderer binary"
+                    ),
+                    true,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// helm's release name check (`chartutil.ValidateReleaseName`).
+fn check_release_name(name: &str) -> Result<(), RenderError> {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !name.is_empty() && name.len() <= 53 && name.split('.').all(label) {
+        return Ok(());
+    }
+    Err(native_error(
+        format!(
+            "release name check failed: release name {name:?}: invalid release name, must match \
+             regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the \
+             length must not be longer than 53"
+        ),
+        false,
+    ))
 }
 
 /// `helm template` options for an app.
@@ -120,26 +210,36 @@ impl Renderer for NativeHelmRenderer {
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
         let (h, root, chart) = super::helm::helm_request(req)?;
+        check_release_name(&h.release_name)?;
         let (values, secrets) = user_values(req, h)?;
         let opts = options(req.app, h, values);
-        helm_native::render(&chart, &opts).map_err(|e| {
+        let text = helm_native::render(&chart, &opts).map_err(|e| {
             let unsupported = matches!(e, helm_native::Error::Unsupported(_));
             // Name files as the repository does, not by where the tree was materialised.
             let root = root.canonicalize().unwrap_or(root.clone());
             let message = e.to_string().replace(&format!("{}/", root.display()), "");
             native_error(secrets.redact(&message), unsupported)
-        })
+        })?;
+        if h.flags.show_only.is_empty() {
+            return Ok(text);
+        }
+        super::helm_show_only::show_only(&text, &h.flags.show_only)
+            .map_err(|m| native_error(m, false))
     }
 }
 
-/// `renderer: auto` for helm apps: the helm binary when one is found, native otherwise.
+/// `renderer: auto` for helm apps: native first, and the helm binary only for a chart native
+/// refuses because it needs a feature native lacks (the refusal names it). Everything else
+/// native reports (a template error, a missing dependency, a bad values file) is the answer:
+/// helm fails on it too, with the same words.
 pub struct AutoHelmRenderer {
+    /// `None` when no helm is installed: then a refusal is the error, with its reason.
     pub binary: Option<HelmRenderer>,
 }
 
 impl AutoHelmRenderer {
-    /// With the helm that was found; native when none is installed. A helm named with
-    /// `--helm` or `FERRY_HELM` that is missing or broken stays an error: the user asked for it.
+    /// With the helm that was found, if any. A helm named with `--helm` or `FERRY_HELM` that
+    /// is missing or broken stays an error: the user asked for it.
     pub fn new(helm: Result<super::Tool, super::ToolError>) -> Result<Self, super::ToolError> {
         match helm {
             Ok(tool) => Ok(AutoHelmRenderer {
@@ -157,16 +257,36 @@ impl Renderer for AutoHelmRenderer {
     }
 
     fn fingerprint(&self) -> String {
-        match &self.binary {
-            Some(b) => format!("auto: {}", b.fingerprint()),
-            None => format!("auto: {}", NativeHelmRenderer.fingerprint()),
-        }
+        // Either may have rendered a key, so both versions are part of it.
+        let binary = self
+            .binary
+            .as_ref()
+            .map_or_else(|| "no binary".to_string(), |b| b.fingerprint());
+        format!("auto: {} | {binary}", NativeHelmRenderer.fingerprint())
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        match &self.binary {
-            Some(b) => b.render(req),
-            None => NativeHelmRenderer.render(req),
+        match (NativeHelmRenderer.render(req), &self.binary) {
+            (
+                Err(RenderError::NativeHelm {
+                    unsupported: true, ..
+                }),
+                Some(binary),
+            ) => binary.render(req),
+            (
+                Err(RenderError::NativeHelm {
+                    message,
+                    unsupported: true,
+                }),
+                None,
+            ) => Err(RenderError::NativeHelm {
+                message: format!(
+                    "{message}\nhint: install helm (v4) so that `renderer: auto` hands this chart to it, \
+                     or set `renderer: binary` for this app"
+                ),
+                unsupported: true,
+            }),
+            (result, _) => result,
         }
     }
 }

@@ -79,6 +79,14 @@ pub fn input_digests(
                 digest(format!("{base}.path"), path)?,
             );
         }
+        ResolvedSource::Flux(f) => {
+            // What the Kustomization read is in its rendered text; its directory and spec
+            // say where it came from.
+            let key = format!("{} {}", f.kind, f.object);
+            out.insert(format!("path:{}", f.path), digest(key, &f.path)?);
+            out.insert(format!("spec:{}", f.object), f.spec.clone());
+            out.insert("output".into(), f.output.clone());
+        }
         ResolvedSource::Kustomize { path, .. } => {
             let key = format!("{base}.kustomize");
             match tree.entry(path) {

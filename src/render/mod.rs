@@ -6,6 +6,8 @@ mod compare;
 mod helm;
 pub mod helm_native;
 mod helm_select;
+mod helm_show_only;
+mod helm_strvals;
 mod inputs;
 mod kustomize;
 pub mod kustomize_native;

@@ -480,8 +480,11 @@ pub fn decrypted_inputs(
     tree: &dyn crate::source::Tree,
     app: &crate::config::ResolvedApp,
 ) -> Result<super::Disclosed, SecretsError> {
-    let crate::config::ResolvedSource::Helm(h) = &app.source else {
-        return Ok(super::Disclosed::default());
+    let h = match &app.source {
+        crate::config::ResolvedSource::Helm(h) => h,
+        // Opened while the Flux repository was followed; kept with the render.
+        crate::config::ResolvedSource::Flux(f) => return Ok(f.rendered.disclosed().clone()),
+        _ => return Ok(super::Disclosed::default()),
     };
     let files: Vec<&str> = encrypted_values(tree, &h.values)
         .into_iter()

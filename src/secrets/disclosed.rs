@@ -35,6 +35,7 @@ impl std::fmt::Display for Form {
     }
 }
 
+#[derive(Clone)]
 struct Value {
     /// Where it came from: `file: key.path`. Never the value.
     origin: String,
@@ -43,7 +44,7 @@ struct Value {
 }
 
 /// Decrypted values of one render, with where each came from.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Disclosed {
     values: Vec<Value>,
 }

@@ -1,8 +1,9 @@
-//! `ferry vendor`: fetch every remote chart with `helm pull`, store it by digest, pin it.
+//! `ferry vendor`: fetch every remote chart (a Helm repository's index and archive over
+//! HTTP(S), or an OCI registry's chart layer), store it by digest, pin it. No helm needed.
 
+use super::http_repo::RepoCredentials;
 use super::{sha256_file, ChartStore, Lock, LockedChart, VendorError};
 use crate::config::{resolve, ChartRef, Pipeline, ResolvedSource};
-use crate::render::Tool;
 use std::collections::BTreeSet;
 
 pub struct VendorOptions {
@@ -32,44 +33,17 @@ fn remote_charts(p: &Pipeline) -> BTreeSet<(String, ChartRef)> {
         .collect()
 }
 
-fn helm_pull(helm: &Tool, chart: &ChartRef, dest: &std::path::Path) -> Result<(), String> {
-    let mut cmd = crate::render::tool_command(&helm.path);
-    cmd.arg("pull").arg("--destination").arg(dest);
+/// The archive of a remote chart, fetched by ferry itself.
+fn fetch(chart: &ChartRef, creds: &RepoCredentials) -> Result<Vec<u8>, String> {
     match chart {
-        ChartRef::Oci { url, version } => {
-            cmd.arg(url).arg("--version").arg(version);
-            if is_loopback(url) {
-                cmd.arg("--plain-http");
-            }
-        }
+        ChartRef::Oci { url, version } => super::oci_chart::fetch(url, version),
         ChartRef::Repo {
             repo,
             name,
             version,
-        } => {
-            cmd.arg(name)
-                .arg("--repo")
-                .arg(repo)
-                .arg("--version")
-                .arg(version);
-        }
-        ChartRef::Local { .. } => return Ok(()),
+        } => super::http_repo::fetch(repo, name, version, creds),
+        ChartRef::Local { path } => Err(format!("{path} is in the repository")),
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    Ok(())
-}
-
-/// Registries on this machine speak plain HTTP; everything else must use TLS.
-fn is_loopback(url: &str) -> bool {
-    let host = url
-        .trim_start_matches("oci://")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 /// Fetches every remote chart the pipeline uses that the store lacks, and updates `lock`.
@@ -77,7 +51,7 @@ pub fn vendor(
     p: &Pipeline,
     lock: &mut Lock,
     store: &ChartStore,
-    helm: &Tool,
+    creds: &RepoCredentials,
     opts: &VendorOptions,
 ) -> Result<VendorReport, VendorError> {
     let mut report = VendorReport::default();
@@ -100,20 +74,15 @@ pub fn vendor(
         if opts.offline {
             return Err(VendorError::Offline);
         }
-        let tmp = tempfile::tempdir_in(store.dir()).map_err(|e| VendorError::Io(e.to_string()))?;
-        helm_pull(helm, chart, tmp.path()).map_err(|message| VendorError::Fetch {
+        let data = fetch(chart, creds).map_err(|message| VendorError::Fetch {
             chart: key.clone(),
             message,
         })?;
-        let archive = std::fs::read_dir(tmp.path())
-            .map_err(|e| VendorError::Io(e.to_string()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "tgz"))
-            .ok_or_else(|| VendorError::Fetch {
-                chart: key.clone(),
-                message: "helm pull wrote no .tgz".into(),
-            })?;
+        // Written beside the store and renamed into place: never a half-written archive.
+        let tmp = tempfile::NamedTempFile::new_in(store.dir())
+            .map_err(|e| VendorError::Io(e.to_string()))?;
+        std::fs::write(tmp.path(), &data).map_err(|e| VendorError::Io(e.to_string()))?;
+        let archive = tmp.path().to_path_buf();
         let digest = sha256_file(&archive).map_err(|e| VendorError::Io(e.to_string()))?;
         if let Some(pinned) = lock.charts.get(key) {
             if pinned.digest != digest && !opts.update {
@@ -124,7 +93,7 @@ pub fn vendor(
                 });
             }
         }
-        std::fs::rename(&archive, store.path_of(&digest))
+        tmp.persist(store.path_of(&digest))
             .map_err(|e| VendorError::Io(e.to_string()))?;
         lock.charts.insert(key.clone(), LockedChart { digest });
         report.fetched.push(key.clone());

@@ -1,11 +1,14 @@
 //! Charts from Helm repositories and OCI registries. `ferry vendor` is the only command that
-//! fetches them (with the real `helm pull`), into a content-addressed chart store, and pins each
-//! one's digest in `ferry.lock`; `ferry build` reads them from the store and never from the network.
+//! fetches them (itself: no helm), into a content-addressed chart store, and pins each one's
+//! digest in `ferry.lock`; `ferry build` reads them from the store and never from the network.
 
 mod fetch;
+mod http_repo;
 mod lock;
+mod oci_chart;
 
 pub use fetch::{vendor, VendorOptions, VendorReport};
+pub use http_repo::RepoCredentials;
 pub use lock::{Lock, LockedChart, LOCK_FILE};
 
 use crate::config::ChartRef;

@@ -12,7 +12,7 @@ use std::process::Command;
 
 const HELP: &str = "cargo xtask <task>
 
-  demo           find or install helm and kubectl, then build the bundled example (examples/platform)
+  demo           build the bundled example (examples/platform) with ferry alone: no helm, no kubectl
   test           install the peer tools, then fmt --check, clippy -D warnings and every test,
                  then fuzz the SOPS parser and the template engine for FERRY_FUZZ_SECONDS
                  each (default 60, 0 skips)
@@ -102,8 +102,9 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Builds the example with ferry alone: its chart and overlays render natively
+/// (`renderer: auto`), so neither helm nor kubectl is needed or installed.
 fn demo(root: &Path) -> Result<()> {
-    let (path, _) = tools::ensure(root, false)?;
     eprintln!("==> building ferry");
     run(Command::new("cargo")
         .args(["build", "--quiet", "--bin", "ferry"])
@@ -113,7 +114,6 @@ fn demo(root: &Path) -> Result<()> {
     let mut build = Command::new(&ferry);
     build
         .args(["build", "-C", "examples/platform"])
-        .env("PATH", &path)
         .current_dir(root);
     // The example's secrets are encrypted for its demo CI key; a real CI passes its own.
     let has_identity = ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE"]

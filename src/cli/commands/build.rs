@@ -11,6 +11,15 @@ use std::io::Write;
 pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
     let tree = open_tree(&root, (!a.worktree).then_some(a.revision.as_str()))?;
+    if let Some(flux_root) = a.flux.clone() {
+        let report = super::build_flux::run(g, &a, &root, tree.as_ref(), &flux_root)?;
+        print_report(g, a.output, &report)?;
+        return Ok(if report.ok() {
+            ExitCode::Success
+        } else {
+            ExitCode::Error
+        });
+    }
     let inputs = BuildInputs::load(g, tree.as_ref(), &root, &a.tools, a.no_cache)?;
     let ctx = inputs.context(tree.as_ref());
     let out_dir = if a.out.is_absolute() {
@@ -39,11 +48,11 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `--compare`: one line per kustomize root, the first differing line under it; exit status 1
-/// on any difference, 2 when the binary itself fails.
+/// `--compare`: one line per helm app and kustomize root, the first differing line under it;
+/// exit status 1 on any difference, 2 when a binary itself fails.
 fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Result<ExitCode> {
     use crate::build::CompareOutcome as O;
-    let rows = crate::build::compare_kustomize(ctx, envs)?;
+    let rows = crate::build::compare_renderers(ctx, envs)?;
     let mut out = String::new();
     let (mut differ, mut broken) = (0, 0);
     for r in &rows {
@@ -64,11 +73,25 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
         };
         out.push_str(&format!("{}/{} ({}): {what}\n", r.env, r.app, r.path));
     }
-    out.push_str(&format!(
-        "{} of {} kustomize roots render identically\n",
-        rows.len() - differ - broken,
-        rows.len()
-    ));
+    for kind in ["helm", "kustomize"] {
+        let of_kind: Vec<_> = rows.iter().filter(|r| r.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let same = of_kind
+            .iter()
+            .filter(|r| matches!(r.outcome, O::Same { .. }))
+            .count();
+        let what = if kind == "helm" {
+            "helm apps"
+        } else {
+            "kustomize roots"
+        };
+        out.push_str(&format!(
+            "{same} of {} {what} render identically\n",
+            of_kind.len()
+        ));
+    }
     crate::cli::stdout::stdout().write_all(out.as_bytes())?;
     Ok(if broken > 0 {
         ExitCode::Error
@@ -79,7 +102,11 @@ fn compare(ctx: &crate::build::BuildContext<'_>, envs: &[String]) -> anyhow::Res
     })
 }
 
-fn print_report(g: &GlobalArgs, format: OutputFormat, report: &BuildReport) -> anyhow::Result<()> {
+pub(super) fn print_report(
+    g: &GlobalArgs,
+    format: OutputFormat,
+    report: &BuildReport,
+) -> anyhow::Result<()> {
     let mut stdout = crate::cli::stdout::stdout();
     if format == OutputFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(report)?)?;

@@ -36,6 +36,18 @@ impl BuildInputs {
         no_cache: bool,
     ) -> anyhow::Result<Self> {
         let pipeline = load_pipeline(tree, root)?;
+        Self::with_pipeline(g, pipeline, tree, root, tools, no_cache)
+    }
+
+    /// The same, with a pipeline made by the caller (a Flux repository's clusters).
+    pub(crate) fn with_pipeline(
+        g: &GlobalArgs,
+        pipeline: Pipeline,
+        tree: &dyn Tree,
+        root: &Path,
+        tools: &ToolArgs,
+        no_cache: bool,
+    ) -> anyhow::Result<Self> {
         let lock = match tree.read(LOCK_FILE) {
             Ok(bytes) => Lock::parse(&root.join(LOCK_FILE), &String::from_utf8_lossy(&bytes))?,
             Err(_) => Lock::default(),

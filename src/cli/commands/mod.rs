@@ -4,6 +4,7 @@ mod agent;
 mod apply;
 mod bootstrap;
 mod build;
+mod build_flux;
 mod cache;
 mod control;
 mod diff;

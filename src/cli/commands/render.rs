@@ -11,13 +11,13 @@ use crate::render::{
 };
 use crate::source::WorkTree;
 use anyhow::Context;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use std::io::Write;
 
 pub fn run(g: &GlobalArgs, c: RenderCommand) -> anyhow::Result<ExitCode> {
     let text = match c {
         RenderCommand::Helm(a) if a.compare => return compare_helm(g, &a),
-        RenderCommand::Helm(a) => helm(g, a)?,
+        RenderCommand::Helm(a) => helm(g, *a)?,
         RenderCommand::Kustomize(a) if a.compare => return compare(g, &a),
         RenderCommand::Kustomize(a) => kustomize(g, a)?,
     };
@@ -31,91 +31,135 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     Ok(out.flush()?)
 }
 
-/// Types a `--set` value the way helm does: integers, booleans and `null` are typed, the rest
-/// stays a string.
-fn typed(v: &str) -> Value {
-    match v {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        "null" => Value::Null,
-        _ => v
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(v.to_string())),
+/// The `--set` family as given, for the renderer to apply with helm's meaning.
+fn set_flags(a: &RenderHelmArgs) -> Vec<(String, String)> {
+    let mut sets = Vec::new();
+    for (flag, args) in [
+        ("--set-json", &a.set_json),
+        ("--set", &a.set),
+        ("--set-string", &a.set_string),
+        ("--set-file", &a.set_file),
+        ("--set-literal", &a.set_literal),
+    ] {
+        sets.extend(args.iter().map(|v| (flag.to_string(), v.clone())));
+    }
+    sets
+}
+
+/// helm's `NameAndChart` for `helm template`: NAME, else `--name-template` rendered with
+/// Sprig, else `release-name`.
+fn release_and_chart(a: &RenderHelmArgs) -> anyhow::Result<(String, String)> {
+    match a.name_and_chart.as_slice() {
+        [name, chart] => {
+            if a.helm_compat.generate_name {
+                anyhow::bail!("cannot set --generate-name and also specify a name");
+            }
+            if a.name_template.is_some() {
+                anyhow::bail!("cannot set --name-template and also specify a name");
+            }
+            Ok((name.clone(), chart.clone()))
+        }
+        [chart] => match &a.name_template {
+            Some(t) => Ok((name_template(t)?, chart.clone())),
+            None => Ok(("release-name".to_string(), chart.clone())),
+        },
+        _ => anyhow::bail!("expected [NAME] CHART"),
     }
 }
 
-fn insert_path(map: &mut Map<String, Value>, key: &str, value: Value) {
-    match key.split_once('.') {
-        None => {
-            map.insert(key.to_string(), value);
-        }
-        Some((head, rest)) => {
-            let child = map
-                .entry(head.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            if let Value::Object(m) = child {
-                insert_path(m, rest, value);
-            }
-        }
-    }
-}
-
-fn parse_sets(a: &RenderHelmArgs) -> anyhow::Result<Map<String, Value>> {
-    let mut set = Map::new();
-    for s in &a.set {
-        for pair in s.split(',') {
-            let (k, v) = pair
-                .split_once('=')
-                .with_context(|| format!("--set {pair}: expected KEY=VALUE"))?;
-            insert_path(&mut set, k, typed(v));
-        }
-    }
-    for s in &a.set_json {
-        let (k, v) = s
-            .split_once('=')
-            .with_context(|| format!("--set-json {s}: expected KEY=JSON"))?;
-        let v: Value = serde_json::from_str(v)
-            .with_context(|| format!("--set-json {s}: the value is not JSON"))?;
-        insert_path(&mut set, k, v);
-    }
-    Ok(set)
+/// `--name-template`: a Go template with Sprig's functions and no data.
+fn name_template(text: &str) -> anyhow::Result<String> {
+    let mut t = gotmpl::Templates::with_funcs(gotmpl::sprig::funcs());
+    t.parse("name-template", text)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    t.execute("name-template", gotmpl::Value::Nil)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The app and chart location `ferry render helm` describes.
 fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(ResolvedApp, String)> {
-    let (release, chart) = match a.name_and_chart.as_slice() {
-        [chart] => ("release-name".to_string(), chart.clone()),
-        [name, chart] => (name.clone(), chart.clone()),
-        _ => anyhow::bail!("expected [NAME] CHART"),
-    };
-    let set = parse_sets(a)?;
+    if let Some((flag, why)) = a.helm_compat.refused() {
+        anyhow::bail!("`ferry render helm` refuses {flag}: it {why}");
+    }
+    let (release, chart) = release_and_chart(a)?;
     let app = ResolvedApp {
         env: String::new(),
         app: release.clone(),
         namespace: a.namespace.clone(),
-        kube_version: a.kube_version.clone(),
+        kube_version: a.kube_version.clone().unwrap_or_default(),
         source: ResolvedSource::Helm(ResolvedHelm {
             chart: ChartRef::Local {
                 path: chart.clone(),
             },
             release_name: release,
             values: a.values.clone(),
-            set,
+            set: Map::new(),
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
             renderer: choice,
-            flags: crate::config::HelmFlags {
+            flags: Box::new(crate::config::HelmFlags {
                 skip_tests: a.skip_tests,
                 no_hooks: a.no_hooks,
                 is_upgrade: a.is_upgrade,
-            },
+                skip_schema_validation: a.skip_schema_validation,
+                // With --output-dir, helm matches --show-only against nothing: see `write_dir`.
+                show_only: if a.output_dir.is_some() {
+                    Vec::new()
+                } else {
+                    a.show_only.clone()
+                },
+                sets: set_flags(a),
+            }),
+            post_render: None,
         }),
     };
     Ok((app, chart))
+}
+
+/// `--output-dir`: each `# Source:` document of the stream into DIR[/RELEASE]/<path>, the
+/// first one of a path truncating its file and the next ones appended, with helm's
+/// `wrote <file>` line for each. Then, as in helm, `--show-only` finds nothing to show.
+fn write_dir(a: &RenderHelmArgs, release: &str, dir: &str, text: &str) -> anyhow::Result<String> {
+    let base = if a.release_name_dir {
+        // Go's `filepath.Join` cleans the path.
+        gotmpl::sprig::clean_path(&format!("{dir}/{release}"))
+    } else {
+        dir.to_string()
+    };
+    let mut report = String::new();
+    let mut written = std::collections::HashSet::new();
+    for block in text.split("---\n# Source: ").skip(1) {
+        let name = block.split('\n').next().unwrap_or(block);
+        // helm writes the chart's `crds/` files under DIR itself, even with --release-name.
+        let is_crd = name.contains("/crds/") && !name.contains("/templates/");
+        let file = if is_crd {
+            format!("{dir}/{name}")
+        } else {
+            format!("{base}/{name}")
+        };
+        let path = std::path::Path::new(&file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let first = written.insert(name.to_string());
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(!first)
+            .truncate(first)
+            .open(path)
+            .with_context(|| format!("cannot write {file}"))?;
+        f.write_all(format!("---\n# Source: {block}").as_bytes())
+            .with_context(|| format!("cannot write {file}"))?;
+        report.push_str(&format!("wrote {file}\n"));
+    }
+    if let Some(first) = a.show_only.first() {
+        write_stdout(&report)?;
+        anyhow::bail!("could not find template {first} in chart");
+    }
+    report.push('\n');
+    Ok(report)
 }
 
 fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
@@ -133,11 +177,23 @@ fn helm(g: &GlobalArgs, a: RenderHelmArgs) -> anyhow::Result<String> {
     let (app, chart) = helm_app(&a, choice)?;
     let tree = WorkTree::open(&g.repo);
     let location = ChartLocation::Repo(chart);
-    Ok(renderer.render(&RenderRequest {
+    let text = renderer.render(&RenderRequest {
         tree: &tree,
         app: &app,
         chart: Some(&location),
-    })?)
+    })?;
+    match &a.output_dir {
+        None => Ok(text),
+        Some(dir) => {
+            // Relative to the repository, where the chart and values files are found too.
+            let dir = if g.repo == std::path::Path::new(".") {
+                dir.clone()
+            } else {
+                g.repo.join(dir).display().to_string()
+            };
+            write_dir(&a, &app.app, &dir, &text)
+        }
+    }
 }
 
 /// `render helm --compare`: the chart through helm and natively; one line saying whether they
@@ -263,21 +319,4 @@ fn compare(g: &GlobalArgs, a: &RenderKustomizeArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::Differences
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_values_are_typed_and_nested() {
-        let mut m = Map::new();
-        insert_path(&mut m, "a.b", typed("2"));
-        insert_path(&mut m, "a.c", typed("true"));
-        insert_path(&mut m, "d", typed("x"));
-        assert_eq!(
-            Value::Object(m),
-            serde_json::json!({"a": {"b": 2, "c": true}, "d": "x"})
-        );
-    }
 }

@@ -3,9 +3,8 @@
 use super::{cache_dir, load_pipeline, repo_root};
 use crate::cli::args::{GlobalArgs, OutputFormat, VendorArgs};
 use crate::cli::ExitCode;
-use crate::render::Tools;
 use crate::source::WorkTree;
-use crate::vendor::{vendor, ChartStore, Lock, VendorOptions, LOCK_FILE};
+use crate::vendor::{vendor, ChartStore, Lock, RepoCredentials, VendorOptions, LOCK_FILE};
 
 pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
@@ -20,17 +19,12 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR")
     })?;
     let store = ChartStore::new(&dir);
-    let tools = Tools::discover(a.tools.helm.as_deref(), None, Some(&dir));
     let opts = VendorOptions {
         update: a.update,
         offline: g.offline,
     };
-    let needs_helm = lock.charts.is_empty() || !g.offline;
-    let helm = match (&tools.helm, needs_helm) {
-        (Ok(h), _) => h.clone(),
-        (Err(e), _) => return Err(e.clone().into()),
-    };
-    let report = vendor(&pipeline, &mut lock, &store, &helm, &opts)?;
+    let creds = RepoCredentials::parse(&a.repo_creds).map_err(|e| anyhow::anyhow!(e))?;
+    let report = vendor(&pipeline, &mut lock, &store, &creds, &opts)?;
     let text = lock.to_yaml();
     if std::fs::read_to_string(&lock_path).ok().as_deref() != Some(text.as_str()) {
         let tmp = tempfile::NamedTempFile::new_in(&root)?;

@@ -169,7 +169,7 @@ fn cpu_and_peak(pid: u32) -> Result<(f64, u64)> {
 fn metrics(addr: &str) -> Result<BTreeMap<String, f64>> {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr)?;
-    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    s.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     Ok(text

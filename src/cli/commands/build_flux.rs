@@ -1,0 +1,214 @@
+//! `ferry build --flux [ROOT]`: each cluster of a Flux repository followed from its root,
+//! then built like a `ferry.yaml` environment (one app per Kustomization).
+
+use super::inputs::BuildInputs;
+use crate::build::{build_pairs, BuildOptions, BuildReport, EnvReport};
+use crate::cli::args::{BuildArgs, GlobalArgs};
+use crate::cli::progress::{self, Bar};
+use crate::config::{
+    ChartRef, FluxRendered, FluxSource, Pipeline, RendererChoice, ResolvedApp, ResolvedHelm,
+    ResolvedSource,
+};
+use crate::flux::{self, Cluster, FluxError};
+use crate::source::Tree;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The age recipients of a cluster: those `.sops.yaml` gives files under its root, which is
+/// where Flux's guide puts the cluster's key.
+fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
+    let Some(config) = crate::secrets::config::find(repo) else {
+        return Ok(Vec::new());
+    };
+    let probe = repo.join(cluster_root).join("secret.yaml");
+    Ok(crate::secrets::config::rule_for(&config, &probe)?
+        .map(|r| {
+            r.recipients
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn pipeline<'a>(
+    repo: &Path,
+    clusters: impl Iterator<Item = &'a Cluster>,
+) -> anyhow::Result<Pipeline> {
+    let mut envs = serde_json::Map::new();
+    for c in clusters {
+        envs.insert(
+            c.name.clone(),
+            serde_json::json!({"recipients": recipients(repo, &c.root)?}),
+        );
+    }
+    Ok(serde_json::from_value(serde_json::json!({
+        "apiVersion": crate::config::API_VERSION,
+        "kind": crate::config::KIND,
+        "environments": envs,
+        "apps": {},
+    }))?)
+}
+
+fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
+    let helm = cluster.discovered.helm.into_iter().map(|h| {
+        let u = h.unit;
+        ResolvedApp {
+            env: cluster.name.clone(),
+            app: format!("hr.{}.{}", u.namespace, u.name),
+            namespace: Some(u.release_namespace),
+            kube_version: kube_version.to_string(),
+            source: ResolvedSource::Helm(ResolvedHelm {
+                chart: u.chart,
+                release_name: u.release_name,
+                values: Vec::new(),
+                set: u.values,
+                api_versions: Vec::new(),
+                include_crds: u.include_crds,
+                renderer: RendererChoice::Auto,
+                flags: Default::default(),
+                post_render: Some(u.post_render),
+            }),
+        }
+    });
+    let helm: Vec<ResolvedApp> = helm.collect();
+    cluster
+        .discovered
+        .units
+        .into_iter()
+        .map(|u| {
+            let output = hex::encode(Sha256::digest(u.text.as_bytes()));
+            let object = if u.name.is_empty() {
+                String::new()
+            } else {
+                format!("{}/{}", u.namespace, u.name)
+            };
+            ResolvedApp {
+                env: cluster.name.clone(),
+                app: u.app,
+                namespace: None,
+                kube_version: kube_version.to_string(),
+                source: ResolvedSource::Flux(FluxSource {
+                    kind: if object.is_empty() {
+                        "root"
+                    } else {
+                        "Kustomization"
+                    }
+                    .into(),
+                    object,
+                    file: u.file,
+                    path: u.path,
+                    spec: u.spec_digest,
+                    output,
+                    rendered: FluxRendered(std::sync::Arc::new((u.text, u.disclosed))),
+                }),
+            }
+        })
+        .chain(helm)
+        .collect()
+}
+
+/// Charts from a HelmRepository or OCIRepository must be vendored: one error per HelmRelease
+/// whose chart is not, naming it and its file.
+fn unvendored(inputs: &BuildInputs, cluster: &Cluster) -> Vec<FluxError> {
+    cluster
+        .discovered
+        .helm
+        .iter()
+        .filter(|h| !matches!(h.unit.chart, ChartRef::Local { .. }))
+        .filter_map(|h| {
+            let e = inputs.charts.locate(&h.unit.chart, &inputs.lock).err()?;
+            Some(FluxError {
+                cluster: cluster.name.clone(),
+                object: format!("HelmRelease {}/{}", h.unit.namespace, h.unit.name),
+                file: h.file.clone(),
+                message: format!(
+                    "{e}\nnote: `ferry vendor` reads the charts of ferry.yaml; list this chart there (or vendor it with a ferry.yaml beside) until `ferry vendor --flux` exists"
+                ),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn run(
+    g: &GlobalArgs,
+    a: &BuildArgs,
+    repo: &Path,
+    tree: &dyn Tree,
+    flux_root: &str,
+) -> anyhow::Result<BuildReport> {
+    let mut roots = flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
+    if !a.environments.is_empty() {
+        if let Some(unknown) = a
+            .environments
+            .iter()
+            .find(|e| !roots.iter().any(|(n, _)| n == *e))
+        {
+            let known: Vec<&str> = roots.iter().map(|(n, _)| n.as_str()).collect();
+            anyhow::bail!(
+                "unknown cluster `{unknown}` under {flux_root}\nhint: clusters: {}",
+                known.join(", ")
+            );
+        }
+        roots.retain(|(n, _)| a.environments.contains(n));
+    }
+    let opts = flux::Options {
+        strict: a.strict_substitution,
+        source_urls: a.source_urls.clone(),
+    };
+    crate::tempfiles::remove_on_interrupt();
+    let discovered: Vec<(Cluster, Vec<FluxError>)> = roots
+        .iter()
+        .map(|(name, root)| flux::discover_cluster(tree, name, root, &opts))
+        .collect();
+    let pipeline = pipeline(repo, discovered.iter().map(|(c, _)| c))?;
+    let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, &a.tools, a.no_cache)?;
+    // Every error of every cluster is reported; a cluster with any is not written.
+    let mut clusters = Vec::new();
+    let mut failed: Vec<(String, Vec<FluxError>)> = Vec::new();
+    for (cluster, mut errors) in discovered {
+        errors.extend(unvendored(&inputs, &cluster));
+        if errors.is_empty() {
+            clusters.push(cluster);
+        } else {
+            failed.push((cluster.name.clone(), errors));
+        }
+    }
+    let ctx = inputs.context(tree);
+    let out_dir = if a.out.is_absolute() {
+        a.out.clone()
+    } else {
+        repo.join(&a.out)
+    };
+    let envs: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
+    let kube_version = inputs.pipeline.kube_version.clone();
+    let pairs: Vec<ResolvedApp> = clusters
+        .into_iter()
+        .flat_map(|c| pairs(c, &kube_version))
+        .collect();
+    let opts = BuildOptions {
+        environments: envs.clone(),
+        jobs: a.jobs,
+        out_dir: out_dir.clone(),
+        // The HelmReleases' helm renders (Kustomizations always render natively).
+        renderer: a.renderer.map(Into::into),
+    };
+    let bar = Bar::new(progress::wanted(g.quiet), "writing");
+    let mut report = build_pairs(&ctx, &opts, &envs, pairs, &bar)?;
+    for (name, errors) in failed {
+        report.environments.push(EnvReport {
+            name: name.clone(),
+            apps: 0,
+            objects: 0,
+            cached: 0,
+            rendered: 0,
+            rendered_apps: Vec::new(),
+            out: out_dir.join(&name),
+            written: false,
+            up_to_date: false,
+            errors: errors.iter().map(ToString::to_string).collect(),
+        });
+    }
+    report.environments.sort_by(|x, y| x.name.cmp(&y.name));
+    Ok(report)
+}

@@ -1,0 +1,393 @@
+//! HelmReleases (`helm.toolkit.fluxcd.io/v2`) found in what a cluster's Kustomizations render,
+//! turned into helm renders of the build as helm-controller would install them: the chart from
+//! this repository (a GitRepository source) or from ferry's vendored charts (HelmRepository,
+//! OCIRepository), the values of `valuesFrom` then `values`, and Flux's release name.
+
+use crate::config::ChartRef;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub const API: &str = "helm.toolkit.fluxcd.io/v2";
+
+pub fn is_helmrelease(v: &Value) -> bool {
+    v["apiVersion"].as_str() == Some(API) && v["kind"] == "HelmRelease"
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    #[serde(default)]
+    pub chart: Option<ChartTemplate>,
+    #[serde(default)]
+    pub chart_ref: Option<Reference>,
+    #[serde(default)]
+    pub release_name: Option<String>,
+    #[serde(default)]
+    pub target_namespace: Option<String>,
+    #[serde(default)]
+    pub values: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub values_from: Vec<ValuesReference>,
+    #[serde(default)]
+    pub post_renderers: Vec<Value>,
+    #[serde(default)]
+    pub install: Option<Value>,
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChartTemplate {
+    pub spec: ChartSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartSpec {
+    pub chart: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    pub source_ref: Reference,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Reference {
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValuesReference {
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub values_key: Option<String>,
+    #[serde(default)]
+    pub target_path: Option<String>,
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// A HelmRelease ready for the helm renderer.
+#[derive(Debug, Clone)]
+pub struct HelmUnit {
+    pub namespace: String,
+    pub name: String,
+    pub chart: ChartRef,
+    pub release_name: String,
+    pub release_namespace: String,
+    pub values: Map<String, Value>,
+    pub include_crds: bool,
+    /// What helm-controller does after helm (see `super::postrender`).
+    pub post_render: Value,
+}
+
+/// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`, and a
+/// name longer than 53 characters cut to 40, a `-` and the first 12 hex digits of its SHA-256.
+pub fn release_name(name: &str, spec: &Spec) -> String {
+    let full = match (&spec.release_name, &spec.target_namespace) {
+        (Some(r), _) if !r.is_empty() => r.clone(),
+        (_, Some(t)) if !t.is_empty() => format!("{t}-{name}"),
+        _ => name.to_string(),
+    };
+    if full.len() <= 53 {
+        return full;
+    }
+    let sum = hex::encode(Sha256::digest(full.as_bytes()));
+    // Go cuts bytes; a name that is not ASCII (the API server would refuse it) is cut at the
+    // last character boundary instead of panicking.
+    let mut cut = 40;
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{}", &full[..cut], &sum[..12])
+}
+
+/// Finds rendered objects by kind, namespace and name.
+pub type Lookup<'a> = dyn Fn(&str, &str, &str) -> Option<Value> + 'a;
+
+/// Resolves the chart, values and names of one HelmRelease.
+///
+/// # Errors
+/// A message naming the field concerned and what to do.
+pub fn resolve(
+    hr: &Value,
+    lookup: &Lookup<'_>,
+    is_this_repo: &dyn Fn(&str, &str) -> bool,
+) -> Result<Option<HelmUnit>, String> {
+    let (namespace, name) = super::spec::key_of(hr);
+    let spec: Spec = serde_json::from_value(hr.get("spec").cloned().unwrap_or(Value::Null))
+        .map_err(|e| format!("spec: {e}"))?;
+    if spec.suspend {
+        return Ok(None);
+    }
+    let chart = chart_of(&namespace, &spec, lookup, is_this_repo)?;
+    let values = values_of(&namespace, &spec, lookup)?;
+    let include_crds = !matches!(
+        spec.install.as_ref().and_then(|i| i["crds"].as_str()),
+        Some("Skip")
+    );
+    Ok(Some(HelmUnit {
+        release_name: release_name(&name, &spec),
+        release_namespace: spec
+            .target_namespace
+            .clone()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| namespace.clone()),
+        post_render: super::postrender::describe(&namespace, &name, &hr["spec"]),
+        namespace,
+        name,
+        chart,
+        values,
+        include_crds,
+    }))
+}
+
+fn chart_of(
+    namespace: &str,
+    spec: &Spec,
+    lookup: &Lookup<'_>,
+    is_this_repo: &dyn Fn(&str, &str) -> bool,
+) -> Result<ChartRef, String> {
+    if let Some(r) = &spec.chart_ref {
+        let ns = r.namespace.clone().unwrap_or(namespace.to_string());
+        if r.kind != "OCIRepository" {
+            return Err(format!(
+                "spec.chartRef: kind {} is not supported by ferry yet (OCIRepository is)",
+                r.kind
+            ));
+        }
+        let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
+            format!("spec.chartRef: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+        })?;
+        let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
+        let tag = repo["spec"]["ref"]["tag"].as_str().ok_or_else(|| {
+            format!("spec.chartRef: OCIRepository {ns}/{} has no spec.ref.tag; ferry needs the exact version to find the vendored chart", r.name)
+        })?;
+        return Ok(ChartRef::Oci {
+            url,
+            version: tag.to_string(),
+        });
+    }
+    let Some(c) = &spec.chart else {
+        return Err("neither spec.chart nor spec.chartRef is set".into());
+    };
+    let r = &c.spec.source_ref;
+    let ns = r.namespace.clone().unwrap_or(namespace.to_string());
+    match r.kind.as_str() {
+        "GitRepository" => {
+            if lookup("GitRepository", &ns, &r.name).is_none() {
+                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not defined by anything this cluster deploys", r.name));
+            }
+            if !is_this_repo(&ns, &r.name) {
+                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
+            }
+            let path = crate::source::normalize(&c.spec.chart).ok_or_else(|| {
+                format!(
+                    "spec.chart.spec.chart `{}` leaves the repository",
+                    c.spec.chart
+                )
+            })?;
+            Ok(ChartRef::Local { path })
+        }
+        "HelmRepository" => {
+            let repo = lookup("HelmRepository", &ns, &r.name).ok_or_else(|| {
+                format!("spec.chart.spec.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+            })?;
+            let url = repo["spec"]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            let version = c
+                .spec
+                .version
+                .clone()
+                .filter(|v| !v.is_empty() && v != "*")
+                .ok_or_else(|| "spec.chart.spec.version: ferry needs the exact chart version to find the vendored chart".to_string())?;
+            if repo["spec"]["type"] == "oci" || url.starts_with("oci://") {
+                Ok(ChartRef::Oci {
+                    url: format!("{url}/{}", c.spec.chart),
+                    version,
+                })
+            } else {
+                Ok(ChartRef::Repo {
+                    repo: url.to_string(),
+                    name: c.spec.chart.clone(),
+                    version,
+                })
+            }
+        }
+        other => Err(format!(
+            "spec.chart.spec.sourceRef: kind {other} is not supported by ferry yet"
+        )),
+    }
+}
+
+/// `valuesFrom` in order, each merged over the ones before, then `values` over them all, as
+/// helm-controller merges them (a `targetPath` sets one value, typed as `--set` types it).
+fn values_of(
+    namespace: &str,
+    spec: &Spec,
+    lookup: &Lookup<'_>,
+) -> Result<Map<String, Value>, String> {
+    let inline = spec.values.clone().unwrap_or_default();
+    let mut result = Map::new();
+    for (i, r) in spec.values_from.iter().enumerate() {
+        let field = format!("spec.valuesFrom[{i}]");
+        if r.kind != "ConfigMap" && r.kind != "Secret" {
+            return Err(format!(
+                "{field}: kind `{}` is neither ConfigMap nor Secret",
+                r.kind
+            ));
+        }
+        if r.kind == "Secret" {
+            return Err(format!("{field}: values from a Secret are not supported by ferry yet\nhint: keep secret values in an encrypted values file of a ferry.yaml app meanwhile"));
+        }
+        let key = r.values_key.clone().unwrap_or_else(|| "values.yaml".into());
+        let Some(obj) = lookup(&r.kind, namespace, &r.name) else {
+            if r.optional {
+                continue;
+            }
+            return Err(format!("{field}: {} {namespace}/{} is not defined by anything this cluster deploys\nhint: add it to the repository, or mark the reference `optional: true`", r.kind, r.name));
+        };
+        let Some(data) = obj["data"].get(&key).and_then(Value::as_str) else {
+            if r.optional {
+                continue;
+            }
+            return Err(format!("{field}: {} {namespace}/{} has no key `{key}`\nhint: set valuesKey to one of its keys, or add `{key}`", r.kind, r.name));
+        };
+        if let Some(path) = r.target_path.as_deref().filter(|p| !p.is_empty()) {
+            crate::config::merge_maps(&mut result, &inline);
+            set_path(&mut result, path, data).map_err(|m| format!("{field}.targetPath: {m}"))?;
+            continue;
+        }
+        let v: Value = serde_yaml_ng::from_str(data).map_err(|e| {
+            format!(
+                "{field}: {} {namespace}/{} key `{key}` is not YAML: {e}",
+                r.kind, r.name
+            )
+        })?;
+        match v {
+            Value::Object(m) => crate::config::merge_maps(&mut result, &m),
+            Value::Null => {}
+            _ => {
+                return Err(format!(
+                    "{field}: {} {namespace}/{} key `{key}` is not a mapping",
+                    r.kind, r.name
+                ))
+            }
+        }
+    }
+    crate::config::merge_maps(&mut result, &inline);
+    Ok(result)
+}
+
+/// Sets `a.b.c` to `value`, typed as Helm's `--set` types it (quoted: a string).
+fn set_path(m: &mut Map<String, Value>, path: &str, value: &str) -> Result<(), String> {
+    if path.contains('[') || path.contains('\\') {
+        return Err(format!(
+            "`{path}`: list indexes and escapes are not supported by ferry yet"
+        ));
+    }
+    let quoted = (value.starts_with('"') && value.ends_with('"'))
+        || (value.starts_with('\'') && value.ends_with('\''));
+    let typed = if quoted {
+        Value::String(value.trim_matches(|c| c == '"' || c == '\'').to_string())
+    } else {
+        match value {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            v => v
+                .parse::<i64>()
+                .ok()
+                .filter(|_| !(v.starts_with('0') && v.len() > 1))
+                .map(Value::from)
+                .unwrap_or_else(|| Value::String(v.to_string())),
+        }
+    };
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = m;
+    for p in &parts[..parts.len() - 1] {
+        let slot = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        cur = match slot {
+            Value::Object(o) => o,
+            _ => return Err(format!("`{path}`: cannot descend into `{p}`")),
+        };
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), typed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn release_names_follow_helm_controller() {
+        let spec = |v: Value| -> Spec { serde_json::from_value(v).unwrap_or_default() };
+        assert_eq!(release_name("podinfo", &spec(json!({}))), "podinfo");
+        assert_eq!(
+            release_name("podinfo", &spec(json!({"targetNamespace": "apps"}))),
+            "apps-podinfo"
+        );
+        assert_eq!(
+            release_name(
+                "podinfo",
+                &spec(json!({"releaseName": "x", "targetNamespace": "a"}))
+            ),
+            "x"
+        );
+        let long = "a-very-long-namespace-name-for-testing";
+        let name = release_name(
+            "and-a-long-release-name",
+            &spec(json!({"targetNamespace": long})),
+        );
+        let full = format!("{long}-and-a-long-release-name");
+        assert_eq!(full.len(), 62);
+        let sum = hex::encode(Sha256::digest(full.as_bytes()));
+        assert_eq!(name, format!("{}-{}", &full[..40], &sum[..12]));
+        assert_eq!(name.len(), 53);
+    }
+
+    #[test]
+    fn values_from_then_values() {
+        let cm = json!({"data": {"values.yaml": "a: 1\nb: {c: 1, d: 1}\n", "other": "x: 1\n", "tag": "\"1.0\""}});
+        let lookup = move |kind: &str, _: &str, name: &str| {
+            (kind == "ConfigMap" && name == "v").then(|| cm.clone())
+        };
+        let spec: Spec = serde_json::from_value(json!({
+            "values": {"b": {"d": 2}},
+            "valuesFrom": [
+                {"kind": "ConfigMap", "name": "v"},
+                {"kind": "ConfigMap", "name": "v", "valuesKey": "tag", "targetPath": "image.tag"},
+                {"kind": "ConfigMap", "name": "gone", "optional": true}
+            ]
+        }))
+        .unwrap_or_default();
+        let v = values_of("ns", &spec, &lookup).unwrap_or_default();
+        assert_eq!(
+            Value::Object(v),
+            json!({"a": 1, "b": {"c": 1, "d": 2}, "image": {"tag": "1.0"}})
+        );
+        let missing: Spec = serde_json::from_value(
+            json!({"valuesFrom": [{"kind": "ConfigMap", "name": "v", "valuesKey": "nope"}]}),
+        )
+        .unwrap_or_default();
+        let e = values_of("ns", &missing, &lookup).unwrap_err();
+        assert!(
+            e.starts_with("spec.valuesFrom[0]: ConfigMap ns/v has no key `nope`"),
+            "{e}"
+        );
+    }
+}
