@@ -44,16 +44,14 @@ fn gotmpl(root: &Path, args: &[String]) -> Result<()> {
     crate::run(&mut test)
 }
 
-pub fn command(root: &Path, args: &[String]) -> Result<()> {
-    if args.first().map(String::as_str) == Some("gotmpl") {
-        return gotmpl(root, &args[1..]);
-    }
+/// The positional `[CASES] [SEED]` of a differential command.
+fn cases_and_seed(args: &[String], default: usize) -> Result<(usize, Option<u64>)> {
     let cases = match args.first() {
         Some(n) => match n.parse::<usize>() {
             Ok(n) if n > 0 => n,
             _ => bail!("CASES must be a positive number, not {n:?}"),
         },
-        None => DEFAULT_CASES,
+        None => default,
     };
     let seed = match args.get(1) {
         Some(s) => match s.parse::<u64>() {
@@ -62,6 +60,41 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
         },
         None => None,
     };
+    Ok((cases, seed))
+}
+
+/// `cargo xtask differential helm [CASES] [SEED]`: random charts, native vs `helm template`.
+fn helm(root: &Path, args: &[String]) -> Result<()> {
+    let (cases, seed) = cases_and_seed(args, DEFAULT_CASES)?;
+    let (path, _) = crate::tools::ensure(root, false)?;
+    eprintln!("==> {cases} random charts, native vs helm template");
+    let mut test = Command::new("cargo");
+    test.args([
+        "test",
+        "--release",
+        "--test",
+        "helm_native_random",
+        "random_charts_match_helm",
+        "--",
+        "--nocapture",
+    ])
+    .env("PATH", &path)
+    .env("FERRY_REQUIRE_PEERS", "1")
+    .env("FERRY_DIFF_CASES", cases.to_string())
+    .current_dir(root);
+    if let Some(seed) = seed {
+        test.env("FERRY_DIFF_SEED", seed.to_string());
+    }
+    crate::run(&mut test)
+}
+
+pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("gotmpl") => return gotmpl(root, &args[1..]),
+        Some("helm") => return helm(root, &args[1..]),
+        _ => {}
+    }
+    let (cases, seed) = cases_and_seed(args, DEFAULT_CASES)?;
     let (path, _) = crate::tools::ensure(root, false)?;
     eprintln!("==> {cases} random kustomizations, native vs kubectl kustomize");
     let mut test = Command::new("cargo");

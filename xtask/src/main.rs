@@ -22,6 +22,10 @@ const HELP: &str = "cargo xtask <task>
   differential [CASES] [SEED]
                  random kustomizations rendered natively and by `kubectl kustomize`, compared
                  byte for byte (default 1000 cases; the suite runs 30)
+  differential helm [CASES] [SEED]
+                 random charts (subcharts, aliases, conditions, globals, tpl, include chains,
+                 hooks, CRDs, files) rendered natively and by `helm template`, compared byte
+                 for byte (default 1000 cases; the suite runs 20)
   differential gotmpl [CASES] [SEED]
                  random templates run by ferry's text/template and by Go's own, output and
                  error texts compared byte for byte (default 20000 cases; the suite runs 400)

@@ -195,6 +195,13 @@ impl FuncMap {
         self.funcs.is_empty()
     }
 
+    /// The registered names, sorted (for coverage checks against the real function maps).
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.funcs.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn extend(&mut self, other: &FuncMap) {
         for (k, v) in &other.funcs {
             self.funcs.insert(k.clone(), v.clone());

@@ -99,6 +99,8 @@ pub struct Chart {
     /// Everything else (`.Files`), `crds/` included.
     pub files: Vec<File>,
     pub dependencies: Vec<Chart>,
+    /// `values.schema.json` as read, validated against the values before rendering.
+    pub schema: Option<Vec<u8>>,
 }
 
 impl Chart {
@@ -287,12 +289,14 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
         return Err(Error::Chart("Chart.yaml file is missing".into()));
     };
     let mut values = Values::new();
+    let mut schema = None;
     let mut templates = Vec::new();
     let mut other = Vec::new();
     let mut subcharts: std::collections::BTreeMap<String, Vec<File>> = Default::default();
     for f in files {
         match f.name.as_str() {
-            "Chart.yaml" | "Chart.lock" | "values.schema.json" => {}
+            "Chart.yaml" | "Chart.lock" => {}
+            "values.schema.json" => schema = Some(f.data),
             "values.yaml" => {
                 values = super::values::load_values(&f.data)
                     .map_err(|m| Error::Chart(format!("cannot load values.yaml: {m}")))?;
@@ -337,6 +341,21 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
             metadata.name
         )));
     }
+    // Helm's Metadata.Validate: one dependency per name or alias.
+    let mut keys = std::collections::BTreeSet::new();
+    for d in metadata.dependencies.iter().flatten() {
+        let key = if d.alias.is_empty() {
+            &d.name
+        } else {
+            &d.alias
+        };
+        if !keys.insert(key.clone()) {
+            return Err(Error::Chart(format!(
+                "validation: more than one dependency with name or alias {}",
+                gotmpl::quote::quote(key)
+            )));
+        }
+    }
     let mut dependencies = Vec::new();
     for (n, files) in subcharts {
         if n.starts_with(['_', '.']) {
@@ -375,6 +394,7 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
         templates,
         files: other,
         dependencies,
+        schema,
     })
 }
 

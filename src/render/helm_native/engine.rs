@@ -235,7 +235,8 @@ fn trace(err: &str) -> String {
                     let msg = msg.split(" template:").next().unwrap_or(msg);
                     out.push_str(&format!("{}\n  {msg}\n", &r[..sep]));
                 }
-                None => out.push_str(err),
+                // A message with no location (a template that does not exist): as it is.
+                None => out.push_str(rest),
             }
             return out.trim().to_string();
         };

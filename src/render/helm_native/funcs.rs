@@ -196,7 +196,17 @@ pub fn helm_funcs() -> FuncMap {
                     *n = n.saturating_sub(1);
                 }
             }
-            r.map(|s| Value::str(&s)).map_err(|e| e.to_string())
+            r.map(|s| Value::str(&s)).map_err(|e| {
+                let e = e.to_string();
+                // Helm runs `include` on its root template, named "gotpl".
+                match e.strip_prefix("template: no template ") {
+                    Some(rest) if rest.contains(" associated with template ") => format!(
+                        "template: no template {} associated with template \"gotpl\"",
+                        gotmpl::quote::quote(&name)
+                    ),
+                    _ => e,
+                }
+            })
         }),
     );
     m.insert(
@@ -231,4 +241,30 @@ pub fn helm_funcs() -> FuncMap {
         }),
     );
     m
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every name helm v4.1.4's `funcMap` registers: Sprig v3.3.0's `genericMap` less `env`
+    /// and `expandenv`, plus Helm's own (`pkg/engine/funcs.go`, `engine.go`).
+    const HELM_NAMES: &str = "abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi b32dec b32enc b64dec b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean coalesce compact concat contains date dateInZone dateModify date_in_zone date_modify decryptAES deepCopy deepEqual default derivePassword dict dig dir div divf duration durationRound empty encryptAES ext fail first float64 floor fromJson genCA genCAWithKey genPrivateKey genSelfSignedCert genSelfSignedCertWithKey genSignedCert genSignedCertWithKey get getHostByName has hasKey hasPrefix hasSuffix hello htmlDate htmlDateInZone htpasswd indent initial initials int int64 isAbs join kebabcase keys kindIs kindOf last list lower max maxf merge mergeOverwrite min minf mod mul mulf mustAppend mustChunk mustCompact mustDateModify mustDeepCopy mustFirst mustFromJson mustHas mustInitial mustLast mustMerge mustMergeOverwrite mustPrepend mustPush mustRegexFind mustRegexFindAll mustRegexMatch mustRegexReplaceAll mustRegexReplaceAllLiteral mustRegexSplit mustRest mustReverse mustSlice mustToDate mustToJson mustToPrettyJson mustToRawJson mustUniq mustWithout must_date_modify nindent nospace now omit osBase osClean osDir osExt osIsAbs pick pluck plural prepend push quote randAlpha randAlphaNum randAscii randBytes randInt randNumeric regexFind regexFindAll regexMatch regexQuoteMeta regexReplaceAll regexReplaceAllLiteral regexSplit repeat replace rest reverse round semver semverCompare seq set sha1sum sha256sum sha512sum shuffle slice snakecase sortAlpha split splitList splitn squote sub subf substr swapcase ternary title toDate toDecimal toJson toPrettyJson toRawJson toString toStrings trim trimAll trimPrefix trimSuffix trimall trunc tuple typeIs typeIsLike typeOf uniq unixEpoch unset until untilStep untitle upper urlJoin urlParse uuidv4 values without wrap wrapWith 
+        toToml fromToml toYaml mustToYaml toYamlPretty fromYaml fromYamlArray toJson mustToJson
+        fromJson fromJsonArray include tpl required lookup";
+
+    #[test]
+    fn every_helm_function_is_registered() {
+        let m = super::helm_funcs();
+        let missing: Vec<&str> = HELM_NAMES
+            .split_whitespace()
+            .filter(|n| !m.contains(n))
+            .collect();
+        assert!(missing.is_empty(), "not registered: {missing:?}");
+        let want: std::collections::BTreeSet<&str> = HELM_NAMES.split_whitespace().collect();
+        let extra: Vec<&str> = m
+            .names()
+            .into_iter()
+            .filter(|n| !want.contains(n))
+            .collect();
+        assert!(extra.is_empty(), "registered but not helm's: {extra:?}");
+    }
 }

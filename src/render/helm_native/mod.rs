@@ -3,8 +3,9 @@
 //! [`objects`]) on ferry's Go template engine (`gotmpl`), rendering ([`engine`]) and the
 //! printed stream ([`output`]).
 //!
-//! Not yet here (the binary renders these, `renderer: auto` hands them over):
-//! values.schema.json validation; the crypto functions other than `genCA`,
+//! values.schema.json is validated ([`schema`]) as helm validates it.
+//!
+//! Not yet here (the binary renders these, `renderer: auto` hands them over): the crypto functions other than `genCA`,
 //! `genSelfSignedCert` and `genSignedCert` (`htpasswd`, `genPrivateKey`, ...), `toYamlPretty`, `toToml`/`fromToml`, which fail with [`Error::Unsupported`] when a
 //! template calls them.
 
@@ -16,6 +17,8 @@ mod funcs;
 mod glob;
 mod objects;
 mod output;
+mod schema;
+mod schema_words;
 mod values;
 
 pub use chart::{load, Chart};
@@ -84,6 +87,8 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
     check_dependencies(&chart)?;
     deps::process(&mut chart, &opts.values);
     let vals = values::coalesce(&chart, &opts.values, false);
+    schema::check_subchart_tables(&chart, &vals)?;
+    schema::validate(&chart, &vals)?;
     if !chart.metadata.kube_version.is_empty()
         && !gotmpl::sprig::semver::semver_compare(&chart.metadata.kube_version, &kube.normalized)
             .unwrap_or(false)

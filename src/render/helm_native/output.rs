@@ -82,6 +82,36 @@ pub fn split_manifests(text: &str) -> Vec<String> {
 }
 
 /// The head of a document Helm reads (`SimpleHead`): kind and annotations.
+/// A libyaml error as go-yaml v2 words it: `line N: PROBLEM`, where N is libyaml's 0-based
+/// line of the problem for parser errors and the 1-based one for scanner errors (go-yaml
+/// adds one only for those), and no position at all on line 0.
+fn go_yaml_error(e: &str) -> String {
+    let (problem, context) = match e.split_once(", while ") {
+        Some((p, c)) => (p, Some(c)),
+        None => (e, None),
+    };
+    let Some((msg, pos)) = problem.rsplit_once(" at line ") else {
+        return e.to_string();
+    };
+    let Some(line) = pos.split(' ').next().and_then(|l| l.parse::<usize>().ok()) else {
+        return e.to_string();
+    };
+    let scanner = match context {
+        Some(c) => c.starts_with("scanning"),
+        None => {
+            msg.starts_with("found ")
+                || msg.starts_with("mapping values are not allowed")
+                || msg.starts_with("block sequence entries are not allowed")
+        }
+    };
+    let line = if scanner { line } else { line - 1 };
+    if line == 0 {
+        msg.to_string()
+    } else {
+        format!("line {line}: {msg}")
+    }
+}
+
 fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String>>), Error> {
     let bad = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
     let v: serde_json::Value = match crate::render::kustomize_native::yaml11::read(doc) {
@@ -94,8 +124,12 @@ fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String
             serde_json::Value::Null
         }
         Err(_) => {
-            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc)
-                .map_err(|e| bad(format!("error converting YAML to JSON: yaml: {e}")))?;
+            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc).map_err(|e| {
+                bad(format!(
+                    "error converting YAML to JSON: yaml: {}",
+                    go_yaml_error(&e.to_string())
+                ))
+            })?;
             serde_json::to_value(y).map_err(|e| bad(e.to_string()))?
         }
     };
@@ -236,6 +270,20 @@ pub fn print(manifests: &[Doc], hooks: &[Doc], p: &Print<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn yaml_errors_in_go_yaml_words() {
+        assert_eq!(
+            super::go_yaml_error("did not find expected ',' or ']' at line 12 column 1, while parsing a flow sequence at line 11 column 7"),
+            "line 11: did not find expected ',' or ']'"
+        );
+        assert_eq!(
+            super::go_yaml_error(
+                "mapping values are not allowed in this context at line 3 column 8"
+            ),
+            "line 3: mapping values are not allowed in this context"
+        );
+    }
+
     use super::*;
 
     #[test]

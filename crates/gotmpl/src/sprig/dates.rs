@@ -7,6 +7,31 @@ use crate::func::Type::Any;
 use crate::value::{Object, Value};
 use std::rc::Rc;
 
+/// Go's month and weekday names.
+pub(crate) const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+pub(crate) const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
 /// Go's `time.Time` in UTC.
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
@@ -48,29 +73,6 @@ impl Time {
 
     /// Go's `Time.Format` for the layout elements charts use.
     pub fn format(&self, layout: &str) -> String {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        const DAYS: [&str; 7] = [
-            "Sunday",
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-        ];
         let (y, mo, d, h, mi, s, wd, yd) = self.civil();
         let mut out = String::new();
         let mut rest = layout;
@@ -170,22 +172,141 @@ fn as_time(v: &Value) -> Time {
     }
 }
 
+fn time_value(t: Time) -> Value {
+    Value::Object(Rc::new(t))
+}
+
+/// A `time.Time` argument (a typed parameter: the executor has checked the type).
+fn time_arg(v: &Value) -> Time {
+    as_time(v)
+}
+
+fn time_since(t: Time) -> i64 {
+    let now = Time::now();
+    let d =
+        i128::from(now.secs - t.secs) * 1_000_000_000 + i128::from(now.nanos) - i128::from(t.nanos);
+    d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+fn add(t: Time, d: i64) -> Time {
+    let total = i128::from(t.nanos) + i128::from(d % 1_000_000_000);
+    let secs = t.secs + d / 1_000_000_000 + total.div_euclid(1_000_000_000) as i64;
+    Time {
+        secs,
+        nanos: total.rem_euclid(1_000_000_000) as u32,
+    }
+}
+
+/// Sprig's `durationRound`: the largest whole unit, with `y` as 365 days and `mo` as 30.
+fn duration_round(d: i64) -> String {
+    let u = d.unsigned_abs();
+    const S: u64 = 1_000_000_000;
+    for (unit, name) in [
+        (S * 3600 * 24 * 365, "y"),
+        (S * 3600 * 24 * 30, "mo"),
+        (S * 3600 * 24, "d"),
+        (S * 3600, "h"),
+        (S * 60, "m"),
+        (S, "s"),
+    ] {
+        if u > unit {
+            return format!("{}{name}", u / unit);
+        }
+    }
+    "0s".into()
+}
+
 pub(crate) fn register(r: &mut Reg) {
-    r.fixed("now", &[], |_| Ok(Value::Object(Rc::new(Time::now()))));
+    use crate::func::Type::Object;
+    const TIME: crate::func::Type = Object("time.Time");
+    r.fixed("now", &[], |_| Ok(time_value(Time::now())));
     r.fixed("date", &[STR, Any], |a| {
         Ok(Value::str(
             &as_time(&a[1]).format(a[0].as_str().unwrap_or_default()),
         ))
     });
-    r.fixed("dateInZone", &[STR, Any, STR], |a| {
-        Ok(Value::str(
-            &as_time(&a[1]).format(a[0].as_str().unwrap_or_default()),
-        ))
+    for name in ["dateInZone", "date_in_zone"] {
+        r.fixed(name, &[STR, Any, STR], |a| {
+            Ok(Value::str(
+                &as_time(&a[1]).format(a[0].as_str().unwrap_or_default()),
+            ))
+        });
+    }
+    r.fixed("htmlDate", &[Any], |a| {
+        Ok(Value::str(&as_time(&a[0]).format("2006-01-02")))
     });
-    r.fixed("unixEpoch", &[Any], |a| {
-        Ok(Value::str(&as_time(&a[0]).secs.to_string()))
+    r.fixed("htmlDateInZone", &[Any, STR], |a| {
+        Ok(Value::str(&as_time(&a[0]).format("2006-01-02")))
+    });
+    r.fixed("unixEpoch", &[TIME], |a| {
+        Ok(Value::str(&time_arg(&a[0]).secs.to_string()))
+    });
+    for name in ["dateModify", "date_modify"] {
+        r.fixed(name, &[STR, TIME], |a| {
+            let t = time_arg(&a[1]);
+            Ok(time_value(
+                match super::duration::parse(a[0].as_str().unwrap_or_default()) {
+                    Ok(d) => add(t, d),
+                    Err(_) => t,
+                },
+            ))
+        });
+    }
+    for name in ["mustDateModify", "must_date_modify"] {
+        r.fixed(name, &[STR, TIME], |a| {
+            let d = super::duration::parse(a[0].as_str().unwrap_or_default())?;
+            Ok(time_value(add(time_arg(&a[1]), d)))
+        });
+    }
+    r.fixed("ago", &[Any], |a| {
+        let t = match &a[0] {
+            Value::Object(_) | Value::Int(_) | Value::Int64(_) => as_time(&a[0]),
+            _ => Time::now(),
+        };
+        // Rounded to whole seconds, halves away from zero (Go's Duration.Round).
+        let d = time_since(t);
+        let s = 1_000_000_000i64;
+        let r = d.rem_euclid(s);
+        let rounded = if r + r < s { d - r } else { d - r + s };
+        Ok(Value::str(&super::duration::format(rounded)))
+    });
+    r.fixed("duration", &[Any], |a| {
+        let n = match &a[0] {
+            Value::String(s) => s.parse::<i64>().unwrap_or(0),
+            Value::Int64(n) => *n,
+            _ => 0,
+        };
+        Ok(Value::str(&super::duration::format(
+            n.wrapping_mul(1_000_000_000),
+        )))
+    });
+    r.fixed("durationRound", &[Any], |a| {
+        let d = match &a[0] {
+            Value::String(s) => super::duration::parse(s).unwrap_or(0),
+            Value::Int64(n) => *n,
+            Value::Object(o) if o.type_name() == "time.Time" => time_since(as_time(&a[0])),
+            _ => 0,
+        };
+        Ok(Value::str(&duration_round(d)))
+    });
+    r.fixed("toDate", &[STR, STR], |a| {
+        let (l, v) = (a[0].as_str().unwrap_or(""), a[1].as_str().unwrap_or(""));
+        Ok(time_value(super::timeparse::parse(l, v).unwrap_or(Time {
+            secs: ZERO_TIME_SECS,
+            nanos: 0,
+        })))
+    });
+    r.fixed("mustToDate", &[STR, STR], |a| {
+        let (l, v) = (a[0].as_str().unwrap_or(""), a[1].as_str().unwrap_or(""));
+        match super::timeparse::parse(l, v) {
+            Ok(t) => Ok(time_value(t)),
+            Err(e) => Err(e),
+        }
     });
 }
+
+/// Go's zero `time.Time` (January 1, year 1, UTC) in Unix seconds.
+const ZERO_TIME_SECS: i64 = -62_135_596_800;
 
 #[cfg(test)]
 mod tests {

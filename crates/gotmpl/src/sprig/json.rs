@@ -125,3 +125,63 @@ fn write(out: &mut String, v: &Value, opts: &Options, depth: usize) -> Result<()
     }
     Ok(())
 }
+
+/// Go's `encoding/json` words for a document that does not parse, from serde's error and the
+/// input: the end of input, or a first character that starts no value. Errors further in
+/// (Go's "after object key" and the like) keep serde's words.
+pub fn go_error(input: &str, e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        return "unexpected end of JSON input".into();
+    }
+    let line_start: usize = input
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let at = line_start + e.column().saturating_sub(1);
+    match input.get(at..).and_then(|r| r.chars().next()) {
+        Some(c) if literal_at(input, at).is_some() => {
+            let (lit, want) = literal_at(input, at).unwrap_or_default();
+            format!(
+                "invalid character {} in literal {lit} (expecting {})",
+                go_char(c),
+                go_char(want)
+            )
+        }
+        Some(c) if input[..at].trim().is_empty() => {
+            format!(
+                "invalid character {} looking for beginning of value",
+                go_char(c)
+            )
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// The literal (`null`, `true`, `false`) a bad character at `at` breaks, and the character
+/// the literal wanted there.
+fn literal_at(input: &str, at: usize) -> Option<(&'static str, char)> {
+    let start = input[..at]
+        .rfind(|c: char| !c.is_ascii_lowercase())
+        .map_or(0, |i| i + 1);
+    let lit = match input[start..].chars().next()? {
+        'n' => "null",
+        't' => "true",
+        'f' => "false",
+        _ => return None,
+    };
+    let i = at - start;
+    if i == 0 || lit.get(..i) != input.get(start..at) {
+        return None;
+    }
+    lit[i..].chars().next().map(|c| (lit, c))
+}
+
+/// Go's `quoteChar`: `'x'`, with `'\''` and `'"'` as Go writes them.
+fn go_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".into(),
+        '"' => "'\"'".into(),
+        c => format!("'{c}'"),
+    }
+}

@@ -38,7 +38,26 @@ fn reg_both(
     r.fixed(&must, params, f);
 }
 
+/// Sprig's `chunk`: lists of `size` items, the last one shorter.
+fn chunk(a: Vec<Value>) -> FuncResult {
+    let size = a[0].as_int().unwrap_or(0);
+    let l = items(&a[1], "chunk")?;
+    if l.is_empty() {
+        return Ok(any_list(Vec::new()));
+    }
+    if size <= 0 {
+        // Go divides by a non-positive size into a huge or negative count and panics.
+        return Err("runtime error: makeslice: len out of range".into());
+    }
+    Ok(any_list(
+        l.chunks(size as usize)
+            .map(|c| any_list(c.to_vec()))
+            .collect(),
+    ))
+}
+
 pub fn register(r: &mut Reg) {
+    reg_both(r, "chunk", &[crate::func::Type::Int, Any], chunk);
     r.variadic("list", &[], Any, |a| Ok(any_list(a)));
     r.variadic("tuple", &[], Any, |a| Ok(any_list(a)));
     for name in ["append", "push", "mustAppend", "mustPush"] {

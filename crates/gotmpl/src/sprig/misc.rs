@@ -233,6 +233,28 @@ pub(crate) fn register(r: &mut Reg) {
             )?))
         });
     }
+    r.fixed("randInt", &[Int, Int], |a| {
+        use rand::Rng;
+        let (lo, hi) = (a[0].as_int().unwrap_or(0), a[1].as_int().unwrap_or(0));
+        if hi <= lo {
+            return Err("invalid argument to Intn".into());
+        }
+        Ok(Value::Int(rand::thread_rng().gen_range(lo..hi)))
+    });
+    r.fixed("randBytes", &[Int], |a| {
+        use base64::Engine;
+        use rand::RngCore;
+        let n = a[0].as_int().unwrap_or(0);
+        if n < 0 {
+            return Err("runtime error: makeslice: len out of range".into());
+        }
+        crate::limits::check_string(n as usize)?;
+        let mut buf = vec![0u8; n as usize];
+        rand::thread_rng().fill_bytes(&mut buf);
+        Ok(Value::str(
+            &base64::engine::general_purpose::STANDARD.encode(buf),
+        ))
+    });
     r.fixed("randAscii", &[Int], |a| {
         let printable: Vec<u8> = (32u8..=126).collect();
         Ok(Value::str(&random_string(

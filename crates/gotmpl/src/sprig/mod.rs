@@ -12,12 +12,16 @@
 mod conv;
 pub mod dates;
 mod dicts;
+mod duration;
 pub mod json;
 mod lists;
 mod misc;
 mod numbers;
 pub mod semver;
 mod strings;
+mod text;
+mod timeparse;
+mod url;
 
 pub use conv::{deep_equal, empty, strval, to_float64, to_int64};
 pub use misc::clean as clean_path;
@@ -63,6 +67,8 @@ pub fn funcs() -> FuncMap {
     semver::register(&mut r);
     misc::register(&mut r);
     dates::register(&mut r);
+    text::register(&mut r);
+    url::register(&mut r);
     register_general(&mut r);
     m
 }
@@ -132,6 +138,11 @@ fn register_general(r: &mut Reg) {
             }
         });
     }
+    r.fixed("mustFromJson", &[STR], |a| {
+        serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or(""))
+            .map(|v| Value::from_json(&v))
+            .map_err(|e| json::go_error(a[0].as_str().unwrap_or(""), &e))
+    });
     r.fixed("fromJson", &[STR], |a| {
         Ok(
             serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or(""))
