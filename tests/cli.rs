@@ -139,8 +139,8 @@ fn render_kustomize_compare_reports_each_directory_and_fails_on_a_difference() {
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {k: v}\n";
     for (sub, kustomization) in [
         ("same", "resources: [cm.yaml]\nnamePrefix: p-\n"),
-        // kubectl accepts an empty `generators` list; native does not take the field yet.
-        ("refused", "resources: [cm.yaml]\ngenerators: []\n"),
+        // kubectl records origin annotations; native does not take them yet.
+        ("refused", "resources: [cm.yaml]\nbuildMetadata: [originAnnotations]\n"),
     ] {
         std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         std::fs::write(dir.path().join(sub).join("cm.yaml"), cm).expect("write");
@@ -168,7 +168,7 @@ fn render_kustomize_compare_reports_each_directory_and_fails_on_a_difference() {
     assert_eq!(bad.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("refused: native cannot render it:")
-            && stdout.contains("`generators`")
+            && stdout.contains("`buildMetadata (originAnnotations)`")
             && stdout.contains("1 of 2 directories render identically"),
         "{stdout}"
     );
