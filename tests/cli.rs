@@ -140,7 +140,10 @@ fn render_kustomize_compare_reports_each_directory_and_fails_on_a_difference() {
     for (sub, kustomization) in [
         ("same", "resources: [cm.yaml]\nnamePrefix: p-\n"),
         // kubectl records origin annotations; native does not take them yet.
-        ("refused", "resources: [cm.yaml]\nbuildMetadata: [originAnnotations]\n"),
+        (
+            "refused",
+            "resources: [cm.yaml]\nbuildMetadata: [originAnnotations]\n",
+        ),
     ] {
         std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         std::fs::write(dir.path().join(sub).join("cm.yaml"), cm).expect("write");
