@@ -10,6 +10,7 @@
 //! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
 //! to `ferry apply`.
 
+mod cache;
 mod discover;
 pub mod envsubst;
 mod generate;
@@ -19,6 +20,7 @@ mod render;
 pub mod spec;
 mod vars;
 
+pub use cache::{Memo, MemoStats};
 pub use discover::{Discovered, HelmFound};
 
 use crate::secrets::Disclosed;
@@ -33,6 +35,8 @@ pub struct Options {
     /// Git URLs that are this repository (besides GitRepositories annotated as such, and the
     /// one the bootstrap Kustomization syncs the cluster root from).
     pub source_urls: Vec<String>,
+    /// Kustomization renders reused when their inputs are the same (see [`Memo`]).
+    pub memo: Option<std::sync::Arc<Memo>>,
 }
 
 /// One rendered Kustomization (or the cluster root).

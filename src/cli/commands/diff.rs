@@ -65,6 +65,14 @@ pub(super) fn rendered(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, 
             let new = super::diff_pushed::side(g, a, new)?;
             vec![diff::diff_dirs(&old.path(), &new.path(), &opts, secrets)?]
         }
+        Some(from) if a.flux.is_some() => super::diff_flux::changed_only(
+            g,
+            a,
+            from,
+            (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD")),
+            &opts,
+            secrets,
+        )?,
         Some(from) => diff_revisions(
             g,
             a,
@@ -119,6 +127,19 @@ fn diff_revisions(
         .context("cannot create a temporary directory")?;
     let old = build_revision(g, a, &root, Some(from), &scratch.path().join("old"))?;
     let new = build_revision(g, a, &root, to, &scratch.path().join("new"))?;
+    compare_built(a, from, to, &old, &new, opts, secrets)
+}
+
+/// Compares every environment that either build has (or the ones asked for).
+pub(super) fn compare_built(
+    a: &DiffArgs,
+    from: &str,
+    to: Option<&str>,
+    old: &Built,
+    new: &Built,
+    opts: &DiffOptions,
+    secrets: SecretContext<'_>,
+) -> anyhow::Result<Vec<EnvDiff>> {
     let mut envs: BTreeSet<String> = old.envs.union(&new.envs).cloned().collect();
     if !a.args.is_empty() {
         let known: BTreeSet<&String> = old.known.union(&new.known).collect();
@@ -143,8 +164,8 @@ fn diff_revisions(
     envs.iter()
         .map(|env| {
             Ok(diff::compare(
-                &side(&old, env)?,
-                &side(&new, env)?,
+                &side(old, env)?,
+                &side(new, env)?,
                 opts,
                 secrets,
             )?)
