@@ -377,7 +377,9 @@ fn sops_secret_in_substitute_from_leaves_no_plaintext() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut files = 0;
-    for e in walkdir::WalkDir::new(repo.join("out")) {
+    // The output, and the render cache (Kustomization renders are kept there too).
+    let scanned = [repo.join("out"), tmp.path().join("cache")];
+    for e in scanned.iter().flat_map(walkdir::WalkDir::new) {
         let e = e.expect("entry");
         if e.file_type().is_file() {
             files += 1;
