@@ -105,7 +105,9 @@ fn full_diff(tmp: &Path, repo: &Path, from: &str, to: &str) -> (Vec<Value>, Vec<
 fn changed_only(tmp: &Path, repo: &Path, from: &str, to: &str, extra: &[&str]) -> (Value, String) {
     let o = ferry(&tmp.join("cache"))
         .current_dir(repo)
-        .args(["diff", "--from", from, "--to", to, "--flux", "--output", "json"])
+        .args([
+            "diff", "--from", from, "--to", to, "--flux", "--output", "json",
+        ])
         .args(extra)
         .output()
         .expect("runs ferry diff");
@@ -185,8 +187,8 @@ fn changed_only_diff_of_a_values_change_equals_the_full_diff() {
 #[test]
 fn changed_only_diff_of_a_shared_base_change_equals_the_full_diff() {
     let (tmp, repo, base) = repo();
-    let deployment = std::fs::read_to_string(repo.join("apps/base/podinfo/deployment.yaml"))
-        .expect("read");
+    let deployment =
+        std::fs::read_to_string(repo.join("apps/base/podinfo/deployment.yaml")).expect("read");
     let (from, to) = if deployment.contains("minReadySeconds") {
         ("minReadySeconds: 3", "minReadySeconds: 7")
     } else {
@@ -368,7 +370,10 @@ fn warm_flux_rebuild_renders_nothing_and_a_change_renders_what_it_affects() {
     let after = build_report(tmp.path(), &repo);
     assert_eq!(
         rendered(&after),
-        [("production", vec![]), ("staging", vec!["hr.podinfo.frontend"])]
+        [
+            ("production", vec![]),
+            ("staging", vec!["hr.podinfo.frontend"])
+        ]
     );
     // A substituteFrom ConfigMap: the root that holds it and the Kustomization that reads it.
     edit(

@@ -70,20 +70,8 @@ pub(super) fn changed_only(
         .prefix("ferry-diff-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let old_built = build_changed(
-        a,
-        &mut old,
-        old_keys,
-        &new_ids,
-        &scratch.path().join("old"),
-    )?;
-    let new_built = build_changed(
-        a,
-        &mut new,
-        new_keys,
-        &old_ids,
-        &scratch.path().join("new"),
-    )?;
+    let old_built = build_changed(a, &mut old, old_keys, &new_ids, &scratch.path().join("old"))?;
+    let new_built = build_changed(a, &mut new, new_keys, &old_ids, &scratch.path().join("new"))?;
     if !g.quiet {
         eprintln!(
             "flux: {} of {total} Kustomizations and HelmReleases changed and were compared; {skipped} unchanged, skipped (Kustomizations rendered to follow the clusters: {} at {}, {} at {}; reused: {})",

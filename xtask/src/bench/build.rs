@@ -13,7 +13,7 @@ const ENVS: [&str; 3] = ["dev", "staging", "prod"];
 const HELM_APPS: usize = 60;
 const KUSTOMIZE_APPS: usize = 40;
 /// Deterministic charts from the corpus that render without extra flags.
-const CHARTS: [&str; 6] = [
+pub(super) const CHARTS: [&str; 6] = [
     "podinfo",
     "kube-state-metrics",
     "prometheus-node-exporter",
@@ -22,7 +22,7 @@ const CHARTS: [&str; 6] = [
     "prometheus-blackbox-exporter",
 ];
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     for e in walk(from)? {
         let rel = e.strip_prefix(from)?;
         let dest = to.join(rel);
@@ -49,13 +49,13 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+pub(super) fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::create_dir_all(path.parent().expect("file has a parent"))?;
     std::fs::write(path, text)?;
     Ok(())
 }
 
-fn git(repo: &Path, args: &[&str]) -> Result<()> {
+pub(super) fn git(repo: &Path, args: &[&str]) -> Result<()> {
     crate::run(
         Command::new("git")
             .args(args)
@@ -359,7 +359,7 @@ fn syscall_counts(summary: &str) -> String {
         .join(", ")
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(super) fn verdict(ok: bool) -> &'static str {
     if ok {
         "ok"
     } else {
