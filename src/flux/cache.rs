@@ -18,7 +18,7 @@ use crate::source::{join, SourceError, Tree};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Bumped whenever the meaning of an entry changes.
@@ -71,7 +71,6 @@ impl Memo {
     pub fn render(
         &self,
         tree: &dyn Tree,
-        checkout: &Path,
         job: &Job<'_>,
         ident: &str,
         sensitive: bool,
@@ -98,7 +97,7 @@ impl Memo {
                 return Ok(r);
             }
         }
-        let r = render(tree, checkout, job)?;
+        let r = render_checked_out(tree, job)?;
         self.lock_stats().rendered.push(ident.to_string());
         if let Some(k) = key {
             let secret = sensitive
@@ -130,16 +129,24 @@ impl Options {
     pub(super) fn render(
         &self,
         tree: &dyn Tree,
-        checkout: &Path,
         job: &Job<'_>,
         ident: &str,
         sensitive: bool,
     ) -> Result<Rendered, String> {
         match &self.memo {
-            Some(m) => m.render(tree, checkout, job, ident, sensitive),
-            None => render(tree, checkout, job),
+            Some(m) => m.render(tree, job, ident, sensitive),
+            None => render_checked_out(tree, job),
         }
     }
+}
+
+/// Renders `job` in the tree's checkout, made on the first render of the run: a build whose
+/// Kustomizations all come from the cache writes no checkout at all.
+fn render_checked_out(tree: &dyn Tree, job: &Job<'_>) -> Result<Rendered, String> {
+    let checkout = tree
+        .materialize()
+        .map_err(|e| format!("cannot check out the repository: {e}"))?;
+    render(tree, &checkout, job)
 }
 
 /// The digest of everything `job`'s render reads.

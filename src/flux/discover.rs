@@ -12,7 +12,6 @@ use crate::source::{normalize, Tree};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// A Kustomization found in a rendered unit, not rendered yet.
 struct Pending {
@@ -87,7 +86,6 @@ fn digest(v: &Value) -> String {
 /// Follows the Kustomizations of the cluster rooted at `root` (a repository path).
 pub fn discover(
     tree: &dyn Tree,
-    checkout: &Path,
     cluster: &str,
     root: &str,
     opts: &Options,
@@ -115,7 +113,7 @@ pub fn discover(
         strict: opts.strict,
         always_decrypt: true,
     };
-    match opts.render(tree, checkout, &root_job, &format!("{cluster}/root"), false) {
+    match opts.render(tree, &root_job, &format!("{cluster}/root"), false) {
         Ok(r) => done.push(Done {
             unit: Unit::new("root", "", "", root, root, String::new(), r.disclosed),
             objects: r.objects,
@@ -270,7 +268,6 @@ pub fn discover(
         if let Some((p, k, file, object)) = bootstrap {
             if let Err(m) = rerender_root(
                 tree,
-                checkout,
                 (cluster, root),
                 opts,
                 &mut done,
@@ -305,7 +302,7 @@ pub fn discover(
                     always_decrypt: false,
                 };
                 let ident = format!("{cluster}/{}.{}", p.namespace, p.name);
-                let r = opts.render(tree, checkout, &job, &ident, !disclosed.is_empty());
+                let r = opts.render(tree, &job, &ident, !disclosed.is_empty());
                 (p, k, path, r, disclosed)
             })
             .collect();
@@ -435,7 +432,6 @@ pub fn discover(
 #[allow(clippy::too_many_arguments)]
 fn rerender_root(
     tree: &dyn Tree,
-    checkout: &Path,
     (cluster, root): (&str, &str),
     opts: &Options,
     done: &mut [Done],
@@ -474,7 +470,7 @@ fn rerender_root(
         always_decrypt: true,
     };
     let ident = format!("{cluster}/root");
-    let r = opts.render(tree, checkout, &job, &ident, !disclosed.is_empty())?;
+    let r = opts.render(tree, &job, &ident, !disclosed.is_empty())?;
     disclosed.extend(r.disclosed);
     let first = &mut done[0];
     first.objects = r.objects;

@@ -159,26 +159,8 @@ pub fn discover_cluster(
     root: &str,
     opts: &Options,
 ) -> (Cluster, Vec<FluxError>) {
-    let checkout = match tree.materialize() {
-        Ok(c) => c,
-        Err(e) => {
-            let err = FluxError {
-                cluster: name.to_string(),
-                object: format!("cluster root {root}"),
-                file: root.to_string(),
-                message: e.to_string(),
-            };
-            return (
-                Cluster {
-                    name: name.to_string(),
-                    root: root.to_string(),
-                    discovered: Discovered::default(),
-                },
-                vec![err],
-            );
-        }
-    };
-    let (discovered, errors) = discover::discover(tree, &checkout, name, root, opts);
+    // The tree is checked out only when a Kustomization must be rendered (see [`Memo`]).
+    let (discovered, errors) = discover::discover(tree, name, root, opts);
     (
         Cluster {
             name: name.to_string(),

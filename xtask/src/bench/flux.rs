@@ -298,6 +298,14 @@ fn rendered(stdout: &[u8]) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// Writes the generated repository into `dir` and stops (for profiling by hand).
+pub fn generate_only(root: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    generate(root, dir)?;
+    eprintln!("generated Flux repository written to {}", dir.display());
+    Ok(())
+}
+
 pub fn run(root: &Path) -> Result<()> {
     let (path, _) = crate::tools::ensure(root, false)?;
     let ferry = super::release_ferry(root)?;

@@ -31,6 +31,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             diff::generate(Path::new(dir))
         }
         Some("diff") => diff::run(root),
+        Some("flux") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR"))?;
+            flux::generate_only(root, Path::new(dir))
+        }
         Some("flux") => flux::run(root),
         Some("render") => render::run(root),
         Some("secrets") => secrets::run(root, &args[1..]),
