@@ -266,15 +266,7 @@ pub fn discover(
             ready.push((p, k, path, vars, disclosed));
         }
         if let Some((p, k, file, object)) = bootstrap {
-            if let Err(m) = rerender_root(
-                tree,
-                (cluster, root),
-                opts,
-                &mut done,
-                &p,
-                &k,
-                &file,
-            ) {
+            if let Err(m) = rerender_root(tree, (cluster, root), opts, &mut done, &p, &k, &file) {
                 errors.push(fail(object, &file, m));
             }
         }

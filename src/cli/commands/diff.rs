@@ -173,6 +173,18 @@ pub(super) fn compare_built(
         .collect()
 }
 
+/// The environments of `known` that `args` names, or all of them without arguments.
+pub(super) fn asked_for(args: &[String], known: &BTreeSet<String>) -> BTreeSet<String> {
+    if args.is_empty() {
+        known.clone()
+    } else {
+        args.iter()
+            .filter(|e| known.contains(*e))
+            .cloned()
+            .collect()
+    }
+}
+
 pub(super) struct Built {
     pub out: PathBuf,
     /// The environments built (those asked for that this revision has).
@@ -213,15 +225,7 @@ pub(super) fn build_revision(
     let inputs = BuildInputs::load(g, tree, root, &a.tools, a.no_cache)
         .with_context(|| format!("in {}", tree.origin()))?;
     let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
-    let envs: BTreeSet<String> = if a.args.is_empty() {
-        all.clone()
-    } else {
-        a.args
-            .iter()
-            .filter(|e| all.contains(*e))
-            .cloned()
-            .collect()
-    };
+    let envs = asked_for(&a.args, &all);
     if envs.is_empty() {
         return Ok(Built {
             out: out.to_path_buf(),

@@ -11,7 +11,7 @@
 //! skipped, and the diff is still right.
 
 use super::build_flux::{self, FluxArgs, Resolved};
-use super::diff::{compare_built, Built};
+use super::diff::{asked_for, compare_built, Built};
 use super::inputs::open_tree;
 use super::repo_root;
 use crate::build::{build_pairs, pair_keys, BuildOptions, NoProgress};
@@ -124,15 +124,7 @@ fn side(
     let known: BTreeSet<String> = crate::flux::cluster_roots(tree.as_ref(), flux_root)
         .map(|roots| roots.into_iter().map(|(n, _)| n).collect())
         .unwrap_or_default();
-    let wanted: Vec<String> = if a.args.is_empty() {
-        known.iter().cloned().collect()
-    } else {
-        a.args
-            .iter()
-            .filter(|e| known.contains(*e))
-            .cloned()
-            .collect()
-    };
+    let wanted: Vec<String> = asked_for(&a.args, &known).into_iter().collect();
     if wanted.is_empty() {
         return Ok(Side {
             rev,

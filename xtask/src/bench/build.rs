@@ -68,8 +68,9 @@ pub(super) fn git(repo: &Path, args: &[&str]) -> Result<()> {
     )
 }
 
-/// Writes the synthetic repository and returns the peer's shell loop for it.
-fn generate(root: &Path, repo: &Path) -> Result<String> {
+/// Copies the corpus charts into `repo/charts/` (podinfo from the example when the corpus is
+/// not beside the checkout) and returns their names.
+pub(super) fn copy_charts(root: &Path, repo: &Path) -> Result<Vec<&'static str>> {
     let corpus = root.join("../shared/corpus/charts");
     let charts: Vec<&str> = if corpus.is_dir() {
         CHARTS.to_vec()
@@ -84,6 +85,12 @@ fn generate(root: &Path, repo: &Path) -> Result<String> {
         };
         copy_dir(&src, &repo.join("charts").join(c))?;
     }
+    Ok(charts)
+}
+
+/// Writes the synthetic repository and returns the peer's shell loop for it.
+fn generate(root: &Path, repo: &Path) -> Result<String> {
+    let charts = copy_charts(root, repo)?;
     let mut cfg = String::from(
         "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nkubeVersion: \"1.31.0\"\nenvironments:\n",
     );

@@ -5,7 +5,7 @@
 //! rebuild, a rebuild after one HelmRelease change, and the changed-only PR diff of that
 //! change (`ferry diff --from HEAD~1 --flux`).
 
-use super::build::{copy_dir, git, verdict, write, CHARTS};
+use super::build::{copy_charts, git, verdict, write};
 use crate::measure::{self, mb, ms, secs};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -36,20 +36,7 @@ fn generate(
     root: &Path,
     repo: &Path,
 ) -> Result<(String, BTreeMap<String, Vec<(String, PeerUnit)>>)> {
-    let corpus = root.join("../shared/corpus/charts");
-    let charts: Vec<&str> = if corpus.is_dir() {
-        CHARTS.to_vec()
-    } else {
-        vec!["podinfo"]
-    };
-    for c in &charts {
-        let src = if corpus.is_dir() {
-            corpus.join(c)
-        } else {
-            root.join("examples/platform/charts/podinfo")
-        };
-        copy_dir(&src, &repo.join("charts").join(c))?;
-    }
+    let charts = copy_charts(root, repo)?;
     let mut script = String::from("set -e\n");
     let mut units: BTreeMap<String, Vec<(String, PeerUnit)>> = BTreeMap::new();
     let mut apps: BTreeMap<&str, String> = BTreeMap::new();
