@@ -139,29 +139,9 @@ fn register_data(m: &mut FuncMap) {
             |_| Ok(Value::map(Default::default())),
         ),
     );
-    for (name, arity) in [
-        ("genCAWithKey", 3),
-        ("genSelfSignedCertWithKey", 5),
-        ("genSignedCertWithKey", 6),
-        ("genPrivateKey", 1),
-        ("buildCustomCert", 2),
-        ("htpasswd", 2),
-        ("bcrypt", 1),
-        ("derivePassword", 5),
-        ("encryptAES", 2),
-        ("decryptAES", 2),
-        ("toToml", 1),
-        ("fromToml", 1),
-        ("toYamlPretty", 1),
-    ] {
-        m.insert(
-            name,
-            Func::pure(Signature::fixed(&vec![Type::Any; arity]), move |_| {
-                Err(format!("{name} {UNSUPPORTED}"))
-            }),
-        );
-    }
     super::crypto::register(m);
+    super::passwords::register(m);
+    super::data::register(m);
     m.insert(
         "getHostByName",
         Func::pure(Signature::fixed(&[Type::String]), |_| Ok(Value::str(""))),

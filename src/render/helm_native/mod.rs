@@ -11,6 +11,10 @@
 
 mod chart;
 mod crypto;
+mod data;
+mod der;
+mod keys;
+mod passwords;
 mod deps;
 mod engine;
 mod funcs;
