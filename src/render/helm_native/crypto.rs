@@ -121,7 +121,8 @@ fn create(spec: &Spec<'_>, key: Key, parent: Option<&Signer>) -> Result<Certific
         true,
         bit_string(&[usage], unused),
     ));
-    if !spec.is_ca {
+    {
+        // Sprig's base template has both extended usages, and its CA keeps them.
         exts.push(extension(
             &[2, 5, 29, 37],
             false,

@@ -17,6 +17,7 @@ pub enum Key {
 }
 
 const ED25519: &[u64] = &[1, 3, 101, 112];
+const P256: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
 
 impl Key {
     /// A new key of Sprig's `typ`; the error is the string Sprig returns in its place.
@@ -56,10 +57,18 @@ impl Key {
                 ]);
                 pem("DSA PRIVATE KEY", &der)
             }
-            Key::Ec(k) => match k.to_sec1_der() {
-                Ok(d) => pem("EC PRIVATE KEY", &d),
-                Err(_) => String::new(),
-            },
+            Key::Ec(k) => {
+                // Go's MarshalECPrivateKey names the curve, which p256's SEC 1 writer omits.
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                let point = k.public_key().to_encoded_point(false);
+                let der = seq(&[
+                    integer(&[1]),
+                    octets(&k.to_bytes()),
+                    tlv(0xa0, &oid(P256)),
+                    tlv(0xa1, &bit_string(point.as_bytes(), 0)),
+                ]);
+                pem("EC PRIVATE KEY", &der)
+            }
             Key::Ed(k) => {
                 let der = seq(&[
                     integer(&[]),
@@ -189,7 +198,7 @@ fn parse_pkcs8(der: &[u8]) -> Result<Key, String> {
 }
 
 fn parse_sec1(der: &[u8]) -> Result<Key, String> {
-    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P256_DER: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
     let malformed = || "x509: failed to parse EC private key".to_string();
     let (s, _) = read(der).ok_or_else(malformed)?;
     let items = children(s.body).ok_or_else(malformed)?;
@@ -198,7 +207,7 @@ fn parse_sec1(der: &[u8]) -> Result<Key, String> {
         .find(|t| t.tag == 0xa0)
         .and_then(|t| read(t.body))
         .map(|(o, _)| o.body);
-    if curve.is_some_and(|c| c != P256) {
+    if curve.is_some_and(|c| c != P256_DER) {
         return Err(format!("an EC key on a curve other than P-256 {UNSUPPORTED}"));
     }
     p256::SecretKey::from_sec1_der(der)
