@@ -20,6 +20,16 @@ pub struct Certificate {
 
 const TYPE: &str = "sprig.certificate";
 
+/// The exported fields of a Go struct a template value holds, in declaration order, for the
+/// encoders that walk them (JSON, TOML, YAML); `None` for other objects.
+pub fn struct_fields(o: &dyn Object) -> Option<Vec<(&'static str, Value)>> {
+    let c = o.as_any()?.downcast_ref::<Certificate>()?;
+    Some(vec![
+        ("Cert", Value::str(&c.cert)),
+        ("Key", Value::str(&c.key_pem)),
+    ])
+}
+
 impl Object for Certificate {
     fn type_name(&self) -> &str {
         TYPE
@@ -268,6 +278,9 @@ fn pem_key(v: &Value) -> Result<Key, String> {
 }
 
 fn ca_arg(v: &Value) -> Result<&Certificate, String> {
+    if matches!(v, Value::Nil | Value::Invalid) {
+        return Err(format!("cannot assign nil to {TYPE}"));
+    }
     match v {
         Value::Object(o) => o.as_any().and_then(|x| x.downcast_ref::<Certificate>()),
         _ => None,

@@ -21,6 +21,7 @@ fn kind(v: &Value) -> Result<Kind, String> {
     Ok(match v {
         Value::Nil | Value::Invalid => Kind::Nil,
         Value::Map(_) => Kind::Table,
+        Value::Object(o) if super::crypto::struct_fields(o.as_ref()).is_some() => Kind::Table,
         Value::List(_, items) if !items.is_empty() => {
             let mut tables = true;
             for item in items.iter() {
@@ -108,6 +109,9 @@ impl Encoder {
         match v {
             Value::Nil | Value::Invalid => Ok(()),
             Value::Map(_) => self.table(key, v),
+            Value::Object(o) if super::crypto::struct_fields(o.as_ref()).is_some() => {
+                self.table(key, v)
+            }
             Value::List(_, items) if kind(v)? == Kind::ArrayOfTables => {
                 self.array_of_tables(key, items)
             }
@@ -167,6 +171,9 @@ impl Encoder {
                 self.write("]");
             }
             Value::Map(_) => self.map(&[], v, true)?,
+            Value::Object(o) if super::crypto::struct_fields(o.as_ref()).is_some() => {
+                self.map(&[], v, true)?
+            }
             Value::Object(o) => self.write(&quoted(&o.display())),
             Value::Nil | Value::Invalid | Value::Complex(..) => {
                 return Err(format!(
@@ -205,15 +212,22 @@ impl Encoder {
     }
 
     fn map(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), String> {
-        let Value::Map(m) = v else {
-            return Ok(());
+        // A struct's fields keep their declaration order; a map's keys are sorted.
+        let (entries, sorted): (Vec<(String, Value)>, bool) = match v {
+            Value::Map(m) => (
+                m.borrow()
+                    .entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                true,
+            ),
+            Value::Object(o) => match super::crypto::struct_fields(o.as_ref()) {
+                Some(f) => (f.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), false),
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
         };
-        let entries: Vec<(String, Value)> = m
-            .borrow()
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let (mut direct, mut sub) = (Vec::new(), Vec::new());
         for (k, val) in entries {
             match kind(&val)? {
@@ -225,8 +239,8 @@ impl Encoder {
             self.write("{");
         }
         let trail = !sub.is_empty();
-        self.keys(key, direct, trail, inline)?;
-        self.keys(key, sub, false, inline)?;
+        self.keys(key, direct, trail, inline, sorted)?;
+        self.keys(key, sub, false, inline, sorted)?;
         if inline {
             self.write("}");
         }
@@ -239,8 +253,11 @@ impl Encoder {
         mut entries: Vec<(String, Value)>,
         trail: bool,
         inline: bool,
+        sorted: bool,
     ) -> Result<(), String> {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if sorted {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let n = entries.len();
         for (i, (k, val)) in entries.iter().enumerate() {
             if matches!(val, Value::Nil | Value::Invalid) {
@@ -307,11 +324,36 @@ pub fn from_toml(text: &str) -> Value {
 /// Helm's `toYamlPretty`: go-yaml v3 with indent 2, without the final newline; empty where
 /// the value has no YAML form.
 pub fn to_yaml_pretty(v: &Value) -> String {
-    let Some(j) = super::funcs::to_json_value(v) else {
+    let Some(j) = v3_value(v) else {
         return String::new();
     };
     let out = crate::goyaml::to_yaml_v3(&j);
     out.strip_suffix('\n').unwrap_or(&out).to_string()
+}
+
+/// The value go-yaml v3 walks: like JSON's, but struct fields go by their lowercased names.
+fn v3_value(v: &Value) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    Some(match v {
+        Value::List(_, items) => J::Array(items.iter().map(v3_value).collect::<Option<_>>()?),
+        Value::Map(m) => J::Object(
+            m.borrow()
+                .entries
+                .iter()
+                .map(|(k, v)| Some((k.clone(), v3_value(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Object(o) => match super::crypto::struct_fields(o.as_ref()) {
+            Some(fields) => J::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| Some((k.to_lowercase(), v3_value(&v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            None => J::Object(Default::default()),
+        },
+        other => super::funcs::to_json_value(other)?,
+    })
 }
 
 pub fn register(m: &mut FuncMap) {

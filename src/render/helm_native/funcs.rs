@@ -47,7 +47,13 @@ pub fn to_json_value(v: &Value) -> Option<serde_json::Value> {
             }
             J::Object(out)
         }
-        Value::Object(_) => J::Object(serde_json::Map::new()),
+        Value::Object(o) => J::Object(
+            super::crypto::struct_fields(o.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| Some((k.to_string(), to_json_value(&v)?)))
+                .collect::<Option<_>>()?,
+        ),
     })
 }
 

@@ -211,7 +211,10 @@ pub fn register(m: &mut FuncMap) {
         "derivePassword",
         Func::pure(Signature::fixed(&[Type::Int, S, S, S, S]), |a| {
             let s = |i: usize| a[i].as_str().unwrap_or_default();
-            let counter = a[0].as_int().unwrap_or(0) as u32;
+            let counter = a[0].as_int().unwrap_or(0);
+            let Ok(counter) = u32::try_from(counter) else {
+                return Err(format!("expected unsigned integer; found {counter}"));
+            };
             Ok(Value::str(&derive_password(counter, s(1), s(2), s(3), s(4))))
         }),
     );
