@@ -370,3 +370,61 @@ pub fn register(m: &mut FuncMap) {
         Func::pure(any, |a| Ok(Value::str(&to_yaml_pretty(&a[0])))),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn toml_puts_plain_keys_before_tables_and_floats_keep_a_point() {
+        let v = map(&[
+            ("t", map(&[("x", Value::Float(1.0))])),
+            ("a b", Value::Int(1)),
+            ("l", Value::list(vec![map(&[("k", Value::str("v"))])])),
+            ("z", Value::str("q\"\n")),
+        ]);
+        assert_eq!(
+            to_toml(&v).as_deref(),
+            Ok("\"a b\" = 1\nz = \"q\\\"\\n\"\n\n[[l]]\n  k = \"v\"\n\n[t]\n  x = 1.0\n")
+        );
+        assert_eq!(
+            to_toml(&Value::list(vec![Value::Int(1), Value::Nil])).as_deref(),
+            Ok("toml: cannot encode array with nil element")
+        );
+        assert!(to_toml(&Value::Nil).is_err());
+    }
+
+    #[test]
+    fn from_toml_gives_gos_types_and_an_error_entry() {
+        let v = from_toml("i = 1\nf = 1.5\n[t]\nb = true\n");
+        let Value::Map(m) = &v else { panic!("{v:?}") };
+        let m = m.borrow();
+        assert!(matches!(m.entries.get("i"), Some(Value::Int64(1))));
+        assert!(matches!(m.entries.get("f"), Some(Value::Float(_))));
+        let bad = from_toml("a = ");
+        let Value::Map(m) = &bad else { panic!("{bad:?}") };
+        assert!(m.borrow().entries.contains_key("Error"));
+    }
+
+    #[test]
+    fn yaml_pretty_indents_sequences_and_does_not_fold() {
+        let long = "word ".repeat(30);
+        let v = map(&[
+            ("l", Value::list(vec![Value::Float(1e6), Value::str("yes")])),
+            ("s", Value::str(long.trim_end())),
+        ]);
+        assert_eq!(
+            to_yaml_pretty(&v),
+            format!("l:\n  - 1e+06\n  - \"yes\"\ns: {}", long.trim_end())
+        );
+    }
+}

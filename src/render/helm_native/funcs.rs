@@ -253,4 +253,45 @@ mod tests {
             .collect();
         assert!(extra.is_empty(), "registered but not helm's: {extra:?}");
     }
+
+    struct NoTemplates;
+
+    impl gotmpl::Context for NoTemplates {
+        fn execute_template(&mut self, _: &str, _: gotmpl::Value) -> Result<String, gotmpl::Error> {
+            Ok(String::new())
+        }
+        fn execute_text(
+            &mut self,
+            _: &str,
+            _: &str,
+            _: gotmpl::Value,
+        ) -> Result<String, gotmpl::Error> {
+            Ok(String::new())
+        }
+        fn depth(&self) -> usize {
+            0
+        }
+    }
+
+    /// No function of helm's is a placeholder: called with the zero value of each parameter,
+    /// none answers that native rendering lacks it. (`genPrivateKey ""` makes an RSA-4096
+    /// key, slow in a debug build, so it gets "ecdsa".)
+    #[test]
+    fn no_function_is_reported_unsupported() {
+        let m = super::helm_funcs();
+        let mut unsupported = Vec::new();
+        for name in HELM_NAMES.split_whitespace() {
+            let f = m.get(name).expect("registered");
+            let mut args: Vec<gotmpl::Value> = f.sig.params.iter().map(|t| t.zero()).collect();
+            if name == "genPrivateKey" {
+                args[0] = gotmpl::Value::str("ecdsa");
+            }
+            if let Err(e) = (f.imp)(&mut NoTemplates, args) {
+                if e.contains(super::UNSUPPORTED) {
+                    unsupported.push(format!("{name}: {e}"));
+                }
+            }
+        }
+        assert!(unsupported.is_empty(), "{unsupported:#?}");
+    }
 }
