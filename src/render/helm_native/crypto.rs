@@ -47,6 +47,14 @@ impl Object for Certificate {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
+    fn json_value(&self) -> Option<Value> {
+        Some(Value::map(
+            struct_fields(self)?
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ))
+    }
 }
 
 /// Go's `pkix.Name{CommonName: cn}`: PrintableString when it can, UTF8String otherwise.
@@ -59,7 +67,11 @@ fn name(cn: &str) -> Vec<u8> {
 }
 
 fn time(secs: i64) -> Vec<u8> {
-    let t = gotmpl::sprig::dates::Time { secs, nanos: 0 };
+    let t = gotmpl::sprig::dates::Time {
+        secs,
+        nanos: 0,
+        offset: 0,
+    };
     let year: i64 = t.format("2006").parse().unwrap_or(2000);
     if (1950..2050).contains(&year) {
         tlv(0x17, t.format("060102150405Z").as_bytes())

@@ -47,13 +47,10 @@ pub fn to_json_value(v: &Value) -> Option<serde_json::Value> {
             }
             J::Object(out)
         }
-        Value::Object(o) => J::Object(
-            super::crypto::struct_fields(o.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| Some((k.to_string(), to_json_value(&v)?)))
-                .collect::<Option<_>>()?,
-        ),
+        Value::Object(o) => match o.json_value() {
+            Some(v) => to_json_value(&v)?,
+            None => J::Object(serde_json::Map::new()),
+        },
     })
 }
 
