@@ -821,7 +821,9 @@ fn auto_renders_charts_natively_and_hands_unsupported_features_to_helm() {
     // function it lacks and what to do.
     let err = failing_build_without_binaries(r);
     assert!(
-        err.contains("dev/hashed") && err.contains("`genCAWithKey`") && err.contains("install helm"),
+        err.contains("dev/hashed")
+            && err.contains("`genCAWithKey`")
+            && err.contains("install helm"),
         "{err}"
     );
     assert!(

@@ -53,7 +53,10 @@ const SAME: &[(&str, &str)] = &[
         "derive_maximum_utf8_user",
         r#"{{ derivePassword 3 "maximum" "pw" "ü" "site" }}"#,
     ),
-    ("derive_pin_empty", r#"{{ derivePassword 0 "pin" "" "" "" }}"#),
+    (
+        "derive_pin_empty",
+        r#"{{ derivePassword 0 "pin" "" "" "" }}"#,
+    ),
     (
         "derive_other_types",
         r#"{{ derivePassword 7 "basic" "p" "u" "s" }} {{ derivePassword 2 "medium" "p" "u" "s" }} {{ derivePassword 9 "short" "p" "u" "s" }}"#,
@@ -122,15 +125,30 @@ const SAME: &[(&str, &str)] = &[
 /// Cases that fail: helm's message from `error calling` on must be ferry's.
 const ERRORS: &[(&str, &str)] = &[
     ("decrypt_short", r#"{{ decryptAES "k" "YWJj" }}"#),
-    ("decrypt_not_base64", r#"{{ decryptAES "k" "not base64!" }}"#),
-    ("decrypt_iv_only", r#"{{ decryptAES "k" "YWJjZGVmZ2hpamtsbW5vcA==" }}"#),
-    ("decrypt_ragged", r#"{{ decryptAES "k" "YWJjZGVmZ2hpamtsbW5vcHFy" }}"#),
+    (
+        "decrypt_not_base64",
+        r#"{{ decryptAES "k" "not base64!" }}"#,
+    ),
+    (
+        "decrypt_iv_only",
+        r#"{{ decryptAES "k" "YWJjZGVmZ2hpamtsbW5vcA==" }}"#,
+    ),
+    (
+        "decrypt_ragged",
+        r#"{{ decryptAES "k" "YWJjZGVmZ2hpamtsbW5vcHFy" }}"#,
+    ),
     (
         "decrypt_bad_padding",
         r#"{{ decryptAES "k" "YWJjZGVmZ2hpamtsbW5vcGFiY2RlZmdoaWprbG1ub3A=" }}"#,
     ),
-    ("decrypt_misplaced_padding", r#"{{ decryptAES "k" "YWJj=" }}"#),
-    ("decrypt_missing_padding", r#"{{ decryptAES "k" "YWJjZA" }}"#),
+    (
+        "decrypt_misplaced_padding",
+        r#"{{ decryptAES "k" "YWJj=" }}"#,
+    ),
+    (
+        "decrypt_missing_padding",
+        r#"{{ decryptAES "k" "YWJjZA" }}"#,
+    ),
     (
         "ca_with_dsa_key",
         r#"{{ genCAWithKey "x" 3 (genPrivateKey "dsa") }}"#,
@@ -145,8 +163,14 @@ const ERRORS: &[(&str, &str)] = &[
         r#"{{ genCAWithKey "x" 3 "-----BEGIN X PRIVATE KEY-----\nYWJj\n-----END X PRIVATE KEY-----\n" }}"#,
     ),
     ("custom_cert_bad_base64", r#"{{ buildCustomCert "!!" "" }}"#),
-    ("custom_key_bad_base64", r#"{{ buildCustomCert "YWJj" "!!" }}"#),
-    ("custom_cert_not_pem", r#"{{ buildCustomCert "YWJj" "YWJj" }}"#),
+    (
+        "custom_key_bad_base64",
+        r#"{{ buildCustomCert "YWJj" "!!" }}"#,
+    ),
+    (
+        "custom_cert_not_pem",
+        r#"{{ buildCustomCert "YWJj" "YWJj" }}"#,
+    ),
     (
         "custom_key_not_pem",
         r#"{{ $c := genCA "x" 3 }}{{ buildCustomCert ($c.Cert | b64enc) "YWJj" }}"#,
@@ -183,8 +207,7 @@ fn write_chart(dir: &Path, templates: &[(String, String)], values: &str) {
     .expect("Chart.yaml");
     std::fs::write(dir.join("values.yaml"), values).expect("values");
     for (name, text) in templates {
-        std::fs::write(dir.join("templates").join(format!("{name}.yaml")), text)
-            .expect("template");
+        std::fs::write(dir.join("templates").join(format!("{name}.yaml")), text).expect("template");
     }
 }
 
@@ -279,7 +302,11 @@ fn function_errors_match_helm() {
     for (name, text) in ERRORS {
         let tmp = tempfile::tempdir().expect("tempdir");
         let chart = tmp.path().join("fns");
-        write_chart(&chart, &[(name.to_string(), format!("# {text}\n"))], "a: 1\n");
+        write_chart(
+            &chart,
+            &[(name.to_string(), format!("# {text}\n"))],
+            "a: 1\n",
+        );
         let want = match helm_template(&helm, &chart, tmp.path()) {
             Ok(out) => panic!("case {name}: helm rendered it:\n{out}"),
             Err(e) => call_error(&e).unwrap_or(e),
@@ -376,8 +403,9 @@ fn keys_and_certificates_parse_and_verify_with_openssl() {
         assert!(info.starts_with(text), "{}: {info}", path.display());
     }
     let read = |p: &PathBuf| std::fs::read_to_string(p).expect("pem");
-    let values = serde_json::json!({"ec": read(&keys[0]), "ed": read(&keys[1]), "rsa": read(&keys[2])})
-        .to_string();
+    let values =
+        serde_json::json!({"ec": read(&keys[0]), "ed": read(&keys[1]), "rsa": read(&keys[2])})
+            .to_string();
     let certs_dir = tmp.path().join("certs");
     std::fs::create_dir_all(&certs_dir).expect("mkdir");
     let prelude = r#"{{- $ca := genCAWithKey "my-ca" 10 .Values.ec }}{{ $custom := buildCustomCert ($ca.Cert | b64enc) ($ca.Key | b64enc) }}"#;
@@ -457,7 +485,12 @@ fn helm_made_keys_sign_native_certificates() {
     let chart = tmp.path().join("fns");
     let files: Vec<(String, String)> = ["ecdsa", "ed25519"]
         .iter()
-        .map(|k| (k.to_string(), case_file(k, &format!("{{{{ genPrivateKey \"{k}\" }}}}"))))
+        .map(|k| {
+            (
+                k.to_string(),
+                case_file(k, &format!("{{{{ genPrivateKey \"{k}\" }}}}")),
+            )
+        })
         .collect();
     write_chart(&chart, &files, "a: 1\n");
     let helm_keys = outputs(&helm_template(&helm, &chart, tmp.path()).expect("helm renders"));
@@ -526,14 +559,23 @@ fn helm_decrypts_what_ferry_encrypts() {
     let Some(helm) = common::require_tool("helm") else {
         return;
     };
-    let plaintexts = ["plaintext", "exactly16bytes!!", "ünïcode and a longer text, several blocks"];
+    let plaintexts = [
+        "plaintext",
+        "exactly16bytes!!",
+        "ünïcode and a longer text, several blocks",
+    ];
     let tmp = tempfile::tempdir().expect("tempdir");
     let native_dir = tmp.path().join("native");
     std::fs::create_dir_all(&native_dir).expect("mkdir");
     let cases: Vec<(String, String)> = plaintexts
         .iter()
         .enumerate()
-        .map(|(i, p)| (format!("c{i}"), format!(r#"{{{{ encryptAES "the key" "{p}" }}}}"#)))
+        .map(|(i, p)| {
+            (
+                format!("c{i}"),
+                format!(r#"{{{{ encryptAES "the key" "{p}" }}}}"#),
+            )
+        })
         .collect();
     let borrowed: Vec<(&str, &str)> = cases
         .iter()
@@ -548,7 +590,10 @@ fn helm_decrypts_what_ferry_encrypts() {
             let c = std::fs::read_to_string(p).expect("sealed");
             (
                 format!("c{i}"),
-                case_file(&format!("c{i}"), &format!(r#"{{{{ decryptAES "the key" "{c}" }}}}"#)),
+                case_file(
+                    &format!("c{i}"),
+                    &format!(r#"{{{{ decryptAES "the key" "{c}" }}}}"#),
+                ),
             )
         })
         .collect();

@@ -154,7 +154,10 @@ impl Emitter {
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.width && chars.get(i + 1) != Some(&' ')
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.width
+                    && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent();
                 } else {

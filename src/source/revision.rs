@@ -41,7 +41,8 @@ pub fn rfc3339(secs: i64) -> String {
         secs,
         nanos: 0,
         offset: 0,
-    }.format("2006-01-02T15:04:05Z")
+    }
+    .format("2006-01-02T15:04:05Z")
 }
 
 #[cfg(test)]

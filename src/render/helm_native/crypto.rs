@@ -110,9 +110,8 @@ fn signer(ca: &Certificate) -> Result<Signer, String> {
     let Some((_, der)) = pem_decode(&ca.cert) else {
         return Err("unable to decode certificate".into());
     };
-    let parts = parse_certificate(&der).ok_or(
-        "error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate",
-    )?;
+    let parts = parse_certificate(&der)
+        .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
     let key = Key::parse_pem(&ca.key_pem).map_err(|e| format!("error parsing private key: {e}"))?;
     Ok(Signer {
         subject: parts.subject,
@@ -177,7 +176,7 @@ fn create(spec: &Spec<'_>, key: Key, parent: Option<&Signer>) -> Result<Certific
     if let Some(p) = parent {
         if signing_key.spki().ok().as_deref() != Some(&p.spki[..]) {
             return Err(err(
-                "x509: provided PrivateKey doesn't match parent's PublicKey".into()
+                "x509: provided PrivateKey doesn't match parent's PublicKey".into(),
             ));
         }
     }

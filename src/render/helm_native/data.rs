@@ -66,8 +66,7 @@ fn quoted(s: &str) -> String {
 
 fn bare(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .bytes()
+        && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -80,7 +79,10 @@ fn key_part(k: &str) -> String {
 }
 
 fn dotted(key: &[String]) -> String {
-    key.iter().map(|k| key_part(k)).collect::<Vec<_>>().join(".")
+    key.iter()
+        .map(|k| key_part(k))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 #[derive(Default)]
@@ -145,9 +147,7 @@ impl Encoder {
             Value::Float(f) if f.is_nan() => {
                 self.write(if f.is_sign_negative() { "-nan" } else { "nan" })
             }
-            Value::Float(f) if f.is_infinite() => {
-                self.write(if *f < 0.0 { "-inf" } else { "inf" })
-            }
+            Value::Float(f) if f.is_infinite() => self.write(if *f < 0.0 { "-inf" } else { "inf" }),
             Value::Float(f) => {
                 let s = crate::goyaml::format_g(*f);
                 let s = if s.contains(['e', '.']) {
@@ -176,10 +176,7 @@ impl Encoder {
             }
             Value::Object(o) => self.write(&quoted(&o.display())),
             Value::Nil | Value::Invalid | Value::Complex(..) => {
-                return Err(format!(
-                    "unexpected type: {}",
-                    gotmpl::gofmt::format_v(v)
-                ))
+                return Err(format!("unexpected type: {}", gotmpl::gofmt::format_v(v)))
             }
         }
         Ok(())
@@ -223,7 +220,10 @@ impl Encoder {
                 true,
             ),
             Value::Object(o) => match super::crypto::struct_fields(o.as_ref()) {
-                Some(f) => (f.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), false),
+                Some(f) => (
+                    f.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    false,
+                ),
                 None => return Ok(()),
             },
             _ => return Ok(()),
@@ -316,7 +316,13 @@ pub fn from_toml(text: &str) -> Value {
             let line = e.line_col().map_or(1, |(l, _)| l + 1);
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            Value::map([("Error".to_string(), Value::str(&format!("toml: line {line}: {msg}")))].into())
+            Value::map(
+                [(
+                    "Error".to_string(),
+                    Value::str(&format!("toml: line {line}: {msg}")),
+                )]
+                .into(),
+            )
         }
     }
 }
@@ -358,7 +364,10 @@ fn v3_value(v: &Value) -> Option<serde_json::Value> {
 
 pub fn register(m: &mut FuncMap) {
     let any = Signature::fixed(&[Type::Any]);
-    m.insert("toToml", Func::pure(any.clone(), |a| to_toml(&a[0]).map(|s| Value::str(&s))));
+    m.insert(
+        "toToml",
+        Func::pure(any.clone(), |a| to_toml(&a[0]).map(|s| Value::str(&s))),
+    );
     m.insert(
         "fromToml",
         Func::pure(Signature::fixed(&[Type::String]), |a| {
@@ -411,7 +420,9 @@ mod tests {
         assert!(matches!(m.entries.get("i"), Some(Value::Int64(1))));
         assert!(matches!(m.entries.get("f"), Some(Value::Float(_))));
         let bad = from_toml("a = ");
-        let Value::Map(m) = &bad else { panic!("{bad:?}") };
+        let Value::Map(m) = &bad else {
+            panic!("{bad:?}")
+        };
         assert!(m.borrow().entries.contains_key("Error"));
     }
 

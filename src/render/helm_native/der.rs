@@ -79,9 +79,7 @@ pub fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     loop {
         let start = rest.find("-----BEGIN ")?;
         let after = &rest[start + 11..];
-        let Some(end_label) = after.find("-----") else {
-            return None;
-        };
+        let end_label = after.find("-----")?;
         let label = &after[..end_label];
         let body = &after[end_label + 5..];
         let end_marker = format!("-----END {label}-----");
@@ -192,7 +190,10 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertParts> {
         let (list, _) = read(exts.body)?;
         for ext in children(list.body)? {
             let items = children(ext.body)?;
-            if items.first().is_some_and(|o| o.tag == 0x06 && o.body == SKI_OID) {
+            if items
+                .first()
+                .is_some_and(|o| o.tag == 0x06 && o.body == SKI_OID)
+            {
                 let value = items.last()?;
                 let (inner, _) = read(value.body)?;
                 ski = inner.body.to_vec();

@@ -129,10 +129,7 @@ impl Key {
     /// `crypto.Signer` in Go.
     pub fn algorithm(&self) -> Result<Vec<u8>, String> {
         match self {
-            Key::Rsa(_) => Ok(seq(&[
-                oid(&[1, 2, 840, 113_549, 1, 1, 11]),
-                tlv(0x05, &[]),
-            ])),
+            Key::Rsa(_) => Ok(seq(&[oid(&[1, 2, 840, 113_549, 1, 1, 11]), tlv(0x05, &[])])),
             Key::Ec(_) => Ok(seq(&[oid(&[1, 2, 840, 10045, 4, 3, 2])])),
             Key::Ed(_) => Ok(seq(&[oid(ED25519)])),
             Key::Dsa(_) => {
@@ -153,7 +150,11 @@ impl Key {
                 let sig: p256::ecdsa::Signature = s.try_sign(tbs).map_err(|e| e.to_string())?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
-            Key::Ed(k) => Ok(k.try_sign(tbs).map_err(|e| e.to_string())?.to_bytes().to_vec()),
+            Key::Ed(k) => Ok(k
+                .try_sign(tbs)
+                .map_err(|e| e.to_string())?
+                .to_bytes()
+                .to_vec()),
             Key::Dsa(_) => {
                 Err("x509: certificate private key does not implement crypto.Signer".into())
             }
@@ -162,7 +163,10 @@ impl Key {
 }
 
 fn parse_pkcs8(der: &[u8]) -> Result<Key, String> {
-    let malformed = || "x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)".to_string();
+    let malformed = || {
+        "x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)"
+            .to_string()
+    };
     let (info, _) = read(der).ok_or_else(malformed)?;
     let items = children(info.body).ok_or_else(malformed)?;
     let alg = items
@@ -208,7 +212,9 @@ fn parse_sec1(der: &[u8]) -> Result<Key, String> {
         .and_then(|t| read(t.body))
         .map(|(o, _)| o.body);
     if curve.is_some_and(|c| c != P256_DER) {
-        return Err(format!("an EC key on a curve other than P-256 {UNSUPPORTED}"));
+        return Err(format!(
+            "an EC key on a curve other than P-256 {UNSUPPORTED}"
+        ));
     }
     p256::SecretKey::from_sec1_der(der)
         .map(Key::Ec)

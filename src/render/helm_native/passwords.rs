@@ -132,9 +132,8 @@ fn encrypt_aes(password: &str, plaintext: &str) -> String {
     }
     let iv: [u8; BLOCK] = rand::random();
     let enc = cbc::Encryptor::<aes::Aes256>::new(&aes_key(password).into(), &iv.into());
-    let sealed = enc.encrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(
-        plaintext.as_bytes(),
-    );
+    let sealed =
+        enc.encrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(plaintext.as_bytes());
     let mut out = iv.to_vec();
     out.extend(sealed);
     base64::engine::general_purpose::STANDARD.encode(out)
@@ -179,7 +178,8 @@ fn go_base64(text: &str) -> Result<Vec<u8>, String> {
     let b64 = base64::engine::general_purpose::STANDARD;
     b64.decode(text).map_err(|e| {
         let at = match e {
-            base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => i,
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
             _ => {
                 // Missing or misplaced padding: Go reports the end of the last full quantum.
                 let body = text.trim_end_matches('=');
@@ -190,21 +190,27 @@ fn go_base64(text: &str) -> Result<Vec<u8>, String> {
     })
 }
 
+/// A function of two strings to a string or an error.
+fn two_strings(m: &mut FuncMap, name: &str, f: fn(&str, &str) -> Result<String, String>) {
+    let sig = Signature::fixed(&[Type::String, Type::String]);
+    m.insert(
+        name,
+        Func::pure(sig, move |a| {
+            let s = |i: usize| a[i].as_str().unwrap_or_default();
+            f(s(0), s(1)).map(|out| Value::str(&out))
+        }),
+    );
+}
+
 pub fn register(m: &mut FuncMap) {
     use Type::String as S;
+    two_strings(m, "htpasswd", |u, p| Ok(htpasswd(u, p)));
+    two_strings(m, "encryptAES", |k, t| Ok(encrypt_aes(k, t)));
+    two_strings(m, "decryptAES", decrypt_aes);
     m.insert(
         "bcrypt",
         Func::pure(Signature::fixed(&[S]), |a| {
             Ok(Value::str(&bcrypt(a[0].as_str().unwrap_or_default())))
-        }),
-    );
-    m.insert(
-        "htpasswd",
-        Func::pure(Signature::fixed(&[S, S]), |a| {
-            Ok(Value::str(&htpasswd(
-                a[0].as_str().unwrap_or_default(),
-                a[1].as_str().unwrap_or_default(),
-            )))
         }),
     );
     m.insert(
@@ -215,26 +221,13 @@ pub fn register(m: &mut FuncMap) {
             let Ok(counter) = u32::try_from(counter) else {
                 return Err(format!("expected unsigned integer; found {counter}"));
             };
-            Ok(Value::str(&derive_password(counter, s(1), s(2), s(3), s(4))))
-        }),
-    );
-    m.insert(
-        "encryptAES",
-        Func::pure(Signature::fixed(&[S, S]), |a| {
-            Ok(Value::str(&encrypt_aes(
-                a[0].as_str().unwrap_or_default(),
-                a[1].as_str().unwrap_or_default(),
+            Ok(Value::str(&derive_password(
+                counter,
+                s(1),
+                s(2),
+                s(3),
+                s(4),
             )))
-        }),
-    );
-    m.insert(
-        "decryptAES",
-        Func::pure(Signature::fixed(&[S, S]), |a| {
-            decrypt_aes(
-                a[0].as_str().unwrap_or_default(),
-                a[1].as_str().unwrap_or_default(),
-            )
-            .map(|s| Value::str(&s))
         }),
     );
     m.insert(
@@ -257,7 +250,10 @@ mod tests {
     #[test]
     fn aes_round_trips_and_fails_as_go_panics() {
         let sealed = encrypt_aes("secret", "hello, world");
-        assert_eq!(decrypt_aes("secret", &sealed).as_deref(), Ok("hello, world"));
+        assert_eq!(
+            decrypt_aes("secret", &sealed).as_deref(),
+            Ok("hello, world")
+        );
         assert_eq!(encrypt_aes("k", ""), "");
         assert_eq!(
             decrypt_aes("k", "YWJj").unwrap_err(),

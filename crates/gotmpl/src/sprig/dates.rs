@@ -189,7 +189,9 @@ impl Object for Time {
     }
     /// `Time.MarshalJSON`: RFC 3339 with nanoseconds, in the time's own zone.
     fn json_value(&self) -> Option<Value> {
-        Some(Value::str(&self.format("2006-01-02T15:04:05.999999999Z07:00")))
+        Some(Value::str(
+            &self.format("2006-01-02T15:04:05.999999999Z07:00"),
+        ))
     }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -263,13 +265,17 @@ pub(crate) fn register(r: &mut Reg) {
     r.fixed("now", &[], |_| Ok(time_value(Time::now())));
     r.fixed("date", &[STR, Any], |a| {
         Ok(Value::str(
-            &as_time(&a[1]).utc().format(a[0].as_str().unwrap_or_default()),
+            &as_time(&a[1])
+                .utc()
+                .format(a[0].as_str().unwrap_or_default()),
         ))
     });
     for name in ["dateInZone", "date_in_zone"] {
         r.fixed(name, &[STR, Any, STR], |a| {
             Ok(Value::str(
-                &as_time(&a[1]).utc().format(a[0].as_str().unwrap_or_default()),
+                &as_time(&a[1])
+                    .utc()
+                    .format(a[0].as_str().unwrap_or_default()),
             ))
         });
     }
