@@ -806,7 +806,7 @@ fn auto_renders_charts_natively_and_hands_unsupported_features_to_helm() {
     assert_eq!(report["environments"][0]["objects"], 2, "{report}");
     let hashed =
         std::fs::read_to_string(r.join("out/dev/hashed/configmap_b_hashed.yaml")).expect("written");
-    assert!(hashed.contains("k: \"sprig.certificate\""), "{hashed}");
+    assert!(hashed.contains("k: sprig.certificate"), "{hashed}");
     let index: Value = serde_json::from_str(
         &std::fs::read_to_string(r.join("out/dev/index.json")).expect("index"),
     )

@@ -43,7 +43,9 @@ fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C], v3: bool) -> boo
     let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
-            digits = is_digit(ch(ar[i]));
+            if v3 {
+                digits = is_digit(ch(ar[i]));
+            }
             continue;
         }
         let (a, b) = (ch(ar[i]), ch(br[i]));
@@ -164,6 +166,15 @@ mod tests {
             sorted(&["v1.10", "v1.9", "v1.09"]),
             ["v1.9", "v1.09", "v1.10"]
         );
+    }
+
+    #[test]
+    fn v3_puts_letters_first_after_digits() {
+        let mut v = vec!["a1.", "a1b", "a10", "a9", "_x"];
+        sort_keys_v3(&mut v, |s| s);
+        assert_eq!(v, ["_x", "a1b", "a1.", "a9", "a10"]);
+        sort_keys(&mut v, |s| s);
+        assert_eq!(v, ["_x", "a1.", "a1b", "a9", "a10"]);
     }
 
     #[test]
