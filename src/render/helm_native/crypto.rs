@@ -185,7 +185,10 @@ fn create(spec: &Spec<'_>, key: Key, parent: Option<&Signer>) -> Result<Certific
         integer(&serial),
         alg.clone(),
         issuer,
-        seq(&[time(now), time(now + spec.days * 86400)]),
+        seq(&[
+            time(now),
+            time(now.saturating_add(spec.days.saturating_mul(86400))),
+        ]),
         subject,
         spki,
         tlv(0xa3, &seq(&exts)),

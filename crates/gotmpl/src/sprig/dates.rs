@@ -76,7 +76,7 @@ impl Time {
 
     /// Year, month (1-12), day, hour, minute, second, weekday (0 = Sunday), day of year.
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32, u32, u32) {
-        let local = self.secs + i64::from(self.offset);
+        let local = self.secs.saturating_add(i64::from(self.offset));
         let days = local.div_euclid(86400);
         let rem = local.rem_euclid(86400) as u32;
         // Howard Hinnant's days-to-civil.
