@@ -184,3 +184,72 @@ fn key(tree: &dyn Tree, job: &Job<'_>) -> Result<String, SourceError> {
     });
     Ok(hex::encode(Sha256::digest(material.to_string().as_bytes())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flux::spec::Kustomization;
+    use crate::source::WorkTree;
+    use std::path::Path;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn key_of(root: &Path, spec: &Kustomization) -> String {
+        let tree = WorkTree::open(root);
+        let job = Job {
+            spec,
+            path: "apps/prod",
+            vars: None,
+            strict: false,
+            always_decrypt: false,
+        };
+        key(&tree, &job).expect("key")
+    }
+
+    #[test]
+    fn the_key_follows_what_the_kustomization_reads() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path();
+        write(
+            root,
+            "apps/prod/kustomization.yaml",
+            "resources: [../base]\n",
+        );
+        write(
+            root,
+            "apps/base/kustomization.yaml",
+            "resources: [cm.yaml]\n",
+        );
+        write(root, "apps/base/cm.yaml", "kind: ConfigMap\n");
+        write(root, "apps/comp/kustomization.yaml", "kind: Component\n");
+        write(root, "other/unrelated.yaml", "kind: ConfigMap\n");
+        let spec = Kustomization::default();
+        let with_component = Kustomization {
+            components: vec!["../comp".into()],
+            ..Default::default()
+        };
+        let (k0, c0) = (key_of(root, &spec), key_of(root, &with_component));
+        assert_ne!(k0, c0, "the spec is part of the key");
+        write(root, "other/unrelated.yaml", "kind: Secret\n");
+        assert_eq!(key_of(root, &spec), k0, "a file it does not read");
+        write(root, "apps/base/cm.yaml", "kind: ConfigMap\ndata: {a: b}\n");
+        let (k1, c1) = (key_of(root, &spec), key_of(root, &with_component));
+        assert_ne!(k1, k0, "a base outside its path");
+        assert_ne!(c1, c0, "a base outside its path");
+        write(
+            root,
+            "apps/comp/kustomization.yaml",
+            "kind: Component\n# changed\n",
+        );
+        assert_eq!(key_of(root, &spec), k1, "a component it does not name");
+        assert_ne!(
+            key_of(root, &with_component),
+            c1,
+            "a component its spec names"
+        );
+    }
+}
