@@ -185,6 +185,21 @@ pub(super) fn asked_for(args: &[String], known: &BTreeSet<String>) -> BTreeSet<S
     }
 }
 
+/// A revision that did not build, with every error of every environment.
+pub(super) fn build_failed(
+    rev: &str,
+    origin: &str,
+    report: &crate::build::BuildReport,
+) -> anyhow::Error {
+    let errors: Vec<&str> = report
+        .environments
+        .iter()
+        .flat_map(|e| &e.errors)
+        .map(String::as_str)
+        .collect();
+    anyhow::anyhow!("cannot build {rev} ({origin}):\n  {}", errors.join("\n  "))
+}
+
 pub(super) struct Built {
     pub out: PathBuf,
     /// The environments built (those asked for that this revision has).
@@ -246,16 +261,7 @@ pub(super) fn build_revision(
         build(&ctx, &opts, &NoProgress)?
     };
     if !report.ok() {
-        let errors: Vec<&String> = report.environments.iter().flat_map(|e| &e.errors).collect();
-        bail!(
-            "cannot build {rev} ({}):\n  {}",
-            tree.origin(),
-            errors
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        );
+        return Err(build_failed(rev, &tree.origin(), &report));
     }
     Ok(Built {
         out: out.to_path_buf(),

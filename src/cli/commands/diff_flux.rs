@@ -11,7 +11,7 @@
 //! skipped, and the diff is still right.
 
 use super::build_flux::{self, FluxArgs, Resolved};
-use super::diff::{asked_for, compare_built, Built};
+use super::diff::{asked_for, build_failed, compare_built, Built};
 use super::inputs::open_tree;
 use super::repo_root;
 use crate::build::{build_pairs, pair_keys, BuildOptions, NoProgress};
@@ -202,17 +202,7 @@ fn build_changed(
     };
     let report = build_pairs(&ctx, &opts, &r.envs, pairs, &NoProgress)?;
     if !report.ok() {
-        let errors: Vec<&String> = report.environments.iter().flat_map(|e| &e.errors).collect();
-        bail!(
-            "cannot build {} ({}):\n  {}",
-            s.rev,
-            s.tree.origin(),
-            errors
-                .iter()
-                .map(|e| e.as_str())
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        );
+        return Err(build_failed(&s.rev, &s.tree.origin(), &report));
     }
     Ok(Built {
         out: out.to_path_buf(),
