@@ -391,3 +391,40 @@ fn warm_flux_rebuild_renders_nothing_and_a_change_renders_what_it_affects() {
         ]
     );
 }
+
+#[test]
+fn changed_only_diff_names_what_does_not_build_and_unknown_clusters() {
+    let (tmp, repo, base) = repo();
+    edit(
+        &repo,
+        "clusters/staging/apps.yaml",
+        "path: ./apps/staging",
+        "path: ./apps/stagin",
+    );
+    let head = commit(&repo, "typo");
+    let o = ferry(&tmp.path().join("cache"))
+        .current_dir(&repo)
+        .args(["diff", "--from", &base, "--to", &head, "--flux"])
+        .output()
+        .expect("runs ferry diff");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("cannot build {head}"))
+            && err.contains("staging: Kustomization flux-system/apps (clusters/staging/apps.yaml): spec.path `apps/stagin` does not exist"),
+        "{err}"
+    );
+    let o = ferry(&tmp.path().join("cache"))
+        .current_dir(&repo)
+        .args([
+            "diff", "--from", &base, "--to", &base, "--flux", "clusters", "qa",
+        ])
+        .output()
+        .expect("runs ferry diff");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("environment `qa` exists in neither") && err.contains("production, staging"),
+        "{err}"
+    );
+}
