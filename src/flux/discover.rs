@@ -389,7 +389,7 @@ pub fn discover(
                     && this_repo.contains(&spec::key_of(v));
                 let chart_source = matches!(
                     spec::source_kind(v),
-                    Some("HelmRepository" | "OCIRepository")
+                    Some("HelmRepository" | "OCIRepository" | "HelmChart")
                 );
                 !(followed || own_source || chart_source || super::helmrelease::is_helmrelease(v))
             })

@@ -155,74 +155,109 @@ fn chart_of(
 ) -> Result<ChartRef, String> {
     if let Some(r) = &spec.chart_ref {
         let ns = r.namespace.clone().unwrap_or(namespace.to_string());
-        if r.kind != "OCIRepository" {
-            return Err(format!(
-                "spec.chartRef: kind {} is not supported by ferry yet (OCIRepository is)",
-                r.kind
-            ));
-        }
-        let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
-            format!("spec.chartRef: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
-        })?;
-        let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
-        let tag = repo["spec"]["ref"]["tag"].as_str().ok_or_else(|| {
-            format!("spec.chartRef: OCIRepository {ns}/{} has no spec.ref.tag; ferry needs the exact version to find the vendored chart", r.name)
-        })?;
-        return Ok(ChartRef::Oci {
-            url,
-            version: tag.to_string(),
-        });
+        let field = "spec.chartRef";
+        return match r.kind.as_str() {
+            "OCIRepository" => {
+                let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
+                    format!("{field}: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+                })?;
+                oci_repository(&repo, &format!("{field}: OCIRepository {ns}/{}", r.name))
+            }
+            "HelmChart" => {
+                let chart = lookup("HelmChart", &ns, &r.name).ok_or_else(|| {
+                    format!("{field}: HelmChart {ns}/{} is not defined by anything this cluster deploys", r.name)
+                })?;
+                let c: ChartSpec = serde_json::from_value(chart["spec"].clone())
+                    .map_err(|e| format!("{field}: HelmChart {ns}/{}: spec: {e}", r.name))?;
+                let what = format!("{field}: HelmChart {ns}/{}: spec", r.name);
+                from_source(&ns, &c, lookup, is_this_repo, &what)
+            }
+            other => Err(format!(
+                "{field}: kind {other} is neither OCIRepository nor HelmChart"
+            )),
+        };
     }
     let Some(c) = &spec.chart else {
         return Err("neither spec.chart nor spec.chartRef is set".into());
     };
-    let r = &c.spec.source_ref;
+    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec")
+}
+
+/// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
+/// vendor` resolves and pins), else the tag `latest` as source-controller defaults.
+fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
+    let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
+    if !url.starts_with("oci://") {
+        return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
+    }
+    let r = &repo["spec"]["ref"];
+    if r["digest"].is_string() {
+        return Err(format!("{what}: spec.ref.digest is not supported by ferry yet\nhint: name the chart's version with spec.ref.tag or spec.ref.semver; ferry.lock pins its digest"));
+    }
+    let version = r["semver"]
+        .as_str()
+        .or(r["tag"].as_str())
+        .unwrap_or("latest")
+        .to_string();
+    Ok(ChartRef::Oci { url, version })
+}
+
+/// The chart a `chart.spec` (or a HelmChart's spec) names in its source: a directory of
+/// this repository, or a chart of a HelmRepository at a version or range (`*` when unset).
+fn from_source(
+    namespace: &str,
+    c: &ChartSpec,
+    lookup: &Lookup<'_>,
+    is_this_repo: &dyn Fn(&str, &str) -> bool,
+    field: &str,
+) -> Result<ChartRef, String> {
+    let r = &c.source_ref;
     let ns = r.namespace.clone().unwrap_or(namespace.to_string());
     match r.kind.as_str() {
         "GitRepository" => {
             if lookup("GitRepository", &ns, &r.name).is_none() {
-                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not defined by anything this cluster deploys", r.name));
+                return Err(format!("{field}.sourceRef: GitRepository {ns}/{} is not defined by anything this cluster deploys", r.name));
             }
             if !is_this_repo(&ns, &r.name) {
-                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
+                return Err(format!("{field}.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
             }
-            let path = crate::source::normalize(&c.spec.chart).ok_or_else(|| {
-                format!(
-                    "spec.chart.spec.chart `{}` leaves the repository",
-                    c.spec.chart
-                )
-            })?;
+            let path = crate::source::normalize(&c.chart)
+                .ok_or_else(|| format!("{field}.chart `{}` leaves the repository", c.chart))?;
             Ok(ChartRef::Local { path })
         }
         "HelmRepository" => {
             let repo = lookup("HelmRepository", &ns, &r.name).ok_or_else(|| {
-                format!("spec.chart.spec.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+                format!("{field}.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
             })?;
             let url = repo["spec"]["url"]
                 .as_str()
                 .unwrap_or_default()
                 .trim_end_matches('/');
+            // source-controller's default: the latest release.
             let version = c
-                .spec
                 .version
                 .clone()
-                .filter(|v| !v.is_empty() && v != "*")
-                .ok_or_else(|| "spec.chart.spec.version: ferry needs the exact chart version to find the vendored chart".to_string())?;
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "*".into());
+            if !crate::vendor::range::is_exact(&version) {
+                crate::images::semver::Range::parse(&version)
+                    .map_err(|e| format!("{field}.version `{version}`: {e}"))?;
+            }
             if repo["spec"]["type"] == "oci" || url.starts_with("oci://") {
                 Ok(ChartRef::Oci {
-                    url: format!("{url}/{}", c.spec.chart),
+                    url: format!("{url}/{}", c.chart),
                     version,
                 })
             } else {
                 Ok(ChartRef::Repo {
                     repo: url.to_string(),
-                    name: c.spec.chart.clone(),
+                    name: c.chart.clone(),
                     version,
                 })
             }
         }
         other => Err(format!(
-            "spec.chart.spec.sourceRef: kind {other} is not supported by ferry yet"
+            "{field}.sourceRef: kind {other} is not supported by ferry yet (GitRepository and HelmRepository are)"
         )),
     }
 }

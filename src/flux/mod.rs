@@ -10,6 +10,7 @@
 //! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
 //! to `ferry apply`.
 
+pub mod charts;
 mod discover;
 pub mod envsubst;
 mod generate;
