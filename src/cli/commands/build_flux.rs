@@ -68,6 +68,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 renderer: RendererChoice::Auto,
                 flags: Default::default(),
                 post_render: Some(u.post_render),
+                secret_values: u.secret_values,
             }),
         }
     });
