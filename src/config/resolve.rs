@@ -49,6 +49,9 @@ pub struct FluxSource {
     pub spec: String,
     /// A digest of its rendered text: with the spec, what the cache key needs to know.
     pub output: String,
+    /// What `ferry apply` honours of it: `prune`, `wait`, `timeout`, `healthChecks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<crate::flux::apply::FluxApply>,
     #[serde(skip)]
     pub rendered: FluxRendered,
 }

@@ -10,6 +10,7 @@
 //! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
 //! to `ferry apply`.
 
+pub mod apply;
 pub mod charts;
 mod discover;
 pub mod envsubst;
@@ -55,6 +56,9 @@ pub struct Unit {
     pub depends_on: Vec<String>,
     /// The unit whose output declared it.
     pub parent: Option<String>,
+    /// Its apply settings (`prune`, `wait`, `timeout`, `healthChecks`); none for a root
+    /// without a bootstrap Kustomization.
+    pub apply: Option<apply::FluxApply>,
 }
 
 impl Unit {
@@ -78,6 +82,7 @@ impl Unit {
             disclosed,
             depends_on: Vec::new(),
             parent: None,
+            apply: None,
         }
     }
 }

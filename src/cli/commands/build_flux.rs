@@ -101,6 +101,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                     path: u.path,
                     spec: u.spec_digest,
                     output,
+                    apply: u.apply,
                     rendered: FluxRendered(std::sync::Arc::new((u.text, u.disclosed))),
                 }),
             }
