@@ -221,3 +221,61 @@ fn a_secret_value_in_a_plain_object_or_a_missing_key_is_refused_without_showing_
     );
     assert!(!stderr.contains(SECRET) && !stderr.contains(TOKEN));
 }
+
+/// `install.crds` decides whether the chart's `crds/` reach the output: `Skip` leaves them out,
+/// `Create` and `CreateReplace` (and the default, `Create`) write them, as helm-controller
+/// installs them; `upgrade.crds` does not change the desired state ferry writes.
+#[test]
+fn install_crds_policies_decide_which_crds_are_written() {
+    let (tmp, repo) = fixture();
+    write(
+        &repo,
+        "charts/with-crds/Chart.yaml",
+        "apiVersion: v2\nname: with-crds\nversion: 0.1.0\n",
+    );
+    write(
+        &repo,
+        "charts/with-crds/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n",
+    );
+    write(
+        &repo,
+        "charts/with-crds/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata: {a: b}\n",
+    );
+    let hr = |name: &str, policy: &str| {
+        format!("---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n{policy}  chart:\n    spec:\n      chart: ./charts/with-crds\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n")
+    };
+    // One HelmRelease at a time: two would write the same CRD, which a build refuses.
+    for (policy, crd) in [
+        (
+            "  install:\n    crds: Skip\n  upgrade:\n    crds: CreateReplace\n",
+            false,
+        ),
+        ("  install:\n    crds: Create\n", true),
+        (
+            "  install:\n    crds: CreateReplace\n  upgrade:\n    crds: Skip\n",
+            true,
+        ),
+        ("", true),
+    ] {
+        write(&repo, "clusters/staging/crds.yaml", &hr("app", policy));
+        let out = build(tmp.path(), &repo, &["staging"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let app = repo.join("out/staging/hr.flux-system.app");
+        assert!(
+            app.join("configmap_flux-system_app.yaml").is_file(),
+            "{policy}"
+        );
+        assert_eq!(
+            app.join("customresourcedefinition.apiextensions.k8s.io_widgets.example.com.yaml")
+                .is_file(),
+            crd,
+            "{policy}"
+        );
+    }
+}
