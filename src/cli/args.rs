@@ -196,6 +196,14 @@ pub struct InitArgs {
     /// Overwrite an existing ferry.yaml.
     #[arg(long)]
     pub force: bool,
+    /// Write the ferry.yaml equivalent to an existing Flux repository (ROOT as for
+    /// `ferry build --flux`): clusters become environments, Kustomizations and HelmReleases
+    /// apps; what has no equivalent is listed on stderr and at the top of the file.
+    #[arg(long, value_name = "ROOT")]
+    pub from_flux: Option<String>,
+    /// With --from-flux: a Git URL that is this repository (as for `ferry build --flux`).
+    #[arg(long = "source-url", value_name = "URL", requires = "from_flux")]
+    pub source_urls: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,7 +27,7 @@ pub fn wanted<'a>(clusters: impl Iterator<Item = &'a Cluster>) -> BTreeSet<(Stri
 /// A range with no pin, with what to run.
 pub fn pinned(chart: &ChartRef, lock: &Lock) -> Result<ChartRef, String> {
     let version = range::version_of(chart);
-    if !range::is_range(version) {
+    if matches!(chart, ChartRef::Local { .. }) || !range::is_range(version) {
         return Ok(chart.clone());
     }
     let key = chart.lock_key().unwrap_or_default();

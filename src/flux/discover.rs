@@ -320,6 +320,7 @@ pub fn discover(
                         disclosed,
                     );
                     unit.parent = Some(p.parent.clone());
+                    unit.spec = p.value["spec"].clone();
                     unit.apply = Some(super::apply::FluxApply::of(
                         &p.namespace,
                         &p.name,
@@ -491,6 +492,7 @@ fn rerender_root(
     first.unit.name = p.name.clone();
     first.unit.file = file.to_string();
     first.unit.spec_digest = digest(&p.value["spec"]);
+    first.unit.spec = p.value["spec"].clone();
     first.unit.apply = Some(super::apply::FluxApply::of(
         &p.namespace,
         &p.name,

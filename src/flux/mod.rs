@@ -16,6 +16,7 @@ mod discover;
 pub mod envsubst;
 mod generate;
 pub mod helmrelease;
+pub mod init;
 pub mod postrender;
 mod render;
 pub mod spec;
@@ -49,6 +50,8 @@ pub struct Unit {
     pub path: String,
     /// A digest of its `spec`.
     pub spec_digest: String,
+    /// Its `spec` (null for a root without a bootstrap Kustomization).
+    pub spec: serde_json::Value,
     /// Its objects, as a YAML stream.
     pub text: String,
     /// Values decrypted for it (opened SOPS objects, `substituteFrom` Secrets).
@@ -78,6 +81,7 @@ impl Unit {
             file: file.to_string(),
             path: path.to_string(),
             spec_digest,
+            spec: serde_json::Value::Null,
             text: String::new(),
             disclosed,
             depends_on: Vec::new(),

@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// The age recipients of a cluster: those `.sops.yaml` gives files under its root, which is
 /// where Flux's guide puts the cluster's key.
-fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
+pub(super) fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
     let Some(config) = crate::secrets::config::find(repo) else {
         return Ok(Vec::new());
     };
