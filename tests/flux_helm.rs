@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::flux::{build, files_holding, fixture, write};
+use common::flux::{build, encrypt_for_ci as encrypt, files_holding, fixture, write};
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::Path;
@@ -17,20 +17,6 @@ const TOKEN: &str = "t0ken-from-a-sops-secret";
 const CHART: &str = "apiVersion: v2\nname: vault-app\nversion: 0.1.0\n";
 const SECRET_TEMPLATE: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-db\nstringData:\n  password: {{ .Values.db.password | quote }}\n  token: {{ .Values.db.token | quote }}\n";
 const CM_TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  user: {{ .Values.db.user | quote }}\n  replicas: {{ .Values.replicas | quote }}\n  mode: {{ .Values.mode | quote }}\n";
-
-fn encrypt(plain: &str) -> String {
-    let ci = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
-    let opts = ferry::secrets::EncryptOptions {
-        recipients: vec![ferry::secrets::Recipient::parse(ci).expect("recipient")],
-        selectors: ferry::secrets::sops::metadata::Selectors {
-            encrypted_regex: Some("^(data|stringData)$".into()),
-            ..Default::default()
-        },
-        mac_only_encrypted: false,
-        allow_empty: false,
-    };
-    ferry::secrets::encrypt(plain, ferry::secrets::Format::Yaml, &opts).expect("encrypt")
-}
 
 /// The staging cluster plus a chart in the repository and a HelmRelease of it in the
 /// cluster root, its values from a ConfigMap, a SOPS Secret (whole and one key by

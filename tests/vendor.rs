@@ -179,6 +179,48 @@ fn ferry_creds(
         .expect("ferry")
 }
 
+/// `helm push` of an archive to the registry's `charts` repository, as alice.
+fn helm_push(tgz: &str, registry: &Registry, cwd: &Path, home: &Path) {
+    helm(
+        &[
+            "push",
+            tgz,
+            &format!("oci://{}/charts", registry.addr),
+            "--plain-http",
+            "--username",
+            "alice",
+            "--password",
+            "s3cret",
+        ],
+        cwd,
+        home,
+    );
+}
+
+/// Indexes `charts/pkg` and serves it behind basic auth; ferry gets the registry's password
+/// where Docker (and ferry) keep it, and the repository's in FERRY_REPO_CREDS.
+fn serve(charts: &Path, registry: &Registry, home: &Path) -> HttpRepo {
+    helm(&["repo", "index", "pkg"], charts, home);
+    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
+    let http = HttpRepo::start(&charts.join("pkg"), user, password);
+    std::fs::write(
+        home.join("repo-host"),
+        http.url.trim_start_matches("http://"),
+    )
+    .expect("write");
+    std::fs::create_dir_all(home.join("docker")).expect("mkdir");
+    std::fs::write(
+        home.join("docker/config.json"),
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
+            registry.addr,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
+        ),
+    )
+    .expect("write");
+    http
+}
+
 #[test]
 fn vendored_charts_build_offline_with_their_sources_gone() {
     if common::require_tool("helm").is_none() {
@@ -208,39 +250,13 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
         .to_string_lossy()
         .trim_start_matches("podinfo-")
         .to_string();
-    helm(
-        &[
-            "push",
-            tgz.to_str().expect("utf-8"),
-            &format!("oci://{}/charts", registry.addr),
-            "--plain-http",
-            "--username",
-            "alice",
-            "--password",
-            "s3cret",
-        ],
+    helm_push(
+        tgz.to_str().expect("utf-8"),
+        &registry,
         charts.path(),
         home.path(),
     );
-    helm(&["repo", "index", "pkg"], charts.path(), home.path());
-    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
-    let http = HttpRepo::start(&charts.path().join("pkg"), user, password);
-    std::fs::write(
-        home.path().join("repo-host"),
-        http.url.trim_start_matches("http://"),
-    )
-    .expect("write");
-    // The registry's password, where Docker (and ferry) keep it.
-    std::fs::create_dir_all(home.path().join("docker")).expect("mkdir");
-    std::fs::write(
-        home.path().join("docker/config.json"),
-        format!(
-            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
-            registry.addr,
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
-        ),
-    )
-    .expect("write");
+    let http = serve(charts.path(), &registry, home.path());
 
     let repo = tempfile::tempdir().expect("tempdir");
     let r = repo.path();
@@ -419,39 +435,14 @@ fn flux_vendor_pins_ranges_builds_offline_and_pushes() {
             charts.path(),
             home.path(),
         );
-        helm(
-            &[
-                "push",
-                &format!("pkg/podinfo-{v}.tgz"),
-                &oci,
-                "--plain-http",
-                "--username",
-                "alice",
-                "--password",
-                "s3cret",
-            ],
+        helm_push(
+            &format!("pkg/podinfo-{v}.tgz"),
+            &registry,
             charts.path(),
             home.path(),
         );
     }
-    helm(&["repo", "index", "pkg"], charts.path(), home.path());
-    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
-    let http = HttpRepo::start(&charts.path().join("pkg"), user, password);
-    std::fs::write(
-        home.path().join("repo-host"),
-        http.url.trim_start_matches("http://"),
-    )
-    .expect("write");
-    std::fs::create_dir_all(home.path().join("docker")).expect("mkdir");
-    std::fs::write(
-        home.path().join("docker/config.json"),
-        format!(
-            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
-            registry.addr,
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
-        ),
-    )
-    .expect("write");
+    let http = serve(charts.path(), &registry, home.path());
 
     let repo = tempfile::tempdir().expect("tempdir");
     let r = repo.path();

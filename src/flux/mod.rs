@@ -6,9 +6,10 @@
 //! sealing, the index and the atomic output are the build's own.
 //!
 //! HelmReleases found in the rendered output become helm renders of the build (see
-//! [`helmrelease`]). Not covered yet: Kustomizations from OCIRepository and Bucket sources,
-//! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
-//! to `ferry apply`.
+//! [`helmrelease`]), their remote charts vendored and pinned through [`charts`]; [`apply`]
+//! carries `prune`/`wait`/`timeout`/`healthChecks` to `ferry apply`; [`init`] writes the
+//! equivalent ferry.yaml. Not covered yet: Kustomizations from OCIRepository and Bucket
+//! sources.
 
 pub mod apply;
 pub mod charts;

@@ -43,3 +43,19 @@ pub fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
         .map(|e| e.path().to_path_buf())
         .collect()
 }
+
+/// `plain` (YAML) SOPS-encrypted for the CI key of testdata/flux's `.sops.yaml`, its
+/// `data`/`stringData` only, as Flux's guide encrypts Secrets.
+pub fn encrypt_for_ci(plain: &str) -> String {
+    let ci = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
+    let opts = ferry::secrets::EncryptOptions {
+        recipients: vec![ferry::secrets::Recipient::parse(ci).expect("recipient")],
+        selectors: ferry::secrets::sops::metadata::Selectors {
+            encrypted_regex: Some("^(data|stringData)$".into()),
+            ..Default::default()
+        },
+        mac_only_encrypted: false,
+        allow_empty: false,
+    };
+    ferry::secrets::encrypt(plain, ferry::secrets::Format::Yaml, &opts).expect("encrypt")
+}
