@@ -55,7 +55,7 @@ fn wait_plan(
             continue;
         }
         any = true;
-        let t = crate::agent::spec::parse_duration(&f.timeout)
+        let t = crate::duration::parse_duration(&f.timeout)
             .map_err(|e| format!("app `{app}`: flux.timeout: {e}"))?;
         plan.timeout = plan.timeout.max(t);
         if f.wait {
