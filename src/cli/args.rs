@@ -754,6 +754,9 @@ pub struct DiffArgs {
     /// Another kind whose values are secret (`Kind` or `Kind.group`), besides Secret and SOPS-encrypted objects.
     #[arg(long = "secret-kind", value_name = "KIND")]
     pub secret_kinds: Vec<String>,
+    /// Only this tenant's objects (repeat for several); `platform` selects the apps no tenant lists. Ownership is what index.json records.
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
     /// Lines of context around each change.
     #[arg(short = 'U', long, default_value_t = 3, value_name = "N")]
     pub context: usize,

@@ -6,7 +6,7 @@ use crate::build::INDEX_FILE;
 use crate::manifest::{parse_documents, ObjRef, Object};
 use rayon::prelude::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,8 @@ pub enum LoadError {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub app: String,
+    /// The tenant whose app renders it, as `index.json` records it; `None`: the platform's.
+    pub tenant: Option<String>,
     pub api_version: String,
     /// Relative to the build directory.
     pub path: String,
@@ -47,6 +49,8 @@ pub struct Build {
     /// The revision the build was made from, as `index.json` records it.
     pub revision: Option<String>,
     pub objects: BTreeMap<ObjRef, Entry>,
+    /// The tenants `index.json` describes (those with apps in this environment).
+    pub tenants: BTreeSet<String>,
 }
 
 impl Build {
@@ -97,7 +101,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
                 })?;
             listed.push((
                 obj,
-                app.clone(),
+                (app.clone(), a.tenant.clone()),
                 o.api_version.clone(),
                 path,
                 o.digest.clone(),
@@ -107,12 +111,13 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
     }
     let read: Vec<(ObjRef, Entry)> = listed
         .into_par_iter()
-        .map(|(obj, app, api_version, path, listed_digest, digest)| {
+        .map(|(obj, (app, tenant), api_version, path, listed_digest, digest)| {
             let bytes = integrity::read_object(dir, &path, &listed_digest)?;
             Ok::<_, LoadError>((
                 obj,
                 Entry {
                     app,
+                    tenant,
                     api_version,
                     path,
                     digest,
@@ -138,6 +143,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
         environment: index.environment,
         revision: index.source.revision,
         objects,
+        tenants: index.tenants.into_keys().collect(),
     })
 }
 

@@ -39,6 +39,9 @@ pub(super) fn against_live(
         .prefix("ferry-diff-")
         .tempdir()
         .context("cannot create a temporary directory")?;
+    // Tenant rule violations of the build made here (a directory given was built without any).
+    let mut violations = Vec::new();
+    let mut tenants = std::collections::BTreeSet::new();
     let builds: Vec<Build> = if dirs == a.args.len() {
         a.args
             .iter()
@@ -48,6 +51,8 @@ pub(super) fn against_live(
         let root = repo_root(&g.repo);
         let rev = (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD"));
         let built = build_revision(g, a, &root, rev, &scratch.path().join("new"))?;
+        violations = built.violations.clone();
+        tenants = built.tenants.clone();
         a.args
             .iter()
             .map(|env| {
@@ -98,7 +103,14 @@ pub(super) fn against_live(
                 }
             }
             let (old, new) = diff::live::live_sides(build, &state);
-            Ok(diff::compare(&old, &new, opts, secrets)?)
+            let mut d = diff::compare(&old, &new, opts, secrets)?;
+            d.violations = violations
+                .iter()
+                .filter(|v| v.env == build.environment)
+                .cloned()
+                .collect();
+            d.tenants.extend(tenants.iter().cloned());
+            Ok(d)
         })
         .collect()
 }
