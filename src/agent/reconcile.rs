@@ -632,6 +632,10 @@ impl Worker {
                         &client,
                         i.as_ref(),
                         artifact,
+                        &apply::TenantKeys {
+                            given: Default::default(),
+                            parser: Some(&crate::secrets::open::AgeIdentityParser),
+                        },
                         &opts,
                         &apply::NoProgress,
                     )

@@ -12,6 +12,7 @@
 use super::report::TenantReport;
 use super::run::{apply, ApplyError, ApplyProgress};
 use super::source::Artifact;
+use super::tenant_keys::{open_tenant, TenantKeys};
 use super::{ApplyOptions, ApplyReport};
 use crate::manifest::ObjRef;
 use crate::tenancy::TenantIdentity;
@@ -91,10 +92,14 @@ fn split(artifact: Artifact) -> (Artifact, Vec<(String, TenantIdentity, Artifact
 /// means the platform's apply could not run (no tenant was applied then either: the tenants'
 /// namespaces and ServiceAccounts are the platform's to create); a tenant that could not run
 /// is reported in [`ApplyReport::tenants`].
+///
+/// The platform's sealed objects must be open already ([`super::tenant_keys::open_platform`]);
+/// a tenant's still sealed are opened with its own identity from `keys`, as the tenant.
 pub async fn apply_with_tenants(
     client: &Client,
     impersonate: &dyn Impersonate,
     artifact: Artifact,
+    keys: &TenantKeys<'_>,
     opts: &ApplyOptions,
     progress: &dyn ApplyProgress,
 ) -> Result<ApplyReport, ApplyError> {
@@ -140,9 +145,12 @@ pub async fn apply_with_tenants(
             ..with_elsewhere(opts, &refs(&part))
         };
         let outcome = match impersonate.client_as(&identity) {
-            Ok(c) => apply(&c, part, &tenant_opts, progress)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(c) => match open_tenant(&c, &name, &identity, part.objects, keys).await {
+                Ok(objects) => apply(&c, Artifact { objects, ..part }, &tenant_opts, progress)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         report.tenants.push(match outcome {
@@ -180,6 +188,7 @@ mod tests {
         let identity = TenantIdentity {
             namespaces: vec!["a".into()],
             service_account: "a/ferry".into(),
+            decryption: None,
         };
         let artifact = Artifact {
             environment: "prod".into(),
