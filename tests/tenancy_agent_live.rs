@@ -324,7 +324,15 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
 
     let (ok, live) = kubectl(
         &kc,
-        &["get", "secret", "-n", &ns_b, "db", "-o", "jsonpath={.data.password}"],
+        &[
+            "get",
+            "secret",
+            "-n",
+            &ns_b,
+            "db",
+            "-o",
+            "jsonpath={.data.password}",
+        ],
         None,
     );
     assert!(ok, "{live}");
@@ -337,7 +345,11 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
             .arg("--kubeconfig")
             .arg(&kc)
             .args(["-n", &ns_s, "--tenant", tenant])
-            .args(if json { &["--output", "json"][..] } else { &[][..] })
+            .args(if json {
+                &["--output", "json"][..]
+            } else {
+                &[][..]
+            })
             .output()
             .expect("ferry status");
         (
@@ -368,7 +380,10 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
     );
     let (_, text) = status("team-b", false);
     eprintln!("ferry status --tenant team-b:\n{text}");
-    assert!(text.starts_with("SYNC") && !text.contains("intruder"), "{text}");
+    assert!(
+        text.starts_with("SYNC") && !text.contains("intruder"),
+        "{text}"
+    );
     let (code, err) = status("team-c", false);
     assert_eq!(code, Some(2), "{err}");
     assert!(

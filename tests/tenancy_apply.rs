@@ -271,7 +271,8 @@ fn with_decryption(dir: &Path, tenant: &str, secret: &str) {
     let path = dir.join("index.json");
     let mut index: Value =
         serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("json");
-    index["tenants"][tenant]["decryption"] = json!({"secretRef": {"name": secret, "key": "age.agekey"}});
+    index["tenants"][tenant]["decryption"] =
+        json!({"secretRef": {"name": secret, "key": "age.agekey"}});
     std::fs::write(&path, serde_json::to_vec_pretty(&index).expect("json")).expect("write");
 }
 
@@ -296,7 +297,11 @@ fn sealed_tenants(
     let (sa, key_a) = apply_fake::artifact::sealed_secret_in(&ka, "team-a", PASSWORD_A);
     let (sb, key_b) = apply_fake::artifact::sealed_secret_in(&kb, "team-b", PASSWORD_B);
     let dir = tempfile::tempdir().expect("tempdir");
-    artifact(dir.path(), &[cm("team-a", "a1"), sa], &[cm("team-b", "b1"), sb]);
+    artifact(
+        dir.path(),
+        &[cm("team-a", "a1"), sa],
+        &[cm("team-b", "b1"), sb],
+    );
     let s = identity_secret("team-a", "team-a-age", &key_a);
     fake.with(|st| st.put("", "secrets", "team-a", s));
     (dir, key_a, key_b)
@@ -318,7 +323,10 @@ fn each_tenants_secrets_open_with_its_own_identity_read_as_the_tenant() {
         let live = fake
             .with(|st| st.get("", "secrets", ns, "db").cloned())
             .unwrap_or_else(|| panic!("{ns}'s Secret applied"));
-        assert_eq!(live["data"]["password"], password, "opened before the apply");
+        assert_eq!(
+            live["data"]["password"], password,
+            "opened before the apply"
+        );
         assert!(live.get("sops").is_none());
     }
     // team-a's identity was read with team-a's rights, from its own namespace.
@@ -329,7 +337,10 @@ fn each_tenants_secrets_open_with_its_own_identity_read_as_the_tenant() {
         .collect();
     assert_eq!(reads.len(), 1, "read once");
     assert_eq!(reads[0].impersonate_user.as_deref(), Some(USER_A));
-    assert_eq!(reads[0].path, "/api/v1/namespaces/team-a/secrets/team-a-age");
+    assert_eq!(
+        reads[0].path,
+        "/api/v1/namespaces/team-a/secrets/team-a-age"
+    );
 }
 
 #[test]
@@ -345,7 +356,14 @@ fn a_tenant_whose_identity_is_missing_or_foreign_fails_alone() {
         .arg(dir.path())
         .arg("--kubeconfig")
         .arg(&kc)
-        .args(["--inventory-namespace", "infra", "--output", "json", "--tenant-identity", &kb])
+        .args([
+            "--inventory-namespace",
+            "infra",
+            "--output",
+            "json",
+            "--tenant-identity",
+            &kb,
+        ])
         .output()
         .expect("ferry runs");
     let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
@@ -374,9 +392,14 @@ fn a_tenant_whose_identity_is_missing_or_foreign_fails_alone() {
     );
     assert_eq!(code, 3, "{report:#}");
     for t in ["team-a", "team-b"] {
-        let e = tenant(&report, t)["error"].as_str().unwrap_or_default().to_string();
+        let e = tenant(&report, t)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(
-            e.starts_with(&format!("tenant `{t}`'s identity: cannot decrypt Secret/{t}/db")),
+            e.starts_with(&format!(
+                "tenant `{t}`'s identity: cannot decrypt Secret/{t}/db"
+            )),
             "{e}"
         );
     }
@@ -397,7 +420,8 @@ fn a_tenant_whose_identity_is_missing_or_foreign_fails_alone() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("the artifact has no tenant `team-c`") && err.contains("its tenants: team-a, team-b"),
+        err.contains("the artifact has no tenant `team-c`")
+            && err.contains("its tenants: team-a, team-b"),
         "{err}"
     );
 }
@@ -412,7 +436,10 @@ fn a_decryption_secret_the_tenant_cannot_read_fails_it_alone() {
     let kb = format!("team-b={}", key_b.display());
     let (code, report) = apply(&kc, dir.path(), &["--tenant-identity", &kb]);
     assert_eq!(code, 3, "{report:#}");
-    let e = tenant(&report, "team-a")["error"].as_str().unwrap_or_default().to_string();
+    let e = tenant(&report, "team-a")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         e.starts_with("the tenant's decryption identity: Secret team-a/no-such-secret not found")
             && e.ends_with("(read as system:serviceaccount:team-a:ferry)"),

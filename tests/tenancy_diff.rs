@@ -119,13 +119,19 @@ fn changes(json: &str) -> Vec<(String, String, String, Option<String>)> {
                     c["name"].as_str().expect("name")
                 ),
                 c["app"].as_str().expect("app").to_string(),
-                c.get("tenant").map(|t| t.as_str().expect("tenant").to_string()),
+                c.get("tenant")
+                    .map(|t| t.as_str().expect("tenant").to_string()),
             )
         })
         .collect()
 }
 
-fn owned(change: &str, obj: &str, app: &str, tenant: Option<&str>) -> (String, String, String, Option<String>) {
+fn owned(
+    change: &str,
+    obj: &str,
+    app: &str,
+    tenant: Option<&str>,
+) -> (String, String, String, Option<String>) {
     (
         change.into(),
         obj.into(),
@@ -141,14 +147,20 @@ fn markdown_groups_changes_by_tenant_with_counts() {
     let md = stdout(&out, 1);
     insta::assert_snapshot!("tenancy_diff_markdown", md);
     // The platform first, then the tenants in name order, each with its own counts.
-    let platform = md.find("#### platform: 1 changed").expect("platform section");
-    let a = md.find("#### tenant team-a: 1 changed").expect("team-a section");
+    let platform = md
+        .find("#### platform: 1 changed")
+        .expect("platform section");
+    let a = md
+        .find("#### tenant team-a: 1 changed")
+        .expect("team-a section");
     let b = md
         .find("#### tenant team-b: 1 added, 1 changed")
         .expect("team-b section");
     assert!(platform < a && a < b, "{md}");
     // The platform's ConfigMap in team-a's namespace is the platform's: it is in its section.
-    let quota = md.find("`ConfigMap/team-a/quota-notes`").expect("quota-notes");
+    let quota = md
+        .find("`ConfigMap/team-a/quota-notes`")
+        .expect("quota-notes");
     assert!(platform < quota && quota < a, "{md}");
     assert!(md.contains("| team-b | 1 | 1 | 0 | 0 | 0 |"), "{md}");
 }
@@ -156,12 +168,20 @@ fn markdown_groups_changes_by_tenant_with_counts() {
 #[test]
 fn tenant_filters_revisions_and_json_names_the_tenant() {
     let d = repo();
-    let all = stdout(&diff(d.path(), &["--from", "HEAD~1", "--output", "json"]), 1);
+    let all = stdout(
+        &diff(d.path(), &["--from", "HEAD~1", "--output", "json"]),
+        1,
+    );
     let mut got = changes(&all);
     got.sort();
     let mut want = vec![
         owned("changed", "ConfigMap/team-a/quota-notes", "tenants", None),
-        owned("changed", "ConfigMap/team-a/settings", "web", Some("team-a")),
+        owned(
+            "changed",
+            "ConfigMap/team-a/settings",
+            "web",
+            Some("team-a"),
+        ),
         owned("changed", "ConfigMap/team-b/api", "api", Some("team-b")),
         owned("added", "ConfigMap/team-b/jobs", "api", Some("team-b")),
     ];
@@ -169,12 +189,20 @@ fn tenant_filters_revisions_and_json_names_the_tenant() {
     assert_eq!(got, want);
 
     let a = stdout(
-        &diff(d.path(), &["--from", "HEAD~1", "--tenant", "team-a", "--output", "json"]),
+        &diff(
+            d.path(),
+            &["--from", "HEAD~1", "--tenant", "team-a", "--output", "json"],
+        ),
         1,
     );
     assert_eq!(
         changes(&a),
-        [owned("changed", "ConfigMap/team-a/settings", "web", Some("team-a"))]
+        [owned(
+            "changed",
+            "ConfigMap/team-a/settings",
+            "web",
+            Some("team-a")
+        )]
     );
     let v: Value = serde_json::from_str(&a).expect("json");
     // Counts are the filtered ones: team-a has one object per environment.
@@ -182,17 +210,30 @@ fn tenant_filters_revisions_and_json_names_the_tenant() {
     assert_eq!(v["summary"]["unchanged"], 0, "{a}");
 
     let p = stdout(
-        &diff(d.path(), &["--from", "HEAD~1", "--tenant", "platform", "--output", "json"]),
+        &diff(
+            d.path(),
+            &[
+                "--from", "HEAD~1", "--tenant", "platform", "--output", "json",
+            ],
+        ),
         1,
     );
     assert_eq!(
         changes(&p),
-        [owned("changed", "ConfigMap/team-a/quota-notes", "tenants", None)]
+        [owned(
+            "changed",
+            "ConfigMap/team-a/quota-notes",
+            "tenants",
+            None
+        )]
     );
     let two = stdout(
         &diff(
             d.path(),
-            &["--from", "HEAD~1", "--tenant", "team-b", "--tenant", "platform", "--output", "json"],
+            &[
+                "--from", "HEAD~1", "--tenant", "team-b", "--tenant", "platform", "--output",
+                "json",
+            ],
         ),
         1,
     );
@@ -201,11 +242,15 @@ fn tenant_filters_revisions_and_json_names_the_tenant() {
     // Text names each object's owner.
     let text = stdout(&diff(d.path(), &["--from", "HEAD~1"]), 1);
     assert!(
-        text.contains("~ changed ConfigMap/team-a/settings  (app web, tenant team-a; prod, staging)"),
+        text.contains(
+            "~ changed ConfigMap/team-a/settings  (app web, tenant team-a; prod, staging)"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("~ changed ConfigMap/team-a/quota-notes  (app tenants, platform; prod, staging)"),
+        text.contains(
+            "~ changed ConfigMap/team-a/quota-notes  (app tenants, platform; prod, staging)"
+        ),
         "{text}"
     );
 }
@@ -219,11 +264,18 @@ fn an_unknown_tenant_is_refused_naming_the_known_ones() {
     );
     assert!(
         err.contains("unknown tenant `team-c`: no compared build has it")
-            && err.contains("hint: tenants: team-a, team-b (and `platform` for the platform's apps)"),
+            && err
+                .contains("hint: tenants: team-a, team-b (and `platform` for the platform's apps)"),
         "{err}"
     );
     // A tenant with apps in one environment only is known (staging has no team-b app).
-    let b = stdout(&diff(d.path(), &["--from", "HEAD~1", "--tenant", "team-b", "staging"]), 0);
+    let b = stdout(
+        &diff(
+            d.path(),
+            &["--from", "HEAD~1", "--tenant", "team-b", "staging"],
+        ),
+        0,
+    );
     assert!(b.contains("no changes"), "{b}");
 }
 
@@ -273,25 +325,39 @@ fn a_violation_is_shown_in_its_tenants_section_and_fails_the_diff() {
     write(
         r,
         "web/cm.yaml",
-        &format!("{}---\n{}", cm("settings", None, "green"), cm("intruder", Some("team-b"), "x")),
+        &format!(
+            "{}---\n{}",
+            cm("settings", None, "green"),
+            cm("intruder", Some("team-b"), "x")
+        ),
     );
     common::commit_all(r, "team-a leaves its namespace");
     let out = diff(r, &["--from", "HEAD~1", "--output", "markdown", "prod"]);
     let md = stdout(&out, 2);
     insta::assert_snapshot!("tenancy_diff_violation_markdown", md);
-    let a = md.find("#### tenant team-a: 1 added").expect("team-a section");
+    let a = md
+        .find("#### tenant team-a: 1 added")
+        .expect("team-a section");
     let v = md
         .find("- `prod/web` `ConfigMap/team-b/intruder` `metadata.namespace`")
         .expect("the violation, in team-a's section");
     assert!(a < v, "{md}");
     assert!(md.contains("| team-a | 1 | 0 | 0 | 0 | 1 |"), "{md}");
     // JSON carries the violations; filtering on another tenant leaves them out.
-    let json = stdout(&diff(r, &["--from", "HEAD~1", "--output", "json", "prod"]), 2);
+    let json = stdout(
+        &diff(r, &["--from", "HEAD~1", "--output", "json", "prod"]),
+        2,
+    );
     let v: Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["violations"][0]["tenant"], "team-a", "{json}");
     assert_eq!(v["violations"][0]["rule"], "tenant-namespaces", "{json}");
     let b = stdout(
-        &diff(r, &["--from", "HEAD~1", "--output", "json", "--tenant", "team-b", "prod"]),
+        &diff(
+            r,
+            &[
+                "--from", "HEAD~1", "--output", "json", "--tenant", "team-b", "prod",
+            ],
+        ),
         0,
     );
     assert!(!b.contains("violations"), "{b}");

@@ -508,10 +508,9 @@ tenants:
         .output()
         .expect("ferry runs");
     common::succeeded(&["build"], built);
-    let index: Value = serde_json::from_slice(
-        &std::fs::read(r.join("out/prod/index.json")).expect("index"),
-    )
-    .expect("json");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(r.join("out/prod/index.json")).expect("index"))
+            .expect("json");
     assert_eq!(
         index["tenants"]["team-a"]["decryption"],
         json!({"secretRef": {"name": "age", "key": "age.agekey"}}),
@@ -556,8 +555,14 @@ tenants:
     }
     let give = |ns: &str, file: &Path| {
         let from = format!("--from-file=age.agekey={}", file.display());
-        kubectl(&kc, &["delete", "secret", "age", "-n", ns, "--ignore-not-found"]);
-        let (ok, out) = kubectl(&kc, &["create", "secret", "generic", "age", "-n", ns, &from]);
+        kubectl(
+            &kc,
+            &["delete", "secret", "age", "-n", ns, "--ignore-not-found"],
+        );
+        let (ok, out) = kubectl(
+            &kc,
+            &["create", "secret", "generic", "age", "-n", ns, &from],
+        );
         assert!(ok, "{out}");
     };
     give(&ns_a, &fa);
@@ -570,7 +575,12 @@ tenants:
             .arg(&kc)
             .arg("--identity")
             .arg(&fp)
-            .args(["--inventory-namespace", &ns_p, "--inventory-name", "ferry-live"])
+            .args([
+                "--inventory-namespace",
+                &ns_p,
+                "--inventory-name",
+                "ferry-live",
+            ])
             .args(["--timeout", "60s", "--output", "json"])
             .output()
             .expect("ferry runs");
@@ -586,7 +596,15 @@ tenants:
     let password = |ns: &str, name: &str| {
         let (ok, out) = kubectl(
             &kc,
-            &["get", "secret", "-n", ns, name, "-o", "jsonpath={.data.password}"],
+            &[
+                "get",
+                "secret",
+                "-n",
+                ns,
+                name,
+                "-o",
+                "jsonpath={.data.password}",
+            ],
         );
         use base64::Engine;
         ok.then(|| {
@@ -615,7 +633,9 @@ tenants:
         .to_string();
     eprintln!("team-b: {e}");
     assert!(
-        e.starts_with(&format!("tenant `team-b`'s identity: cannot decrypt Secret/{ns_b}/api")),
+        e.starts_with(&format!(
+            "tenant `team-b`'s identity: cannot decrypt Secret/{ns_b}/api"
+        )),
         "{e}"
     );
     assert_eq!(password(&ns_b, "api"), None, "nothing of team-b applied");

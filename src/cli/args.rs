@@ -1060,6 +1060,8 @@ pub struct ImagesUpdateArgs {
 fn tenant_identity(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
         Some((t, f)) if !t.is_empty() && !f.is_empty() => Ok((t.to_string(), PathBuf::from(f))),
-        _ => Err(format!("`{s}` is not TENANT=FILE (e.g. shop=keys/shop.agekey)")),
+        _ => Err(format!(
+            "`{s}` is not TENANT=FILE (e.g. shop=keys/shop.agekey)"
+        )),
     }
 }

@@ -196,7 +196,10 @@ impl Pipeline {
                     return Err(err(
                         &format!("{key}.decryption.secretRef.name"),
                         format!("`{}` is not a Secret name", r.name),
-                        Some(&format!("the Secret in namespace `{}` holding the tenant's age identity", t.namespaces.first().map_or("", String::as_str))),
+                        Some(&format!(
+                            "the Secret in namespace `{}` holding the tenant's age identity",
+                            t.namespaces.first().map_or("", String::as_str)
+                        )),
                     ));
                 }
                 let key_ok = !r.key.is_empty()

@@ -97,7 +97,12 @@ pub fn live_sides(build: &Build, state: &LiveState) -> (Build, Build) {
         live.objects.insert(
             r.obj_ref.clone(),
             // Set members no app renders: the set read is the platform's.
-            entry((NOT_IN_BUILD, None), &r.api_version, r.obj_ref.to_string(), &r.live),
+            entry(
+                (NOT_IN_BUILD, None),
+                &r.api_version,
+                r.obj_ref.to_string(),
+                &r.live,
+            ),
         );
     }
     (live, would_be)

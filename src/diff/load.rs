@@ -111,20 +111,22 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
     }
     let read: Vec<(ObjRef, Entry)> = listed
         .into_par_iter()
-        .map(|(obj, (app, tenant), api_version, path, listed_digest, digest)| {
-            let bytes = integrity::read_object(dir, &path, &listed_digest)?;
-            Ok::<_, LoadError>((
-                obj,
-                Entry {
-                    app,
-                    tenant,
-                    api_version,
-                    path,
-                    digest,
-                    bytes,
-                },
-            ))
-        })
+        .map(
+            |(obj, (app, tenant), api_version, path, listed_digest, digest)| {
+                let bytes = integrity::read_object(dir, &path, &listed_digest)?;
+                Ok::<_, LoadError>((
+                    obj,
+                    Entry {
+                        app,
+                        tenant,
+                        api_version,
+                        path,
+                        digest,
+                        bytes,
+                    },
+                ))
+            },
+        )
         .collect::<Result<_, _>>()?;
     let mut objects = BTreeMap::new();
     for (obj, entry) in read {

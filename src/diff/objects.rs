@@ -27,7 +27,11 @@ pub fn compare(
     let mut changes = Vec::new();
     let mut pending: Vec<(&ObjRef, Side<'_>, Side<'_>)> = Vec::new();
     // `--tenant`: each side keeps its filtered owners' objects, as its own index attributes them.
-    let keep = |e: &&Entry| opts.tenants.as_ref().is_none_or(|f| f.keeps(e.tenant.as_deref()));
+    let keep = |e: &&Entry| {
+        opts.tenants
+            .as_ref()
+            .is_none_or(|f| f.keeps(e.tenant.as_deref()))
+    };
     let mut olds = old.objects.iter().filter(|(_, e)| keep(e)).peekable();
     let mut news = new.objects.iter().filter(|(_, e)| keep(e)).peekable();
     loop {

@@ -1,8 +1,8 @@
 //! The result of a diff as data: per environment, then grouped across environments so that an
 //! identical change is reported once. This is what every output format renders.
 
-use crate::manifest::{apply_rank, ObjRef};
 use super::tenants::{TenantFilter, PLATFORM};
+use crate::manifest::{apply_rank, ObjRef};
 use crate::tenancy::Violation;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -243,9 +243,8 @@ impl DiffReport {
 
     /// Keeps only the owners a `--tenant` filter selects (the changes were filtered already).
     pub fn select_owners(&mut self, filter: &TenantFilter) {
-        self.owners.retain(|o| {
-            filter.keeps((o != PLATFORM).then_some(o.as_str()))
-        });
+        self.owners
+            .retain(|o| filter.keeps((o != PLATFORM).then_some(o.as_str())));
         self.violations.retain(|v| filter.keeps(Some(&v.tenant)));
     }
 

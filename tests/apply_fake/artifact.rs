@@ -94,7 +94,11 @@ pub fn sealed_secret(dir: &Path, password: &str) -> (Value, std::path::PathBuf) 
 }
 
 /// [`sealed_secret`] for Secret `db` of `namespace`, with the identity at `dir/age.key`.
-pub fn sealed_secret_in(dir: &Path, namespace: &str, password: &str) -> (Value, std::path::PathBuf) {
+pub fn sealed_secret_in(
+    dir: &Path,
+    namespace: &str,
+    password: &str,
+) -> (Value, std::path::PathBuf) {
     use ferry::secrets::{encrypt, EncryptOptions, Format, Recipient};
     let key = dir.join("age.key");
     let recipient = ferry::secrets::identity::write_new(&key).expect("identity");

@@ -2,12 +2,9 @@
 //! it to the apply engine; print a line per stage and a summary, or the report as JSON.
 
 use crate::apply::{
-    self, schedule,
-    source::OciSource,
-    source::is_sealed,
-    tenant_keys::open_platform,
-    ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
-    PrunePolicy, PruneStatus, SourceSpec, TenantKeys,
+    self, schedule, source::is_sealed, source::OciSource, tenant_keys::open_platform, ApplyOptions,
+    ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind, PrunePolicy,
+    PruneStatus, SourceSpec, TenantKeys,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
@@ -115,8 +112,9 @@ fn once(
         let config = config(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         let client =
             Client::try_from(config.clone()).context("cannot create the Kubernetes client")?;
-        anyhow::Ok(apply::apply_with_tenants(&client, &config, artifact, &keys, opts, progress)
-            .await?)
+        anyhow::Ok(
+            apply::apply_with_tenants(&client, &config, artifact, &keys, opts, progress).await?,
+        )
     })
 }
 

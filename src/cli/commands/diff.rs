@@ -87,7 +87,10 @@ fn rendered_report(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, Diff
     };
     if let Some(f) = &opts.tenants {
         // Checked over every environment: a tenant may have apps in some of them only.
-        let known = envs.iter().flat_map(|e| e.tenants.iter().cloned()).collect();
+        let known = envs
+            .iter()
+            .flat_map(|e| e.tenants.iter().cloned())
+            .collect();
         f.check_known(&known)?;
     }
     let mut report = DiffReport::from_envs(envs);

@@ -150,16 +150,38 @@ mod tests {
 
     #[test]
     fn a_tenant_sees_its_own_apply_and_not_anothers_errors() {
-        let rows = [sync("prod", "ApplyFailed", "tenant blog (as ...): 1 object(s) failed")];
+        let rows = [sync(
+            "prod",
+            "ApplyFailed",
+            "tenant blog (as ...): 1 object(s) failed",
+        )];
         let shop = select(&rows, "shop").expect("shop is applied");
         let mut out = Vec::new();
         table(&mut out, &shop, false).expect("write");
         let text = String::from_utf8(out).expect("utf-8");
         assert_eq!(
-            text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).collect::<Vec<_>>(),
+            text.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
             [
-                vec!["SYNC", "REVISION", "READY", "INVENTORY", "OBJECTS", "MESSAGE"],
-                vec!["prod", "main@sha1:1", "True", "Secret/shop/ferry-prod-shop", "2", "Applied", "revision:", "main@sha1:1"],
+                vec![
+                    "SYNC",
+                    "REVISION",
+                    "READY",
+                    "INVENTORY",
+                    "OBJECTS",
+                    "MESSAGE"
+                ],
+                vec![
+                    "prod",
+                    "main@sha1:1",
+                    "True",
+                    "Secret/shop/ferry-prod-shop",
+                    "2",
+                    "Applied",
+                    "revision:",
+                    "main@sha1:1"
+                ],
             ]
         );
         assert!(!text.contains("blog"), "{text}");
@@ -167,15 +189,28 @@ mod tests {
         let mut out = Vec::new();
         table(&mut out, &blog, false).expect("write");
         let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.contains("  prod: failed: ConfigMap/shop/x: forbidden"), "{text}");
+        assert!(
+            text.contains("  prod: failed: ConfigMap/shop/x: forbidden"),
+            "{text}"
+        );
         let json = serde_json::to_value(&blog).expect("json");
-        assert_eq!(json[0]["tenant"]["failed"][0], "ConfigMap/shop/x: forbidden");
-        assert!(json[0].get("syncMessage").is_none(), "another tenant's words stay out");
+        assert_eq!(
+            json[0]["tenant"]["failed"][0],
+            "ConfigMap/shop/x: forbidden"
+        );
+        assert!(
+            json[0].get("syncMessage").is_none(),
+            "another tenant's words stay out"
+        );
     }
 
     #[test]
     fn a_sync_that_failed_before_applying_is_said_and_an_unknown_tenant_lists_the_known() {
-        let rows = [sync("prod", "VerificationFailed", "the signature does not verify")];
+        let rows = [sync(
+            "prod",
+            "VerificationFailed",
+            "the signature does not verify",
+        )];
         let shop = select(&rows, "shop").expect("shop");
         assert_eq!(
             shop[0].sync_message.as_deref(),

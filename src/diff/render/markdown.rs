@@ -116,7 +116,11 @@ fn owners_table(out: &mut String, report: &DiffReport) {
                 .iter()
                 .filter(|g| tenants::owner(g.change.tenant.as_deref()) == owner),
         );
-        let v = report.violations.iter().filter(|v| v.tenant == *owner).count();
+        let v = report
+            .violations
+            .iter()
+            .filter(|v| v.tenant == *owner)
+            .count();
         let name = if owner == tenants::PLATFORM {
             "*platform*".to_string()
         } else {
@@ -179,7 +183,11 @@ fn header(report: &DiffReport) -> String {
             out,
             "\n:x: **{} tenant build-rule violation{}**: `ferry build` refuses this revision.",
             report.violations.len(),
-            if report.violations.len() == 1 { "" } else { "s" }
+            if report.violations.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
     }
     out
