@@ -165,14 +165,7 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns_a, ns_b, ns_s) = (
         format!("tenants-ga-{id}"),
         format!("tenants-gb-{id}"),

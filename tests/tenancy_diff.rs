@@ -9,12 +9,6 @@ mod common;
 use serde_json::Value;
 use std::path::Path;
 
-fn write(r: &Path, file: &str, text: &str) {
-    let p = r.join(file);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
 const FERRY_YAML: &str = "apiVersion: ferry.dev/v1alpha1
 kind: Pipeline
 environments:
@@ -49,8 +43,8 @@ fn cm(name: &str, ns: Option<&str>, value: &str) -> String {
 fn repo() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     let r = d.path();
-    write(r, "ferry.yaml", FERRY_YAML);
-    write(
+    common::write_file(r, "ferry.yaml", FERRY_YAML);
+    common::write_file(
         r,
         "platform/all.yaml",
         &format!(
@@ -58,11 +52,11 @@ fn repo() -> tempfile::TempDir {
             cm("quota-notes", Some("team-a"), "one")
         ),
     );
-    write(r, "web/cm.yaml", &cm("settings", None, "blue"));
-    write(r, "api/cm.yaml", &cm("api", None, "v1"));
+    common::write_file(r, "web/cm.yaml", &cm("settings", None, "blue"));
+    common::write_file(r, "api/cm.yaml", &cm("api", None, "v1"));
     common::git(r, &["init", "-q", "-b", "main"]);
     common::commit_all(r, "tenants");
-    write(
+    common::write_file(
         r,
         "platform/all.yaml",
         &format!(
@@ -70,8 +64,8 @@ fn repo() -> tempfile::TempDir {
             cm("quota-notes", Some("team-a"), "two")
         ),
     );
-    write(r, "web/cm.yaml", &cm("settings", None, "green"));
-    write(
+    common::write_file(r, "web/cm.yaml", &cm("settings", None, "green"));
+    common::write_file(
         r,
         "api/cm.yaml",
         &format!("{}---\n{}", cm("api", None, "v2"), cm("jobs", None, "on")),
@@ -322,7 +316,7 @@ fn a_violation_is_shown_in_its_tenants_section_and_fails_the_diff() {
     let d = repo();
     let r = d.path();
     // team-a's app now writes into team-b's namespace.
-    write(
+    common::write_file(
         r,
         "web/cm.yaml",
         &format!(

@@ -139,14 +139,7 @@ fn tenant<'a>(report: &'a Value, name: &str) -> &'a Value {
 fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_prune_stays_inside()
 {
     let Some(kc) = live() else { return };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns_a, ns_b, ns_p) = (
         format!("tenants-a-{id}"),
         format!("tenants-b-{id}"),
@@ -318,14 +311,7 @@ fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_
 #[test]
 fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     let Some(kc) = live() else { return };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns, ns_p) = (format!("tenants-x-{id}"), format!("tenants-px-{id}"));
     let _cleanup = Cleanup {
         kubeconfig: &kc,
@@ -408,16 +394,6 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     assert_eq!(can(&["impersonate", "groups/system:masters"]), "no");
 }
 
-/// An age identity: (secret key text, recipient).
-fn age_key() -> (String, String) {
-    use age::secrecy::ExposeSecret;
-    let id = age::x25519::Identity::generate();
-    (
-        id.to_string().expose_secret().to_string(),
-        id.to_public().to_string(),
-    )
-}
-
 /// Per-tenant decryption, live: a real `ferry build` seals each tenant's Secret to the
 /// tenant's key only (`platformRecipients: false`); `ferry apply` with the platform's
 /// identity opens each with the identity the tenant's `decryption.secretRef` names, read as
@@ -426,14 +402,7 @@ fn age_key() -> (String, String) {
 #[test]
 fn tenant_secrets_open_with_the_identity_each_tenant_reads_as_itself() {
     let Some(kc) = live() else { return };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns_a, ns_b, ns_p) = (
         format!("tenancy-rest-a-{id}"),
         format!("tenancy-rest-b-{id}"),
@@ -444,9 +413,9 @@ fn tenant_secrets_open_with_the_identity_each_tenant_reads_as_itself() {
         namespaces: vec![ns_a.clone(), ns_b.clone(), ns_p.clone()],
         cluster_roles: Vec::new(),
     };
-    let (platform, platform_r) = age_key();
-    let (key_a, a_r) = age_key();
-    let (key_b, b_r) = age_key();
+    let (platform, platform_r) = common::age_key();
+    let (key_a, a_r) = common::age_key();
+    let (key_b, b_r) = common::age_key();
     let d = tempfile::tempdir().expect("tempdir");
     let r = d.path();
     let write = |file: &str, text: &str| {
