@@ -615,4 +615,63 @@ tenants:
     eprintln!("apply with each tenant's own identity: exit {code}");
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(password(&ns_b, "api").as_deref(), Some("api-s3cr3t"));
+
+    // `ferry diff --against live --tenant`: the tenant's Secret is opened with its identity
+    // (the platform's does not open it) and compared with what is live: no change.
+    let diff = |extra: &[&str]| {
+        let out = common::ferry(cache.path())
+            .arg("diff")
+            .args(["--against", "live"])
+            .arg(r.join("out/prod"))
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .arg("--identity")
+            .arg(&fp)
+            .args([
+                "--inventory-namespace",
+                &ns_p,
+                "--inventory-name",
+                "ferry-live",
+            ])
+            .args(["--output", "json"])
+            .args(extra)
+            .output()
+            .expect("ferry runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = diff(&["--tenant", "team-a"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("Secret/{ns_a}/web"))
+            && err.contains(
+                "hint: it is tenant `team-a`'s; pass its identity: --tenant-identity team-a=FILE"
+            ),
+        "{err}"
+    );
+    let ta = format!("team-a={}", fa.display());
+    let tb = format!("team-b={}", fb.display());
+    let (code, out, err) = diff(&[
+        "--tenant",
+        "team-a",
+        "--tenant-identity",
+        &ta,
+        "--tenant-identity",
+        &tb,
+    ]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["summary"]["unchanged"], 1, "team-a's Secret only: {v:#}");
+    assert!(!out.contains("web-s3cr3t") && !err.contains("web-s3cr3t"));
+    // Every owner at once: each tenant dry-run as itself into its own set, nothing differs.
+    let (code, out, err) = diff(&["--tenant-identity", &ta, "--tenant-identity", &tb]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        v["summary"]["unchanged"], 9,
+        "the platform's 7 objects and the tenants' 2 Secrets: {v:#}"
+    );
 }

@@ -38,14 +38,13 @@ impl Impersonate for kube::Config {
 /// The inventory parent's name of a tenant, beside the platform's (`ferry-<env>` or
 /// `--inventory-name`): `<platform>-<tenant>`, in the tenant's first namespace.
 pub fn tenant_inventory(
-    opts: &ApplyOptions,
+    inventory_name: Option<&str>,
     environment: &str,
     tenant: &str,
     identity: &TenantIdentity,
 ) -> (String, String) {
-    let base = opts
-        .inventory_name
-        .clone()
+    let base = inventory_name
+        .map(str::to_string)
         .unwrap_or_else(|| format!("ferry-{environment}"));
     (
         identity.namespaces.first().cloned().unwrap_or_default(),
@@ -137,7 +136,12 @@ pub async fn apply_with_tenants(
             });
             continue;
         }
-        let (namespace, inventory) = tenant_inventory(opts, &environment, &name, &identity);
+        let (namespace, inventory) = tenant_inventory(
+            opts.inventory_name.as_deref(),
+            &environment,
+            &name,
+            &identity,
+        );
         let tenant_opts = ApplyOptions {
             inventory_namespace: namespace,
             inventory_name: Some(inventory),

@@ -757,6 +757,9 @@ pub struct DiffArgs {
     /// Only this tenant's objects (repeat for several); `platform` selects the apps no tenant lists. Ownership is what index.json records.
     #[arg(long = "tenant", value_name = "NAME")]
     pub tenants: Vec<String>,
+    /// With --against live: a tenant's age identity file, for its Secrets the --identity does not open (repeat per tenant).
+    #[arg(long = "tenant-identity", value_name = "TENANT=FILE", value_parser = tenant_identity)]
+    pub tenant_identities: Vec<(String, PathBuf)>,
     /// Lines of context around each change.
     #[arg(short = 'U', long, default_value_t = 3, value_name = "N")]
     pub context: usize,

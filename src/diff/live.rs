@@ -96,9 +96,9 @@ pub fn live_sides(build: &Build, state: &LiveState) -> (Build, Build) {
     for r in &state.removed {
         live.objects.insert(
             r.obj_ref.clone(),
-            // Set members no app renders: the set read is the platform's.
+            // Set members no app renders: the owner is the set's (platform or tenant).
             entry(
-                (NOT_IN_BUILD, None),
+                (NOT_IN_BUILD, r.tenant.as_deref()),
                 &r.api_version,
                 r.obj_ref.to_string(),
                 &r.live,

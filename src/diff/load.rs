@@ -4,9 +4,10 @@
 use crate::build::integrity::{self, IntegrityError};
 use crate::build::INDEX_FILE;
 use crate::manifest::{parse_documents, ObjRef, Object};
+use crate::tenancy::TenantIdentity;
 use rayon::prelude::*;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +50,9 @@ pub struct Build {
     /// The revision the build was made from, as `index.json` records it.
     pub revision: Option<String>,
     pub objects: BTreeMap<ObjRef, Entry>,
-    /// The tenants `index.json` describes (those with apps in this environment).
-    pub tenants: BTreeSet<String>,
+    /// The tenants `index.json` describes (those with apps in this environment): who each
+    /// applies as and where its inventory is.
+    pub tenants: BTreeMap<String, TenantIdentity>,
 }
 
 impl Build {
@@ -145,7 +147,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
         environment: index.environment,
         revision: index.source.revision,
         objects,
-        tenants: index.tenants.into_keys().collect(),
+        tenants: index.tenants,
     })
 }
 

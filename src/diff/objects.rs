@@ -92,7 +92,12 @@ pub fn compare(
         to: new.revision.clone(),
         counts,
         changes,
-        tenants: old.tenants.union(&new.tenants).cloned().collect(),
+        tenants: old
+            .tenants
+            .keys()
+            .chain(new.tenants.keys())
+            .cloned()
+            .collect(),
         violations: Vec::new(),
     })
 }
