@@ -447,3 +447,68 @@ fn a_decryption_secret_the_tenant_cannot_read_fails_it_alone() {
     );
     assert_eq!(tenant(&report, "team-b")["report"]["summary"]["created"], 2);
 }
+
+#[test]
+fn diff_against_live_dry_runs_each_tenant_as_itself_and_filters_by_tenant() {
+    let (fake, d) = fake();
+    let kc = d.path().join("kubeconfig");
+    let dir = tempfile::tempdir().expect("tempdir");
+    artifact(dir.path(), &[cm("team-a", "a1")], &[cm("team-b", "b1")]);
+    let diff = |extra: &[&str]| {
+        let cache = tempfile::tempdir().expect("cache");
+        let out = common::ferry(cache.path())
+            .args(["diff", "--against", "live"])
+            .arg(dir.path())
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["--inventory-namespace", "infra", "--output", "json"])
+            .args(extra)
+            .output()
+            .expect("ferry runs");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("no JSON; stderr: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code(), v)
+    };
+    let (code, v) = diff(&["--tenant", "team-a"]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let changes: Vec<(String, String)> = v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}/{}",
+                    c["namespace"].as_str().unwrap_or_default(),
+                    c["name"].as_str().unwrap_or_default()
+                ),
+                c["tenant"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [("team-a/a1".to_string(), "team-a".to_string())]);
+    let requests = fake.with(|st| st.requests.clone());
+    let dry: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/configmaps/a1"))
+        .collect();
+    assert!(!dry.is_empty());
+    for r in dry {
+        assert_eq!(r.query.get("dryRun").map(String::as_str), Some("All"));
+        assert_eq!(r.impersonate_user.as_deref(), Some(USER_A), "as team-a");
+    }
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.path.ends_with("/configmaps/platform-own"))
+            .all(|r| r.impersonate_user.is_none()),
+        "the platform's own objects with the caller's rights"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" || r.query.get("dryRun").map(String::as_str) == Some("All")),
+        "a diff writes nothing"
+    );
+}
