@@ -193,6 +193,7 @@ pub(super) fn run(
         out_dir: out_dir.clone(),
         // The HelmReleases' helm renders (Kustomizations always render natively).
         renderer: a.renderer.map(Into::into),
+        keep_violations: false,
     };
     let bar = Bar::new(progress::wanted(g.quiet), "writing");
     let mut report = build_pairs(&ctx, &opts, &envs, pairs, &bar)?;
@@ -208,6 +209,7 @@ pub(super) fn run(
             written: false,
             up_to_date: false,
             errors: errors.iter().map(ToString::to_string).collect(),
+            violations: Vec::new(),
         });
     }
     report.environments.sort_by(|x, y| x.name.cmp(&y.name));

@@ -23,6 +23,7 @@ mod render;
 mod secrets;
 mod signing;
 mod status;
+mod status_tenant;
 mod tenant;
 mod vendor;
 
