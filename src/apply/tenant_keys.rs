@@ -189,6 +189,7 @@ mod tests {
                     },
                 ),
             ]),
+            wait: None,
         }
     }
 
