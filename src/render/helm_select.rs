@@ -52,7 +52,7 @@ fn native_error(message: String, unsupported: bool) -> RenderError {
     }
 }
 
-/// The user's values: the files in order (sops-encrypted ones decrypted in memory, merged at
+/// The user's values (numbers float64 as helm reads them, `--set` integers int64): the files in order (sops-encrypted ones decrypted in memory, merged at
 /// the place of the last of them), then ferry.yaml's `set`. Also what to redact from errors.
 fn user_values(
     req: &RenderRequest<'_>,
@@ -67,7 +67,7 @@ fn user_values(
             .map_err(|e| RenderError::Invalid(e.to_string()))?;
         secrets = disclosed;
         opened = match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(m)) => Some(m),
+            Ok(Value::Object(m)) => Some(helm_native::float64_map(m)),
             _ => Some(Map::new()),
         };
     }
@@ -85,14 +85,14 @@ fn user_values(
             .map_err(|e| native_error(e.to_string(), false))?;
         helm_native::merge_maps(&mut values, m);
     }
-    apply_inline(&mut values, &h.set, &[]);
+    // Inline values reach helm as JSON, so their numbers are float64 too.
+    apply_inline(&mut values, &helm_native::float64_map(h.set.clone()), &[]);
     apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
 }
 
 /// `ferry render helm`'s `--set` family, flag by flag in helm's order. Integers `--set` types
-/// are int64 in helm, which native values (float64, as from a values file) cannot carry yet:
-/// refused as unsupported, so `auto` hands the chart to helm.
+/// stay integer numbers, int64 to the templates as in helm (`helm_native::typed`).
 fn apply_set_flags(
     req: &RenderRequest<'_>,
     h: &ResolvedHelm,
@@ -115,12 +115,8 @@ fn apply_set_flags(
                 "--set-json" if trimmed.starts_with('{') => {
                     match serde_json::from_str::<Map<String, Value>>(trimmed) {
                         Ok(m) => {
-                            let m = match super::helm_strvals::as_float64(Value::Object(m)) {
-                                Value::Object(m) => m,
-                                _ => Map::new(),
-                            };
-                            helm_native::merge_maps(values, m);
-                            Ok(Default::default())
+                            helm_native::merge_maps(values, helm_native::float64_map(m));
+                            Ok(())
                         }
                         Err(_) => {
                             return Err(native_error(
@@ -138,21 +134,9 @@ fn apply_set_flags(
                     .map_err(|e| format!("failed parsing --set-string data: {e}")),
                 "--set-file" => parse_into(arg, values, Kind::File(&read_file))
                     .map_err(|e| format!("failed parsing --set-file data: {e}")),
-                _ => parse_literal(arg, values)
-                    .map(|()| Default::default())
-                    .map_err(|e| format!("failed parsing set literal: {e}")),
+                _ => parse_literal(arg, values).map_err(|e| format!("failed parsing set literal: {e}")),
             };
-            let parsed = result.map_err(|m| native_error(m, false))?;
-            if let Some(int) = parsed.ints.first() {
-                return Err(native_error(
-                    format!(
-                        "--set {int}: helm types this value as an int64, which ferry's native \
-                         Helm renderer does not carry yet; use --set-string or --set-json for it, \
-                         or --renderer binary"
-                    ),
-                    true,
-                ));
-            }
+            result.map_err(|m| native_error(m, false))?;
         }
     }
     Ok(())
@@ -192,6 +176,7 @@ fn options(app: &ResolvedApp, h: &ResolvedHelm, values: Map<String, Value>) -> O
         skip_tests: h.flags.skip_tests,
         no_hooks: h.flags.no_hooks,
         is_upgrade: h.flags.is_upgrade,
+        skip_schema_validation: h.skip_schema_validation,
         values,
     }
 }

@@ -19,6 +19,7 @@ mod objects;
 mod output;
 mod schema;
 mod schema_words;
+mod typed;
 mod values;
 
 pub use chart::{load, Chart};
@@ -60,6 +61,8 @@ pub struct Options {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub is_upgrade: bool,
+    /// `--skip-schema-validation`: values.schema.json files are not read.
+    pub skip_schema_validation: bool,
     /// The user's values: `-f` files and `--set`s already merged in order.
     pub values: Values,
 }
@@ -67,7 +70,17 @@ pub struct Options {
 /// Reads a `-f` values file as helm does (`sigs.k8s.io/yaml`, first document).
 pub fn read_values_file(data: &[u8], name: &str) -> Result<Values, Error> {
     values::read_yaml_map(data, name)
+        .map(float64_map)
         .map_err(|e| Error::Values(format!("failed to parse {name}: {e}")))
+}
+
+/// A values map with every number a float64, as helm holds values it read from YAML or JSON
+/// (an integer number in a values map is an int64 from `--set`: see [`typed`]).
+pub fn float64_map(m: Values) -> Values {
+    match typed::as_float64(serde_json::Value::Object(m)) {
+        serde_json::Value::Object(m) => m,
+        _ => Values::new(),
+    }
 }
 
 /// Renders the chart at `path` (a directory or `.tgz`) as `helm template` prints it.
@@ -88,7 +101,9 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
     deps::process(&mut chart, &opts.values);
     let vals = values::coalesce(&chart, &opts.values, false);
     schema::check_subchart_tables(&chart, &vals)?;
-    schema::validate(&chart, &vals)?;
+    if !opts.skip_schema_validation {
+        schema::validate(&chart, &vals)?;
+    }
     if !chart.metadata.kube_version.is_empty()
         && !gotmpl::sprig::semver::semver_compare(&chart.metadata.kube_version, &kube.normalized)
             .unwrap_or(false)
@@ -107,7 +122,7 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
         namespace: opts.namespace.clone(),
         is_upgrade: opts.is_upgrade,
     };
-    let values = gotmpl::Value::from_json(&serde_json::Value::Object(vals));
+    let values = typed::to_template(&serde_json::Value::Object(vals));
     let mut files = engine::render(&chart, values, caps, &release)?;
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
     let (manifests, hooks) = output::sort_manifests(&files)?;

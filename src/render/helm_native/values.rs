@@ -69,7 +69,7 @@ pub fn load_values(data: &[u8]) -> Result<Values, String> {
         }
     }
     flush(&mut doc, &mut out)?;
-    Ok(out)
+    Ok(super::float64_map(out))
 }
 
 /// Helm's `mergeMaps`/`MergeMaps`: `b` over `a`, maps merged key by key, anything else
