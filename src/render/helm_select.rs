@@ -4,8 +4,8 @@
 
 use super::helm::HelmRenderer;
 use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
-use super::{RenderError, RenderRequest, Renderer};
-use crate::config::{ResolvedApp, ResolvedHelm};
+use super::{ChartLocation, RenderError, RenderRequest, Renderer};
+use crate::config::{ResolvedApp, ResolvedHelm, ResolvedSource};
 use serde_json::{Map, Value};
 
 /// ferry's own `helm template` ([`helm_native`]); no binary needed.
@@ -142,6 +142,15 @@ fn apply_set_flags(
     Ok(())
 }
 
+/// A chart path named relative to the repository, normalised; `None` for an absolute one or
+/// one that leaves the repository (read from the disk, as helm would).
+fn in_repository(path: &str) -> Option<String> {
+    if std::path::Path::new(path).is_absolute() {
+        return None;
+    }
+    crate::source::normalize(path)
+}
+
 /// helm's release name check (`chartutil.ValidateReleaseName`).
 fn check_release_name(name: &str) -> Result<(), RenderError> {
     let label = |l: &str| {
@@ -194,17 +203,37 @@ impl Renderer for NativeHelmRenderer {
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        let (h, root, chart) = super::helm::helm_request(req)?;
+        let ResolvedSource::Helm(h) = &req.app.source else {
+            return Err(RenderError::Invalid("not a helm app".into()));
+        };
         check_release_name(&h.release_name)?;
         let (values, secrets) = user_values(req, h)?;
         let opts = options(req.app, h, values);
-        let text = helm_native::render(&chart, &opts).map_err(|e| {
+        let failed = |e: helm_native::Error, root: Option<&std::path::Path>| {
             let unsupported = matches!(e, helm_native::Error::Unsupported(_));
+            let mut message = e.to_string();
             // Name files as the repository does, not by where the tree was materialised.
-            let root = root.canonicalize().unwrap_or(root.clone());
-            let message = e.to_string().replace(&format!("{}/", root.display()), "");
+            if let Some(root) = root {
+                let root = root.canonicalize().unwrap_or(root.to_path_buf());
+                message = message.replace(&format!("{}/", root.display()), "");
+            }
             native_error(secrets.redact(&message), unsupported)
-        })?;
+        };
+        // A chart in the repository is read from the tree itself: no checkout on disk.
+        let chart = match req.chart {
+            Some(ChartLocation::Repo(p)) => match in_repository(p) {
+                Some(rel) => helm_native::load_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?,
+                None => {
+                    let root = req.tree.materialize()?;
+                    helm_native::load(&root.join(p)).map_err(|e| failed(e, Some(&root)))?
+                }
+            },
+            Some(ChartLocation::Archive(p)) => {
+                helm_native::load(p).map_err(|e| failed(e, None))?
+            }
+            None => return Err(RenderError::Invalid("no chart location".into())),
+        };
+        let text = helm_native::render_chart(chart, &opts).map_err(|e| failed(e, None))?;
         if h.flags.show_only.is_empty() {
             return Ok(text);
         }

@@ -22,7 +22,7 @@ mod schema_words;
 mod typed;
 mod values;
 
-pub use chart::{load, Chart};
+pub use chart::{load, load_from_tree, Chart};
 pub use objects::{DEFAULT_KUBE_VERSION, HELM_VERSION};
 pub use values::{load_values, merge_maps, Values};
 
