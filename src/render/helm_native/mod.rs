@@ -15,6 +15,7 @@ mod deps;
 mod engine;
 mod funcs;
 mod glob;
+mod map_key;
 mod objects;
 mod output;
 mod schema;
