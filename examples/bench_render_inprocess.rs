@@ -53,7 +53,9 @@ fn app(spec: &str) -> Result<(ResolvedApp, Option<ChartLocation>, String), Strin
     };
     let f: Vec<&str> = helm.split('|').collect();
     let [chart, release, namespace, values, apis] = f[..] else {
-        return Err(format!("{spec}: expected helm:CHART|RELEASE|NAMESPACE|VALUES|APIS"));
+        return Err(format!(
+            "{spec}: expected helm:CHART|RELEASE|NAMESPACE|VALUES|APIS"
+        ));
     };
     let app = ResolvedApp {
         env: String::new(),

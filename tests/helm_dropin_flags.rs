@@ -378,13 +378,20 @@ fn integer_set_values_are_int64_natively_as_in_helm() {
         &["rel", "ints", "--set", "list[2]=4,neg=0,big=7,n=0"][..],
     ] {
         let want = helm(&h, d, args);
-        assert!(want.status.success(), "{args:?}: {}", String::from_utf8_lossy(&want.stderr));
+        assert!(
+            want.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&want.stderr)
+        );
         same_as_helm(d, &h, args);
     }
     // An int64 compared with a float64 from values.yaml: Go's error in both.
     let args = ["rel", "ints", "--set", "n=3,big=2,mixed=true"];
     let want = helm_error(&helm(&h, d, &args));
-    assert!(want.contains("error calling eq: incompatible types for comparison"), "{want}");
+    assert!(
+        want.contains("error calling eq: incompatible types for comparison"),
+        "{want}"
+    );
     let got = ferry(d, "native", &args);
     let err = String::from_utf8_lossy(&got.stderr);
     assert_eq!(got.status.code(), Some(2), "{err}");
@@ -424,7 +431,13 @@ fn skip_schema_validation_is_honoured_by_both_renderers() {
         // helm's schema error, then the same chart rendered past it.
         &["rel", "strict"][..],
         &["rel", "strict", "--skip-schema-validation"][..],
-        &["rel", "strict", "--set", "port=5000", "--skip-schema-validation"][..],
+        &[
+            "rel",
+            "strict",
+            "--set",
+            "port=5000",
+            "--skip-schema-validation",
+        ][..],
         // Valid values render with or without the flag; an int64 from --set meets `integer`.
         &["rel", "strict", "--set", "replicas=2"][..],
         &["rel", "strict", "--set", "replicas=0"][..],

@@ -134,7 +134,8 @@ fn apply_set_flags(
                     .map_err(|e| format!("failed parsing --set-string data: {e}")),
                 "--set-file" => parse_into(arg, values, Kind::File(&read_file))
                     .map_err(|e| format!("failed parsing --set-file data: {e}")),
-                _ => parse_literal(arg, values).map_err(|e| format!("failed parsing set literal: {e}")),
+                _ => parse_literal(arg, values)
+                    .map_err(|e| format!("failed parsing set literal: {e}")),
             };
             result.map_err(|m| native_error(m, false))?;
         }
@@ -222,15 +223,15 @@ impl Renderer for NativeHelmRenderer {
         // A chart in the repository is read from the tree itself: no checkout on disk.
         let chart = match req.chart {
             Some(ChartLocation::Repo(p)) => match in_repository(p) {
-                Some(rel) => helm_native::load_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?,
+                Some(rel) => {
+                    helm_native::load_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?
+                }
                 None => {
                     let root = req.tree.materialize()?;
                     helm_native::load(&root.join(p)).map_err(|e| failed(e, Some(&root)))?
                 }
             },
-            Some(ChartLocation::Archive(p)) => {
-                helm_native::load(p).map_err(|e| failed(e, None))?
-            }
+            Some(ChartLocation::Archive(p)) => helm_native::load(p).map_err(|e| failed(e, None))?,
             None => return Err(RenderError::Invalid("no chart location".into())),
         };
         let text = helm_native::render_chart(chart, &opts).map_err(|e| failed(e, None))?;

@@ -32,11 +32,7 @@ struct Parser<'a> {
 const EOF: &str = "EOF";
 
 /// Parses one `--set`, `--set-string`, `--set-json` or `--set-file` argument into `data`.
-pub fn parse_into(
-    s: &str,
-    data: &mut Map<String, Value>,
-    kind: Kind<'_>,
-) -> Result<(), String> {
+pub fn parse_into(s: &str, data: &mut Map<String, Value>, kind: Kind<'_>) -> Result<(), String> {
     let mut p = Parser {
         chars: s.chars().collect(),
         pos: 0,

@@ -55,7 +55,10 @@ fn go_v(v: &Value) -> String {
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             let entries: Vec<String> = entries.into_iter().map(|(_, e)| e).collect();
-            format!("map[interface {{}}]interface {{}}{{{}}}", entries.join(", "))
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                entries.join(", ")
+            )
         }
         Value::Tagged(_) => unreachable!("untagged above"),
     }
