@@ -53,7 +53,7 @@ fn go_v(v: &Value) -> String {
                 .iter()
                 .map(|(k, v)| (sort_key(k), format!("{}:{}", go_v(k), go_v(v))))
                 .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
             let entries: Vec<String> = entries.into_iter().map(|(_, e)| e).collect();
             format!(
                 "map[interface {{}}]interface {{}}{{{}}}",
@@ -74,14 +74,6 @@ enum SortKey {
     Float(f64),
     Str(String),
     Other(String),
-}
-
-impl Eq for SortKey {}
-
-impl Ord for SortKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
-    }
 }
 
 fn sort_key(v: &Value) -> SortKey {
