@@ -37,12 +37,16 @@ const CHART: &[(&str, &str)] = &[
 fn setup() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     let helm = common::require_tool("helm")?;
     let tmp = tempfile::tempdir().expect("tempdir");
-    for (name, text) in CHART {
-        let p = tmp.path().join(name);
+    write_files(tmp.path(), CHART);
+    Some((tmp, helm))
+}
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
-    Some((tmp, helm))
 }
 
 fn helm(helm: &Path, dir: &Path, args: &[&str]) -> Output {
@@ -350,11 +354,7 @@ fn integer_set_values_are_int64_natively_as_in_helm() {
         return;
     };
     let d = tmp.path();
-    for (name, text) in INTS {
-        let p = d.join(name);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
+    write_files(d, INTS);
     for args in [
         &[
             "rel",
@@ -422,11 +422,7 @@ fn skip_schema_validation_is_honoured_by_both_renderers() {
         return;
     };
     let d = tmp.path();
-    for (name, text) in SCHEMA_CHART {
-        let p = d.join(name);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
+    write_files(d, SCHEMA_CHART);
     for args in [
         // helm's schema error, then the same chart rendered past it.
         &["rel", "strict"][..],
@@ -461,11 +457,7 @@ fn skip_schema_validation_in_ferry_yaml_builds_past_the_schema() {
         return;
     };
     let d = tmp.path();
-    for (name, text) in SCHEMA_CHART {
-        let p = d.join(name);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
+    write_files(d, SCHEMA_CHART);
     let config = |skip: bool| {
         format!(
             "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  dev: {{}}\napps:\n  strict:\n    namespace: web\n    helm:\n      chart: strict\n      skipSchemaValidation: {skip}\n"

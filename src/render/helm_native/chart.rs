@@ -186,10 +186,7 @@ fn load_dir(dir: &Path) -> Result<Chart, Error> {
             data: strip_bom(data),
         });
     }
-    load_files(files).map_err(|e| match e {
-        Error::Chart(m) => err(m),
-        e => e,
-    })
+    load_files(files).map_err(|e| with_place(e, err))
 }
 
 /// Loads a chart directory or `.tgz` archive at a repository path of `tree`, without writing
@@ -252,10 +249,15 @@ pub fn load_from_tree(tree: &dyn crate::source::Tree, path: &str) -> Result<Char
             data: strip_bom(data),
         });
     }
-    load_files(files).map_err(|e| match e {
+    load_files(files).map_err(|e| with_place(e, err))
+}
+
+/// A chart error under the name of the directory it was read from.
+fn with_place(e: Error, err: impl Fn(String) -> Error) -> Error {
+    match e {
         Error::Chart(m) => err(m),
         e => e,
-    })
+    }
 }
 
 fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
