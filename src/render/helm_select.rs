@@ -86,7 +86,18 @@ fn user_values(
         helm_native::merge_maps(&mut values, m);
     }
     // Inline values reach helm as JSON, so their numbers are float64 too.
-    apply_inline(&mut values, &helm_native::float64_map(h.set.clone()), &[]);
+    match &h.secret_values {
+        // A Flux HelmRelease with values from Secrets: the whole merge, in Flux's order.
+        Some(s) => {
+            apply_inline(
+                &mut values,
+                &helm_native::float64_map(s.values().clone()),
+                &[],
+            );
+            secrets.extend(s.disclosed().clone());
+        }
+        None => apply_inline(&mut values, &helm_native::float64_map(h.set.clone()), &[]),
+    }
     apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
 }

@@ -1,6 +1,7 @@
 //! Shared test helpers: the peer tools, the corpus, throwaway Git repositories.
 #![allow(dead_code)]
 
+pub mod flux;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
