@@ -79,6 +79,7 @@ fn app(spec: &str) -> Result<(ResolvedApp, Option<ChartLocation>, String), Strin
             renderer: RendererChoice::Native,
             flags: Box::new(HelmFlags::default()),
             post_render: None,
+            secret_values: None,
         }),
     };
     let name = format!("{chart} ({values})");
