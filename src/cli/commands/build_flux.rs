@@ -65,6 +65,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 set: u.values,
                 api_versions: Vec::new(),
                 include_crds: u.include_crds,
+                skip_schema_validation: false,
                 renderer: RendererChoice::Auto,
                 flags: Default::default(),
                 post_render: Some(u.post_render),

@@ -30,7 +30,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             diff::generate(Path::new(dir))
         }
         Some("diff") => diff::run(root),
-        Some("render") => render::run(root),
+        Some("render") => render::run(root, &args[1..]),
         Some("secrets") => secrets::run(root, &args[1..]),
         Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
             let dir = args
