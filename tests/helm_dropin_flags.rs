@@ -37,12 +37,16 @@ const CHART: &[(&str, &str)] = &[
 fn setup() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     let helm = common::require_tool("helm")?;
     let tmp = tempfile::tempdir().expect("tempdir");
-    for (name, text) in CHART {
-        let p = tmp.path().join(name);
+    write_files(tmp.path(), CHART);
+    Some((tmp, helm))
+}
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
-    Some((tmp, helm))
 }
 
 fn helm(helm: &Path, dir: &Path, args: &[&str]) -> Output {
@@ -329,26 +333,170 @@ fn flags_that_need_a_cluster_or_the_network_are_refused_by_name() {
 /// helm types `--set n=5` as an int64, which native values cannot carry yet: native refuses
 /// it, saying what to use instead, and `auto` hands the chart to helm, which gives helm's
 /// bytes.
+/// A chart that prints `--set` integers (int64 in helm) every way a template can: `%v`,
+/// `%d`, `%T`, JSON and YAML, arithmetic, comparisons with constants, emptiness, lists, beside
+/// float64 numbers from values.yaml (`1e+06` where an int64 prints `1000000`).
+const INTS: &[(&str, &str)] = &[
+    ("ints/Chart.yaml", "apiVersion: v2\nname: ints\nversion: 0.1.0\n"),
+    (
+        "ints/values.yaml",
+        "n: 1\nf: 1000000\nzero: 1\nlist: [1, 2]\nsub: {deep: 2}\n",
+    ),
+    (
+        "ints/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ints\ndata:\n  v: \"{{ .Values.n }} {{ .Values.f }} {{ .Values.big }} {{ .Values.neg }}\"\n  q: {{ .Values.n | quote }}\n  types: \"{{ typeOf .Values.n }} {{ kindOf .Values.n }} {{ typeOf .Values.f }} {{ typeOf .Values.sub.deep }}\"\n  printf: {{ printf \"%d %v %T %5.2f\" .Values.n .Values.big .Values.n (float64 .Values.n) | quote }}\n  cmp: \"{{ eq .Values.n 3 }} {{ lt .Values.n 4 }} {{ gt .Values.big 999 }} {{ ne .Values.n 5 }}\"\n  math: \"{{ add .Values.n 1 }} {{ mul .Values.n 2 }} {{ div .Values.big 3 }} {{ sub .Values.neg 1 }} {{ max .Values.n 10 }} {{ add1 .Values.n }}\"\n  empty: \"{{ default 5 .Values.zero }} {{ if .Values.zero }}yes{{ else }}no{{ end }} {{ empty .Values.zero }}\"\n  list: {{ .Values.list | toJson | quote }}\n  index: \"{{ index .Values.list 1 }} {{ len .Values.list }} {{ until (.Values.n | int) | toJson }}\"\n  json: {{ toJson .Values | quote }}\n  yaml: {{ toYaml .Values | quote }}\n  str: \"{{ toString .Values.n }} {{ .Values.n | int64 }} {{ .Values.n | toString | atoi }} {{ .Values.huge }} {{ .Values.over }}\"\n  {{- if .Values.mixed }}\n  mixed: \"{{ eq .Values.n .Values.f }}\"\n  {{- end }}\n",
+    ),
+];
+
 #[test]
-fn integer_set_values_are_refused_natively_and_auto_runs_helm() {
+fn integer_set_values_are_int64_natively_as_in_helm() {
     let Some((tmp, h)) = setup() else {
         return;
     };
     let d = tmp.path();
-    let args = ["rel", "flags", "--set", "replicas=1234567"];
-    let out = ferry(d, "native", &args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    write_files(d, INTS);
+    for args in [
+        &[
+            "rel",
+            "ints",
+            "--set",
+            "n=3,big=1000000,neg=-5,zero=0,list={1,2,3},sub.deep=7",
+            "--set",
+            "huge=9223372036854775807,over=9223372036854775808",
+        ][..],
+        // Integers under a values file's and --set-json's floats, and the other way round.
+        &[
+            "rel",
+            "ints",
+            "--set",
+            "n=3,big=2",
+            "--set-json",
+            "big=5",
+            "--set-string",
+            "neg=-5",
+        ][..],
+        &["rel", "ints", "--set", "list[2]=4,neg=0,big=7,n=0"][..],
+    ] {
+        let want = helm(&h, d, args);
+        assert!(
+            want.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&want.stderr)
+        );
+        same_as_helm(d, &h, args);
+    }
+    // An int64 compared with a float64 from values.yaml: Go's error in both.
+    let args = ["rel", "ints", "--set", "n=3,big=2,mixed=true"];
+    let want = helm_error(&helm(&h, d, &args));
     assert!(
-        err.contains("replicas=1234567") && err.contains("int64") && err.contains("--set-json"),
+        want.contains("error calling eq: incompatible types for comparison"),
+        "{want}"
+    );
+    let got = ferry(d, "native", &args);
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("at <eq .Values.n .Values.f>:")
+            && err.contains("error calling eq: incompatible types for comparison"),
         "{err}"
     );
-    let want = helm(&h, d, &args);
-    let got = ferry(d, "auto", &args);
+}
+
+/// A chart whose values break its values.schema.json unless `--set`/`--set-json` mend them.
+const SCHEMA_CHART: &[(&str, &str)] = &[
+    ("strict/Chart.yaml", "apiVersion: v2\nname: strict\nversion: 0.1.0\n"),
+    ("strict/values.yaml", "replicas: many\nport: 80\n"),
+    (
+        "strict/values.schema.json",
+        "{\"type\": \"object\", \"properties\": {\"replicas\": {\"type\": \"integer\", \"minimum\": 1}, \"port\": {\"type\": \"integer\", \"maximum\": 1000}}, \"required\": [\"replicas\"]}",
+    ),
+    (
+        "strict/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  replicas: {{ .Values.replicas | quote }}\n  port: {{ .Values.port | quote }}\n",
+    ),
+];
+
+#[test]
+fn skip_schema_validation_is_honoured_by_both_renderers() {
+    let Some((tmp, h)) = setup() else {
+        return;
+    };
+    let d = tmp.path();
+    write_files(d, SCHEMA_CHART);
+    for args in [
+        // helm's schema error, then the same chart rendered past it.
+        &["rel", "strict"][..],
+        &["rel", "strict", "--skip-schema-validation"][..],
+        &[
+            "rel",
+            "strict",
+            "--set",
+            "port=5000",
+            "--skip-schema-validation",
+        ][..],
+        // Valid values render with or without the flag; an int64 from --set meets `integer`.
+        &["rel", "strict", "--set", "replicas=2"][..],
+        &["rel", "strict", "--set", "replicas=0"][..],
+    ] {
+        same_as_helm(d, &h, args);
+    }
+    let out = ferry(d, "native", &["rel", "strict"]);
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        got.status.success(),
-        "{}",
-        String::from_utf8_lossy(&got.stderr)
+        err.contains("values don't meet the specifications of the schema(s)")
+            && err.contains("replicas"),
+        "{err}"
     );
-    assert_eq!(got.stdout, want.stdout);
+}
+
+/// ferry.yaml's `skipSchemaValidation` means helm's flag in a build, with either renderer, and
+/// is part of the cache key (turning it on renders again instead of serving the failure).
+#[test]
+fn skip_schema_validation_in_ferry_yaml_builds_past_the_schema() {
+    let Some((tmp, _)) = setup() else {
+        return;
+    };
+    let d = tmp.path();
+    write_files(d, SCHEMA_CHART);
+    let config = |skip: bool| {
+        format!(
+            "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nenvironments:\n  dev: {{}}\napps:\n  strict:\n    namespace: web\n    helm:\n      chart: strict\n      skipSchemaValidation: {skip}\n"
+        )
+    };
+    std::fs::write(d.join("ferry.yaml"), config(false)).expect("write");
+    common::git(d, &["init", "-q", "-b", "main"]);
+    common::commit_all(d, "strict chart");
+    for renderer in ["native", "binary"] {
+        let build = || {
+            common::ferry(&d.join(".cache"))
+                .args(["build", "-q", "--renderer", renderer, "-C"])
+                .arg(d)
+                .output()
+                .expect("ferry runs")
+        };
+        std::fs::write(d.join("ferry.yaml"), config(false)).expect("write");
+        common::commit_all(d, "validate");
+        let out = build();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{renderer}: built past the schema");
+        assert!(
+            err.contains("values don't meet the specifications of the schema(s)"),
+            "{renderer}: {err}"
+        );
+        std::fs::write(d.join("ferry.yaml"), config(true)).expect("write");
+        common::commit_all(d, "skip");
+        let out = build();
+        assert!(
+            out.status.success(),
+            "{renderer}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let objects: String = walkdir::WalkDir::new(d.join("out/dev"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file() && e.file_name() != "index.json")
+            .map(|e| std::fs::read_to_string(e.path()).expect("read"))
+            .collect();
+        assert!(objects.contains("replicas: many"), "{renderer}: {objects}");
+    }
 }

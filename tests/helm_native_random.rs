@@ -621,3 +621,37 @@ fn yaml_errors_in_manifests_read_as_helm_words_them() {
         );
     }
 }
+
+/// Found by the random test (seed 8): a manifest whose YAML uses a flow map or a list as a
+/// key; go-yaml refuses it with the key printed as Go's `%#v` prints it.
+#[test]
+fn complex_map_keys_in_manifests_fail_in_go_yamls_words() {
+    for (template, want) in [
+        (
+            "kind: A\nb:\n  {z: 1, a: [x, 2.5, null, true]}: v\n",
+            "invalid map key: map[interface {}]interface {}{\"a\":[]interface {}{\"x\", 2.5, interface {}(nil), true}, \"z\":1}",
+        ),
+        (
+            "kind: A\n? [a, {b: c}]\n: 1\n",
+            "invalid map key: []interface {}{\"a\", map[interface {}]interface {}{\"b\":\"c\"}}",
+        ),
+    ] {
+        let (dir, chart, user) = small_chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+            ("templates/a.yaml", template),
+        ]);
+        let got = run_native(&chart, &user, false);
+        assert_eq!(
+            got,
+            Err(format!(
+                "YAML parse error on app/templates/a.yaml: error converting YAML to JSON: yaml: {want}"
+            ))
+        );
+        if let Some(helm) = common::require_tool("helm") {
+            assert_eq!(
+                run_helm(&helm, &chart, &user, false, &dir.path().join("h")),
+                got
+            );
+        }
+    }
+}

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+const PASSWORD_B: &str = "dGVhbS1iLWFnZW50"; // base64, as `data` holds it
+
 fn live() -> Option<PathBuf> {
     match std::env::var_os("FERRY_TEST_KUBECONFIG") {
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
@@ -78,6 +80,14 @@ fn push(
     commit: &str,
 ) {
     write_tenant_artifact(dir, "prod", apps, tenants);
+    // team-b's identity is the `age` Secret of its namespace, as ferry.yaml's
+    // `tenants.team-b.decryption.secretRef` records it in the index.
+    let path = dir.join("index.json");
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("json");
+    index["tenants"]["team-b"]["decryption"] =
+        json!({"secretRef": {"name": "age", "key": "age.agekey"}});
+    std::fs::write(&path, serde_json::to_vec_pretty(&index).expect("json")).expect("write");
     let target = ArtifactRef::parse(&format!("{}/tenants/prod", registry.addr)).expect("ref");
     let provenance = Provenance {
         revision: Some(format!("main@sha1:{commit}")),
@@ -155,14 +165,7 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns_a, ns_b, ns_s) = (
         format!("tenants-ga-{id}"),
         format!("tenants-gb-{id}"),
@@ -228,7 +231,28 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
         .map(|(n, sa, nss)| (*n, sa.as_str(), nss.as_slice()))
         .collect();
     let a1 = [cm(&ns_a, "a1"), cm(&ns_b, "intruder")];
-    let b1 = [cm(&ns_b, "b1")];
+    // team-b's Secret is sealed to team-b's key only: the agent (with no decryption identity
+    // of its own) opens it with the identity team-b's Secret holds, read as team-b.
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    let (sealed, key_b) = apply_fake::artifact::sealed_secret_in(&keys, &ns_b, PASSWORD_B);
+    let b1 = [cm(&ns_b, "b1"), sealed];
+    let (ok, out) = kubectl(&kc, &["create", "namespace", &ns_b], None);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(
+        &kc,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "age",
+            "-n",
+            &ns_b,
+            &format!("--from-file=age.agekey={}", key_b.display()),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
     push(
         &registry,
         &key,
@@ -289,6 +313,76 @@ fn the_agent_applies_each_tenant_as_itself_and_a_refused_tenant_fails_alone() {
         )
         .0,
         "team-a's own inventory in its namespace"
+    );
+
+    let (ok, live) = kubectl(
+        &kc,
+        &[
+            "get",
+            "secret",
+            "-n",
+            &ns_b,
+            "db",
+            "-o",
+            "jsonpath={.data.password}",
+        ],
+        None,
+    );
+    assert!(ok, "{live}");
+    assert_eq!(live.trim(), PASSWORD_B, "opened with team-b's own identity");
+
+    // `ferry status --tenant`: each tenant sees its own apply, not the other's errors.
+    let status = |tenant: &str, json: bool| {
+        let out = common::ferry(&tmp.path().join("cache"))
+            .arg("status")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["-n", &ns_s, "--tenant", tenant])
+            .args(if json {
+                &["--output", "json"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .expect("ferry status");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, b) = status("team-b", true);
+    assert_eq!(code, Some(0), "{b}");
+    let b: Value = serde_json::from_str(&b).expect("json");
+    assert_eq!(b[0]["sync"], "prod");
+    assert_eq!(b[0]["tenant"]["ready"], "True", "{b:#}");
+    assert_eq!(b[0]["tenant"]["objects"], 2, "{b:#}");
+    assert_eq!(
+        b[0]["tenant"]["inventory"],
+        format!("Secret/{ns_b}/ferry-prod-team-b")
+    );
+    let (code, a) = status("team-a", true);
+    assert_eq!(code, Some(0), "{a}");
+    let a: Value = serde_json::from_str(&a).expect("json");
+    assert_eq!(a[0]["tenant"]["ready"], "False", "{a:#}");
+    assert!(
+        a[0]["tenant"]["failed"][0]
+            .as_str()
+            .is_some_and(|f| f.starts_with(&format!("ConfigMap/{ns_b}/intruder: "))),
+        "{a:#}"
+    );
+    let (_, text) = status("team-b", false);
+    eprintln!("ferry status --tenant team-b:\n{text}");
+    assert!(
+        text.starts_with("SYNC") && !text.contains("intruder"),
+        "{text}"
+    );
+    let (code, err) = status("team-c", false);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no Sync has applied tenant `team-c`")
+            && err.contains("tenants these Syncs apply: team-a, team-b"),
+        "{err}"
     );
 
     // The next artifact drops the intruder: Ready.

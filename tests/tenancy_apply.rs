@@ -264,3 +264,251 @@ fn a_tenant_the_server_refuses_fails_alone_with_the_servers_message() {
     assert!(fake.with(|st| st.get("", "configmaps", "team-b", "intruder").is_none()));
     assert!(fake.with(|st| st.get("", "configmaps", "team-a", "a1").is_some()));
 }
+
+/// Adds `decryption.secretRef` to a tenant of an artifact's `index.json`, as `ferry build`
+/// records `tenants.NAME.decryption` of `ferry.yaml`.
+fn with_decryption(dir: &Path, tenant: &str, secret: &str) {
+    let path = dir.join("index.json");
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("json");
+    index["tenants"][tenant]["decryption"] =
+        json!({"secretRef": {"name": secret, "key": "age.agekey"}});
+    std::fs::write(&path, serde_json::to_vec_pretty(&index).expect("json")).expect("write");
+}
+
+/// The identity file's text as a Secret of the tenant's namespace (what the platform team
+/// creates for the tenant, or the tenant itself).
+fn identity_secret(ns: &str, name: &str, key_file: &Path) -> Value {
+    use base64::Engine;
+    let text = std::fs::read(key_file).expect("identity");
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+        "data": {"age.agekey": base64::engine::general_purpose::STANDARD.encode(text)}})
+}
+
+/// Each tenant's Secret is sealed to a key of its own only: team-a's identity comes from its
+/// `decryption.secretRef`, read as team-a; team-b's from `--tenant-identity`.
+fn sealed_tenants(
+    fake: &HttpFake,
+    keys: &Path,
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let (ka, kb) = (keys.join("a"), keys.join("b"));
+    std::fs::create_dir_all(&ka).expect("mkdir");
+    std::fs::create_dir_all(&kb).expect("mkdir");
+    let (sa, key_a) = apply_fake::artifact::sealed_secret_in(&ka, "team-a", PASSWORD_A);
+    let (sb, key_b) = apply_fake::artifact::sealed_secret_in(&kb, "team-b", PASSWORD_B);
+    let dir = tempfile::tempdir().expect("tempdir");
+    artifact(
+        dir.path(),
+        &[cm("team-a", "a1"), sa],
+        &[cm("team-b", "b1"), sb],
+    );
+    let s = identity_secret("team-a", "team-a-age", &key_a);
+    fake.with(|st| st.put("", "secrets", "team-a", s));
+    (dir, key_a, key_b)
+}
+
+const PASSWORD_A: &str = "dGVhbS1hLXNlY3JldA=="; // base64, as `data` holds it
+const PASSWORD_B: &str = "dGVhbS1iLXNlY3JldA==";
+
+#[test]
+fn each_tenants_secrets_open_with_its_own_identity_read_as_the_tenant() {
+    let (fake, d) = fake();
+    let kc = d.path().join("kubeconfig");
+    let (dir, _key_a, key_b) = sealed_tenants(&fake, d.path());
+    with_decryption(dir.path(), "team-a", "team-a-age");
+    let kb = format!("team-b={}", key_b.display());
+    let (code, report) = apply(&kc, dir.path(), &["--tenant-identity", &kb]);
+    assert_eq!(code, 0, "{report:#}");
+    for (ns, password) in [("team-a", PASSWORD_A), ("team-b", PASSWORD_B)] {
+        let live = fake
+            .with(|st| st.get("", "secrets", ns, "db").cloned())
+            .unwrap_or_else(|| panic!("{ns}'s Secret applied"));
+        assert_eq!(
+            live["data"]["password"], password,
+            "opened before the apply"
+        );
+        assert!(live.get("sops").is_none());
+    }
+    // team-a's identity was read with team-a's rights, from its own namespace.
+    let requests = fake.with(|st| st.requests.clone());
+    let reads: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/secrets/team-a-age"))
+        .collect();
+    assert_eq!(reads.len(), 1, "read once");
+    assert_eq!(reads[0].impersonate_user.as_deref(), Some(USER_A));
+    assert_eq!(
+        reads[0].path,
+        "/api/v1/namespaces/team-a/secrets/team-a-age"
+    );
+}
+
+#[test]
+fn a_tenant_whose_identity_is_missing_or_foreign_fails_alone() {
+    let (fake, d) = fake();
+    let kc = d.path().join("kubeconfig");
+    let (dir, key_a, key_b) = sealed_tenants(&fake, d.path());
+    // No identity for team-a at all: it fails, naming what to configure; team-b applies.
+    let kb = format!("team-b={}", key_b.display());
+    let cache = tempfile::tempdir().expect("cache");
+    let out = common::ferry(cache.path())
+        .arg("apply")
+        .arg(dir.path())
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args([
+            "--inventory-namespace",
+            "infra",
+            "--output",
+            "json",
+            "--tenant-identity",
+            &kb,
+        ])
+        .output()
+        .expect("ferry runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(out.status.code(), Some(3), "{report:#}");
+    let a = tenant(&report, "team-a");
+    let error = a["error"].as_str().unwrap_or_default();
+    assert_eq!(
+        error,
+        "Secret/team-a/db is sealed for tenant `team-a` and the platform's identity does not open it, but no identity of the tenant is configured; hint: set tenants.team-a.decryption.secretRef in ferry.yaml (a Secret in namespace team-a holding the tenant's age identity), or pass --tenant-identity team-a=FILE"
+    );
+    assert_eq!(tenant(&report, "team-b")["report"]["summary"]["created"], 2);
+    assert!(fake.with(|st| st.get("", "configmaps", "infra", "platform-own").is_some()));
+    assert!(
+        fake.with(|st| st.get("", "configmaps", "team-a", "a1").is_none()),
+        "nothing of team-a is applied"
+    );
+
+    // team-b's identity given as team-a's opens nothing of team-a's (and team-a's as
+    // team-b's nothing of team-b's): both fail, each alone, with no value shown.
+    let ka = format!("team-b={}", key_a.display());
+    let kb = format!("team-a={}", key_b.display());
+    let (code, report) = apply(
+        &kc,
+        dir.path(),
+        &["--tenant-identity", &kb, "--tenant-identity", &ka],
+    );
+    assert_eq!(code, 3, "{report:#}");
+    for t in ["team-a", "team-b"] {
+        let e = tenant(&report, t)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "tenant `{t}`'s identity: cannot decrypt Secret/{t}/db"
+            )),
+            "{e}"
+        );
+    }
+    let text = report.to_string();
+    assert!(!text.contains(PASSWORD_A) && !text.contains(PASSWORD_B));
+    assert!(fake.with(|st| st.get("", "secrets", "team-a", "db").is_none()));
+
+    // A tenant named by --tenant-identity must be one of the artifact's.
+    let kc2 = format!("team-c={}", key_a.display());
+    let out = common::ferry(cache.path())
+        .arg("apply")
+        .arg(dir.path())
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args(["--inventory-namespace", "infra", "--tenant-identity", &kc2])
+        .output()
+        .expect("ferry runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the artifact has no tenant `team-c`")
+            && err.contains("its tenants: team-a, team-b"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_decryption_secret_the_tenant_cannot_read_fails_it_alone() {
+    let (fake, d) = fake();
+    let kc = d.path().join("kubeconfig");
+    let (dir, _, key_b) = sealed_tenants(&fake, d.path());
+    // The Secret it names does not exist in team-a's namespace.
+    with_decryption(dir.path(), "team-a", "no-such-secret");
+    let kb = format!("team-b={}", key_b.display());
+    let (code, report) = apply(&kc, dir.path(), &["--tenant-identity", &kb]);
+    assert_eq!(code, 3, "{report:#}");
+    let e = tenant(&report, "team-a")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        e.starts_with("the tenant's decryption identity: Secret team-a/no-such-secret not found")
+            && e.ends_with("(read as system:serviceaccount:team-a:ferry)"),
+        "{e}"
+    );
+    assert_eq!(tenant(&report, "team-b")["report"]["summary"]["created"], 2);
+}
+
+#[test]
+fn diff_against_live_dry_runs_each_tenant_as_itself_and_filters_by_tenant() {
+    let (fake, d) = fake();
+    let kc = d.path().join("kubeconfig");
+    let dir = tempfile::tempdir().expect("tempdir");
+    artifact(dir.path(), &[cm("team-a", "a1")], &[cm("team-b", "b1")]);
+    let diff = |extra: &[&str]| {
+        let cache = tempfile::tempdir().expect("cache");
+        let out = common::ferry(cache.path())
+            .args(["diff", "--against", "live"])
+            .arg(dir.path())
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["--inventory-namespace", "infra", "--output", "json"])
+            .args(extra)
+            .output()
+            .expect("ferry runs");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("no JSON; stderr: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code(), v)
+    };
+    let (code, v) = diff(&["--tenant", "team-a"]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let changes: Vec<(String, String)> = v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}/{}",
+                    c["namespace"].as_str().unwrap_or_default(),
+                    c["name"].as_str().unwrap_or_default()
+                ),
+                c["tenant"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [("team-a/a1".to_string(), "team-a".to_string())]);
+    let requests = fake.with(|st| st.requests.clone());
+    let dry: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/configmaps/a1"))
+        .collect();
+    assert!(!dry.is_empty());
+    for r in dry {
+        assert_eq!(r.query.get("dryRun").map(String::as_str), Some("All"));
+        assert_eq!(r.impersonate_user.as_deref(), Some(USER_A), "as team-a");
+    }
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.path.ends_with("/configmaps/platform-own"))
+            .all(|r| r.impersonate_user.is_none()),
+        "the platform's own objects with the caller's rights"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" || r.query.get("dryRun").map(String::as_str) == Some("All")),
+        "a diff writes nothing"
+    );
+}

@@ -9,12 +9,6 @@ mod common;
 use serde_json::Value;
 use std::path::Path;
 
-fn write(r: &Path, file: &str, text: &str) {
-    let p = r.join(file);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
 const FERRY_YAML: &str = "apiVersion: ferry.dev/v1alpha1
 kind: Pipeline
 environments:
@@ -73,10 +67,10 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: team-b}]
 fn repo() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     let r = d.path();
-    write(r, "ferry.yaml", FERRY_YAML);
-    write(r, "platform/all.yaml", PLATFORM);
-    write(r, "web/all.yaml", WEB);
-    write(
+    common::write_file(r, "ferry.yaml", FERRY_YAML);
+    common::write_file(r, "platform/all.yaml", PLATFORM);
+    common::write_file(r, "web/all.yaml", WEB);
+    common::write_file(
         r,
         "api/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\n",
@@ -127,7 +121,7 @@ fn every_violation_of_every_tenant_app_fails_the_build_naming_app_object_field_a
     common::succeeded(&["build"], build(r));
     let before = common::snapshot(&r.join("out/prod"));
     // team-a's app now breaks each rule once, and team-b's app one rule.
-    write(
+    common::write_file(
         r,
         "web/bad.yaml",
         "apiVersion: v1
@@ -151,7 +145,7 @@ metadata: {name: b-api}
 spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
 ",
     );
-    write(
+    common::write_file(
         r,
         "api/stray.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\n",
@@ -177,7 +171,7 @@ fn a_tenant_app_without_a_namespace_in_its_tenant_is_refused_before_rendering() 
     let d = repo();
     let r = d.path();
     let text = FERRY_YAML.replace("    namespace: team-a\n", "    namespace: team-b\n");
-    write(r, "ferry.yaml", &text);
+    common::write_file(r, "ferry.yaml", &text);
     common::commit_all(r, "wrong namespace");
     let out = build(r);
     assert_eq!(out.status.code(), Some(2));
@@ -188,24 +182,14 @@ fn a_tenant_app_without_a_namespace_in_its_tenant_is_refused_before_rendering() 
     );
 }
 
-/// An age identity: (secret key text, recipient).
-fn age_key() -> (String, String) {
-    use age::secrecy::ExposeSecret;
-    let id = age::x25519::Identity::generate();
-    (
-        id.to_string().expose_secret().to_string(),
-        id.to_public().to_string(),
-    )
-}
-
 #[test]
 fn a_tenants_secrets_open_with_its_own_key_and_the_platforms_only_as_configured() {
-    let (platform, platform_r) = age_key();
-    let (a, a_r) = age_key();
-    let (b, b_r) = age_key();
+    let (platform, platform_r) = common::age_key();
+    let (a, a_r) = common::age_key();
+    let (b, b_r) = common::age_key();
     let d = tempfile::tempdir().expect("tempdir");
     let r = d.path();
-    write(
+    common::write_file(
         r,
         "ferry.yaml",
         &format!(
@@ -233,8 +217,8 @@ tenants:
     let secret = |name: &str| {
         format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{password: {name}-s3cr3t}}\n")
     };
-    write(r, "web/secret.yaml", &secret("web"));
-    write(r, "api/secret.yaml", &secret("api"));
+    common::write_file(r, "web/secret.yaml", &secret("web"));
+    common::write_file(r, "api/secret.yaml", &secret("api"));
     common::git(r, &["init", "-q", "-b", "main"]);
     common::commit_all(r, "tenant secrets");
     common::succeeded(&["build"], build(r));

@@ -139,14 +139,7 @@ fn tenant<'a>(report: &'a Value, name: &str) -> &'a Value {
 fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_prune_stays_inside()
 {
     let Some(kc) = live() else { return };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns_a, ns_b, ns_p) = (
         format!("tenants-a-{id}"),
         format!("tenants-b-{id}"),
@@ -318,14 +311,7 @@ fn tenants_apply_as_their_service_accounts_rbac_refuses_the_other_namespace_and_
 #[test]
 fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     let Some(kc) = live() else { return };
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            % 0xfffff
-    );
+    let id = common::unique_id();
     let (ns, ns_p) = (format!("tenants-x-{id}"), format!("tenants-px-{id}"));
     let _cleanup = Cleanup {
         kubeconfig: &kc,
@@ -406,4 +392,286 @@ fn a_tenant_onboarded_with_tenant_create_is_built_and_applied_as_itself() {
     let group = format!("groups/system:serviceaccounts:{ns}");
     assert_eq!(can(&["impersonate", &group]), "yes");
     assert_eq!(can(&["impersonate", "groups/system:masters"]), "no");
+}
+
+/// Per-tenant decryption, live: a real `ferry build` seals each tenant's Secret to the
+/// tenant's key only (`platformRecipients: false`); `ferry apply` with the platform's
+/// identity opens each with the identity the tenant's `decryption.secretRef` names, read as
+/// the tenant from its namespace. A tenant whose Secret holds another tenant's identity fails
+/// alone; fixed, it applies.
+#[test]
+fn tenant_secrets_open_with_the_identity_each_tenant_reads_as_itself() {
+    let Some(kc) = live() else { return };
+    let id = common::unique_id();
+    let (ns_a, ns_b, ns_p) = (
+        format!("tenancy-rest-a-{id}"),
+        format!("tenancy-rest-b-{id}"),
+        format!("tenancy-rest-p-{id}"),
+    );
+    let _cleanup = Cleanup {
+        kubeconfig: &kc,
+        namespaces: vec![ns_a.clone(), ns_b.clone(), ns_p.clone()],
+        cluster_roles: Vec::new(),
+    };
+    let (platform, platform_r) = common::age_key();
+    let (key_a, a_r) = common::age_key();
+    let (key_b, b_r) = common::age_key();
+    let d = tempfile::tempdir().expect("tempdir");
+    let r = d.path();
+    let write = |file: &str, text: &str| {
+        let p = r.join(file);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "ferry.yaml",
+        &format!(
+            "apiVersion: ferry.dev/v1alpha1
+kind: Pipeline
+environments:
+  prod:
+    recipients: [{platform_r}]
+apps:
+  platform: {{path: platform}}
+  web: {{namespace: {ns_a}, path: web}}
+  api: {{namespace: {ns_b}, path: api}}
+tenants:
+  team-a:
+    namespaces: [{ns_a}]
+    recipients: [{a_r}]
+    platformRecipients: false
+    decryption: {{secretRef: {{name: age}}}}
+    apps: [web]
+  team-b:
+    namespaces: [{ns_b}]
+    recipients: [{b_r}]
+    platformRecipients: false
+    decryption: {{secretRef: {{name: age, key: age.agekey}}}}
+    apps: [api]
+"
+        ),
+    );
+    let mut platform_objects: Vec<Value> = tenant_platform(&ns_a);
+    platform_objects.extend(tenant_platform(&ns_b));
+    platform_objects.push(cm(&ns_p, "platform-own"));
+    write(
+        "platform/all.yaml",
+        &platform_objects
+            .iter()
+            .map(|v| serde_json::to_string(v).expect("json"))
+            .collect::<Vec<_>>()
+            .join("\n---\n"),
+    );
+    let secret = |name: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{password: {name}-s3cr3t}}\n")
+    };
+    write("web/secret.yaml", &secret("web"));
+    write("api/secret.yaml", &secret("api"));
+    common::git(r, &["init", "-q", "-b", "main"]);
+    common::commit_all(r, "tenant secrets");
+    let cache = tempfile::tempdir().expect("cache");
+    let built = common::ferry(cache.path())
+        .arg("-C")
+        .arg(r)
+        .arg("build")
+        .output()
+        .expect("ferry runs");
+    common::succeeded(&["build"], built);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(r.join("out/prod/index.json")).expect("index"))
+            .expect("json");
+    assert_eq!(
+        index["tenants"]["team-a"]["decryption"],
+        json!({"secretRef": {"name": "age", "key": "age.agekey"}}),
+        "the artifact carries where each tenant's identity is"
+    );
+
+    // The real sops: team-a's Secret opens with team-a's key only.
+    if let Some(sops) = common::require_tool("sops") {
+        let file = r.join(format!("out/prod/web/secret_{ns_a}_web.yaml"));
+        let opens = |key: &str| {
+            Command::new(&sops)
+                .args(["-d", "--input-type", "yaml", "--output-type", "yaml"])
+                .arg(&file)
+                .env("SOPS_AGE_KEY", key)
+                .env_remove("SOPS_AGE_KEY_FILE")
+                .output()
+                .expect("sops runs")
+                .status
+                .success()
+        };
+        assert!(opens(&key_a), "team-a's identity opens team-a's Secret");
+        assert!(!opens(&key_b), "team-b's identity does not");
+        assert!(!opens(&platform), "nor the platform's");
+    }
+
+    // The platform team gives each tenant its identity in its namespace; team-b's by mistake
+    // holds team-a's.
+    let keys = tempfile::tempdir().expect("keys");
+    let key_file = |name: &str, text: &str| {
+        let p = keys.path().join(name);
+        std::fs::write(&p, format!("{text}\n")).expect("write key");
+        p
+    };
+    let (fa, fb, fp) = (
+        key_file("a.agekey", &key_a),
+        key_file("b.agekey", &key_b),
+        key_file("platform.agekey", &platform),
+    );
+    for ns in [&ns_a, &ns_b, &ns_p] {
+        let (ok, out) = kubectl(&kc, &["create", "namespace", ns]);
+        assert!(ok, "{out}");
+    }
+    let give = |ns: &str, file: &Path| {
+        let from = format!("--from-file=age.agekey={}", file.display());
+        kubectl(
+            &kc,
+            &["delete", "secret", "age", "-n", ns, "--ignore-not-found"],
+        );
+        let (ok, out) = kubectl(
+            &kc,
+            &["create", "secret", "generic", "age", "-n", ns, &from],
+        );
+        assert!(ok, "{out}");
+    };
+    give(&ns_a, &fa);
+    give(&ns_b, &fa);
+    let run = || {
+        let out = common::ferry(cache.path())
+            .arg("apply")
+            .arg(r.join("out/prod"))
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .arg("--identity")
+            .arg(&fp)
+            .args([
+                "--inventory-namespace",
+                &ns_p,
+                "--inventory-name",
+                "ferry-live",
+            ])
+            .args(["--timeout", "60s", "--output", "json"])
+            .output()
+            .expect("ferry runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !text.contains("web-s3cr3t") && !text.contains("api-s3cr3t"),
+            "no value in the output: {text}"
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), report)
+    };
+    let password = |ns: &str, name: &str| {
+        let (ok, out) = kubectl(
+            &kc,
+            &[
+                "get",
+                "secret",
+                "-n",
+                ns,
+                name,
+                "-o",
+                "jsonpath={.data.password}",
+            ],
+        );
+        use base64::Engine;
+        ok.then(|| {
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(out.trim())
+                    .expect("base64"),
+            )
+            .expect("utf-8")
+        })
+    };
+
+    let (code, report) = run();
+    eprintln!("apply with team-b holding team-a's identity: exit {code}");
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["summary"]["failed"], 0, "the platform applied");
+    assert_eq!(
+        tenant(&report, "team-a")["report"]["summary"]["created"],
+        1,
+        "{report:#}"
+    );
+    assert_eq!(password(&ns_a, "web").as_deref(), Some("web-s3cr3t"));
+    let e = tenant(&report, "team-b")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    eprintln!("team-b: {e}");
+    assert!(
+        e.starts_with(&format!(
+            "tenant `team-b`'s identity: cannot decrypt Secret/{ns_b}/api"
+        )),
+        "{e}"
+    );
+    assert_eq!(password(&ns_b, "api"), None, "nothing of team-b applied");
+
+    // Given its own identity, team-b applies too.
+    give(&ns_b, &fb);
+    let (code, report) = run();
+    eprintln!("apply with each tenant's own identity: exit {code}");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(password(&ns_b, "api").as_deref(), Some("api-s3cr3t"));
+
+    // `ferry diff --against live --tenant`: the tenant's Secret is opened with its identity
+    // (the platform's does not open it) and compared with what is live: no change.
+    let diff = |extra: &[&str]| {
+        let out = common::ferry(cache.path())
+            .arg("diff")
+            .args(["--against", "live"])
+            .arg(r.join("out/prod"))
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .arg("--identity")
+            .arg(&fp)
+            .args([
+                "--inventory-namespace",
+                &ns_p,
+                "--inventory-name",
+                "ferry-live",
+            ])
+            .args(["--output", "json"])
+            .args(extra)
+            .output()
+            .expect("ferry runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = diff(&["--tenant", "team-a"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("Secret/{ns_a}/web"))
+            && err.contains(
+                "hint: it is tenant `team-a`'s; pass its identity: --tenant-identity team-a=FILE"
+            ),
+        "{err}"
+    );
+    let ta = format!("team-a={}", fa.display());
+    let tb = format!("team-b={}", fb.display());
+    let (code, out, err) = diff(&[
+        "--tenant",
+        "team-a",
+        "--tenant-identity",
+        &ta,
+        "--tenant-identity",
+        &tb,
+    ]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["summary"]["unchanged"], 1, "team-a's Secret only: {v:#}");
+    assert!(!out.contains("web-s3cr3t") && !err.contains("web-s3cr3t"));
+    // Every owner at once: each tenant dry-run as itself into its own set, nothing differs.
+    let (code, out, err) = diff(&["--tenant-identity", &ta, "--tenant-identity", &tb]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        v["summary"]["unchanged"], 9,
+        "the platform's 7 objects and the tenants' 2 Secrets: {v:#}"
+    );
 }

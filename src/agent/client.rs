@@ -118,34 +118,7 @@ pub async fn secret_key(
     r: &SecretKeyRef,
     field: &str,
 ) -> Result<Zeroizing<String>, String> {
-    let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = api
-        .get_opt(&r.name)
+    crate::apply::tenant_keys::secret_key(client, namespace, &r.name, &r.key)
         .await
-        .map_err(|e| format!("{field}: reading Secret {namespace}/{}: {e}", r.name))?
-        .ok_or_else(|| {
-            format!(
-                "{field}: Secret {namespace}/{} not found; hint: create it (`ferry bootstrap` or kubectl create secret generic {} --from-file={}=FILE)",
-                r.name, r.name, r.key
-            )
-        })?;
-    let bytes = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(&r.key))
-        .map(|b| Zeroizing::new(b.0.clone()))
-        .ok_or_else(|| {
-            format!(
-                "{field}: Secret {namespace}/{} has no key `{}`",
-                r.name, r.key
-            )
-        })?;
-    String::from_utf8(bytes.to_vec())
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            format!(
-                "{field}: Secret {namespace}/{} key `{}` is not UTF-8 text",
-                r.name, r.key
-            )
-        })
+        .map_err(|e| format!("{field}: {e}"))
 }

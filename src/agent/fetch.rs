@@ -4,7 +4,8 @@
 //! The registry client is blocking (it runs its own runtime), so each call runs on tokio's
 //! blocking pool and never holds up another sync.
 
-use crate::apply::source::{is_sealed, unseal, Decryptor};
+use crate::apply::source::{is_sealed, Decryptor};
+use crate::apply::tenant_keys::open_platform;
 use crate::apply::{ApplySource, Artifact, DirSource};
 use crate::artifact::sign::keys::parse_public;
 use crate::artifact::{self, ArtifactRef, RegistryOptions, UnpackLimits, VerifyOptions};
@@ -121,7 +122,9 @@ fn fetch_blocking(
             )),
             None => None,
         };
-        a.objects = unseal(a.objects, ids.as_ref().map(|i| i as &dyn Decryptor))?;
+        // Tenants' Secrets this identity does not open are opened at apply time with the
+        // tenant's own identity (its `decryption.secretRef`, read as the tenant).
+        a = open_platform(a, ids.as_ref().map(|i| i as &dyn Decryptor))?;
     }
     // `org.opencontainers.image.source`: where commit statuses go.
     Ok((a, provenance.source))

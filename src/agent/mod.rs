@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod reconcile;
 pub mod spec;
 pub mod status;
+pub mod tenant_status;
 
 use leader::Leader;
 use reconcile::{until_shutdown, Worker};

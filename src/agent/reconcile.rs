@@ -356,6 +356,11 @@ impl Worker {
             );
         }
         let (result, stop) = self.apply(sync, artifact, deadline).await;
+        if let Some(Ok(report)) = &result {
+            // Written with the Sync's outcome below, by `succeeded` or `fail`.
+            self.status.tenants =
+                super::tenant_status::from_report(report, &now_rfc3339(), failures);
+        }
         match (result, stop) {
             (Some(Ok(report)), stop) if report.success() && stop.is_none() => {
                 let outcome = if drifted > 0 && !(new_digest || new_generation || requested) {
@@ -632,6 +637,10 @@ impl Worker {
                         &client,
                         i.as_ref(),
                         artifact,
+                        &apply::TenantKeys {
+                            given: Default::default(),
+                            parser: Some(&crate::secrets::open::AgeIdentityParser),
+                        },
                         &opts,
                         &apply::NoProgress,
                     )

@@ -88,6 +88,9 @@ pub struct SyncStatus {
     /// Notifications about this Sync that could not be delivered since the last one that was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications_failing: Option<crate::notify::Failing>,
+    /// Each tenant's last apply (`ferry status --tenant` shows one); empty without tenants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<super::tenant_status::TenantStatus>,
 }
 
 impl SyncStatus {

@@ -60,6 +60,8 @@ pub struct LiveObject {
 #[derive(Debug, Clone)]
 pub struct RemovedObject {
     pub obj_ref: ObjRef,
+    /// The tenant whose set it is a member of; `None`: the platform's (the caller sets it).
+    pub tenant: Option<String>,
     pub api_version: String,
     pub live: Value,
 }
@@ -187,6 +189,7 @@ pub async fn dry_run(
     for m in decision.delete {
         if let Some((_, live)) = listed.members.iter().find(|(x, _)| x.obj_ref == m.obj_ref) {
             state.removed.push(RemovedObject {
+                tenant: None,
                 obj_ref: m.obj_ref.clone(),
                 api_version: m.api_version.clone(),
                 live: live.clone(),

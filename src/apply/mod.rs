@@ -23,6 +23,7 @@ pub mod source;
 pub mod ssa;
 pub mod stage;
 pub mod sync;
+pub mod tenant_keys;
 pub mod tenants;
 pub mod wait;
 
@@ -35,6 +36,7 @@ pub use source::{
 };
 pub use ssa::{Outcome, SsaOptions};
 pub use stage::Stage;
+pub use tenant_keys::{IdentityParser, TenantKeys};
 pub use tenants::{apply_with_tenants, Impersonate};
 
 use serde::Serialize;

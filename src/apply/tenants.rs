@@ -12,6 +12,7 @@
 use super::report::TenantReport;
 use super::run::{apply, ApplyError, ApplyProgress};
 use super::source::Artifact;
+use super::tenant_keys::{open_tenant, TenantKeys};
 use super::{ApplyOptions, ApplyReport};
 use crate::manifest::ObjRef;
 use crate::tenancy::TenantIdentity;
@@ -37,14 +38,13 @@ impl Impersonate for kube::Config {
 /// The inventory parent's name of a tenant, beside the platform's (`ferry-<env>` or
 /// `--inventory-name`): `<platform>-<tenant>`, in the tenant's first namespace.
 pub fn tenant_inventory(
-    opts: &ApplyOptions,
+    inventory_name: Option<&str>,
     environment: &str,
     tenant: &str,
     identity: &TenantIdentity,
 ) -> (String, String) {
-    let base = opts
-        .inventory_name
-        .clone()
+    let base = inventory_name
+        .map(str::to_string)
         .unwrap_or_else(|| format!("ferry-{environment}"));
     (
         identity.namespaces.first().cloned().unwrap_or_default(),
@@ -93,10 +93,14 @@ fn split(artifact: Artifact) -> (Artifact, Vec<(String, TenantIdentity, Artifact
 /// means the platform's apply could not run (no tenant was applied then either: the tenants'
 /// namespaces and ServiceAccounts are the platform's to create); a tenant that could not run
 /// is reported in [`ApplyReport::tenants`].
+///
+/// The platform's sealed objects must be open already ([`super::tenant_keys::open_platform`]);
+/// a tenant's still sealed are opened with its own identity from `keys`, as the tenant.
 pub async fn apply_with_tenants(
     client: &Client,
     impersonate: &dyn Impersonate,
     artifact: Artifact,
+    keys: &TenantKeys<'_>,
     opts: &ApplyOptions,
     progress: &dyn ApplyProgress,
 ) -> Result<ApplyReport, ApplyError> {
@@ -134,7 +138,12 @@ pub async fn apply_with_tenants(
             });
             continue;
         }
-        let (namespace, inventory) = tenant_inventory(opts, &environment, &name, &identity);
+        let (namespace, inventory) = tenant_inventory(
+            opts.inventory_name.as_deref(),
+            &environment,
+            &name,
+            &identity,
+        );
         let tenant_opts = ApplyOptions {
             inventory_namespace: namespace,
             inventory_name: Some(inventory),
@@ -142,9 +151,12 @@ pub async fn apply_with_tenants(
             ..with_elsewhere(opts, &refs(&part))
         };
         let outcome = match impersonate.client_as(&identity) {
-            Ok(c) => apply(&c, part, &tenant_opts, progress)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(c) => match open_tenant(&c, &name, &identity, part.objects, keys).await {
+                Ok(objects) => apply(&c, Artifact { objects, ..part }, &tenant_opts, progress)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         report.tenants.push(match outcome {
@@ -182,6 +194,7 @@ mod tests {
         let identity = TenantIdentity {
             namespaces: vec!["a".into()],
             service_account: "a/ferry".into(),
+            decryption: None,
         };
         let artifact = Artifact {
             environment: "prod".into(),

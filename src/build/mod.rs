@@ -35,6 +35,10 @@ pub struct BuildOptions {
     pub out_dir: PathBuf,
     /// Renders every helm and kustomize app this way, whatever `ferry.yaml` says.
     pub renderer: Option<RendererChoice>,
+    /// Writes an environment whose only errors are tenant rule violations, listing them in
+    /// [`EnvReport::violations`]: for `ferry diff`'s scratch builds, which show them in the
+    /// tenant's section. Never for a build meant to be pushed or applied.
+    pub keep_violations: bool,
 }
 
 /// The inputs a build reads.
@@ -87,6 +91,9 @@ pub struct EnvReport {
     /// True when the existing output already matched and nothing was rewritten.
     pub up_to_date: bool,
     pub errors: Vec<String>,
+    /// Tenant rule violations written anyway ([`BuildOptions::keep_violations`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<crate::tenancy::Violation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -160,6 +167,7 @@ impl EnvReport {
             written: true,
             up_to_date: true,
             errors: Vec::new(),
+            violations: Vec::new(),
         }
     }
 }
@@ -351,6 +359,7 @@ pub fn build_pairs(
                     by_env.remove(env).unwrap_or_default(),
                     &opts.out_dir,
                     previous.get(env.as_str()),
+                    opts.keep_violations,
                 ),
             }
         })

@@ -372,6 +372,7 @@ pub(super) fn finish_and_write(
     results: Vec<PairResult>,
     out_dir: &Path,
     previous: Option<&Index>,
+    keep_violations: bool,
 ) -> EnvReport {
     let apps = results.len();
     let mut errors = Vec::new();
@@ -417,6 +418,7 @@ pub(super) fn finish_and_write(
         written: false,
         up_to_date: false,
         errors: Vec::new(),
+        violations: Vec::new(),
     };
     if errors.is_empty() {
         if let Err(post) = super::finish_environment(ctx.pipeline, &mut outputs) {
@@ -427,7 +429,11 @@ pub(super) fn finish_and_write(
         // Tenant apps stay inside their tenant: every violation of every app is reported.
         for o in &outputs {
             let found = crate::tenancy::check_objects(ctx.pipeline, env, &o.app.app, &o.objects);
-            errors.extend(found.iter().map(ToString::to_string));
+            if keep_violations {
+                report.violations.extend(found);
+            } else {
+                errors.extend(found.iter().map(ToString::to_string));
+            }
         }
     }
     if errors.is_empty() {

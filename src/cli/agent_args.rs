@@ -65,6 +65,9 @@ pub struct StatusArgs {
     /// Every namespace.
     #[arg(long, short = 'A', conflicts_with = "sync")]
     pub all_namespaces: bool,
+    /// Only what concerns this tenant: its own last apply in each Sync that applies it (its inventory, failed objects, the Sync's error when nothing was applied).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
     /// Print again whenever something changes (Ctrl-C stops).
     #[arg(long, short = 'w')]
     pub watch: bool,

@@ -776,6 +776,12 @@ pub struct DiffArgs {
     /// Another kind whose values are secret (`Kind` or `Kind.group`), besides Secret and SOPS-encrypted objects.
     #[arg(long = "secret-kind", value_name = "KIND")]
     pub secret_kinds: Vec<String>,
+    /// Only this tenant's objects (repeat for several); `platform` selects the apps no tenant lists. Ownership is what index.json records.
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// With --against live: a tenant's age identity file, for its Secrets the --identity does not open (repeat per tenant).
+    #[arg(long = "tenant-identity", value_name = "TENANT=FILE", value_parser = tenant_identity)]
+    pub tenant_identities: Vec<(String, PathBuf)>,
     /// Lines of context around each change.
     #[arg(short = 'U', long, default_value_t = 3, value_name = "N")]
     pub context: usize,
@@ -892,6 +898,9 @@ pub struct ApplyArgs {
     /// The age identity that opens sealed Secrets in memory [default: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt].
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+    /// A tenant's age identity file, for its Secrets the --identity does not open (repeat per tenant); without it, the Secret the tenant's `decryption.secretRef` names, read as the tenant.
+    #[arg(long = "tenant-identity", value_name = "TENANT=FILE", value_parser = tenant_identity)]
+    pub tenant_identities: Vec<(String, PathBuf)>,
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -1081,4 +1090,14 @@ pub struct ImagesUpdateArgs {
     pub remote: String,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+}
+
+/// `TENANT=FILE` of `ferry apply --tenant-identity`.
+fn tenant_identity(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((t, f)) if !t.is_empty() && !f.is_empty() => Ok((t.to_string(), PathBuf::from(f))),
+        _ => Err(format!(
+            "`{s}` is not TENANT=FILE (e.g. shop=keys/shop.agekey)"
+        )),
+    }
 }

@@ -163,6 +163,10 @@ pub struct HelmApp {
     /// Render the chart's `crds/` directory.
     #[serde(default = "default_true", rename = "includeCRDs")]
     pub include_crds: bool,
+    /// `helm template --skip-schema-validation`: the chart's values.schema.json files are not
+    /// checked.
+    #[serde(default)]
+    pub skip_schema_validation: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

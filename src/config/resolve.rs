@@ -132,6 +132,10 @@ pub struct ResolvedHelm {
     pub set: Map<String, Value>,
     pub api_versions: Vec<String>,
     pub include_crds: bool,
+    /// `--skip-schema-validation` (ferry.yaml's `skipSchemaValidation`); in the cache key
+    /// when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_schema_validation: bool,
     /// Not serialized: the renderer's fingerprint already tells the cache which one ran.
     #[serde(skip)]
     pub renderer: RendererChoice,
@@ -148,14 +152,13 @@ pub struct ResolvedHelm {
 }
 
 /// `helm template` flags `ferry render helm` passes on with helm's meaning (a build leaves
-/// them off): `--skip-tests`, `--no-hooks`, `--is-upgrade`, `--show-only`, the `--set`
-/// family and `--skip-schema-validation`.
+/// them off): `--skip-tests`, `--no-hooks`, `--is-upgrade`, `--show-only` and the `--set`
+/// family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HelmFlags {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub is_upgrade: bool,
-    pub skip_schema_validation: bool,
     /// `--show-only` templates (paths in the chart, globs as Go's `filepath.Match`).
     pub show_only: Vec<String>,
     /// `(flag, argument)`: `--set`, `--set-string`, `--set-file`, `--set-json` or
@@ -233,6 +236,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             set,
             api_versions,
             include_crds: h.include_crds,
+            skip_schema_validation: h.skip_schema_validation,
             renderer: app.renderer.or(p.renderer).unwrap_or_default(),
             flags: Box::default(),
             post_render: None,

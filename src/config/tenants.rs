@@ -41,6 +41,10 @@ pub struct Tenant {
     /// Secrets too [default: true]; only with `recipients`.
     #[serde(default = "default_true")]
     pub platform_recipients: bool,
+    /// The tenant's age identity for `ferry apply` and the agent: a Secret in its first
+    /// namespace, read as the tenant. Recorded in `index.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<crate::tenancy::Decryption>,
 }
 
 fn default_true() -> bool {
@@ -186,6 +190,30 @@ impl Pipeline {
                     ));
                 }
             }
+            if let Some(d) = &t.decryption {
+                let r = &d.secret_ref;
+                if !is_dns_subdomain(&r.name) {
+                    return Err(err(
+                        &format!("{key}.decryption.secretRef.name"),
+                        format!("`{}` is not a Secret name", r.name),
+                        Some(&format!(
+                            "the Secret in namespace `{}` holding the tenant's age identity",
+                            t.namespaces.first().map_or("", String::as_str)
+                        )),
+                    ));
+                }
+                let key_ok = !r.key.is_empty()
+                    && r.key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !key_ok {
+                    return Err(err(
+                        &format!("{key}.decryption.secretRef.key"),
+                        format!("`{}` is not a Secret key", r.key),
+                        Some("letters, digits, `-`, `_` and `.` [default: age.agekey]"),
+                    ));
+                }
+            }
             if !t.platform_recipients && t.recipients.is_empty() {
                 return Err(err(
                     &format!("{key}.platformRecipients"),
@@ -317,6 +345,14 @@ mod tests {
             (
                 "  team-a:\n    namespaces: [team-a]\n    platformRecipients: false\n",
                 "tenants.team-a.platformRecipients: `platformRecipients: false` without `recipients`",
+            ),
+            (
+                "  team-a:\n    namespaces: [team-a]\n    decryption: {secretRef: {name: Keys}}\n",
+                "tenants.team-a.decryption.secretRef.name: `Keys` is not a Secret name",
+            ),
+            (
+                "  team-a:\n    namespaces: [team-a]\n    decryption: {secretRef: {name: keys, key: \"a/b\"}}\n",
+                "tenants.team-a.decryption.secretRef.key: `a/b` is not a Secret key",
             ),
             (
                 "  platform:\n    namespaces: [x]\n",

@@ -27,12 +27,14 @@ pub fn normalize_live(value: &mut Value) {
     strip_server_fields(value);
 }
 
-fn entry(app: &str, api_version: &str, path: String, value: &Value) -> Entry {
+fn entry(owner: (&str, Option<&str>), api_version: &str, path: String, value: &Value) -> Entry {
+    let (app, tenant) = owner;
     let mut v = value.clone();
     normalize_live(&mut v);
     let bytes = to_yaml(&v).into_bytes();
     Entry {
         app: app.to_string(),
+        tenant: tenant.map(str::to_string),
         api_version: api_version.to_string(),
         path,
         digest: Sha256::digest(&bytes).into(),
@@ -63,16 +65,22 @@ pub fn live_sides(build: &Build, state: &LiveState) -> (Build, Build) {
             None => "live".into(),
         }),
         objects: Default::default(),
+        tenants: build.tenants.clone(),
     };
     let mut would_be = Build {
         dir: build.dir.clone(),
         environment: build.environment.clone(),
         revision: build.revision.clone(),
         objects: Default::default(),
+        tenants: build.tenants.clone(),
     };
     for o in &state.objects {
         let found = build_entry(build, &o.obj_ref);
-        let app = found.map_or(NOT_IN_BUILD, |e| e.app.as_str());
+        // The owner is the build's: the live side of a tenant's object is the tenant's too.
+        let app = (
+            found.map_or(NOT_IN_BUILD, |e| e.app.as_str()),
+            found.and_then(|e| e.tenant.as_deref()),
+        );
         let path = found.map_or_else(|| o.obj_ref.to_string(), |e| e.path.clone());
         if let Some(l) = &o.live {
             live.objects.insert(
@@ -88,7 +96,13 @@ pub fn live_sides(build: &Build, state: &LiveState) -> (Build, Build) {
     for r in &state.removed {
         live.objects.insert(
             r.obj_ref.clone(),
-            entry(NOT_IN_BUILD, &r.api_version, r.obj_ref.to_string(), &r.live),
+            // Set members no app renders: the owner is the set's (platform or tenant).
+            entry(
+                (NOT_IN_BUILD, r.tenant.as_deref()),
+                &r.api_version,
+                r.obj_ref.to_string(),
+                &r.live,
+            ),
         );
     }
     (live, would_be)

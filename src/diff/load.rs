@@ -4,6 +4,7 @@
 use crate::build::integrity::{self, IntegrityError};
 use crate::build::INDEX_FILE;
 use crate::manifest::{parse_documents, ObjRef, Object};
+use crate::tenancy::TenantIdentity;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,6 +32,8 @@ pub enum LoadError {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub app: String,
+    /// The tenant whose app renders it, as `index.json` records it; `None`: the platform's.
+    pub tenant: Option<String>,
     pub api_version: String,
     /// Relative to the build directory.
     pub path: String,
@@ -47,6 +50,9 @@ pub struct Build {
     /// The revision the build was made from, as `index.json` records it.
     pub revision: Option<String>,
     pub objects: BTreeMap<ObjRef, Entry>,
+    /// The tenants `index.json` describes (those with apps in this environment): who each
+    /// applies as and where its inventory is.
+    pub tenants: BTreeMap<String, TenantIdentity>,
 }
 
 impl Build {
@@ -97,7 +103,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
                 })?;
             listed.push((
                 obj,
-                app.clone(),
+                (app.clone(), a.tenant.clone()),
                 o.api_version.clone(),
                 path,
                 o.digest.clone(),
@@ -107,19 +113,22 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
     }
     let read: Vec<(ObjRef, Entry)> = listed
         .into_par_iter()
-        .map(|(obj, app, api_version, path, listed_digest, digest)| {
-            let bytes = integrity::read_object(dir, &path, &listed_digest)?;
-            Ok::<_, LoadError>((
-                obj,
-                Entry {
-                    app,
-                    api_version,
-                    path,
-                    digest,
-                    bytes,
-                },
-            ))
-        })
+        .map(
+            |(obj, (app, tenant), api_version, path, listed_digest, digest)| {
+                let bytes = integrity::read_object(dir, &path, &listed_digest)?;
+                Ok::<_, LoadError>((
+                    obj,
+                    Entry {
+                        app,
+                        tenant,
+                        api_version,
+                        path,
+                        digest,
+                        bytes,
+                    },
+                ))
+            },
+        )
         .collect::<Result<_, _>>()?;
     let mut objects = BTreeMap::new();
     for (obj, entry) in read {
@@ -138,6 +147,7 @@ pub fn load_dir(dir: &Path) -> Result<Build, LoadError> {
         environment: index.environment,
         revision: index.source.revision,
         objects,
+        tenants: index.tenants,
     })
 }
 

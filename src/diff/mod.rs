@@ -21,6 +21,7 @@ pub mod render;
 mod report;
 pub mod secrets;
 pub mod synthetic;
+pub mod tenants;
 mod unified;
 
 pub use load::{load_dir, Build, Entry, LoadError};
@@ -31,6 +32,7 @@ pub use report::{
     ObjectChange,
 };
 pub use secrets::{DecryptError, FingerprintKey, KeyError, SecretDecryptor};
+pub use tenants::{TenantFilter, UnknownTenant, PLATFORM};
 pub use unified::unified_diff;
 
 use std::path::Path;
@@ -43,6 +45,8 @@ pub struct DiffOptions {
     pub secret_kinds: Vec<String>,
     /// Lines of context around each change in the unified diffs.
     pub context_lines: usize,
+    /// Only these owners' objects (`ferry diff --tenant`); `None`: every object.
+    pub tenants: Option<TenantFilter>,
 }
 
 impl Default for DiffOptions {
@@ -50,6 +54,7 @@ impl Default for DiffOptions {
         DiffOptions {
             secret_kinds: Vec::new(),
             context_lines: 3,
+            tenants: None,
         }
     }
 }

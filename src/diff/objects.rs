@@ -26,8 +26,14 @@ pub fn compare(
     let mut counts = Counts::default();
     let mut changes = Vec::new();
     let mut pending: Vec<(&ObjRef, Side<'_>, Side<'_>)> = Vec::new();
-    let mut olds = old.objects.iter().peekable();
-    let mut news = new.objects.iter().peekable();
+    // `--tenant`: each side keeps its filtered owners' objects, as its own index attributes them.
+    let keep = |e: &&Entry| {
+        opts.tenants
+            .as_ref()
+            .is_none_or(|f| f.keeps(e.tenant.as_deref()))
+    };
+    let mut olds = old.objects.iter().filter(|(_, e)| keep(e)).peekable();
+    let mut news = new.objects.iter().filter(|(_, e)| keep(e)).peekable();
     loop {
         let order = match (olds.peek(), news.peek()) {
             (None, None) => break,
@@ -86,6 +92,13 @@ pub fn compare(
         to: new.revision.clone(),
         counts,
         changes,
+        tenants: old
+            .tenants
+            .keys()
+            .chain(new.tenants.keys())
+            .cloned()
+            .collect(),
+        violations: Vec::new(),
     })
 }
 
@@ -107,6 +120,7 @@ fn same_content(
         object: obj.clone(),
         api_version: b.api_version.clone(),
         app: b.app.clone(),
+        tenant: b.tenant.clone(),
         previous_app: Some(a.app.clone()),
         diff: String::new(),
         secret_keys: None,
@@ -190,6 +204,7 @@ fn describe(
         object: obj.clone(),
         api_version: current.api_version.clone(),
         app: current.app.clone(),
+        tenant: current.tenant.clone(),
         previous_app: match (a_entry, b_entry) {
             (Some(x), Some(y)) if x.app != y.app => Some(x.app.clone()),
             _ => None,
@@ -215,6 +230,7 @@ mod tests {
                 obj.obj_ref(),
                 Entry {
                     app: app.to_string(),
+                    tenant: None,
                     api_version: obj.api_version().to_string(),
                     path: format!("{app}/x.yaml"),
                     digest: Sha256::digest(yaml.as_bytes()).into(),

@@ -1,9 +1,11 @@
 //! The result of a diff as data: per environment, then grouped across environments so that an
 //! identical change is reported once. This is what every output format renders.
 
+use super::tenants::{TenantFilter, PLATFORM};
 use crate::manifest::{apply_rank, ObjRef};
+use crate::tenancy::Violation;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -85,6 +87,9 @@ pub struct ObjectChange {
     pub api_version: String,
     /// The app that renders it (for removed objects: rendered).
     pub app: String,
+    /// The tenant that app belongs to, as the build's index records it; absent: the platform's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// The app that rendered it before, when that was another one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_app: Option<String>,
@@ -148,6 +153,11 @@ pub struct EnvDiff {
     pub to: Option<String>,
     pub counts: Counts,
     pub changes: Vec<ObjectChange>,
+    /// The tenants either build describes, the ones filtered out included.
+    pub tenants: BTreeSet<String>,
+    /// Tenant rule violations of the new side's build (`ferry diff` builds a revision with
+    /// them kept, so that the pull request shows them where they belong).
+    pub violations: Vec<Violation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,6 +183,13 @@ pub struct DiffReport {
     pub summary: Counts,
     pub environments: Vec<EnvSummary>,
     pub changes: Vec<GroupedChange>,
+    /// Tenant rule violations of the new side, every environment's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+    /// Who owns what, for output grouped by tenant: `platform` first, then the tenants
+    /// compared (those of `--tenant` when given); empty when no build has tenants.
+    #[serde(skip)]
+    pub owners: Vec<String>,
 }
 
 impl DiffReport {
@@ -182,8 +199,12 @@ impl DiffReport {
         let mut environments = Vec::new();
         let mut changes: Vec<GroupedChange> = Vec::new();
         let mut seen: HashMap<ObjectChange, usize> = HashMap::new();
+        let mut violations = Vec::new();
+        let mut tenants = BTreeSet::new();
         for env in envs {
             summary.add(&env.counts);
+            violations.extend(env.violations);
+            tenants.extend(env.tenants);
             for change in env.changes {
                 match seen.get(&change) {
                     Some(&i) => changes[i].environments.push(env.environment.clone()),
@@ -204,11 +225,27 @@ impl DiffReport {
             });
         }
         changes.sort_by_cached_key(|c| (c.change.sort_key(), c.environments.clone()));
+        let owners = if tenants.is_empty() && violations.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(PLATFORM.to_string())
+                .chain(tenants)
+                .collect()
+        };
         DiffReport {
             summary,
             environments,
             changes,
+            violations,
+            owners,
         }
+    }
+
+    /// Keeps only the owners a `--tenant` filter selects (the changes were filtered already).
+    pub fn select_owners(&mut self, filter: &TenantFilter) {
+        self.owners
+            .retain(|o| filter.keeps((o != PLATFORM).then_some(o.as_str())));
+        self.violations.retain(|v| filter.keeps(Some(&v.tenant)));
     }
 
     pub fn has_changes(&self) -> bool {
@@ -231,6 +268,7 @@ mod tests {
             },
             api_version: "apps/v1".into(),
             app: "web".into(),
+            tenant: None,
             previous_app: None,
             diff: diff.into(),
             secret_keys: None,
@@ -251,6 +289,8 @@ mod tests {
             to: None,
             counts,
             changes,
+            tenants: BTreeSet::new(),
+            violations: Vec::new(),
         }
     }
 

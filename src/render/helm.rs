@@ -120,7 +120,7 @@ pub fn helm_args(
         (h.flags.skip_tests, "--skip-tests"),
         (h.flags.no_hooks, "--no-hooks"),
         (h.flags.is_upgrade, "--is-upgrade"),
-        (h.flags.skip_schema_validation, "--skip-schema-validation"),
+        (h.skip_schema_validation, "--skip-schema-validation"),
     ] {
         if on {
             args.push(flag.into());
@@ -327,6 +327,7 @@ mod tests {
             set: set.as_object().cloned().unwrap_or_default(),
             api_versions: vec!["x/v1".into()],
             include_crds: true,
+            skip_schema_validation: false,
             renderer: Default::default(),
             flags: Default::default(),
             post_render: None,
@@ -363,6 +364,7 @@ mod tests {
             set: m,
             api_versions: vec![],
             include_crds: false,
+            skip_schema_validation: false,
             renderer: Default::default(),
             flags: Default::default(),
             post_render: None,

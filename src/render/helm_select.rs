@@ -4,8 +4,8 @@
 
 use super::helm::HelmRenderer;
 use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
-use super::{RenderError, RenderRequest, Renderer};
-use crate::config::{ResolvedApp, ResolvedHelm};
+use super::{ChartLocation, RenderError, RenderRequest, Renderer};
+use crate::config::{ResolvedApp, ResolvedHelm, ResolvedSource};
 use serde_json::{Map, Value};
 
 /// ferry's own `helm template` ([`helm_native`]); no binary needed.
@@ -52,7 +52,7 @@ fn native_error(message: String, unsupported: bool) -> RenderError {
     }
 }
 
-/// The user's values: the files in order (sops-encrypted ones decrypted in memory, merged at
+/// The user's values (numbers float64 as helm reads them, `--set` integers int64): the files in order (sops-encrypted ones decrypted in memory, merged at
 /// the place of the last of them), then ferry.yaml's `set`. Also what to redact from errors.
 fn user_values(
     req: &RenderRequest<'_>,
@@ -67,7 +67,7 @@ fn user_values(
             .map_err(|e| RenderError::Invalid(e.to_string()))?;
         secrets = disclosed;
         opened = match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(m)) => Some(m),
+            Ok(Value::Object(m)) => Some(helm_native::float64_map(m)),
             _ => Some(Map::new()),
         };
     }
@@ -85,21 +85,25 @@ fn user_values(
             .map_err(|e| native_error(e.to_string(), false))?;
         helm_native::merge_maps(&mut values, m);
     }
+    // Inline values reach helm as JSON, so their numbers are float64 too.
     match &h.secret_values {
         // A Flux HelmRelease with values from Secrets: the whole merge, in Flux's order.
         Some(s) => {
-            apply_inline(&mut values, s.values(), &[]);
+            apply_inline(
+                &mut values,
+                &helm_native::float64_map(s.values().clone()),
+                &[],
+            );
             secrets.extend(s.disclosed().clone());
         }
-        None => apply_inline(&mut values, &h.set, &[]),
+        None => apply_inline(&mut values, &helm_native::float64_map(h.set.clone()), &[]),
     }
     apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
 }
 
 /// `ferry render helm`'s `--set` family, flag by flag in helm's order. Integers `--set` types
-/// are int64 in helm, which native values (float64, as from a values file) cannot carry yet:
-/// refused as unsupported, so `auto` hands the chart to helm.
+/// stay integer numbers, int64 to the templates as in helm (`helm_native::typed`).
 fn apply_set_flags(
     req: &RenderRequest<'_>,
     h: &ResolvedHelm,
@@ -122,12 +126,8 @@ fn apply_set_flags(
                 "--set-json" if trimmed.starts_with('{') => {
                     match serde_json::from_str::<Map<String, Value>>(trimmed) {
                         Ok(m) => {
-                            let m = match super::helm_strvals::as_float64(Value::Object(m)) {
-                                Value::Object(m) => m,
-                                _ => Map::new(),
-                            };
-                            helm_native::merge_maps(values, m);
-                            Ok(Default::default())
+                            helm_native::merge_maps(values, helm_native::float64_map(m));
+                            Ok(())
                         }
                         Err(_) => {
                             return Err(native_error(
@@ -146,23 +146,21 @@ fn apply_set_flags(
                 "--set-file" => parse_into(arg, values, Kind::File(&read_file))
                     .map_err(|e| format!("failed parsing --set-file data: {e}")),
                 _ => parse_literal(arg, values)
-                    .map(|()| Default::default())
                     .map_err(|e| format!("failed parsing set literal: {e}")),
             };
-            let parsed = result.map_err(|m| native_error(m, false))?;
-            if let Some(int) = parsed.ints.first() {
-                return Err(native_error(
-                    format!(
-                        "--set {int}: helm types this value as an int64, which ferry's native \
-                         Helm renderer does not carry yet; use --set-string or --set-json for it, \
-                         or --renderer binary"
-                    ),
-                    true,
-                ));
-            }
+            result.map_err(|m| native_error(m, false))?;
         }
     }
     Ok(())
+}
+
+/// A chart path named relative to the repository, normalised; `None` for an absolute one or
+/// one that leaves the repository (read from the disk, as helm would).
+fn in_repository(path: &str) -> Option<String> {
+    if std::path::Path::new(path).is_absolute() {
+        return None;
+    }
+    crate::source::normalize(path)
 }
 
 /// helm's release name check (`chartutil.ValidateReleaseName`).
@@ -199,6 +197,7 @@ fn options(app: &ResolvedApp, h: &ResolvedHelm, values: Map<String, Value>) -> O
         skip_tests: h.flags.skip_tests,
         no_hooks: h.flags.no_hooks,
         is_upgrade: h.flags.is_upgrade,
+        skip_schema_validation: h.skip_schema_validation,
         values,
     }
 }
@@ -216,17 +215,37 @@ impl Renderer for NativeHelmRenderer {
     }
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
-        let (h, root, chart) = super::helm::helm_request(req)?;
+        let ResolvedSource::Helm(h) = &req.app.source else {
+            return Err(RenderError::Invalid("not a helm app".into()));
+        };
         check_release_name(&h.release_name)?;
         let (values, secrets) = user_values(req, h)?;
         let opts = options(req.app, h, values);
-        let text = helm_native::render(&chart, &opts).map_err(|e| {
+        let failed = |e: helm_native::Error, root: Option<&std::path::Path>| {
             let unsupported = matches!(e, helm_native::Error::Unsupported(_));
+            let mut message = e.to_string();
             // Name files as the repository does, not by where the tree was materialised.
-            let root = root.canonicalize().unwrap_or(root.clone());
-            let message = e.to_string().replace(&format!("{}/", root.display()), "");
+            if let Some(root) = root {
+                let root = root.canonicalize().unwrap_or(root.to_path_buf());
+                message = message.replace(&format!("{}/", root.display()), "");
+            }
             native_error(secrets.redact(&message), unsupported)
-        })?;
+        };
+        // A chart in the repository is read from the tree itself: no checkout on disk.
+        let chart = match req.chart {
+            Some(ChartLocation::Repo(p)) => match in_repository(p) {
+                Some(rel) => {
+                    helm_native::load_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?
+                }
+                None => {
+                    let root = req.tree.materialize()?;
+                    helm_native::load(&root.join(p)).map_err(|e| failed(e, Some(&root)))?
+                }
+            },
+            Some(ChartLocation::Archive(p)) => helm_native::load(p).map_err(|e| failed(e, None))?,
+            None => return Err(RenderError::Invalid("no chart location".into())),
+        };
+        let text = helm_native::render_chart(chart, &opts).map_err(|e| failed(e, None))?;
         if h.flags.show_only.is_empty() {
             return Ok(text);
         }

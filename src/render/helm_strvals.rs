@@ -2,8 +2,8 @@
 //! parsed into the values map as helm parses them, so that `ferry render helm --set ...` means
 //! what `helm template --set ...` means whichever renderer runs.
 //!
-//! `--set` types `true`/`false`/`null`/integers (helm makes the integers int64, which the native
-//! renderer cannot carry yet: [`Parsed::ints`] reports them so that it can refuse), `--set-string`
+//! `--set` types `true`/`false`/`null`/integers (helm makes the integers int64: they stay integer
+//! numbers here, where every number read from YAML or JSON is a float, [`as_float64`]), `--set-string`
 //! keeps strings, `--set-file` reads the named file, `--set-json` decodes JSON, and
 //! `--set-literal` takes the rest of the argument verbatim.
 
@@ -22,39 +22,26 @@ pub enum Kind<'a> {
     File(&'a dyn Fn(&str) -> Result<String, String>),
 }
 
-/// What a parse found besides the values.
-#[derive(Debug, Default)]
-pub struct Parsed {
-    /// Integers typed by `--set` (int64 in helm).
-    pub ints: Vec<String>,
-}
-
 struct Parser<'a> {
     chars: Vec<char>,
     pos: usize,
     kind: Kind<'a>,
-    parsed: Parsed,
 }
 
 /// The end of the input, as Go's `io.EOF`.
 const EOF: &str = "EOF";
 
 /// Parses one `--set`, `--set-string`, `--set-json` or `--set-file` argument into `data`.
-pub fn parse_into(
-    s: &str,
-    data: &mut Map<String, Value>,
-    kind: Kind<'_>,
-) -> Result<Parsed, String> {
+pub fn parse_into(s: &str, data: &mut Map<String, Value>, kind: Kind<'_>) -> Result<(), String> {
     let mut p = Parser {
         chars: s.chars().collect(),
         pos: 0,
         kind,
-        parsed: Parsed::default(),
     };
     loop {
         match p.key(data, 0) {
             Ok(()) => continue,
-            Err(e) if e == EOF => return Ok(p.parsed),
+            Err(e) if e == EOF => return Ok(()),
             Err(e) => return Err(e),
         }
     }
@@ -126,7 +113,7 @@ impl Parser<'_> {
                     Err(e) => Err(e),
                     Ok(None) => {
                         let (rs, _) = self.until(&[',']);
-                        let v = self.read(&k, &rs)?;
+                        let v = self.read(&rs)?;
                         set(data, &k, v);
                         // The end, if here, is found by the next key.
                         Ok(())
@@ -205,7 +192,7 @@ impl Parser<'_> {
                         Err(e) => Err(e),
                         Ok(None) => {
                             let (rs, _) = self.until(&[',']);
-                            self.read(&format!("[{i}]"), &rs)
+                            self.read(&rs)
                         }
                     }
                 }
@@ -254,10 +241,10 @@ impl Parser<'_> {
                     if self.chars.get(self.pos) == Some(&',') {
                         self.pos += 1;
                     }
-                    list.push(self.read("", &rs)?);
+                    list.push(self.read(&rs)?);
                     return Ok(Some(list));
                 }
-                Some(_) => list.push(self.read("", &rs)?),
+                Some(_) => list.push(self.read(&rs)?),
             }
         }
     }
@@ -290,17 +277,11 @@ impl Parser<'_> {
         Ok(as_float64(v))
     }
 
-    fn read(&mut self, key: &str, rs: &str) -> Result<Value, String> {
+    fn read(&mut self, rs: &str) -> Result<Value, String> {
         match &self.kind {
             Kind::String => Ok(Value::String(rs.to_string())),
             Kind::File(read) => read(rs).map(Value::String),
-            Kind::Json | Kind::Typed => {
-                let v = typed(rs);
-                if v.is_i64() {
-                    self.parsed.ints.push(format!("{key}={rs}"));
-                }
-                Ok(v)
-            }
+            Kind::Json | Kind::Typed => Ok(typed(rs)),
         }
     }
 }

@@ -61,3 +61,15 @@ impl SecretDecryptor for InMemory {
         }
     }
 }
+
+/// Parses age identities read from a tenant's decryption Secret, for `ferry apply` and the
+/// agent ([`crate::apply::TenantKeys`]).
+pub struct AgeIdentityParser;
+
+impl crate::apply::IdentityParser for AgeIdentityParser {
+    fn decryptor(&self, text: &str, origin: &str) -> Result<Box<dyn Decryptor>, String> {
+        Identities::from_text(text, origin)
+            .map(|ids| Box::new(InMemory::new(ids)) as Box<dyn Decryptor>)
+            .map_err(|e| e.to_string())
+    }
+}

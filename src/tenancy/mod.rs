@@ -22,6 +22,35 @@ pub struct TenantIdentity {
     pub namespaces: Vec<String>,
     /// `NAMESPACE/NAME` of the ServiceAccount its objects are applied as.
     pub service_account: String,
+    /// Where the tenant's age identity is, for its Secrets the platform's identity cannot open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
+}
+
+/// A tenant's decryption identity, as Flux's per-Kustomization `decryption.secretRef`: a
+/// Secret in the tenant's first namespace, read as the tenant (so its own RBAC must let it),
+/// whose key holds one or more age identities. Read into memory for the apply, never written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Decryption {
+    pub secret_ref: SecretRef,
+}
+
+/// A key of a Secret in the tenant's first namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub name: String,
+    /// [default: `age.agekey`]
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+/// The key a tenant's decryption Secret holds its identity under when `key` is not given.
+pub const DEFAULT_IDENTITY_KEY: &str = "age.agekey";
+
+fn default_key() -> String {
+    DEFAULT_IDENTITY_KEY.to_string()
 }
 
 impl TenantIdentity {
@@ -30,6 +59,7 @@ impl TenantIdentity {
         TenantIdentity {
             namespaces: t.namespaces.clone(),
             service_account: format!("{ns}/{name}"),
+            decryption: t.decryption.clone(),
         }
     }
 

@@ -75,6 +75,7 @@ pub fn write_tenant_artifact(
                     ferry::tenancy::TenantIdentity {
                         namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
                         service_account: sa.to_string(),
+                        decryption: None,
                     },
                 )
             })
@@ -90,11 +91,20 @@ pub fn write_tenant_artifact(
 /// A Secret sealed with ferry's SOPS implementation for a fresh identity, as `ferry build`
 /// writes it; the returned path is the identity file.
 pub fn sealed_secret(dir: &Path, password: &str) -> (Value, std::path::PathBuf) {
+    sealed_secret_in(dir, "shop", password)
+}
+
+/// [`sealed_secret`] for Secret `db` of `namespace`, with the identity at `dir/age.key`.
+pub fn sealed_secret_in(
+    dir: &Path,
+    namespace: &str,
+    password: &str,
+) -> (Value, std::path::PathBuf) {
     use ferry::secrets::{encrypt, EncryptOptions, Format, Recipient};
     let key = dir.join("age.key");
     let recipient = ferry::secrets::identity::write_new(&key).expect("identity");
     let plain = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: {password}\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: {namespace}\ndata:\n  password: {password}\n"
     );
     let opts = EncryptOptions {
         recipients: vec![Recipient::parse(&recipient).expect("recipient")],

@@ -203,6 +203,35 @@ pub fn read_request_head(stream: &std::net::TcpStream) -> Option<(String, String
     Some((target, auth))
 }
 
+/// Writes `text` to `root/file`, creating its directories.
+pub fn write_file(root: &Path, file: &str, text: &str) {
+    let p = root.join(file);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A fresh age identity: (secret key text, recipient).
+pub fn age_key() -> (String, String) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    (
+        id.to_string().expose_secret().to_string(),
+        id.to_public().to_string(),
+    )
+}
+
+/// A short hex suffix that differs between runs, for names on the shared live cluster.
+pub fn unique_id() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            % 0xfffff
+    )
+}
+
 /// A CA made with an EC key on P-384 (its PEM in base64), which helm signs and the native
 /// renderer refuses (it has P-256 only).
 pub const P384_CA: &str = "{{ genCAWithKey \"x\" 3 (b64dec \"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1ENENBUUVFTUFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFhQUhCZ1VyZ1FRQUlnPT0KLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\") | typeOf | quote }}";

@@ -2,19 +2,18 @@
 //! it to the apply engine; print a line per stage and a summary, or the report as JSON.
 
 use crate::apply::{
-    self, schedule,
-    source::OciSource,
-    source::{is_sealed, unseal},
-    ApplyOptions, ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind,
-    PrunePolicy, PruneStatus, SourceSpec,
+    self, schedule, source::is_sealed, source::OciSource, tenant_keys::open_platform, ApplyOptions,
+    ApplyReport, ApplySource, Decryptor, DirSource, ObjectStatus, ParentKind, PrunePolicy,
+    PruneStatus, SourceSpec, TenantKeys,
 };
 use crate::cli::args::{ApplyArgs, GlobalArgs, InventoryKind, OutputFormat, PropagationArg};
 use crate::cli::ExitCode;
 use crate::notify::{Event, Notifier};
-use crate::secrets::open::InMemory;
+use crate::secrets::open::{AgeIdentityParser, InMemory};
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 pub fn run(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -81,18 +80,32 @@ fn once(
             eprintln!("note: {o} is not in the build, so ferry apply does not wait for it");
         }
     }
-    let objects = if artifact.objects.iter().any(is_sealed) {
+    let artifact = if artifact.objects.iter().any(is_sealed) {
         // Identities are read only when something is sealed: a plain artifact needs none.
         let ids = InMemory::load(a.identity.as_deref())?;
         let decryptor = (!ids.is_empty()).then_some(&ids as &dyn Decryptor);
-        unseal(artifact.objects.clone(), decryptor)?
+        // Tenants' Secrets the platform's identity does not open wait for the tenant's.
+        open_platform(artifact, decryptor)?
     } else {
-        artifact.objects.clone()
+        artifact
     };
-    let artifact = apply::Artifact {
-        objects,
-        ..artifact
+    let mut keys = TenantKeys {
+        given: BTreeMap::new(),
+        parser: Some(&AgeIdentityParser),
     };
+    for (tenant, file) in &a.tenant_identities {
+        if !artifact.tenants.contains_key(tenant) {
+            let known: Vec<&str> = artifact.tenants.keys().map(String::as_str).collect();
+            anyhow::bail!(
+                "--tenant-identity {tenant}={}: the artifact has no tenant `{tenant}`\nhint: its tenants: {}",
+                file.display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+        }
+        let ids = InMemory::load(Some(file))
+            .with_context(|| format!("--tenant-identity {tenant}={}", file.display()))?;
+        keys.given.insert(tenant.clone(), Box::new(ids));
+    }
     let mut start = Event::progressing(
         &artifact.environment,
         &artifact.digest,
@@ -104,7 +117,9 @@ fn once(
         let config = config(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         let client =
             Client::try_from(config.clone()).context("cannot create the Kubernetes client")?;
-        anyhow::Ok(apply::apply_with_tenants(&client, &config, artifact, opts, progress).await?)
+        anyhow::Ok(
+            apply::apply_with_tenants(&client, &config, artifact, &keys, opts, progress).await?,
+        )
     })
 }
 

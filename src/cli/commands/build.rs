@@ -37,6 +37,7 @@ pub fn run(g: &GlobalArgs, a: BuildArgs) -> anyhow::Result<ExitCode> {
         jobs: a.jobs,
         out_dir,
         renderer: a.renderer.map(Into::into),
+        keep_violations: false,
     };
     let bar = Bar::new(progress::wanted(g.quiet), "rendering");
     let report = build(&ctx, &opts, &bar)?;

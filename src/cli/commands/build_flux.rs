@@ -67,6 +67,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 set: u.values,
                 api_versions: Vec::new(),
                 include_crds: u.include_crds,
+                skip_schema_validation: false,
                 renderer: RendererChoice::Auto,
                 flags: Default::default(),
                 post_render: Some(u.post_render),
@@ -249,6 +250,7 @@ pub(super) fn run(
         out_dir: out_dir.clone(),
         // The HelmReleases' helm renders (Kustomizations always render natively).
         renderer: a.renderer.map(Into::into),
+        keep_violations: false,
     };
     let bar = Bar::new(progress::wanted(g.quiet), "writing");
     let mut report = build_pairs(&ctx, &opts, &r.envs, r.pairs, &bar)?;
@@ -265,6 +267,7 @@ pub(super) fn run(
             written: false,
             up_to_date: false,
             errors: errors.iter().map(ToString::to_string).collect(),
+            violations: Vec::new(),
         });
     }
     report.environments.sort_by(|x, y| x.name.cmp(&y.name));

@@ -11,16 +11,21 @@ use crate::cli::ExitCode;
 use crate::diff::render::{json, markdown, text};
 use crate::diff::{
     self, Build, DiffOptions, DiffReport, EnvDiff, FingerprintKey, SecretContext, SecretDecryptor,
+    TenantFilter,
 };
 use crate::secrets::open::InMemory;
+use crate::tenancy::Violation;
 use anyhow::{bail, Context};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
-    let (out, changed) = rendered(g, &a)?;
-    let code = if changed {
+    let (out, report) = rendered_report(g, &a)?;
+    // Tenant rule violations fail like a build would (after the report shows them).
+    let code = if !report.violations.is_empty() {
+        ExitCode::Error
+    } else if report.has_changes() {
         ExitCode::Differences
     } else {
         ExitCode::Success
@@ -36,10 +41,16 @@ pub fn run(g: &GlobalArgs, a: DiffArgs) -> anyhow::Result<ExitCode> {
 /// The comparison `a` asks for, rendered as `a.output` says (what `ferry diff` prints), and
 /// whether anything changed. `ferry images update --diff` shows its commit with it.
 pub(super) fn rendered(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, bool)> {
+    rendered_report(g, a).map(|(out, report)| (out, report.has_changes()))
+}
+
+/// [`rendered`], with the report itself.
+fn rendered_report(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, DiffReport)> {
     let key = FingerprintKey::discover(a.fingerprint_key_file.as_deref())?;
     let opts = DiffOptions {
         secret_kinds: a.secret_kinds.clone(),
         context_lines: a.context,
+        tenants: (!a.tenants.is_empty()).then(|| TenantFilter::new(a.tenants.iter().cloned())),
     };
     let ids = InMemory::load(a.identity.as_deref())?;
     let secrets = SecretContext {
@@ -82,7 +93,18 @@ pub(super) fn rendered(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, 
             secrets,
         )?,
     };
-    let report = DiffReport::from_envs(envs);
+    if let Some(f) = &opts.tenants {
+        // Checked over every environment: a tenant may have apps in some of them only.
+        let known = envs
+            .iter()
+            .flat_map(|e| e.tenants.iter().cloned())
+            .collect();
+        f.check_known(&known)?;
+    }
+    let mut report = DiffReport::from_envs(envs);
+    if let Some(f) = &opts.tenants {
+        report.select_owners(f);
+    }
     let out = match a.output {
         DiffFormat::Text => text::render(&report, stdout_color()),
         DiffFormat::Json => json::render(&report),
@@ -102,7 +124,7 @@ pub(super) fn rendered(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, 
             c.body
         }
     };
-    Ok((out, report.has_changes()))
+    Ok((out, report))
 }
 
 /// Colour on a terminal, never with `NO_COLOR` set.
@@ -163,12 +185,11 @@ pub(super) fn compare_built(
     };
     envs.iter()
         .map(|env| {
-            Ok(diff::compare(
-                &side(old, env)?,
-                &side(new, env)?,
-                opts,
-                secrets,
-            )?)
+            let mut d = diff::compare(&side(old, env)?, &side(new, env)?, opts, secrets)?;
+            // The new side's violations only: the old side's are the base branch's.
+            d.violations = new.violations_of(env);
+            d.tenants.extend(old.tenants.union(&new.tenants).cloned());
+            Ok(d)
         })
         .collect()
 }
@@ -206,6 +227,22 @@ pub(super) struct Built {
     pub envs: BTreeSet<String>,
     /// Every environment this revision's ferry.yaml defines, for hints.
     pub known: BTreeSet<String>,
+    /// Tenant rule violations, kept rather than failing the build so the diff can show them.
+    pub violations: Vec<Violation>,
+    /// Every tenant this revision's ferry.yaml declares (`--tenant` may name one with no app
+    /// in the environments compared).
+    pub tenants: BTreeSet<String>,
+}
+
+impl Built {
+    /// The violations of one environment.
+    pub fn violations_of(&self, env: &str) -> Vec<Violation> {
+        self.violations
+            .iter()
+            .filter(|v| v.env == env)
+            .cloned()
+            .collect()
+    }
 }
 
 /// What to say about an environment argument no revision defines: an `out/<env>` directory
@@ -240,12 +277,15 @@ pub(super) fn build_revision(
     let inputs = BuildInputs::load(g, tree, root, &a.tools, a.no_cache)
         .with_context(|| format!("in {}", tree.origin()))?;
     let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
+    let tenants: BTreeSet<String> = inputs.pipeline.tenants.keys().cloned().collect();
     let envs = asked_for(&a.args, &all);
     if envs.is_empty() {
         return Ok(Built {
             out: out.to_path_buf(),
             envs,
             known: all,
+            violations: Vec::new(),
+            tenants,
         });
     }
     let ctx = inputs.context(tree);
@@ -254,6 +294,7 @@ pub(super) fn build_revision(
         jobs: a.jobs,
         out_dir: out.to_path_buf(),
         renderer: None,
+        keep_violations: true,
     };
     let report = if progress::wanted(g.quiet) {
         build(&ctx, &opts, &Bar::new(true, &format!("building {rev}")))?
@@ -267,5 +308,11 @@ pub(super) fn build_revision(
         out: out.to_path_buf(),
         envs,
         known: all,
+        violations: report
+            .environments
+            .into_iter()
+            .flat_map(|e| e.violations)
+            .collect(),
+        tenants,
     })
 }

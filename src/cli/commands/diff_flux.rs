@@ -176,6 +176,8 @@ fn build_changed(
             out: out.to_path_buf(),
             envs: BTreeSet::new(),
             known: s.known.clone(),
+            violations: Vec::new(),
+            tenants: BTreeSet::new(),
         });
     };
     // The scope of a custom kind is learned from the CRDs a build renders; those of skipped
@@ -199,6 +201,8 @@ fn build_changed(
         jobs: a.jobs,
         out_dir: out.to_path_buf(),
         renderer: None,
+        // A Flux repository declares no tenants.
+        keep_violations: false,
     };
     let report = build_pairs(&ctx, &opts, &r.envs, pairs, &NoProgress)?;
     if !report.ok() {
@@ -208,6 +212,8 @@ fn build_changed(
         out: out.to_path_buf(),
         envs: r.envs.iter().cloned().collect(),
         known: s.known.clone(),
+        violations: Vec::new(),
+        tenants: BTreeSet::new(),
     })
 }
 

@@ -4,8 +4,10 @@
 
 use super::diff::build_revision;
 use super::repo_root;
-use crate::apply::live::{dry_run, LiveOptions};
+use crate::apply::live::{dry_run, LiveOptions, LiveState};
 use crate::apply::source::{is_sealed, unseal};
+use crate::apply::tenants::tenant_inventory;
+use crate::apply::Impersonate;
 use crate::apply::{ApplyOptions, Decryptor, ParentKind};
 use crate::cli::args::{DiffArgs, GlobalArgs, InventoryKind};
 use crate::diff::secrets::SecretPolicy;
@@ -13,6 +15,7 @@ use crate::diff::{self, Build, DiffOptions, EnvDiff, SecretContext};
 use crate::manifest::Object;
 use crate::secrets::open::InMemory;
 use anyhow::{bail, Context};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A build directory rather than an environment name: it holds an index, or is written as a path.
@@ -39,6 +42,9 @@ pub(super) fn against_live(
         .prefix("ferry-diff-")
         .tempdir()
         .context("cannot create a temporary directory")?;
+    // Tenant rule violations of the build made here (a directory given was built without any).
+    let mut violations = Vec::new();
+    let mut tenants = std::collections::BTreeSet::new();
     let builds: Vec<Build> = if dirs == a.args.len() {
         a.args
             .iter()
@@ -48,6 +54,8 @@ pub(super) fn against_live(
         let root = repo_root(&g.repo);
         let rev = (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD"));
         let built = build_revision(g, a, &root, rev, &scratch.path().join("new"))?;
+        violations = built.violations.clone();
+        tenants = built.tenants.clone();
         a.args
             .iter()
             .map(|env| {
@@ -65,10 +73,14 @@ pub(super) fn against_live(
         .build()
         .context("cannot start the async runtime")?;
     let live = &a.live;
-    let client = runtime.block_on(super::apply::client(
+    let config = runtime.block_on(super::apply::config(
         live.kubeconfig.as_deref(),
         live.kube_context.as_deref(),
     ))?;
+    // The client's connection pool is spawned on the runtime.
+    let client = runtime
+        .block_on(async { kube::Client::try_from(config.clone()) })
+        .context("cannot create the Kubernetes client")?;
     let live_opts = LiveOptions {
         field_manager: live.field_manager.clone(),
         parent_kind: match live.inventory_kind {
@@ -83,9 +95,9 @@ pub(super) fn against_live(
     builds
         .iter()
         .map(|build| {
-            let objects = objects_of(a, build, opts)?;
+            let owned = objects_of(a, build, opts)?;
             let state = runtime
-                .block_on(dry_run(&client, &build.environment, objects, &live_opts))
+                .block_on(dry_run_owned(&client, &config, build, owned, &live_opts))
                 .with_context(|| {
                     format!(
                         "environment {}: comparing with the cluster",
@@ -98,29 +110,143 @@ pub(super) fn against_live(
                 }
             }
             let (old, new) = diff::live::live_sides(build, &state);
-            Ok(diff::compare(&old, &new, opts, secrets)?)
+            let mut d = diff::compare(&old, &new, opts, secrets)?;
+            d.violations = violations
+                .iter()
+                .filter(|v| v.env == build.environment)
+                .cloned()
+                .collect();
+            d.tenants.extend(tenants.iter().cloned());
+            Ok(d)
         })
         .collect()
 }
 
-/// The build's objects as `ferry apply` would send them: parsed, sealed ones opened in memory.
-fn objects_of(a: &DiffArgs, build: &Build, opts: &DiffOptions) -> anyhow::Result<Vec<Object>> {
+/// The platform's objects dry-run with the caller's rights into the platform's set; each
+/// tenant's as the tenant (impersonated, as `ferry apply` sends them) into the tenant's own set,
+/// so RBAC answers as it will and the set's member label and removed members are the tenant's.
+async fn dry_run_owned(
+    client: &kube::Client,
+    config: &kube::Config,
+    build: &Build,
+    owned: Owned,
+    opts: &LiveOptions,
+) -> anyhow::Result<LiveState> {
+    let mut state = LiveState::default();
+    for (tenant, objects) in owned {
+        let Some(tenant) = tenant else {
+            let s = dry_run(client, &build.environment, objects, opts).await?;
+            state.applied_revision = s.applied_revision.clone();
+            merge(&mut state, s, None);
+            continue;
+        };
+        let identity = build.tenants.get(&tenant).with_context(|| {
+            format!("index.json: tenant `{tenant}` has apps but no entry under `tenants`")
+        })?;
+        let (namespace, name) = tenant_inventory(
+            opts.inventory_name.as_deref(),
+            &build.environment,
+            &tenant,
+            identity,
+        );
+        let tenant_opts = LiveOptions {
+            inventory_namespace: namespace,
+            inventory_name: Some(name),
+            ..opts.clone()
+        };
+        let as_tenant = config.client_as(identity).map_err(anyhow::Error::msg)?;
+        let s = dry_run(&as_tenant, &build.environment, objects, &tenant_opts)
+            .await
+            .with_context(|| format!("tenant `{tenant}` (as {})", identity.user()))?;
+        merge(&mut state, s, Some(tenant));
+    }
+    Ok(state)
+}
+
+fn merge(all: &mut LiveState, s: LiveState, tenant: Option<String>) {
+    all.objects.extend(s.objects);
+    all.removed.extend(s.removed.into_iter().map(|mut r| {
+        r.tenant = tenant.clone();
+        r
+    }));
+    all.notes.extend(match &tenant {
+        Some(t) => s
+            .notes
+            .into_iter()
+            .map(|n| format!("tenant {t}: {n}"))
+            .collect(),
+        None => s.notes,
+    });
+}
+
+/// A build's objects by owner: `None` the platform's, else the tenant's name.
+type Owned = BTreeMap<Option<String>, Vec<Object>>;
+
+/// The build's objects as `ferry apply` would send them: parsed, sealed ones opened in memory
+/// (a tenant's with the platform's identity or, failing that, the tenant's own).
+fn objects_of(a: &DiffArgs, build: &Build, opts: &DiffOptions) -> anyhow::Result<Owned> {
     let policy = SecretPolicy::new(&opts.secret_kinds);
-    let objects: Vec<Object> = build
-        .objects
-        .iter()
-        .map(|(r, e)| {
-            let secret = policy.is_secret_kind(r) || e.bytes.windows(6).any(|w| w == b"\nsops:");
-            let v = e.parse(build, r, secret)?;
-            // `parse` checked it is an object with this identity.
-            Ok(Object::from_value(v)?)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    if !objects.iter().any(is_sealed) {
-        return Ok(objects);
+    let mut owned: Owned = BTreeMap::new();
+    for (r, e) in &build.objects {
+        let secret = policy.is_secret_kind(r) || e.bytes.windows(6).any(|w| w == b"\nsops:");
+        let v = e.parse(build, r, secret)?;
+        // `parse` checked it is an object with this identity.
+        owned
+            .entry(e.tenant.clone())
+            .or_default()
+            .push(Object::from_value(v)?);
+    }
+    if !owned.values().flatten().any(is_sealed) {
+        return Ok(owned);
     }
     // Identities are read only when something is sealed: a plain build needs none.
     let ids = InMemory::load(a.identity.as_deref())?;
-    let decryptor = (!ids.is_empty()).then_some(&ids as &dyn Decryptor);
-    Ok(unseal(objects, decryptor)?)
+    let platform = (!ids.is_empty()).then_some(&ids as &dyn Decryptor);
+    let mut opened = Owned::new();
+    for (tenant, objs) in owned {
+        let Some(tenant) = tenant else {
+            opened.insert(None, unseal(objs, platform)?);
+            continue;
+        };
+        let given = a.tenant_identities.iter().find(|(t, _)| *t == tenant);
+        let own = given
+            .map(|(_, file)| {
+                InMemory::load(Some(file))
+                    .with_context(|| format!("--tenant-identity {tenant}={}", file.display()))
+            })
+            .transpose()?;
+        let chain = FirstThatOpens(
+            own.iter()
+                .map(|i| i as &dyn Decryptor)
+                .chain(platform)
+                .collect(),
+        );
+        let open = unseal(objs, Some(&chain));
+        match open {
+            Ok(o) => {
+                opened.insert(Some(tenant), o);
+            }
+            Err(e) if given.is_none() => bail!(
+                "{e}\nhint: it is tenant `{tenant}`'s; pass its identity: --tenant-identity {tenant}=FILE"
+            ),
+            Err(e) => bail!("tenant `{tenant}`: {e}"),
+        }
+    }
+    Ok(opened)
+}
+
+/// Tries each decryptor in turn: a tenant's own identity, then the platform's.
+struct FirstThatOpens<'a>(Vec<&'a dyn Decryptor>);
+
+impl Decryptor for FirstThatOpens<'_> {
+    fn decrypt(&self, object: &Object) -> Result<Object, String> {
+        let mut last = "no decryption identity is configured".to_string();
+        for d in &self.0 {
+            match d.decrypt(object) {
+                Ok(o) => return Ok(o),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
 }

@@ -110,7 +110,10 @@ pub(super) fn against_pushed(
             } else {
                 Build::empty(env)
             };
-            Ok(diff::compare(&old, &new, opts, secrets)?)
+            let mut d = diff::compare(&old, &new, opts, secrets)?;
+            d.violations = built.violations_of(env);
+            d.tenants.extend(built.tenants.iter().cloned());
+            Ok(d)
         })
         .collect()
 }

@@ -24,6 +24,7 @@ mod render;
 mod secrets;
 mod signing;
 mod status;
+mod status_tenant;
 mod tenant;
 mod vendor;
 

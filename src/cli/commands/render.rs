@@ -96,12 +96,12 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
             set: Map::new(),
             api_versions: a.api_versions.clone(),
             include_crds: a.include_crds,
+            skip_schema_validation: a.skip_schema_validation,
             renderer: choice,
             flags: Box::new(crate::config::HelmFlags {
                 skip_tests: a.skip_tests,
                 no_hooks: a.no_hooks,
                 is_upgrade: a.is_upgrade,
-                skip_schema_validation: a.skip_schema_validation,
                 // With --output-dir, helm matches --show-only against nothing: see `write_dir`.
                 show_only: if a.output_dir.is_some() {
                     Vec::new()

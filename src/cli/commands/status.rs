@@ -120,6 +120,18 @@ pub fn age(at: Option<&str>) -> String {
 
 fn print(a: &StatusArgs, rows: &[Row]) -> anyhow::Result<()> {
     let mut out = crate::cli::stdout::stdout();
+    if let Some(tenant) = &a.tenant {
+        let rows = super::status_tenant::select(rows, tenant)?;
+        match a.output {
+            OutputFormat::Json => {
+                serde_json::to_writer(&mut out, &rows)?;
+                writeln!(out)?;
+            }
+            OutputFormat::Text => super::status_tenant::table(&mut out, &rows, a.all_namespaces)?,
+        }
+        out.flush()?;
+        return Ok(());
+    }
     match a.output {
         OutputFormat::Json => {
             let v = if a.sync.is_some() {

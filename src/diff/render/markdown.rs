@@ -4,6 +4,8 @@
 
 use super::{count_changes, counts_phrase, fingerprints};
 use crate::diff::report::{DiffReport, GroupedChange};
+use crate::diff::tenants;
+use crate::tenancy::Violation;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -46,11 +48,96 @@ pub fn comment(report: &DiffReport, limit: usize, overflow_file: Option<&str>) -
     }
 }
 
-/// The whole Markdown; `diffs` false lists changed objects without their diffs.
+/// The whole Markdown; `diffs` false lists changed objects without their diffs. With tenants,
+/// one section per owner (the platform first), each with its apps.
 pub fn render(report: &DiffReport, diffs: bool) -> String {
     let mut out = header(report);
+    if report.owners.is_empty() {
+        apps(&mut out, report.changes.iter(), diffs);
+        return out;
+    }
+    owners_table(&mut out, report);
+    for owner in &report.owners {
+        let changes: Vec<&GroupedChange> = report
+            .changes
+            .iter()
+            .filter(|g| tenants::owner(g.change.tenant.as_deref()) == owner)
+            .collect();
+        let violations: Vec<&Violation> = report
+            .violations
+            .iter()
+            .filter(|v| v.tenant == *owner)
+            .collect();
+        if changes.is_empty() && violations.is_empty() {
+            continue;
+        }
+        let title = if owner == tenants::PLATFORM {
+            "platform".to_string()
+        } else {
+            format!("tenant {}", escape(owner))
+        };
+        let _ = writeln!(
+            out,
+            "\n#### {title}: {}",
+            counts_phrase(&count_changes(changes.iter().copied()))
+        );
+        if !violations.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n:x: **{} build-rule violation{}** (the build refuses them):\n",
+                violations.len(),
+                if violations.len() == 1 { "" } else { "s" }
+            );
+            for v in violations {
+                let _ = writeln!(
+                    out,
+                    "- {} {} {}: {} (rule {})",
+                    code(&format!("{}/{}", v.env, v.app)),
+                    code(&v.object),
+                    code(&v.field),
+                    escape(&v.message),
+                    code(v.rule.name())
+                );
+            }
+        }
+        apps(&mut out, changes.into_iter(), diffs);
+    }
+    out
+}
+
+/// Per owner: what changed (one count per change, whatever the environments) and how many
+/// build-rule violations it has.
+fn owners_table(out: &mut String, report: &DiffReport) {
+    out.push_str("\n| tenant | added | changed | removed | moved | violations |\n|---|---:|---:|---:|---:|---:|\n");
+    for owner in &report.owners {
+        let c = count_changes(
+            report
+                .changes
+                .iter()
+                .filter(|g| tenants::owner(g.change.tenant.as_deref()) == owner),
+        );
+        let v = report
+            .violations
+            .iter()
+            .filter(|v| v.tenant == *owner)
+            .count();
+        let name = if owner == tenants::PLATFORM {
+            "*platform*".to_string()
+        } else {
+            escape(owner)
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {v} |",
+            c.added, c.changed, c.removed, c.moved
+        );
+    }
+}
+
+/// One collapsible section per app.
+fn apps<'a>(out: &mut String, changes: impl Iterator<Item = &'a GroupedChange>, diffs: bool) {
     let mut by_app: BTreeMap<&str, Vec<&GroupedChange>> = BTreeMap::new();
-    for g in &report.changes {
+    for g in changes {
         by_app.entry(g.change.app.as_str()).or_default().push(g);
     }
     for (app, changes) in by_app {
@@ -62,11 +149,10 @@ pub fn render(report: &DiffReport, diffs: bool) -> String {
             counts_phrase(&counts)
         );
         for g in changes {
-            object(&mut out, g, diffs);
+            object(out, g, diffs);
         }
         out.push_str("</details>\n");
     }
-    out
 }
 
 fn header(report: &DiffReport) -> String {
@@ -91,6 +177,18 @@ fn header(report: &DiffReport) -> String {
     }
     if !report.has_changes() {
         out.push_str("\nNo changes.\n");
+    }
+    if !report.violations.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n:x: **{} tenant build-rule violation{}**: `ferry build` refuses this revision.",
+            report.violations.len(),
+            if report.violations.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
     }
     out
 }

@@ -47,9 +47,16 @@ pub fn render(report: &DiffReport, color: bool) -> String {
             e.counts.unchanged
         );
     }
+    let owners = !report.owners.is_empty();
     for g in &report.changes {
         out.push('\n');
-        change(&mut out, g, &p);
+        change(&mut out, g, &p, owners);
+    }
+    if !report.violations.is_empty() {
+        out.push('\n');
+        for v in &report.violations {
+            let _ = writeln!(out, "{} {v}", p.on(RED, "violation:"));
+        }
     }
     out.push('\n');
     let n = report.changes.len();
@@ -61,7 +68,8 @@ pub fn render(report: &DiffReport, color: bool) -> String {
     out
 }
 
-fn change(out: &mut String, g: &GroupedChange, p: &Paint) {
+/// `owners`: the builds have tenants, so each change names its owner (a tenant or the platform).
+fn change(out: &mut String, g: &GroupedChange, p: &Paint, owners: bool) {
     let c = &g.change;
     let color = match c.change {
         ChangeKind::Added => GREEN,
@@ -69,10 +77,16 @@ fn change(out: &mut String, g: &GroupedChange, p: &Paint) {
         ChangeKind::Changed => YELLOW,
         ChangeKind::Moved => CYAN,
     };
-    let app = match &c.previous_app {
+    let mut app = match &c.previous_app {
         Some(prev) => format!("app {prev} -> {}", c.app),
         None => format!("app {}", c.app),
     };
+    if owners {
+        match &c.tenant {
+            Some(t) => app.push_str(&format!(", tenant {t}")),
+            None => app.push_str(", platform"),
+        }
+    }
     let head = format!("{} {} {}", c.change.marker(), c.change.as_str(), c.object);
     let _ = writeln!(
         out,
@@ -129,6 +143,7 @@ mod tests {
             },
             api_version: "v1".into(),
             app: "web".into(),
+            tenant: None,
             previous_app: None,
             diff: "@@ -1 +1 @@\n-k: v\n+k: w\n".into(),
             secret_keys: None,
@@ -142,6 +157,8 @@ mod tests {
                 ..Counts::default()
             },
             changes: vec![change],
+            tenants: Default::default(),
+            violations: Vec::new(),
         }])
     }
 

@@ -186,10 +186,78 @@ fn load_dir(dir: &Path) -> Result<Chart, Error> {
             data: strip_bom(data),
         });
     }
-    load_files(files).map_err(|e| match e {
+    load_files(files).map_err(|e| with_place(e, err))
+}
+
+/// Loads a chart directory or `.tgz` archive at a repository path of `tree`, without writing
+/// the tree to disk: the same files, in the same order, as [`load`] reads from a checkout.
+pub fn load_from_tree(tree: &dyn crate::source::Tree, path: &str) -> Result<Chart, Error> {
+    use crate::source::EntryKind;
+    let err = |m: String| Error::Chart(format!("{path}: {m}"));
+    match tree.entry(path) {
+        None => {
+            return Err(Error::Chart(format!(
+                "cannot load the chart at {path}: no such file or directory in {}",
+                tree.origin()
+            )))
+        }
+        Some(EntryKind::File) => {
+            let data = tree.read(path).map_err(|e| err(e.to_string()))?;
+            return load_archive(&data).map_err(|e| err(e.to_string()));
+        }
+        Some(EntryKind::Dir) => {}
+    }
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}/")
+    };
+    let ignore = format!("{prefix}.helmignore");
+    let rules = if tree.entry(&ignore) == Some(EntryKind::File) {
+        let data = tree.read(&ignore).map_err(|e| err(e.to_string()))?;
+        let text = String::from_utf8_lossy(&data);
+        Ignore::parse(&text).map_err(|m| err(format!(".helmignore: {m}")))?
+    } else {
+        Ignore::parse("").map_err(err)?
+    }
+    .with_defaults();
+    let mut names: Vec<String> = tree
+        .files_under(path)
+        .map_err(|e| err(e.to_string()))?
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    // A walk sorts each directory's entries by name: order by path components.
+    names.sort_by(|a, b| a.split('/').cmp(b.split('/')));
+    let mut files = Vec::new();
+    for name in names {
+        // An ignored directory hides everything under it, as the walk skips it.
+        let mut dirs = name.match_indices('/').map(|(i, _)| &name[..i]);
+        if dirs.any(|d| rules.ignored(d, true)) || rules.ignored(&name, false) {
+            continue;
+        }
+        let data = tree
+            .read(&format!("{prefix}{name}"))
+            .map_err(|e| err(format!("{name}: {e}")))?;
+        if data.len() as u64 > MAX_FILE {
+            return Err(err(format!(
+                "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
+            )));
+        }
+        files.push(File {
+            name,
+            data: strip_bom(data),
+        });
+    }
+    load_files(files).map_err(|e| with_place(e, err))
+}
+
+/// A chart error under the name of the directory it was read from.
+fn with_place(e: Error, err: impl Fn(String) -> Error) -> Error {
+    match e {
         Error::Chart(m) => err(m),
         e => e,
-    })
+    }
 }
 
 fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {

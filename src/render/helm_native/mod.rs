@@ -18,14 +18,16 @@ mod engine;
 mod funcs;
 mod glob;
 mod keys;
+mod map_key;
 mod objects;
 mod output;
 mod passwords;
 mod schema;
 mod schema_words;
+mod typed;
 mod values;
 
-pub use chart::{load, Chart};
+pub use chart::{load, load_from_tree, Chart};
 pub use objects::{DEFAULT_KUBE_VERSION, HELM_VERSION};
 pub use values::{load_values, merge_maps, Values};
 
@@ -64,6 +66,8 @@ pub struct Options {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub is_upgrade: bool,
+    /// `--skip-schema-validation`: values.schema.json files are not read.
+    pub skip_schema_validation: bool,
     /// The user's values: `-f` files and `--set`s already merged in order.
     pub values: Values,
 }
@@ -71,7 +75,17 @@ pub struct Options {
 /// Reads a `-f` values file as helm does (`sigs.k8s.io/yaml`, first document).
 pub fn read_values_file(data: &[u8], name: &str) -> Result<Values, Error> {
     values::read_yaml_map(data, name)
+        .map(float64_map)
         .map_err(|e| Error::Values(format!("failed to parse {name}: {e}")))
+}
+
+/// A values map with every number a float64, as helm holds values it read from YAML or JSON
+/// (an integer number in a values map is an int64 from `--set`: see [`typed`]).
+pub fn float64_map(m: Values) -> Values {
+    match typed::as_float64(serde_json::Value::Object(m)) {
+        serde_json::Value::Object(m) => m,
+        _ => Values::new(),
+    }
 }
 
 /// Renders the chart at `path` (a directory or `.tgz`) as `helm template` prints it.
@@ -92,7 +106,9 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
     deps::process(&mut chart, &opts.values);
     let vals = values::coalesce(&chart, &opts.values, false);
     schema::check_subchart_tables(&chart, &vals)?;
-    schema::validate(&chart, &vals)?;
+    if !opts.skip_schema_validation {
+        schema::validate(&chart, &vals)?;
+    }
     if !chart.metadata.kube_version.is_empty()
         && !gotmpl::sprig::semver::semver_compare(&chart.metadata.kube_version, &kube.normalized)
             .unwrap_or(false)
@@ -111,7 +127,7 @@ pub fn render_chart(mut chart: Chart, opts: &Options) -> Result<String, Error> {
         namespace: opts.namespace.clone(),
         is_upgrade: opts.is_upgrade,
     };
-    let values = gotmpl::Value::from_json(&serde_json::Value::Object(vals));
+    let values = typed::to_template(&serde_json::Value::Object(vals));
     let mut files = engine::render(&chart, values, caps, &release)?;
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
     let (manifests, hooks) = output::sort_manifests(&files)?;

@@ -130,6 +130,9 @@ fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String
                     go_yaml_error(&e.to_string())
                 ))
             })?;
+            if let Some(m) = super::map_key::invalid_map_key(&y) {
+                return Err(bad(format!("error converting YAML to JSON: yaml: {m}")));
+            }
             serde_json::to_value(y).map_err(|e| bad(e.to_string()))?
         }
     };

@@ -89,7 +89,7 @@ fn violations(chart: &Chart, values: &serde_json::Map<String, Value>) -> Result<
             Some(other) => out.push_str(&format!(
                 "{}:\ninvalid type for values: expected object (map), got {}\n",
                 sub.name(),
-                go_type(other)
+                super::typed::go_type(other)
             )),
         }
     }
@@ -111,8 +111,8 @@ pub fn check_subchart_tables(
                     Value::Bool(b) => b.to_string(),
                     v => format!(
                         "%!t({}={})",
-                        go_type(v),
-                        gotmpl::gofmt::format_v(&gotmpl::Value::from_json(v))
+                        super::typed::go_type(v),
+                        gotmpl::gofmt::format_v(&super::typed::to_template(v))
                     ),
                 };
                 return Err(Error::Render(format!(
@@ -123,19 +123,6 @@ pub fn check_subchart_tables(
         }
     }
     Ok(())
-}
-
-/// Go's `%T` of a value read from YAML through JSON (numbers are float64 there; `--set`'s
-/// int64 is not told apart once merged).
-fn go_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "<nil>",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "float64",
-        Value::String(_) => "string",
-        Value::Array(_) => "[]interface {}",
-        Value::Object(_) => "map[string]interface {}",
-    }
 }
 
 /// Validates the coalesced values of `chart` (already stripped of disabled subcharts), as

@@ -69,7 +69,7 @@ pub fn load_values(data: &[u8]) -> Result<Values, String> {
         }
     }
     flush(&mut doc, &mut out)?;
-    Ok(out)
+    Ok(super::float64_map(out))
 }
 
 /// Helm's `mergeMaps`/`MergeMaps`: `b` over `a`, maps merged key by key, anything else
@@ -314,6 +314,10 @@ mod tests {
     #[test]
     fn values_documents_merge() {
         let v = load_values(b"a: 1\nb: {c: 1}\n---\nb: {d: on}\n").unwrap();
-        assert_eq!(Value::Object(v), json!({"a": 1, "b": {"c": 1, "d": true}}));
+        // Numbers are float64, as helm reads them.
+        assert_eq!(
+            Value::Object(v),
+            json!({"a": 1.0, "b": {"c": 1.0, "d": true}})
+        );
     }
 }

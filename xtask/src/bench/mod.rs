@@ -38,7 +38,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             flux::generate_only(root, Path::new(dir))
         }
         Some("flux") => flux::run(root),
-        Some("render") => render::run(root),
+        Some("render") => render::run(root, &args[1..]),
         Some("secrets") => secrets::run(root, &args[1..]),
         Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
             let dir = args

@@ -1,15 +1,19 @@
-//! `cargo xtask bench render`: every kustomize root of the shared corpus rendered three ways,
-//! per root and in total, in one run:
+//! `cargo xtask bench render [kustomize|helm]`: every kustomize root and every deterministic
+//! helm chart of the shared corpus rendered three ways, per case and in total, in one run:
 //!
-//! - native in process: the renderer as `ferry build` runs it, once per root inside one process
-//!   (the release-built example `bench_render_inprocess` calls the same library entry point,
-//!   `NativeKustomizeRenderer`, and reports the median of its timed renders after a warm-up);
-//! - native as a whole process: `ferry render kustomize --renderer native`, start-up included;
-//! - `kubectl kustomize`, a whole process, which is how the binary renderer always runs.
+//! - native in process: the renderer as `ferry build` runs it, once per case inside one
+//!   process (the release-built example `bench_render_inprocess` calls the same library entry
+//!   points, `NativeKustomizeRenderer` and `NativeHelmRenderer`, and reports the median of its
+//!   timed renders after a warm-up);
+//! - native as a whole process: `ferry render kustomize|helm --renderer native`, start-up
+//!   included;
+//! - the peer, `kubectl kustomize` or `helm template`, a whole process, which is how the binary
+//!   renderer always runs.
 //!
-//! Both native paths are checked byte for byte against the corpus before anything is timed.
-//! The target judges in-process native against kubectl (the cost inside `ferry build`); the
-//! whole-process ratio is printed beside it.
+//! Both native paths are checked byte for byte against the corpus before anything is timed,
+//! and so is the peer's own output in this run (the installed helm or kubectl must be the one
+//! the corpus recorded). The target judges in-process native against the peer (the cost inside
+//! `ferry build`); the whole-process ratio is printed beside it.
 
 use crate::measure::{self, mb, median};
 use anyhow::{bail, Context, Result};
@@ -17,16 +21,92 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// Target: native (in process) at least this many times faster than kubectl in total.
-const TARGET_SPEEDUP: f64 = 20.0;
+/// Targets (issues 18 and 17): native in process at least this many times faster than the
+/// peer in total.
+const TARGET_KUSTOMIZE: f64 = 20.0;
+const TARGET_HELM: f64 = 30.0;
 
 /// The in-process measuring program, an example of the ferry package.
 const INPROCESS: &str = "bench_render_inprocess";
 
+/// The `--kube-version` every corpus helm case was recorded with.
+const KUBE_VERSION: &str = "1.31.0";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Kustomize,
+    Helm,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Kustomize => "kustomize",
+            Kind::Helm => "helm",
+        }
+    }
+
+    fn peer(self) -> &'static str {
+        match self {
+            Kind::Kustomize => "kubectl",
+            Kind::Helm => "helm",
+        }
+    }
+
+    fn target(self) -> f64 {
+        match self {
+            Kind::Kustomize => TARGET_KUSTOMIZE,
+            Kind::Helm => TARGET_HELM,
+        }
+    }
+}
+
 struct Case {
     id: String,
+    kind: Kind,
     path: String,
+    release: String,
+    namespace: String,
+    values: String,
+    api_versions: Vec<String>,
     expected: PathBuf,
+}
+
+impl Case {
+    /// What the in-process program takes (see examples/bench_render_inprocess.rs).
+    fn spec(&self) -> String {
+        match self.kind {
+            Kind::Kustomize => format!("{}={}", self.path, self.expected.display()),
+            Kind::Helm => format!(
+                "helm:{}|{}|{}|{}|{}={}",
+                self.path,
+                self.release,
+                self.namespace,
+                self.values,
+                self.api_versions.join(","),
+                self.expected.display()
+            ),
+        }
+    }
+
+    /// `helm template` / `ferry render helm` arguments after the command, as the corpus
+    /// recorded them.
+    fn helm_args(&self) -> Vec<String> {
+        let mut a = vec![
+            self.release.clone(),
+            self.path.clone(),
+            "-n".into(),
+            self.namespace.clone(),
+            "-f".into(),
+            self.values.clone(),
+            "--kube-version".into(),
+            KUBE_VERSION.into(),
+        ];
+        for v in &self.api_versions {
+            a.extend(["--api-versions".to_string(), v.clone()]);
+        }
+        a
+    }
 }
 
 fn corpus(root: &Path) -> Result<PathBuf> {
@@ -42,20 +122,47 @@ fn corpus(root: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The corpus cases that render (`ok`) and, for helm, render the same each time
+/// (`deterministic`), as tests/helm_native_corpus.rs reads them.
 fn cases(dir: &Path) -> Result<Vec<Case>> {
     let text = std::fs::read_to_string(dir.join("cases.tsv")).context("read cases.tsv")?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let c: Vec<&str> = line.split('\t').collect();
-            (c.len() >= 9 && c[1] == "kustomize" && c[7] == "ok").then(|| Case {
-                id: c[0].to_string(),
-                path: c[2].to_string(),
-                expected: dir.join(c[8]),
-            })
-        })
-        .collect())
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() < 10 || c[7] != "ok" {
+            continue;
+        }
+        let kind = match c[1] {
+            "kustomize" => Kind::Kustomize,
+            "helm" if c[9] == "yes" => Kind::Helm,
+            _ => continue,
+        };
+        let mut api_versions = Vec::new();
+        let extra: Vec<&str> = c[6].split_whitespace().collect();
+        let mut i = 0;
+        while i < extra.len() {
+            match (extra[i], extra.get(i + 1)) {
+                ("-", _) => {}
+                ("--api-versions", Some(v)) => {
+                    api_versions.push(v.to_string());
+                    i += 1;
+                }
+                (other, _) => bail!("{}: helm flag {other} not understood by the bench", c[0]),
+            }
+            i += 1;
+        }
+        out.push(Case {
+            id: c[0].to_string(),
+            kind,
+            path: c[2].to_string(),
+            release: c[3].to_string(),
+            namespace: c[4].to_string(),
+            values: c[5].to_string(),
+            api_versions,
+            expected: dir.join(c[8]),
+        });
+    }
+    Ok(out)
 }
 
 fn ms2(d: Duration) -> String {
@@ -92,7 +199,7 @@ fn inprocess(program: &Path, dir: &Path, inner: usize, case: &Case) -> Result<(D
     let out = Command::new(program)
         .arg(dir)
         .arg(inner.to_string())
-        .arg(format!("{}={}", case.path, case.expected.display()))
+        .arg(case.spec())
         .output()
         .context("run the in-process measuring program")?;
     if !out.status.success() {
@@ -113,38 +220,74 @@ fn inprocess(program: &Path, dir: &Path, inner: usize, case: &Case) -> Result<(D
     Ok((Duration::from_nanos(parse(1)?), parse(3)?))
 }
 
-pub fn run(root: &Path) -> Result<()> {
+/// What runs a case as a whole process: native ferry or the peer.
+struct Runner<'a> {
+    ferry: &'a Path,
+    dir: &'a Path,
+    path: &'a str,
+}
+
+impl Runner<'_> {
+    fn native(&self, case: &Case) -> Command {
+        let mut c = Command::new(self.ferry);
+        c.args(["--repo"])
+            .arg(self.dir)
+            .args(["render", case.kind.name(), "--renderer", "native"]);
+        match case.kind {
+            Kind::Kustomize => c.arg(&case.path),
+            Kind::Helm => c.args(case.helm_args()),
+        };
+        c
+    }
+
+    fn peer(&self, case: &Case) -> Command {
+        let mut c = Command::new(case.kind.peer());
+        match case.kind {
+            Kind::Kustomize => c.arg("kustomize").arg(self.dir.join(&case.path)),
+            Kind::Helm => c.arg("template").args(case.helm_args()),
+        };
+        // Deprecation warnings would break up the table; the output is compared, not stderr.
+        c.current_dir(self.dir)
+            .env("PATH", self.path)
+            .stderr(std::process::Stdio::null());
+        c
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let kinds: Vec<Kind> = match args.first().map(String::as_str) {
+        None => vec![Kind::Kustomize, Kind::Helm],
+        Some("kustomize") => vec![Kind::Kustomize],
+        Some("helm") => vec![Kind::Helm],
+        Some(other) => bail!("bench render [kustomize|helm]: unknown {other:?}"),
+    };
     let runs = env_count("FERRY_BENCH_RUNS", 5);
     let inner = env_count("FERRY_BENCH_INNER", 20);
     let (path, _) = crate::tools::ensure(root, false)?;
     let ferry = super::release_ferry(root)?;
     let program = release_inprocess(root)?;
     let dir = corpus(root)?;
-    let cases = cases(&dir)?;
-    let native = |case: &Case| {
-        let mut c = Command::new(&ferry);
-        c.args(["--repo"]).arg(&dir).args([
-            "render",
-            "kustomize",
-            "--renderer",
-            "native",
-            &case.path,
-        ]);
-        c
+    let all = cases(&dir)?;
+    let runner = Runner {
+        ferry: &ferry,
+        dir: &dir,
+        path: &path,
     };
-    let kubectl = |case: &Case| {
-        let mut c = Command::new("kubectl");
-        // Its deprecation warnings would break up the table; its output is not compared.
-        c.arg("kustomize")
-            .arg(dir.join(&case.path))
-            .env("PATH", &path)
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    eprintln!("==> checking native output (whole process and in process) against the corpus");
-    for case in &cases {
-        let out = native(case).output().context("run ferry")?;
+    for kind in kinds {
+        let cases: Vec<&Case> = all.iter().filter(|c| c.kind == kind).collect();
+        check(&runner, &program, &cases)?;
+        table(&runner, &program, kind, &cases, runs, inner)?;
+    }
+    Ok(())
+}
+
+/// Native output (whole process and in process) and the peer's output in this run, each
+/// against the corpus, before anything is timed.
+fn check(runner: &Runner<'_>, program: &Path, cases: &[&Case]) -> Result<()> {
+    eprintln!("==> checking native (process, in process) and peer output against the corpus");
+    for case in cases {
         let want = std::fs::read(&case.expected)?;
+        let out = runner.native(case).output().context("run ferry")?;
         if !out.status.success() || out.stdout != want {
             bail!(
                 "{}: native output differs from the corpus; fix that before timing\n{}",
@@ -152,91 +295,125 @@ pub fn run(root: &Path) -> Result<()> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        inprocess(&program, &dir, 1, case)?;
+        inprocess(program, runner.dir, 1, case)?;
+        let peer = runner
+            .peer(case)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .with_context(|| format!("run {}", case.kind.peer()))?;
+        if !peer.status.success() || peer.stdout != want {
+            bail!(
+                "{}: {}'s output in this run differs from the corpus (another version?)\n{}",
+                case.id,
+                case.kind.peer(),
+                String::from_utf8_lossy(&peer.stderr)
+            );
+        }
     }
+    Ok(())
+}
+
+/// Times every case (interleaved rounds) and prints the table with its totals and verdict.
+fn table(
+    runner: &Runner<'_>,
+    program: &Path,
+    kind: Kind,
+    cases: &[&Case],
+    runs: usize,
+    inner: usize,
+) -> Result<()> {
+    let (name, peer) = (kind.name(), kind.peer());
     eprintln!(
-        "==> {} roots, {runs} interleaved rounds (in process: median of {inner} renders per round)",
+        "==> {} {name} cases, {runs} interleaved rounds (in process: median of {inner} renders per round)",
         cases.len()
     );
+    let what = match kind {
+        Kind::Kustomize => "corpus kustomize roots",
+        Kind::Helm => "deterministic corpus helm charts",
+    };
     println!(
-        "\nbench render: {} corpus kustomize roots; median of {runs} interleaved rounds",
+        "\nbench render {name}: {} {what}; median of {runs} interleaved rounds",
         cases.len()
     );
     println!(
         "in-proc: native renderer inside one process (median of {inner} renders after a warm-up);"
     );
-    println!("process: `ferry render kustomize --renderer native`; kubectl: `kubectl kustomize`");
+    let peer_cmd = match kind {
+        Kind::Kustomize => "`kubectl kustomize`",
+        Kind::Helm => "`helm template`",
+    };
+    println!("process: `ferry render {name} --renderer native`; {peer}: {peer_cmd}");
+    let head_peer = format!("RSS {}", &peer[..3]);
     println!(
-        "{:<38} {:>9} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "root", "in-proc", "process", "kubectl", "x in-pr", "x proc", "RSS in", "RSS pr", "RSS kub"
+        "{:<42} {:>9} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "case", "in-proc", "process", peer, "x in-pr", "x proc", "RSS in", "RSS pr", head_peer
     );
-    let (mut total_in, mut total_native, mut total_kubectl) =
+    let (mut total_in, mut total_native, mut total_peer) =
         (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    let (mut peak_in, mut peak_native, mut peak_kubectl) = (0u64, 0u64, 0u64);
-    for case in &cases {
-        let (mut iw, mut nw, mut kw) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut ir, mut nr, mut kr) = (0u64, 0u64, 0u64);
+    let (mut peak_in, mut peak_native, mut peak_peer) = (0u64, 0u64, 0u64);
+    for case in cases {
+        let (mut iw, mut nw, mut pw) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ir, mut nr, mut pr) = (0u64, 0u64, 0u64);
         for _ in 0..runs {
-            let (i, rss) = inprocess(&program, &dir, inner, case)?;
-            let n = measure::run(&mut native(case))?;
-            let k = measure::run(&mut kubectl(case))?;
+            let (i, rss) = inprocess(program, runner.dir, inner, case)?;
+            let n = measure::run(&mut runner.native(case))?;
+            let p = measure::run(&mut runner.peer(case))?;
             iw.push(i);
             nw.push(n.wall);
-            kw.push(k.wall);
+            pw.push(p.wall);
             ir = ir.max(rss);
             nr = nr.max(n.max_rss);
-            kr = kr.max(k.max_rss);
+            pr = pr.max(p.max_rss);
         }
-        let (i, n, k) = (median(iw), median(nw), median(kw));
+        let (i, n, p) = (median(iw), median(nw), median(pw));
         total_in += i;
         total_native += n;
-        total_kubectl += k;
+        total_peer += p;
         peak_in = peak_in.max(ir);
         peak_native = peak_native.max(nr);
-        peak_kubectl = peak_kubectl.max(kr);
+        peak_peer = peak_peer.max(pr);
         println!(
-            "{:<38} {:>9} {:>9} {:>10} {:>7.0}x {:>7.1}x {:>8} {:>8} {:>8}",
-            case.id.trim_start_matches("kustomize-"),
+            "{:<42} {:>9} {:>9} {:>10} {:>7.0}x {:>7.1}x {:>8} {:>8} {:>8}",
+            case.id
+                .trim_start_matches("kustomize-")
+                .trim_start_matches("helm-"),
             us(i),
             ms2(n),
-            ms2(k),
-            k.as_secs_f64() / i.as_secs_f64(),
-            k.as_secs_f64() / n.as_secs_f64(),
+            ms2(p),
+            p.as_secs_f64() / i.as_secs_f64(),
+            p.as_secs_f64() / n.as_secs_f64(),
             mb(ir),
             mb(nr),
-            mb(kr)
+            mb(pr)
         );
     }
-    let speedup_in = total_kubectl.as_secs_f64() / total_in.as_secs_f64();
-    let speedup_process = total_kubectl.as_secs_f64() / total_native.as_secs_f64();
+    let speedup_in = total_peer.as_secs_f64() / total_in.as_secs_f64();
+    let speedup_process = total_peer.as_secs_f64() / total_native.as_secs_f64();
     println!(
-        "{:<38} {:>9} {:>9} {:>10} {:>7.0}x {:>7.1}x {:>8} {:>8} {:>8}",
-        "TOTAL (memory: largest root)",
+        "{:<42} {:>9} {:>9} {:>10} {:>7.0}x {:>7.1}x {:>8} {:>8} {:>8}",
+        "TOTAL (memory: largest case)",
         us(total_in),
         ms2(total_native),
-        ms2(total_kubectl),
+        ms2(total_peer),
         speedup_in,
         speedup_process,
         mb(peak_in),
         mb(peak_native),
-        mb(peak_kubectl)
+        mb(peak_peer)
     );
-    println!("RSS in: peak resident set of the measuring process after rendering that root {inner}+ times");
+    println!("RSS in: peak resident set of the measuring process after rendering that case {inner}+ times");
+    let target = kind.target();
     println!(
-        "target: native in process >= {TARGET_SPEEDUP}x faster than kubectl in total: {:.0}x {}; \
-         as whole processes: {speedup_process:.1}x ({}); peak memory below kubectl's: {}",
+        "target: native in process >= {target}x faster than {peer} in total: {:.0}x {}; \
+         as whole processes: {speedup_process:.1}x ({}); peak memory below {peer}'s: {}",
         speedup_in,
-        if speedup_in >= TARGET_SPEEDUP {
-            "ok"
-        } else {
-            "MISSED"
-        },
-        if speedup_process >= TARGET_SPEEDUP {
+        if speedup_in >= target { "ok" } else { "MISSED" },
+        if speedup_process >= target {
             "also >= the target"
         } else {
-            "below the target: a process start per root"
+            "below the target: a process start per case"
         },
-        if peak_in < peak_kubectl && peak_native < peak_kubectl {
+        if peak_in < peak_peer && peak_native < peak_peer {
             "ok"
         } else {
             "MISSED"
