@@ -48,6 +48,7 @@ fn accumulate(
     config_out: &mut Config,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
+    super::openapi::set(&k, dir, from.is_none())?;
     // What `config_out` holds already is inherited: a component works in its parent's
     // accumulator, whose configuration has the bases' tables merged in (kustomize's
     // `ResAccumulator.MergeConfig`), and adds its own.
@@ -160,7 +161,7 @@ enum Located {
     Dir(PathBuf),
 }
 
-fn is_remote(path: &str) -> bool {
+pub fn is_remote(path: &str) -> bool {
     path.contains("://")
         || path.starts_with("git@")
         || ["github.com/", "gitlab.com/", "bitbucket.org/"]
@@ -240,6 +241,11 @@ fn locate(
 
 /// Adds resources, refusing one whose id is already taken (kustomize's `resWrangler.Append`).
 fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(), Error> {
+    for res in &more {
+        let api_version = res.value["apiVersion"].as_str().unwrap_or_default();
+        let kind = res.value["kind"].as_str().unwrap_or_default();
+        super::openapi::note_type(api_version, kind);
+    }
     let mut seen: HashSet<String> = acc.iter().map(|r| r.id().key()).collect();
     for res in more {
         if !seen.insert(res.id().key()) {

@@ -29,6 +29,7 @@ mod labels;
 mod loader;
 mod mergekeys;
 mod nameref;
+mod openapi;
 mod names;
 mod namespace;
 mod order;
@@ -40,6 +41,7 @@ mod schema;
 mod scope;
 mod selector;
 mod smp;
+mod smp_keys;
 mod tconfig;
 mod transformers;
 mod typing;
@@ -101,6 +103,7 @@ fn build_metadata(
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
+    openapi::begin();
     let (mut resources, vars, config) = loader::load(dir)?;
     generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];

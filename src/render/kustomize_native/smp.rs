@@ -8,6 +8,7 @@
 //! `$setElementOrder/...`, `$retainKeys` and `$deleteFromPrimitiveList/...` are not
 //! interpreted: kustomize v5.7.1 (kyaml's merge2) keeps them as ordinary fields, and so do we.
 
+use super::openapi::Keys;
 use serde_json::{Map, Value};
 
 /// What a `$patch` directive asks for.
@@ -34,7 +35,7 @@ fn directive(patch: &Map<String, Value>) -> Result<Directive, String> {
 /// Merges `patch` into `dest` (absent when `None`); `Ok(None)` means the field goes away.
 /// `dest` is taken by value and reused: a patch touches a few fields of a large object, and
 /// copying the object at every level it descends through was most of a patch's cost.
-fn merge(
+pub(super) fn merge(
     gvk: (&str, &str),
     path: &mut Vec<String>,
     dest: Option<Value>,
@@ -89,10 +90,14 @@ fn merge(
             Ok(Some(Value::Object(out)))
         }
         Value::Array(items) => {
-            let Some(keys) = super::schema::list_keys(gvk.0, gvk.1, path) else {
-                return Ok(Some(patch.clone()));
-            };
-            merge_list(gvk, path, dest, items, keys)
+            match super::openapi::list_keys(gvk.0, gvk.1, path) {
+                None => Ok(Some(patch.clone())),
+                Some(Keys::Builtin(keys)) => merge_list(gvk, path, dest, items, keys),
+                Some(Keys::Custom(keys)) => {
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    merge_list(gvk, path, dest, items, &keys)
+                }
+            }
         }
         scalar => Ok(Some(scalar.clone())),
     }
@@ -100,7 +105,7 @@ fn merge(
 
 /// The key values of a list element (`""` for a missing key; the element itself for a list
 /// of scalars).
-fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
+pub(super) fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
     if keys == [""] {
         return vec![super::fieldspec::scalar_text(elem).unwrap_or_default()];
     }
@@ -151,6 +156,12 @@ fn merge_list(
             ))
         }
     };
+    if keys.len() > 1 {
+        let valid = super::smp_keys::valid_keys(&dest, &patch, keys);
+        if valid.len() > 1 {
+            return super::smp_keys::merge_by_keys(gvk, path, dest, patch, &valid).map(Some);
+        }
+    }
     let dest_keys: Vec<Vec<String>> = dest.iter().map(|e| key_values(e, keys)).collect();
     let mut used = vec![false; dest.len()];
     let mut out = Vec::new();
