@@ -513,6 +513,8 @@ fn native_build_matches_kubectl_kustomize() {
 
 #[path = "kustomize_native_kubectl/complete.rs"]
 mod complete;
+#[path = "kustomize_native_kubectl/dupkeys.rs"]
+mod dupkeys;
 #[path = "kustomize_native_kubectl/openapi.rs"]
 mod openapi;
 #[path = "kustomize_native_kubectl/plugins.rs"]
@@ -557,6 +559,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     let mut all = complete::builds();
     all.extend(plugins::builds());
     all.extend(openapi::builds());
+    all.extend(dupkeys::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
@@ -581,6 +584,7 @@ fn native_fails_where_kubectl_fails_issue_18() {
         .into_iter()
         .chain(plugins::failures())
         .chain(openapi::failures())
+        .chain(dupkeys::failures())
     {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);

@@ -62,6 +62,10 @@ pub(super) fn merge(
                 }
                 Directive::Merge => p,
             };
+            // A key the patch file defined twice: merged into an existing mapping, the
+            // first value counts (the mark is dropped); copied whole, the mark goes along
+            // and `apply_allowing` fails as kyaml does.
+            let merging = matches!(dest, Some(Value::Object(_)));
             let mut out = match dest {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(d)) => d,
@@ -73,6 +77,9 @@ pub(super) fn merge(
                 }
             };
             for (key, pv) in p {
+                if merging && key == crate::manifest::DUPLICATE_MARK {
+                    continue;
+                }
                 path.push(key.clone());
                 // Taken out in place (the key keeps its position) and put back merged.
                 let current = out.get_mut(key).map(std::mem::take);
@@ -231,6 +238,33 @@ fn merge_list(
     Ok(Some(Value::Array(out)))
 }
 
+/// The key a [`crate::manifest::DUPLICATE_MARK`] inside `v` names, if there is one.
+fn duplicate_mark(v: &Value) -> Option<&str> {
+    match v {
+        Value::Object(m) => m
+            .get(crate::manifest::DUPLICATE_MARK)
+            .and_then(Value::as_object)
+            .and_then(|d| d.keys().next().map(String::as_str))
+            .or_else(|| m.values().find_map(duplicate_mark)),
+        Value::Array(items) => items.iter().find_map(duplicate_mark),
+        _ => None,
+    }
+}
+
+/// Labels and annotations of a `patchesStrategicMerge` or targeted patch: kustomize reads
+/// them into a Go map and back, so a key defined twice keeps its last value there.
+pub fn settle_metadata_duplicates(patch: &mut Value) {
+    for field in ["labels", "annotations"] {
+        let Some(Value::Object(m)) = patch.get_mut("metadata").and_then(|m| m.get_mut(field))
+        else {
+            continue;
+        };
+        if let Some(Value::Object(last)) = m.remove(crate::manifest::DUPLICATE_MARK) {
+            m.extend(last);
+        }
+    }
+}
+
 /// [`apply_allowing`] with no `options`.
 #[cfg(test)]
 pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
@@ -261,6 +295,13 @@ pub fn apply_allowing(
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
+    if duplicate_mark(patch).is_some() {
+        if let Some(key) = duplicate_mark(&merged) {
+            return Err(format!(
+                "yaml: unmarshal errors: mapping key {key:?} already defined (the patch defines it twice in a part the object lacks, which kustomize copies whole; remove one)"
+            ));
+        }
+    }
     if !allow_kind {
         merged["kind"] = Value::String(kind);
     }
