@@ -239,6 +239,15 @@ fn locate(
     Ok(Located::Dir(canonical))
 }
 
+/// Adds generated objects as [`append`] adds resources.
+pub fn append_generated(
+    acc: &mut Vec<Resource>,
+    more: Vec<Resource>,
+    file: &Path,
+) -> Result<(), Error> {
+    append(acc, more, file)
+}
+
 /// Adds resources, refusing one whose id is already taken (kustomize's `resWrangler.Append`).
 fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(), Error> {
     for res in &more {

@@ -21,6 +21,7 @@ mod error;
 mod fields;
 mod fieldspec;
 mod generators;
+mod iam;
 mod images;
 mod jsonkeys;
 mod jsonpatch;
