@@ -513,6 +513,8 @@ fn native_build_matches_kubectl_kustomize() {
 
 #[path = "kustomize_native_kubectl/complete.rs"]
 mod complete;
+#[path = "kustomize_native_kubectl/build_metadata.rs"]
+mod build_metadata;
 #[path = "kustomize_native_kubectl/dupkeys.rs"]
 mod dupkeys;
 #[path = "kustomize_native_kubectl/openapi.rs"]
@@ -560,6 +562,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     all.extend(plugins::builds());
     all.extend(openapi::builds());
     all.extend(dupkeys::builds());
+    all.extend(build_metadata::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);

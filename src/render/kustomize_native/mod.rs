@@ -31,6 +31,7 @@ mod loader;
 mod mergekeys;
 mod nameref;
 mod openapi;
+mod origin;
 mod names;
 mod namespace;
 mod order;
@@ -65,15 +66,6 @@ fn build_metadata(
     top: &kustomization::Kustomization,
     resources: &mut [resource::Resource],
 ) -> Result<(), Error> {
-    for option in ["originAnnotations", "transformerAnnotations"] {
-        if top.build_metadata.iter().any(|o| o == option) {
-            return Err(Error::Unsupported {
-                file: top.file.clone(),
-                field: format!("buildMetadata ({option})"),
-                hint: "render this app with `renderer: binary` meanwhile".into(),
-            });
-        }
-    }
     if top.build_metadata.iter().any(|o| o == "managedByLabel") {
         let pairs = [(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())].into();
         let specs = [fieldspec::FieldSpec::new(
@@ -134,6 +126,7 @@ pub fn build(dir: &Path) -> Result<String, Error> {
     resources.retain(|res| !resource::is_local_config(&res.value));
     let top = kustomization::Kustomization::load(dir)?;
     build_metadata(&top, &mut resources)?;
+    origin::annotate(&top, &mut resources);
     let resources = match top.sort {
         None | Some(SortOrder::Legacy { first: None, .. }) => {
             order::legacy_sort(resources, &order::DEFAULT)

@@ -48,7 +48,8 @@ pub fn run(
                 })
             }
             "IAMPolicyGenerator" => {
-                let generated = super::iam::generate(cfg)?;
+                let mut generated = super::iam::generate(cfg)?;
+                super::origin::set_new(&mut generated, 0, |_| super::origin::plugin(cfg));
                 super::loader::append_generated(acc, generated, &k.file)?;
                 continue;
             }
@@ -100,7 +101,9 @@ pub fn run(
             map: &map,
         };
         for g in reader.generators(key)? {
+            let before = acc.len();
             super::generators::run_one(k, dir, &g, secret, acc)?;
+            super::origin::set_new(acc, before, |_| super::origin::plugin(cfg));
         }
     }
     Ok(())
