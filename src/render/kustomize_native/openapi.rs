@@ -363,7 +363,7 @@ mod tests {
             keys("spec.items.ports"),
             Some(vec!["port".to_string(), "protocol".to_string()])
         );
-        assert_eq!(keys("spec.byKey.ports").map(|k| k.len()), Some(2));
+        assert_eq!(keys("spec.byKey.one.ports").map(|k| k.len()), Some(2));
         assert_eq!(keys("spec.tags"), Some(vec![String::new()]));
         assert_eq!(keys("spec.plain"), None);
         assert_eq!(keys("spec.missing"), None);
