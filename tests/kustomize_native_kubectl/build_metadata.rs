@@ -34,6 +34,17 @@ pub fn builds() -> Vec<Case> {
             ],
         },
         Case {
+            // Found by the random differential test: origins live in the annotations during
+            // the build, so a JSON patch replacing them drops the origin and the next
+            // transformer becomes it.
+            name: "build-metadata-annotations-replaced-by-a-patch",
+            files: vec![
+                ("kustomization.yaml", "resources: [base]\nbuildMetadata: [originAnnotations, transformerAnnotations]\npatches:\n- target: {kind: ConfigMap}\n  patch: |\n    - op: add\n      path: /metadata/annotations\n      value: {patched: \"1\"}\ncommonAnnotations: {note: n}\n"),
+                ("base/kustomization.yaml", "resources: [r.yaml]\ncommonLabels: {a: b}\n"),
+                ("base/r.yaml", CM),
+            ],
+        },
+        Case {
             name: "build-metadata-origin-only",
             files: vec![
                 ("kustomization.yaml", "resources: [sub/r.yaml, ./d.yaml]\nbuildMetadata: [originAnnotations]\nnamePrefix: p-\ncommonAnnotations: {keep: \"1\"}\n"),

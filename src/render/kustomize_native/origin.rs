@@ -4,7 +4,7 @@
 //! transformations`). kustomize tracks both whenever the top kustomization has any
 //! `buildMetadata`; every transformer a level configures is recorded on every object the
 //! level holds after it ran, touched or not. Paths are relative to the top kustomization's
-//! directory. Tracked out of band (in [`super::resource::Track`]) and written at the end.
+//! directory. Kept in the annotations during the build, as kustomize keeps them.
 
 use super::kustomization::Kustomization;
 use super::resource::Resource;
@@ -89,14 +89,36 @@ pub fn plugin(cfg: &Resource) -> Origin {
     }
 }
 
-/// Gives the resources from `from` on that have none the origin `origin`.
+fn annotations(res: &mut Resource) -> Option<&mut serde_json::Map<String, serde_json::Value>> {
+    let meta = res.value.get_mut("metadata")?.as_object_mut()?;
+    let a = meta
+        .entry("annotations")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if !a.is_object() {
+        *a = serde_json::Value::Object(Default::default());
+    }
+    a.as_object_mut()
+}
+
+fn has_origin(res: &Resource) -> bool {
+    res.value["metadata"]["annotations"]
+        .get(ORIGIN_KEY)
+        .is_some()
+}
+
+/// Gives the resources from `from` on that have none the origin `origin`. Origins and
+/// transformations live in the annotations during the build, as in kustomize, where a
+/// patch replacing `metadata/annotations` drops them.
 pub fn set_new(acc: &mut [Resource], from: usize, origin: impl Fn(&Resource) -> Origin) {
     if !enabled() {
         return;
     }
     for res in acc.iter_mut().skip(from) {
-        if res.track.origin.is_none() {
-            res.track.origin = Some(origin(res));
+        if !has_origin(res) {
+            let text = origin(res).to_yaml("");
+            if let Some(a) = annotations(res) {
+                a.insert(ORIGIN_KEY.into(), serde_json::Value::String(text));
+            }
         }
     }
 }
@@ -108,13 +130,22 @@ pub fn record(acc: &mut [Resource], origin: impl Fn() -> Origin, times: usize) {
         return;
     }
     let origin = origin();
+    let (as_origin, as_item) = (origin.to_yaml(""), origin.to_yaml("- "));
     for res in acc.iter_mut() {
         for _ in 0..times {
-            if res.track.origin.is_none() {
-                res.track.origin = Some(origin.clone());
-            } else {
-                res.track.transformations.push(origin.clone());
+            let had = has_origin(res);
+            let Some(a) = annotations(res) else { break };
+            if !had {
+                a.insert(ORIGIN_KEY.into(), serde_json::Value::String(as_origin.clone()));
+                continue;
             }
+            let mut list = a
+                .get(TRANSFORMATIONS_KEY)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            list.push_str(&as_item);
+            a.insert(TRANSFORMATIONS_KEY.into(), serde_json::Value::String(list));
         }
     }
 }
@@ -122,48 +153,36 @@ pub fn record(acc: &mut [Resource], origin: impl Fn() -> Origin, times: usize) {
 const ORIGIN_KEY: &str = "config.kubernetes.io/origin";
 const TRANSFORMATIONS_KEY: &str = "alpha.config.kubernetes.io/transformations";
 
-/// Writes the annotations the top kustomization's `buildMetadata` asks for.
+/// Removes the annotations the top kustomization's `buildMetadata` does not ask for; an
+/// emptied `annotations` goes, as kyaml's `SetAnnotations` clears it.
 pub fn annotate(top: &Kustomization, resources: &mut [Resource]) {
     if !enabled() {
         return;
     }
-    let origins = top.build_metadata.iter().any(|o| o == "originAnnotations");
-    let transformations = top
-        .build_metadata
-        .iter()
-        .any(|o| o == "transformerAnnotations");
+    let keep = |option: &str| top.build_metadata.iter().any(|o| o == option);
+    let mut drop = Vec::new();
+    if !keep("originAnnotations") {
+        drop.push(ORIGIN_KEY);
+    }
+    if !keep("transformerAnnotations") {
+        drop.push(TRANSFORMATIONS_KEY);
+    }
+    if drop.is_empty() {
+        return;
+    }
     for res in resources {
-        let mut add = Vec::new();
-        if origins {
-            if let Some(o) = &res.track.origin {
-                add.push((ORIGIN_KEY, o.to_yaml("")));
-            }
-        }
-        if transformations && !res.track.transformations.is_empty() {
-            let list: String = res
-                .track
-                .transformations
-                .iter()
-                .map(|t| t.to_yaml("- "))
-                .collect();
-            add.push((TRANSFORMATIONS_KEY, list));
-        }
-        if add.is_empty() {
-            continue;
-        }
         let Some(meta) = res.value.get_mut("metadata").and_then(|m| m.as_object_mut()) else {
             continue;
         };
-        let annotations = meta
-            .entry("annotations")
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
-        if !annotations.is_object() {
-            *annotations = serde_json::Value::Object(Default::default());
+        let Some(serde_json::Value::Object(a)) = meta.get_mut("annotations") else {
+            continue;
+        };
+        let mut removed = false;
+        for key in &drop {
+            removed |= a.remove(*key).is_some();
         }
-        if let Some(a) = annotations.as_object_mut() {
-            for (k, v) in add {
-                a.insert(k.into(), serde_json::Value::String(v));
-            }
+        if removed && a.is_empty() {
+            meta.remove("annotations");
         }
     }
 }

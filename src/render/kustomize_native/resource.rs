@@ -127,9 +127,6 @@ pub struct Track {
     pub needs_hash: bool,
     /// Names of the `vars` that read a field of this object.
     pub ref_vars: Vec<String>,
-    /// Where the object came from and the transformers since (`buildMetadata`).
-    pub origin: Option<super::origin::Origin>,
-    pub transformations: Vec<super::origin::Origin>,
 }
 
 impl Resource {
