@@ -39,7 +39,7 @@ pub fn builds() -> Vec<Case> {
             // transformer becomes it.
             name: "build-metadata-annotations-replaced-by-a-patch",
             files: vec![
-                ("kustomization.yaml", "resources: [base]\nbuildMetadata: [originAnnotations, transformerAnnotations]\npatches:\n- target: {kind: ConfigMap}\n  patch: |\n    - op: add\n      path: /metadata/annotations\n      value: {patched: \"1\"}\ncommonAnnotations: {note: n}\n"),
+                ("kustomization.yaml", "resources: [base]\nbuildMetadata: [originAnnotations, transformerAnnotations]\npatches:\n- target: {kind: ConfigMap}\n  patch: |\n    - op: add\n      path: /metadata/annotations\n      value: {patched: \"1\"}\ncommonAnnotations: {note: x}\n"),
                 ("base/kustomization.yaml", "resources: [r.yaml]\ncommonLabels: {a: b}\n"),
                 ("base/r.yaml", CM),
             ],
