@@ -13,6 +13,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod duration;
 pub mod flux;
 pub mod goyaml;
 pub mod images;

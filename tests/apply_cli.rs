@@ -456,3 +456,148 @@ fn the_interval_loop_corrects_drift_and_serves_health() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A `ferry build --flux` output applies with no ferry.yaml, and what its Kustomizations say
+/// of the apply is honoured: `prune: false` keeps an object that left the build, `prune: true`
+/// deletes one, and `wait`/`timeout`/`healthChecks` decide what is waited for, and how long.
+#[test]
+fn a_flux_build_applies_with_its_kustomizations_prune_wait_and_health_checks() {
+    use common::flux::{build, fixture, write};
+    let (tmp, repo) = fixture();
+    let infra =
+        std::fs::read_to_string(repo.join("clusters/staging/infrastructure.yaml")).expect("read");
+    write(
+        &repo,
+        "clusters/staging/infrastructure.yaml",
+        &infra.replace("prune: true", "prune: false"),
+    );
+    let apps = std::fs::read_to_string(repo.join("clusters/staging/apps.yaml")).expect("read");
+    write(
+        &repo,
+        "clusters/staging/apps.yaml",
+        &apps.replace(
+            "  prune: true\n",
+            "  prune: true\n  wait: false\n  timeout: 2s\n  healthChecks:\n    - apiVersion: helm.toolkit.fluxcd.io/v2\n      kind: HelmRelease\n      name: frontend\n      namespace: podinfo\n    - apiVersion: v1\n      kind: Service\n      name: podinfo\n      namespace: podinfo\n    - apiVersion: v1\n      kind: Secret\n      name: elsewhere\n      namespace: podinfo\n",
+        ),
+    );
+    let out = build(tmp.path(), &repo, &["staging"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = repo.join("out/staging");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index"))
+            .expect("json");
+    assert_eq!(index["apps"]["flux-system.apps"]["flux"]["timeout"], "2s");
+    assert_eq!(
+        index["apps"]["flux-system.infra-configs"]["flux"]["prune"],
+        false
+    );
+    assert_eq!(
+        index["apps"]["flux-system.infra-configs"]["flux"]["timeout"],
+        "1h"
+    );
+    let limits = std::fs::read_to_string(
+        dir.join("flux-system.infra-configs/limitrange_podinfo_default-limits.yaml"),
+    )
+    .expect("limits");
+    assert!(
+        limits.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
+        "{limits}"
+    );
+    let service =
+        std::fs::read_to_string(dir.join("flux-system.apps/service_podinfo_podinfo.yaml"))
+            .expect("service");
+    assert!(!service.contains("prune"), "{service}");
+
+    let server = HttpFake::start();
+    server.with(|s| {
+        for (group, kind, plural, namespaced) in [
+            ("networking.k8s.io", "Ingress", "ingresses", true),
+            ("", "LimitRange", "limitranges", true),
+        ] {
+            s.kinds.push(apply_fake::KindDef {
+                group: group.into(),
+                version: "v1".into(),
+                kind: kind.into(),
+                plural: plural.into(),
+                namespaced,
+            });
+        }
+    });
+    // Flux's own namespace comes from its bootstrap, which this repository does not hold.
+    server.with(|s| s.put("", "namespaces", "", namespace("flux-system")));
+    let mut env = setup(&server, &[], true);
+    env.dir = dir.clone();
+    let o = ferry_apply(&env, &["--output", "json"]);
+    let (_, stdout, stderr) = text(&o);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(report["summary"]["failed"], 0, "{stdout}\n{stderr}");
+    // Only the health checks are waited for: the frontend HelmRelease's objects (rendered by
+    // ferry) and the Service, not the namespaces or the LimitRange.
+    let mut waited: Vec<String> = report["health"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no health: {stdout}"))
+        .iter()
+        .map(|h| h["object"].as_str().unwrap_or_default().to_string())
+        .collect();
+    waited.sort();
+    let hr_objects: Vec<String> = index["apps"]["hr.podinfo.frontend"]["objects"]
+        .as_array()
+        .expect("hr objects")
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(waited.len(), hr_objects.len() + 1, "{waited:?}");
+    assert!(
+        waited
+            .iter()
+            .any(|w| w.contains("Service") && w.ends_with("podinfo/podinfo")),
+        "{waited:?}"
+    );
+    assert!(
+        !waited
+            .iter()
+            .any(|w| w.contains("LimitRange") || w.contains("Namespace")),
+        "{waited:?}"
+    );
+    assert!(
+        stderr.contains(
+            "Secret podinfo/elsewhere (healthChecks of flux-system/apps) is not in the build"
+        ),
+        "{stderr}"
+    );
+
+    // The LimitRange (prune: false) and the Ingress (prune: true) leave the build.
+    std::fs::remove_file(repo.join("infrastructure/configs/limits/limits.yaml")).expect("rm");
+    let k = std::fs::read_to_string(repo.join("apps/staging/kustomization.yaml")).expect("read");
+    write(
+        &repo,
+        "apps/staging/kustomization.yaml",
+        &k.replace("  - ingress.yaml\n", ""),
+    );
+    let out = build(tmp.path(), &repo, &["staging"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = ferry_apply(&env, &["--output", "json"]);
+    let (_, stdout, stderr) = text(&o);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(report["summary"]["pruned"], 1, "{stdout}");
+    let pruned = report["prune"]["pruned"].to_string();
+    assert!(pruned.contains("Ingress"), "{pruned}");
+    let kept = report["prune"]["kept"].to_string();
+    assert!(
+        kept.contains("LimitRange") && kept.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
+        "{kept}"
+    );
+    assert!(server.with(|s| s
+        .get("", "limitranges", "podinfo", "default-limits")
+        .is_some()));
+}

@@ -33,6 +33,7 @@ fn artifact(digest: &str, names: &[&str]) -> Artifact {
         revision: None,
         objects,
         tenants: Default::default(),
+        wait: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn artifact(objects: Vec<Object>) -> Artifact {
         revision: Some("main@sha1:abcd".into()),
         objects,
         tenants: Default::default(),
+        wait: None,
     }
 }
 

@@ -73,6 +73,7 @@ async fn apply_all(client: &kube::Client, objects: &[Value]) {
             .map(|v| Object::from_value(v.clone()).expect("object"))
             .collect(),
         tenants: Default::default(),
+        wait: None,
     };
     let report = apply::apply(
         client,

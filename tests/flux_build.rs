@@ -512,7 +512,7 @@ fn bad_helmreleases_are_each_named_with_their_file() {
     let err = errors_of(tmp.path(), &repo, &[]);
     for cluster in ["staging", "production"] {
         assert!(
-            err.contains(&format!("{cluster}: HelmRelease flux-system/redis (infrastructure/configs/redis.yaml): chart https://charts.example.com/bitnami#redis@18.1.0 is not pinned in ferry.lock\nhint: run `ferry vendor`")),
+            err.contains(&format!("{cluster}: HelmRelease flux-system/redis (infrastructure/configs/redis.yaml): chart https://charts.example.com/bitnami#redis@18.1.0 is not pinned in ferry.lock\nhint: run `ferry vendor --flux`")),
             "{err}"
         );
     }

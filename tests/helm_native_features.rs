@@ -300,7 +300,7 @@ fn render_helm_compare_reports_agreement() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains(": same ("), "{stdout}");
-    let bad = chart_with("a: {{ htpasswd \"u\" \"p\" | quote }}\n");
+    let bad = chart_with(&format!("a: {}\n", common::P384_CA));
     let out = common::ferry(&cache)
         .args(["render", "helm", "--compare", "rel"])
         .arg(bad.path())
@@ -309,7 +309,7 @@ fn render_helm_compare_reports_agreement() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("native cannot render it"), "{stdout}");
-    assert!(stdout.contains("htpasswd"), "{stdout}");
+    assert!(stdout.contains("genCAWithKey"), "{stdout}");
 }
 
 fn chart_with(template: &str) -> tempfile::TempDir {
@@ -383,7 +383,7 @@ fn bad_charts_fail_with_helms_words() {
         e.ends_with("found in Chart.yaml, but missing in charts/ directory: gone"),
         "{e}"
     );
-    let t = chart_with("a: {{ genPrivateKey \"rsa\" }}\n");
+    let t = chart_with(&format!("a: {}\n", common::P384_CA));
     let opts = Options::default();
     let e = helm_native::render(t.path(), &opts).expect_err("refused");
     assert!(

@@ -179,6 +179,48 @@ fn ferry_creds(
         .expect("ferry")
 }
 
+/// `helm push` of an archive to the registry's `charts` repository, as alice.
+fn helm_push(tgz: &str, registry: &Registry, cwd: &Path, home: &Path) {
+    helm(
+        &[
+            "push",
+            tgz,
+            &format!("oci://{}/charts", registry.addr),
+            "--plain-http",
+            "--username",
+            "alice",
+            "--password",
+            "s3cret",
+        ],
+        cwd,
+        home,
+    );
+}
+
+/// Indexes `charts/pkg` and serves it behind basic auth; ferry gets the registry's password
+/// where Docker (and ferry) keep it, and the repository's in FERRY_REPO_CREDS.
+fn serve(charts: &Path, registry: &Registry, home: &Path) -> HttpRepo {
+    helm(&["repo", "index", "pkg"], charts, home);
+    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
+    let http = HttpRepo::start(&charts.join("pkg"), user, password);
+    std::fs::write(
+        home.join("repo-host"),
+        http.url.trim_start_matches("http://"),
+    )
+    .expect("write");
+    std::fs::create_dir_all(home.join("docker")).expect("mkdir");
+    std::fs::write(
+        home.join("docker/config.json"),
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
+            registry.addr,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
+        ),
+    )
+    .expect("write");
+    http
+}
+
 #[test]
 fn vendored_charts_build_offline_with_their_sources_gone() {
     if common::require_tool("helm").is_none() {
@@ -208,39 +250,13 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
         .to_string_lossy()
         .trim_start_matches("podinfo-")
         .to_string();
-    helm(
-        &[
-            "push",
-            tgz.to_str().expect("utf-8"),
-            &format!("oci://{}/charts", registry.addr),
-            "--plain-http",
-            "--username",
-            "alice",
-            "--password",
-            "s3cret",
-        ],
+    helm_push(
+        tgz.to_str().expect("utf-8"),
+        &registry,
         charts.path(),
         home.path(),
     );
-    helm(&["repo", "index", "pkg"], charts.path(), home.path());
-    let (user, password) = REPO_CREDS.split_once(':').expect("creds");
-    let http = HttpRepo::start(&charts.path().join("pkg"), user, password);
-    std::fs::write(
-        home.path().join("repo-host"),
-        http.url.trim_start_matches("http://"),
-    )
-    .expect("write");
-    // The registry's password, where Docker (and ferry) keep it.
-    std::fs::create_dir_all(home.path().join("docker")).expect("mkdir");
-    std::fs::write(
-        home.path().join("docker/config.json"),
-        format!(
-            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
-            registry.addr,
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
-        ),
-    )
-    .expect("write");
+    let http = serve(charts.path(), &registry, home.path());
 
     let repo = tempfile::tempdir().expect("tempdir");
     let r = repo.path();
@@ -352,4 +368,297 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
     let out = ferry_in(r, cache.path(), home.path(), &["build"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match ferry.lock"));
+}
+
+/// The `helm.sh/chart` label of the Deployment a HelmRelease app rendered.
+fn chart_label(out: &Path, app: &str) -> String {
+    let dir = out.join(app);
+    let file = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("deployment.apps_"))
+        .unwrap_or_else(|| panic!("no Deployment in {}", dir.display()));
+    let v: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(file).expect("read")).expect("yaml");
+    v["metadata"]["labels"]["helm.sh/chart"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under")
+                    .to_string_lossy()
+                    .to_string();
+                m.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    m
+}
+
+/// `ferry vendor --flux` on a Flux repository with no ferry.yaml: HelmReleases from a Helm
+/// repository (`helm repo index`, basic auth, a version range), from a `type: oci`
+/// HelmRepository (exact version), through `chartRef` to an OCIRepository (`ref.semver`) and
+/// to a HelmChart (`*`), all against the real registry and repository. Ranges are resolved
+/// once and stay pinned until `--update`; the build then renders the pinned versions with
+/// both sources gone, and `ferry push --to-prefix` ships the cluster without a ferry.yaml.
+#[test]
+fn flux_vendor_pins_ranges_builds_offline_and_pushes() {
+    if common::require_tool("helm").is_none() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some("alice:s3cret")) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let charts = tempfile::tempdir().expect("tempdir");
+    let podinfo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/platform/charts/podinfo");
+    let podinfo = podinfo.to_str().expect("utf-8");
+    let oci = format!("oci://{}/charts", registry.addr);
+    for v in ["6.0.1", "6.1.0", "7.0.0"] {
+        helm(
+            &["package", podinfo, "--version", v, "-d", "pkg"],
+            charts.path(),
+            home.path(),
+        );
+        helm_push(
+            &format!("pkg/podinfo-{v}.tgz"),
+            &registry,
+            charts.path(),
+            home.path(),
+        );
+    }
+    let http = serve(charts.path(), &registry, home.path());
+
+    let repo = tempfile::tempdir().expect("tempdir");
+    let r = repo.path();
+    let write = |rel: &str, text: String| {
+        let p = r.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "clusters/dev/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/dev, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n".into(),
+    );
+    write(
+        "clusters/dev/sources.yaml",
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: charts, namespace: flux-system}}\nspec: {{url: '{}'}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: oci-charts, namespace: flux-system}}\nspec: {{type: oci, url: '{oci}'}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: podinfo, namespace: flux-system}}\nspec: {{url: '{oci}/podinfo', ref: {{semver: '~6.0'}}}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {{name: podinfo-latest, namespace: flux-system}}\nspec: {{chart: podinfo, version: '*', sourceRef: {{kind: HelmRepository, name: charts}}}}\n",
+            http.url
+        ),
+    );
+    let hr = |name: &str, ns: &str, source: &str| {
+        format!("---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  targetNamespace: {ns}\n{source}")
+    };
+    write(
+        "clusters/dev/releases.yaml",
+        [
+            hr("from-repo", "a", "  chart:\n    spec: {chart: podinfo, version: '>=6.0.0 <7', sourceRef: {kind: HelmRepository, name: charts}}\n"),
+            hr("from-oci", "b", "  chart:\n    spec: {chart: podinfo, version: 7.0.0, sourceRef: {kind: HelmRepository, name: oci-charts}}\n"),
+            hr("from-ref", "c", "  chartRef: {kind: OCIRepository, name: podinfo}\n"),
+            hr("from-chart", "d", "  chartRef: {kind: HelmChart, name: podinfo-latest}\n"),
+        ]
+        .concat(),
+    );
+    common::git(r, &["init", "-q", "-b", "main"]);
+    common::commit_all(r, "flux repository");
+    let run = |args: &[&str]| ferry_in(r, cache.path(), home.path(), args);
+
+    // Nothing vendored: one error per HelmRelease, naming it, its file and what to run.
+    let out = run(&["build", "--flux"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for name in ["from-repo", "from-oci", "from-ref", "from-chart"] {
+        let line = err
+            .lines()
+            .find(|l| {
+                l.contains(&format!(
+                    "dev: HelmRelease flux-system/{name} (clusters/dev/releases.yaml): "
+                ))
+            })
+            .unwrap_or_else(|| panic!("{name} not reported:\n{err}"));
+        assert!(line.contains("not pinned in ferry.lock"), "{line}");
+    }
+    assert_eq!(
+        err.matches("hint: run `ferry vendor --flux`").count(),
+        4,
+        "{err}"
+    );
+
+    let out = run(&["vendor", "--flux", "--offline"]);
+    assert_eq!(out.status.code(), Some(2), "--offline refuses to resolve");
+    assert!(!r.join("ferry.lock").exists());
+
+    let out = run(&["vendor", "--flux", "--output", "json"]);
+    assert!(
+        out.status.success(),
+        "vendor: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut resolved: Vec<&str> = report["resolved"]
+        .as_array()
+        .expect("resolved")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    resolved.sort();
+    assert_eq!(
+        resolved,
+        [
+            format!("{}#podinfo@* -> 7.0.0", http.url),
+            format!("{}#podinfo@>=6.0.0 <7 -> 6.1.0", http.url),
+            format!("{oci}/podinfo@~6.0 -> 6.0.1"),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        report["fetched"].as_array().expect("fetched").len(),
+        4,
+        "{report}"
+    );
+    let lock = std::fs::read_to_string(r.join("ferry.lock")).expect("lock");
+    assert!(
+        lock.contains("ranges:") && lock.contains(">=6.0.0 <7"),
+        "{lock}"
+    );
+
+    // A newer version upstream: the pin holds until --update.
+    helm(
+        &["package", podinfo, "--version", "6.2.0", "-d", "pkg"],
+        charts.path(),
+        home.path(),
+    );
+    helm(&["repo", "index", "pkg"], charts.path(), home.path());
+    let out = run(&["vendor", "--flux", "--output", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["resolved"], serde_json::json!([]), "{report}");
+    assert_eq!(report["present"].as_array().expect("present").len(), 4);
+    let out = run(&["vendor", "--flux", "--update", "--output", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        report["resolved"]
+            .as_array()
+            .expect("resolved")
+            .contains(&serde_json::json!(format!(
+                "{}#podinfo@>=6.0.0 <7 -> 6.2.0",
+                http.url
+            ))),
+        "{report}"
+    );
+    assert_eq!(
+        report["fetched"],
+        serde_json::json!([format!("{}#podinfo@6.2.0", http.url)])
+    );
+    assert!(
+        report["dropped"]
+            .as_array()
+            .expect("dropped")
+            .contains(&serde_json::json!(format!("{}#podinfo@6.1.0", http.url))),
+        "{report}"
+    );
+
+    common::commit_all(r, "pin charts");
+    let out = run(&["build", "--flux"]);
+    assert!(
+        out.status.success(),
+        "build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dev = r.join("out/dev");
+    for (app, version) in [
+        ("hr.flux-system.from-repo", "6.2.0"),
+        ("hr.flux-system.from-oci", "7.0.0"),
+        ("hr.flux-system.from-ref", "6.0.1"),
+        ("hr.flux-system.from-chart", "7.0.0"),
+    ] {
+        assert_eq!(
+            chart_label(&dev, app),
+            format!("podinfo-{version}"),
+            "{app}"
+        );
+    }
+    // The chart sources are Flux's to reconcile, not objects of the output.
+    let built = files(&dev);
+    assert!(
+        !built.values().any(|b| {
+            let t = String::from_utf8_lossy(b);
+            t.contains("kind: HelmRepository")
+                || t.contains("kind: HelmChart")
+                || t.contains("kind: OCIRepository")
+        }),
+        "{:?}",
+        built.keys().collect::<Vec<_>>()
+    );
+
+    // ferry push with no ferry.yaml: refused with the way to do it, then --to-prefix.
+    let out = run(&["push"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--to-prefix oci://HOST/PATH"), "{err}");
+    let prefix = format!("oci://{}/fleet", registry.addr);
+    let out = run(&["push", "--to-prefix", &prefix, "--tag", "v1"]);
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{}/fleet/dev@sha256:", registry.addr)),
+        "{stdout}"
+    );
+    let pulled = home.path().join("pulled");
+    let out = run(&[
+        "pull",
+        &format!("{prefix}/dev:v1"),
+        "-o",
+        pulled.to_str().expect("utf-8"),
+        "--insecure-skip-verify",
+    ]);
+    assert!(
+        out.status.success(),
+        "pull: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        files(&pulled).keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+
+    // Both sources gone: the build renders the pinned archives again, offline.
+    drop(http);
+    drop(registry);
+    let out = run(&["build", "--flux", "--offline", "--no-cache"]);
+    assert!(
+        out.status.success(),
+        "offline: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files(&dev), built);
 }

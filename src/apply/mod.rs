@@ -31,7 +31,7 @@ pub use prune::{MaxPrune, PrunePolicy};
 pub use report::{ApplyReport, ObjectStatus, PruneStatus, TenantReport};
 pub use run::{apply, ApplyError, ApplyProgress, NoProgress};
 pub use source::{
-    ApplySource, Artifact, Decryptor, DirSource, SourceError, SourceSpec, TenantMembers,
+    ApplySource, Artifact, Decryptor, DirSource, SourceError, SourceSpec, TenantMembers, WaitPlan,
 };
 pub use ssa::{Outcome, SsaOptions};
 pub use stage::Stage;

@@ -109,6 +109,7 @@ pub async fn apply(
         revision,
         objects,
         tenants,
+        wait,
     } = artifact;
     if !tenants.is_empty() {
         // Applying a tenant's objects with the platform's rights would void the tenancy.
@@ -123,6 +124,7 @@ pub async fn apply(
         revision,
         objects: Vec::new(),
         tenants: BTreeMap::new(),
+        wait,
     };
     let ready = Ready {
         artifact,
@@ -329,7 +331,16 @@ async fn apply_unlocked(
         }
     }
 
-    if let Some(timeout) = opts.wait.filter(|_| !dry && !report.interrupted) {
+    // `--wait`: everything; else what a Flux build's Kustomizations ask for.
+    let waiting = match (opts.wait, &artifact.wait) {
+        (Some(t), _) => Some(t),
+        (None, Some(plan)) => {
+            applied.retain(|t| plan.objects.contains(&t.obj_ref));
+            Some(plan.timeout)
+        }
+        (None, None) => None,
+    };
+    if let Some(timeout) = waiting.filter(|_| !dry && !report.interrupted) {
         let verdicts = wait_healthy(
             client,
             &applied,

@@ -22,6 +22,71 @@ pub struct Artifact {
     /// The tenants whose apps are in the artifact, and which of `objects` are theirs: those are
     /// applied as the tenant (see [`super::tenants`]), every other object is the platform's.
     pub tenants: BTreeMap<String, TenantMembers>,
+    /// What a Flux build's Kustomizations ask to wait for (`wait`, `healthChecks`), when
+    /// `--wait` does not ask for everything.
+    pub wait: Option<WaitPlan>,
+}
+
+/// Objects to wait for after applying, and for how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitPlan {
+    pub objects: BTreeSet<ObjRef>,
+    pub timeout: std::time::Duration,
+    /// Health checks naming objects the artifact does not hold (not waited for).
+    pub outside: Vec<String>,
+}
+
+/// The wait plan of a Flux build's index: every object of a Kustomization with `wait: true`,
+/// and its `healthChecks` (a HelmRelease stands for the objects rendered for it, app
+/// `hr.<namespace>.<name>`), waited for as long as the longest of their `timeout`s.
+fn wait_plan(
+    index: &crate::build::Index,
+    objects: &BTreeMap<String, Vec<ObjRef>>,
+) -> Result<Option<WaitPlan>, String> {
+    let mut plan = WaitPlan {
+        objects: BTreeSet::new(),
+        timeout: std::time::Duration::ZERO,
+        outside: Vec::new(),
+    };
+    let mut any = false;
+    for (app, a) in &index.apps {
+        let Some(f) = &a.flux else { continue };
+        if !f.wait && f.health_checks.is_empty() {
+            continue;
+        }
+        any = true;
+        let t = crate::duration::parse_duration(&f.timeout)
+            .map_err(|e| format!("app `{app}`: flux.timeout: {e}"))?;
+        plan.timeout = plan.timeout.max(t);
+        if f.wait {
+            plan.objects
+                .extend(objects.get(app).into_iter().flatten().cloned());
+        }
+        for h in &f.health_checks {
+            let hr_app = format!("hr.{}.{}", h.namespace, h.name);
+            if h.kind == "HelmRelease" && objects.contains_key(&hr_app) {
+                plan.objects.extend(objects[&hr_app].iter().cloned());
+                continue;
+            }
+            let group = h.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            let found = objects.values().flatten().find(|r| {
+                r.kind == h.kind
+                    && r.name == h.name
+                    && r.group == group
+                    && (r.namespace == h.namespace || r.namespace.is_empty())
+            });
+            match found {
+                Some(r) => {
+                    plan.objects.insert(r.clone());
+                }
+                None => plan.outside.push(format!(
+                    "{} {}/{} (healthChecks of {})",
+                    h.kind, h.namespace, h.name, f.kustomization
+                )),
+            }
+        }
+    }
+    Ok(any.then_some(plan))
 }
 
 /// One tenant of an artifact: who it applies as, and its objects.
@@ -101,6 +166,7 @@ impl ApplySource for DirSource {
         let (index, bytes) = integrity::read_index(&self.dir)?;
         let mut objects = Vec::new();
         let mut tenants: BTreeMap<String, TenantMembers> = BTreeMap::new();
+        let mut by_app: BTreeMap<String, Vec<ObjRef>> = BTreeMap::new();
         for (app_name, app) in &index.apps {
             let mut members = match &app.tenant {
                 Some(t) => {
@@ -143,10 +209,19 @@ impl ApplySource for DirSource {
                 if let Some(m) = members.as_mut() {
                     m.objects.insert(obj.obj_ref());
                 }
+                by_app
+                    .entry(app_name.clone())
+                    .or_default()
+                    .push(obj.obj_ref());
                 objects.push(obj);
             }
         }
+        let wait = wait_plan(&index, &by_app).map_err(|message| SourceError::Object {
+            path: self.dir.join(crate::build::INDEX_FILE),
+            message,
+        })?;
         Ok(Artifact {
+            wait,
             environment: index.environment,
             digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
             revision: index.source.revision,

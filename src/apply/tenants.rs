@@ -60,6 +60,7 @@ fn split(artifact: Artifact) -> (Artifact, Vec<(String, TenantIdentity, Artifact
         revision,
         objects,
         tenants,
+        wait,
     } = artifact;
     let part = |objects| Artifact {
         environment: environment.clone(),
@@ -67,6 +68,7 @@ fn split(artifact: Artifact) -> (Artifact, Vec<(String, TenantIdentity, Artifact
         revision: revision.clone(),
         objects,
         tenants: BTreeMap::new(),
+        wait: wait.clone(),
     };
     let mut theirs: BTreeMap<&str, Vec<crate::manifest::Object>> = BTreeMap::new();
     let mut platform = Vec::new();
@@ -186,6 +188,7 @@ mod tests {
             digest: "sha256:00".into(),
             revision: None,
             objects: vec![cm("a", "x"), cm("p", "y"), cm("b", "z")],
+            wait: None,
             tenants: BTreeMap::from([
                 (
                     "a".to_string(),

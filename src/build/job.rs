@@ -112,7 +112,8 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
     let key = cache_key(&fingerprint, app, &inputs, chart.as_ref());
     let sensitive = match &app.source {
         ResolvedSource::Helm(h) => {
-            !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty()
+            h.secret_values.is_some()
+                || !crate::secrets::build::encrypted_values(ctx.tree, &h.values).is_empty()
         }
         ResolvedSource::Flux(f) => !f.rendered.disclosed().is_empty(),
         _ => false,

@@ -63,6 +63,9 @@ pub struct IndexApp {
     /// The tenant the app belongs to; absent for the platform's apps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// A Flux Kustomization's apply settings (`ferry build --flux`), honoured by `ferry apply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux: Option<crate::flux::apply::FluxApply>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
@@ -176,6 +179,10 @@ pub(super) fn write_environment(
                 inputs: out.inputs.clone(),
                 objects,
                 tenant: pipeline.tenant_of(&out.app.app).map(|(t, _)| t.to_string()),
+                flux: match &out.app.source {
+                    crate::config::ResolvedSource::Flux(f) => f.apply.clone(),
+                    _ => None,
+                },
             },
         );
     }

@@ -196,6 +196,14 @@ pub struct InitArgs {
     /// Overwrite an existing ferry.yaml.
     #[arg(long)]
     pub force: bool,
+    /// Write the ferry.yaml equivalent to an existing Flux repository (ROOT as for
+    /// `ferry build --flux`): clusters become environments, Kustomizations and HelmReleases
+    /// apps; what has no equivalent is listed on stderr and at the top of the file.
+    #[arg(long, value_name = "ROOT")]
+    pub from_flux: Option<String>,
+    /// With --from-flux: a Git URL that is this repository (as for `ferry build --flux`).
+    #[arg(long = "source-url", value_name = "URL", requires = "from_flux")]
+    pub source_urls: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -429,6 +437,15 @@ pub struct VendorArgs {
         value_name = "HOST=USER:PASSWORD"
     )]
     pub repo_creds: Vec<String>,
+    /// Vendor the charts of an existing Flux repository's HelmReleases (HelmRepository,
+    /// `type: oci`, OCIRepository, HelmChart), no ferry.yaml needed: ROOT as for
+    /// `ferry build --flux` (default `clusters`). Version ranges are resolved now, once, and
+    /// pinned in ferry.lock. With a ferry.yaml beside, its charts stay pinned too.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "clusters")]
+    pub flux: Option<String>,
+    /// With --flux: a Git URL that is this repository (as for `ferry build --flux`).
+    #[arg(long = "source-url", value_name = "URL", requires = "flux")]
+    pub source_urls: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -472,6 +489,11 @@ pub struct PushArgs {
     /// pushed.
     #[arg(long, value_name = "oci://HOST/REPO[:TAG]")]
     pub to: Option<String>,
+    /// Push each environment to oci://HOST/PATH/<env>, with no ferry.yaml needed (as for the
+    /// clusters of a `ferry build --flux`); with no ENV, every out/<env>/ that holds an
+    /// index.json.
+    #[arg(long, value_name = "oci://HOST/PATH", conflicts_with = "to")]
+    pub to_prefix: Option<String>,
     /// Tags to point at the artifact [default: the tag in the repository reference, else the
     /// short commit and `latest`].
     #[arg(long = "tag", value_name = "TAG")]

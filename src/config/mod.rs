@@ -22,7 +22,7 @@ pub use model::{
 pub(crate) use resolve::merge_maps;
 pub use resolve::{
     resolve, FluxRendered, FluxSource, HelmFlags, ResolvedApp, ResolvedHelm, ResolvedSource,
-    HELM_SET_FLAGS,
+    SecretValues, HELM_SET_FLAGS,
 };
 pub use template::STARTER;
 pub use tenants::{Tenant, DEFAULT_SERVICE_ACCOUNT};

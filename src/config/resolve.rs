@@ -49,6 +49,9 @@ pub struct FluxSource {
     pub spec: String,
     /// A digest of its rendered text: with the spec, what the cache key needs to know.
     pub output: String,
+    /// What `ferry apply` honours of it: `prune`, `wait`, `timeout`, `healthChecks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<crate::flux::apply::FluxApply>,
     #[serde(skip)]
     pub rendered: FluxRendered,
 }
@@ -77,6 +80,34 @@ impl PartialEq for FluxRendered {
 impl std::fmt::Debug for FluxRendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "FluxRendered({} bytes)", self.0 .0.len())
+    }
+}
+
+/// A Flux HelmRelease's values when some come from Secrets (`valuesFrom`): the whole merge,
+/// in Flux's order, and the values it disclosed. Never serialized: `set` then holds only what
+/// ConfigMaps and `values` give, and such a pair is never cached.
+#[derive(Clone, Default)]
+pub struct SecretValues(pub std::sync::Arc<(Map<String, Value>, crate::secrets::Disclosed)>);
+
+impl SecretValues {
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.0 .0
+    }
+
+    pub fn disclosed(&self) -> &crate::secrets::Disclosed {
+        &self.0 .1
+    }
+}
+
+impl PartialEq for SecretValues {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValues({} keys)", self.0 .0.len())
     }
 }
 
@@ -111,6 +142,9 @@ pub struct ResolvedHelm {
     /// post-render: `postRenderers`, `commonMetadata`, origin labels); part of the cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_render: Option<Value>,
+    /// Values from Secrets (Flux `valuesFrom`), used instead of `set` when present.
+    #[serde(skip)]
+    pub secret_values: Option<SecretValues>,
 }
 
 /// `helm template` flags `ferry render helm` passes on with helm's meaning (a build leaves
@@ -202,6 +236,7 @@ fn resolve_app(p: &Pipeline, env: &str, name: &str, app: &App) -> ResolvedApp {
             renderer: app.renderer.or(p.renderer).unwrap_or_default(),
             flags: Box::default(),
             post_render: None,
+            secret_values: None,
         })
     } else if let Some(k) = &app.kustomize {
         ResolvedSource::Kustomize {

@@ -200,6 +200,11 @@ pub fn discover(
             if path == root {
                 // The bootstrap Kustomization is the cluster root itself, already rendered;
                 // its own settings are applied to the root below.
+                done[0].unit.apply = Some(super::apply::FluxApply::of(
+                    &p.namespace,
+                    &p.name,
+                    &p.value["spec"],
+                ));
                 if k.post_build.is_some()
                     || k.common_metadata.is_some()
                     || super::render::rewrites(&k)
@@ -315,6 +320,12 @@ pub fn discover(
                         disclosed,
                     );
                     unit.parent = Some(p.parent.clone());
+                    unit.spec = p.value["spec"].clone();
+                    unit.apply = Some(super::apply::FluxApply::of(
+                        &p.namespace,
+                        &p.name,
+                        &p.value["spec"],
+                    ));
                     unit.depends_on = k
                         .depends_on
                         .iter()
@@ -389,11 +400,20 @@ pub fn discover(
                     && this_repo.contains(&spec::key_of(v));
                 let chart_source = matches!(
                     spec::source_kind(v),
-                    Some("HelmRepository" | "OCIRepository")
+                    Some("HelmRepository" | "OCIRepository" | "HelmChart")
                 );
                 !(followed || own_source || chart_source || super::helmrelease::is_helmrelease(v))
             })
-            .map(crate::goyaml::to_yaml)
+            .map(|v| {
+                // `prune: false`: Flux never deletes these; neither does `ferry apply`.
+                if unit.apply.as_ref().is_some_and(|a| !a.prune) {
+                    let mut v = v.clone();
+                    super::apply::keep_from_pruning(&mut v);
+                    crate::goyaml::to_yaml(&v)
+                } else {
+                    crate::goyaml::to_yaml(v)
+                }
+            })
             .collect();
         unit.text = kept.join("---\n");
         units.push(unit);
@@ -472,6 +492,12 @@ fn rerender_root(
     first.unit.name = p.name.clone();
     first.unit.file = file.to_string();
     first.unit.spec_digest = digest(&p.value["spec"]);
+    first.unit.spec = p.value["spec"].clone();
+    first.unit.apply = Some(super::apply::FluxApply::of(
+        &p.namespace,
+        &p.name,
+        &p.value["spec"],
+    ));
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! this repository (a GitRepository source) or from ferry's vendored charts (HelmRepository,
 //! OCIRepository), the values of `valuesFrom` then `values`, and Flux's release name.
 
-use crate::config::ChartRef;
+use crate::config::{ChartRef, SecretValues};
+use crate::secrets::Disclosed;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -80,7 +81,10 @@ pub struct HelmUnit {
     pub chart: ChartRef,
     pub release_name: String,
     pub release_namespace: String,
+    /// Values from ConfigMaps and `values` (all of them when no Secret contributes).
     pub values: Map<String, Value>,
+    /// The whole merge when a Secret contributed (see [`Values`]).
+    pub secret_values: Option<SecretValues>,
     pub include_crds: bool,
     /// What helm-controller does after helm (see `super::postrender`).
     pub post_render: Value,
@@ -142,7 +146,8 @@ pub fn resolve(
         namespace,
         name,
         chart,
-        values,
+        values: values.public,
+        secret_values: values.secret,
         include_crds,
     }))
 }
@@ -155,87 +160,153 @@ fn chart_of(
 ) -> Result<ChartRef, String> {
     if let Some(r) = &spec.chart_ref {
         let ns = r.namespace.clone().unwrap_or(namespace.to_string());
-        if r.kind != "OCIRepository" {
-            return Err(format!(
-                "spec.chartRef: kind {} is not supported by ferry yet (OCIRepository is)",
-                r.kind
-            ));
-        }
-        let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
-            format!("spec.chartRef: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
-        })?;
-        let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
-        let tag = repo["spec"]["ref"]["tag"].as_str().ok_or_else(|| {
-            format!("spec.chartRef: OCIRepository {ns}/{} has no spec.ref.tag; ferry needs the exact version to find the vendored chart", r.name)
-        })?;
-        return Ok(ChartRef::Oci {
-            url,
-            version: tag.to_string(),
-        });
+        let field = "spec.chartRef";
+        return match r.kind.as_str() {
+            "OCIRepository" => {
+                let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
+                    format!("{field}: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+                })?;
+                oci_repository(&repo, &format!("{field}: OCIRepository {ns}/{}", r.name))
+            }
+            "HelmChart" => {
+                let chart = lookup("HelmChart", &ns, &r.name).ok_or_else(|| {
+                    format!("{field}: HelmChart {ns}/{} is not defined by anything this cluster deploys", r.name)
+                })?;
+                let c: ChartSpec = serde_json::from_value(chart["spec"].clone())
+                    .map_err(|e| format!("{field}: HelmChart {ns}/{}: spec: {e}", r.name))?;
+                let what = format!("{field}: HelmChart {ns}/{}: spec", r.name);
+                from_source(&ns, &c, lookup, is_this_repo, &what)
+            }
+            other => Err(format!(
+                "{field}: kind {other} is neither OCIRepository nor HelmChart"
+            )),
+        };
     }
     let Some(c) = &spec.chart else {
         return Err("neither spec.chart nor spec.chartRef is set".into());
     };
-    let r = &c.spec.source_ref;
+    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec")
+}
+
+/// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
+/// vendor` resolves and pins), else the tag `latest` as source-controller defaults.
+fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
+    let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
+    if !url.starts_with("oci://") {
+        return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
+    }
+    let r = &repo["spec"]["ref"];
+    if r["digest"].is_string() {
+        return Err(format!("{what}: spec.ref.digest is not supported by ferry yet\nhint: name the chart's version with spec.ref.tag or spec.ref.semver; ferry.lock pins its digest"));
+    }
+    let version = r["semver"]
+        .as_str()
+        .or(r["tag"].as_str())
+        .unwrap_or("latest")
+        .to_string();
+    Ok(ChartRef::Oci { url, version })
+}
+
+/// The chart a `chart.spec` (or a HelmChart's spec) names in its source: a directory of
+/// this repository, or a chart of a HelmRepository at a version or range (`*` when unset).
+fn from_source(
+    namespace: &str,
+    c: &ChartSpec,
+    lookup: &Lookup<'_>,
+    is_this_repo: &dyn Fn(&str, &str) -> bool,
+    field: &str,
+) -> Result<ChartRef, String> {
+    let r = &c.source_ref;
     let ns = r.namespace.clone().unwrap_or(namespace.to_string());
     match r.kind.as_str() {
         "GitRepository" => {
             if lookup("GitRepository", &ns, &r.name).is_none() {
-                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not defined by anything this cluster deploys", r.name));
+                return Err(format!("{field}.sourceRef: GitRepository {ns}/{} is not defined by anything this cluster deploys", r.name));
             }
             if !is_this_repo(&ns, &r.name) {
-                return Err(format!("spec.chart.spec.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
+                return Err(format!("{field}.sourceRef: GitRepository {ns}/{} is not this repository, and ferry builds only the repository it reads", r.name));
             }
-            let path = crate::source::normalize(&c.spec.chart).ok_or_else(|| {
-                format!(
-                    "spec.chart.spec.chart `{}` leaves the repository",
-                    c.spec.chart
-                )
-            })?;
+            let path = crate::source::normalize(&c.chart)
+                .ok_or_else(|| format!("{field}.chart `{}` leaves the repository", c.chart))?;
             Ok(ChartRef::Local { path })
         }
         "HelmRepository" => {
             let repo = lookup("HelmRepository", &ns, &r.name).ok_or_else(|| {
-                format!("spec.chart.spec.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
+                format!("{field}.sourceRef: HelmRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
             })?;
             let url = repo["spec"]["url"]
                 .as_str()
                 .unwrap_or_default()
                 .trim_end_matches('/');
+            // source-controller's default: the latest release.
             let version = c
-                .spec
                 .version
                 .clone()
-                .filter(|v| !v.is_empty() && v != "*")
-                .ok_or_else(|| "spec.chart.spec.version: ferry needs the exact chart version to find the vendored chart".to_string())?;
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "*".into());
+            if !crate::vendor::range::is_exact(&version) {
+                crate::images::semver::Range::parse(&version)
+                    .map_err(|e| format!("{field}.version `{version}`: {e}"))?;
+            }
             if repo["spec"]["type"] == "oci" || url.starts_with("oci://") {
                 Ok(ChartRef::Oci {
-                    url: format!("{url}/{}", c.spec.chart),
+                    url: format!("{url}/{}", c.chart),
                     version,
                 })
             } else {
                 Ok(ChartRef::Repo {
                     repo: url.to_string(),
-                    name: c.spec.chart.clone(),
+                    name: c.chart.clone(),
                     version,
                 })
             }
         }
         other => Err(format!(
-            "spec.chart.spec.sourceRef: kind {other} is not supported by ferry yet"
+            "{field}.sourceRef: kind {other} is not supported by ferry yet (GitRepository and HelmRepository are)"
         )),
     }
 }
 
+/// The merged values of a HelmRelease: `public` from ConfigMaps and `values` only (what the
+/// cache key and index may see), and, when a Secret contributed, the whole merge with what it
+/// disclosed.
+#[derive(Debug, Default)]
+pub struct Values {
+    pub public: Map<String, Value>,
+    pub secret: Option<SecretValues>,
+}
+
+/// The text under `key` of a ConfigMap (`data`) or Secret (`stringData`, else base64 `data`).
+fn value_of(obj: &Value, kind: &str, key: &str) -> Result<Option<String>, String> {
+    if kind == "ConfigMap" {
+        return Ok(obj["data"]
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string));
+    }
+    if let Some(s) = obj["stringData"].get(key).and_then(Value::as_str) {
+        return Ok(Some(s.to_string()));
+    }
+    let Some(b64) = obj["data"].get(key).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| format!("data.{key} is not base64"))?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| format!("data.{key} is not UTF-8 text"))
+}
+
 /// `valuesFrom` in order, each merged over the ones before, then `values` over them all, as
 /// helm-controller merges them (a `targetPath` sets one value, typed as `--set` types it).
-fn values_of(
-    namespace: &str,
-    spec: &Spec,
-    lookup: &Lookup<'_>,
-) -> Result<Map<String, Value>, String> {
+/// Values read from a Secret are registered as disclosed and never named in a message.
+fn values_of(namespace: &str, spec: &Spec, lookup: &Lookup<'_>) -> Result<Values, String> {
     let inline = spec.values.clone().unwrap_or_default();
     let mut result = Map::new();
+    let mut public = Map::new();
+    let mut disclosed = Disclosed::default();
     for (i, r) in spec.values_from.iter().enumerate() {
         let field = format!("spec.valuesFrom[{i}]");
         if r.kind != "ConfigMap" && r.kind != "Secret" {
@@ -244,46 +315,64 @@ fn values_of(
                 r.kind
             ));
         }
-        if r.kind == "Secret" {
-            return Err(format!("{field}: values from a Secret are not supported by ferry yet\nhint: keep secret values in an encrypted values file of a ferry.yaml app meanwhile"));
-        }
+        let secret = r.kind == "Secret";
         let key = r.values_key.clone().unwrap_or_else(|| "values.yaml".into());
+        let what = format!("{} {namespace}/{}", r.kind, r.name);
         let Some(obj) = lookup(&r.kind, namespace, &r.name) else {
             if r.optional {
                 continue;
             }
-            return Err(format!("{field}: {} {namespace}/{} is not defined by anything this cluster deploys\nhint: add it to the repository, or mark the reference `optional: true`", r.kind, r.name));
+            return Err(format!("{field}: {what} is not defined by anything this cluster deploys\nhint: add it to the repository, or mark the reference `optional: true`"));
         };
-        let Some(data) = obj["data"].get(&key).and_then(Value::as_str) else {
+        let data = value_of(&obj, &r.kind, &key).map_err(|m| format!("{field}: {what}: {m}"))?;
+        let Some(data) = data else {
             if r.optional {
                 continue;
             }
-            return Err(format!("{field}: {} {namespace}/{} has no key `{key}`\nhint: set valuesKey to one of its keys, or add `{key}`", r.kind, r.name));
+            return Err(format!("{field}: {what} has no key `{key}`\nhint: set valuesKey to one of its keys, or add `{key}`"));
         };
+        let origin = format!("{what} key {key}");
         if let Some(path) = r.target_path.as_deref().filter(|p| !p.is_empty()) {
-            crate::config::merge_maps(&mut result, &inline);
-            set_path(&mut result, path, data).map_err(|m| format!("{field}.targetPath: {m}"))?;
+            for m in [&mut result, &mut public] {
+                crate::config::merge_maps(m, &inline);
+            }
+            set_path(&mut result, path, &data).map_err(|m| format!("{field}.targetPath: {m}"))?;
+            if secret {
+                disclosed.add(origin, data.trim_matches(|c| c == '"' || c == '\''));
+            } else {
+                set_path(&mut public, path, &data)
+                    .map_err(|m| format!("{field}.targetPath: {m}"))?;
+            }
             continue;
         }
-        let v: Value = serde_yaml_ng::from_str(data).map_err(|e| {
-            format!(
-                "{field}: {} {namespace}/{} key `{key}` is not YAML: {e}",
-                r.kind, r.name
-            )
+        // serde_yaml's message may quote the text: never for a Secret's.
+        let v: Value = serde_yaml_ng::from_str(&data).map_err(|e| {
+            if secret {
+                format!("{field}: {what} key `{key}` is not YAML")
+            } else {
+                format!("{field}: {what} key `{key}` is not YAML: {e}")
+            }
         })?;
         match v {
-            Value::Object(m) => crate::config::merge_maps(&mut result, &m),
-            Value::Null => {}
-            _ => {
-                return Err(format!(
-                    "{field}: {} {namespace}/{} key `{key}` is not a mapping",
-                    r.kind, r.name
-                ))
+            Value::Object(m) => {
+                crate::config::merge_maps(&mut result, &m);
+                if secret {
+                    disclosed.add_leaves(&origin, &Value::Object(m));
+                } else {
+                    crate::config::merge_maps(&mut public, &m);
+                }
             }
+            Value::Null => {}
+            _ => return Err(format!("{field}: {what} key `{key}` is not a mapping")),
         }
     }
     crate::config::merge_maps(&mut result, &inline);
-    Ok(result)
+    crate::config::merge_maps(&mut public, &inline);
+    let from_secret = spec.values_from.iter().any(|r| r.kind == "Secret");
+    Ok(Values {
+        secret: from_secret.then(|| SecretValues(std::sync::Arc::new((result, disclosed)))),
+        public,
+    })
 }
 
 /// Sets `a.b.c` to `value`, typed as Helm's `--set` types it (quoted: a string).
@@ -376,8 +465,9 @@ mod tests {
         }))
         .unwrap_or_default();
         let v = values_of("ns", &spec, &lookup).unwrap_or_default();
+        assert!(v.secret.is_none());
         assert_eq!(
-            Value::Object(v),
+            Value::Object(v.public),
             json!({"a": 1, "b": {"c": 1, "d": 2}, "image": {"tag": "1.0"}})
         );
         let missing: Spec = serde_json::from_value(

@@ -6,14 +6,18 @@
 //! sealing, the index and the atomic output are the build's own.
 //!
 //! HelmReleases found in the rendered output become helm renders of the build (see
-//! [`helmrelease`]). Not covered yet: Kustomizations from OCIRepository and Bucket sources,
-//! HelmRelease `postRenderers` and values from Secrets, `prune`/`wait`/`healthChecks` carried
-//! to `ferry apply`.
+//! [`helmrelease`]), their remote charts vendored and pinned through [`charts`]; [`apply`]
+//! carries `prune`/`wait`/`timeout`/`healthChecks` to `ferry apply`; [`init`] writes the
+//! equivalent ferry.yaml. Not covered yet: Kustomizations from OCIRepository and Bucket
+//! sources.
 
+pub mod apply;
+pub mod charts;
 mod discover;
 pub mod envsubst;
 mod generate;
 pub mod helmrelease;
+pub mod init;
 pub mod postrender;
 mod render;
 pub mod spec;
@@ -47,6 +51,8 @@ pub struct Unit {
     pub path: String,
     /// A digest of its `spec`.
     pub spec_digest: String,
+    /// Its `spec` (null for a root without a bootstrap Kustomization).
+    pub spec: serde_json::Value,
     /// Its objects, as a YAML stream.
     pub text: String,
     /// Values decrypted for it (opened SOPS objects, `substituteFrom` Secrets).
@@ -54,6 +60,9 @@ pub struct Unit {
     pub depends_on: Vec<String>,
     /// The unit whose output declared it.
     pub parent: Option<String>,
+    /// Its apply settings (`prune`, `wait`, `timeout`, `healthChecks`); none for a root
+    /// without a bootstrap Kustomization.
+    pub apply: Option<apply::FluxApply>,
 }
 
 impl Unit {
@@ -73,10 +82,12 @@ impl Unit {
             file: file.to_string(),
             path: path.to_string(),
             spec_digest,
+            spec: serde_json::Value::Null,
             text: String::new(),
             disclosed,
             depends_on: Vec::new(),
             parent: None,
+            apply: None,
         }
     }
 }

@@ -3,10 +3,10 @@
 //! state (`emitterc.go`) closely, because its column and whitespace bookkeeping decides
 //! where lines break.
 
-use super::number::yaml_number;
+use super::number::{format_g, yaml_number};
 use super::resolve::plain_is_string;
 use super::scalar::{is_break, Analysis, Style};
-use super::sort::sort_keys;
+use super::sort::{sort_keys, sort_keys_v3};
 use serde_json::Value;
 
 /// go-yaml's `best_indent`.
@@ -35,6 +35,11 @@ pub(super) struct Emitter {
     indents: Vec<i32>,
     /// Go's natural key order (what kubectl writes); off to keep a document's own order.
     sort: bool,
+    /// go-yaml v3 with indent 2 (Helm's `toYamlPretty`): sequences in mappings are indented,
+    /// keys in v3's order, numbers as Go prints their type, no folding of long lines.
+    v3: bool,
+    /// Plain and quoted scalars fold at the first space past this column.
+    pub width: usize,
 }
 
 /// The first character in `value` that the pipeline cannot carry: Go's JSON writes DEL, C1
@@ -111,9 +116,21 @@ pub fn to_yaml_in_order(value: &Value) -> String {
     emit(value, false)
 }
 
+/// What go-yaml v3's encoder with `SetIndent(2)` writes for the Go value `value` stands for
+/// (Helm's `toYamlPretty`). Ends with a newline.
+pub fn to_yaml_v3(value: &Value) -> String {
+    emit_with(value, true, true)
+}
+
 fn emit(value: &Value, sort: bool) -> String {
+    emit_with(value, sort, false)
+}
+
+fn emit_with(value: &Value, sort: bool, v3: bool) -> String {
     let mut e = Emitter {
         sort,
+        v3,
+        width: if v3 { usize::MAX } else { WIDTH },
         out: String::new(),
         column: 0,
         whitespace: true,
@@ -132,6 +149,13 @@ impl Emitter {
         match value {
             Value::Null => self.scalar("null", Style::Plain, ctx),
             Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
+            Value::Number(n) if self.v3 => {
+                let text = match n.as_f64().filter(|_| n.is_f64()) {
+                    Some(f) => format_g(f),
+                    None => n.to_string(),
+                };
+                self.scalar(&text, Style::Plain, ctx)
+            }
             Value::Number(n) => self.scalar(&yaml_number(n), Style::Plain, ctx),
             Value::String(s) => self.string(s, ctx),
             Value::Array(items) if items.is_empty() => self.empty_flow("[", "]"),
@@ -139,7 +163,9 @@ impl Emitter {
             Value::Array(items) => self.block_sequence(items, ctx),
             Value::Object(map) => {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                if self.sort {
+                if self.v3 {
+                    sort_keys_v3(&mut entries, |(k, _)| k.as_str());
+                } else if self.sort {
                     sort_keys(&mut entries, |(k, _)| k.as_str());
                 }
                 self.block_mapping(&entries);
@@ -149,7 +175,12 @@ impl Emitter {
 
     /// A string node (a value or a mapping key).
     fn string(&mut self, s: &str, ctx: Context) {
-        let s = &*fold_nel(s);
+        // NEL is folded by v2 reading Go's JSON back; v3 is handed the string itself.
+        let s = &*if self.v3 {
+            std::borrow::Cow::Borrowed(s)
+        } else {
+            fold_nel(s)
+        };
         // encode.go `stringv`: newlines ask for a literal block, text that would read back as
         // something else for double quotes; the emitter may still overrule.
         let style = if s.contains('\n') {
@@ -172,7 +203,8 @@ impl Emitter {
     fn block_sequence(&mut self, items: &[Value], ctx: Context) {
         // A sequence that is a mapping value and starts on the key's line is "indentless":
         // its dashes sit at the key's column.
-        let indentless = ctx.mapping && !self.indention;
+        // go-yaml v3 has no indentless sequences (unless asked for compact ones).
+        let indentless = !self.v3 && ctx.mapping && !self.indention;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();

@@ -9,7 +9,7 @@ mod resolve;
 mod scalar;
 mod sort;
 
-pub use emit::{fold_nel, to_yaml, to_yaml_in_order, unwritable_char};
+pub use emit::{fold_nel, to_yaml, to_yaml_in_order, to_yaml_v3, unwritable_char};
 pub use json::{to_json, write_json_string};
 pub use number::{format_g, format_json_float, json_number, yaml_number};
 pub use resolve::{parse_timestamp, plain_is_string, plain_number, Timestamp};

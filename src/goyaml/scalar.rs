@@ -2,7 +2,7 @@
 //! the `write_*_scalar` functions of `emitterc.go`): which styles a text allows, and how each
 //! style writes it, folding long lines at the first space past column 80.
 
-use super::emit::{Context, Emitter, INDENT, WIDTH};
+use super::emit::{Context, Emitter, INDENT};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Style {
@@ -154,7 +154,10 @@ impl Emitter {
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > WIDTH && chars.get(i + 1) != Some(&' ')
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.width
+                    && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent();
                 } else {
@@ -190,7 +193,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > WIDTH
+                    && self.column > self.width
                     && i > 0
                     && i + 1 < n
                     && chars[i + 1] != ' '
@@ -273,7 +276,7 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > WIDTH && i > 0 && i + 1 < n {
+                if allow_breaks && !spaces && self.column > self.width && i > 0 && i + 1 < n {
                     self.write_indent();
                     // A folded break reads back as one space; a second space must be escaped
                     // to survive at the start of the continuation line.

@@ -1,5 +1,6 @@
 //! go-yaml v2's key order (`sorter.go`): non-letters before letters, runs of digits compared
-//! as numbers, so `_x < B < a9 < a10`.
+//! as numbers, so `_x < B < a9 < a10`. go-yaml v3 (Helm's `toYamlPretty`) differs in one
+//! rule: right after equal digits, a letter sorts before a non-letter (`a1b < a1.`).
 
 use std::cmp::Ordering;
 
@@ -24,19 +25,27 @@ fn is_digit(c: char) -> bool {
 
 /// `keyList.Less` for two string keys.
 pub fn natural_less(a: &str, b: &str) -> bool {
+    less(a, b, false)
+}
+
+fn less(a: &str, b: &str, v3: bool) -> bool {
     // Keys are nearly always ASCII: compare bytes then, without collecting characters.
     if a.is_ascii() && b.is_ascii() {
-        return less_by(a.as_bytes(), b.as_bytes());
+        return less_by(a.as_bytes(), b.as_bytes(), v3);
     }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    less_by(&ar, &br)
+    less_by(&ar, &br, v3)
 }
 
-fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C]) -> bool {
+fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C], v3: bool) -> bool {
     let ch = |c: C| char::from_u32(c.into()).unwrap_or('\0');
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
+            if v3 {
+                digits = is_digit(ch(ar[i]));
+            }
             continue;
         }
         let (a, b) = (ch(ar[i]), ch(br[i]));
@@ -46,7 +55,7 @@ fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C]) -> bool {
             return a < b;
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         // Both are non-letters: compare the digit runs starting here as numbers. A run that
         // continues earlier non-zero digits is not a fresh number, so leading zeros count.
@@ -86,10 +95,10 @@ fn less_by<C: Copy + PartialEq + Into<u32>>(ar: &[C], br: &[C]) -> bool {
     ar.len() < br.len()
 }
 
-fn compare(a: &str, b: &str) -> Ordering {
-    if natural_less(a, b) {
+fn compare(a: &str, b: &str, v3: bool) -> Ordering {
+    if less(a, b, v3) {
         Ordering::Less
-    } else if natural_less(b, a) {
+    } else if less(b, a, v3) {
         Ordering::Greater
     } else {
         Ordering::Equal
@@ -99,22 +108,27 @@ fn compare(a: &str, b: &str) -> Ordering {
 /// Sorts keys in go-yaml v2 order. A merge sort of our own: the order is not a strict total
 /// order for every odd key set, and the standard library's sort may panic on such input.
 pub fn sort_keys<T, F: Fn(&T) -> &str>(items: &mut Vec<T>, key: F) {
-    merge_sort(items, &key);
+    merge_sort(items, &key, false);
 }
 
-fn merge_sort<T>(items: &mut Vec<T>, key: &dyn Fn(&T) -> &str) {
+/// Sorts keys in go-yaml v3 order.
+pub fn sort_keys_v3<T, F: Fn(&T) -> &str>(items: &mut Vec<T>, key: F) {
+    merge_sort(items, &key, true);
+}
+
+fn merge_sort<T>(items: &mut Vec<T>, key: &dyn Fn(&T) -> &str, v3: bool) {
     if items.len() < 2 {
         return;
     }
     let right = items.split_off(items.len() / 2);
     let mut left = std::mem::take(items);
     let mut right = right;
-    merge_sort(&mut left, key);
-    merge_sort(&mut right, key);
+    merge_sort(&mut left, key, v3);
+    merge_sort(&mut right, key, v3);
     let mut l = left.into_iter().peekable();
     let mut r = right.into_iter().peekable();
     while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
-        let take_right = compare(key(b), key(a)) == Ordering::Less;
+        let take_right = compare(key(b), key(a), v3) == Ordering::Less;
         let next = if take_right { r.next() } else { l.next() };
         items.extend(next);
     }
@@ -152,6 +166,15 @@ mod tests {
             sorted(&["v1.10", "v1.9", "v1.09"]),
             ["v1.9", "v1.09", "v1.10"]
         );
+    }
+
+    #[test]
+    fn v3_puts_letters_first_after_digits() {
+        let mut v = vec!["a1.", "a1b", "a10", "a9", "_x"];
+        sort_keys_v3(&mut v, |s| s);
+        assert_eq!(v, ["_x", "a1b", "a1.", "a9", "a10"]);
+        sort_keys(&mut v, |s| s);
+        assert_eq!(v, ["_x", "a1.", "a1b", "a9", "a10"]);
     }
 
     #[test]

@@ -247,6 +247,33 @@ impl Renderer for HelmRenderer {
 
     fn render(&self, req: &RenderRequest<'_>) -> Result<String, RenderError> {
         let (h, root, chart) = helm_request(req)?;
+        if let Some(s) = &h.secret_values {
+            // A Flux HelmRelease's values, some from Secrets: the whole merge through a pipe,
+            // as the one values map helm-controller hands to helm.
+            let plain = ResolvedHelm {
+                set: Map::new(),
+                secret_values: None,
+                ..h.clone()
+            };
+            let mut args = helm_args(
+                &plain,
+                req.app.namespace.as_deref(),
+                &req.app.kube_version,
+                &chart,
+                &root,
+                None,
+            );
+            args.extend(["--values".to_string(), "-".to_string()]);
+            let json = serde_json::to_string(s.values())
+                .map_err(|e| RenderError::Invalid(e.to_string()))?;
+            return run_tool_input(
+                &self.tool,
+                &args,
+                &root,
+                Some(json.as_bytes()),
+                s.disclosed(),
+            );
+        }
         // Inline values (from ferry.yaml, never decrypted ones) reach helm in a file of ours.
         let inline = match inline_values_file(&h.set) {
             Some(v) => Some(write_inline_values(&v)?),
@@ -303,6 +330,7 @@ mod tests {
             renderer: Default::default(),
             flags: Default::default(),
             post_render: None,
+            secret_values: None,
         };
         let args = helm_args(
             &h,
@@ -338,6 +366,7 @@ mod tests {
             renderer: Default::default(),
             flags: Default::default(),
             post_render: None,
+            secret_values: None,
         };
         let args = helm_args(
             &h,

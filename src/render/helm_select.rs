@@ -85,7 +85,14 @@ fn user_values(
             .map_err(|e| native_error(e.to_string(), false))?;
         helm_native::merge_maps(&mut values, m);
     }
-    apply_inline(&mut values, &h.set, &[]);
+    match &h.secret_values {
+        // A Flux HelmRelease with values from Secrets: the whole merge, in Flux's order.
+        Some(s) => {
+            apply_inline(&mut values, s.values(), &[]);
+            secrets.extend(s.disclosed().clone());
+        }
+        None => apply_inline(&mut values, &h.set, &[]),
+    }
     apply_set_flags(req, h, &mut values)?;
     Ok((values, secrets))
 }

@@ -486,14 +486,20 @@ pub fn decrypted_inputs(
         crate::config::ResolvedSource::Flux(f) => return Ok(f.rendered.disclosed().clone()),
         _ => return Ok(super::Disclosed::default()),
     };
+    // Values a Flux HelmRelease read from Secrets.
+    let mut disclosed = h
+        .secret_values
+        .as_ref()
+        .map(|s| s.disclosed().clone())
+        .unwrap_or_default();
     let files: Vec<&str> = encrypted_values(tree, &h.values)
         .into_iter()
         .map(|i| h.values[i].as_str())
         .collect();
-    if files.is_empty() {
-        return Ok(super::Disclosed::default());
+    if !files.is_empty() {
+        disclosed.extend(helm_secret_values(tree, &files)?.1);
     }
-    Ok(helm_secret_values(tree, &files)?.1)
+    Ok(disclosed)
 }
 
 #[cfg(test)]

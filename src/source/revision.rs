@@ -37,7 +37,12 @@ impl Revision {
 
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: i64) -> String {
-    gotmpl::sprig::dates::Time { secs, nanos: 0 }.format("2006-01-02T15:04:05Z")
+    gotmpl::sprig::dates::Time {
+        secs,
+        nanos: 0,
+        offset: 0,
+    }
+    .format("2006-01-02T15:04:05Z")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! HTTP(S), or an OCI registry's chart layer), store it by digest, pin it. No helm needed.
 
 use super::http_repo::RepoCredentials;
-use super::{sha256_file, ChartStore, Lock, LockedChart, VendorError};
+use super::{range, sha256_file, ChartStore, Lock, LockedChart, VendorError};
 use crate::config::{resolve, ChartRef, Pipeline, ResolvedSource};
 use std::collections::BTreeSet;
 
@@ -20,9 +20,12 @@ pub struct VendorReport {
     pub present: Vec<String>,
     /// Lock entries no app uses any more (removed from the lock).
     pub dropped: Vec<String>,
+    /// Version ranges resolved in this run: `KEY -> VERSION`.
+    pub resolved: Vec<String>,
 }
 
-fn remote_charts(p: &Pipeline) -> BTreeSet<(String, ChartRef)> {
+/// The remote charts of a pipeline's apps, keyed as in the lock.
+pub fn pipeline_charts(p: &Pipeline) -> BTreeSet<(String, ChartRef)> {
     let envs: Vec<String> = p.environments.keys().cloned().collect();
     resolve(p, &envs)
         .into_iter()
@@ -54,8 +57,65 @@ pub fn vendor(
     creds: &RepoCredentials,
     opts: &VendorOptions,
 ) -> Result<VendorReport, VendorError> {
+    vendor_charts(pipeline_charts(p), lock, store, creds, opts)
+}
+
+/// Pins each range of `wanted` to a version: the one `lock` holds, else (or with `--update`)
+/// the highest the source lists now. Ranges no chart names any more leave the lock.
+fn pin_ranges(
+    wanted: BTreeSet<(String, ChartRef)>,
+    lock: &mut Lock,
+    creds: &RepoCredentials,
+    opts: &VendorOptions,
+    report: &mut VendorReport,
+) -> Result<BTreeSet<(String, ChartRef)>, VendorError> {
+    let mut exact = BTreeSet::new();
+    let mut ranges = std::collections::BTreeMap::new();
+    for (key, chart) in wanted {
+        if !range::is_range(range::version_of(&chart)) {
+            exact.insert((key, chart));
+            continue;
+        }
+        let version = match lock.ranges.get(&key) {
+            Some(v) if !opts.update => v.clone(),
+            _ => {
+                if opts.offline {
+                    return Err(VendorError::Offline);
+                }
+                let v = range::resolve(&chart, creds).map_err(|message| VendorError::Fetch {
+                    chart: key.clone(),
+                    message,
+                })?;
+                report.resolved.push(format!("{key} -> {v}"));
+                v
+            }
+        };
+        let pinned = range::with_version(&chart, &version);
+        if let Some(k) = pinned.lock_key() {
+            exact.insert((k, pinned));
+        }
+        ranges.insert(key, version);
+    }
+    for k in lock.ranges.keys() {
+        if !ranges.contains_key(k) {
+            report.dropped.push(k.clone());
+        }
+    }
+    lock.ranges = ranges;
+    Ok(exact)
+}
+
+/// Fetches every chart of `wanted` (lock key and chart; a range is resolved and pinned first)
+/// that the store lacks, and updates `lock`: entries not wanted are dropped.
+pub fn vendor_charts(
+    wanted: BTreeSet<(String, ChartRef)>,
+    lock: &mut Lock,
+    store: &ChartStore,
+    creds: &RepoCredentials,
+    opts: &VendorOptions,
+) -> Result<VendorReport, VendorError> {
     let mut report = VendorReport::default();
-    let wanted = remote_charts(p);
+    let wanted = pin_ranges(wanted, lock, creds, opts, &mut report)?;
     let keys: BTreeSet<&String> = wanted.iter().map(|(k, _)| k).collect();
     let before: Vec<String> = lock.charts.keys().cloned().collect();
     for k in before {

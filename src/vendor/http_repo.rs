@@ -105,13 +105,8 @@ fn resolve(repo: &str, url: &str) -> String {
     }
 }
 
-/// The archive of chart `name` at `version` from the repository at `repo`.
-pub fn fetch(
-    repo: &str,
-    name: &str,
-    version: &str,
-    creds: &RepoCredentials,
-) -> Result<Vec<u8>, String> {
+/// An HTTP client and a runtime of its own to drive it (vendoring is not async elsewhere).
+fn client() -> Result<(reqwest::Client, tokio::runtime::Runtime), String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -122,35 +117,71 @@ pub fn fetch(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    Ok((client, runtime))
+}
+
+/// The entries of chart `name` in the index of the repository at `repo`.
+async fn entries(
+    client: &reqwest::Client,
+    repo: &str,
+    name: &str,
+    creds: &RepoCredentials,
+) -> Result<Vec<Entry>, String> {
+    let index_url = format!("{}/index.yaml", repo.trim_end_matches('/'));
+    let text = get(client, &index_url, creds, MAX_INDEX).await?;
+    let mut index: Index = serde_yaml_ng::from_slice(&text)
+        .map_err(|e| format!("{index_url} is not a Helm repository index: {e}"))?;
+    index
+        .entries
+        .remove(name)
+        .ok_or_else(|| format!("chart \"{name}\" not found in {repo} repository"))
+}
+
+/// Every version of chart `name` the repository at `repo` lists (for resolving a range).
+pub fn versions(repo: &str, name: &str, creds: &RepoCredentials) -> Result<Vec<String>, String> {
+    let (client, runtime) = client()?;
     runtime.block_on(async {
-        let index_url = format!("{}/index.yaml", repo.trim_end_matches('/'));
-        let text = get(&client, &index_url, creds, MAX_INDEX).await?;
-        let index: Index = serde_yaml_ng::from_slice(&text)
-            .map_err(|e| format!("{index_url} is not a Helm repository index: {e}"))?;
-        let versions = index
-            .entries
-            .get(name)
-            .ok_or_else(|| format!("chart \"{name}\" not found in {repo} repository"))?;
-        let entry = versions
-            .iter()
-            .find(|e| e.version == version)
-            .ok_or_else(|| {
-                format!("chart \"{name}\" version \"{version}\" not found in {repo} repository")
-            })?;
-        let url = entry
-            .urls
-            .first()
-            .ok_or_else(|| format!("{index_url}: {name} {version} lists no URL"))?;
-        let data = get(&client, &resolve(repo, url), creds, MAX_CHART).await?;
-        if let Some(want) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
-            let got = hex::encode(Sha256::digest(&data));
-            if got != want.trim_start_matches("sha256:") {
-                return Err(format!(
-                    "{url}: the archive's sha256 is {got}, the index says {want}: refusing it"
-                ));
+        Ok(entries(&client, repo, name, creds)
+            .await?
+            .into_iter()
+            .map(|e| e.version)
+            .collect())
+    })
+}
+
+/// The archive of chart `name` at `version` from the repository at `repo`.
+pub fn fetch(
+    repo: &str,
+    name: &str,
+    version: &str,
+    creds: &RepoCredentials,
+) -> Result<Vec<u8>, String> {
+    let (client, runtime) = client()?;
+    runtime.block_on(async {
+        {
+            let client = &client;
+            let versions = entries(client, repo, name, creds).await?;
+            let entry = versions
+                .iter()
+                .find(|e| e.version == version)
+                .ok_or_else(|| {
+                    format!("chart \"{name}\" version \"{version}\" not found in {repo} repository")
+                })?;
+            let url = entry
+                .urls
+                .first()
+                .ok_or_else(|| format!("{repo}/index.yaml: {name} {version} lists no URL"))?;
+            let data = get(client, &resolve(repo, url), creds, MAX_CHART).await?;
+            if let Some(want) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
+                let got = hex::encode(Sha256::digest(&data));
+                if got != want.trim_start_matches("sha256:") {
+                    return Err(format!(
+                        "{url}: the archive's sha256 is {got}, the index says {want}: refusing it"
+                    ));
+                }
             }
+            Ok(data)
         }
-        Ok(data)
     })
 }
 

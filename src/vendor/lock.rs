@@ -17,6 +17,11 @@ pub struct Lock {
     /// Keyed by `oci://host/repo/chart@VERSION` or `https://repo#chart@VERSION`.
     #[serde(default)]
     pub charts: BTreeMap<String, LockedChart>,
+    /// Version ranges resolved once, by `ferry vendor`: the key as in `charts` with the range
+    /// where the version goes (`https://repo#chart@>=6.0.0 <7`), the value the version chosen.
+    /// Flux HelmReleases and OCIRepositories may name a range; the build reads the pin.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranges: BTreeMap<String, String>,
 }
 
 fn lock_api_version() -> String {

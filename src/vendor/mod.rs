@@ -6,8 +6,9 @@ mod fetch;
 mod http_repo;
 mod lock;
 mod oci_chart;
+pub mod range;
 
-pub use fetch::{vendor, VendorOptions, VendorReport};
+pub use fetch::{pipeline_charts, vendor, vendor_charts, VendorOptions, VendorReport};
 pub use http_repo::RepoCredentials;
 pub use lock::{Lock, LockedChart, LOCK_FILE};
 

@@ -35,3 +35,20 @@ pub fn fetch(url: &str, version: &str) -> Result<Vec<u8>, String> {
         .blob(&r, &layer.digest, layer.size, MAX_CHART)
         .map_err(|e| e.to_string())
 }
+
+/// Every tag of the chart repository `url` (`oci://host/repo/chart`), for resolving a range,
+/// listed with the same credentials as [`fetch`].
+pub fn tags(url: &str) -> Result<Vec<String>, String> {
+    use crate::images::name::ImageName;
+    use crate::images::registry::{Client, ClientOptions};
+    let name = ImageName::parse(url.trim_start_matches("oci://"))?;
+    let client = Client::new(ClientOptions::default()).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(client.tags(&name))
+        .map(|l| l.tags)
+        .map_err(|e| e.to_string())
+}

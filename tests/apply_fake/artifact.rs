@@ -49,6 +49,7 @@ pub fn write_tenant_artifact(
                 inputs: BTreeMap::new(),
                 objects: entries,
                 tenant: tenant.map(str::to_string),
+                flux: None,
             },
         );
     }

@@ -1,6 +1,7 @@
 //! Shared test helpers: the peer tools, the corpus, throwaway Git repositories.
 #![allow(dead_code)]
 
+pub mod flux;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -201,3 +202,7 @@ pub fn read_request_head(stream: &std::net::TcpStream) -> Option<(String, String
     }
     Some((target, auth))
 }
+
+/// A CA made with an EC key on P-384 (its PEM in base64), which helm signs and the native
+/// renderer refuses (it has P-256 only).
+pub const P384_CA: &str = "{{ genCAWithKey \"x\" 3 (b64dec \"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1ENENBUUVFTUFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFhQUhCZ1VyZ1FRQUlnPT0KLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\") | typeOf | quote }}";

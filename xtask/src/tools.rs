@@ -29,6 +29,11 @@ pub fn ensure(root: &Path, all: bool) -> Result<(String, bool)> {
         eprintln!("==> installing skopeo (scripts/install-skopeo.sh)");
         crate::run(Command::new("bash").arg(root.join("scripts/install-skopeo.sh")))?;
         install_sigstore_js()?;
+        // openssl parses and verifies the keys and certificates of Sprig's functions
+        // (tests/helm_native_sprig.rs); Debian images usually have it.
+        if apt_tool("openssl").is_none() {
+            anyhow::bail!("openssl is not installed and apt-get could not install it");
+        }
         dirs.push(peers_bin());
         complete = true;
     } else if peers_bin().join("helm").is_file() && peers_bin().join("kubectl").is_file() {
@@ -64,7 +69,13 @@ pub fn find(name: &str) -> Option<PathBuf> {
 /// strace, for the syscall counts of `bench build`: found on PATH, else installed with apt-get
 /// when this runs as root (as in CI containers); `None` when neither works.
 pub fn strace() -> Option<PathBuf> {
-    if let Some(p) = find("strace") {
+    apt_tool("strace")
+}
+
+/// A tool from the Debian package of the same name: found on PATH, else installed with
+/// apt-get when this runs as root (as in CI containers); `None` when neither works.
+fn apt_tool(name: &str) -> Option<PathBuf> {
+    if let Some(p) = find(name) {
         return Some(p);
     }
     let root = Command::new("id")
@@ -72,13 +83,13 @@ pub fn strace() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if root {
-        eprintln!("==> installing strace (apt-get install strace)");
+        eprintln!("==> installing {name} (apt-get install {name})");
         let _ = Command::new("apt-get")
-            .args(["install", "-y", "-q", "strace"])
+            .args(["install", "-y", "-q", name])
             .stdout(std::process::Stdio::null())
             .status();
     }
-    find("strace")
+    find(name)
 }
 
 /// The Sigstore JavaScript libraries the bundle interop tests run (`tests/support/sigstore_js.cjs`),

@@ -82,6 +82,11 @@ pub trait Object: fmt::Debug {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+    /// What Go's `encoding/json` writes for it, as a plain value (a struct's exported fields
+    /// as a map, a `MarshalJSON` result); `None` writes `{}`.
+    fn json_value(&self) -> Option<Value> {
+        None
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -76,6 +76,11 @@ fn once(
         }),
     };
     let artifact = source.load()?;
+    if let Some(plan) = &artifact.wait {
+        for o in &plan.outside {
+            eprintln!("note: {o} is not in the build, so ferry apply does not wait for it");
+        }
+    }
     let objects = if artifact.objects.iter().any(is_sealed) {
         // Identities are read only when something is sealed: a plain artifact needs none.
         let ids = InMemory::load(a.identity.as_deref())?;

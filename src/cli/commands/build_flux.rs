@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// The age recipients of a cluster: those `.sops.yaml` gives files under its root, which is
 /// where Flux's guide puts the cluster's key.
-fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
+pub(super) fn recipients(repo: &Path, cluster_root: &str) -> anyhow::Result<Vec<String>> {
     let Some(config) = crate::secrets::config::find(repo) else {
         return Ok(Vec::new());
     };
@@ -68,6 +68,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                 renderer: RendererChoice::Auto,
                 flags: Default::default(),
                 post_render: Some(u.post_render),
+                secret_values: u.secret_values,
             }),
         }
     });
@@ -100,6 +101,7 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
                     path: u.path,
                     spec: u.spec_digest,
                     output,
+                    apply: u.apply,
                     rendered: FluxRendered(std::sync::Arc::new((u.text, u.disclosed))),
                 }),
             }
@@ -108,26 +110,25 @@ fn pairs(cluster: Cluster, kube_version: &str) -> Vec<ResolvedApp> {
         .collect()
 }
 
-/// Charts from a HelmRepository or OCIRepository must be vendored: one error per HelmRelease
-/// whose chart is not, naming it and its file.
-fn unvendored(inputs: &BuildInputs, cluster: &Cluster) -> Vec<FluxError> {
-    cluster
-        .discovered
-        .helm
-        .iter()
-        .filter(|h| !matches!(h.unit.chart, ChartRef::Local { .. }))
-        .filter_map(|h| {
-            let e = inputs.charts.locate(&h.unit.chart, &inputs.lock).err()?;
-            Some(FluxError {
+/// Charts from a HelmRepository or OCIRepository must be vendored: each is pinned to its
+/// locked version (ranges), or is one error naming its HelmRelease and file.
+fn unvendored(inputs: &BuildInputs, cluster: &mut Cluster) -> Vec<FluxError> {
+    let mut errors = Vec::new();
+    for h in &mut cluster.discovered.helm {
+        if matches!(h.unit.chart, ChartRef::Local { .. }) {
+            continue;
+        }
+        match flux::charts::locate(&h.unit.chart, &inputs.lock, &inputs.charts) {
+            Ok(exact) => h.unit.chart = exact,
+            Err(message) => errors.push(FluxError {
                 cluster: cluster.name.clone(),
                 object: format!("HelmRelease {}/{}", h.unit.namespace, h.unit.name),
                 file: h.file.clone(),
-                message: format!(
-                    "{e}\nnote: `ferry vendor` reads the charts of ferry.yaml; list this chart there (or vendor it with a ferry.yaml beside) until `ferry vendor --flux` exists"
-                ),
-            })
-        })
-        .collect()
+                message,
+            }),
+        }
+    }
+    errors
 }
 
 pub(super) fn run(
@@ -166,8 +167,8 @@ pub(super) fn run(
     // Every error of every cluster is reported; a cluster with any is not written.
     let mut clusters = Vec::new();
     let mut failed: Vec<(String, Vec<FluxError>)> = Vec::new();
-    for (cluster, mut errors) in discovered {
-        errors.extend(unvendored(&inputs, &cluster));
+    for (mut cluster, mut errors) in discovered {
+        errors.extend(unvendored(&inputs, &mut cluster));
         if errors.is_empty() {
             clusters.push(cluster);
         } else {

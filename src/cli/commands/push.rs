@@ -116,6 +116,43 @@ fn origin_url(root: &Path) -> Option<String> {
     Some(url.to_string())
 }
 
+/// `--to-prefix oci://HOST/PATH`: each environment (named, else every out/<env>/ with an
+/// index.json) to `oci://HOST/PATH/<env>`.
+fn prefixed_targets(
+    prefix: &str,
+    names: &[String],
+    out_dir: &Path,
+) -> anyhow::Result<Vec<(String, ArtifactRef)>> {
+    let base = ArtifactRef::parse(prefix).with_context(|| format!("--to-prefix {prefix}"))?;
+    if base.tag.is_some() || base.digest.is_some() {
+        bail!("--to-prefix {prefix}: a prefix names no tag or digest\nhint: pass tags with --tag");
+    }
+    let names: Vec<String> = if names.is_empty() {
+        let mut found: Vec<String> = std::fs::read_dir(out_dir)
+            .with_context(|| format!("{}", out_dir.display()))?
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("index.json").is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        found.sort();
+        found
+    } else {
+        names.to_vec()
+    };
+    if names.is_empty() {
+        bail!("{} holds no built environment\nhint: run `ferry build` (or `ferry build --flux`) first", out_dir.display());
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            let text = format!("oci://{}/{}/{n}", base.registry, base.repository);
+            let r = ArtifactRef::parse(&text).with_context(|| format!("--to-prefix: {text}"))?;
+            Ok((n, r))
+        })
+        .collect()
+}
+
 pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
     let out_dir = if a.out.is_absolute() {
@@ -132,7 +169,12 @@ pub fn run(g: &GlobalArgs, a: PushArgs) -> anyhow::Result<ExitCode> {
             _ => bail!("--to takes one environment, not {}", a.environments.len()),
         };
         targets.push((env, ArtifactRef::parse(to)?));
+    } else if let Some(prefix) = &a.to_prefix {
+        targets = prefixed_targets(prefix, &a.environments, &out_dir)?;
     } else {
+        if !root.join(crate::config::FILE_NAME).is_file() {
+            bail!("{} has no ferry.yaml to read the environments' `artifact:` from\nhint: pass --to-prefix oci://HOST/PATH to push each out/<env> to oci://HOST/PATH/<env> (a `ferry build --flux` output needs no ferry.yaml), or ENV --to oci://HOST/REPO", root.display());
+        }
         let tree = WorkTree::open(&root);
         let pipeline = load_pipeline(&tree, &root)?;
         let names: Vec<String> = if a.environments.is_empty() {

@@ -111,6 +111,7 @@ fn helm_app(a: &RenderHelmArgs, choice: RendererChoice) -> anyhow::Result<(Resol
                 sets: set_flags(a),
             }),
             post_render: None,
+            secret_values: None,
         }),
     };
     Ok((app, chart))

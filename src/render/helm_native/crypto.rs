@@ -1,29 +1,38 @@
-//! Sprig's certificate functions (`genCA`, `genSelfSignedCert`, `genSignedCert`): an RSA-2048
-//! key and an X.509 certificate shaped as Go's `x509.CreateCertificate` writes Sprig's
-//! templates (key usages, basic constraints, subject and authority key ids from the first 160
-//! bits of SHA-256 as Go 1.25 does, alternative names), PEM-encoded. The output is random, as
-//! in helm: only its shape can be compared.
+//! Sprig's certificate functions (`genCA`, `genSelfSignedCert`, `genSignedCert`, their
+//! `...WithKey` forms and `buildCustomCert`): an X.509 certificate shaped as Go's
+//! `x509.CreateCertificate` writes Sprig's templates (key usages, basic constraints, subject
+//! and authority key ids from the first 160 bits of SHA-256 as Go 1.25 does, alternative
+//! names), PEM-encoded, signed with an RSA, ECDSA P-256 or Ed25519 key. The output is random,
+//! as in helm: only its shape and validity can be compared.
 
+use super::der::{bit_string, integer, oid, parse_certificate, pem, pem_decode, seq, tlv};
+use super::keys::Key;
 use gotmpl::{Func, Object, Signature, Type, Value};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
 use rsa::sha2::{Digest, Sha256};
-use rsa::signature::{SignatureEncoding, Signer};
 use std::rc::Rc;
 
-/// Sprig's `certificate`: `.Cert` and `.Key` in PEM, plus what signing with it needs.
+/// Sprig's `certificate`: `.Cert` and `.Key` in PEM.
 #[derive(Debug)]
 pub struct Certificate {
     cert: String,
     key_pem: String,
-    key: rsa::RsaPrivateKey,
-    subject: Vec<u8>,
-    ski: Vec<u8>,
+}
+
+const TYPE: &str = "sprig.certificate";
+
+/// The exported fields of a Go struct a template value holds, in declaration order, for the
+/// encoders that walk them (JSON, TOML, YAML); `None` for other objects.
+pub fn struct_fields(o: &dyn Object) -> Option<Vec<(&'static str, Value)>> {
+    let c = o.as_any()?.downcast_ref::<Certificate>()?;
+    Some(vec![
+        ("Cert", Value::str(&c.cert)),
+        ("Key", Value::str(&c.key_pem)),
+    ])
 }
 
 impl Object for Certificate {
     fn type_name(&self) -> &str {
-        "sprig.certificate"
+        TYPE
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
@@ -38,59 +47,14 @@ impl Object for Certificate {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
-}
-
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = body.len();
-    if n < 128 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
+    fn json_value(&self) -> Option<Value> {
+        Some(Value::map(
+            struct_fields(self)?
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ))
     }
-    out.extend_from_slice(body);
-    out
-}
-
-fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn oid(arcs: &[u64]) -> Vec<u8> {
-    let mut body = vec![(arcs[0] * 40 + arcs[1]) as u8];
-    for &a in &arcs[2..] {
-        let mut chunk = vec![(a & 0x7f) as u8];
-        let mut v = a >> 7;
-        while v > 0 {
-            chunk.push(0x80 | (v & 0x7f) as u8);
-            v >>= 7;
-        }
-        chunk.reverse();
-        body.extend(chunk);
-    }
-    tlv(0x06, &body)
-}
-
-/// A non-negative DER INTEGER from big-endian bytes.
-fn integer(bytes: &[u8]) -> Vec<u8> {
-    let mut b: Vec<u8> = bytes.iter().copied().skip_while(|&x| x == 0).collect();
-    if b.is_empty() || b[0] & 0x80 != 0 {
-        b.insert(0, 0);
-    }
-    tlv(0x02, &b)
-}
-
-fn bit_string(bytes: &[u8], unused: u8) -> Vec<u8> {
-    let mut body = vec![unused];
-    body.extend_from_slice(bytes);
-    tlv(0x03, &body)
 }
 
 /// Go's `pkix.Name{CommonName: cn}`: PrintableString when it can, UTF8String otherwise.
@@ -103,7 +67,11 @@ fn name(cn: &str) -> Vec<u8> {
 }
 
 fn time(secs: i64) -> Vec<u8> {
-    let t = gotmpl::sprig::dates::Time { secs, nanos: 0 };
+    let t = gotmpl::sprig::dates::Time {
+        secs,
+        nanos: 0,
+        offset: 0,
+    };
     let year: i64 = t.format("2006").parse().unwrap_or(2000);
     if (1950..2050).contains(&year) {
         tlv(0x17, t.format("060102150405Z").as_bytes())
@@ -121,18 +89,6 @@ fn extension(id: &[u64], critical: bool, value: Vec<u8>) -> Vec<u8> {
     seq(&parts)
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 struct Spec<'a> {
     cn: &'a str,
     ips: Vec<Vec<u8>>,
@@ -141,25 +97,44 @@ struct Spec<'a> {
     is_ca: bool,
 }
 
-fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, String> {
-    let mut rng = rand::thread_rng();
-    let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
-    let spki = key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| e.to_string())?
-        .as_bytes()
-        .to_vec();
-    let pkcs1 = rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_der(&key.to_public_key())
-        .map_err(|e| e.to_string())?;
-    let serial: [u8; 16] = rand::random();
+/// The issuing side: the parent certificate's subject, key id and public key, and its key.
+struct Signer {
+    subject: Vec<u8>,
+    ski: Vec<u8>,
+    spki: Vec<u8>,
+    key: Key,
+}
+
+/// Sprig's `generateSignedCertificateWithKeyInternal` reading of the CA, with its words.
+fn signer(ca: &Certificate) -> Result<Signer, String> {
+    let Some((_, der)) = pem_decode(&ca.cert) else {
+        return Err("unable to decode certificate".into());
+    };
+    let parts = parse_certificate(&der)
+        .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
+    let key = Key::parse_pem(&ca.key_pem).map_err(|e| format!("error parsing private key: {e}"))?;
+    Ok(Signer {
+        subject: parts.subject,
+        ski: parts.ski,
+        spki: parts.spki,
+        key,
+    })
+}
+
+/// Go's `CreateCertificate` of Sprig's template for `key`, signed by `parent` (or itself).
+fn create(spec: &Spec<'_>, key: Key, parent: Option<&Signer>) -> Result<Certificate, String> {
+    let err = |e: String| format!("error creating certificate: {e}");
+    let signing_key = parent.map_or(&key, |p| &p.key);
+    // Go checks the signer first, then the public key it certifies.
+    let alg = signing_key.algorithm().map_err(err)?;
+    let spki = key.spki().map_err(err)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
+    let serial: [u8; 16] = rand::random();
     let subject = name(spec.cn);
     let issuer = parent.map_or(subject.clone(), |p| p.subject.clone());
-    let sha_alg = seq(&[oid(&[1, 2, 840, 113_549, 1, 1, 11]), tlv(0x05, &[])]);
     let mut exts = Vec::new();
     let (usage, unused) = if spec.is_ca { (0xa4, 2) } else { (0xa0, 5) };
     exts.push(extension(
@@ -167,7 +142,8 @@ fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, 
         true,
         bit_string(&[usage], unused),
     ));
-    if !spec.is_ca {
+    {
+        // Sprig's base template has both extended usages, and its CA keeps them.
         exts.push(extension(
             &[2, 5, 29, 37],
             false,
@@ -183,12 +159,10 @@ fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, 
         seq(&[])
     };
     exts.push(extension(&[2, 5, 29, 19], true, constraints));
-    let ski: Vec<u8> = if spec.is_ca {
-        Sha256::digest(pkcs1.as_bytes())[..20].to_vec()
-    } else {
-        Vec::new()
-    };
-    if !ski.is_empty() {
+    if spec.is_ca {
+        // The subjectPublicKey bits, without the BIT STRING's unused-bits byte.
+        let bits = public_key_bits(&spki).ok_or_else(|| err("x509: bad public key".into()))?;
+        let ski = Sha256::digest(bits)[..20].to_vec();
         exts.push(extension(&[2, 5, 29, 14], false, tlv(0x04, &ski)));
     }
     if let Some(p) = parent.filter(|p| !p.ski.is_empty() && p.subject != subject) {
@@ -199,28 +173,40 @@ fn create(spec: &Spec<'_>, parent: Option<&Certificate>) -> Result<Certificate, 
         names.extend(spec.ips.iter().map(|ip| tlv(0x87, ip)));
         exts.push(extension(&[2, 5, 29, 17], false, seq(&names)));
     }
+    if let Some(p) = parent {
+        if signing_key.spki().ok().as_deref() != Some(&p.spki[..]) {
+            return Err(err(
+                "x509: provided PrivateKey doesn't match parent's PublicKey".into(),
+            ));
+        }
+    }
     let tbs = seq(&[
         tlv(0xa0, &integer(&[2])),
         integer(&serial),
-        sha_alg.clone(),
+        alg.clone(),
         issuer,
-        seq(&[time(now), time(now + spec.days * 86400)]),
-        subject.clone(),
+        seq(&[
+            time(now),
+            time(now.saturating_add(spec.days.saturating_mul(86400))),
+        ]),
+        subject,
         spki,
         tlv(0xa3, &seq(&exts)),
     ]);
-    let signer_key = parent.map_or(&key, |p| &p.key);
-    let signing = rsa::pkcs1v15::SigningKey::<Sha256>::new(signer_key.clone());
-    let sig = signing.try_sign(&tbs).map_err(|e| e.to_string())?.to_vec();
-    let der = seq(&[tbs, sha_alg, bit_string(&sig, 0)]);
-    let key_der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+    let sig = signing_key.sign(&tbs).map_err(err)?;
+    let der = seq(&[tbs, alg, bit_string(&sig, 0)]);
     Ok(Certificate {
         cert: pem("CERTIFICATE", &der),
-        key_pem: pem("RSA PRIVATE KEY", key_der.as_bytes()),
-        key,
-        subject,
-        ski,
+        key_pem: key.to_pem(),
     })
+}
+
+/// The key bits inside a DER SubjectPublicKeyInfo.
+fn public_key_bits(spki: &[u8]) -> Option<&[u8]> {
+    let (info, _) = super::der::read(spki)?;
+    let (_, rest) = super::der::read(info.body)?;
+    let (bits, _) = super::der::read(rest)?;
+    bits.body.get(1..)
 }
 
 fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
@@ -244,7 +230,19 @@ fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
 }
 
 fn ips(v: &Value) -> Result<Vec<Vec<u8>>, String> {
-    strings(v, "IP addresses")?
+    let list = match v {
+        Value::List(_, items) => items.as_slice(),
+        _ => &[],
+    };
+    list.iter()
+        .map(|ip| match ip {
+            Value::String(s) => Ok(s.to_string()),
+            other => Err(format!(
+                "error parsing ip: {} is not a string",
+                gotmpl::gofmt::format_v(other)
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?
         .iter()
         .map(|s| match s.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V4(a)) => Ok(a.octets().to_vec()),
@@ -263,54 +261,121 @@ fn leaf(a: &[Value]) -> Result<Spec<'_>, String> {
     Ok(Spec {
         cn: a[0].as_str().unwrap_or_default(),
         ips: ips(&a[1])?,
-        dns: strings(&a[2], "alternate DNS names")?,
+        dns: strings(&a[2], "alternate dns name")?,
         days: days(&a[3]),
         is_ca: false,
     })
+}
+
+fn ca_spec(a: &[Value]) -> Spec<'_> {
+    Spec {
+        cn: a[0].as_str().unwrap_or_default(),
+        ips: Vec::new(),
+        dns: Vec::new(),
+        days: days(&a[1]),
+        is_ca: true,
+    }
 }
 
 fn wrap(c: Result<Certificate, String>) -> Result<Value, String> {
     c.map(|c| Value::Object(Rc::new(c)))
 }
 
+fn new_rsa() -> Result<Key, String> {
+    rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+        .map(|k| Key::Rsa(Box::new(k)))
+        .map_err(|e| format!("error generating rsa key: {e}"))
+}
+
+fn pem_key(v: &Value) -> Result<Key, String> {
+    Key::parse_pem(v.as_str().unwrap_or_default()).map_err(|e| format!("parsing private key: {e}"))
+}
+
+fn ca_arg(v: &Value) -> Result<&Certificate, String> {
+    if matches!(v, Value::Nil | Value::Invalid) {
+        return Err(format!("cannot assign nil to {TYPE}"));
+    }
+    match v {
+        Value::Object(o) => o.as_any().and_then(|x| x.downcast_ref::<Certificate>()),
+        _ => None,
+    }
+    .ok_or_else(|| format!("a CA that is not a {TYPE} {}", super::funcs::UNSUPPORTED))
+}
+
+/// Sprig's `buildCustomCertificate`, with its words.
+fn build_custom(b64cert: &str, b64key: &str) -> Result<Certificate, String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let cert = b64
+        .decode(b64cert)
+        .map_err(|_| "unable to decode base64 certificate")?;
+    let key = b64
+        .decode(b64key)
+        .map_err(|_| "unable to decode base64 private key")?;
+    let cert = String::from_utf8_lossy(&cert).into_owned();
+    let key = String::from_utf8_lossy(&key).into_owned();
+    let Some((_, der)) = pem_decode(&cert) else {
+        return Err("unable to decode certificate".into());
+    };
+    if parse_certificate(&der).is_none() {
+        return Err(
+            "error parsing certificate: decodedCert.Bytes: x509: malformed certificate".into(),
+        );
+    }
+    Key::parse_pem(&key).map_err(|e| format!("error parsing private key: {e}"))?;
+    Ok(Certificate { cert, key_pem: key })
+}
+
 pub fn register(m: &mut gotmpl::FuncMap) {
+    use Type::{Any, Int, String as Str};
+    let ca = Type::Object(TYPE);
     m.insert(
         "genCA",
-        Func::pure(Signature::fixed(&[Type::String, Type::Int]), |a| {
-            let spec = Spec {
-                cn: a[0].as_str().unwrap_or_default(),
-                ips: Vec::new(),
-                dns: Vec::new(),
-                days: days(&a[1]),
-                is_ca: true,
-            };
-            wrap(create(&spec, None))
+        Func::pure(Signature::fixed(&[Str, Int]), |a| {
+            wrap(create(&ca_spec(&a), new_rsa()?, None))
+        }),
+    );
+    m.insert(
+        "genCAWithKey",
+        Func::pure(Signature::fixed(&[Str, Int, Str]), |a| {
+            wrap(create(&ca_spec(&a), pem_key(&a[2])?, None))
         }),
     );
     m.insert(
         "genSelfSignedCert",
-        Func::pure(
-            Signature::fixed(&[Type::String, Type::Any, Type::Any, Type::Int]),
-            |a| wrap(create(&leaf(&a)?, None)),
-        ),
+        Func::pure(Signature::fixed(&[Str, Any, Any, Int]), |a| {
+            wrap(create(&leaf(&a)?, new_rsa()?, None))
+        }),
+    );
+    m.insert(
+        "genSelfSignedCertWithKey",
+        Func::pure(Signature::fixed(&[Str, Any, Any, Int, Str]), |a| {
+            wrap(create(&leaf(&a)?, pem_key(&a[4])?, None))
+        }),
     );
     m.insert(
         "genSignedCert",
-        Func::pure(
-            Signature::fixed(&[Type::String, Type::Any, Type::Any, Type::Int, Type::Any]),
-            |a| {
-                let ca = match &a[4] {
-                    Value::Object(o) => o.as_any().and_then(|x| x.downcast_ref::<Certificate>()),
-                    _ => None,
-                };
-                let Some(ca) = ca else {
-                    return Err(format!(
-                        "genSignedCert: the CA must come from genCA {}",
-                        super::funcs::UNSUPPORTED
-                    ));
-                };
-                wrap(create(&leaf(&a)?, Some(ca)))
-            },
-        ),
+        Func::pure(Signature::fixed(&[Str, Any, Any, Int, ca]), |a| {
+            let key = new_rsa()?;
+            let parent = signer(ca_arg(&a[4])?)?;
+            wrap(create(&leaf(&a)?, key, Some(&parent)))
+        }),
+    );
+    m.insert(
+        "genSignedCertWithKey",
+        Func::pure(Signature::fixed(&[Str, Any, Any, Int, ca, Str]), |a| {
+            let key = pem_key(&a[5])?;
+            let parent = signer(ca_arg(&a[4])?)?;
+            wrap(create(&leaf(&a)?, key, Some(&parent)))
+        }),
+    );
+    m.insert(
+        "buildCustomCert",
+        Func::pure(Signature::fixed(&[Str, Str]), |a| {
+            wrap(build_custom(
+                a[0].as_str().unwrap_or_default(),
+                a[1].as_str().unwrap_or_default(),
+            ))
+        }),
     );
 }

@@ -198,9 +198,17 @@ fn parse_error(filename: &str, err: &str) -> Error {
 /// quoted at the outermost location; other errors keep Go's text.
 fn exec_error(filename: &str, err: &str) -> Error {
     if let Some(i) = err.find(super::funcs::UNSUPPORTED) {
-        let func = err[..i].rsplit(": ").next().unwrap_or("").trim();
+        // "... error calling FUNC: WHAT is not supported ..."
+        let head = &err[..i];
+        let (func, what) = match head.rfind("error calling ") {
+            Some(j) => head[j + 14..]
+                .split_once(": ")
+                .unwrap_or((&head[j + 14..], "")),
+            None => ("", head.rsplit(": ").next().unwrap_or("")),
+        };
         return Error::Unsupported(format!(
-            "{filename}: the template function `{func}` {}; use `renderer: binary` (or `auto`) for this chart",
+            "{filename}: `{func}`: {} {}; use `renderer: binary` (or `auto`) for this chart",
+            what.trim(),
             super::funcs::UNSUPPORTED
         ));
     }

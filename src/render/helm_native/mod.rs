@@ -5,18 +5,22 @@
 //!
 //! values.schema.json is validated ([`schema`]) as helm validates it.
 //!
-//! Not yet here (the binary renders these, `renderer: auto` hands them over): the crypto functions other than `genCA`,
-//! `genSelfSignedCert` and `genSignedCert` (`htpasswd`, `genPrivateKey`, ...), `toYamlPretty`, `toToml`/`fromToml`, which fail with [`Error::Unsupported`] when a
-//! template calls them.
+//! Every function of helm v4.1.4 is here. Not yet here (the binary renders these,
+//! `renderer: auto` hands them over): EC keys on curves other than P-256 and PKCS#8 keys of
+//! other algorithms in the `...WithKey` functions, which fail with [`Error::Unsupported`].
 
 mod chart;
 mod crypto;
+mod data;
 mod deps;
+mod der;
 mod engine;
 mod funcs;
 mod glob;
+mod keys;
 mod objects;
 mod output;
+mod passwords;
 mod schema;
 mod schema_words;
 mod values;

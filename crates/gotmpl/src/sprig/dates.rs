@@ -1,6 +1,7 @@
 //! Sprig's date functions (date.go): `now`, `date`, `dateInZone`, `unixEpoch`, with Go's
-//! reference-time layouts (`2006-01-02T15:04:05Z07:00`). Times are UTC: a zone other than
-//! UTC is read as UTC, as is `Local` (ferry renders in CI, where the zone is UTC).
+//! reference-time layouts (`2006-01-02T15:04:05Z07:00`). `Local` is UTC (ferry renders in
+//! CI, where the zone is UTC), and so is any named zone; a time parsed with a zone offset
+//! keeps it (Go's fixed zone without a name) until a function converts it to `Local`.
 
 use super::{Reg, STR};
 use crate::func::Type::Any;
@@ -32,11 +33,13 @@ pub(crate) const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
-/// Go's `time.Time` in UTC.
+/// Go's `time.Time`: an instant (Unix seconds and nanoseconds) and the zone offset it is
+/// shown in (seconds east of UTC; 0 is UTC).
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
     pub secs: i64,
     pub nanos: u32,
+    pub offset: i32,
 }
 
 impl Time {
@@ -47,13 +50,35 @@ impl Time {
         Time {
             secs: d.as_secs() as i64,
             nanos: d.subsec_nanos(),
+            offset: 0,
+        }
+    }
+
+    /// The same instant in UTC (Go's `t.In(time.Local)` where Local is UTC).
+    pub fn utc(self) -> Time {
+        Time { offset: 0, ..self }
+    }
+
+    /// Go's zone offset layouts: `Z` for UTC where the layout starts with Z, else the sign,
+    /// hours and (unless `short`) minutes, with `colon` between them.
+    fn zone(&self, z: bool, colon: bool, short: bool) -> String {
+        if z && self.offset == 0 {
+            return "Z".into();
+        }
+        let sign = if self.offset < 0 { '-' } else { '+' };
+        let m = self.offset.unsigned_abs() / 60;
+        match (short, colon) {
+            (true, _) => format!("{sign}{:02}", m / 60),
+            (false, true) => format!("{sign}{:02}:{:02}", m / 60, m % 60),
+            (false, false) => format!("{sign}{:02}{:02}", m / 60, m % 60),
         }
     }
 
     /// Year, month (1-12), day, hour, minute, second, weekday (0 = Sunday), day of year.
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32, u32, u32) {
-        let days = self.secs.div_euclid(86400);
-        let rem = self.secs.rem_euclid(86400) as u32;
+        let local = self.secs.saturating_add(i64::from(self.offset));
+        let days = local.div_euclid(86400);
+        let rem = local.rem_euclid(86400) as u32;
         // Howard Hinnant's days-to-civil.
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
@@ -82,14 +107,21 @@ impl Time {
             ("Jan", &|| MONTHS[(mo - 1) as usize][..3].to_string()),
             ("Monday", &|| DAYS[wd as usize].to_string()),
             ("Mon", &|| DAYS[wd as usize][..3].to_string()),
-            ("MST", &|| "UTC".to_string()),
+            // A fixed zone without a name prints its offset.
+            ("MST", &|| {
+                if self.offset == 0 {
+                    "UTC".to_string()
+                } else {
+                    self.zone(false, false, false)
+                }
+            }),
             ("2006", &|| format!("{y:04}")),
-            ("Z07:00", &|| "Z".to_string()),
-            ("Z0700", &|| "Z".to_string()),
-            ("Z07", &|| "Z".to_string()),
-            ("-07:00", &|| "+00:00".to_string()),
-            ("-0700", &|| "+0000".to_string()),
-            ("-07", &|| "+00".to_string()),
+            ("Z07:00", &|| self.zone(true, true, false)),
+            ("Z0700", &|| self.zone(true, false, false)),
+            ("Z07", &|| self.zone(true, false, true)),
+            ("-07:00", &|| self.zone(false, true, false)),
+            ("-0700", &|| self.zone(false, false, false)),
+            ("-07", &|| self.zone(false, false, true)),
             ("002", &|| format!("{yd:03}")),
             ("01", &|| format!("{mo:02}")),
             ("02", &|| format!("{d:02}")),
@@ -155,6 +187,12 @@ impl Object for Time {
     fn display(&self) -> String {
         self.format("2006-01-02 15:04:05.999999999 -0700 MST")
     }
+    /// `Time.MarshalJSON`: RFC 3339 with nanoseconds, in the time's own zone.
+    fn json_value(&self) -> Option<Value> {
+        Some(Value::str(
+            &self.format("2006-01-02T15:04:05.999999999Z07:00"),
+        ))
+    }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
@@ -167,7 +205,11 @@ fn as_time(v: &Value) -> Time {
             Some(t) => *t,
             None => Time::now(),
         },
-        Value::Int(i) | Value::Int64(i) => Time { secs: *i, nanos: 0 },
+        Value::Int(i) | Value::Int64(i) => Time {
+            secs: *i,
+            nanos: 0,
+            offset: 0,
+        },
         _ => Time::now(),
     }
 }
@@ -194,6 +236,7 @@ fn add(t: Time, d: i64) -> Time {
     Time {
         secs,
         nanos: total.rem_euclid(1_000_000_000) as u32,
+        offset: t.offset,
     }
 }
 
@@ -222,21 +265,25 @@ pub(crate) fn register(r: &mut Reg) {
     r.fixed("now", &[], |_| Ok(time_value(Time::now())));
     r.fixed("date", &[STR, Any], |a| {
         Ok(Value::str(
-            &as_time(&a[1]).format(a[0].as_str().unwrap_or_default()),
+            &as_time(&a[1])
+                .utc()
+                .format(a[0].as_str().unwrap_or_default()),
         ))
     });
     for name in ["dateInZone", "date_in_zone"] {
         r.fixed(name, &[STR, Any, STR], |a| {
             Ok(Value::str(
-                &as_time(&a[1]).format(a[0].as_str().unwrap_or_default()),
+                &as_time(&a[1])
+                    .utc()
+                    .format(a[0].as_str().unwrap_or_default()),
             ))
         });
     }
     r.fixed("htmlDate", &[Any], |a| {
-        Ok(Value::str(&as_time(&a[0]).format("2006-01-02")))
+        Ok(Value::str(&as_time(&a[0]).utc().format("2006-01-02")))
     });
     r.fixed("htmlDateInZone", &[Any, STR], |a| {
-        Ok(Value::str(&as_time(&a[0]).format("2006-01-02")))
+        Ok(Value::str(&as_time(&a[0]).utc().format("2006-01-02")))
     });
     r.fixed("unixEpoch", &[TIME], |a| {
         Ok(Value::str(&time_arg(&a[0]).secs.to_string()))
@@ -294,6 +341,7 @@ pub(crate) fn register(r: &mut Reg) {
         Ok(time_value(super::timeparse::parse(l, v).unwrap_or(Time {
             secs: ZERO_TIME_SECS,
             nanos: 0,
+            offset: 0,
         })))
     });
     r.fixed("mustToDate", &[STR, STR], |a| {
@@ -317,6 +365,7 @@ mod tests {
         let t = Time {
             secs: 1_136_214_245,
             nanos: 120_000_000,
+            offset: 0,
         };
         assert_eq!(
             t.format("2006-01-02T15:04:05Z07:00"),
@@ -327,6 +376,7 @@ mod tests {
         let t = Time {
             secs: 1_709_251_199,
             nanos: 0,
+            offset: 0,
         };
         assert_eq!(
             t.format("2006-01-02 15:04:05 002"),

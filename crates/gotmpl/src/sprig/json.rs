@@ -121,7 +121,10 @@ fn write(out: &mut String, v: &Value, opts: &Options, depth: usize) -> Result<()
             newline(out, opts, depth);
             out.push('}');
         }
-        Value::Object(_) => out.push_str("{}"),
+        Value::Object(o) => match o.json_value() {
+            Some(v) => write(out, &v, opts, depth)?,
+            None => out.push_str("{}"),
+        },
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Go's `time.Parse` for `toDate`/`mustToDate`: the reference-time layout elements, Go's
 //! error words (`parsing time "x" as "2006-01-02": cannot parse "x" as "2006"`). A zone
-//! offset in the input is applied and the time kept in UTC (ferry renders in UTC; Go would
-//! keep the offset for printing).
+//! offset in the input is kept with the time, as Go keeps it in a fixed zone (an offset of
+//! zero is Local, which is UTC where ferry renders).
 
 use super::dates::{Time, DAYS, MONTHS};
 
@@ -215,7 +215,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
         return Err(range("second"));
     }
     let secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec - offset;
-    Ok(Time { secs, nanos })
+    Ok(Time {
+        secs,
+        nanos,
+        offset: offset as i32,
+    })
 }
 
 fn frac_nanos(d: &str) -> u32 {
@@ -255,7 +259,8 @@ mod tests {
         let t = parse("2006-01-02", "2024-02-29").unwrap();
         assert_eq!(t.format("2006-01-02 15:04:05"), "2024-02-29 00:00:00");
         let t = parse("2006-01-02T15:04:05Z07:00", "2024-01-01T10:00:00+02:00").unwrap();
-        assert_eq!(t.format("15:04"), "08:00");
+        assert_eq!(t.format("15:04 -0700 MST"), "10:00 +0200 +0200");
+        assert_eq!(t.utc().format("15:04 Z07:00"), "08:00 Z");
         let t = parse("Jan _2 3:04PM", "Mar  5 1:07PM").unwrap();
         assert_eq!(t.format("01-02 15:04"), "03-05 13:07");
         assert_eq!(
