@@ -699,15 +699,20 @@ fn bad_renderer_values_name_key_and_line() {
     }
 }
 
-/// `ferry build` with nothing on PATH (no helm, no kubectl), which must fail: its stderr.
-fn failing_build_without_binaries(r: &Path) -> String {
+/// `ferry build` with nothing on PATH (no helm, no kubectl).
+fn build_without_binaries(r: &Path) -> std::process::Output {
     let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
+    common::ferry(empty.path())
         .args(["build", "-o", "out-nobin", "-C"])
         .arg(r)
         .env("PATH", empty.path())
         .output()
-        .expect("runs");
+        .expect("runs")
+}
+
+/// [`build_without_binaries`], which must fail: its stderr.
+fn failing_build_without_binaries(r: &Path) -> String {
+    let out = build_without_binaries(r);
     assert_eq!(out.status.code(), Some(2));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -758,19 +763,10 @@ fn auto_renders_every_kustomize_root_natively_issue_18() {
             "{index}"
         );
     }
-    assert!(
-        meta.contains("path: cm.yaml"),
-        "{meta}"
-    );
+    assert!(meta.contains("path: cm.yaml"), "{meta}");
 
     // Without any binary every root still renders.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
-        .args(["build", "-o", "out-nobin", "-C"])
-        .arg(r)
-        .env("PATH", empty.path())
-        .output()
-        .expect("runs");
+    let out = build_without_binaries(r);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -511,10 +511,10 @@ fn native_build_matches_kubectl_kustomize() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[path = "kustomize_native_kubectl/complete.rs"]
-mod complete;
 #[path = "kustomize_native_kubectl/build_metadata.rs"]
 mod build_metadata;
+#[path = "kustomize_native_kubectl/complete.rs"]
+mod complete;
 #[path = "kustomize_native_kubectl/dupkeys.rs"]
 mod dupkeys;
 #[path = "kustomize_native_kubectl/openapi.rs"]

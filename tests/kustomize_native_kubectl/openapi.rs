@@ -158,7 +158,10 @@ pub fn failures() -> Vec<Failure> {
         Failure {
             name: "openapi-path-and-version",
             files: vec![
-                ("kustomization.yaml", "resources: [foo.yaml]\nopenapi:\n  path: schema.json\n  version: v1.21.2\n"),
+                (
+                    "kustomization.yaml",
+                    "resources: [foo.yaml]\nopenapi:\n  path: schema.json\n  version: v1.21.2\n",
+                ),
                 ("schema.json", SCHEMA),
                 ("foo.yaml", FOO),
             ],
@@ -168,7 +171,10 @@ pub fn failures() -> Vec<Failure> {
             name: "openapi-version-not-built-in",
             files: vec![
                 ("kustomization.yaml", "resources: [base]\n"),
-                ("base/kustomization.yaml", "resources: [foo.yaml]\nopenapi:\n  version: v1.14.1\n"),
+                (
+                    "base/kustomization.yaml",
+                    "resources: [foo.yaml]\nopenapi:\n  version: v1.14.1\n",
+                ),
                 ("base/foo.yaml", FOO),
             ],
             both_say: "the specified OpenAPI version is not built in",
@@ -177,8 +183,14 @@ pub fn failures() -> Vec<Failure> {
             // Read even when a schema is already chosen.
             name: "openapi-path-missing",
             files: vec![
-                ("kustomization.yaml", "resources: [base]\nopenapi:\n  version: v1.21.2\n"),
-                ("base/kustomization.yaml", "resources: [foo.yaml]\nopenapi:\n  path: nope.json\n"),
+                (
+                    "kustomization.yaml",
+                    "resources: [base]\nopenapi:\n  version: v1.21.2\n",
+                ),
+                (
+                    "base/kustomization.yaml",
+                    "resources: [foo.yaml]\nopenapi:\n  path: nope.json\n",
+                ),
                 ("base/foo.yaml", FOO),
             ],
             both_say: "nope.json",

@@ -17,7 +17,12 @@ fn fail(cfg: &Resource, message: String) -> Error {
 
 /// A string field of the config, read as Go's JSON decoding reads one (field names fold
 /// case; unknown fields are ignored; `null` leaves it empty).
-fn string_field(cfg: &Resource, map: &Map<String, Value>, path: &str, name: &str) -> Result<String, Error> {
+fn string_field(
+    cfg: &Resource,
+    map: &Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<String, Error> {
     let m = super::jsonkeys::canonical(map, &[name]);
     match m.get(name) {
         None | Some(Value::Null) => Ok(String::new()),
@@ -70,12 +75,35 @@ pub fn generate(cfg: &Resource) -> Result<Vec<Resource>, Error> {
     let cloud = string_field(cfg, map, "IAMPolicyGeneratorArgs.cloud", "cloud")?;
     let service = section(cfg, map, "kubernetesService")?;
     let account = section(cfg, map, "serviceAccount")?;
-    let ksa_name = string_field(cfg, &service, "IAMPolicyGeneratorArgs.kubernetesService.name", "name")?;
-    let namespace = string_field(cfg, &service, "IAMPolicyGeneratorArgs.kubernetesService.namespace", "namespace")?;
-    let gsa_name = string_field(cfg, &account, "IAMPolicyGeneratorArgs.serviceAccount.name", "name")?;
-    let project = string_field(cfg, &account, "IAMPolicyGeneratorArgs.serviceAccount.projectId", "projectId")?;
+    let ksa_name = string_field(
+        cfg,
+        &service,
+        "IAMPolicyGeneratorArgs.kubernetesService.name",
+        "name",
+    )?;
+    let namespace = string_field(
+        cfg,
+        &service,
+        "IAMPolicyGeneratorArgs.kubernetesService.namespace",
+        "namespace",
+    )?;
+    let gsa_name = string_field(
+        cfg,
+        &account,
+        "IAMPolicyGeneratorArgs.serviceAccount.name",
+        "name",
+    )?;
+    let project = string_field(
+        cfg,
+        &account,
+        "IAMPolicyGeneratorArgs.serviceAccount.projectId",
+        "projectId",
+    )?;
     if cloud != "gke" {
-        return Err(fail(cfg, format!("cloud provider {cloud} not supported yet")));
+        return Err(fail(
+            cfg,
+            format!("cloud provider {cloud} not supported yet"),
+        ));
     }
     let mut text = format!(
         "\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  annotations:\n    iam.gke.io/gcp-service-account: {gsa_name}@{project}.iam.gserviceaccount.com\n  name: {ksa_name}\n"
@@ -84,6 +112,9 @@ pub fn generate(cfg: &Resource) -> Result<Vec<Resource>, Error> {
         text.push_str(&format!("\n  namespace: {namespace}"));
     }
     super::resource::read_resources(&cfg.file, &text).map_err(|e| {
-        fail(cfg, format!("the generated ServiceAccount is not valid YAML ({e}); quote-free names only"))
+        fail(
+            cfg,
+            format!("the generated ServiceAccount is not valid YAML ({e}); quote-free names only"),
+        )
     })
 }

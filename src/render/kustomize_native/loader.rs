@@ -397,7 +397,11 @@ fn transform(
         super::origin::record(acc, || super::origin::builtin(k, kind), times);
     };
     patches::apply_strategic_merge_field(k, dir, acc)?;
-    record(acc, "PatchStrategicMergeTransformer", usize::from(!k.patches_strategic_merge.is_empty()));
+    record(
+        acc,
+        "PatchStrategicMergeTransformer",
+        usize::from(!k.patches_strategic_merge.is_empty()),
+    );
     patches::apply_patches(k, dir, acc)?;
     record(acc, "PatchTransformer", k.patches.len());
     // The tables as this level's accumulator holds them (built-ins and configurations).
@@ -413,8 +417,16 @@ fn transform(
         let suffix = table(tconfig::NAME_SUFFIX);
         names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
             .map_err(|e| fail("namePrefix", acc, e))?;
-        record(acc, "PrefixTransformer", usize::from(!k.name_prefix.is_empty()));
-        record(acc, "SuffixTransformer", usize::from(!k.name_suffix.is_empty()));
+        record(
+            acc,
+            "PrefixTransformer",
+            usize::from(!k.name_prefix.is_empty()),
+        );
+        record(
+            acc,
+            "SuffixTransformer",
+            usize::from(!k.name_suffix.is_empty()),
+        );
     }
     for (i, label) in k.labels.iter().enumerate() {
         let field = format!("labels[{i}]");
@@ -434,7 +446,11 @@ fn transform(
     let specs = table(tconfig::COMMON_ANNOTATIONS);
     labels::apply_pairs(acc, &k.common_annotations, &specs)
         .map_err(|e| fail("commonAnnotations", acc, e))?;
-    record(acc, "AnnotationsTransformer", usize::from(!k.common_annotations.is_empty()));
+    record(
+        acc,
+        "AnnotationsTransformer",
+        usize::from(!k.common_annotations.is_empty()),
+    );
     patches::apply_json6902(k, dir, acc)?;
     record(acc, "PatchJson6902Transformer", k.patches_json6902.len());
     if !k.replicas.is_empty() {
@@ -452,6 +468,10 @@ fn transform(
     }
     let replacements = super::replacements::load(k, dir, &k.file, &k.replacements, "replacements")?;
     super::replacements::apply(&replacements, acc)?;
-    record(acc, "ReplacementTransformer", usize::from(!k.replacements.is_empty()));
+    record(
+        acc,
+        "ReplacementTransformer",
+        usize::from(!k.replacements.is_empty()),
+    );
     Ok(())
 }

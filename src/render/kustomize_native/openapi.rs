@@ -193,9 +193,7 @@ pub fn list_keys(api_version: &str, kind: &str, path: &[String]) -> Option<Keys>
                     }
                 }
                 Layer::Custom(c) => {
-                    let def = c
-                        .by_type
-                        .get(&(api_version.to_string(), kind.to_string()));
+                    let def = c.by_type.get(&(api_version.to_string(), kind.to_string()));
                     if let Some(def) = def {
                         return c.list_keys(def, path).map(Keys::Custom);
                     }
@@ -314,7 +312,10 @@ fn merge_keys(schema: &Value) -> Option<Vec<String>> {
                 .collect(),
         );
     }
-    match ext.get("x-kubernetes-patch-merge-key").and_then(|v| v.as_str()) {
+    match ext
+        .get("x-kubernetes-patch-merge-key")
+        .and_then(|v| v.as_str())
+    {
         Some(key) => Some(vec![key.to_string()]),
         None => Some(vec![String::new()]),
     }

@@ -41,11 +41,7 @@ fn relative(file: &Path) -> String {
     let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
     let base: Vec<Component> = root.components().collect();
     let target: Vec<Component> = file.components().collect();
-    let common = base
-        .iter()
-        .zip(&target)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
     let mut out = PathBuf::new();
     for _ in common..base.len() {
         out.push("..");
@@ -136,7 +132,10 @@ pub fn record(acc: &mut [Resource], origin: impl Fn() -> Origin, times: usize) {
             let had = has_origin(res);
             let Some(a) = annotations(res) else { break };
             if !had {
-                a.insert(ORIGIN_KEY.into(), serde_json::Value::String(as_origin.clone()));
+                a.insert(
+                    ORIGIN_KEY.into(),
+                    serde_json::Value::String(as_origin.clone()),
+                );
                 continue;
             }
             let mut list = a
@@ -171,7 +170,11 @@ pub fn annotate(top: &Kustomization, resources: &mut [Resource]) {
         return;
     }
     for res in resources {
-        let Some(meta) = res.value.get_mut("metadata").and_then(|m| m.as_object_mut()) else {
+        let Some(meta) = res
+            .value
+            .get_mut("metadata")
+            .and_then(|m| m.as_object_mut())
+        else {
             continue;
         };
         let Some(serde_json::Value::Object(a)) = meta.get_mut("annotations") else {

@@ -96,16 +96,14 @@ pub(super) fn merge(
             }
             Ok(Some(Value::Object(out)))
         }
-        Value::Array(items) => {
-            match super::openapi::list_keys(gvk.0, gvk.1, path) {
-                None => Ok(Some(patch.clone())),
-                Some(Keys::Builtin(keys)) => merge_list(gvk, path, dest, items, keys),
-                Some(Keys::Custom(keys)) => {
-                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    merge_list(gvk, path, dest, items, &keys)
-                }
+        Value::Array(items) => match super::openapi::list_keys(gvk.0, gvk.1, path) {
+            None => Ok(Some(patch.clone())),
+            Some(Keys::Builtin(keys)) => merge_list(gvk, path, dest, items, keys),
+            Some(Keys::Custom(keys)) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                merge_list(gvk, path, dest, items, &keys)
             }
-        }
+        },
         scalar => Ok(Some(scalar.clone())),
     }
 }

@@ -111,7 +111,9 @@ pub fn merge_by_keys(
         let p = carrier(&patch_keyed, keys, t);
         let merged = match (d, p) {
             (Some(d), None) => Some(dest[d].clone()),
-            (d, Some(p)) => super::smp::merge(gvk, path, d.map(|d| dest[d].clone()), &patch_keyed[p])?,
+            (d, Some(p)) => {
+                super::smp::merge(gvk, path, d.map(|d| dest[d].clone()), &patch_keyed[p])?
+            }
             (None, None) => None,
         };
         let merged = match merged {
