@@ -47,9 +47,9 @@ fn go_kind(v: &Value) -> &'static str {
     }
 }
 
-fn section<'a>(
+fn section(
     cfg: &Resource,
-    map: &'a Map<String, Value>,
+    map: &Map<String, Value>,
     name: &str,
 ) -> Result<Map<String, Value>, Error> {
     let m = super::jsonkeys::canonical(map, &[name]);

@@ -7,10 +7,11 @@
 //! schema), replacements, `configurations` field specs, `transformers:` entries naming builtin
 //! configs (labels, annotations, namespace, images, prefix, suffix, replica count,
 //! replacements, value-add), name reference fix-ups, vars, `sortOptions`, the legacy order,
-//! `buildMetadata: [managedByLabel]` and the dropping of local-config objects. Field names
-//! fold case as Go's JSON decoding does (`jsonkeys`). Plugins, KRM functions, Helm charts and
-//! remote bases are refused with an error naming the file and field, as are the few builtin
-//! fields not written yet.
+//! `buildMetadata` (`origin`), `openapi` schema files (`openapi`), the IAMPolicyGenerator
+//! (`iam`) and the dropping of local-config objects. Field names fold case as Go's JSON
+//! decoding does (`jsonkeys`). Plugins, KRM functions, Helm charts and remote bases are
+//! refused with an error naming the file and field, as kubectl without plugins or network
+//! refuses them too.
 //!
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
 //! the `typing` module for how far its typing is brought in line.
