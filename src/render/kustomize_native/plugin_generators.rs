@@ -101,9 +101,7 @@ pub fn run(
             map: &map,
         };
         for g in reader.generators(key)? {
-            let before = acc.len();
-            super::generators::run_one(k, dir, &g, secret, acc)?;
-            super::origin::set_new(acc, before, |_| super::origin::plugin(cfg));
+            super::generators::run_one(k, dir, &g, secret, acc, &|| super::origin::plugin(cfg))?;
         }
     }
     Ok(())
