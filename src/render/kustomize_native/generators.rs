@@ -20,7 +20,8 @@ pub fn run(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(),
         .chain(k.secrets.iter().map(|g| (g, true)))
     {
         let mut res = make(k, dir, generator, secret, global)?;
-        // The origin goes on before a merge, whose annotations the generator's win.
+        // The origin goes on before a merge or replace: a replace's merged annotations take
+        // the generator's, a merge keeps the existing object's (see `absorb`).
         let kind = if secret {
             "SecretGenerator"
         } else {
@@ -333,6 +334,7 @@ fn absorb(
             let old = &acc[*i];
             copy_metadata(&mut res, old);
             if g.behavior == "merge" {
+                super::origin::keep_on_merge(&mut res, old);
                 for field in ["data", "binaryData"] {
                     let mut merged = old
                         .value

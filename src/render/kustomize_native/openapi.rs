@@ -204,6 +204,24 @@ pub fn list_keys(api_version: &str, kind: &str, path: &[String]) -> Option<Keys>
     })
 }
 
+/// Whether the schema in effect has a definition for `api_version`/`kind` (kyaml's
+/// `SchemaForResourceType` finding one).
+pub fn knows_type(api_version: &str, kind: &str) -> bool {
+    if api_version.is_empty() || kind.is_empty() {
+        return false;
+    }
+    STATE.with(|s| {
+        s.borrow_mut().read();
+        let s = s.borrow();
+        s.layers.iter().any(|layer| match layer {
+            Layer::Builtin => super::schema::knows(api_version, kind),
+            Layer::Custom(c) => c
+                .by_type
+                .contains_key(&(api_version.to_string(), kind.to_string())),
+        })
+    })
+}
+
 /// Reads a schema file as kyaml does: JSON when it starts with `{`, YAML otherwise (its
 /// first document); only `definitions` matter here.
 fn parse(bytes: &[u8]) -> Result<Custom, String> {

@@ -119,6 +119,17 @@ pub fn set_new(acc: &mut [Resource], from: usize, origin: impl Fn(&Resource) -> 
     }
 }
 
+/// A generator merging into `old` keeps `old`'s origin, if it has one (kustomize saves it
+/// before the merge, whose annotations would take the generator's, and puts it back).
+pub fn keep_on_merge(res: &mut Resource, old: &Resource) {
+    let Some(origin) = old.value["metadata"]["annotations"].get(ORIGIN_KEY).cloned() else {
+        return;
+    };
+    if let Some(a) = annotations(res) {
+        a.insert(ORIGIN_KEY.into(), origin);
+    }
+}
+
 /// kustomize's `AddTransformerAnnotation`, `times` over: the transformer becomes the origin
 /// of an object without one, and a transformation of the others.
 pub fn record(acc: &mut [Resource], origin: impl Fn() -> Origin, times: usize) {

@@ -282,10 +282,22 @@ pub fn apply_allowing(
     let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
     let name = object["metadata"]["name"].clone();
     let namespace = object["metadata"]["namespace"].clone();
+    // kyaml's walker takes the schema of the first of object and patch whose type the schema
+    // in effect knows: a patch of another kind (a Deployment patch on a StatefulSet target)
+    // brings its own type's merge keys when a schema file leaves the object's type out.
+    let text = |v: &Value, f: &str| v[f].as_str().unwrap_or("").to_string();
+    let (patch_api, patch_kind) = (text(patch, "apiVersion"), text(patch, "kind"));
+    let gvk = if !super::openapi::knows_type(&api_version, &kind)
+        && super::openapi::knows_type(&patch_api, &patch_kind)
+    {
+        (patch_api.as_str(), patch_kind.as_str())
+    } else {
+        (api_version.as_str(), kind.as_str())
+    };
     // The object is merged in place of a copy; an error ends the build, so what is left of it
     // then does not matter.
     let merged = merge(
-        (&api_version, &kind),
+        gvk,
         &mut Vec::new(),
         Some(std::mem::take(object)),
         patch,
