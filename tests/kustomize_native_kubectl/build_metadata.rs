@@ -45,6 +45,17 @@ pub fn builds() -> Vec<Case> {
             ],
         },
         Case {
+            // Found by the random differential test (seed 7, cases 8 and 134): a generator
+            // merging into an object keeps the object's origin (a base's generator, or the
+            // file), one replacing it gives its own; the other annotations merge either way.
+            name: "build-metadata-generator-merge-and-replace-origins",
+            files: vec![
+                ("kustomization.yaml", "resources: [base]\nbuildMetadata: [originAnnotations, transformerAnnotations]\nconfigMapGenerator:\n- {name: bg, behavior: merge, literals: [b=2], options: {annotations: {o: \"1\"}}}\n- {name: c, behavior: merge, literals: [c=3]}\n- {name: rg, behavior: replace, literals: [r=2]}\nnamePrefix: top-\n"),
+                ("base/kustomization.yaml", "resources: [r.yaml]\nconfigMapGenerator:\n- {name: bg, literals: [a=1], options: {annotations: {b: \"1\"}}}\n- {name: rg, literals: [r=1]}\nnamespace: ns\n"),
+                ("base/r.yaml", CM),
+            ],
+        },
+        Case {
             name: "build-metadata-origin-only",
             files: vec![
                 ("kustomization.yaml", "resources: [sub/r.yaml, ./d.yaml]\nbuildMetadata: [originAnnotations]\nnamePrefix: p-\ncommonAnnotations: {keep: \"1\"}\n"),

@@ -47,6 +47,18 @@ pub fn builds() -> Vec<Case> {
             ],
         },
         Case {
+            // Found by the random differential test (seed 7, case 133): the schema file
+            // knows Deployment only; a Deployment patch targeting a StatefulSet merges its
+            // containers by the patch's type (kyaml's walker takes the first of object and
+            // patch whose type the schema knows), a StatefulSet patch replaces them.
+            name: "openapi-patch-type-gives-merge-keys-the-object-lacks",
+            files: vec![
+                ("kustomization.yaml", "resources: [s.yaml]\nopenapi:\n  path: schema.json\npatches:\n- target: {kind: StatefulSet, name: a}\n  patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: any}\n    spec:\n      template:\n        spec:\n          containers:\n          - {name: c0, image: patched, env: [{name: A, value: \"1\"}]}\n- target: {kind: StatefulSet, name: b}\n  patch: |\n    apiVersion: apps/v1\n    kind: StatefulSet\n    metadata: {name: any}\n    spec:\n      template:\n        spec:\n          containers:\n          - {name: c0, image: patched}\n"),
+                ("schema.json", r##"{"definitions": {"d": {"x-kubernetes-group-version-kind": [{"group": "apps", "version": "v1", "kind": "Deployment"}], "properties": {"spec": {"properties": {"template": {"$ref": "#/definitions/t"}}}}}, "t": {"properties": {"spec": {"properties": {"containers": {"type": "array", "items": {"properties": {"env": {"type": "array", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}, "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}}}}}"##),
+                ("s.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c1, image: x}\n      - {name: c0, image: nginx, args: [\"yes\"], env: [{name: B, value: \"2\"}]}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: b\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c1, image: x}\n      - {name: c0, image: nginx, args: [\"yes\"]}\n"),
+            ],
+        },
+        Case {
             name: "openapi-path-yaml-with-patches-strategic-merge",
             files: vec![
                 ("kustomization.yaml", "resources: [foo.yaml]\nopenapi:\n  path: schema.yaml\npatchesStrategicMerge: [p.yaml]\n"),
