@@ -122,7 +122,10 @@ pub fn set_new(acc: &mut [Resource], from: usize, origin: impl Fn(&Resource) -> 
 /// A generator merging into `old` keeps `old`'s origin, if it has one (kustomize saves it
 /// before the merge, whose annotations would take the generator's, and puts it back).
 pub fn keep_on_merge(res: &mut Resource, old: &Resource) {
-    let Some(origin) = old.value["metadata"]["annotations"].get(ORIGIN_KEY).cloned() else {
+    let Some(origin) = old.value["metadata"]["annotations"]
+        .get(ORIGIN_KEY)
+        .cloned()
+    else {
         return;
     };
     if let Some(a) = annotations(res) {

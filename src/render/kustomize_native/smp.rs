@@ -296,12 +296,7 @@ pub fn apply_allowing(
     };
     // The object is merged in place of a copy; an error ends the build, so what is left of it
     // then does not matter.
-    let merged = merge(
-        gvk,
-        &mut Vec::new(),
-        Some(std::mem::take(object)),
-        patch,
-    )?;
+    let merged = merge(gvk, &mut Vec::new(), Some(std::mem::take(object)), patch)?;
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
