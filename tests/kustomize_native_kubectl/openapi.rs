@@ -59,6 +59,18 @@ pub fn builds() -> Vec<Case> {
             ],
         },
         Case {
+            // Found by the random differential test (seed 7, case 771): object elements
+            // sharing a merge key value keep one slot, where the first stood, taken by the
+            // last as it stands in the object (unmerged); a deleted key takes all of them.
+            name: "openapi-object-elements-sharing-a-merge-key",
+            files: vec![
+                ("kustomization.yaml", "resources: [d.yaml]\nopenapi:\n  path: schema.yaml\npatches: [{path: p.yaml}]\n"),
+                ("schema.yaml", "definitions:\n  d:\n    x-kubernetes-group-version-kind:\n    - {group: apps, version: v1, kind: Deployment}\n    properties:\n      spec:\n        properties:\n          template:\n            properties:\n              spec:\n                properties:\n                  containers:\n                    type: array\n                    x-kubernetes-patch-strategy: merge\n                    x-kubernetes-patch-merge-key: image\n"),
+                ("d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c0, image: x}\n      - {name: c1, image: x}\n      - {name: c2, image: y}\n      - {name: c3, image: y, args: [a]}\n      - {name: c4, image: z}\n      - {name: c5, image: z}\n      - {name: c6, image: w}\n"),
+                ("p.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    spec:\n      containers:\n      - {name: side, image: s}\n      - {image: y, extra: \"1\"}\n      - {image: z, $patch: delete}\n"),
+            ],
+        },
+        Case {
             name: "openapi-path-yaml-with-patches-strategic-merge",
             files: vec![
                 ("kustomization.yaml", "resources: [foo.yaml]\nopenapi:\n  path: schema.yaml\npatchesStrategicMerge: [p.yaml]\n"),

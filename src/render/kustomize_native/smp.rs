@@ -188,6 +188,28 @@ fn merge_list(
     for i in found.iter().filter_map(|(_, f)| *f) {
         hits[i] += 1;
     }
+    // The object's elements sharing key values: kyaml keeps one slot for them, where the
+    // first would go, and each later one overwrites it (the last wins, as it stands in the
+    // object), so `last_dup[first]` is the one that stays and the others leave.
+    let mut last_dup: Vec<Option<usize>> = vec![None; dest.len()];
+    let mut dup_of_earlier = vec![false; dest.len()];
+    if keys != [""] {
+        for (j, dk) in dest_keys.iter().enumerate() {
+            if dk.iter().all(String::is_empty) {
+                continue;
+            }
+            if let Some(first) = dest_keys[..j].iter().position(|e| e == dk) {
+                last_dup[first] = Some(j);
+                dup_of_earlier[j] = true;
+            }
+        }
+    }
+    let originals: Vec<Option<Value>> = last_dup
+        .iter()
+        .map(|l| l.map(|j| dest[j].clone()))
+        .collect();
+    // Where the merged element of each object element went in `out`.
+    let mut placed: Vec<Option<usize>> = vec![None; dest.len()];
     // Patch elements first, in patch order, merged with their counterpart in the object.
     for (p, (pk, found)) in patch.into_iter().zip(found) {
         if pk.iter().all(String::is_empty) {
@@ -220,6 +242,9 @@ fn merge_list(
                         m.insert(k.to_string(), Value::String(v.clone()));
                     }
                 }
+                if let Some(i) = found {
+                    placed[i] = Some(out.len());
+                }
                 out.push(Value::Object(m));
             }
             Some(other @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => out.push(other),
@@ -227,10 +252,17 @@ fn merge_list(
             _ => {}
         }
     }
-    // Then the object's elements the patch did not mention, in their order.
+    // Then the object's elements the patch did not mention, in their order; of elements
+    // sharing key values, the last takes the first one's slot (all leave if it was deleted).
     for (i, d) in dest.into_iter().enumerate() {
+        if dup_of_earlier[i] {
+            continue;
+        }
+        let d = originals[i].clone().unwrap_or(d);
         if !used[i] {
             out.push(d);
+        } else if let (Some(pos), Some(_)) = (placed[i], &originals[i]) {
+            out[pos] = d;
         }
     }
     Ok(Some(Value::Array(out)))
