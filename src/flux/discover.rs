@@ -29,7 +29,7 @@ type Ready = (
     String,
     Option<BTreeMap<String, String>>,
     Disclosed,
-    Option<std::path::PathBuf>,
+    Option<super::oci::Content>,
 );
 
 /// A Kustomization rendered (or failed), with what its variables disclosed.
@@ -330,7 +330,7 @@ pub fn discover(
             .into_par_iter()
             .map(|(p, k, path, vars, disclosed, content)| {
                 // An OCIRepository's content, unpacked by `ferry vendor --flux`.
-                let owned = content.as_deref().map(crate::source::WorkTree::open);
+                let owned = content.as_ref().map(|c| crate::source::WorkTree::open(&c.dir));
                 let tree: &dyn Tree = match &owned {
                     Some(t) => t,
                     None => tree,
@@ -344,6 +344,11 @@ pub fn discover(
                 };
                 let ident = format!("{cluster}/{}.{}", p.namespace, p.name);
                 let r = opts.render(tree, &job, &ident, !disclosed.is_empty());
+                // Outside this repository, the unit's path names the artifact it is in.
+                let path = match &content {
+                    Some(c) => format!("{}//{path}", c.label),
+                    None => path,
+                };
                 (p, k, path, r, disclosed)
             })
             .collect();

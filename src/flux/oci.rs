@@ -62,11 +62,25 @@ pub fn source_of(repo: &Value, what: &str) -> Result<OciSource, String> {
     })
 }
 
+/// Where a Kustomization's content comes from, when not from this repository.
+#[derive(Debug, Clone)]
+pub struct Content {
+    /// The unpacked artifact.
+    pub dir: PathBuf,
+    /// `oci://host/repo@sha256:...`: the artifact pinned, for the index and messages.
+    pub label: String,
+}
+
 /// The unpacked content of `src`, or the message saying it is not vendored.
-pub fn content(src: &OciSource, vendored: Option<&Vendored>) -> Result<PathBuf, String> {
+pub fn content(src: &OciSource, vendored: Option<&Vendored>) -> Result<Content, String> {
     let why = match vendored {
         Some(v) => match oci_source::locate(src, &v.lock, &v.cache_dir) {
-            Ok(dir) => return Ok(dir),
+            Ok((dir, digest)) => {
+                return Ok(Content {
+                    dir,
+                    label: format!("{}@{digest}", src.url),
+                })
+            }
             Err(e) => e,
         },
         None => format!(

@@ -55,8 +55,9 @@ pub fn content_dir(cache_dir: &Path, layer: &str) -> PathBuf {
         .join(layer.replace(':', "-"))
 }
 
-/// The unpacked content `lock` pins for `src`, or why it is not there.
-pub fn locate(src: &OciSource, lock: &Lock, cache_dir: &Path) -> Result<PathBuf, String> {
+/// The unpacked content `lock` pins for `src` and the manifest digest pinned, or why it is
+/// not there.
+pub fn locate(src: &OciSource, lock: &Lock, cache_dir: &Path) -> Result<(PathBuf, String), String> {
     let key = src.lock_key();
     let pinned = lock
         .artifacts
@@ -64,7 +65,7 @@ pub fn locate(src: &OciSource, lock: &Lock, cache_dir: &Path) -> Result<PathBuf,
         .ok_or_else(|| format!("the artifact {key} is not pinned in {LOCK_FILE}"))?;
     let dir = content_dir(cache_dir, &pinned.layer);
     if dir.is_dir() {
-        Ok(dir)
+        Ok((dir, pinned.digest.clone()))
     } else {
         Err(format!(
             "the artifact {key} ({}) is not in the cache at {}",
