@@ -90,3 +90,65 @@ pub fn content(src: &OciSource, vendored: Option<&Vendored>) -> Result<Content, 
     };
     Err(format!("{why}\nhint: {VENDOR_HINT}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn repo(spec: Value) -> Value {
+        json!({"kind": "OCIRepository", "spec": spec})
+    }
+
+    #[test]
+    fn reads_the_ref_in_flux_order_of_precedence() {
+        let url = "oci://r.example/fleet/apps";
+        let s = |r: Value| source_of(&repo(json!({"url": url, "ref": r})), "x").expect("ok");
+        assert_eq!(
+            s(json!({"tag": "v1", "semver": ">=1", "digest": "sha256:ab"})).reference,
+            OciRef::Digest("sha256:ab".into())
+        );
+        assert_eq!(
+            s(json!({"tag": "v1", "semver": ">=1"})).reference,
+            OciRef::Semver(">=1".into())
+        );
+        assert_eq!(s(json!({"tag": "v1"})).reference, OciRef::Tag("v1".into()));
+        assert_eq!(s(json!(null)).reference, OciRef::Tag("latest".into()));
+        assert_eq!(s(json!({"tag": "v1"})).lock_key(), format!("{url}:v1"));
+    }
+
+    #[test]
+    fn bad_sources_say_which_field() {
+        let e = source_of(&repo(json!({"url": "https://r.example/x"})), "OCIRepository a/b")
+            .unwrap_err();
+        assert!(e.starts_with("OCIRepository a/b: spec.url") && e.contains("oci://"), "{e}");
+        let e = source_of(
+            &repo(json!({"url": "oci://r/x", "layerSelector": {"operation": "merge"}})),
+            "o",
+        )
+        .unwrap_err();
+        assert!(e.contains("spec.layerSelector.operation `merge`"), "{e}");
+        let e = source_of(&repo(json!({"url": "oci://r/x", "ref": {"semver": ">=banana"}})), "o")
+            .unwrap_err();
+        assert!(e.contains("spec.ref.semver `>=banana`"), "{e}");
+        let selected = source_of(
+            &repo(json!({"url": "oci://r/x/", "layerSelector": {"mediaType": "m", "operation": "extract"}})),
+            "o",
+        )
+        .expect("ok");
+        assert_eq!(selected.lock_key(), "oci://r/x:latest#m");
+    }
+
+    #[test]
+    fn a_source_not_vendored_says_what_to_run() {
+        let src = source_of(&repo(json!({"url": "oci://r/x"})), "o").expect("ok");
+        let dir = tempfile::tempdir().expect("tmp");
+        let v = Vendored {
+            lock: Lock::default(),
+            cache_dir: dir.path().to_path_buf(),
+        };
+        let e = content(&src, Some(&v)).unwrap_err();
+        assert!(e.contains("oci://r/x:latest is not pinned in ferry.lock"), "{e}");
+        assert!(e.contains("hint: run `ferry vendor --flux`"), "{e}");
+    }
+}
