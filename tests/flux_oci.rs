@@ -125,7 +125,11 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     tgz(&content, &work.join("good.tgz"));
     let broken = tmp.path().join("broken");
     copy_dir(&content, &broken);
-    write(&broken, "apps/production/kustomization.yaml", "resources: [missing.yaml]\n");
+    write(
+        &broken,
+        "apps/production/kustomization.yaml",
+        "resources: [missing.yaml]\n",
+    );
     tgz(&broken, &work.join("broken.tgz"));
     for (tag, file) in [("1.0.0", "broken"), ("1.2.0", "good"), ("2.0.0", "broken")] {
         push(
@@ -141,7 +145,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         &work,
         &format!("{}/fleet/selected:stable", reg.addr),
         &[
-            format!("broken.tgz:application/vnd.example.decoy.v1.tar+gzip"),
+            "broken.tgz:application/vnd.example.decoy.v1.tar+gzip".to_string(),
             format!("good.tgz:{CONTENT}"),
         ],
     );
@@ -156,17 +160,29 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     write(&repo, "clusters/prod/apps.yaml", APPS);
 
     // Not vendored: each Kustomization named with its file and what to run.
-    let out = run(tmp.path(), &repo, &["build", "--flux", "--worktree", "--offline"]);
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["build", "--flux", "--worktree", "--offline"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     for name in ["apps", "base"] {
         let line = err
             .lines()
-            .find(|l| l.contains(&format!("prod: Kustomization flux-system/{name} (clusters/prod/apps.yaml): ")))
+            .find(|l| {
+                l.contains(&format!(
+                    "prod: Kustomization flux-system/{name} (clusters/prod/apps.yaml): "
+                ))
+            })
             .unwrap_or_else(|| panic!("{name} not reported:\n{err}"));
         assert!(line.contains("is not pinned in ferry.lock"), "{line}");
     }
-    assert_eq!(err.matches("hint: run `ferry vendor --flux`").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("hint: run `ferry vendor --flux`").count(),
+        2,
+        "{err}"
+    );
     assert!(!repo.join("out/prod").exists(), "nothing written");
 
     // `--offline` refuses to pull.
@@ -176,7 +192,11 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     assert!(!repo.join("ferry.lock").exists());
 
     let out = run(tmp.path(), &repo, &["vendor", "--flux", "--output", "json"]);
-    assert!(out.status.success(), "vendor: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "vendor: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let apps_key = format!("oci://{}/fleet/apps:semver >=1.0.0 <2.0.0", reg.addr);
     let selected_key = format!("oci://{}/fleet/selected:stable#{CONTENT}", reg.addr);
@@ -187,7 +207,11 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         .filter_map(|v| v.as_str())
         .collect();
     fetched.sort();
-    assert_eq!(fetched, [apps_key.as_str(), selected_key.as_str()], "{report}");
+    assert_eq!(
+        fetched,
+        [apps_key.as_str(), selected_key.as_str()],
+        "{report}"
+    );
     let lock: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"))
             .expect("yaml");
@@ -197,16 +221,32 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     let good = std::fs::read(work.join("good.tgz")).expect("tgz");
     assert_eq!(
         layer,
-        format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&good))),
+        format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&good))
+        ),
         "the layer pushed"
     );
-    assert_eq!(lock["artifacts"][selected_key.as_str()]["layer"].as_str(), Some(layer));
-    assert!(pinned["digest"].as_str().is_some_and(|d| d.starts_with("sha256:")));
+    assert_eq!(
+        lock["artifacts"][selected_key.as_str()]["layer"].as_str(),
+        Some(layer)
+    );
+    assert!(pinned["digest"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("sha256:")));
 
     // Built offline, with the registry gone.
     drop(reg);
-    let out = run(tmp.path(), &repo, &["build", "--flux", "--worktree", "--offline"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["build", "--flux", "--worktree", "--offline"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let prod = repo.join("out/prod");
     let vars: BTreeMap<&str, &str> = [
         ("cluster_env", "production"),
@@ -237,15 +277,33 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     let got = written(&prod, "flux-system.base");
     assert_same("prod", "base", &got, &want);
     let deploy = &got[&("Deployment".into(), "selected".into(), "podinfo".into())];
-    assert_eq!(deploy["spec"]["replicas"], 1, "the default of ${{replicas:=1}}");
+    assert_eq!(
+        deploy["spec"]["replicas"], 1,
+        "the default of ${{replicas:=1}}"
+    );
 
     // Vendoring again finds everything in the cache and pins the same.
     let lock_before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
-    let out = run(tmp.path(), &repo, &["vendor", "--flux", "--offline", "--output", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["vendor", "--flux", "--offline", "--output", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(report["present"].as_array().map(Vec::len), Some(2), "{report}");
-    assert_eq!(std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"), lock_before);
+    assert_eq!(
+        report["present"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
+        lock_before
+    );
 
     // A Bucket: an error naming the Kustomization, its file and what to do instead.
     write(
@@ -253,13 +311,25 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         "clusters/prod/bucket.yaml",
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: legacy, namespace: flux-system}\nspec: {interval: 5m, provider: aws, bucketName: fleet, endpoint: s3.amazonaws.com}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: legacy, namespace: flux-system}\nspec: {interval: 10m, path: ./, prune: true, sourceRef: {kind: Bucket, name: legacy}}\n",
     );
-    let out = run(tmp.path(), &repo, &["build", "--flux", "--worktree", "--offline"]);
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["build", "--flux", "--worktree", "--offline"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let line = err
         .lines()
-        .find(|l| l.contains("prod: Kustomization flux-system/legacy (clusters/prod/bucket.yaml): "))
+        .find(|l| {
+            l.contains("prod: Kustomization flux-system/legacy (clusters/prod/bucket.yaml): ")
+        })
         .unwrap_or_else(|| panic!("the Bucket Kustomization not reported:\n{err}"));
-    assert!(line.contains("spec.sourceRef Bucket flux-system/legacy is a Bucket"), "{line}");
-    assert!(err.contains("publish the content as an OCI artifact"), "{err}");
+    assert!(
+        line.contains("spec.sourceRef Bucket flux-system/legacy is a Bucket"),
+        "{line}"
+    );
+    assert!(
+        err.contains("publish the content as an OCI artifact"),
+        "{err}"
+    );
 }

@@ -330,7 +330,9 @@ pub fn discover(
             .into_par_iter()
             .map(|(p, k, path, vars, disclosed, content)| {
                 // An OCIRepository's content, unpacked by `ferry vendor --flux`.
-                let owned = content.as_ref().map(|c| crate::source::WorkTree::open(&c.dir));
+                let owned = content
+                    .as_ref()
+                    .map(|c| crate::source::WorkTree::open(&c.dir));
                 let tree: &dyn Tree = match &owned {
                     Some(t) => t,
                     None => tree,

@@ -119,17 +119,26 @@ mod tests {
 
     #[test]
     fn bad_sources_say_which_field() {
-        let e = source_of(&repo(json!({"url": "https://r.example/x"})), "OCIRepository a/b")
-            .unwrap_err();
-        assert!(e.starts_with("OCIRepository a/b: spec.url") && e.contains("oci://"), "{e}");
+        let e = source_of(
+            &repo(json!({"url": "https://r.example/x"})),
+            "OCIRepository a/b",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("OCIRepository a/b: spec.url") && e.contains("oci://"),
+            "{e}"
+        );
         let e = source_of(
             &repo(json!({"url": "oci://r/x", "layerSelector": {"operation": "merge"}})),
             "o",
         )
         .unwrap_err();
         assert!(e.contains("spec.layerSelector.operation `merge`"), "{e}");
-        let e = source_of(&repo(json!({"url": "oci://r/x", "ref": {"semver": ">=banana"}})), "o")
-            .unwrap_err();
+        let e = source_of(
+            &repo(json!({"url": "oci://r/x", "ref": {"semver": ">=banana"}})),
+            "o",
+        )
+        .unwrap_err();
         assert!(e.contains("spec.ref.semver `>=banana`"), "{e}");
         let selected = source_of(
             &repo(json!({"url": "oci://r/x/", "layerSelector": {"mediaType": "m", "operation": "extract"}})),
@@ -148,7 +157,10 @@ mod tests {
             cache_dir: dir.path().to_path_buf(),
         };
         let e = content(&src, Some(&v)).unwrap_err();
-        assert!(e.contains("oci://r/x:latest is not pinned in ferry.lock"), "{e}");
+        assert!(
+            e.contains("oci://r/x:latest is not pinned in ferry.lock"),
+            "{e}"
+        );
         assert!(e.contains("hint: run `ferry vendor --flux`"), "{e}");
     }
 }

@@ -50,9 +50,7 @@ impl OciSource {
 
 /// The unpacked content of a pinned layer.
 pub fn content_dir(cache_dir: &Path, layer: &str) -> PathBuf {
-    cache_dir
-        .join("flux-sources")
-        .join(layer.replace(':', "-"))
+    cache_dir.join("flux-sources").join(layer.replace(':', "-"))
 }
 
 /// The unpacked content `lock` pins for `src` and the manifest digest pinned, or why it is
@@ -137,7 +135,9 @@ pub fn vendor(
     }
     .ok_or_else(|| {
         fail(match &src.media_type {
-            Some(m) => format!("{reference} has no layer of media type {m} (spec.layerSelector.mediaType)"),
+            Some(m) => {
+                format!("{reference} has no layer of media type {m} (spec.layerSelector.mediaType)")
+            }
             None => format!("{reference} has no layers"),
         })
     })?;

@@ -156,7 +156,12 @@ pub fn reference(
     m
 }
 
-pub fn assert_same(cluster: &str, app: &str, got: &BTreeMap<Key, Value>, want: &BTreeMap<Key, Value>) {
+pub fn assert_same(
+    cluster: &str,
+    app: &str,
+    got: &BTreeMap<Key, Value>,
+    want: &BTreeMap<Key, Value>,
+) {
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>(),
@@ -166,4 +171,3 @@ pub fn assert_same(cluster: &str, app: &str, got: &BTreeMap<Key, Value>, want: &
         assert_eq!(&got[k], w, "{cluster}/{app}: {k:?}");
     }
 }
-

@@ -6,8 +6,8 @@ use crate::cli::ExitCode;
 use crate::config::ChartRef;
 use crate::source::WorkTree;
 use crate::vendor::{
-    oci_source,
-    pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions, LOCK_FILE,
+    oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
+    LOCK_FILE,
 };
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -89,7 +89,10 @@ fn wanted(
     flux: (&mut Lock, &Path, &VendorOptions),
 ) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
     let Some(flux_root) = &a.flux else {
-        return Ok((pipeline_charts(&load_pipeline(tree, root)?), Default::default()));
+        return Ok((
+            pipeline_charts(&load_pipeline(tree, root)?),
+            Default::default(),
+        ));
     };
     let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux)?;
     if root.join(crate::config::FILE_NAME).is_file() {
