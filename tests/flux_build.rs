@@ -126,18 +126,9 @@ fn flux_repository_builds_what_flux_applies() {
         "kustomization.yaml",
         "resources:\n- helm-output.yaml\npatches:\n- target:\n    kind: Deployment\n    name: frontend-podinfo\n  patch: |\n    - op: add\n      path: /spec/template/metadata/annotations/fleet.example.com~1team\n      value: web\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.14.0\n",
     );
-    let out = Command::new(&kubectl)
-        .arg("kustomize")
-        .arg(post.path())
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::flux::kustomize(&kubectl, post.path());
     let mut want = BTreeMap::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout)) {
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
         let mut v: Value = serde::Deserialize::deserialize(doc).expect("doc");
         if v.is_null() {
             continue;
@@ -169,17 +160,12 @@ fn flux_repository_builds_what_flux_applies() {
     );
 
     // production: prefix, images and a JSON patch written into the kustomization.
-    let vars: BTreeMap<&str, &str> = [
-        ("cluster_env", "production"),
-        ("replicas", "3"),
-        ("app_version", "6.7.1"),
-    ]
-    .into();
+    let (vars, kustomization) = common::flux::production_apps();
     let want = reference(
         &kubectl,
         &repo,
         "apps/production",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../base/podinfo\nnamespace: podinfo-prod\nnamePrefix: prod-\npatches:\n- patch: |\n    - op: add\n      path: /spec/revisionHistoryLimit\n      value: 5\n  target:\n    kind: Deployment\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.7.1\n",
+        kustomization,
         Some(&vars),
         &[],
     );

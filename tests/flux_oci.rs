@@ -30,8 +30,9 @@ fn tgz(dir: &Path, file: &Path) {
     assert!(st.success());
 }
 
-/// Pushes `layers` (`FILE:MEDIATYPE`) with Flux's config media type, as `flux push artifact`.
-fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) {
+/// Pushes `layers` (`FILE:MEDIATYPE`) with Flux's config media type, as `flux push artifact`;
+/// the manifest digest.
+fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) -> String {
     let config = work.join("config.json");
     std::fs::write(&config, "{}").expect("config");
     let out = Command::new(tool)
@@ -48,6 +49,7 @@ fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) {
         "push {reference}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
@@ -57,6 +59,14 @@ fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("runs ferry")
+}
+
+/// `ferry build --flux --offline`, expected to fail with exit 2: its stderr.
+fn refused_build(tmp: &Path, repo: &Path) -> String {
+    let out = run(tmp, repo, &["build", "--flux", "--worktree", "--offline"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
 }
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
@@ -98,6 +108,18 @@ spec:
   targetNamespace: selected
   postBuild:
     substitute: {cluster_env: selected, app_version: \"1.0.0\"}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: by-digest, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/base/podinfo
+  prune: true
+  sourceRef: {kind: OCIRepository, name: pinned}
+  targetNamespace: by-digest
+  postBuild:
+    substitute: {cluster_env: selected, app_version: \"1.0.0\"}
 ";
 
 #[test]
@@ -116,7 +138,8 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     std::fs::create_dir_all(&work).expect("mkdir");
 
     // The content: the apps of testdata/flux. 1.2.0 is what the range picks; 2.0.0 is
-    // outside it and 1.0.0 below the highest, both with a broken production path.
+    // outside it and 1.0.0 below the highest, both broken (as is the decoy layer below):
+    // building them fails, so only the artifact Flux would pick can pass.
     let content = tmp.path().join("content");
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/apps"),
@@ -125,20 +148,27 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     tgz(&content, &work.join("good.tgz"));
     let broken = tmp.path().join("broken");
     copy_dir(&content, &broken);
-    write(
-        &broken,
-        "apps/production/kustomization.yaml",
-        "resources: [missing.yaml]\n",
-    );
+    for dir in ["apps/production", "apps/base/podinfo"] {
+        write(
+            &broken,
+            &format!("{dir}/kustomization.yaml"),
+            "resources: [missing.yaml]\n",
+        );
+    }
     tgz(&broken, &work.join("broken.tgz"));
+    let mut by_digest = String::new();
     for (tag, file) in [("1.0.0", "broken"), ("1.2.0", "good"), ("2.0.0", "broken")] {
-        push(
+        let digest = push(
             &oras,
             &work,
             &format!("{}/fleet/apps:{tag}", reg.addr),
             &[format!("{file}.tgz:{CONTENT}")],
         );
+        if tag == "1.2.0" {
+            by_digest = digest;
+        }
     }
+    assert!(by_digest.starts_with("sha256:"), "{by_digest}");
     // Two layers: the layer selector must pick the Flux content, not the first one.
     push(
         &oras,
@@ -155,19 +185,13 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     write(
         &repo,
         "clusters/prod/sources.yaml",
-        &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: apps, namespace: flux-system}}\nspec: {{interval: 5m, url: 'oci://{a}/fleet/apps', ref: {{semver: '>=1.0.0 <2.0.0'}}}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: selected, namespace: flux-system}}\nspec:\n  interval: 5m\n  url: oci://{a}/fleet/selected\n  ref: {{tag: stable}}\n  layerSelector: {{mediaType: '{CONTENT}', operation: copy}}\n", a = reg.addr),
+        &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: apps, namespace: flux-system}}\nspec: {{interval: 5m, url: 'oci://{a}/fleet/apps', ref: {{semver: '>=1.0.0 <2.0.0'}}}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: selected, namespace: flux-system}}\nspec:\n  interval: 5m\n  url: oci://{a}/fleet/selected\n  ref: {{tag: stable}}\n  layerSelector: {{mediaType: '{CONTENT}', operation: copy}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: pinned, namespace: flux-system}}\nspec: {{interval: 5m, url: 'oci://{a}/fleet/apps', ref: {{tag: '2.0.0', digest: '{by_digest}'}}}}\n", a = reg.addr),
     );
     write(&repo, "clusters/prod/apps.yaml", APPS);
 
     // Not vendored: each Kustomization named with its file and what to run.
-    let out = run(
-        tmp.path(),
-        &repo,
-        &["build", "--flux", "--worktree", "--offline"],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    for name in ["apps", "base"] {
+    let err = refused_build(tmp.path(), &repo);
+    for name in ["apps", "base", "by-digest"] {
         let line = err
             .lines()
             .find(|l| {
@@ -180,7 +204,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     }
     assert_eq!(
         err.matches("hint: run `ferry vendor --flux`").count(),
-        2,
+        3,
         "{err}"
     );
     assert!(!repo.join("out/prod").exists(), "nothing written");
@@ -207,9 +231,14 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         .filter_map(|v| v.as_str())
         .collect();
     fetched.sort();
+    let digest_key = format!("oci://{}/fleet/apps@{by_digest}", reg.addr);
     assert_eq!(
         fetched,
-        [apps_key.as_str(), selected_key.as_str()],
+        [
+            apps_key.as_str(),
+            digest_key.as_str(),
+            selected_key.as_str()
+        ],
         "{report}"
     );
     let lock: serde_yaml_ng::Value =
@@ -248,17 +277,12 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         String::from_utf8_lossy(&out.stderr)
     );
     let prod = repo.join("out/prod");
-    let vars: BTreeMap<&str, &str> = [
-        ("cluster_env", "production"),
-        ("replicas", "3"),
-        ("app_version", "6.7.1"),
-    ]
-    .into();
+    let (vars, kustomization) = common::flux::production_apps();
     let want = reference(
         &kubectl,
         &content,
         "apps/production",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../base/podinfo\nnamespace: podinfo-prod\nnamePrefix: prod-\npatches:\n- patch: |\n    - op: add\n      path: /spec/revisionHistoryLimit\n      value: 5\n  target:\n    kind: Deployment\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.7.1\n",
+        kustomization,
         Some(&vars),
         &[],
     );
@@ -281,6 +305,29 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         deploy["spec"]["replicas"], 1,
         "the default of ${{replicas:=1}}"
     );
+    // `ref.digest` wins over `ref.tag` (2.0.0, broken), as in source-controller.
+    let want = reference(
+        &kubectl,
+        &content,
+        "apps/base/podinfo",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n- service.yaml\n- config.yaml\nnamespace: by-digest\n",
+        Some(&vars),
+        &[],
+    );
+    assert_same(
+        "prod",
+        "by-digest",
+        &written(&prod, "flux-system.by-digest"),
+        &want,
+    );
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(prod.join("index.json")).expect("index"))
+            .expect("json");
+    let inputs = index["apps"]["flux-system.by-digest"]["inputs"].to_string();
+    assert!(
+        inputs.contains(&format!("{digest_key}//apps/base/podinfo")),
+        "the index names the pinned artifact: {inputs}"
+    );
 
     // Vendoring again finds everything in the cache and pins the same.
     let lock_before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
@@ -297,7 +344,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
         report["present"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{report}"
     );
     assert_eq!(
@@ -311,13 +358,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         "clusters/prod/bucket.yaml",
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: legacy, namespace: flux-system}\nspec: {interval: 5m, provider: aws, bucketName: fleet, endpoint: s3.amazonaws.com}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: legacy, namespace: flux-system}\nspec: {interval: 10m, path: ./, prune: true, sourceRef: {kind: Bucket, name: legacy}}\n",
     );
-    let out = run(
-        tmp.path(),
-        &repo,
-        &["build", "--flux", "--worktree", "--offline"],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused_build(tmp.path(), &repo);
     let line = err
         .lines()
         .find(|l| {

@@ -107,6 +107,35 @@ pub fn envsubst(text: &str, vars: &BTreeMap<&str, &str>) -> String {
     .into_owned()
 }
 
+/// The real `kubectl kustomize DIR`.
+pub fn kustomize(kubectl: &Path, dir: &Path) -> String {
+    let out = Command::new(kubectl)
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// The production apps Kustomization of testdata/flux: its `postBuild.substitute`, and the
+/// kustomization file kustomize-controller writes for it.
+pub fn production_apps() -> (BTreeMap<&'static str, &'static str>, &'static str) {
+    (
+        [
+            ("cluster_env", "production"),
+            ("replicas", "3"),
+            ("app_version", "6.7.1"),
+        ]
+        .into(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../base/podinfo\nnamespace: podinfo-prod\nnamePrefix: prod-\npatches:\n- patch: |\n    - op: add\n      path: /spec/revisionHistoryLimit\n      value: 5\n  target:\n    kind: Deployment\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.7.1\n",
+    )
+}
+
 /// What Flux applies for one Kustomization: `kubectl kustomize` of `dir` in a copy of the
 /// repository where `kustomization` (as kustomize-controller writes it) replaces the file,
 /// then substitution and common labels per object.
@@ -125,17 +154,7 @@ pub fn reference(
         &format!("{dir}/kustomization.yaml"),
         kustomization,
     );
-    let out = Command::new(kubectl)
-        .arg("kustomize")
-        .arg(tmp.path().join(dir))
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf8");
+    let text = kustomize(kubectl, &tmp.path().join(dir));
     let mut m = BTreeMap::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
         let v: Value = serde::Deserialize::deserialize(doc).expect("doc");
