@@ -205,18 +205,8 @@ fn flux_repository_builds_what_flux_applies() {
 fn sops_secret_in_substitute_from_leaves_no_plaintext() {
     let (tmp, repo) = fixture();
     const SECRET: &str = "hunter2-flux-s3cret";
-    let ci = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
     let plain = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  db_password: {SECRET}\n");
-    let opts = ferry::secrets::EncryptOptions {
-        recipients: vec![ferry::secrets::Recipient::parse(ci).expect("recipient")],
-        selectors: ferry::secrets::sops::metadata::Selectors {
-            encrypted_regex: Some("^(data|stringData)$".into()),
-            ..Default::default()
-        },
-        mac_only_encrypted: false,
-        allow_empty: false,
-    };
-    let enc = ferry::secrets::encrypt(&plain, ferry::secrets::Format::Yaml, &opts).expect("enc");
+    let enc = common::flux::encrypt_for_ci(&plain);
     write(&repo, "clusters/staging/cluster-secrets.yaml", &enc);
     write(
         &repo,
