@@ -56,8 +56,7 @@ where
     let mut rng = rand::thread_rng();
     loop {
         let start: Uint<L> = random_odd_uint(&mut rng, bits) | (Uint::<L>::ONE << (bits - 2));
-        if let Some(p) = Sieve::new(&start, bits, false).find(|n| is_prime_with_rng(&mut rng, n))
-        {
+        if let Some(p) = Sieve::new(&start, bits, false).find(|n| is_prime_with_rng(&mut rng, n)) {
             return BigUint::from_bytes_be(p.to_be_bytes().as_ref());
         }
     }
@@ -73,7 +72,9 @@ mod tests {
             let k = super::generate(bits).unwrap();
             assert_eq!(k.n().bits(), bits);
             assert_eq!(k.e(), &rsa::BigUint::from(65537u32));
-            let [p, q] = k.primes() else { panic!("two primes") };
+            let [p, q] = k.primes() else {
+                panic!("two primes")
+            };
             assert_eq!(p.bits(), bits / 2);
             assert_eq!(q.bits(), bits / 2);
             assert_eq!(&(p * q), k.n());

@@ -307,13 +307,22 @@ mod tests {
         let text = "apiVersion: v1\nkind: Job\nmetadata:\n  name: x\n  annotations:\n    helm.sh/hook: pre-install\n    m: [1, {a: on}]\n  labels: {a: b}\nspec: {template: [1, 2]}\nkind: Pod\n";
         assert_eq!(
             read_head(text).ok(),
-            Some(json!({"kind": "Pod", "metadata": {"annotations": {"helm.sh/hook": "pre-install", "m": [1, {"a": true}]}}}))
+            Some(
+                json!({"kind": "Pod", "metadata": {"annotations": {"helm.sh/hook": "pre-install", "m": [1, {"a": true}]}}})
+            )
         );
         // What the full read refuses anywhere, the head refuses too.
-        for bad in ["kind: a\nspec: {~: 1}\n", "kind: a\nspec: [.inf]\n", "kind: a\nspec: {[a]: 1}\n"] {
+        for bad in [
+            "kind: a\nspec: {~: 1}\n",
+            "kind: a\nspec: [.inf]\n",
+            "kind: a\nspec: {[a]: 1}\n",
+        ] {
             assert!(matches!(read_head(bad), Err(Unread::Invalid(_))), "{bad}");
         }
-        assert!(matches!(read_head("kind: a\nspec: [\n"), Err(Unread::Unsupported)));
+        assert!(matches!(
+            read_head("kind: a\nspec: [\n"),
+            Err(Unread::Unsupported)
+        ));
     }
 
     #[test]
