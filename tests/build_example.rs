@@ -699,21 +699,26 @@ fn bad_renderer_values_name_key_and_line() {
     }
 }
 
-/// `ferry build` with nothing on PATH (no helm, no kubectl), which must fail: its stderr.
-fn failing_build_without_binaries(r: &Path) -> String {
+/// `ferry build` with nothing on PATH (no helm, no kubectl).
+fn build_without_binaries(r: &Path) -> std::process::Output {
     let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::ferry(empty.path())
+    common::ferry(empty.path())
         .args(["build", "-o", "out-nobin", "-C"])
         .arg(r)
         .env("PATH", empty.path())
         .output()
-        .expect("runs");
+        .expect("runs")
+}
+
+/// [`build_without_binaries`], which must fail: its stderr.
+fn failing_build_without_binaries(r: &Path) -> String {
+    let out = build_without_binaries(r);
     assert_eq!(out.status.code(), Some(2));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
-fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
+fn auto_renders_every_kustomize_root_natively_issue_18() {
     if common::require_tool("kubectl").is_none() {
         return;
     }
@@ -725,7 +730,7 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
         std::fs::write(r.join(app).join("cm.yaml"), cm).expect("write");
     }
     std::fs::write(r.join("plain/kustomization.yaml"), "resources: [cm.yaml]\n").expect("write");
-    // `buildMetadata: [originAnnotations]` is one of the fields the native renderer does not support yet.
+    // `buildMetadata: [originAnnotations]` was the last field handed to the binary.
     std::fs::write(
         r.join("meta/kustomization.yaml"),
         "resources: [cm.yaml]\nnamePrefix: meta-\nbuildMetadata: [originAnnotations]\n",
@@ -740,7 +745,7 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
     common::commit_all(r, "two kustomize apps");
     let cache = tempfile::tempdir().expect("tempdir");
 
-    // With kubectl: the unsupported root goes to the binary, which adds the origin annotation.
+    // Both roots render natively; native writes the origin annotation kubectl writes.
     let report = build_json(r, cache.path(), &[]);
     assert_eq!(report["environments"][0]["objects"], 2, "{report}");
     let meta = std::fs::read_to_string(r.join("out/dev/meta/configmap_b_meta-settings.yaml"))
@@ -750,20 +755,23 @@ fn auto_renders_natively_and_hands_unsupported_fields_to_the_binary() {
         &std::fs::read_to_string(r.join("out/dev/index.json")).expect("index"),
     )
     .expect("json");
-    assert!(
-        index["apps"]["plain"]["renderer"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("auto: ferry-native")),
-        "{index}"
-    );
+    for app in ["plain", "meta"] {
+        assert!(
+            index["apps"][app]["renderer"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("auto: ferry-native")),
+            "{index}"
+        );
+    }
+    assert!(meta.contains("path: cm.yaml"), "{meta}");
 
-    // Without any binary the supported root still renders (natively); the other one is an
-    // error that names the field and what to do.
-    let err = failing_build_without_binaries(r);
-    assert!(err.contains("buildMetadata"), "{err}");
-    assert!(
-        !err.contains("dev/plain"),
-        "the supported root rendered: {err}"
+    // Without any binary every root still renders.
+    let out = build_without_binaries(r);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

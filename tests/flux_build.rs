@@ -347,18 +347,8 @@ fn flux_repository_builds_what_flux_applies() {
 fn sops_secret_in_substitute_from_leaves_no_plaintext() {
     let (tmp, repo) = fixture();
     const SECRET: &str = "hunter2-flux-s3cret";
-    let ci = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
     let plain = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  db_password: {SECRET}\n");
-    let opts = ferry::secrets::EncryptOptions {
-        recipients: vec![ferry::secrets::Recipient::parse(ci).expect("recipient")],
-        selectors: ferry::secrets::sops::metadata::Selectors {
-            encrypted_regex: Some("^(data|stringData)$".into()),
-            ..Default::default()
-        },
-        mac_only_encrypted: false,
-        allow_empty: false,
-    };
-    let enc = ferry::secrets::encrypt(&plain, ferry::secrets::Format::Yaml, &opts).expect("enc");
+    let enc = common::flux::encrypt_for_ci(&plain);
     write(&repo, "clusters/staging/cluster-secrets.yaml", &enc);
     write(
         &repo,
@@ -377,7 +367,9 @@ fn sops_secret_in_substitute_from_leaves_no_plaintext() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut files = 0;
-    for e in walkdir::WalkDir::new(repo.join("out")) {
+    // The output, and the render cache (Kustomization renders are kept there too).
+    let scanned = [repo.join("out"), tmp.path().join("cache")];
+    for e in scanned.iter().flat_map(walkdir::WalkDir::new) {
         let e = e.expect("entry");
         if e.file_type().is_file() {
             files += 1;

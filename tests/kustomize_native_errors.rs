@@ -79,10 +79,10 @@ fn cases() -> Vec<Case> {
             vec!["kustomization.yaml", "`helmCharts`", "helm app in ferry.yaml"],
         ),
         (
-            "not yet supported field",
+            "openapi schema file missing",
             vec![("kustomization.yaml", "resources: [x.yaml]\nopenapi:\n  path: s.json\n"), ("x.yaml", CM)],
             ".",
-            vec!["kustomization.yaml", "`openapi`", "renderer: binary"],
+            vec!["kustomization.yaml", "`openapi.path`", "'s.json' does not exist"],
         ),
         (
             "missing crds file",
@@ -189,15 +189,6 @@ fn cases() -> Vec<Case> {
             ],
             ".",
             vec!["v.yaml", "`targets`", "at least one target"],
-        ),
-        (
-            "buildMetadata origin annotations, not written yet",
-            vec![
-                ("kustomization.yaml", "resources: [x.yaml]\nbuildMetadata: [originAnnotations]\n"),
-                ("x.yaml", CM),
-            ],
-            ".",
-            vec!["kustomization.yaml", "buildMetadata (originAnnotations)", "renderer: binary"],
         ),
         (
             "strategic merge patch for nothing",

@@ -511,8 +511,14 @@ fn native_build_matches_kubectl_kustomize() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[path = "kustomize_native_kubectl/build_metadata.rs"]
+mod build_metadata;
 #[path = "kustomize_native_kubectl/complete.rs"]
 mod complete;
+#[path = "kustomize_native_kubectl/dupkeys.rs"]
+mod dupkeys;
+#[path = "kustomize_native_kubectl/openapi.rs"]
+mod openapi;
 #[path = "kustomize_native_kubectl/plugins.rs"]
 mod plugins;
 
@@ -554,6 +560,9 @@ fn native_builds_what_kubectl_builds_issue_18() {
     let mut failures = Vec::new();
     let mut all = complete::builds();
     all.extend(plugins::builds());
+    all.extend(openapi::builds());
+    all.extend(dupkeys::builds());
+    all.extend(build_metadata::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
@@ -574,7 +583,12 @@ fn native_fails_where_kubectl_fails_issue_18() {
         return;
     };
     let mut failures = Vec::new();
-    for case in complete::failures().into_iter().chain(plugins::failures()) {
+    for case in complete::failures()
+        .into_iter()
+        .chain(plugins::failures())
+        .chain(openapi::failures())
+        .chain(dupkeys::failures())
+    {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);
         let out = Command::new(&kubectl)

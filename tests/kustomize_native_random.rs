@@ -2,7 +2,8 @@
 //! and natively, compared byte for byte. The generator tracks the objects each level sees
 //! (bases, resources, a component, generators), so patches (strategic merge, inline or from a
 //! file, and JSON 6902 with target selectors), generator merges, replicas, images, labels,
-//! replacements and sortOptions name objects that exist: most trees render. One case in ten
+//! replacements and sortOptions name objects that exist: most trees render; `openapi` schema
+//! files (in a base or the overlay) and `buildMetadata` options come and go too. One case in ten
 //! carries one deliberately invalid feature, and then the native build must refuse it as
 //! kubectl does. Left out on purpose: YAML 1.1 words (`on`, `no`, `0x10`) in JSON 6902 patches
 //! (kubectl scenarios pin them instead), and null-like strings as replacement sources (a known
@@ -935,6 +936,47 @@ fn level_resources(
 }
 
 /// Writes one random tree under `dir` and returns the directory to build.
+/// Schema files for `openapi`: Deployments' containers (and their env) merged by name, or
+/// containers merged by image; either replaces the built-in schema for every other kind.
+const SCHEMAS: &[&str] = &[
+    r##"{"definitions": {"d": {"x-kubernetes-group-version-kind": [{"group": "apps", "version": "v1", "kind": "Deployment"}], "properties": {"spec": {"properties": {"template": {"$ref": "#/definitions/t"}}}}}, "t": {"properties": {"spec": {"properties": {"containers": {"type": "array", "items": {"properties": {"env": {"type": "array", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}, "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}}}}}
+"##,
+    "definitions:
+  d:
+    x-kubernetes-group-version-kind:
+    - {group: apps, version: v1, kind: Deployment}
+    - {group: apps, version: v1, kind: DaemonSet}
+    properties:
+      spec:
+        properties:
+          template:
+            properties:
+              spec:
+                properties:
+                  containers:
+                    type: array
+                    x-kubernetes-patch-strategy: merge
+                    x-kubernetes-patch-merge-key: image
+",
+];
+
+/// Sometimes an `openapi` field: a schema file, or the one built-in version.
+fn openapi(rng: &mut Rng, k: &mut Kust, write: &dyn Fn(&str, &str)) {
+    if !rng.chance(10) {
+        return;
+    }
+    if rng.chance(20) {
+        k.other.push_str("openapi:\n  version: v1.21.2\n");
+        return;
+    }
+    let (file, text) = match rng.below(SCHEMAS.len()) {
+        0 => ("schema.json", SCHEMAS[0]),
+        i => ("schema.yaml", SCHEMAS[i]),
+    };
+    write(file, text);
+    let _ = writeln!(k.other, "openapi:\n  path: {file}");
+}
+
 fn write_case(rng: &mut Rng, dir: &Path) -> (PathBuf, Option<Bad>) {
     let write = |rel: &str, text: &str| {
         let p = dir.join(rel);
@@ -952,6 +994,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> (PathBuf, Option<Bad>) {
         let mut k = Kust::default();
         generators(rng, &mut k, &mut vis, &in_sub, None);
         fields(rng, &mut k, &vis, &in_sub, Some(&format!("b{b}-")), None);
+        openapi(rng, &mut k, &in_sub);
         write(
             &format!("{sub}/kustomization.yaml"),
             &format!("resources: [{}]\n{}", files.join(", "), k.render()),
@@ -987,6 +1030,15 @@ fn write_case(rng: &mut Rng, dir: &Path) -> (PathBuf, Option<Bad>) {
     let in_overlay = |rel: &str, text: &str| write(&format!("overlay/{rel}"), text);
     generators(rng, &mut k, &mut seen, &in_overlay, bad);
     fields(rng, &mut k, &seen, &in_overlay, None, bad);
+    openapi(rng, &mut k, &in_overlay);
+    if rng.chance(15) {
+        k.other.push_str(rng.pick(&[
+            "buildMetadata: [originAnnotations]\n",
+            "buildMetadata: [transformerAnnotations]\n",
+            "buildMetadata: [originAnnotations, transformerAnnotations]\n",
+            "buildMetadata: [managedByLabel, transformerAnnotations, originAnnotations]\n",
+        ]));
+    }
     if rng.chance(15) {
         k.other.push_str(rng.pick(&[
             "sortOptions:\n  order: fifo\n",

@@ -215,6 +215,19 @@ pub fn build(
     build_pairs(ctx, opts, &envs, pairs, progress)
 }
 
+/// The cache key of each pair, `None` for one that cannot be prepared (its build says why).
+/// Two pairs with the same key render the same objects: `ferry diff --from --flux` skips them.
+pub fn pair_keys(
+    ctx: &BuildContext<'_>,
+    pairs: &[crate::config::ResolvedApp],
+) -> Vec<Option<String>> {
+    use rayon::prelude::*;
+    pairs
+        .par_iter()
+        .map(|p| job::prepare(ctx, p).ok().map(|p| p.key))
+        .collect()
+}
+
 /// Builds `envs` from pairs resolved by the caller (`ferry.yaml`'s apps, or the units of a
 /// Flux repository): the same locking, cache, sealing and atomic output for both.
 pub fn build_pairs(

@@ -734,7 +734,7 @@ pub struct LiveClusterArgs {
 #[derive(Debug, Args)]
 #[command(
     group(clap::ArgGroup::new("base").args(["from", "against"])),
-    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --against pushed prod\n  ferry diff --against live prod --kube-context prod-cluster\n  ferry diff --against live out/prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
+    after_help = "Exit status: 0 no changes, 1 changes, 2 error.\n\nExamples:\n  ferry diff old/out/prod out/prod\n  ferry diff --from main --to HEAD\n  ferry diff --from v1.2.0 prod --output markdown\n  ferry diff --from main --flux clusters staging\n  ferry diff --against pushed prod\n  ferry diff --against live prod --kube-context prod-cluster\n  ferry diff --against live out/prod\n  ferry diff oci://registry.example.com/platform/prod:latest out/prod"
 )]
 pub struct DiffArgs {
     /// Without --from or --against: the two sides to compare (OLD NEW, each an out/<env> directory
@@ -791,6 +791,17 @@ pub struct DiffArgs {
     /// Render revisions again, ignoring and not filling the cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// With --from: both revisions are Flux repositories (ROOT as for `ferry build --flux`,
+    /// ENV names clusters). Only the Kustomizations and HelmReleases whose inputs changed are
+    /// rendered and compared; the others are counted as skipped.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "clusters", requires = "from", conflicts_with = "against")]
+    pub flux: Option<String>,
+    /// With --flux: a variable that is not set is an error in postBuild substitution.
+    #[arg(long, requires = "flux")]
+    pub strict_substitution: bool,
+    /// With --flux: a Git URL that is this repository (repeatable).
+    #[arg(long = "source-url", value_name = "URL", requires = "flux")]
+    pub source_urls: Vec<String>,
     #[command(flatten)]
     pub tools: ToolArgs,
     /// How pulled artifacts are verified.

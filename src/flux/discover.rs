@@ -3,7 +3,7 @@
 //! nothing new appears. A Kustomization waits for its source and its `substituteFrom` objects
 //! to be rendered by another one; what never appears is an error naming it.
 
-use super::render::{render, Job};
+use super::render::Job;
 use super::spec::{self, Kustomization};
 use super::vars::{self, VarsError};
 use super::{FluxError, Options, Unit};
@@ -12,7 +12,6 @@ use crate::source::{normalize, Tree};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// A Kustomization found in a rendered unit, not rendered yet.
 struct Pending {
@@ -87,7 +86,6 @@ fn digest(v: &Value) -> String {
 /// Follows the Kustomizations of the cluster rooted at `root` (a repository path).
 pub fn discover(
     tree: &dyn Tree,
-    checkout: &Path,
     cluster: &str,
     root: &str,
     opts: &Options,
@@ -115,7 +113,7 @@ pub fn discover(
         strict: opts.strict,
         always_decrypt: true,
     };
-    match render(tree, checkout, &root_job) {
+    match opts.render(tree, &root_job, &format!("{cluster}/root"), false) {
         Ok(r) => done.push(Done {
             unit: Unit::new("root", "", "", root, root, String::new(), r.disclosed),
             objects: r.objects,
@@ -273,7 +271,7 @@ pub fn discover(
             ready.push((p, k, path, vars, disclosed));
         }
         if let Some((p, k, file, object)) = bootstrap {
-            if let Err(m) = rerender_root(tree, checkout, root, opts, &mut done, &p, &k, &file) {
+            if let Err(m) = rerender_root(tree, (cluster, root), opts, &mut done, &p, &k, &file) {
                 errors.push(fail(object, &file, m));
             }
         }
@@ -300,7 +298,8 @@ pub fn discover(
                     strict: opts.strict,
                     always_decrypt: false,
                 };
-                let r = render(tree, checkout, &job);
+                let ident = format!("{cluster}/{}.{}", p.namespace, p.name);
+                let r = opts.render(tree, &job, &ident, !disclosed.is_empty());
                 (p, k, path, r, disclosed)
             })
             .collect();
@@ -445,8 +444,7 @@ pub fn discover(
 #[allow(clippy::too_many_arguments)]
 fn rerender_root(
     tree: &dyn Tree,
-    checkout: &Path,
-    root: &str,
+    (cluster, root): (&str, &str),
     opts: &Options,
     done: &mut [Done],
     p: &Pending,
@@ -483,7 +481,8 @@ fn rerender_root(
         strict: opts.strict,
         always_decrypt: true,
     };
-    let r = render(tree, checkout, &job)?;
+    let ident = format!("{cluster}/root");
+    let r = opts.render(tree, &job, &ident, !disclosed.is_empty())?;
     disclosed.extend(r.disclosed);
     let first = &mut done[0];
     first.objects = r.objects;

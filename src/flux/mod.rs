@@ -12,6 +12,7 @@
 //! sources.
 
 pub mod apply;
+mod cache;
 pub mod charts;
 mod discover;
 pub mod envsubst;
@@ -23,6 +24,7 @@ mod render;
 pub mod spec;
 mod vars;
 
+pub use cache::{Memo, MemoStats};
 pub use discover::{Discovered, HelmFound};
 
 use crate::secrets::Disclosed;
@@ -37,6 +39,8 @@ pub struct Options {
     /// Git URLs that are this repository (besides GitRepositories annotated as such, and the
     /// one the bootstrap Kustomization syncs the cluster root from).
     pub source_urls: Vec<String>,
+    /// Kustomization renders reused when their inputs are the same (see [`Memo`]).
+    pub memo: Option<std::sync::Arc<Memo>>,
 }
 
 /// One rendered Kustomization (or the cluster root).
@@ -166,26 +170,8 @@ pub fn discover_cluster(
     root: &str,
     opts: &Options,
 ) -> (Cluster, Vec<FluxError>) {
-    let checkout = match tree.materialize() {
-        Ok(c) => c,
-        Err(e) => {
-            let err = FluxError {
-                cluster: name.to_string(),
-                object: format!("cluster root {root}"),
-                file: root.to_string(),
-                message: e.to_string(),
-            };
-            return (
-                Cluster {
-                    name: name.to_string(),
-                    root: root.to_string(),
-                    discovered: Discovered::default(),
-                },
-                vec![err],
-            );
-        }
-    };
-    let (discovered, errors) = discover::discover(tree, &checkout, name, root, opts);
+    // The tree is checked out only when a Kustomization must be rendered (see [`Memo`]).
+    let (discovered, errors) = discover::discover(tree, name, root, opts);
     (
         Cluster {
             name: name.to_string(),

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What a Kustomization rendered to.
+#[derive(Clone)]
 pub struct Rendered {
     pub objects: Vec<Value>,
     pub disclosed: Disclosed,

@@ -9,4 +9,6 @@ mod yaml;
 pub use object::{ObjRef, Object, ObjectError};
 pub use order::{apply_rank, sort_objects};
 pub use scope::{is_builtin_cluster_scoped, Scope, ScopeTable};
-pub use yaml::{parse_documents, parse_rendered, to_yaml, YamlError};
+pub use yaml::{
+    parse_documents, parse_marking_duplicates, parse_rendered, to_yaml, YamlError, DUPLICATE_MARK,
+};

@@ -25,13 +25,36 @@ pub fn parse_rendered(text: &str) -> Result<Vec<Value>, YamlError> {
     parse_stream(text, false)
 }
 
+/// The key [`parse_marking_duplicates`] adds to a mapping that had a key twice; its value maps
+/// each such key to its last value. Readers that take it must remove it before output.
+pub const DUPLICATE_MARK: &str = "\u{0}duplicate key";
+
+/// Parses like [`parse_documents`], except that a key defined twice keeps its first value and
+/// the mapping gets a [`DUPLICATE_MARK`] entry with the last one: for kustomize's strategic merge
+/// patches, where kyaml uses the first value when merging into an existing mapping and fails
+/// only when it has to copy the mapping whole.
+pub fn parse_marking_duplicates(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_stream_as(text, Mode::Mark)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Unique,
+    Mark,
+    Last,
+}
+
 fn parse_stream(text: &str, unique: bool) -> Result<Vec<Value>, YamlError> {
+    parse_stream_as(text, if unique { Mode::Unique } else { Mode::Last })
+}
+
+fn parse_stream_as(text: &str, mode: Mode) -> Result<Vec<Value>, YamlError> {
     let mut docs = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let parsed = if unique {
-            Unique::deserialize(de).map(|u| u.0)
-        } else {
-            Value::deserialize(de)
+        let parsed = match mode {
+            Mode::Unique => Unique::<false>::deserialize(de).map(|u| u.0),
+            Mode::Mark => Unique::<true>::deserialize(de).map(|u| u.0),
+            Mode::Last => Value::deserialize(de),
         };
         match parsed {
             Ok(Value::Null) => {}
@@ -68,72 +91,82 @@ fn parse_stream(text: &str, unique: bool) -> Result<Vec<Value>, YamlError> {
 const DUPLICATE: &str = "mapping key defined twice";
 
 /// A JSON value read like `serde_json::Value` reads one, except that a mapping key defined
-/// twice is an error instead of the last one winning.
-struct Unique(Value);
+/// twice is an error instead of the last one winning (or, with `MARK`, keeps its first value
+/// and marks the mapping with [`DUPLICATE_MARK`]).
+struct Unique<const MARK: bool>(Value);
 
-impl<'de> Deserialize<'de> for Unique {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Unique, D::Error> {
-        de.deserialize_any(UniqueVisitor)
+impl<'de, const MARK: bool> Deserialize<'de> for Unique<MARK> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Unique<MARK>, D::Error> {
+        de.deserialize_any(UniqueVisitor::<MARK>)
     }
 }
 
-struct UniqueVisitor;
+struct UniqueVisitor<const MARK: bool>;
 
-impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
-    type Value = Unique;
+impl<'de, const MARK: bool> serde::de::Visitor<'de> for UniqueVisitor<MARK> {
+    type Value = Unique<MARK>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any YAML value")
     }
 
     // Scalars are read exactly as serde_json reads them.
-    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Unique<MARK>, E> {
         Ok(Unique(Value::Bool(v)))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Unique<MARK>, E> {
         Ok(Unique(v.into()))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Unique<MARK>, E> {
         Ok(Unique(v.into()))
     }
-    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Unique, E> {
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Unique<MARK>, E> {
         Value::deserialize(serde::de::value::I128Deserializer::<E>::new(v)).map(Unique)
     }
-    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Unique, E> {
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Unique<MARK>, E> {
         Value::deserialize(serde::de::value::U128Deserializer::<E>::new(v)).map(Unique)
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Unique<MARK>, E> {
         Ok(Unique(
             serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
         ))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+    fn visit_str<E>(self, v: &str) -> Result<Unique<MARK>, E> {
         Ok(Unique(Value::String(v.to_string())))
     }
-    fn visit_string<E>(self, v: String) -> Result<Unique, E> {
+    fn visit_string<E>(self, v: String) -> Result<Unique<MARK>, E> {
         Ok(Unique(Value::String(v)))
     }
-    fn visit_none<E>(self) -> Result<Unique, E> {
+    fn visit_none<E>(self) -> Result<Unique<MARK>, E> {
         Ok(Unique(Value::Null))
     }
-    fn visit_unit<E>(self) -> Result<Unique, E> {
+    fn visit_unit<E>(self) -> Result<Unique<MARK>, E> {
         Ok(Unique(Value::Null))
     }
-    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Unique, D::Error> {
-        Unique::deserialize(de)
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Unique<MARK>, D::Error> {
+        Unique::<MARK>::deserialize(de)
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique<MARK>, A::Error> {
         let mut items = Vec::new();
-        while let Some(Unique(v)) = seq.next_element()? {
+        while let Some(Unique::<MARK>(v)) = seq.next_element()? {
             items.push(v);
         }
         Ok(Unique(Value::Array(items)))
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique<MARK>, A::Error> {
         let mut out = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let Unique(v) = map.next_value()?;
-            if out.insert(k, v).is_some() {
+            let Unique::<MARK>(v) = map.next_value()?;
+            if !out.contains_key(&k) {
+                out.insert(k, v);
+            } else if MARK {
+                if let Value::Object(mark) = out
+                    .entry(DUPLICATE_MARK)
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()))
+                {
+                    mark.insert(k, v);
+                }
+            } else {
                 return Err(serde::de::Error::custom(DUPLICATE));
             }
         }

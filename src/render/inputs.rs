@@ -274,6 +274,19 @@ fn closure_digest(tree: &dyn Tree, path: &str) -> Result<Option<String>, SourceE
     }
 }
 
+/// Adds to `out` the digests of the kustomize directory `dir` and of every file and directory
+/// its kustomization reaches outside it, transitively: what a kustomize build of `dir` reads.
+///
+/// # Errors
+/// A symbolic link that leaves the repository, dangles or loops.
+pub fn kustomize_inputs(
+    tree: &dyn Tree,
+    dir: &str,
+    out: &mut BTreeMap<String, String>,
+) -> Result<(), SourceError> {
+    kustomize_closure(tree, dir, &mut BTreeSet::new(), out)
+}
+
 fn kustomize_closure(
     tree: &dyn Tree,
     dir: &str,

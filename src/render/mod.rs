@@ -19,7 +19,7 @@ pub use compare::{first_difference, FirstDifference};
 pub use helm::{helm_args, HelmRenderer};
 pub use helm_native::NATIVE_HELM_COMPAT;
 pub use helm_select::{AutoHelmRenderer, NativeHelmRenderer};
-pub use inputs::{input_digests, InputError};
+pub use inputs::{input_digests, kustomize_inputs, InputError};
 pub use kustomize::{
     AutoKustomizeRenderer, KustomizeRenderer, NativeKustomizeRenderer, NATIVE_KUSTOMIZE_COMPAT,
 };

@@ -15,6 +15,15 @@ const WIDGET: &str = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  nam
 pub fn builds() -> Vec<Case> {
     vec![
         Case {
+            // GKE: a ServiceAccount annotated with its Google service account; field names
+            // fold case; then transformed like any object (prefix, namespace, labels).
+            name: "builtin-iam-policy-generator",
+            files: vec![
+                ("kustomization.yaml", "namePrefix: p-\ncommonLabels: {team: a}\ngenerators:\n- g.yaml\n- |-\n  apiVersion: builtin\n  kind: IAMPolicyGenerator\n  metadata:\n    name: inline\n  cloud: gke\n  KubernetesService: {name: other}\n  serviceAccount: {name: gsa2, projectId: \"123\"}\n"),
+                ("g.yaml", "apiVersion: builtin\nkind: IAMPolicyGenerator\nmetadata:\n  name: iam\ncloud: gke\nkubernetesService:\n  namespace: ns\n  name: ksa\nserviceAccount:\n  name: gsa\n  projectId: proj\nignored: field\n"),
+            ],
+        },
+        Case {
             // Ops inline (JSON) and from a YAML file; paths and inline documents.
             name: "builtin-json6902-and-strategic-merge-transformers",
             files: vec![
@@ -120,6 +129,22 @@ pub fn builds() -> Vec<Case> {
 
 pub fn failures() -> Vec<Failure> {
     vec![
+        Failure {
+            name: "builtin-iam-policy-generator-other-cloud",
+            files: vec![
+                ("kustomization.yaml", "generators: [g.yaml]\n"),
+                ("g.yaml", "apiVersion: builtin\nkind: IAMPolicyGenerator\nmetadata:\n  name: iam\ncloud: aws\n"),
+            ],
+            both_say: "cloud provider aws not supported yet",
+        },
+        Failure {
+            name: "builtin-iam-policy-generator-no-cloud",
+            files: vec![
+                ("kustomization.yaml", "generators: [g.yaml]\n"),
+                ("g.yaml", "apiVersion: builtin\nkind: IAMPolicyGenerator\nmetadata:\n  name: iam\n"),
+            ],
+            both_say: "cloud provider  not supported yet",
+        },
         Failure {
             // kustomize keeps SortOrderTransformer out of its builtin table.
             name: "sort-order-transformer-is-not-a-builtin-plugin",

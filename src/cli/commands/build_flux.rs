@@ -1,18 +1,20 @@
 //! `ferry build --flux [ROOT]`: each cluster of a Flux repository followed from its root,
 //! then built like a `ferry.yaml` environment (one app per Kustomization).
 
+use super::cache_dir;
 use super::inputs::BuildInputs;
 use crate::build::{build_pairs, BuildOptions, BuildReport, EnvReport};
-use crate::cli::args::{BuildArgs, GlobalArgs};
+use crate::cli::args::{BuildArgs, GlobalArgs, ToolArgs};
 use crate::cli::progress::{self, Bar};
 use crate::config::{
     ChartRef, FluxRendered, FluxSource, Pipeline, RendererChoice, ResolvedApp, ResolvedHelm,
     ResolvedSource,
 };
-use crate::flux::{self, Cluster, FluxError};
+use crate::flux::{self, Cluster, FluxError, Memo, MemoStats};
 use crate::source::Tree;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The age recipients of a cluster: those `.sops.yaml` gives files under its root, which is
 /// where Flux's guide puts the cluster's key.
@@ -132,13 +134,41 @@ fn unvendored(inputs: &BuildInputs, cluster: &mut Cluster) -> Vec<FluxError> {
     errors
 }
 
-pub(super) fn run(
+/// What `ferry build --flux` and `ferry diff --from --flux` read from the command line.
+pub(super) struct FluxArgs<'a> {
+    pub flux_root: &'a str,
+    /// Clusters asked for (none: every one).
+    pub environments: &'a [String],
+    pub strict: bool,
+    pub source_urls: &'a [String],
+    pub tools: &'a ToolArgs,
+    pub no_cache: bool,
+}
+
+/// A Flux repository's clusters at one revision, followed and turned into build pairs.
+pub(super) struct Resolved {
+    pub inputs: BuildInputs,
+    /// The clusters without errors, to build.
+    pub envs: Vec<String>,
+    pub pairs: Vec<ResolvedApp>,
+    /// The clusters with errors, each with all of them.
+    pub failed: Vec<(String, Vec<FluxError>)>,
+}
+
+/// The Kustomization memo of a run: backed by the render cache unless `--no-cache`.
+pub(super) fn memo(g: &GlobalArgs, no_cache: bool) -> Arc<Memo> {
+    Arc::new(Memo::new(if no_cache { None } else { cache_dir(g) }))
+}
+
+/// Follows every cluster of the repository (those asked for) and resolves its units.
+pub(super) fn resolve(
     g: &GlobalArgs,
-    a: &BuildArgs,
+    a: &FluxArgs<'_>,
     repo: &Path,
     tree: &dyn Tree,
-    flux_root: &str,
-) -> anyhow::Result<BuildReport> {
+    memo: &Arc<Memo>,
+) -> anyhow::Result<Resolved> {
+    let flux_root = a.flux_root;
     let mut roots = flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
     if !a.environments.is_empty() {
         if let Some(unknown) = a
@@ -155,16 +185,16 @@ pub(super) fn run(
         roots.retain(|(n, _)| a.environments.contains(n));
     }
     let opts = flux::Options {
-        strict: a.strict_substitution,
-        source_urls: a.source_urls.clone(),
+        strict: a.strict,
+        source_urls: a.source_urls.to_vec(),
+        memo: Some(memo.clone()),
     };
-    crate::tempfiles::remove_on_interrupt();
     let discovered: Vec<(Cluster, Vec<FluxError>)> = roots
         .iter()
         .map(|(name, root)| flux::discover_cluster(tree, name, root, &opts))
         .collect();
     let pipeline = pipeline(repo, discovered.iter().map(|(c, _)| c))?;
-    let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, &a.tools, a.no_cache)?;
+    let inputs = BuildInputs::with_pipeline(g, pipeline, tree, repo, a.tools, a.no_cache)?;
     // Every error of every cluster is reported; a cluster with any is not written.
     let mut clusters = Vec::new();
     let mut failed: Vec<(String, Vec<FluxError>)> = Vec::new();
@@ -176,20 +206,46 @@ pub(super) fn run(
             failed.push((cluster.name.clone(), errors));
         }
     }
-    let ctx = inputs.context(tree);
-    let out_dir = if a.out.is_absolute() {
-        a.out.clone()
-    } else {
-        repo.join(&a.out)
-    };
     let envs: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     let kube_version = inputs.pipeline.kube_version.clone();
     let pairs: Vec<ResolvedApp> = clusters
         .into_iter()
         .flat_map(|c| pairs(c, &kube_version))
         .collect();
+    Ok(Resolved {
+        inputs,
+        envs,
+        pairs,
+        failed,
+    })
+}
+
+pub(super) fn run(
+    g: &GlobalArgs,
+    a: &BuildArgs,
+    repo: &Path,
+    tree: &dyn Tree,
+    flux_root: &str,
+) -> anyhow::Result<BuildReport> {
+    crate::tempfiles::remove_on_interrupt();
+    let memo = memo(g, a.no_cache);
+    let args = FluxArgs {
+        flux_root,
+        environments: &a.environments,
+        strict: a.strict_substitution,
+        source_urls: &a.source_urls,
+        tools: &a.tools,
+        no_cache: a.no_cache,
+    };
+    let r = resolve(g, &args, repo, tree, &memo)?;
+    let ctx = r.inputs.context(tree);
+    let out_dir = if a.out.is_absolute() {
+        a.out.clone()
+    } else {
+        repo.join(&a.out)
+    };
     let opts = BuildOptions {
-        environments: envs.clone(),
+        environments: r.envs.clone(),
         jobs: a.jobs,
         out_dir: out_dir.clone(),
         // The HelmReleases' helm renders (Kustomizations always render natively).
@@ -197,8 +253,9 @@ pub(super) fn run(
         keep_violations: false,
     };
     let bar = Bar::new(progress::wanted(g.quiet), "writing");
-    let mut report = build_pairs(&ctx, &opts, &envs, pairs, &bar)?;
-    for (name, errors) in failed {
+    let mut report = build_pairs(&ctx, &opts, &r.envs, r.pairs, &bar)?;
+    count_kustomizations(&mut report, &memo.take_stats());
+    for (name, errors) in r.failed {
         report.environments.push(EnvReport {
             name: name.clone(),
             apps: 0,
@@ -215,4 +272,30 @@ pub(super) fn run(
     }
     report.environments.sort_by(|x, y| x.name.cmp(&y.name));
     Ok(report)
+}
+
+/// A Kustomization is rendered when it is followed, not when the build writes its text: the
+/// report's rendered and cached counts say what the memo did for Kustomizations and what the
+/// build's cache did for HelmReleases.
+fn count_kustomizations(report: &mut BuildReport, stats: &MemoStats) {
+    for env in &mut report.environments {
+        let prefix = format!("{}/", env.name);
+        let mut apps: Vec<String> = env
+            .rendered_apps
+            .iter()
+            .filter(|a| a.starts_with("hr."))
+            .cloned()
+            .chain(
+                stats
+                    .rendered
+                    .iter()
+                    .filter_map(|r| r.strip_prefix(&prefix).map(str::to_string)),
+            )
+            .collect();
+        apps.sort();
+        apps.dedup();
+        env.rendered = apps.len();
+        env.cached = env.apps.saturating_sub(apps.len());
+        env.rendered_apps = apps;
+    }
 }

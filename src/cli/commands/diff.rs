@@ -76,6 +76,14 @@ fn rendered_report(g: &GlobalArgs, a: &DiffArgs) -> anyhow::Result<(String, Diff
             let new = super::diff_pushed::side(g, a, new)?;
             vec![diff::diff_dirs(&old.path(), &new.path(), &opts, secrets)?]
         }
+        Some(from) if a.flux.is_some() => super::diff_flux::changed_only(
+            g,
+            a,
+            from,
+            (!a.worktree).then(|| a.to.as_deref().unwrap_or("HEAD")),
+            &opts,
+            secrets,
+        )?,
         Some(from) => diff_revisions(
             g,
             a,
@@ -141,6 +149,19 @@ fn diff_revisions(
         .context("cannot create a temporary directory")?;
     let old = build_revision(g, a, &root, Some(from), &scratch.path().join("old"))?;
     let new = build_revision(g, a, &root, to, &scratch.path().join("new"))?;
+    compare_built(a, from, to, &old, &new, opts, secrets)
+}
+
+/// Compares every environment that either build has (or the ones asked for).
+pub(super) fn compare_built(
+    a: &DiffArgs,
+    from: &str,
+    to: Option<&str>,
+    old: &Built,
+    new: &Built,
+    opts: &DiffOptions,
+    secrets: SecretContext<'_>,
+) -> anyhow::Result<Vec<EnvDiff>> {
     let mut envs: BTreeSet<String> = old.envs.union(&new.envs).cloned().collect();
     if !a.args.is_empty() {
         let known: BTreeSet<&String> = old.known.union(&new.known).collect();
@@ -164,13 +185,40 @@ fn diff_revisions(
     };
     envs.iter()
         .map(|env| {
-            let mut d = diff::compare(&side(&old, env)?, &side(&new, env)?, opts, secrets)?;
+            let mut d = diff::compare(&side(old, env)?, &side(new, env)?, opts, secrets)?;
             // The new side's violations only: the old side's are the base branch's.
             d.violations = new.violations_of(env);
             d.tenants.extend(old.tenants.union(&new.tenants).cloned());
             Ok(d)
         })
         .collect()
+}
+
+/// The environments of `known` that `args` names, or all of them without arguments.
+pub(super) fn asked_for(args: &[String], known: &BTreeSet<String>) -> BTreeSet<String> {
+    if args.is_empty() {
+        known.clone()
+    } else {
+        args.iter()
+            .filter(|e| known.contains(*e))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A revision that did not build, with every error of every environment.
+pub(super) fn build_failed(
+    rev: &str,
+    origin: &str,
+    report: &crate::build::BuildReport,
+) -> anyhow::Error {
+    let errors: Vec<&str> = report
+        .environments
+        .iter()
+        .flat_map(|e| &e.errors)
+        .map(String::as_str)
+        .collect();
+    anyhow::anyhow!("cannot build {rev} ({origin}):\n  {}", errors.join("\n  "))
 }
 
 pub(super) struct Built {
@@ -230,15 +278,7 @@ pub(super) fn build_revision(
         .with_context(|| format!("in {}", tree.origin()))?;
     let all: BTreeSet<String> = inputs.pipeline.environments.keys().cloned().collect();
     let tenants: BTreeSet<String> = inputs.pipeline.tenants.keys().cloned().collect();
-    let envs: BTreeSet<String> = if a.args.is_empty() {
-        all.clone()
-    } else {
-        a.args
-            .iter()
-            .filter(|e| all.contains(*e))
-            .cloned()
-            .collect()
-    };
+    let envs = asked_for(&a.args, &all);
     if envs.is_empty() {
         return Ok(Built {
             out: out.to_path_buf(),
@@ -262,16 +302,7 @@ pub(super) fn build_revision(
         build(&ctx, &opts, &NoProgress)?
     };
     if !report.ok() {
-        let errors: Vec<&String> = report.environments.iter().flat_map(|e| &e.errors).collect();
-        bail!(
-            "cannot build {rev} ({}):\n  {}",
-            tree.origin(),
-            errors
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        );
+        return Err(build_failed(rev, &tree.origin(), &report));
     }
     Ok(Built {
         out: out.to_path_buf(),

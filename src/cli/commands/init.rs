@@ -40,6 +40,8 @@ fn from_flux(
     let opts = crate::flux::Options {
         strict: false,
         source_urls: a.source_urls.clone(),
+        // Each cluster is followed once: nothing to reuse.
+        memo: None,
     };
     let mut clusters = Vec::new();
     let mut errors = Vec::new();

@@ -8,6 +8,7 @@ mod build_flux;
 mod cache;
 mod control;
 mod diff;
+mod diff_flux;
 mod diff_live;
 mod diff_pushed;
 mod images;

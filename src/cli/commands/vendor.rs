@@ -22,6 +22,8 @@ fn flux_charts(
     let opts = crate::flux::Options {
         strict: false,
         source_urls: source_urls.to_vec(),
+        // Each cluster is followed once: nothing to reuse.
+        memo: None,
     };
     let mut clusters = Vec::new();
     let mut errors = Vec::new();

@@ -19,7 +19,16 @@ pub fn run(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> Result<(),
         .map(|g| (g, false))
         .chain(k.secrets.iter().map(|g| (g, true)))
     {
-        let res = make(k, dir, generator, secret, global)?;
+        let mut res = make(k, dir, generator, secret, global)?;
+        // The origin goes on before a merge, whose annotations the generator's win.
+        let kind = if secret {
+            "SecretGenerator"
+        } else {
+            "ConfigMapGenerator"
+        };
+        super::origin::set_new(std::slice::from_mut(&mut res), 0, |_| {
+            super::origin::builtin(k, kind)
+        });
         absorb(acc, res, generator, &k.file)?;
     }
     Ok(())
@@ -33,8 +42,10 @@ pub fn run_one(
     g: &Generator,
     secret: bool,
     acc: &mut Vec<Resource>,
+    origin: &dyn Fn() -> super::origin::Origin,
 ) -> Result<(), Error> {
-    let res = make(k, dir, g, secret, None)?;
+    let mut res = make(k, dir, g, secret, None)?;
+    super::origin::set_new(std::slice::from_mut(&mut res), 0, |_| origin());
     absorb(acc, res, g, &k.file)
 }
 

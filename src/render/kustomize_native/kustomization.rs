@@ -181,10 +181,13 @@ pub struct Kustomization {
     pub configurations: Vec<String>,
     /// `crds`: legacy OpenAPI definition files adding field specs (the `crds` module).
     pub crds: Vec<String>,
+    /// `openapi`: `path` (a schema file) or `version` (a built-in schema); the `openapi`
+    /// module decides which one a build uses.
+    pub openapi: BTreeMap<String, String>,
 }
 
 /// Fields the native renderer does not implement yet, and what to do meanwhile.
-const NOT_YET: &[&str] = &["openapi"];
+const NOT_YET: &[&str] = &[];
 const HELM: &[&str] = &["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
 const KNOWN: &[&str] = &[
     "apiVersion",
@@ -217,6 +220,7 @@ const KNOWN: &[&str] = &[
     "replacements",
     "configurations",
     "buildMetadata",
+    "openapi",
 ];
 
 /// Finds the kustomization file in `dir`.
@@ -388,6 +392,7 @@ impl Kustomization {
             replacements: r.list("replacements")?.to_vec(),
             configurations: r.strings("configurations")?,
             crds: r.strings("crds")?,
+            openapi: r.string_map("openapi", map.get("openapi"))?,
             config_maps: r.generators("configMapGenerator")?,
             secrets: r.generators("secretGenerator")?,
             generator_options: match map.get("generatorOptions") {

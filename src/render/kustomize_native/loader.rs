@@ -48,6 +48,10 @@ fn accumulate(
     config_out: &mut Config,
 ) -> Result<Vec<Resource>, Error> {
     let k = Kustomization::load(dir)?;
+    super::openapi::set(&k, dir, from.is_none())?;
+    if from.is_none() {
+        super::origin::begin(&k, dir);
+    }
     // What `config_out` holds already is inherited: a component works in its parent's
     // accumulator, whose configuration has the bases' tables merged in (kustomize's
     // `ResAccumulator.MergeConfig`), and adds its own.
@@ -89,7 +93,9 @@ fn accumulate(
                     path: path.clone(),
                     source,
                 })?;
-                append(&mut acc, read_resources(&path, &text)?, &k.file)?;
+                let mut read = read_resources(&path, &text)?;
+                super::origin::set_new(&mut read, 0, |_| super::origin::from_file(&path));
+                append(&mut acc, read, &k.file)?;
             }
             Located::Dir(sub) => {
                 let from = Referrer {
@@ -114,7 +120,16 @@ fn accumulate(
     // Bases first, then this level's own tables, then the components, which share them.
     config.merge(own).map_err(merge_error)?;
     config.merge(crds).map_err(merge_error)?;
+    let before = acc.len();
     super::generators::run(&k, dir, &mut acc)?;
+    super::origin::set_new(&mut acc, before, |r| {
+        let kind = if r.value["kind"] == "Secret" {
+            "SecretGenerator"
+        } else {
+            "ConfigMapGenerator"
+        };
+        super::origin::builtin(&k, kind)
+    });
     let generators = plugin_configs(&k, &k.generators, dir, &chain)?;
     super::plugin_generators::run(&k, dir, &generators, &mut acc)?;
     for entry in &k.components {
@@ -147,7 +162,10 @@ fn accumulate(
     }
     transform(&k, dir, &config, &mut acc)?;
     let configs = plugin_configs(&k, &k.transformers, dir, &chain)?;
-    super::transformers::run(&k, &configs, &mut acc)?;
+    for cfg in &configs {
+        super::transformers::run(&k, std::slice::from_ref(cfg), &mut acc)?;
+        super::origin::record(&mut acc, || super::origin::plugin(cfg), 1);
+    }
     let validators = plugin_configs(&k, &k.validators, dir, &chain)?;
     super::plugin_generators::validate(&k, &validators, &mut acc)?;
     super::vars::merge(&k, &mut acc, vars)?;
@@ -160,7 +178,7 @@ enum Located {
     Dir(PathBuf),
 }
 
-fn is_remote(path: &str) -> bool {
+pub fn is_remote(path: &str) -> bool {
     path.contains("://")
         || path.starts_with("git@")
         || ["github.com/", "gitlab.com/", "bitbucket.org/"]
@@ -238,8 +256,22 @@ fn locate(
     Ok(Located::Dir(canonical))
 }
 
+/// Adds generated objects as [`append`] adds resources.
+pub fn append_generated(
+    acc: &mut Vec<Resource>,
+    more: Vec<Resource>,
+    file: &Path,
+) -> Result<(), Error> {
+    append(acc, more, file)
+}
+
 /// Adds resources, refusing one whose id is already taken (kustomize's `resWrangler.Append`).
 fn append(acc: &mut Vec<Resource>, more: Vec<Resource>, file: &Path) -> Result<(), Error> {
+    for res in &more {
+        let api_version = res.value["apiVersion"].as_str().unwrap_or_default();
+        let kind = res.value["kind"].as_str().unwrap_or_default();
+        super::openapi::note_type(api_version, kind);
+    }
     let mut seen: HashSet<String> = acc.iter().map(|r| r.id().key()).collect();
     for res in more {
         if !seen.insert(res.id().key()) {
@@ -361,20 +393,40 @@ fn transform(
             .unwrap_or_default(),
         message,
     };
+    let record = |acc: &mut Vec<Resource>, kind: &str, times: usize| {
+        super::origin::record(acc, || super::origin::builtin(k, kind), times);
+    };
     patches::apply_strategic_merge_field(k, dir, acc)?;
+    record(
+        acc,
+        "PatchStrategicMergeTransformer",
+        usize::from(!k.patches_strategic_merge.is_empty()),
+    );
     patches::apply_patches(k, dir, acc)?;
+    record(acc, "PatchTransformer", k.patches.len());
     // The tables as this level's accumulator holds them (built-ins and configurations).
     let table = |which: usize| config.full[which].clone();
     if !k.namespace.is_empty() {
         let specs = table(tconfig::NAMESPACE);
         namespace::apply_namespace(acc, &k.namespace, &specs)
             .map_err(|e| fail("namespace", acc, e))?;
+        record(acc, "NamespaceTransformer", 1);
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         let prefix = table(tconfig::NAME_PREFIX);
         let suffix = table(tconfig::NAME_SUFFIX);
         names::apply_affixes(acc, (&k.name_prefix, &prefix), (&k.name_suffix, &suffix))
             .map_err(|e| fail("namePrefix", acc, e))?;
+        record(
+            acc,
+            "PrefixTransformer",
+            usize::from(!k.name_prefix.is_empty()),
+        );
+        record(
+            acc,
+            "SuffixTransformer",
+            usize::from(!k.name_suffix.is_empty()),
+        );
     }
     for (i, label) in k.labels.iter().enumerate() {
         let field = format!("labels[{i}]");
@@ -384,13 +436,27 @@ fn transform(
     }
     let specs = table(tconfig::COMMON_LABELS);
     labels::apply_pairs(acc, &k.common_labels, &specs).map_err(|e| fail("commonLabels", acc, e))?;
+    // One LabelTransformer per `labels` entry and one for commonLabels, when either is set.
+    let label_transformers = if k.labels.is_empty() && k.common_labels.is_empty() {
+        0
+    } else {
+        k.labels.len() + 1
+    };
+    record(acc, "LabelTransformer", label_transformers);
     let specs = table(tconfig::COMMON_ANNOTATIONS);
     labels::apply_pairs(acc, &k.common_annotations, &specs)
         .map_err(|e| fail("commonAnnotations", acc, e))?;
+    record(
+        acc,
+        "AnnotationsTransformer",
+        usize::from(!k.common_annotations.is_empty()),
+    );
     patches::apply_json6902(k, dir, acc)?;
+    record(acc, "PatchJson6902Transformer", k.patches_json6902.len());
     if !k.replicas.is_empty() {
         let specs = table(tconfig::REPLICAS);
         patches::apply_replicas(k, acc, &specs)?;
+        record(acc, "ReplicaCountTransformer", k.replicas.len());
     }
     if !k.images.is_empty() {
         let specs = table(tconfig::IMAGES);
@@ -398,8 +464,14 @@ fn transform(
             images::apply_image(acc, image, &specs)
                 .map_err(|e| fail(&format!("images[{i}]"), acc, e))?;
         }
+        record(acc, "ImageTagTransformer", k.images.len());
     }
     let replacements = super::replacements::load(k, dir, &k.file, &k.replacements, "replacements")?;
     super::replacements::apply(&replacements, acc)?;
+    record(
+        acc,
+        "ReplacementTransformer",
+        usize::from(!k.replacements.is_empty()),
+    );
     Ok(())
 }

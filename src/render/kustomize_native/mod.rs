@@ -7,10 +7,11 @@
 //! schema), replacements, `configurations` field specs, `transformers:` entries naming builtin
 //! configs (labels, annotations, namespace, images, prefix, suffix, replica count,
 //! replacements, value-add), name reference fix-ups, vars, `sortOptions`, the legacy order,
-//! `buildMetadata: [managedByLabel]` and the dropping of local-config objects. Field names
-//! fold case as Go's JSON decoding does (`jsonkeys`). Plugins, KRM functions, Helm charts and
-//! remote bases are refused with an error naming the file and field, as are the few builtin
-//! fields not written yet.
+//! `buildMetadata` (`origin`), `openapi` schema files (`openapi`), the IAMPolicyGenerator
+//! (`iam`) and the dropping of local-config objects. Field names fold case as Go's JSON
+//! decoding does (`jsonkeys`). Plugins, KRM functions, Helm charts and remote bases are
+//! refused with an error naming the file and field, as kubectl without plugins or network
+//! refuses them too.
 //!
 //! Known gap: resources are read with the foundation's YAML reader, not go-yaml v3; see
 //! the `typing` module for how far its typing is brought in line.
@@ -21,6 +22,7 @@ mod error;
 mod fields;
 mod fieldspec;
 mod generators;
+mod iam;
 mod images;
 mod jsonkeys;
 mod jsonpatch;
@@ -31,7 +33,9 @@ mod mergekeys;
 mod nameref;
 mod names;
 mod namespace;
+mod openapi;
 mod order;
+mod origin;
 mod patches;
 mod plugin_generators;
 mod replacements;
@@ -40,6 +44,7 @@ mod schema;
 mod scope;
 mod selector;
 mod smp;
+mod smp_keys;
 mod tconfig;
 mod transformers;
 mod typing;
@@ -62,15 +67,6 @@ fn build_metadata(
     top: &kustomization::Kustomization,
     resources: &mut [resource::Resource],
 ) -> Result<(), Error> {
-    for option in ["originAnnotations", "transformerAnnotations"] {
-        if top.build_metadata.iter().any(|o| o == option) {
-            return Err(Error::Unsupported {
-                file: top.file.clone(),
-                field: format!("buildMetadata ({option})"),
-                hint: "render this app with `renderer: binary` meanwhile".into(),
-            });
-        }
-    }
     if top.build_metadata.iter().any(|o| o == "managedByLabel") {
         let pairs = [(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())].into();
         let specs = [fieldspec::FieldSpec::new(
@@ -101,6 +97,7 @@ fn build_metadata(
 /// # Errors
 /// Any problem in the kustomization tree, naming the file and field concerned.
 pub fn build(dir: &Path) -> Result<String, Error> {
+    openapi::begin();
     let (mut resources, vars, config) = loader::load(dir)?;
     generators::add_hash_suffixes(&mut resources).map_err(|(i, message)| {
         let res = &resources[i];
@@ -130,6 +127,7 @@ pub fn build(dir: &Path) -> Result<String, Error> {
     resources.retain(|res| !resource::is_local_config(&res.value));
     let top = kustomization::Kustomization::load(dir)?;
     build_metadata(&top, &mut resources)?;
+    origin::annotate(&top, &mut resources);
     let resources = match top.sort {
         None | Some(SortOrder::Legacy { first: None, .. }) => {
             order::legacy_sort(resources, &order::DEFAULT)

@@ -5,7 +5,7 @@
 use super::error::Error;
 use super::fieldspec::{apply, Create, FieldSpec};
 use super::kustomization::{Kustomization, Patch, Replica};
-use super::resource::{read_resources, Resource};
+use super::resource::{read_patches, Resource};
 use super::selector::{select, Selector};
 use serde_json::Value;
 use std::path::Path;
@@ -30,7 +30,9 @@ fn parse_ops(k: &Kustomization, p: &Patch, text: &str) -> Result<Option<Value>, 
         field: p.field.clone(),
         message,
     };
-    let docs = crate::manifest::parse_documents(text)
+    // A key defined twice keeps its last value in JSON 6902 ops (read by sigs.k8s.io/yaml);
+    // strategic merge patches are read again by `read_patches`.
+    let docs = crate::manifest::parse_rendered(text)
         .map_err(|e| fail(format!("unable to parse the patch: {e}")))?;
     match docs.as_slice() {
         // kustomize reads the ops with YAML 1.1 (`YAMLToJSON`): `on` is true, `0x10` is 16.
@@ -114,7 +116,7 @@ pub fn apply_patches(k: &Kustomization, dir: &Path, acc: &mut Vec<Resource>) -> 
                 } else {
                     dir.join(&p.path)
                 };
-                let patches = read_resources(&source, &text)?;
+                let patches = read_patches(&source, &text)?;
                 apply_strategic(k, &p.field, acc, &patches, p.target.as_ref(), p.allow)?;
             }
         }
@@ -131,11 +133,11 @@ pub fn apply_strategic_merge_field(
 ) -> Result<(), Error> {
     for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
         let field = format!("patchesStrategicMerge[{i}]");
-        let inline = crate::manifest::parse_documents(entry)
+        let inline = crate::manifest::parse_rendered(entry)
             .ok()
             .filter(|docs| !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()));
         let patches = if inline.is_some() {
-            read_resources(&k.file, entry)?
+            read_patches(&k.file, entry)?
         } else {
             let bytes = super::loader::read_file(k, dir, &field, entry)?;
             let text = String::from_utf8(bytes).map_err(|_| Error::Field {
@@ -143,8 +145,12 @@ pub fn apply_strategic_merge_field(
                 field: field.clone(),
                 message: format!("'{entry}' is not UTF-8 text"),
             })?;
-            read_resources(&dir.join(entry), &text)?
+            read_patches(&dir.join(entry), &text)?
         };
+        let mut patches = patches;
+        for p in &mut patches {
+            super::smp::settle_metadata_duplicates(&mut p.value);
+        }
         apply_strategic(k, &field, acc, &patches, None, (false, false))?;
     }
     Ok(())
@@ -192,6 +198,7 @@ fn apply_strategic(
                 // kustomize patches with a copy whose labels and annotations went through
                 // text and whose apiVersion is the target's.
                 let mut p = patch.value.clone();
+                super::smp::settle_metadata_duplicates(&mut p);
                 for f in ["labels", "annotations"] {
                     if let Some(Value::Object(m)) = p.get_mut("metadata").and_then(|m| m.get_mut(f))
                     {

@@ -1,7 +1,8 @@
 //! `generators:` and `validators:` entries naming builtin plugin configurations.
 //! Generators: `ConfigMapGenerator` and `SecretGenerator` configs build objects as the
 //! kustomization's generator fields do (name and namespace from the config's own fields, else
-//! its metadata; paths relative to the kustomization; no global `generatorOptions`).
+//! its metadata; paths relative to the kustomization; no global `generatorOptions`);
+//! `IAMPolicyGenerator` configs by the `iam` module.
 //! Validators: transformer configs run over the objects, which must come out unchanged but
 //! for a `validated-by` label (kept in the output, as kustomize keeps it).
 
@@ -47,11 +48,10 @@ pub fn run(
                 })
             }
             "IAMPolicyGenerator" => {
-                return Err(Error::Unsupported {
-                    file: cfg.file.clone(),
-                    field: "generators (IAMPolicyGenerator)".into(),
-                    hint: "write the ServiceAccount it would generate as a resource, or render this app with `renderer: binary`".into(),
-                })
+                let mut generated = super::iam::generate(cfg)?;
+                super::origin::set_new(&mut generated, 0, |_| super::origin::plugin(cfg));
+                super::loader::append_generated(acc, generated, &k.file)?;
+                continue;
             }
             _ if super::transformers::is_builtin(&gvk.kind) => {
                 return Err(config_error(
@@ -101,7 +101,7 @@ pub fn run(
             map: &map,
         };
         for g in reader.generators(key)? {
-            super::generators::run_one(k, dir, &g, secret, acc)?;
+            super::generators::run_one(k, dir, &g, secret, acc, &|| super::origin::plugin(cfg))?;
         }
     }
     Ok(())

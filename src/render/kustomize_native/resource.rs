@@ -236,7 +236,22 @@ pub fn is_local_config(value: &Value) -> bool {
 /// Reads the objects in one resource file: documents in order, empty ones skipped, `*List`
 /// kinds with `items` replaced by their items.
 pub fn read_resources(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
-    let mut docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+    read_as(file, text, crate::manifest::parse_documents)
+}
+
+/// Strategic merge patches: as [`read_resources`], but a key defined twice keeps its first
+/// value and marks its mapping (`crate::manifest::DUPLICATE_MARK`); `smp` fails only where
+/// kyaml would have to copy such a mapping whole.
+pub fn read_patches(file: &Path, text: &str) -> Result<Vec<Resource>, Error> {
+    read_as(file, text, crate::manifest::parse_marking_duplicates)
+}
+
+fn read_as(
+    file: &Path,
+    text: &str,
+    parse: fn(&str) -> Result<Vec<Value>, crate::manifest::YamlError>,
+) -> Result<Vec<Resource>, Error> {
+    let mut docs = parse(text).map_err(|e| Error::Parse {
         file: file.to_path_buf(),
         message: format!("invalid YAML: {e}"),
     })?;

@@ -31,6 +31,12 @@ fn resource_type(api_version: &str, kind: &str) -> Option<&'static TypeDef> {
     TYPES.get(usize::from(RESOURCES[i].ty))
 }
 
+/// Whether the built-in schema has a definition for `api_version`/`kind` (every built-in
+/// kind has `metadata`, whose lists make it part of the generated data).
+pub fn knows(api_version: &str, kind: &str) -> bool {
+    resource_type(api_version, kind).is_some()
+}
+
 /// Merge keys of the list at `path` (field names from the object's root, list positions left
 /// out) in an object of `api_version`/`kind`, or `None` when the list is replaced.
 pub fn list_keys(

@@ -8,6 +8,7 @@
 //! `$setElementOrder/...`, `$retainKeys` and `$deleteFromPrimitiveList/...` are not
 //! interpreted: kustomize v5.7.1 (kyaml's merge2) keeps them as ordinary fields, and so do we.
 
+use super::openapi::Keys;
 use serde_json::{Map, Value};
 
 /// What a `$patch` directive asks for.
@@ -34,7 +35,7 @@ fn directive(patch: &Map<String, Value>) -> Result<Directive, String> {
 /// Merges `patch` into `dest` (absent when `None`); `Ok(None)` means the field goes away.
 /// `dest` is taken by value and reused: a patch touches a few fields of a large object, and
 /// copying the object at every level it descends through was most of a patch's cost.
-fn merge(
+pub(super) fn merge(
     gvk: (&str, &str),
     path: &mut Vec<String>,
     dest: Option<Value>,
@@ -61,6 +62,10 @@ fn merge(
                 }
                 Directive::Merge => p,
             };
+            // A key the patch file defined twice: merged into an existing mapping, the
+            // first value counts (the mark is dropped); copied whole, the mark goes along
+            // and `apply_allowing` fails as kyaml does.
+            let merging = matches!(dest, Some(Value::Object(_)));
             let mut out = match dest {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(d)) => d,
@@ -72,6 +77,9 @@ fn merge(
                 }
             };
             for (key, pv) in p {
+                if merging && key == crate::manifest::DUPLICATE_MARK {
+                    continue;
+                }
                 path.push(key.clone());
                 // Taken out in place (the key keeps its position) and put back merged.
                 let current = out.get_mut(key).map(std::mem::take);
@@ -88,19 +96,21 @@ fn merge(
             }
             Ok(Some(Value::Object(out)))
         }
-        Value::Array(items) => {
-            let Some(keys) = super::schema::list_keys(gvk.0, gvk.1, path) else {
-                return Ok(Some(patch.clone()));
-            };
-            merge_list(gvk, path, dest, items, keys)
-        }
+        Value::Array(items) => match super::openapi::list_keys(gvk.0, gvk.1, path) {
+            None => Ok(Some(patch.clone())),
+            Some(Keys::Builtin(keys)) => merge_list(gvk, path, dest, items, keys),
+            Some(Keys::Custom(keys)) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                merge_list(gvk, path, dest, items, &keys)
+            }
+        },
         scalar => Ok(Some(scalar.clone())),
     }
 }
 
 /// The key values of a list element (`""` for a missing key; the element itself for a list
 /// of scalars).
-fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
+pub(super) fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
     if keys == [""] {
         return vec![super::fieldspec::scalar_text(elem).unwrap_or_default()];
     }
@@ -151,6 +161,12 @@ fn merge_list(
             ))
         }
     };
+    if keys.len() > 1 {
+        let valid = super::smp_keys::valid_keys(&dest, &patch, keys);
+        if valid.len() > 1 {
+            return super::smp_keys::merge_by_keys(gvk, path, dest, patch, &valid).map(Some);
+        }
+    }
     let dest_keys: Vec<Vec<String>> = dest.iter().map(|e| key_values(e, keys)).collect();
     let mut used = vec![false; dest.len()];
     let mut out = Vec::new();
@@ -220,6 +236,33 @@ fn merge_list(
     Ok(Some(Value::Array(out)))
 }
 
+/// The key a [`crate::manifest::DUPLICATE_MARK`] inside `v` names, if there is one.
+fn duplicate_mark(v: &Value) -> Option<&str> {
+    match v {
+        Value::Object(m) => m
+            .get(crate::manifest::DUPLICATE_MARK)
+            .and_then(Value::as_object)
+            .and_then(|d| d.keys().next().map(String::as_str))
+            .or_else(|| m.values().find_map(duplicate_mark)),
+        Value::Array(items) => items.iter().find_map(duplicate_mark),
+        _ => None,
+    }
+}
+
+/// Labels and annotations of a `patchesStrategicMerge` or targeted patch: kustomize reads
+/// them into a Go map and back, so a key defined twice keeps its last value there.
+pub fn settle_metadata_duplicates(patch: &mut Value) {
+    for field in ["labels", "annotations"] {
+        let Some(Value::Object(m)) = patch.get_mut("metadata").and_then(|m| m.get_mut(field))
+        else {
+            continue;
+        };
+        if let Some(Value::Object(last)) = m.remove(crate::manifest::DUPLICATE_MARK) {
+            m.extend(last);
+        }
+    }
+}
+
 /// [`apply_allowing`] with no `options`.
 #[cfg(test)]
 pub fn apply(object: &mut Value, patch: &Value) -> Result<bool, String> {
@@ -250,6 +293,13 @@ pub fn apply_allowing(
     let Some(mut merged) = merged.filter(|m| m.as_object().is_some_and(|m| !m.is_empty())) else {
         return Ok(false);
     };
+    if duplicate_mark(patch).is_some() {
+        if let Some(key) = duplicate_mark(&merged) {
+            return Err(format!(
+                "yaml: unmarshal errors: mapping key {key:?} already defined (the patch defines it twice in a part the object lacks, which kustomize copies whole; remove one)"
+            ));
+        }
+    }
     if !allow_kind {
         merged["kind"] = Value::String(kind);
     }

@@ -22,7 +22,7 @@ const TARGET_PEAK_MB: u64 = 150;
 const HELM_APPS: usize = 60;
 const KUSTOMIZE_APPS: usize = 40;
 /// Deterministic charts from the corpus that render without extra flags.
-const CHARTS: [&str; 6] = [
+pub(super) const CHARTS: [&str; 6] = [
     "podinfo",
     "kube-state-metrics",
     "prometheus-node-exporter",
@@ -31,7 +31,7 @@ const CHARTS: [&str; 6] = [
     "prometheus-blackbox-exporter",
 ];
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     for e in walk(from)? {
         let rel = e.strip_prefix(from)?;
         let dest = to.join(rel);
@@ -58,13 +58,13 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+pub(super) fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::create_dir_all(path.parent().expect("file has a parent"))?;
     std::fs::write(path, text)?;
     Ok(())
 }
 
-fn git(repo: &Path, args: &[&str]) -> Result<()> {
+pub(super) fn git(repo: &Path, args: &[&str]) -> Result<()> {
     crate::run(
         Command::new("git")
             .args(args)
@@ -77,8 +77,9 @@ fn git(repo: &Path, args: &[&str]) -> Result<()> {
     )
 }
 
-/// Writes the synthetic repository and returns the peer's shell loop for it.
-fn generate(root: &Path, repo: &Path) -> Result<String> {
+/// Copies the corpus charts into `repo/charts/` (podinfo from the example when the corpus is
+/// not beside the checkout) and returns their names.
+pub(super) fn copy_charts(root: &Path, repo: &Path) -> Result<Vec<&'static str>> {
     let corpus = root.join("../shared/corpus/charts");
     let charts: Vec<&str> = if corpus.is_dir() {
         CHARTS.to_vec()
@@ -93,6 +94,12 @@ fn generate(root: &Path, repo: &Path) -> Result<String> {
         };
         copy_dir(&src, &repo.join("charts").join(c))?;
     }
+    Ok(charts)
+}
+
+/// Writes the synthetic repository and returns the peer's shell loop for it.
+fn generate(root: &Path, repo: &Path) -> Result<String> {
+    let charts = copy_charts(root, repo)?;
     let mut cfg = String::from(
         "apiVersion: ferry.dev/v1alpha1\nkind: Pipeline\nkubeVersion: \"1.31.0\"\nenvironments:\n",
     );
@@ -380,7 +387,7 @@ fn syscall_counts(summary: &str) -> String {
         .join(", ")
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(super) fn verdict(ok: bool) -> &'static str {
     if ok {
         "ok"
     } else {

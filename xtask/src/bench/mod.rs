@@ -6,6 +6,7 @@ mod apply_cluster;
 mod artifact;
 mod build;
 mod diff;
+mod flux;
 mod images;
 mod render;
 mod secrets;
@@ -30,6 +31,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             diff::generate(Path::new(dir))
         }
         Some("diff") => diff::run(root),
+        Some("flux") if args.get(1).map(String::as_str) == Some("--generate") => {
+            let dir = args
+                .get(2)
+                .ok_or_else(|| anyhow::anyhow!("--generate DIR"))?;
+            flux::generate_only(root, Path::new(dir))
+        }
+        Some("flux") => flux::run(root),
         Some("render") => render::run(root, &args[1..]),
         Some("secrets") => secrets::run(root, &args[1..]),
         Some("artifact") if args.get(1).map(String::as_str) == Some("--generate") => {
@@ -53,7 +61,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         Some("images") => images::run(root),
         other => bail!(
-            "unknown benchmark {other:?}; available: build, diff, artifact, secrets, render, apply, agent, gotmpl, images"
+            "unknown benchmark {other:?}; available: build, diff, flux, artifact, secrets, render, apply, agent, gotmpl, images"
         ),
     }
 }

@@ -295,7 +295,8 @@ pub fn entry(file: &Path, field: &str, v: &Value) -> Result<Entry, Error> {
 
 /// The replacements in a file a `path` entry names: one mapping, or a list of them.
 pub fn from_file(file: &Path, text: &str) -> Result<Vec<Replacement>, Error> {
-    let docs = crate::manifest::parse_documents(text).map_err(|e| Error::Parse {
+    // kustomize reads the file with sigs.k8s.io/yaml: a key defined twice keeps its last value.
+    let docs = crate::manifest::parse_rendered(text).map_err(|e| Error::Parse {
         file: file.to_path_buf(),
         message: format!("invalid replacements file: {e}"),
     })?;
