@@ -6,140 +6,12 @@
 
 mod common;
 
+use common::flux::{assert_same, build, fixture, key, reference, write, written, Key};
 use common::{copy_dir, ferry, require_tool};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn fixture() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let repo = tmp.path().join("repo");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux"),
-        &repo,
-    );
-    (tmp, repo)
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
-fn build(tmp: &Path, repo: &Path, extra: &[&str]) -> std::process::Output {
-    ferry(&tmp.join("cache"))
-        .current_dir(repo)
-        .args(["build", "--flux", "--worktree"])
-        .args(extra)
-        .output()
-        .expect("runs ferry")
-}
-
-type Key = (String, String, String);
-
-fn key(v: &Value) -> Key {
-    (
-        v["kind"].as_str().unwrap_or_default().to_string(),
-        v["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        v["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
-}
-
-/// The objects ferry wrote for one app of one cluster.
-fn written(out: &Path, app: &str) -> BTreeMap<Key, Value> {
-    let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(out.join(app)).expect("app dir") {
-        let p = e.expect("entry").path();
-        let v: Value =
-            serde_yaml_ng::from_str(&std::fs::read_to_string(&p).expect("read")).expect("yaml");
-        m.insert(key(&v), v);
-    }
-    m
-}
-
-/// The reference substitution: only the forms the fixture uses, by regular expression.
-fn envsubst(text: &str, vars: &BTreeMap<&str, &str>) -> String {
-    let re = regex::Regex::new(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(:=([^}]*))?\}").expect("re");
-    re.replace_all(text, |c: &regex::Captures<'_>| {
-        if !c[1].is_empty() {
-            return format!("${{{}}}", &c[2]);
-        }
-        match (vars.get(&c[2]), c.get(4)) {
-            (Some(v), _) if !v.is_empty() => v.to_string(),
-            (_, Some(d)) => d.as_str().to_string(),
-            (v, None) => v.map(|v| v.to_string()).unwrap_or_default(),
-        }
-    })
-    .into_owned()
-}
-
-/// What Flux applies for one Kustomization: `kubectl kustomize` of `dir` in a copy of the
-/// repository where `kustomization` (as kustomize-controller writes it) replaces the file,
-/// then substitution and common labels per object.
-fn reference(
-    kubectl: &Path,
-    repo: &Path,
-    dir: &str,
-    kustomization: &str,
-    vars: Option<&BTreeMap<&str, &str>>,
-    labels: &[(&str, &str)],
-) -> BTreeMap<Key, Value> {
-    let tmp = tempfile::tempdir().expect("tmp");
-    copy_dir(repo, tmp.path());
-    write(
-        tmp.path(),
-        &format!("{dir}/kustomization.yaml"),
-        kustomization,
-    );
-    let out = Command::new(kubectl)
-        .arg("kustomize")
-        .arg(tmp.path().join(dir))
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf8");
-    let mut m = BTreeMap::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let v: Value = serde::Deserialize::deserialize(doc).expect("doc");
-        let disabled =
-            v["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/substitute"] == "disabled";
-        let mut v = match vars {
-            Some(vars) if !disabled => {
-                let yaml = serde_yaml_ng::to_string(&v).expect("yaml");
-                serde_yaml_ng::from_str(&envsubst(&yaml, vars)).expect("substituted yaml")
-            }
-            _ => v,
-        };
-        for (k, val) in labels {
-            v["metadata"]["labels"][*k] = Value::String(val.to_string());
-        }
-        m.insert(key(&v), v);
-    }
-    m
-}
-
-fn assert_same(cluster: &str, app: &str, got: &BTreeMap<Key, Value>, want: &BTreeMap<Key, Value>) {
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        want.keys().collect::<Vec<_>>(),
-        "{cluster}/{app}: the same objects"
-    );
-    for (k, w) in want {
-        assert_eq!(&got[k], w, "{cluster}/{app}: {k:?}");
-    }
-}
 
 #[test]
 fn flux_repository_builds_what_flux_applies() {
@@ -254,18 +126,9 @@ fn flux_repository_builds_what_flux_applies() {
         "kustomization.yaml",
         "resources:\n- helm-output.yaml\npatches:\n- target:\n    kind: Deployment\n    name: frontend-podinfo\n  patch: |\n    - op: add\n      path: /spec/template/metadata/annotations/fleet.example.com~1team\n      value: web\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.14.0\n",
     );
-    let out = Command::new(&kubectl)
-        .arg("kustomize")
-        .arg(post.path())
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::flux::kustomize(&kubectl, post.path());
     let mut want = BTreeMap::new();
-    for doc in serde_yaml_ng::Deserializer::from_str(&String::from_utf8_lossy(&out.stdout)) {
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
         let mut v: Value = serde::Deserialize::deserialize(doc).expect("doc");
         if v.is_null() {
             continue;
@@ -297,17 +160,12 @@ fn flux_repository_builds_what_flux_applies() {
     );
 
     // production: prefix, images and a JSON patch written into the kustomization.
-    let vars: BTreeMap<&str, &str> = [
-        ("cluster_env", "production"),
-        ("replicas", "3"),
-        ("app_version", "6.7.1"),
-    ]
-    .into();
+    let (vars, kustomization) = common::flux::production_apps();
     let want = reference(
         &kubectl,
         &repo,
         "apps/production",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../base/podinfo\nnamespace: podinfo-prod\nnamePrefix: prod-\npatches:\n- patch: |\n    - op: add\n      path: /spec/revisionHistoryLimit\n      value: 5\n  target:\n    kind: Deployment\nimages:\n- name: ghcr.io/stefanprodan/podinfo\n  newTag: 6.7.1\n",
+        kustomization,
         Some(&vars),
         &[],
     );
@@ -347,18 +205,8 @@ fn flux_repository_builds_what_flux_applies() {
 fn sops_secret_in_substitute_from_leaves_no_plaintext() {
     let (tmp, repo) = fixture();
     const SECRET: &str = "hunter2-flux-s3cret";
-    let ci = "age1tr43k3a2thyrqx8tzum9a698admf4tlau0nvr473ak9rw58xq53q30cs93";
     let plain = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  db_password: {SECRET}\n");
-    let opts = ferry::secrets::EncryptOptions {
-        recipients: vec![ferry::secrets::Recipient::parse(ci).expect("recipient")],
-        selectors: ferry::secrets::sops::metadata::Selectors {
-            encrypted_regex: Some("^(data|stringData)$".into()),
-            ..Default::default()
-        },
-        mac_only_encrypted: false,
-        allow_empty: false,
-    };
-    let enc = ferry::secrets::encrypt(&plain, ferry::secrets::Format::Yaml, &opts).expect("enc");
+    let enc = common::flux::encrypt_for_ci(&plain);
     write(&repo, "clusters/staging/cluster-secrets.yaml", &enc);
     write(
         &repo,

@@ -29,6 +29,7 @@ type Ready = (
     String,
     Option<BTreeMap<String, String>>,
     Disclosed,
+    Option<super::oci::Content>,
 );
 
 /// A Kustomization rendered (or failed), with what its variables disclosed.
@@ -55,6 +56,8 @@ pub struct Discovered {
     pub suspended: Vec<String>,
     /// Kustomizations in dependency order.
     pub order: Vec<String>,
+    /// The OCIRepositories Kustomizations build from (what `ferry vendor --flux` fetches).
+    pub oci_sources: BTreeSet<crate::vendor::oci_source::OciSource>,
 }
 
 /// A HelmRelease to render, with where it is declared.
@@ -95,6 +98,7 @@ pub fn discover(
     let mut pending: Vec<Pending> = Vec::new();
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut suspended = Vec::new();
+    let mut oci_sources = BTreeSet::new();
     // GitRepositories known to be this repository, `namespace/name`.
     let mut this_repo: BTreeSet<(String, String)> = BTreeSet::new();
     let fail = |object: String, file: &str, message: String| FluxError {
@@ -212,35 +216,69 @@ pub fn discover(
                 continue;
             }
             let src_id = format!("{src_ns}/{}", k.source_ref.name);
-            if k.source_ref.kind != "GitRepository" {
-                errors.push(fail(object, &file, format!(
-                    "spec.sourceRef is {} {src_id}: ferry builds only paths of the repository it reads\nhint: point the Kustomization at a GitRepository of this repository",
-                    k.source_ref.kind
-                )));
-                continue;
+            let mut content = None;
+            match k.source_ref.kind.as_str() {
+                "GitRepository" => {
+                    let Some(source) = sources.get(&("GitRepository".to_string(), src_id.clone()))
+                    else {
+                        waiting.push((p, format!("spec.sourceRef GitRepository {src_id} is not defined by anything this cluster deploys")));
+                        continue;
+                    };
+                    let url = source["spec"]["url"].as_str().unwrap_or_default();
+                    let declared = source["metadata"]["annotations"]
+                        [spec::THIS_REPOSITORY_ANNOTATION]
+                        == "true";
+                    let by_url = opts
+                        .source_urls
+                        .iter()
+                        .any(|u| spec::normalize_git_url(u) == spec::normalize_git_url(url));
+                    if !(declared
+                        || by_url
+                        || this_repo.contains(&(src_ns.clone(), k.source_ref.name.clone())))
+                    {
+                        errors.push(fail(object, &file, format!(
+                            "spec.sourceRef GitRepository {src_id} ({url}) is not this repository, and ferry builds only the repository it reads\nhint: if it is this repository, annotate the GitRepository with `{}: \"true\"` or pass `--source-url {url}`",
+                            spec::THIS_REPOSITORY_ANNOTATION
+                        )));
+                        continue;
+                    }
+                    this_repo.insert((src_ns.clone(), k.source_ref.name.clone()));
+                }
+                "OCIRepository" => {
+                    let Some(source) = sources.get(&("OCIRepository".to_string(), src_id.clone()))
+                    else {
+                        waiting.push((p, format!("spec.sourceRef OCIRepository {src_id} is not defined by anything this cluster deploys")));
+                        continue;
+                    };
+                    let what = format!("spec.sourceRef OCIRepository {src_id}");
+                    let found = super::oci::source_of(source, &what).and_then(|src| {
+                        oci_sources.insert(src.clone());
+                        super::oci::content(&src, opts.vendored.as_deref())
+                            .map_err(|m| format!("{what}: {m}"))
+                    });
+                    match found {
+                        Ok(dir) => content = Some(dir),
+                        Err(m) => {
+                            errors.push(fail(object, &file, m));
+                            continue;
+                        }
+                    }
+                }
+                "Bucket" => {
+                    errors.push(fail(
+                        object,
+                        &file,
+                        format!("spec.sourceRef Bucket {src_id} {}", super::oci::BUCKET),
+                    ));
+                    continue;
+                }
+                other => {
+                    errors.push(fail(object, &file, format!(
+                        "spec.sourceRef kind `{other}` ({src_id}) is not a Flux source ferry builds from\nhint: use a GitRepository of this repository or an OCIRepository"
+                    )));
+                    continue;
+                }
             }
-            let Some(source) = sources.get(&("GitRepository".to_string(), src_id.clone())) else {
-                waiting.push((p, format!("spec.sourceRef GitRepository {src_id} is not defined by anything this cluster deploys")));
-                continue;
-            };
-            let url = source["spec"]["url"].as_str().unwrap_or_default();
-            let declared =
-                source["metadata"]["annotations"][spec::THIS_REPOSITORY_ANNOTATION] == "true";
-            let by_url = opts
-                .source_urls
-                .iter()
-                .any(|u| spec::normalize_git_url(u) == spec::normalize_git_url(url));
-            if !(declared
-                || by_url
-                || this_repo.contains(&(src_ns.clone(), k.source_ref.name.clone())))
-            {
-                errors.push(fail(object, &file, format!(
-                    "spec.sourceRef GitRepository {src_id} ({url}) is not this repository, and ferry builds only the repository it reads\nhint: if it is this repository, annotate the GitRepository with `{}: \"true\"` or pass `--source-url {url}`",
-                    spec::THIS_REPOSITORY_ANNOTATION
-                )));
-                continue;
-            }
-            this_repo.insert((src_ns.clone(), k.source_ref.name.clone()));
             let mut disclosed = Disclosed::default();
             let vars = match &k.post_build {
                 None => None,
@@ -268,7 +306,7 @@ pub fn discover(
                     }
                 }
             };
-            ready.push((p, k, path, vars, disclosed));
+            ready.push((p, k, path, vars, disclosed, content));
         }
         if let Some((p, k, file, object)) = bootstrap {
             if let Err(m) = rerender_root(tree, (cluster, root), opts, &mut done, &p, &k, &file) {
@@ -290,7 +328,15 @@ pub fn discover(
         use rayon::prelude::*;
         let results: Vec<Finished> = ready
             .into_par_iter()
-            .map(|(p, k, path, vars, disclosed)| {
+            .map(|(p, k, path, vars, disclosed, content)| {
+                // An OCIRepository's content, unpacked by `ferry vendor --flux`.
+                let owned = content
+                    .as_ref()
+                    .map(|c| crate::source::WorkTree::open(&c.dir));
+                let tree: &dyn Tree = match &owned {
+                    Some(t) => t,
+                    None => tree,
+                };
                 let job = Job {
                     spec: &k,
                     path: &path,
@@ -300,6 +346,11 @@ pub fn discover(
                 };
                 let ident = format!("{cluster}/{}.{}", p.namespace, p.name);
                 let r = opts.render(tree, &job, &ident, !disclosed.is_empty());
+                // Outside this repository, the unit's path names the artifact it is in.
+                let path = match &content {
+                    Some(c) => format!("{}//{path}", c.label),
+                    None => path,
+                };
                 (p, k, path, r, disclosed)
             })
             .collect();
@@ -433,6 +484,7 @@ pub fn discover(
             helm,
             suspended,
             order,
+            oci_sources,
         },
         errors,
     )

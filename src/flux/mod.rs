@@ -8,8 +8,8 @@
 //! HelmReleases found in the rendered output become helm renders of the build (see
 //! [`helmrelease`]), their remote charts vendored and pinned through [`charts`]; [`apply`]
 //! carries `prune`/`wait`/`timeout`/`healthChecks` to `ferry apply`; [`init`] writes the
-//! equivalent ferry.yaml. Not covered yet: Kustomizations from OCIRepository and Bucket
-//! sources.
+//! equivalent ferry.yaml. Kustomizations from an OCIRepository build the artifact `ferry
+//! vendor --flux` pinned and unpacked (see [`oci`]); a Bucket is an error saying why.
 
 pub mod apply;
 mod cache;
@@ -19,6 +19,7 @@ pub mod envsubst;
 mod generate;
 pub mod helmrelease;
 pub mod init;
+pub mod oci;
 pub mod postrender;
 mod render;
 pub mod spec;
@@ -41,6 +42,8 @@ pub struct Options {
     pub source_urls: Vec<String>,
     /// Kustomization renders reused when their inputs are the same (see [`Memo`]).
     pub memo: Option<std::sync::Arc<Memo>>,
+    /// The pins and cache of `ferry vendor --flux`, for Kustomizations from OCIRepositories.
+    pub vendored: Option<std::sync::Arc<oci::Vendored>>,
 }
 
 /// One rendered Kustomization (or the cluster root).

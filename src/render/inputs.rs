@@ -83,7 +83,14 @@ pub fn input_digests(
             // What the Kustomization read is in its rendered text; its directory and spec
             // say where it came from.
             let key = format!("{} {}", f.kind, f.object);
-            out.insert(format!("path:{}", f.path), digest(key, &f.path)?);
+            // A Kustomization from an OCIRepository: the pinned artifact digest in its path
+            // is what it read (its content is not in this tree).
+            let read = if f.path.starts_with("oci://") {
+                f.path.clone()
+            } else {
+                digest(key, &f.path)?
+            };
+            out.insert(format!("path:{}", f.path), read);
             out.insert(format!("spec:{}", f.object), f.spec.clone());
             out.insert("output".into(), f.output.clone());
         }

@@ -22,6 +22,23 @@ pub struct Lock {
     /// Flux HelmReleases and OCIRepositories may name a range; the build reads the pin.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ranges: BTreeMap<String, String>,
+    /// Flux OCIRepository artifacts that Kustomizations build, keyed by
+    /// `oci://host/repo:TAG` (or `@DIGEST`, or `:semver RANGE`, then `#MEDIA-TYPE` when a
+    /// layer is selected).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub artifacts: BTreeMap<String, LockedArtifact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LockedArtifact {
+    /// `sha256:<hex>` of the artifact's manifest.
+    pub digest: String,
+    /// `sha256:<hex>` of the layer unpacked (its content lives in the cache by this digest).
+    pub layer: String,
+    /// The tag a `ref.semver` range was resolved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 fn lock_api_version() -> String {

@@ -6,11 +6,12 @@ mod fetch;
 mod http_repo;
 mod lock;
 mod oci_chart;
+pub mod oci_source;
 pub mod range;
 
 pub use fetch::{pipeline_charts, vendor, vendor_charts, VendorOptions, VendorReport};
 pub use http_repo::RepoCredentials;
-pub use lock::{Lock, LockedChart, LOCK_FILE};
+pub use lock::{Lock, LockedArtifact, LockedChart, LOCK_FILE};
 
 use crate::config::ChartRef;
 use sha2::{Digest, Sha256};

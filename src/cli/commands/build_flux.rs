@@ -160,6 +160,24 @@ pub(super) fn memo(g: &GlobalArgs, no_cache: bool) -> Arc<Memo> {
     Arc::new(Memo::new(if no_cache { None } else { cache_dir(g) }))
 }
 
+/// What `ferry vendor --flux` pinned (the tree's ferry.lock) and the cache it unpacked
+/// OCIRepository artifacts into.
+pub(super) fn vendored(
+    g: &GlobalArgs,
+    tree: &dyn Tree,
+    repo: &Path,
+) -> anyhow::Result<Arc<flux::oci::Vendored>> {
+    use crate::vendor::{Lock, LOCK_FILE};
+    let lock = match tree.read(LOCK_FILE) {
+        Ok(bytes) => Lock::parse(&repo.join(LOCK_FILE), &String::from_utf8_lossy(&bytes))?,
+        Err(_) => Lock::default(),
+    };
+    Ok(Arc::new(flux::oci::Vendored {
+        lock,
+        cache_dir: cache_dir(g).unwrap_or_else(|| repo.join(".ferry-cache")),
+    }))
+}
+
 /// Follows every cluster of the repository (those asked for) and resolves its units.
 pub(super) fn resolve(
     g: &GlobalArgs,
@@ -188,6 +206,7 @@ pub(super) fn resolve(
         strict: a.strict,
         source_urls: a.source_urls.to_vec(),
         memo: Some(memo.clone()),
+        vendored: Some(vendored(g, tree, repo)?),
     };
     let discovered: Vec<(Cluster, Vec<FluxError>)> = roots
         .iter()

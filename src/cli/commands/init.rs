@@ -42,6 +42,7 @@ fn from_flux(
         source_urls: a.source_urls.clone(),
         // Each cluster is followed once: nothing to reuse.
         memo: None,
+        vendored: Some(super::build_flux::vendored(g, &tree, &root)?),
     };
     let mut clusters = Vec::new();
     let mut errors = Vec::new();

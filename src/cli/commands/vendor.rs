@@ -6,42 +6,79 @@ use crate::cli::ExitCode;
 use crate::config::ChartRef;
 use crate::source::WorkTree;
 use crate::vendor::{
-    pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions, LOCK_FILE,
+    oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
+    LOCK_FILE,
 };
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The charts of the Flux repository's HelmReleases, in the working tree; every error of
-/// every cluster is reported, and then nothing is fetched.
+/// What vendoring a Flux repository's OCIRepository artifacts did: `(fetched, present)`.
+type Artifacts = (Vec<String>, Vec<String>);
+
+/// The charts of the Flux repository's HelmReleases, in the working tree, after pulling the
+/// OCIRepository artifacts its Kustomizations build (whose content may declare more of both:
+/// the repository is followed again until nothing new appears). Every error of every cluster
+/// is reported, and then no chart is fetched.
 fn flux_charts(
     tree: &WorkTree,
     flux_root: &str,
     source_urls: &[String],
-) -> anyhow::Result<BTreeSet<(String, ChartRef)>> {
+    (lock, cache_dir, vopts): (&mut Lock, &Path, &VendorOptions),
+) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
     let roots = crate::flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
-    let opts = crate::flux::Options {
-        strict: false,
-        source_urls: source_urls.to_vec(),
-        // Each cluster is followed once: nothing to reuse.
-        memo: None,
-    };
-    let mut clusters = Vec::new();
-    let mut errors = Vec::new();
-    for (name, root) in &roots {
-        let (c, e) = crate::flux::discover_cluster(tree, name, root, &opts);
-        clusters.push(c);
-        errors.extend(e);
-    }
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {e}");
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut artifacts: Artifacts = Default::default();
+    loop {
+        let opts = crate::flux::Options {
+            strict: false,
+            source_urls: source_urls.to_vec(),
+            // Each cluster is followed once per round: nothing to reuse.
+            memo: None,
+            vendored: Some(std::sync::Arc::new(crate::flux::oci::Vendored {
+                lock: lock.clone(),
+                cache_dir: cache_dir.to_path_buf(),
+            })),
+        };
+        let mut clusters = Vec::new();
+        let mut errors = Vec::new();
+        for (name, root) in &roots {
+            let (c, e) = crate::flux::discover_cluster(tree, name, root, &opts);
+            clusters.push(c);
+            errors.extend(e);
         }
-        anyhow::bail!(
-            "{} errors in the Flux repository under {flux_root}; nothing was fetched",
-            errors.len()
-        );
+        let sources: BTreeSet<_> = clusters
+            .iter()
+            .flat_map(|c| c.discovered.oci_sources.iter().cloned())
+            .collect();
+        let mut new = false;
+        for src in &sources {
+            let key = src.lock_key();
+            if done.contains(&key) {
+                continue;
+            }
+            if oci_source::vendor(src, lock, cache_dir, vopts.update, vopts.offline)? {
+                artifacts.0.push(key.clone());
+                new = true;
+            } else {
+                artifacts.1.push(key.clone());
+            }
+            done.insert(key);
+        }
+        if new {
+            continue;
+        }
+        lock.artifacts.retain(|k, _| done.contains(k));
+        if !errors.is_empty() {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            anyhow::bail!(
+                "{} errors in the Flux repository under {flux_root}; no chart was fetched",
+                errors.len()
+            );
+        }
+        return Ok((crate::flux::charts::wanted(clusters.iter()), artifacts));
     }
-    Ok(crate::flux::charts::wanted(clusters.iter()))
 }
 
 /// What to vendor: ferry.yaml's charts, the Flux repository's, or both.
@@ -49,21 +86,24 @@ fn wanted(
     a: &VendorArgs,
     tree: &WorkTree,
     root: &Path,
-) -> anyhow::Result<BTreeSet<(String, ChartRef)>> {
+    flux: (&mut Lock, &Path, &VendorOptions),
+) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
     let Some(flux_root) = &a.flux else {
-        return Ok(pipeline_charts(&load_pipeline(tree, root)?));
+        return Ok((
+            pipeline_charts(&load_pipeline(tree, root)?),
+            Default::default(),
+        ));
     };
-    let mut charts = flux_charts(tree, flux_root, &a.source_urls)?;
+    let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux)?;
     if root.join(crate::config::FILE_NAME).is_file() {
         charts.extend(pipeline_charts(&load_pipeline(tree, root)?));
     }
-    Ok(charts)
+    Ok((charts, artifacts))
 }
 
 pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
     let root = repo_root(&g.repo);
     let tree = WorkTree::open(&root);
-    let charts = wanted(&a, &tree, &root)?;
     let lock_path = root.join(LOCK_FILE);
     let mut lock = match std::fs::read_to_string(&lock_path) {
         Ok(t) => Lock::parse(&lock_path, &t)?,
@@ -77,8 +117,11 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         update: a.update,
         offline: g.offline,
     };
+    let (charts, artifacts) = wanted(&a, &tree, &root, (&mut lock, &dir, &opts))?;
     let creds = RepoCredentials::parse(&a.repo_creds).map_err(|e| anyhow::anyhow!(e))?;
-    let report = vendor_charts(charts, &mut lock, &store, &creds, &opts)?;
+    let mut report = vendor_charts(charts, &mut lock, &store, &creds, &opts)?;
+    report.fetched.extend(artifacts.0);
+    report.present.extend(artifacts.1);
     let text = lock.to_yaml();
     if std::fs::read_to_string(&lock_path).ok().as_deref() != Some(text.as_str()) {
         let tmp = tempfile::NamedTempFile::new_in(&root)?;
@@ -101,8 +144,9 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
                 crate::outln!("dropped  {c} (no app uses it)")?;
             }
             crate::outln!(
-                "{} charts pinned in {}; cache: {}",
+                "{} charts and {} artifacts pinned in {}; cache: {}",
                 lock.charts.len(),
+                lock.artifacts.len(),
                 lock_path.display(),
                 store.dir().display()
             )?;

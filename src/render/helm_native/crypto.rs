@@ -282,7 +282,7 @@ fn wrap(c: Result<Certificate, String>) -> Result<Value, String> {
 }
 
 fn new_rsa() -> Result<Key, String> {
-    rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+    super::rsa_keygen::generate(2048)
         .map(|k| Key::Rsa(Box::new(k)))
         .map_err(|e| format!("error generating rsa key: {e}"))
 }

@@ -24,7 +24,7 @@ impl Key {
     pub fn generate(typ: &str) -> Result<Key, String> {
         let mut rng = rand::thread_rng();
         match typ {
-            "" | "rsa" => rsa::RsaPrivateKey::new(&mut rng, 4096)
+            "" | "rsa" => super::rsa_keygen::generate(4096)
                 .map(|k| Key::Rsa(Box::new(k)))
                 .map_err(|e| format!("failed to generate private key: {e}")),
             "dsa" => {

@@ -22,6 +22,7 @@ mod map_key;
 mod objects;
 mod output;
 mod passwords;
+mod rsa_keygen;
 mod schema;
 mod schema_words;
 mod typed;

@@ -114,7 +114,10 @@ fn go_yaml_error(e: &str) -> String {
 
 fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String>>), Error> {
     let bad = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
-    let v: serde_json::Value = match crate::render::kustomize_native::yaml11::read(doc) {
+    use crate::render::kustomize_native::yaml11;
+    // Most manifests are plain mappings: read only their head. Anything else (an error, an
+    // anchor, a top that is no mapping) goes the whole way, which words it as helm does.
+    let v: serde_json::Value = match yaml11::read_head(doc).or_else(|_| yaml11::read(doc)) {
         Ok(v) => v,
         Err(_)
             if doc

@@ -96,8 +96,33 @@ fn is_text(style: ScalarStyle, tag: Option<&Tag>) -> Option<bool> {
 }
 
 enum Frame {
-    Seq(Vec<Value>, usize),
-    Map(Map<String, Value>, Option<String>, usize),
+    Seq(Vec<Value>, usize, Keep),
+    Map(Map<String, Value>, Option<String>, usize, Keep),
+}
+
+/// Which values of a collection a read keeps. A value not kept is still read and checked (so a
+/// text the full read refuses is refused too), only not stored.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    All,
+    Drop,
+    /// The document's top mapping, of which Helm's `SimpleHead` keeps `kind` and `metadata`.
+    Head,
+    /// `metadata`, of which it keeps `annotations`.
+    Metadata,
+}
+
+impl Keep {
+    /// What is kept of the value under `key` (`None` in a sequence).
+    fn child(self, key: Option<&str>) -> Keep {
+        match (self, key) {
+            (Keep::All, _) | (Keep::Head, Some("kind")) | (Keep::Metadata, Some("annotations")) => {
+                Keep::All
+            }
+            (Keep::Head, Some("metadata")) => Keep::Metadata,
+            _ => Keep::Drop,
+        }
+    }
 }
 
 /// Why the text was not read.
@@ -111,12 +136,36 @@ pub enum Unread {
 
 /// Reads a single-document YAML text as `YAMLToJSON` does.
 pub fn read(text: &str) -> Result<Value, Unread> {
+    read_keeping(text, Keep::All)
+}
+
+/// What Helm's `SimpleHead` reads of a manifest, the top mapping's `kind` and
+/// `metadata.annotations`, without building the rest: the same as [`read`] of the same text
+/// with every other key left out, and the same errors. `Unsupported` also when the top is no
+/// mapping or the text has anchors or aliases; [`read`] then tells.
+pub fn read_head(text: &str) -> Result<Value, Unread> {
+    read_keeping(text, Keep::Head)
+}
+
+fn read_keeping(text: &str, root: Keep) -> Result<Value, Unread> {
+    let filtered = root != Keep::All;
     let mut frames: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut doc: Option<Value> = None;
     let mut docs = 0;
     for ev in Parser::new_from_str(text) {
         let (ev, _) = ev.map_err(|_| Unread::Unsupported)?;
+        if filtered
+            && match ev {
+                Event::Alias(_) => true,
+                Event::Scalar(_, _, a, _)
+                | Event::SequenceStart(a, _)
+                | Event::MappingStart(a, _) => a > 0,
+                _ => false,
+            }
+        {
+            return Err(Unread::Unsupported);
+        }
         let (value, anchor) = match ev {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
@@ -130,23 +179,32 @@ pub fn read(text: &str) -> Result<Value, Unread> {
                 if tag.is_some() {
                     return Err(Unread::Unsupported);
                 }
-                if let Some(Frame::Map(_, None, _)) = frames.last() {
-                    return Err(Unread::Invalid("unsupported map key (a collection)".into()));
+                let keep = match frames.last() {
+                    Some(Frame::Map(_, None, _, _)) => {
+                        return Err(Unread::Invalid("unsupported map key (a collection)".into()))
+                    }
+                    Some(Frame::Map(_, key, _, keep)) => keep.child(key.as_deref()),
+                    Some(Frame::Seq(_, _, keep)) => keep.child(None),
+                    None => root,
+                };
+                let seq = matches!(ev, Event::SequenceStart(..));
+                if frames.is_empty() && filtered && seq {
+                    return Err(Unread::Unsupported);
                 }
-                frames.push(if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq(Vec::new(), anchor)
+                frames.push(if seq {
+                    Frame::Seq(Vec::new(), anchor, keep)
                 } else {
-                    Frame::Map(Map::new(), None, anchor)
+                    Frame::Map(Map::new(), None, anchor, keep)
                 });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => match frames.pop() {
-                Some(Frame::Seq(items, anchor)) => (Value::Array(items), anchor),
-                Some(Frame::Map(map, None, anchor)) => (Value::Object(map), anchor),
+                Some(Frame::Seq(items, anchor, _)) => (Value::Array(items), anchor),
+                Some(Frame::Map(map, None, anchor, _)) => (Value::Object(map), anchor),
                 _ => return Err(Unread::Unsupported),
             },
             Event::Alias(id) => {
-                if let Some(Frame::Map(_, None, _)) = frames.last() {
+                if let Some(Frame::Map(_, None, _, _)) = frames.last() {
                     return Err(Unread::Unsupported);
                 }
                 let v = anchors.get(&id).cloned().ok_or(Unread::Unsupported)?;
@@ -154,7 +212,7 @@ pub fn read(text: &str) -> Result<Value, Unread> {
             }
             Event::Scalar(s, style, anchor, tag) => {
                 let text = is_text(style, tag.as_deref()).ok_or(Unread::Unsupported)?;
-                if let Some(Frame::Map(_, key @ None, _)) = frames.last_mut() {
+                if let Some(Frame::Map(_, key @ None, _, _)) = frames.last_mut() {
                     if !text && s == "<<" {
                         return Err(Unread::Unsupported);
                     }
@@ -167,6 +225,9 @@ pub fn read(text: &str) -> Result<Value, Unread> {
                     *key = Some(k);
                     continue;
                 }
+                if frames.is_empty() && filtered {
+                    return Err(Unread::Unsupported);
+                }
                 (scalar_value(&s, text).map_err(Unread::Invalid)?, anchor)
             }
         };
@@ -174,10 +235,16 @@ pub fn read(text: &str) -> Result<Value, Unread> {
             anchors.insert(anchor, value.clone());
         }
         match frames.last_mut() {
-            Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map(map, key, _)) => {
+            Some(Frame::Seq(items, _, keep)) => {
+                if keep.child(None) != Keep::Drop {
+                    items.push(value);
+                }
+            }
+            Some(Frame::Map(map, key, _, keep)) => {
                 let k = key.take().ok_or(Unread::Unsupported)?;
-                map.insert(k, value);
+                if keep.child(Some(&k)) != Keep::Drop {
+                    map.insert(k, value);
+                }
             }
             None => doc = Some(value),
         }
@@ -236,6 +303,29 @@ mod tests {
     }
 
     #[test]
+    fn the_head_is_the_full_read_without_other_keys() {
+        let text = "apiVersion: v1\nkind: Job\nmetadata:\n  name: x\n  annotations:\n    helm.sh/hook: pre-install\n    m: [1, {a: on}]\n  labels: {a: b}\nspec: {template: [1, 2]}\nkind: Pod\n";
+        assert_eq!(
+            read_head(text).ok(),
+            Some(
+                json!({"kind": "Pod", "metadata": {"annotations": {"helm.sh/hook": "pre-install", "m": [1, {"a": true}]}}})
+            )
+        );
+        // What the full read refuses anywhere, the head refuses too.
+        for bad in [
+            "kind: a\nspec: {~: 1}\n",
+            "kind: a\nspec: [.inf]\n",
+            "kind: a\nspec: {[a]: 1}\n",
+        ] {
+            assert!(matches!(read_head(bad), Err(Unread::Invalid(_))), "{bad}");
+        }
+        assert!(matches!(
+            read_head("kind: a\nspec: [\n"),
+            Err(Unread::Unsupported)
+        ));
+    }
+
+    #[test]
     fn refused_and_unsupported() {
         assert!(matches!(read("{~: a}"), Err(Unread::Invalid(_))));
         assert!(matches!(
@@ -249,6 +339,9 @@ mod tests {
             read("a: 1\n---\nb: 2\n"),
             Err(Unread::Unsupported)
         ));
+        assert!(matches!(read_head("[a]"), Err(Unread::Unsupported)));
+        assert!(matches!(read_head("a"), Err(Unread::Unsupported)));
+        assert!(matches!(read_head("a: &x 1"), Err(Unread::Unsupported)));
         assert_eq!(
             ok("[!!str on, &x {a: on}, *x]"),
             json!(["on", {"a": true}, {"a": true}])
