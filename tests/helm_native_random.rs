@@ -11,34 +11,13 @@
 //! helm unless FERRY_REQUIRE_PEERS=1.
 
 mod common;
+use common::rng::Rng;
 
 use ferry::render::helm_native::{self, Options};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-
-/// splitmix64: small, seedable, good enough to pick test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 /// Strings that stress quoting and block scalars once they pass through templates.
 const STRINGS: &[&str] = &[

@@ -11,6 +11,9 @@
 //! A fixed seed keeps runs reproducible: `FERRY_DIFF_SEED` and `FERRY_DIFF_CASES` (default 30)
 //! change them; `cargo xtask differential` runs many more. Skips without kubectl.
 
+mod common;
+
+use common::rng::Rng;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,28 +28,6 @@ fn find_kubectl() -> Option<PathBuf> {
     dirs.into_iter()
         .map(|d| d.join("kubectl"))
         .find(|p| p.is_file())
-}
-
-/// splitmix64: small, seedable, good enough to pick test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
 }
 
 /// Strings that stress quoting, block scalars and folding, written as JSON (valid YAML).

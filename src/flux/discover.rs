@@ -283,16 +283,8 @@ pub fn discover(
             let vars = match &k.post_build {
                 None => None,
                 Some(pb) => {
-                    let lookup = |kind: &str, ns: &str, name: &str| {
-                        done.iter()
-                            .flat_map(|d| d.objects.iter())
-                            .find(|v| {
-                                v["kind"] == kind
-                                    && v["apiVersion"] == "v1"
-                                    && spec::key_of(v) == (ns.to_string(), name.to_string())
-                            })
-                            .cloned()
-                    };
+                    let lookup =
+                        |kind: &str, ns: &str, name: &str| defined_v1(&done, kind, ns, name);
                     match vars::load(pb, &p.namespace, &lookup, &mut disclosed) {
                         Ok(v) => Some(v),
                         Err(VarsError::Missing(what)) => {
@@ -507,16 +499,7 @@ fn rerender_root(
     let vars = match &k.post_build {
         None => None,
         Some(pb) => {
-            let lookup = |kind: &str, ns: &str, name: &str| {
-                done.iter()
-                    .flat_map(|d| d.objects.iter())
-                    .find(|v| {
-                        v["kind"] == kind
-                            && v["apiVersion"] == "v1"
-                            && spec::key_of(v) == (ns.to_string(), name.to_string())
-                    })
-                    .cloned()
-            };
+            let lookup = |kind: &str, ns: &str, name: &str| defined_v1(done, kind, ns, name);
             match vars::load(pb, &p.namespace, &lookup, &mut disclosed) {
                 Ok(v) => Some(v),
                 Err(VarsError::Missing(what)) => {
@@ -614,4 +597,17 @@ fn dependency_order(
     } else {
         Err(errors)
     }
+}
+
+/// The core (`v1`) object of that kind and name that something rendered so far defines: where
+/// `postBuild.substituteFrom` finds its ConfigMaps and Secrets.
+fn defined_v1(done: &[Done], kind: &str, ns: &str, name: &str) -> Option<Value> {
+    done.iter()
+        .flat_map(|d| d.objects.iter())
+        .find(|v| {
+            v["kind"] == kind
+                && v["apiVersion"] == "v1"
+                && spec::key_of(v) == (ns.to_string(), name.to_string())
+        })
+        .cloned()
 }

@@ -3,6 +3,7 @@
 
 pub mod flux;
 pub mod registry;
+pub mod rng;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
