@@ -230,10 +230,20 @@ pub fn load_from_tree(tree: &dyn crate::source::Tree, path: &str) -> Result<Char
     // A walk sorts each directory's entries by name: order by path components.
     names.sort_by(|a, b| a.split('/').cmp(b.split('/')));
     let mut files = Vec::new();
+    // Whether each directory is ignored, decided once: every file under it asks again.
+    let mut ignored_dirs: std::collections::HashMap<String, bool> = Default::default();
     for name in names {
         // An ignored directory hides everything under it, as the walk skips it.
         let mut dirs = name.match_indices('/').map(|(i, _)| &name[..i]);
-        if dirs.any(|d| rules.ignored(d, true)) || rules.ignored(&name, false) {
+        let mut dir_ignored = |d: &str| match ignored_dirs.get(d) {
+            Some(&i) => i,
+            None => {
+                let i = rules.ignored(d, true);
+                ignored_dirs.insert(d.to_string(), i);
+                i
+            }
+        };
+        if dirs.any(&mut dir_ignored) || rules.ignored(&name, false) {
             continue;
         }
         let data = tree

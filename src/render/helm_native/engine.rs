@@ -337,7 +337,12 @@ pub fn render(
         let out = set
             .execute(name, r.data.clone())
             .map_err(|e| exec_error(name, &e.to_string()))?;
-        rendered.insert(name.clone(), out.replace("<no value>", ""));
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
+        rendered.insert(name.clone(), out);
     }
     Ok(rendered)
 }
