@@ -517,6 +517,8 @@ mod build_metadata;
 mod complete;
 #[path = "kustomize_native_kubectl/dupkeys.rs"]
 mod dupkeys;
+#[path = "kustomize_native_kubectl/keyless.rs"]
+mod keyless;
 #[path = "kustomize_native_kubectl/openapi.rs"]
 mod openapi;
 #[path = "kustomize_native_kubectl/plugins.rs"]
@@ -562,6 +564,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     all.extend(plugins::builds());
     all.extend(openapi::builds());
     all.extend(dupkeys::builds());
+    all.extend(keyless::builds());
     all.extend(build_metadata::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -44,6 +44,7 @@ mod schema;
 mod scope;
 mod selector;
 mod smp;
+mod smp_assoc;
 mod smp_keys;
 mod tconfig;
 mod transformers;
