@@ -17,7 +17,8 @@ fn by_image(name: &'static str, containers: &str, patch: &str) -> Case {
     } else {
         format!("{{template: {{spec: {{containers: {containers}}}}}}}")
     };
-    let object = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec: {spec}\n");
+    let object =
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec: {spec}\n");
     let patch = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec: {{template: {{spec: {{containers: {patch}}}}}}}\n");
     Case {
         name,
@@ -101,6 +102,19 @@ pub fn builds() -> Vec<Case> {
                 ("kustomization.yaml", "resources: [d.yaml]\npatches: [{path: p.yaml}]\n"),
                 ("d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: x, args: [\"1\"]}, {name: b, image: y}]\n"),
                 ("p.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: z, $patch: replace}, {name: n, image: w, args: [\"2\"], $patch: replace}]\n"),
+            ],
+        },
+        Case {
+            // Two keys (Service ports by `port` and `protocol`): a patch element setting
+            // neither is lost; one setting `port` only is completed from the object's
+            // element sharing it, and the object's elements lacking a key go to the end
+            // replacing the merged ones sharing their other key; a keyless element of the
+            // object replaces the whole list; a list the object lacks merges into itself.
+            name: "smp-two-key-list-with-keyless-elements",
+            files: vec![
+                ("kustomization.yaml", "resources: [s.yaml]\npatches: [{path: p.yaml}]\n"),
+                ("s.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 1, protocol: TCP}, {port: 2}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 1, protocol: TCP}, {port: 2, protocol: UDP}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec: {ports: [{port: 1, protocol: TCP}, {name: k}, {port: 2, protocol: UDP}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: d}\nspec: {type: x}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: e}\nspec: {ports: [{port: 1, protocol: TCP, x: 1}, {port: 2, protocol: UDP}, {port: 3}]}\n"),
+                ("p.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{name: x}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{name: x}, {port: 3, protocol: TCP}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec: {ports: [{port: 1, protocol: TCP, a: b}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: d}\nspec: {ports: [{port: 1, protocol: TCP}, {name: k}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: e}\nspec: {ports: [{port: 1, y: 2}, {protocol: UDP, z: 3}, {port: 3, protocol: TCP}]}\n"),
             ],
         },
         Case {

@@ -45,7 +45,6 @@ mod scope;
 mod selector;
 mod smp;
 mod smp_assoc;
-mod smp_keys;
 mod tconfig;
 mod transformers;
 mod typing;

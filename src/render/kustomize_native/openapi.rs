@@ -10,7 +10,7 @@
 use super::error::Error;
 use super::kustomization::Kustomization;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::rc::Rc;
@@ -24,6 +24,9 @@ pub struct Custom {
     definitions: Map<String, Value>,
     /// `apiVersion`/`kind` to definition name, from `x-kubernetes-group-version-kind`.
     by_type: HashMap<(String, String), String>,
+    /// `apiVersion`/`kind` to whether it is namespaced, from the `get` operations of
+    /// `paths`: namespaced when one of its paths has a namespace parameter.
+    namespaced: HashMap<(String, String), bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,11 +86,15 @@ impl State {
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::new());
+    /// Whether this build named a schema file with scopes in `paths`: scope checks, asked
+    /// for every object many times, look no further without one.
+    static SCOPES: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Starts a build with no schema chosen.
 pub fn begin() {
     STATE.with(|s| *s.borrow_mut() = State::new());
+    SCOPES.with(|c| c.set(false));
 }
 
 /// kustomize's `SetSchema` for the kustomization `k` in `dir`: `top` resets what is set, a
@@ -127,6 +134,9 @@ pub fn set(k: &Kustomization, dir: &Path, top: bool) -> Result<(), Error> {
                 file: dir.join(path.map(String::as_str).unwrap_or_default()),
                 message: format!("invalid schema file: {e}"),
             })?;
+            if !custom.namespaced.is_empty() {
+                SCOPES.with(|c| c.set(true));
+            }
             s.setting = Setting::Custom(Rc::new(custom));
             s.read = false;
             return Ok(());
@@ -169,6 +179,39 @@ pub fn note_type(api_version: &str, kind: &str) {
             }
         }
     });
+}
+
+/// kyaml's `IsCertainlyClusterScoped` for a kind of `group`/`version` outside the table
+/// of cluster-scoped kinds: a schema file read so far (the check reads one that is owed)
+/// gives it paths without a namespace parameter, and no file gives it one with.
+pub fn declares_cluster_scoped(group: &str, version: &str, kind: &str) -> bool {
+    if !SCOPES.with(Cell::get) {
+        return false;
+    }
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    if super::scope::is_precomputed(&api_version, kind) {
+        return false;
+    }
+    note_type(&api_version, kind);
+    let key = (api_version, kind.to_string());
+    STATE.with(|s| {
+        let s = s.borrow();
+        let mut cluster = false;
+        for layer in &s.layers {
+            if let Layer::Custom(c) = layer {
+                match c.namespaced.get(&key) {
+                    Some(true) => return false,
+                    Some(false) => cluster = true,
+                    None => {}
+                }
+            }
+        }
+        cluster
+    })
 }
 
 /// Merge keys as [`list_keys`] finds them: the built-in schema's, or a schema file's.
@@ -223,7 +266,7 @@ pub fn knows_type(api_version: &str, kind: &str) -> bool {
 }
 
 /// Reads a schema file as kyaml does: JSON when it starts with `{`, YAML otherwise (its
-/// first document); only `definitions` matter here.
+/// first document); only `definitions` and the scopes `paths` give matter here.
 fn parse(bytes: &[u8]) -> Result<Custom, String> {
     let doc: Value = if bytes.first() == Some(&b'{') {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())?
@@ -240,26 +283,49 @@ fn parse(bytes: &[u8]) -> Result<Custom, String> {
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err("`definitions` must be a mapping".into()),
     };
+    let mut namespaced: HashMap<(String, String), bool> = HashMap::new();
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        for (path, item) in paths {
+            let Some(gvk) = item
+                .get("get")
+                .and_then(|g| g.get("x-kubernetes-group-version-kind"))
+            else {
+                continue;
+            };
+            let ty = type_of(gvk);
+            if path.contains("namespaces/{namespace}") {
+                namespaced.insert(ty, true);
+            } else {
+                namespaced.entry(ty).or_insert(false);
+            }
+        }
+    }
     let mut by_type = HashMap::new();
     for (name, def) in &definitions {
         let Some(Value::Array(gvks)) = def.get("x-kubernetes-group-version-kind") else {
             continue;
         };
         for gvk in gvks {
-            let text = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("");
-            let (group, version, kind) = (text("group"), text("version"), text("kind"));
-            let api_version = if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            };
-            by_type.insert((api_version, kind.to_string()), name.clone());
+            by_type.insert(type_of(gvk), name.clone());
         }
     }
     Ok(Custom {
         definitions,
         by_type,
+        namespaced,
     })
+}
+
+/// The `apiVersion`/`kind` an `x-kubernetes-group-version-kind` entry names.
+fn type_of(gvk: &Value) -> (String, String) {
+    let text = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("");
+    let (group, version, kind) = (text("group"), text("version"), text("kind"));
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    (api_version, kind.to_string())
 }
 
 impl Custom {

@@ -139,18 +139,8 @@ fn merge_list(
             ))
         }
     };
-    let mut key = keys[0];
-    if keys.len() > 1 {
-        let valid =
-            super::smp_keys::valid_keys(dest.as_deref().unwrap_or_default(), &patch, keys);
-        if valid.len() > 1 {
-            let dest = dest.unwrap_or_default();
-            return super::smp_keys::merge_by_keys(gvk, path, dest, patch, &valid).map(Some);
-        }
-        key = valid[0];
-    }
-    if !key.is_empty() {
-        return super::smp_assoc::merge_by_key(gvk, path, dest, patch, key).map(Some);
+    if keys != [""] {
+        return super::smp_assoc::merge_by_keys(gvk, path, dest, patch, keys).map(Some);
     }
     Ok(Some(Value::Array(merge_scalars(dest, patch))))
 }
