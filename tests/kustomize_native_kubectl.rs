@@ -591,6 +591,7 @@ fn native_fails_where_kubectl_fails_issue_18() {
         .chain(plugins::failures())
         .chain(openapi::failures())
         .chain(dupkeys::failures())
+        .chain(keyless::failures())
     {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);

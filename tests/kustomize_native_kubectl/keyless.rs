@@ -5,7 +5,7 @@
 //! does not. Also the other steps of that walk: `$patch: replace` on an element the object
 //! has, and merged lists of scalars. Each case is built by kubectl and natively.
 
-use super::complete::Case;
+use super::complete::{Case, Failure};
 
 const IMAGE_KEY: &str = "definitions:\n  d:\n    x-kubernetes-group-version-kind:\n    - {group: apps, version: v1, kind: Deployment}\n    properties:\n      spec:\n        properties:\n          template:\n            properties:\n              spec:\n                properties:\n                  containers:\n                    type: array\n                    x-kubernetes-patch-strategy: merge\n                    x-kubernetes-patch-merge-key: image\n";
 
@@ -118,6 +118,18 @@ pub fn builds() -> Vec<Case> {
             ],
         },
         Case {
+            // Found by the random differential test (seed 424242, case 668): kyaml walks the
+            // object's fields the patch leaves out too, merging their keyed lists with
+            // nothing: elements sharing a key value collapse into the last (nested lists
+            // included), a keyless element replaces the keyed ones, and a merged list of
+            // scalars keeps each value once, whatever the patch touches.
+            name: "smp-lists-the-patch-leaves-out-are-settled",
+            files: vec![
+                ("kustomization.yaml", "resources: [d.yaml]\npatches:\n- patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: d}\n    spec: {replicas: 2}\n- patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: e}\n    spec: {template: {spec: {containers: [{name: b, image: w}]}}}\n"),
+                ("d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, finalizers: [a, b, a]}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: x, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 1, protocol: TCP, name: dup}]}, {name: a, image: y}, {name: b, image: z, ports: [{containerPort: 2}, {containerPort: 2, name: two}]}]\n      initContainers: [{name: i, image: x}, {image: keyless}, {name: j, image: y}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: e}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: x}, {name: a, image: y, args: [q]}]\n"),
+            ],
+        },
+        Case {
             // Merged lists of scalars: each value once, the patch's first; a value the
             // object has keeps the object's spelling.
             name: "smp-scalar-merge-list-values-once",
@@ -128,4 +140,15 @@ pub fn builds() -> Vec<Case> {
             ],
         },
     ]
+}
+
+pub fn failures() -> Vec<Failure> {
+    // A scalar among the object's elements counts as keyless: the removal its value `""`
+    // asks for must look for the key in it, which kyaml refuses.
+    let Case { files, .. } = by_image("", "[{name: a, image: x}, 5]", "[{image: x}]");
+    vec![Failure {
+        name: "openapi-scalar-element-in-a-keyed-list",
+        files,
+        both_say: "wrong node kind",
+    }]
 }

@@ -76,6 +76,16 @@ pub(super) fn merge(
                     ))
                 }
             };
+            // kyaml walks the object's fields the patch leaves out as well.
+            if merging {
+                for (key, v) in out.iter_mut() {
+                    if !p.contains_key(key) && (v.is_object() || v.is_array()) {
+                        path.push(key.clone());
+                        settle(gvk, path, v)?;
+                        path.pop();
+                    }
+                }
+            }
             for (key, pv) in p {
                 if merging && key == crate::manifest::DUPLICATE_MARK {
                     continue;
@@ -106,6 +116,43 @@ pub(super) fn merge(
         },
         scalar => Ok(Some(scalar.clone())),
     }
+}
+
+/// What kyaml's walk does to a part of the object no patch field reaches: its lists merged
+/// by key are merged with nothing, which collapses elements sharing key values, removes
+/// keyed elements beside keyless ones and keeps each value of a merged list of scalars once.
+pub(super) fn settle(
+    gvk: (&str, &str),
+    path: &mut Vec<String>,
+    value: &mut Value,
+) -> Result<(), String> {
+    match value {
+        Value::Object(m) => {
+            for (key, v) in m.iter_mut() {
+                if v.is_object() || v.is_array() {
+                    path.push(key.clone());
+                    settle(gvk, path, v)?;
+                    path.pop();
+                }
+            }
+        }
+        Value::Array(items) => {
+            let keys: Vec<String> = match super::openapi::list_keys(gvk.0, gvk.1, path) {
+                None => return Ok(()),
+                Some(Keys::Builtin(keys)) => keys.iter().map(|k| k.to_string()).collect(),
+                Some(Keys::Custom(keys)) => keys,
+            };
+            let list = std::mem::take(items);
+            *value = if keys == [""] {
+                Value::Array(merge_scalars(Some(list), Vec::new()))
+            } else {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                super::smp_assoc::merge_by_keys(gvk, path, Some(list), Vec::new(), &keys)?
+            };
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn merge_list(

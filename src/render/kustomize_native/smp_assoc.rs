@@ -196,7 +196,11 @@ pub fn merge_by_keys(
         let p = patch.iter().position(|e| carries(e, &lkeys, &lvalues));
         let val = match (d, p) {
             (None, None) => None,
-            (Some(d), None) => Some(dest[d].clone()),
+            (Some(d), None) => {
+                let mut d = dest[d].clone();
+                super::smp::settle(gvk, path, &mut d)?;
+                Some(d)
+            }
             (d, Some(p)) => super::smp::merge(gvk, path, d.map(|d| dest[d].clone()), &patch[p])?,
         };
         last_keys.clone_from(&vkeys);
