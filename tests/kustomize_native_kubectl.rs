@@ -517,6 +517,8 @@ mod build_metadata;
 mod complete;
 #[path = "kustomize_native_kubectl/dupkeys.rs"]
 mod dupkeys;
+#[path = "kustomize_native_kubectl/keyless.rs"]
+mod keyless;
 #[path = "kustomize_native_kubectl/openapi.rs"]
 mod openapi;
 #[path = "kustomize_native_kubectl/plugins.rs"]
@@ -562,6 +564,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     all.extend(plugins::builds());
     all.extend(openapi::builds());
     all.extend(dupkeys::builds());
+    all.extend(keyless::builds());
     all.extend(build_metadata::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -588,6 +591,7 @@ fn native_fails_where_kubectl_fails_issue_18() {
         .chain(plugins::failures())
         .chain(openapi::failures())
         .chain(dupkeys::failures())
+        .chain(keyless::failures())
     {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);

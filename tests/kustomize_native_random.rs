@@ -916,9 +916,10 @@ fn level_resources(
     files
 }
 
-/// Writes one random tree under `dir` and returns the directory to build.
-/// Schema files for `openapi`: Deployments' containers (and their env) merged by name, or
-/// containers merged by image; either replaces the built-in schema for every other kind.
+/// Schema files for `openapi`: Deployments' containers (and their env) merged by name;
+/// containers merged by image; or Widgets cluster-scoped by the schema's `paths` and
+/// Deployments' pod template a `$ref` into the built-in definitions (which resolves only when
+/// the built-in schema is read too). Each replaces the built-in schema for every other kind.
 const SCHEMAS: &[&str] = &[
     r##"{"definitions": {"d": {"x-kubernetes-group-version-kind": [{"group": "apps", "version": "v1", "kind": "Deployment"}], "properties": {"spec": {"properties": {"template": {"$ref": "#/definitions/t"}}}}}, "t": {"properties": {"spec": {"properties": {"containers": {"type": "array", "items": {"properties": {"env": {"type": "array", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}, "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}}}}}
 "##,
@@ -939,6 +940,21 @@ const SCHEMAS: &[&str] = &[
                     x-kubernetes-patch-strategy: merge
                     x-kubernetes-patch-merge-key: image
 ",
+    "swagger: \"2.0\"
+paths:
+  /apis/example.com/v1/widgets/{name}:
+    get:
+      x-kubernetes-group-version-kind: {group: example.com, version: v1, kind: Widget}
+definitions:
+  d:
+    x-kubernetes-group-version-kind:
+    - {group: apps, version: v1, kind: Deployment}
+    properties:
+      spec:
+        properties:
+          template:
+            $ref: \"#/definitions/io.k8s.api.core.v1.PodTemplateSpec\"
+",
 ];
 
 /// Sometimes an `openapi` field: a schema file, or the one built-in version.
@@ -958,6 +974,7 @@ fn openapi(rng: &mut Rng, k: &mut Kust, write: &dyn Fn(&str, &str)) {
     let _ = writeln!(k.other, "openapi:\n  path: {file}");
 }
 
+/// Writes one random tree under `dir` and returns the directory to build.
 fn write_case(rng: &mut Rng, dir: &Path) -> (PathBuf, Option<Bad>) {
     let write = |rel: &str, text: &str| {
         let p = dir.join(rel);

@@ -29,6 +29,24 @@ const FOO_PATCH: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata:\n  name: f\ns
 
 const DEPLOY_PATCH: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers: [{name: b, image: z}]\n";
 
+/// Scopes by `paths`: Foo cluster-scoped, Bar namespaced (one of its paths has the
+/// parameter), Baz unknown (no `get`).
+const PATHS_SCHEMA: &str = r#"{"swagger": "2.0", "paths": {
+ "/apis/x.io/v1/foos/{name}": {"get": {"x-kubernetes-group-version-kind": {"group": "x.io", "version": "v1", "kind": "Foo"}}},
+ "/apis/x.io/v1/bars/{name}": {"get": {"x-kubernetes-group-version-kind": {"group": "x.io", "version": "v1", "kind": "Bar"}}},
+ "/apis/x.io/v1/namespaces/{namespace}/bars/{name}": {"get": {"x-kubernetes-group-version-kind": {"group": "x.io", "version": "v1", "kind": "Bar"}}},
+ "/apis/x.io/v1/bazs/{name}": {"post": {"x-kubernetes-group-version-kind": {"group": "x.io", "version": "v1", "kind": "Baz"}}}
+}, "definitions": {}}
+"#;
+
+/// A custom kind whose pod template and container list refer to built-in definitions.
+const REF_SCHEMA: &str = r##"{"definitions": {"x.Foo": {"x-kubernetes-group-version-kind": [{"group": "x.io", "version": "v1", "kind": "Foo"}], "properties": {"spec": {"properties": {"template": {"$ref": "#/definitions/io.k8s.api.core.v1.PodTemplateSpec"}, "list": {"type": "array", "items": {"$ref": "#/definitions/io.k8s.api.core.v1.Container"}, "x-kubernetes-patch-merge-key": "image", "x-kubernetes-patch-strategy": "merge"}}}}}}}
+"##;
+
+const REF_FOO: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\nspec:\n  template: {spec: {containers: [{name: a, image: x, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 2}]}, {name: b, image: y}]}}\n  list: [{name: a, image: x, ports: [{containerPort: 1, protocol: TCP}]}, {name: b, image: y}]\n";
+
+const REF_PATCH: &str = "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\nspec:\n  template: {spec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP, name: p}, {containerPort: 3}]}]}}\n  list: [{image: y, ports: [{containerPort: 1, protocol: TCP, name: q}]}, {image: x, ports: [{containerPort: 1, protocol: TCP, name: r}]}]\n";
+
 const BAR: &str = "apiVersion: x.io/v1\nkind: Bar\nmetadata:\n  name: bar\n";
 
 pub fn builds() -> Vec<Case> {
@@ -147,6 +165,69 @@ pub fn builds() -> Vec<Case> {
                 ("other/d.yaml", DEPLOY),
                 ("p.yaml", FOO_PATCH),
                 ("dp.yaml", DEPLOY_PATCH),
+            ],
+        },
+        Case {
+            // The schema's `paths` give custom kinds a scope (kyaml's namespaceability):
+            // a kind whose `get` paths lack a namespace parameter is cluster-scoped (no
+            // namespace, name references across namespaces); one path with it makes the
+            // kind namespaced; paths without a `get` say nothing.
+            name: "openapi-paths-give-custom-kinds-their-scope",
+            files: vec![
+                ("kustomization.yaml", "resources: [r.yaml]\nopenapi: {path: schema.json}\nnamespace: ns\nnameSuffix: -s\n"),
+                ("schema.json", PATHS_SCHEMA),
+                ("r.yaml", "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\n---\napiVersion: x.io/v1\nkind: Bar\nmetadata: {name: b}\n---\napiVersion: x.io/v1\nkind: Baz\nmetadata: {name: z}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb}\nroleRef: {apiGroup: x.io, kind: Foo, name: f}\nsubjects: [{kind: ServiceAccount, name: sa}]\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n"),
+            ],
+        },
+        Case {
+            // A base names the schema after the top loaded a kind it scopes: the scope
+            // check of the namespace transformer reads the file then.
+            name: "openapi-paths-from-a-base-scope-the-top-objects",
+            files: vec![
+                ("kustomization.yaml", "resources: [foo.yaml, base]\nnamespace: ns\n"),
+                ("foo.yaml", "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: top}\n---\napiVersion: x.io/v1\nkind: Qux\nmetadata: {name: q}\n"),
+                ("base/kustomization.yaml", "resources: [r.yaml]\nopenapi: {path: schema.json}\n"),
+                ("base/schema.json", PATHS_SCHEMA),
+                ("base/r.yaml", "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\n---\napiVersion: x.io/v1\nkind: Bar\nmetadata: {name: b}\n"),
+            ],
+        },
+        Case {
+            // `$ref`s into built-in definitions resolve once the built-in schema is read
+            // too, here owed by a custom kind seen before the base named the file: the
+            // pod template's containers and their ports merge by the built-in keys.
+            name: "openapi-ref-into-built-in-definitions",
+            files: vec![
+                ("kustomization.yaml", "resources: [bar.yaml, base]\npatches: [{path: p.yaml}]\n"),
+                ("bar.yaml", BAR),
+                ("base/kustomization.yaml", "resources: [foo.yaml]\nopenapi: {path: schema.json}\n"),
+                ("base/schema.json", REF_SCHEMA),
+                ("base/foo.yaml", REF_FOO),
+                ("p.yaml", REF_PATCH),
+            ],
+        },
+        Case {
+            // Read by a first base's patch before the second base's file.
+            name: "openapi-ref-into-built-in-definitions-read-before",
+            files: vec![
+                ("kustomization.yaml", "resources: [one, two]\npatches: [{path: p.yaml}]\n"),
+                ("one/kustomization.yaml", "resources: [d.yaml]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: d}\n    spec: {template: {spec: {containers: [{name: a, image: w}]}}}\n"),
+                ("one/d.yaml", DEPLOY),
+                ("two/kustomization.yaml", "resources: [foo.yaml]\nopenapi: {path: schema.json}\n"),
+                ("two/schema.json", REF_SCHEMA),
+                ("two/foo.yaml", REF_FOO),
+                ("p.yaml", REF_PATCH),
+            ],
+        },
+        Case {
+            // Without the built-in schema the references lead nowhere: lists are replaced,
+            // except the one the file gives keys itself.
+            name: "openapi-ref-into-built-in-definitions-not-read",
+            files: vec![
+                ("kustomization.yaml", "resources: [base]\npatches: [{path: p.yaml}]\n"),
+                ("base/kustomization.yaml", "resources: [foo.yaml]\nopenapi: {path: schema.json}\n"),
+                ("base/schema.json", REF_SCHEMA),
+                ("base/foo.yaml", REF_FOO),
+                ("p.yaml", REF_PATCH),
             ],
         },
         Case {

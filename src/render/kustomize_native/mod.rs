@@ -44,7 +44,7 @@ mod schema;
 mod scope;
 mod selector;
 mod smp;
-mod smp_keys;
+mod smp_assoc;
 mod tconfig;
 mod transformers;
 mod typing;

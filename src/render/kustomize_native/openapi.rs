@@ -10,7 +10,7 @@
 use super::error::Error;
 use super::kustomization::Kustomization;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::rc::Rc;
@@ -24,6 +24,9 @@ pub struct Custom {
     definitions: Map<String, Value>,
     /// `apiVersion`/`kind` to definition name, from `x-kubernetes-group-version-kind`.
     by_type: HashMap<(String, String), String>,
+    /// `apiVersion`/`kind` to whether it is namespaced, from the `get` operations of
+    /// `paths`: namespaced when one of its paths has a namespace parameter.
+    namespaced: HashMap<(String, String), bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,11 +86,15 @@ impl State {
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::new());
+    /// Whether this build named a schema file with scopes in `paths`: scope checks, asked
+    /// for every object many times, look no further without one.
+    static SCOPES: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Starts a build with no schema chosen.
 pub fn begin() {
     STATE.with(|s| *s.borrow_mut() = State::new());
+    SCOPES.with(|c| c.set(false));
 }
 
 /// kustomize's `SetSchema` for the kustomization `k` in `dir`: `top` resets what is set, a
@@ -127,6 +134,9 @@ pub fn set(k: &Kustomization, dir: &Path, top: bool) -> Result<(), Error> {
                 file: dir.join(path.map(String::as_str).unwrap_or_default()),
                 message: format!("invalid schema file: {e}"),
             })?;
+            if !custom.namespaced.is_empty() {
+                SCOPES.with(|c| c.set(true));
+            }
             s.setting = Setting::Custom(Rc::new(custom));
             s.read = false;
             return Ok(());
@@ -171,6 +181,39 @@ pub fn note_type(api_version: &str, kind: &str) {
     });
 }
 
+/// kyaml's `IsCertainlyClusterScoped` for a kind of `group`/`version` outside the table
+/// of cluster-scoped kinds: a schema file read so far (the check reads one that is owed)
+/// gives it paths without a namespace parameter, and no file gives it one with.
+pub fn declares_cluster_scoped(group: &str, version: &str, kind: &str) -> bool {
+    if !SCOPES.with(Cell::get) {
+        return false;
+    }
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    if super::scope::is_precomputed(&api_version, kind) {
+        return false;
+    }
+    note_type(&api_version, kind);
+    let key = (api_version, kind.to_string());
+    STATE.with(|s| {
+        let s = s.borrow();
+        let mut cluster = false;
+        for layer in &s.layers {
+            if let Layer::Custom(c) = layer {
+                match c.namespaced.get(&key) {
+                    Some(true) => return false,
+                    Some(false) => cluster = true,
+                    None => {}
+                }
+            }
+        }
+        cluster
+    })
+}
+
 /// Merge keys as [`list_keys`] finds them: the built-in schema's, or a schema file's.
 pub enum Keys {
     Builtin(&'static [&'static str]),
@@ -195,7 +238,7 @@ pub fn list_keys(api_version: &str, kind: &str, path: &[String]) -> Option<Keys>
                 Layer::Custom(c) => {
                     let def = c.by_type.get(&(api_version.to_string(), kind.to_string()));
                     if let Some(def) = def {
-                        return c.list_keys(def, path).map(Keys::Custom);
+                        return c.list_keys(def, path, s.builtin_read);
                     }
                 }
             }
@@ -223,7 +266,7 @@ pub fn knows_type(api_version: &str, kind: &str) -> bool {
 }
 
 /// Reads a schema file as kyaml does: JSON when it starts with `{`, YAML otherwise (its
-/// first document); only `definitions` matter here.
+/// first document); only `definitions` and the scopes `paths` give matter here.
 fn parse(bytes: &[u8]) -> Result<Custom, String> {
     let doc: Value = if bytes.first() == Some(&b'{') {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())?
@@ -240,71 +283,119 @@ fn parse(bytes: &[u8]) -> Result<Custom, String> {
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err("`definitions` must be a mapping".into()),
     };
+    let mut namespaced: HashMap<(String, String), bool> = HashMap::new();
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        for (path, item) in paths {
+            let Some(gvk) = item
+                .get("get")
+                .and_then(|g| g.get("x-kubernetes-group-version-kind"))
+            else {
+                continue;
+            };
+            let ty = type_of(gvk);
+            if path.contains("namespaces/{namespace}") {
+                namespaced.insert(ty, true);
+            } else {
+                namespaced.entry(ty).or_insert(false);
+            }
+        }
+    }
     let mut by_type = HashMap::new();
     for (name, def) in &definitions {
         let Some(Value::Array(gvks)) = def.get("x-kubernetes-group-version-kind") else {
             continue;
         };
         for gvk in gvks {
-            let text = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("");
-            let (group, version, kind) = (text("group"), text("version"), text("kind"));
-            let api_version = if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            };
-            by_type.insert((api_version, kind.to_string()), name.clone());
+            by_type.insert(type_of(gvk), name.clone());
         }
     }
     Ok(Custom {
         definitions,
         by_type,
+        namespaced,
     })
 }
 
+/// The `apiVersion`/`kind` an `x-kubernetes-group-version-kind` entry names.
+fn type_of(gvk: &Value) -> (String, String) {
+    let text = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("");
+    let (group, version, kind) = (text("group"), text("version"), text("kind"));
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    (api_version, kind.to_string())
+}
+
+/// A schema on the way to a list: one of a file's, or a type of the built-in schema, which
+/// a file's `$ref` names when the built-in schema was read too (kyaml keeps one index of
+/// definitions and resolves references against it when they are followed).
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    File(&'a Value),
+    Builtin(u16),
+}
+
 impl Custom {
-    /// Follows `$ref`s (`#/definitions/NAME`) to the schema they name.
-    fn resolve<'a>(&'a self, mut schema: &'a Value) -> Option<&'a Value> {
+    /// Follows `$ref`s (`#/definitions/NAME`) to the schema they name: the file's, else the
+    /// built-in one of that name if `builtin` was read.
+    fn resolve<'a>(&'a self, mut schema: &'a Value, builtin: bool) -> Option<Node<'a>> {
         let mut seen = 0;
         while let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-            let name = r.strip_prefix("#/definitions/")?;
-            schema = self.definitions.get(&unescape_pointer(name))?;
+            let name = unescape_pointer(r.strip_prefix("#/definitions/")?);
+            schema = match self.definitions.get(&name) {
+                Some(s) => s,
+                None if builtin => return super::schema::type_named(&name).map(Node::Builtin),
+                None => return None,
+            };
             seen += 1;
             if seen > 64 {
                 return None;
             }
         }
-        Some(schema)
+        Some(Node::File(schema))
     }
 
     /// kyaml's `ResourceSchema.Field`: a property, or the values of a map.
-    fn field<'a>(&'a self, schema: &'a Value, name: &str) -> Option<&'a Value> {
+    fn field<'a>(&'a self, schema: &'a Value, name: &str, builtin: bool) -> Option<Node<'a>> {
         let s = schema
             .get("properties")
             .and_then(|p| p.get(name))
             .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))?;
-        self.resolve(s)
+        self.resolve(s, builtin)
     }
 
     /// kyaml's `Elements`: the items of a schema typed `array`.
-    fn elements<'a>(&'a self, schema: &'a Value) -> Option<&'a Value> {
+    fn elements<'a>(&'a self, schema: &'a Value, builtin: bool) -> Option<Node<'a>> {
         if !is_array(schema) {
             return None;
         }
-        self.resolve(schema.get("items").filter(|i| i.is_object())?)
+        self.resolve(schema.get("items").filter(|i| i.is_object())?, builtin)
     }
 
-    fn list_keys(&self, def: &str, path: &[String]) -> Option<Vec<String>> {
-        let mut schema = self.resolve(self.definitions.get(def)?)?;
+    /// Merge keys of the list at `path` in the type of definition `def`; `builtin` tells
+    /// whether the built-in schema was read, for `$ref`s into it.
+    fn list_keys(&self, def: &str, path: &[String], builtin: bool) -> Option<Keys> {
+        let mut node = self.resolve(self.definitions.get(def)?, builtin)?;
         let (last, walk) = path.split_last()?;
         for name in walk {
-            schema = self.field(schema, name)?;
-            // The path leaves list positions out: a list's elements are walked into.
-            if is_array(schema) {
-                schema = self.elements(schema)?;
-            }
+            node = match node {
+                Node::File(schema) => match self.field(schema, name, builtin)? {
+                    // The path leaves list positions out: a list's elements are walked into.
+                    Node::File(f) if is_array(f) => self.elements(f, builtin)?,
+                    other => other,
+                },
+                Node::Builtin(ty) => Node::Builtin(super::schema::field_type(ty, name)?),
+            };
         }
-        merge_keys(self.field(schema, last)?)
+        match node {
+            Node::File(schema) => match self.field(schema, last, builtin)? {
+                Node::File(list) => merge_keys(list).map(Keys::Custom),
+                Node::Builtin(_) => None,
+            },
+            Node::Builtin(ty) => super::schema::field_keys(ty, last).map(Keys::Builtin),
+        }
     }
 }
 
@@ -375,7 +466,11 @@ mod tests {
         .expect("parses");
         let keys = |path: &str| {
             let path: Vec<String> = path.split('.').map(str::to_string).collect();
-            c.list_keys(&c.by_type[&("x.io/v1".into(), "Foo".into())], &path)
+            match c.list_keys(&c.by_type[&("x.io/v1".into(), "Foo".into())], &path, false) {
+                Some(Keys::Custom(k)) => Some(k),
+                Some(Keys::Builtin(_)) => panic!("a built-in type without the built-in schema"),
+                None => None,
+            }
         };
         assert_eq!(keys("spec.items"), Some(vec!["name".to_string()]));
         assert_eq!(
@@ -386,6 +481,23 @@ mod tests {
         assert_eq!(keys("spec.tags"), Some(vec![String::new()]));
         assert_eq!(keys("spec.plain"), None);
         assert_eq!(keys("spec.missing"), None);
+    }
+
+    #[test]
+    fn refs_into_built_in_definitions_once_it_was_read() {
+        let c = parse(
+            br##"{"definitions": {"Foo": {
+            "x-kubernetes-group-version-kind": [{"group": "x.io", "version": "v1", "kind": "Foo"}],
+            "properties": {"spec": {"$ref": "#/definitions/io.k8s.api.core.v1.PodSpec"}}}}}"##,
+        )
+        .expect("parses");
+        let def = &c.by_type[&("x.io/v1".into(), "Foo".into())];
+        let path: Vec<String> = ["spec", "containers", "ports"].map(String::from).to_vec();
+        match c.list_keys(def, &path, true) {
+            Some(Keys::Builtin(k)) => assert_eq!(k, ["containerPort", "protocol"]),
+            _ => panic!("PodSpec's container ports merge by port and protocol"),
+        }
+        assert!(c.list_keys(def, &path, false).is_none());
     }
 
     #[test]

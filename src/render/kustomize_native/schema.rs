@@ -3,7 +3,7 @@
 //! kinds outside it (custom resources, removed API versions) have no schema, so their lists
 //! are replaced whole, as kustomize replaces them.
 
-use super::mergekeys::{RESOURCES, TYPES};
+use super::mergekeys::{NAMES, RESOURCES, TYPES};
 
 pub struct TypeDef {
     /// Only the fields that lead to a merge-keyed list; `*` stands for map values.
@@ -44,18 +44,44 @@ pub fn list_keys(
     kind: &str,
     path: &[String],
 ) -> Option<&'static [&'static str]> {
-    let mut ty = resource_type(api_version, kind)?;
+    let i = RESOURCES
+        .binary_search_by(|r| (r.api_version, r.kind).cmp(&(api_version, kind)))
+        .ok()?;
+    let mut ty = RESOURCES[i].ty;
     let (last, walk) = path.split_last()?;
-    let field = |ty: &'static TypeDef, name: &str| {
-        ty.fields
-            .iter()
-            .find(|f| f.name == name)
-            .or_else(|| ty.fields.iter().find(|f| f.name == "*"))
-    };
     for name in walk {
-        ty = TYPES.get(usize::from(field(ty, name)?.ty?))?;
+        ty = field_type(ty, name)?;
     }
-    field(ty, last)?.keys
+    field_keys(ty, last)
+}
+
+/// The field `name` of type `ty` (the values' of a map when it has no such field).
+fn field(ty: u16, name: &str) -> Option<&'static Field> {
+    let ty = TYPES.get(usize::from(ty))?;
+    ty.fields
+        .iter()
+        .find(|f| f.name == name)
+        .or_else(|| ty.fields.iter().find(|f| f.name == "*"))
+}
+
+/// The type field `name` of type `ty` leads to (its elements' for a list), when it leads to
+/// a merge-keyed list.
+pub fn field_type(ty: u16, name: &str) -> Option<u16> {
+    field(ty, name)?.ty
+}
+
+/// Merge keys of the list field `name` of type `ty`.
+pub fn field_keys(ty: u16, name: &str) -> Option<&'static [&'static str]> {
+    field(ty, name)?.keys
+}
+
+/// The type of the built-in definition `name` (`io.k8s.api.core.v1.PodSpec`), when it
+/// leads to a merge-keyed list: a schema file's `$ref` may name it.
+pub fn type_named(name: &str) -> Option<u16> {
+    NAMES
+        .binary_search(&name)
+        .ok()
+        .and_then(|i| u16::try_from(i).ok())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Which kinds kustomize treats as cluster-scoped: the table kyaml precomputes from its
 //! embedded Kubernetes v1.21.2 schema (`kyaml/openapi/openapi.go`). Everything else,
-//! custom resources included, counts as namespaced, as it does in kustomize.
+//! custom resources included, counts as namespaced, as it does in kustomize, unless a schema
+//! file (`openapi`) gives it paths without a namespace (`openapi::declares_cluster_scoped`).
 
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     (
@@ -119,6 +120,10 @@ pub fn is_precomputed(api_version: &str, kind: &str) -> bool {
 /// given as group and version (`group/version`, or the version alone for the core group):
 /// compared in place, since this is asked for every object many times.
 pub fn is_cluster_scoped(group: &str, version: &str, kind: &str) -> bool {
+    in_table(group, version, kind) || super::openapi::declares_cluster_scoped(group, version, kind)
+}
+
+fn in_table(group: &str, version: &str, kind: &str) -> bool {
     CLUSTER_SCOPED.iter().any(|(v, k)| {
         *k == kind
             && if group.is_empty() {

@@ -76,6 +76,16 @@ pub(super) fn merge(
                     ))
                 }
             };
+            // kyaml walks the object's fields the patch leaves out as well.
+            if merging {
+                for (key, v) in out.iter_mut() {
+                    if !p.contains_key(key) && (v.is_object() || v.is_array()) {
+                        path.push(key.clone());
+                        settle(gvk, path, v)?;
+                        path.pop();
+                    }
+                }
+            }
             for (key, pv) in p {
                 if merging && key == crate::manifest::DUPLICATE_MARK {
                     continue;
@@ -108,27 +118,41 @@ pub(super) fn merge(
     }
 }
 
-/// The key values of a list element (`""` for a missing key; the element itself for a list
-/// of scalars).
-pub(super) fn key_values(elem: &Value, keys: &[&str]) -> Vec<String> {
-    if keys == [""] {
-        return vec![super::fieldspec::scalar_text(elem).unwrap_or_default()];
+/// What kyaml's walk does to a part of the object no patch field reaches: its lists merged
+/// by key are merged with nothing, which collapses elements sharing key values, removes
+/// keyed elements beside keyless ones and keeps each value of a merged list of scalars once.
+pub(super) fn settle(
+    gvk: (&str, &str),
+    path: &mut Vec<String>,
+    value: &mut Value,
+) -> Result<(), String> {
+    match value {
+        Value::Object(m) => {
+            for (key, v) in m.iter_mut() {
+                if v.is_object() || v.is_array() {
+                    path.push(key.clone());
+                    settle(gvk, path, v)?;
+                    path.pop();
+                }
+            }
+        }
+        Value::Array(items) => {
+            let keys: Vec<String> = match super::openapi::list_keys(gvk.0, gvk.1, path) {
+                None => return Ok(()),
+                Some(Keys::Builtin(keys)) => keys.iter().map(|k| k.to_string()).collect(),
+                Some(Keys::Custom(keys)) => keys,
+            };
+            let list = std::mem::take(items);
+            *value = if keys == [""] {
+                Value::Array(merge_scalars(Some(list), Vec::new()))
+            } else {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                super::smp_assoc::merge_by_keys(gvk, path, Some(list), Vec::new(), &keys)?
+            };
+        }
+        _ => {}
     }
-    keys.iter()
-        .map(|k| {
-            elem.get(*k)
-                .and_then(super::fieldspec::scalar_text)
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// Whether two key tuples name the same element: equal wherever both are set.
-fn same_element(a: &[String], b: &[String]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(x, y)| x == y || x.is_empty() || y.is_empty())
-        && a.iter().zip(b).any(|(x, y)| x == y && !x.is_empty())
+    Ok(())
 }
 
 fn merge_list(
@@ -151,9 +175,10 @@ fn merge_list(
             Directive::Merge => {}
         }
     }
-    let mut dest: Vec<Value> = match dest {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(d)) => d,
+    // kyaml merges a list the object lacks (or has as null) from the patch into itself.
+    let dest: Option<Vec<Value>> = match dest {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(d)) => Some(d),
         Some(_) => {
             return Err(format!(
                 "wrong node kind at '{}': expected a list",
@@ -161,111 +186,36 @@ fn merge_list(
             ))
         }
     };
-    if keys.len() > 1 {
-        let valid = super::smp_keys::valid_keys(&dest, &patch, keys);
-        if valid.len() > 1 {
-            return super::smp_keys::merge_by_keys(gvk, path, dest, patch, &valid).map(Some);
-        }
-    }
-    let dest_keys: Vec<Vec<String>> = dest.iter().map(|e| key_values(e, keys)).collect();
-    let mut used = vec![false; dest.len()];
-    let mut out = Vec::new();
-    // Each patch element's key values and counterpart in the object; a counterpart that more
-    // than one element names is copied for each, otherwise it is taken from the object.
-    let found: Vec<(Vec<String>, Option<usize>)> = patch
-        .iter()
-        .map(|p| {
-            let pk = key_values(p, keys);
-            let found = if pk.iter().all(String::is_empty) {
-                None
-            } else {
-                dest_keys.iter().position(|dk| same_element(dk, &pk))
-            };
-            (pk, found)
-        })
-        .collect();
-    let mut hits = vec![0usize; dest.len()];
-    for i in found.iter().filter_map(|(_, f)| *f) {
-        hits[i] += 1;
-    }
-    // The object's elements sharing key values: kyaml keeps one slot for them, where the
-    // first would go, and each later one overwrites it (the last wins, as it stands in the
-    // object), so `last_dup[first]` is the one that stays and the others leave.
-    let mut last_dup: Vec<Option<usize>> = vec![None; dest.len()];
-    let mut dup_of_earlier = vec![false; dest.len()];
     if keys != [""] {
-        for (j, dk) in dest_keys.iter().enumerate() {
-            if dk.iter().all(String::is_empty) {
-                continue;
-            }
-            if let Some(first) = dest_keys[..j].iter().position(|e| e == dk) {
-                last_dup[first] = Some(j);
-                dup_of_earlier[j] = true;
-            }
-        }
+        return super::smp_assoc::merge_by_keys(gvk, path, dest, patch, keys).map(Some);
     }
-    let originals: Vec<Option<Value>> = last_dup
-        .iter()
-        .map(|l| l.map(|j| dest[j].clone()))
-        .collect();
-    // Where the merged element of each object element went in `out`.
-    let mut placed: Vec<Option<usize>> = vec![None; dest.len()];
-    // Patch elements first, in patch order, merged with their counterpart in the object.
-    for (p, (pk, found)) in patch.into_iter().zip(found) {
-        if pk.iter().all(String::is_empty) {
+    Ok(Some(Value::Array(merge_scalars(dest, patch))))
+}
+
+/// A merged list of scalars as kyaml walks it: each value once, the patch's first, then
+/// the object's others; a value the object has keeps the object's spelling (`"1"` for `1`).
+fn merge_scalars(dest: Option<Vec<Value>>, patch: Vec<Value>) -> Vec<Value> {
+    let text = |v: &Value| super::fieldspec::scalar_text(v).unwrap_or_default();
+    let dest = dest.unwrap_or_else(|| patch.clone());
+    let mut out: Vec<Value> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    for p in patch {
+        let t = text(&p);
+        if !texts.contains(&t) {
+            texts.push(t);
             out.push(p);
-            continue;
-        }
-        if keys == [""] {
-            if let Some(i) = found {
-                used[i] = true;
-            }
-            out.push(p);
-            continue;
-        }
-        let counterpart = found.map(|i| {
-            if hits[i] > 1 {
-                dest[i].clone()
-            } else {
-                std::mem::take(&mut dest[i])
-            }
-        });
-        let merged = merge(gvk, path, counterpart, &p)?;
-        if let Some(i) = found {
-            used[i] = true;
-        }
-        match merged {
-            Some(Value::Object(m)) if !m.is_empty() => {
-                let mut m = m;
-                for (k, v) in keys.iter().zip(&pk) {
-                    if !v.is_empty() && !m.contains_key(*k) {
-                        m.insert(k.to_string(), Value::String(v.clone()));
-                    }
-                }
-                if let Some(i) = found {
-                    placed[i] = Some(out.len());
-                }
-                out.push(Value::Object(m));
-            }
-            Some(other @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => out.push(other),
-            // Deleted (or emptied) elements leave the list.
-            _ => {}
         }
     }
-    // Then the object's elements the patch did not mention, in their order; of elements
-    // sharing key values, the last takes the first one's slot (all leave if it was deleted).
-    for (i, d) in dest.into_iter().enumerate() {
-        if dup_of_earlier[i] {
-            continue;
-        }
-        let d = originals[i].clone().unwrap_or(d);
-        if !used[i] {
-            out.push(d);
-        } else if let (Some(pos), Some(_)) = (placed[i], &originals[i]) {
-            out[pos] = d;
+    for d in dest {
+        match texts.iter().position(|t| *t == text(&d)) {
+            Some(i) => out[i] = d,
+            None => {
+                texts.push(text(&d));
+                out.push(d);
+            }
         }
     }
-    Ok(Some(Value::Array(out)))
+    out
 }
 
 /// The key a [`crate::manifest::DUPLICATE_MARK`] inside `v` names, if there is one.
