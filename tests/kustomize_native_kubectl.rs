@@ -523,6 +523,8 @@ mod keyless;
 mod openapi;
 #[path = "kustomize_native_kubectl/plugins.rs"]
 mod plugins;
+#[path = "kustomize_native_kubectl/untyped.rs"]
+mod untyped;
 
 fn write_files<T: AsRef<str>>(dir: &Path, files: &[(&str, T)]) {
     for (path, text) in files {
@@ -566,6 +568,7 @@ fn native_builds_what_kubectl_builds_issue_18() {
     all.extend(dupkeys::builds());
     all.extend(keyless::builds());
     all.extend(build_metadata::builds());
+    all.extend(untyped::builds());
     for case in &all {
         let dir = tempfile::tempdir().expect("temp dir");
         write_files(dir.path(), &case.files);

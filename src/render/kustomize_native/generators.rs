@@ -129,6 +129,7 @@ fn make(
         value: Value::Object(obj),
         file: k.file.clone(),
         shared: Vec::new(),
+        untyped: Vec::new(),
         track: Track::default(),
     };
     res.track.needs_hash = needs_hash;

@@ -120,6 +120,9 @@ pub fn build(dir: &Path) -> Result<String, Error> {
         vars::resolve(&mut resources, &vars, &specs)?;
     }
     for res in &mut resources {
+        // The output goes through JSON, which types what replacements created, except the
+        // annotations: kustomize rebuilds them from their text before that.
+        res.type_untyped(resource::is_annotation);
         resource::normalize_annotations(&mut res.value);
     }
     // Last of all, as kustomize's `IgnoreLocal` does at the top level only: local-config

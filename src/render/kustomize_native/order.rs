@@ -159,6 +159,7 @@ mod tests {
             value: v,
             file: PathBuf::new(),
             shared: Vec::new(),
+            untyped: Vec::new(),
             track: Default::default(),
         }
     }

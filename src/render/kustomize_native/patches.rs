@@ -91,6 +91,8 @@ fn apply_ops(
             res.store_previous_id();
         }
         let id = res.id();
+        // kyaml turns the object into JSON first, which types every untyped scalar.
+        res.type_untyped(|_| false);
         super::jsonpatch::apply(&mut res.value, ops).map_err(|message| Error::Transform {
             file: k.file.clone(),
             field: p.field.clone(),

@@ -114,6 +114,11 @@ pub struct Resource {
     /// Build bookkeeping kustomize keeps in `internal.config.kubernetes.io/*` annotations:
     /// the name prefixes and suffixes applied, oldest first, and earlier ids.
     pub track: Track,
+    /// Scalars a replacement created (`options.create`), as (JSON pointer, text): kyaml gives
+    /// the new node the source's text and no tag, so later steps see that text and it is typed
+    /// only when kyaml turns the object into JSON (a JSON 6902 patch, the output). Held as
+    /// strings until then (`type_untyped`).
+    pub untyped: Vec<(String, String)>,
 }
 
 /// What kustomize remembers about a resource's renames, for name references.
@@ -130,6 +135,36 @@ pub struct Track {
 }
 
 impl Resource {
+    /// Types the untyped scalars as go-yaml v3 types plain text, as kyaml's conversion to JSON
+    /// does, except those `keep` names (annotations, which the output rebuilds from text). A
+    /// pointer whose field another step has since replaced is left alone.
+    pub fn type_untyped(&mut self, keep: impl Fn(&str) -> bool) {
+        for (pointer, text) in std::mem::take(&mut self.untyped) {
+            if keep(&pointer) {
+                self.untyped.push((pointer, text));
+                continue;
+            }
+            if let Some(v) = self.value.pointer_mut(&pointer) {
+                if v.as_str() == Some(text.as_str()) {
+                    *v = resolve_plain(&text);
+                }
+            }
+        }
+    }
+
+    /// Records that the field at `pointer` now holds untyped `text`.
+    pub fn mark_untyped(&mut self, pointer: &str, text: &str) {
+        self.untyped.retain(|(p, _)| p != pointer);
+        self.untyped.push((pointer.to_string(), text.to_string()));
+    }
+
+    /// Whether the field at `pointer` holds untyped text.
+    pub fn is_untyped(&self, pointer: &str) -> bool {
+        self.untyped.iter().any(|(p, text)| {
+            p == pointer && self.value.pointer(p).and_then(Value::as_str) == Some(text)
+        })
+    }
+
     pub fn gvk(&self) -> Gvk {
         Gvk::of(&self.value)
     }
@@ -193,6 +228,25 @@ impl Resource {
         let ns = id.effective_namespace().to_string();
         self.track.previous.push((ns, id.name, id.gvk.kind));
     }
+}
+
+/// The type go-yaml v3 gives `s` written plain.
+pub fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => crate::goyaml::plain_number(s)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(s.to_string())),
+    }
+}
+
+/// Whether `pointer` names one annotation (`/metadata/annotations/<key>`).
+pub fn is_annotation(pointer: &str) -> bool {
+    pointer
+        .strip_prefix("/metadata/annotations/")
+        .is_some_and(|k| !k.contains('/'))
 }
 
 /// What kustomize's final clean-up of its own annotations leaves: `metadata.annotations`
@@ -313,6 +367,7 @@ fn read_as(
             file: file.to_path_buf(),
             shared: Vec::new(),
             track: Track::default(),
+            untyped: Vec::new(),
         });
     }
     Ok(out)

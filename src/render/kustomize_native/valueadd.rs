@@ -226,12 +226,14 @@ mod tests {
             value: cfg_value,
             file: "/x/t.yaml".into(),
             shared: Vec::new(),
+            untyped: Vec::new(),
             track: Default::default(),
         };
         let mut acc = vec![Resource {
             value: serde_json::json!({"apiVersion": "v1", "kind": "M", "metadata": {"name": "m"}, "spec": {"ref": "projects"}}),
             file: "/x/m.yaml".into(),
             shared: Vec::new(),
+            untyped: Vec::new(),
             track: Default::default(),
         }];
         run(&k, &cfg, &mut acc).expect("runs");

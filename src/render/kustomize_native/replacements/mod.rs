@@ -54,13 +54,14 @@ pub fn apply(replacements: &[Replacement], acc: &mut [Resource]) -> Result<(), E
             object,
             message,
         };
-        let (mut value, source) =
+        let (value, source) =
             source_value(&r.source, acc).map_err(|message| Error::Transform {
                 file: r.file.clone(),
                 field: format!("{}.source", r.field),
                 object: String::new(),
                 message,
             })?;
+        let mut value = value;
         for (t, target) in r.targets.iter().enumerate() {
             apply_target(target, &mut value, source.as_ref(), acc).map_err(|(i, m)| {
                 let object = acc.get(i).map(|o| o.id().to_string()).unwrap_or_default();
@@ -114,13 +115,16 @@ fn has_id_fields(s: &Selector) -> bool {
         .any(|f| !f.is_empty())
 }
 
+/// A value to copy, and whether it is untyped text (a field a replacement created).
+type Copied = (Value, bool);
+
 /// The source's value and, when it is the source field itself (no delimiter), where that field
 /// is (object index, JSON pointer): kyaml reads the live node, so a target that is the source
 /// field changes the value the following targets get.
 fn source_value(
     source: &Source,
     acc: &[Resource],
-) -> Result<(Value, Option<(usize, String)>), String> {
+) -> Result<(Copied, Option<(usize, String)>), String> {
     let mut found = acc
         .iter()
         .enumerate()
@@ -155,9 +159,10 @@ fn source_value(
                 res.id()
             )
         })?;
+    let untyped = pointer.as_deref().is_some_and(|p| res.is_untyped(p));
     let live = source.options.delimiter.is_empty();
     let at = pointer.filter(|_| live).map(|p| (index, p));
-    Ok((refine(&source.options, value)?, at))
+    Ok(((refine(&source.options, value)?, untyped), at))
 }
 
 fn is_nil_or_empty(v: &Value) -> bool {
@@ -188,13 +193,13 @@ fn refine(options: &Options, value: Value) -> Result<Value, String> {
     // The part keeps the source node's type, as kyaml copies the node and changes its text.
     Ok(match value {
         Value::String(_) => Value::String((*part).to_string()),
-        _ => resolve_plain(part),
+        _ => super::resource::resolve_plain(part),
     })
 }
 
 fn apply_target(
     target: &Target,
-    value: &mut Value,
+    value: &mut Copied,
     source: Option<&(usize, String)>,
     acc: &mut [Resource],
 ) -> Result<(), (usize, String)> {
@@ -230,12 +235,11 @@ fn apply_target(
             continue;
         }
         for fp in field_paths {
-            let written =
-                copy_to(&mut res.value, fp, value, &target.options).map_err(|e| (i, e))?;
+            let written = copy_to(res, fp, value, &target.options).map_err(|e| (i, e))?;
             if let Some((at, p)) = source {
                 if *at == i && written.contains(p) {
                     if let Some(v) = res.value.pointer(p) {
-                        *value = v.clone();
+                        *value = (v.clone(), res.is_untyped(p));
                     }
                 }
             }
@@ -244,13 +248,14 @@ fn apply_target(
     Ok(())
 }
 
-/// Writes `value` into the fields `fp` names; returns their pointers.
+/// Writes `value` into the fields `fp` names of `res`; returns their pointers.
 fn copy_to(
-    object: &mut Value,
+    res: &mut Resource,
     fp: &str,
-    value: &Value,
+    (value, untyped): &Copied,
     options: &Options,
 ) -> Result<Vec<String>, String> {
+    let object = &mut res.value;
     let create = if options.create {
         Create::of(value)
     } else {
@@ -272,27 +277,40 @@ fn copy_to(
         return Err(format!("{what} {fp:?} in replacement target{hint}"));
     }
     for p in &pointers {
-        let field = object
+        let was_untyped = res.is_untyped(p);
+        let field = res
+            .value
             .pointer_mut(p)
             .ok_or("field vanished while replacing")?;
         // kustomize rebuilds `metadata.annotations` from each value's text at the end, so an
         // annotation keeps the text written into it ("1.0"), whatever type it resolved to.
-        let annotation = p
-            .strip_prefix("/metadata/annotations/")
-            .is_some_and(|k| !k.contains('/'));
-        set(field, value, options, annotation)?;
+        let annotation = super::resource::is_annotation(p);
+        // A scalar target keeps its own tag; a mapping or list is replaced by the value's node.
+        let flag = if field.is_object() || field.is_array() {
+            *untyped
+        } else {
+            was_untyped
+        };
+        let untyped = set(field, value, flag, options, annotation)?;
+        match field.as_str().filter(|_| untyped).map(str::to_string) {
+            Some(text) => res.mark_untyped(p, &text),
+            None => res.untyped.retain(|(q, _)| q != p),
+        }
     }
     Ok(pointers)
 }
 
-/// kyaml's `setFieldValue`: a scalar target keeps its type and takes the value's text (an
-/// untyped, newly created one is typed from the text); other targets take the value whole.
+/// kyaml's `setFieldValue`: a scalar target keeps its type and takes the value's text, other
+/// targets take the value whole. A created field (null here) has no tag: it takes the text and
+/// stays untyped, as does a field that was untyped already (`untyped` says so, or that the value
+/// put in place of a mapping or list is untyped). Returns whether the field holds untyped text.
 fn set(
     target: &mut Value,
     value: &Value,
+    untyped: bool,
     options: &Options,
     annotation: bool,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let is_scalar = |v: &Value| !matches!(v, Value::Object(_) | Value::Array(_));
     let mut text = scalar_text(value).unwrap_or_default();
     if !options.delimiter.is_empty() {
@@ -308,38 +326,27 @@ fn set(
         }
         text = parts.join(&options.delimiter);
     }
-    *target = match target {
-        Value::Null | Value::Number(_) if annotation => Value::String(text),
-        Value::String(_) => Value::String(text),
+    let (new, untyped) = match target {
+        Value::Null => (Value::String(text), true),
+        Value::Number(_) if annotation => (Value::String(text), false),
+        Value::String(_) => (Value::String(text), untyped),
         // The node keeps its number tag and takes the text; Go cannot decode it back then.
         Value::Number(n) => match crate::goyaml::plain_number(&text) {
-            Some(n) => Value::Number(n),
+            Some(n) => (Value::Number(n), false),
             None => {
                 let tag = if n.is_f64() { "!!float" } else { "!!int" };
                 return Err(format!("cannot decode !!str `{text}` as a {tag}"));
             }
         },
         Value::Bool(_) => match text.as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(text),
+            "true" => (Value::Bool(true), false),
+            "false" => (Value::Bool(false), false),
+            _ => (Value::String(text), false),
         },
-        Value::Null => resolve_plain(&text),
-        Value::Object(_) | Value::Array(_) => value.clone(),
+        Value::Object(_) | Value::Array(_) => (value.clone(), untyped && value.is_string()),
     };
-    Ok(())
-}
-
-/// The type go-yaml v3 gives `s` written plain.
-fn resolve_plain(s: &str) -> Value {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
-        "true" | "True" | "TRUE" => Value::Bool(true),
-        "false" | "False" | "FALSE" => Value::Bool(false),
-        _ => crate::goyaml::plain_number(s)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(s.to_string())),
-    }
+    *target = new;
+    Ok(untyped)
 }
 
 #[cfg(test)]
@@ -353,6 +360,7 @@ mod tests {
             value: v,
             file: PathBuf::from("r.yaml"),
             shared: Vec::new(),
+            untyped: Vec::new(),
             track: Default::default(),
         }
     }
