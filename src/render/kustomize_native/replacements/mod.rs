@@ -54,13 +54,12 @@ pub fn apply(replacements: &[Replacement], acc: &mut [Resource]) -> Result<(), E
             object,
             message,
         };
-        let (value, source) =
-            source_value(&r.source, acc).map_err(|message| Error::Transform {
-                file: r.file.clone(),
-                field: format!("{}.source", r.field),
-                object: String::new(),
-                message,
-            })?;
+        let (value, source) = source_value(&r.source, acc).map_err(|message| Error::Transform {
+            file: r.file.clone(),
+            field: format!("{}.source", r.field),
+            object: String::new(),
+            message,
+        })?;
         let mut value = value;
         for (t, target) in r.targets.iter().enumerate() {
             apply_target(target, &mut value, source.as_ref(), acc).map_err(|(i, m)| {
@@ -407,6 +406,33 @@ mod tests {
         assert_eq!(acc[1].value["spec"]["dnsNames"][0], "x.ns.svc");
         // A created field starts empty, so part 1 is appended after an empty part 0 (as kyaml).
         assert_eq!(acc[1].value["metadata"]["annotations"]["a.b/c"], ".ns");
+    }
+
+    #[test]
+    fn a_created_field_holds_untyped_text_until_typed() {
+        let mut acc = vec![
+            res(json!({"kind": "S", "metadata": {"name": "s"}, "data": {"n": "0x1f"}})),
+            res(json!({"kind": "D", "metadata": {"name": "d"}})),
+        ];
+        let create = parse(json!({
+            "source": {"kind": "S", "fieldPath": "data.n"},
+            "targets": [{"select": {"kind": "D"}, "fieldPaths": ["spec.x", "metadata.annotations.x"],
+                         "options": {"create": true}}]
+        }));
+        let append = parse(json!({
+            "source": {"kind": "S"},
+            "targets": [{"select": {"kind": "D"}, "fieldPaths": ["metadata.annotations.x"],
+                         "options": {"delimiter": "-", "index": 1}}]
+        }));
+        apply(&[create, append], &mut acc).expect("applies");
+        assert_eq!(
+            acc[1].value["spec"]["x"], "0x1f",
+            "text, not 31, until typed"
+        );
+        assert!(acc[1].is_untyped("/spec/x") && acc[1].is_untyped("/metadata/annotations/x"));
+        acc[1].type_untyped(crate::render::kustomize_native::resource::is_annotation);
+        assert_eq!(acc[1].value["spec"]["x"], 31);
+        assert_eq!(acc[1].value["metadata"]["annotations"]["x"], "0x1f-s");
     }
 
     #[test]
