@@ -97,7 +97,7 @@ impl Memo {
                 return Ok(r);
             }
         }
-        let r = render_checked_out(tree, job)?;
+        let r = render(tree, job)?;
         self.lock_stats().rendered.push(ident.to_string());
         if let Some(k) = key {
             let secret = sensitive
@@ -135,19 +135,11 @@ impl Options {
     ) -> Result<Rendered, String> {
         match &self.memo {
             Some(m) => m.render(tree, job, ident, sensitive),
-            None => render_checked_out(tree, job),
+            None => render(tree, job),
         }
     }
 }
 
-/// Renders `job` in the tree's checkout, made on the first render of the run: a build whose
-/// Kustomizations all come from the cache writes no checkout at all.
-fn render_checked_out(tree: &dyn Tree, job: &Job<'_>) -> Result<Rendered, String> {
-    let checkout = tree
-        .materialize()
-        .map_err(|e| format!("cannot check out the repository: {e}"))?;
-    render(tree, &checkout, job)
-}
 
 /// The digest of everything `job`'s render reads.
 fn key(tree: &dyn Tree, job: &Job<'_>) -> Result<String, SourceError> {
