@@ -130,7 +130,10 @@ impl Memo {
         match &key {
             Some(k) => {
                 let mut fresh = self.lock_fresh();
-                fresh.entry(k.clone()).or_default().insert(ident.to_string());
+                fresh
+                    .entry(k.clone())
+                    .or_default()
+                    .insert(ident.to_string());
             }
             None => self.lock_stats().rendered.push(ident.to_string()),
         }
@@ -180,7 +183,6 @@ impl Options {
         }
     }
 }
-
 
 /// The digest of everything `job`'s render reads.
 fn key(tree: &dyn Tree, job: &Job<'_>) -> Result<String, SourceError> {

@@ -6,8 +6,8 @@
 use super::envsubst;
 use super::generate::generate;
 use super::spec::{Kustomization, SUBSTITUTE_ANNOTATION};
-use crate::secrets::Disclosed;
 use crate::render::kustomize_native::files::{build_in, TreeFiles};
+use crate::secrets::Disclosed;
 use crate::source::{EntryKind, Tree};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -236,9 +236,7 @@ impl Renderer for NativeHelmRenderer {
         // A chart in the repository is read from the tree itself: no checkout on disk.
         let chart = match req.chart {
             Some(ChartLocation::Repo(p)) => match in_repository(p) {
-                Some(rel) => {
-                    chart_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?
-                }
+                Some(rel) => chart_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?,
                 None => {
                     let root = req.tree.materialize()?;
                     helm_native::load(&root.join(p)).map_err(|e| failed(e, Some(&root)))?

@@ -241,7 +241,11 @@ mod tests {
         assert!(out.contains("name: cm\n") && !out.contains("p-cm"), "{out}");
 
         // A path leaving the repository does not exist, even when it does on disk.
-        write(root, "app/kustomization.yaml", "resources: [../../outside.yaml]\n");
+        write(
+            root,
+            "app/kustomization.yaml",
+            "resources: [../../outside.yaml]\n",
+        );
         write(
             d.path(),
             "outside.yaml",
