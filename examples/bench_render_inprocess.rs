@@ -21,6 +21,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// The allocator the `ferry` binary runs with, so that the figures are ferry's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Untimed renders before the timed ones (page faults, allocator arenas, file cache).
 const WARM_UP: usize = 3;
 

@@ -2,6 +2,7 @@
 //! numbers and error texts come out as Go reports them.
 
 use crate::quote::quote_trunc;
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ItemType {
@@ -43,20 +44,23 @@ pub enum ItemType {
     With,
 }
 
+/// A lexed item. Its text borrows the template source (only an error's message is owned):
+/// the parser clones items as it peeks and backs up, and owned strings made every clone an
+/// allocation and a copy of the whole text run.
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl Item {
+impl Item<'_> {
     /// The item as Go's `item.String()` shows it in "unexpected ..." errors.
     pub fn describe(&self) -> String {
         match self.typ {
             ItemType::Eof => "EOF".into(),
-            ItemType::Error => self.val.clone(),
+            ItemType::Error => self.val.to_string(),
             t if t > ItemType::Keyword => format!("<{}>", self.val),
             _ if self.val.chars().count() > 10 => format!("{}...", quote_trunc(&self.val, 10)),
             _ => quote_trunc(&self.val, usize::MAX),
@@ -115,7 +119,7 @@ pub struct Lexer<'a> {
     paren_depth: i64,
     line: usize,
     start_line: usize,
-    item: Option<Item>,
+    item: Option<Item<'a>>,
     inside_action: bool,
     pub break_ok: bool,
     pub continue_ok: bool,
@@ -213,11 +217,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn this_item(&mut self, typ: ItemType) -> Item {
+    fn this_item(&mut self, typ: ItemType) -> Item<'a> {
         let i = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -231,7 +235,7 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    fn emit_item(&mut self, i: Item) -> Option<State> {
+    fn emit_item(&mut self, i: Item<'a>) -> Option<State> {
         self.item = Some(i);
         None
     }
@@ -265,7 +269,7 @@ impl<'a> Lexer<'a> {
         self.item = Some(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         self.start = 0;
@@ -274,12 +278,12 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'a> {
         self.item = None;
         let eof = Item {
             typ: ItemType::Eof,
             pos: self.pos,
-            val: "EOF".into(),
+            val: Cow::Borrowed("EOF"),
             line: self.start_line,
         };
         let mut state = if self.inside_action {

@@ -18,9 +18,9 @@ const RED_ZONE: usize = 128 * 1024;
 const NEW_STACK: usize = 4 * 1024 * 1024;
 
 /// Per-tree parser state (Go makes a new Tree for each `define` and `block`).
-struct TreeState {
+struct TreeState<'a> {
     name: String,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     vars: Vec<String>,
     action_line: usize,
@@ -29,12 +29,12 @@ struct TreeState {
     nesting: usize,
 }
 
-impl TreeState {
+impl TreeState<'_> {
     fn new(name: &str) -> Self {
         let blank = Item {
             typ: T::Eof,
             pos: 0,
-            val: String::new(),
+            val: std::borrow::Cow::Borrowed(""),
             line: 0,
         };
         TreeState {
@@ -52,7 +52,7 @@ impl TreeState {
 
 pub struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    st: TreeState,
+    st: TreeState<'a>,
     parse_name: String,
     text: Arc<str>,
     has_func: &'f dyn Fn(&str) -> bool,
@@ -82,7 +82,7 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> R<Vec<T
     Ok(p.trees)
 }
 
-impl Parser<'_, '_> {
+impl<'a> Parser<'a, '_> {
     fn errorf(&self, msg: impl std::fmt::Display) -> String {
         format!(
             "template: {}:{}: {}",
@@ -90,7 +90,7 @@ impl Parser<'_, '_> {
         )
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         if self.st.peek_count > 0 {
             self.st.peek_count -= 1;
         } else {
@@ -103,18 +103,18 @@ impl Parser<'_, '_> {
         self.st.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.st.token[1] = t1;
         self.st.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.st.token[1] = t1;
         self.st.token[2] = t2;
         self.st.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.st.peek_count > 0 {
             return self.st.token[self.st.peek_count - 1].clone();
         }
@@ -123,7 +123,7 @@ impl Parser<'_, '_> {
         self.st.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != T::Space {
@@ -132,13 +132,13 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn expect(&mut self, typ: T, context: &str) -> R<Item> {
+    fn expect(&mut self, typ: T, context: &str) -> R<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -247,7 +247,7 @@ impl Parser<'_, '_> {
         match token.typ {
             T::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: token.val,
+                text: token.val.into_owned(),
             })),
             T::LeftDelim => {
                 self.st.action_line = token.line;
@@ -329,14 +329,14 @@ impl Parser<'_, '_> {
                     pos: v.pos,
                     ident: v.val.split('.').map(String::from).collect(),
                 });
-                self.st.vars.push(v.val);
+                self.st.vars.push(v.val.into_owned());
             } else if next.typ == T::Char && next.val == "," {
                 self.next_non_space();
                 pipe.decl.push(Variable {
                     pos: v.pos,
                     ident: v.val.split('.').map(String::from).collect(),
                 });
-                self.st.vars.push(v.val);
+                self.st.vars.push(v.val.into_owned());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         T::Variable | T::RightDelim | T::RightParen => continue 'decls,
@@ -602,7 +602,7 @@ impl Parser<'_, '_> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             T::Dot => Arg::Dot { pos },
@@ -652,7 +652,7 @@ impl Parser<'_, '_> {
                 let text = unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax"))?;
                 Arg::String {
                     pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text,
                 }
             }

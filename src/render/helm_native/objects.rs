@@ -223,7 +223,10 @@ impl Object for Capabilities {
 pub struct Files(pub Arc<BTreeMap<String, Vec<u8>>>);
 
 fn text(data: &[u8]) -> String {
-    String::from_utf8_lossy(data).into_owned()
+    match std::str::from_utf8(data) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(data).into_owned(),
+    }
 }
 
 impl Files {

@@ -12,11 +12,17 @@
 use super::chart::Chart;
 use super::Error;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Where helm registers the chart's schema, which error locations are relative to.
 const SCHEMA_URL: &str = "file:///values.schema.json";
 
-struct Loader;
+/// Reads what a schema references; notes whether it read a file, since a schema that
+/// depends on files cannot be reused by its text alone.
+struct Loader(Rc<Cell<bool>>);
 
 impl boon::UrlLoader for Loader {
     fn load(&self, url: &str) -> Result<Value, Box<dyn std::error::Error>> {
@@ -24,6 +30,7 @@ impl boon::UrlLoader for Loader {
             return Ok(Value::Bool(true));
         }
         if let Some(path) = url.strip_prefix("file://") {
+            self.0.set(true);
             let data = std::fs::read(path)?;
             return Ok(serde_json::from_slice(&data)?);
         }
@@ -35,15 +42,45 @@ impl boon::UrlLoader for Loader {
     }
 }
 
-/// One schema against one chart's values: helm's text for the violations, `None` when valid.
-fn validate_one(schema: &[u8], values: &Value) -> Result<Option<String>, Error> {
+/// A compiled schema.
+type Compiled = Rc<(boon::Schemas, boon::SchemaIndex)>;
+
+/// Compiled schemas by the SHA-256 of their text, for this thread: a build renders the same
+/// chart for many environments, and compiling a large schema costs more than validating.
+/// Schemas that read files are not kept. Bounded; cleared when full.
+const COMPILED_MAX: usize = 64;
+
+thread_local! {
+    static COMPILED: RefCell<HashMap<[u8; 32], Compiled>> = RefCell::default();
+}
+
+fn compiled(schema: &[u8]) -> Result<Compiled, Error> {
+    let key: [u8; 32] = Sha256::digest(schema).into();
+    if let Some(c) = COMPILED.with(|m| m.borrow().get(&key).cloned()) {
+        return Ok(c);
+    }
+    let read_files = Rc::new(Cell::new(false));
+    let c = compile(schema, Loader(read_files.clone()))?;
+    if !read_files.get() {
+        COMPILED.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= COMPILED_MAX {
+                m.clear();
+            }
+            m.insert(key, c.clone());
+        });
+    }
+    Ok(c)
+}
+
+fn compile(schema: &[u8], loader: Loader) -> Result<Compiled, Error> {
     let doc: Value = serde_json::from_slice(schema).map_err(|e| {
         Error::Render(format!(
             "values don't meet the specifications of the schema(s): values.schema.json: {e}"
         ))
     })?;
     let mut compiler = boon::Compiler::new();
-    compiler.use_loader(Box::new(Loader));
+    compiler.use_loader(Box::new(loader));
     let mut schemas = boon::Schemas::new();
     let compile_error = |e: boon::CompileError| {
         let text = e.to_string();
@@ -59,7 +96,14 @@ fn validate_one(schema: &[u8], values: &Value) -> Result<Option<String>, Error> 
     let index = compiler
         .compile(SCHEMA_URL, &mut schemas)
         .map_err(compile_error)?;
-    match schemas.validate(values, index) {
+    Ok(Rc::new((schemas, index)))
+}
+
+/// One schema against one chart's values: helm's text for the violations, `None` when valid.
+fn validate_one(schema: &[u8], values: &Value) -> Result<Option<String>, Error> {
+    let compiled = compiled(schema)?;
+    let (schemas, index) = &*compiled;
+    match schemas.validate(values, *index) {
         Ok(()) => Ok(None),
         Err(e) => {
             let text = super::schema_words::go_error(&e);
@@ -136,4 +180,29 @@ pub fn validate(chart: &Chart, values: &serde_json::Map<String, Value>) -> Resul
         "values don't meet the specifications of the schema(s) in the following chart(s):\n{}",
         text.trim_end_matches('\n')
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The compiled-schema cache is keyed by the schema's text: the same schema judges
+    /// different values on their own, and another schema is not served from the cache.
+    #[test]
+    fn cached_schemas_judge_each_values_map_afresh() {
+        let schema = br#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#;
+        let good = json!({"replicas": 2});
+        let bad = json!({"replicas": "two"});
+        assert_eq!(validate_one(schema, &good).ok().flatten(), None);
+        let err = validate_one(schema, &bad)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(err.contains("replicas"), "{err}");
+        assert_eq!(validate_one(schema, &good).ok().flatten(), None);
+        let other = br#"{"type":"object","properties":{"replicas":{"type":"string"}}}"#;
+        assert_eq!(validate_one(other, &bad).ok().flatten(), None);
+        assert!(validate_one(other, &good).ok().flatten().is_some());
+    }
 }

@@ -203,8 +203,30 @@ fn b64_decode(input: &str) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
+/// Compiled patterns by their Go spelling. Charts call `regexMatch` and friends with the same
+/// few patterns over and over, and building a Rust regex costs far more than Go's
+/// `regexp.MustCompile`; a compiled regex is a pure function of its pattern.
+const REGEX_CACHE_MAX: usize = 512;
+
+thread_local! {
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<std::string::String, regex::Regex>> =
+        std::cell::RefCell::default();
+}
+
 pub(crate) fn regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(&go_regex(pattern)).map_err(|e| format!("error parsing regexp: {e}"))
+    if let Some(re) = REGEXES.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re =
+        regex::Regex::new(&go_regex(pattern)).map_err(|e| format!("error parsing regexp: {e}"))?;
+    REGEXES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= REGEX_CACHE_MAX {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone());
+    });
+    Ok(re)
 }
 
 /// A Go (RE2) pattern spelled for Rust's regex: inside a bracket class Go reads `[`, `&`, `~`
