@@ -224,14 +224,9 @@ fn key(tree: &dyn Tree, job: &Job<'_>) -> Result<String, SourceError> {
 mod tests {
     use super::*;
     use crate::flux::spec::Kustomization;
+    use crate::render::kustomize_native::files::tests::write;
     use crate::source::WorkTree;
     use std::path::Path;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
 
     fn key_of(root: &Path, spec: &Kustomization) -> String {
         let tree = WorkTree::open(root);

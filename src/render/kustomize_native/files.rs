@@ -199,11 +199,12 @@ impl Files for TreeFiles {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::source::WorkTree;
 
-    fn write(root: &Path, rel: &str, text: &str) {
+    /// Writes `text` to `root/rel`, making its directories (for tests of repository trees).
+    pub(crate) fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
