@@ -66,14 +66,16 @@ pub struct HelmFound {
     pub file: String,
 }
 
+/// A file's text, and the `(kind, name)` of its documents once parsed (none when it is not
+/// YAML).
+type Scanned = (String, Option<Option<Vec<(String, String)>>>);
+
 /// Which repository file declares an object, for messages. Each file is read and parsed at
 /// most once however many objects are looked up (a cluster root lists dozens of
 /// Kustomizations, a directory of HelmReleases holds one file each).
 #[derive(Default)]
 struct Locator {
-    /// Per file: its text, and the `(kind, name)` of its documents once parsed (none when it
-    /// is not YAML).
-    files: HashMap<String, (String, Option<Option<Vec<(String, String)>>>)>,
+    files: HashMap<String, Scanned>,
 }
 
 impl Locator {
