@@ -132,7 +132,10 @@ pub(super) fn prepare(ctx: &BuildContext<'_>, app: &ResolvedApp) -> Result<Prepa
 /// Reads the key from the cache or renders it (once per build, whatever the number of pairs
 /// that share it).
 pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
-    if !p.sensitive {
+    // A Flux Kustomization's text is in memory already (rendered, or reused from the render
+    // cache, while its cluster was followed): storing it again would only cost file writes.
+    let cacheable = !p.sensitive && !matches!(p.app.source, ResolvedSource::Flux(_));
+    if cacheable {
         if let Some(t) = ctx.cache.get(&p.key) {
             return Ok((Arc::new(t), true));
         }
@@ -156,7 +159,7 @@ pub(super) fn produce(ctx: &BuildContext<'_>, p: &Prepared) -> Produced {
     }
     // Output that read decrypted values, or holds a plaintext Secret, never reaches the cache
     // on disk.
-    if !p.sensitive && !crate::secrets::build::holds_plaintext_secret(&text, &ctx.pipeline.seal) {
+    if cacheable && !crate::secrets::build::holds_plaintext_secret(&text, &ctx.pipeline.seal) {
         ctx.cache.put(&p.key, &text);
     }
     Ok((Arc::new(text), false))

@@ -344,26 +344,37 @@ pub fn build_pairs(
     for r in results {
         by_env.entry(r.env().to_string()).or_default().push(r);
     }
-    let environments = envs
+    let tasks: Vec<(&String, Option<EnvReport>, Vec<PairResult>)> = envs
         .iter()
         .map(|env| {
-            if let Some(report) = restamped.remove(env.as_str()) {
-                return report;
-            }
-            match fresh.get(env.as_str()) {
-                Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
-                None => output::finish_and_write(
-                    ctx,
-                    env,
-                    &digests.get(env.as_str()).cloned().unwrap_or_default(),
-                    by_env.remove(env).unwrap_or_default(),
-                    &opts.out_dir,
-                    previous.get(env.as_str()),
-                    opts.keep_violations,
-                ),
-            }
+            let results = by_env.remove(env).unwrap_or_default();
+            (env, restamped.remove(env.as_str()), results)
         })
         .collect();
+    // Environments are sealed and written side by side: each is its own directory.
+    let environments = pool.install(|| {
+        use rayon::prelude::*;
+        tasks
+            .into_par_iter()
+            .map(|(env, restamped, results)| {
+                if let Some(report) = restamped {
+                    return report;
+                }
+                match fresh.get(env.as_str()) {
+                    Some(index) => EnvReport::unchanged(env, index, &opts.out_dir),
+                    None => output::finish_and_write(
+                        ctx,
+                        env,
+                        &digests.get(env.as_str()).cloned().unwrap_or_default(),
+                        results,
+                        &opts.out_dir,
+                        previous.get(env.as_str()),
+                        opts.keep_violations,
+                    ),
+                }
+            })
+            .collect()
+    });
     Ok(BuildReport {
         revision: ctx.tree.revision().clone(),
         environments,

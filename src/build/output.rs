@@ -142,50 +142,12 @@ pub(super) fn write_environment(
         .map(|o| (o.path.as_str(), o.digest.as_str()))
         .collect();
     let staging = staging_dir(out_dir, env)?;
-    let mut apps = BTreeMap::new();
-    for out in outputs {
-        let app_dir = staging.path().join(&out.app.app);
-        std::fs::create_dir(&app_dir).map_err(|e| io_err(&app_dir, e))?;
-        let mut objects = Vec::new();
-        for obj in &out.objects {
-            let name = object_file_name(obj);
-            // Sealed objects are written as sops writes them, so that sops reads back the very
-            // values the MAC covers.
-            let text =
-                crate::secrets::build::sealed_text(obj).unwrap_or_else(|| to_yaml(obj.value()));
-            let rel = format!("{}/{name}", out.app.app);
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
-            let path = app_dir.join(&name);
-            let linked = kept.get(rel.as_str()) == Some(&digest.as_str())
-                && std::fs::hard_link(current.join(&rel), &path).is_ok();
-            if !linked {
-                std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
-            }
-            objects.push(IndexObject {
-                api_version: obj.api_version().to_string(),
-                kind: obj.kind().to_string(),
-                namespace: obj.namespace().map(str::to_string),
-                name: obj.name().to_string(),
-                path: rel,
-                digest,
-            });
-        }
-        apps.insert(
-            out.app.app.clone(),
-            IndexApp {
-                renderer: out.renderer.clone(),
-                namespace: out.app.namespace.clone(),
-                input_digest: format!("sha256:{}", out.cache_key),
-                inputs: out.inputs.clone(),
-                objects,
-                tenant: pipeline.tenant_of(&out.app.app).map(|(t, _)| t.to_string()),
-                flux: match &out.app.source {
-                    crate::config::ResolvedSource::Flux(f) => f.apply.clone(),
-                    _ => None,
-                },
-            },
-        );
-    }
+    // Each app is a directory of its own: written in parallel.
+    use rayon::prelude::*;
+    let apps: BTreeMap<String, IndexApp> = outputs
+        .par_iter()
+        .map(|out| write_app(pipeline, staging.path(), &current, &kept, out))
+        .collect::<Result<_, _>>()?;
     let tenants = apps
         .values()
         .filter_map(|a| a.tenant.as_deref())
@@ -209,6 +171,57 @@ pub(super) fn write_environment(
     };
     write_index(staging.path(), &index)?;
     swap_into_place(out_dir, env, staging)
+}
+
+/// Writes one app's object files into `staging`, hard-linking those `kept` records unchanged
+/// in `current`; returns its index entry.
+fn write_app(
+    pipeline: &crate::config::Pipeline,
+    staging: &Path,
+    current: &Path,
+    kept: &BTreeMap<&str, &str>,
+    out: &PairOutput,
+) -> Result<(String, IndexApp), OutputError> {
+    let app_dir = staging.join(&out.app.app);
+    std::fs::create_dir(&app_dir).map_err(|e| io_err(&app_dir, e))?;
+    let mut objects = Vec::new();
+    for obj in &out.objects {
+        let name = object_file_name(obj);
+        // Sealed objects are written as sops writes them, so that sops reads back the very
+        // values the MAC covers.
+        let text = crate::secrets::build::sealed_text(obj).unwrap_or_else(|| to_yaml(obj.value()));
+        let rel = format!("{}/{name}", out.app.app);
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+        let path = app_dir.join(&name);
+        let linked = kept.get(rel.as_str()) == Some(&digest.as_str())
+            && std::fs::hard_link(current.join(&rel), &path).is_ok();
+        if !linked {
+            std::fs::write(&path, &text).map_err(|e| io_err(&path, e))?;
+        }
+        objects.push(IndexObject {
+            api_version: obj.api_version().to_string(),
+            kind: obj.kind().to_string(),
+            namespace: obj.namespace().map(str::to_string),
+            name: obj.name().to_string(),
+            path: rel,
+            digest,
+        });
+    }
+    Ok((
+        out.app.app.clone(),
+        IndexApp {
+            renderer: out.renderer.clone(),
+            namespace: out.app.namespace.clone(),
+            input_digest: format!("sha256:{}", out.cache_key),
+            inputs: out.inputs.clone(),
+            objects,
+            tenant: pipeline.tenant_of(&out.app.app).map(|(t, _)| t.to_string()),
+            flux: match &out.app.source {
+                crate::config::ResolvedSource::Flux(f) => f.apply.clone(),
+                _ => None,
+            },
+        },
+    ))
 }
 
 fn index_source(revision: &Revision) -> IndexSource {

@@ -19,7 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Bumped whenever the meaning of an entry changes.
 const FORMAT: &str = "ferry-flux-kustomization-v1";
@@ -28,6 +28,13 @@ const FORMAT: &str = "ferry-flux-kustomization-v1";
 pub struct Memo {
     disk: Cache,
     mem: Mutex<HashMap<String, Rendered>>,
+    /// One lock per key: clusters are followed in parallel, and the second to need a render
+    /// waits for the first's instead of rendering it again.
+    keys: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Keys rendered since the last [`Memo::take_stats`], with who needed each: the render is
+    /// counted for the first of them in order (`<cluster>/<unit>`), whichever thread got there
+    /// first, so reports do not depend on scheduling.
+    fresh: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
     stats: Mutex<MemoStats>,
 }
 
@@ -54,13 +61,23 @@ impl Memo {
         Memo {
             disk: Cache::new(dir),
             mem: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(HashMap::new()),
             stats: Mutex::new(MemoStats::default()),
         }
     }
 
     /// What was rendered and reused since the last call.
     pub fn take_stats(&self) -> MemoStats {
-        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut stats = std::mem::take(&mut *self.lock_stats());
+        for (_, idents) in self.lock_fresh().drain() {
+            let mut idents = idents.into_iter();
+            if let Some(first) = idents.next() {
+                stats.rendered.push(first);
+            }
+            stats.reused += idents.len();
+        }
+        stats
     }
 
     /// `job` rendered, or its earlier render when its inputs are the same. `sensitive`: its
@@ -78,6 +95,13 @@ impl Memo {
         // A key that cannot be computed (a link leaving the repository...) only means no
         // reuse: the render reports the problem itself.
         let key = key(tree, job).ok();
+        let slot = key.as_ref().map(|k| {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.entry(k.clone()).or_default().clone()
+        });
+        let _held = slot
+            .as_ref()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(k) = &key {
             let hit = self.lock_mem().get(k).cloned();
             let hit = hit.or_else(|| {
@@ -92,13 +116,27 @@ impl Memo {
                 })
             });
             if let Some(r) = hit {
-                self.lock_stats().reused += 1;
+                match self.lock_fresh().get_mut(k) {
+                    Some(idents) => {
+                        idents.insert(ident.to_string());
+                    }
+                    None => self.lock_stats().reused += 1,
+                }
                 self.lock_mem().insert(k.clone(), r.clone());
                 return Ok(r);
             }
         }
-        let r = render_checked_out(tree, job)?;
-        self.lock_stats().rendered.push(ident.to_string());
+        let r = render(tree, job)?;
+        match &key {
+            Some(k) => {
+                let mut fresh = self.lock_fresh();
+                fresh
+                    .entry(k.clone())
+                    .or_default()
+                    .insert(ident.to_string());
+            }
+            None => self.lock_stats().rendered.push(ident.to_string()),
+        }
         if let Some(k) = key {
             let secret = sensitive
                 || !r.disclosed.is_empty()
@@ -119,6 +157,12 @@ impl Memo {
         self.mem.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn lock_fresh(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, std::collections::BTreeSet<String>>> {
+        self.fresh.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn lock_stats(&self) -> std::sync::MutexGuard<'_, MemoStats> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -135,18 +179,9 @@ impl Options {
     ) -> Result<Rendered, String> {
         match &self.memo {
             Some(m) => m.render(tree, job, ident, sensitive),
-            None => render_checked_out(tree, job),
+            None => render(tree, job),
         }
     }
-}
-
-/// Renders `job` in the tree's checkout, made on the first render of the run: a build whose
-/// Kustomizations all come from the cache writes no checkout at all.
-fn render_checked_out(tree: &dyn Tree, job: &Job<'_>) -> Result<Rendered, String> {
-    let checkout = tree
-        .materialize()
-        .map_err(|e| format!("cannot check out the repository: {e}"))?;
-    render(tree, &checkout, job)
 }
 
 /// The digest of everything `job`'s render reads.
@@ -189,14 +224,9 @@ fn key(tree: &dyn Tree, job: &Job<'_>) -> Result<String, SourceError> {
 mod tests {
     use super::*;
     use crate::flux::spec::Kustomization;
+    use crate::render::kustomize_native::files::tests::write;
     use crate::source::WorkTree;
     use std::path::Path;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
 
     fn key_of(root: &Path, spec: &Kustomization) -> String {
         let tree = WorkTree::open(root);

@@ -11,7 +11,7 @@ use crate::secrets::Disclosed;
 use crate::source::{normalize, Tree};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A Kustomization found in a rendered unit, not rendered yet.
 struct Pending {
@@ -66,20 +66,51 @@ pub struct HelmFound {
     pub file: String,
 }
 
-/// The repository file under `dir` that declares `kind` `name`, for messages.
-fn locate(tree: &dyn Tree, dir: &str, kind: &str, name: &str) -> Option<String> {
-    let files = tree.files_under(dir).ok()?;
-    files.into_iter().find(|f| {
-        (f.ends_with(".yaml") || f.ends_with(".yml"))
-            && tree.read(f).ok().is_some_and(|b| {
-                let text = String::from_utf8_lossy(&b);
-                text.contains(name)
-                    && crate::manifest::parse_rendered(&text).is_ok_and(|docs| {
-                        docs.iter()
-                            .any(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-                    })
-            })
-    })
+/// A file's text, and the `(kind, name)` of its documents once parsed (none when it is not
+/// YAML).
+type Scanned = (String, Option<Option<Vec<(String, String)>>>);
+
+/// Which repository file declares an object, for messages. Each file is read and parsed at
+/// most once however many objects are looked up (a cluster root lists dozens of
+/// Kustomizations, a directory of HelmReleases holds one file each).
+#[derive(Default)]
+struct Locator {
+    files: HashMap<String, Scanned>,
+}
+
+impl Locator {
+    /// The first file under `dir` that declares `kind` `name`.
+    fn locate(&mut self, tree: &dyn Tree, dir: &str, kind: &str, name: &str) -> Option<String> {
+        let files = tree.files_under(dir).ok()?;
+        files.into_iter().find(|f| {
+            if !(f.ends_with(".yaml") || f.ends_with(".yml")) {
+                return false;
+            }
+            let (text, parsed) = self.files.entry(f.clone()).or_insert_with(|| {
+                let text = tree
+                    .read(f)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                (text, None)
+            });
+            // Most files do not mention the name at all: no parse for them.
+            if !text.contains(name) {
+                return false;
+            }
+            let ids = parsed.get_or_insert_with(|| {
+                crate::manifest::parse_rendered(text).ok().map(|docs| {
+                    docs.iter()
+                        .map(|d| {
+                            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                            (s(&d["kind"]), s(&d["metadata"]["name"]))
+                        })
+                        .collect()
+                })
+            });
+            ids.as_ref()
+                .is_some_and(|ids| ids.iter().any(|(k, n)| k == kind && n == name))
+        })
+    }
 }
 
 fn digest(v: &Value) -> String {
@@ -99,6 +130,7 @@ pub fn discover(
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut suspended = Vec::new();
     let mut oci_sources = BTreeSet::new();
+    let mut locator = Locator::default();
     // GitRepositories known to be this repository, `namespace/name`.
     let mut this_repo: BTreeSet<(String, String)> = BTreeSet::new();
     let fail = |object: String, file: &str, message: String| FluxError {
@@ -134,7 +166,8 @@ pub fn discover(
             for v in &d.objects {
                 if spec::is_kustomization(v) {
                     let (namespace, name) = spec::key_of(v);
-                    let file = locate(tree, &d.unit.path, "Kustomization", &name)
+                    let file = locator
+                        .locate(tree, &d.unit.path, "Kustomization", &name)
                         .unwrap_or_else(|| format!("rendered by {}", d.unit.app));
                     if let Some(first) = seen.get(&(namespace.clone(), name.clone())) {
                         errors.push(fail(
@@ -405,7 +438,8 @@ pub fn discover(
         for d in &done {
             for v in d.objects.iter().filter(|v| helmrelease::is_helmrelease(v)) {
                 let (ns, name) = spec::key_of(v);
-                let file = locate(tree, &d.unit.path, "HelmRelease", &name)
+                let file = locator
+                    .locate(tree, &d.unit.path, "HelmRelease", &name)
                     .unwrap_or_else(|| format!("rendered by {}", d.unit.app));
                 // A value substituted from a Secret must not reach helm's values: the helm
                 // render is cached and checked as an ordinary one.

@@ -173,7 +173,8 @@ pub fn discover_cluster(
     root: &str,
     opts: &Options,
 ) -> (Cluster, Vec<FluxError>) {
-    // The tree is checked out only when a Kustomization must be rendered (see [`Memo`]).
+    // A commit's Kustomizations render from its objects in memory: no checkout is written
+    // (a tree on disk, or one with symbolic links, is read where it is).
     let (discovered, errors) = discover::discover(tree, name, root, opts);
     (
         Cluster {

@@ -77,13 +77,11 @@ pub fn apply(text: &str, post: &Value) -> Result<String, String> {
 
 /// One kustomize post renderer: helm's output as the only resource of a kustomization with
 /// the renderer's patches and images, built natively.
+/// Built in memory: helm's output may hold Secrets, which never touch the disk.
 fn kustomize(text: &str, k: &Value) -> Result<String, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("ferry-postrender-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a work directory: {e}"))?;
-    std::fs::write(dir.path().join("helm-output.yaml"), text)
-        .map_err(|e| format!("cannot write helm's output: {e}"))?;
+    use crate::render::kustomize_native::files::{build_in, TreeFiles};
+    let mut files = TreeFiles::in_memory();
+    files.lay_over("helm-output.yaml", text.as_bytes().to_vec());
     let keep = [
         "group",
         "version",
@@ -123,12 +121,8 @@ fn kustomize(text: &str, k: &Value) -> Result<String, String> {
         kus["patches"] = Value::Array(patches);
     }
     let yaml = serde_yaml_ng::to_string(&kus).map_err(|e| e.to_string())?;
-    std::fs::write(dir.path().join("kustomization.yaml"), yaml)
-        .map_err(|e| format!("cannot write the kustomization: {e}"))?;
-    let base = dir
-        .path()
-        .canonicalize()
-        .unwrap_or(dir.path().to_path_buf());
-    crate::render::kustomize_native::build(dir.path())
+    files.lay_over("kustomization.yaml", yaml.into_bytes());
+    let base = files.root().to_path_buf();
+    build_in(std::sync::Arc::new(files), &base)
         .map_err(|e| e.to_string().replace(&format!("{}/", base.display()), ""))
 }

@@ -1,10 +1,12 @@
 //! One Kustomization built as kustomize-controller builds it: the generated kustomization
-//! written into a private copy of the tree, ferry's native kustomize, then per object
+//! laid over the commit's objects in memory (or written into a private copy of a tree on
+//! disk), ferry's native kustomize, then per object
 //! decryption (in memory), variable substitution and common metadata.
 
 use super::envsubst;
 use super::generate::generate;
 use super::spec::{Kustomization, SUBSTITUTE_ANNOTATION};
+use crate::render::kustomize_native::files::{build_in, TreeFiles};
 use crate::secrets::Disclosed;
 use crate::source::{EntryKind, Tree};
 use serde_json::Value;
@@ -59,11 +61,12 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Builds `job.path` of `tree` (materialised at `root`).
+/// Builds `job.path` of `tree`: from memory when the tree can be shared (a commit), else in
+/// its checkout.
 ///
 /// # Errors
 /// A message naming the repository files concerned; never a decrypted value.
-pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, String> {
+pub fn render(tree: &dyn Tree, job: &Job<'_>) -> Result<Rendered, String> {
     match tree.entry(job.path) {
         Some(EntryKind::Dir) => {}
         Some(EntryKind::File) => {
@@ -82,27 +85,49 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
         }
     }
     let generated = generate(tree, job.path, job.spec)?;
-    let text = if generated.created || rewrites(job.spec) {
-        // Flux writes its kustomization into its own copy of the source; so does ferry, so
-        // that parallel renders never see each other's files.
-        let work = tempfile::Builder::new()
-            .prefix("ferry-flux-")
-            .tempdir()
-            .map_err(|e| format!("cannot create a work directory: {e}"))?;
-        link_tree(root, work.path()).map_err(|e| format!("cannot copy the checkout: {e}"))?;
-        let dir = work.path().join(job.path);
-        let file = dir.join(&generated.file_name);
-        let _ = std::fs::remove_file(&file);
-        std::fs::write(&file, &generated.text)
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        let base = work
-            .path()
-            .canonicalize()
-            .unwrap_or(work.path().to_path_buf());
-        build_dir(&dir, &base)?
-    } else {
-        let base = root.canonicalize().unwrap_or(root.to_path_buf());
-        build_dir(&root.join(job.path), &base)?
+    let written = generated.created || rewrites(job.spec);
+    let text = match tree.shared() {
+        Some(shared) => {
+            // Flux writes its kustomization into its own copy of the source; here it is laid
+            // over the commit's objects, which are read where they are.
+            let mut files = TreeFiles::new(shared);
+            if written {
+                let file = crate::source::join(job.path, &generated.file_name)
+                    .unwrap_or_else(|| generated.file_name.clone());
+                files.lay_over(&file, generated.text.clone().into_bytes());
+            }
+            let base = files.root().to_path_buf();
+            let dir = base.join(job.path);
+            let built = build_in(std::sync::Arc::new(files), &dir);
+            name_files(built, &base)?
+        }
+        None => {
+            let root = tree
+                .materialize()
+                .map_err(|e| format!("cannot check out the repository: {e}"))?;
+            if written {
+                // So that parallel renders never see each other's files.
+                let work = tempfile::Builder::new()
+                    .prefix("ferry-flux-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a work directory: {e}"))?;
+                link_tree(&root, work.path())
+                    .map_err(|e| format!("cannot copy the checkout: {e}"))?;
+                let dir = work.path().join(job.path);
+                let file = dir.join(&generated.file_name);
+                let _ = std::fs::remove_file(&file);
+                std::fs::write(&file, &generated.text)
+                    .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+                let base = work
+                    .path()
+                    .canonicalize()
+                    .unwrap_or(work.path().to_path_buf());
+                build_dir(&dir, &base)?
+            } else {
+                let base = root.canonicalize().unwrap_or(root.to_path_buf());
+                build_dir(&root.join(job.path), &base)?
+            }
+        }
     };
     let values = crate::manifest::parse_rendered(&text).map_err(|e| e.to_string())?;
     let mut objects = Vec::new();
@@ -157,7 +182,15 @@ pub fn render(tree: &dyn Tree, root: &Path, job: &Job<'_>) -> Result<Rendered, S
 
 /// Native kustomize on `dir`, naming files relative to `base` in errors.
 fn build_dir(dir: &Path, base: &Path) -> Result<String, String> {
-    crate::render::kustomize_native::build(dir).map_err(|e| {
+    name_files(crate::render::kustomize_native::build(dir), base)
+}
+
+/// A build's error, naming files relative to `base` (the top of the tree).
+fn name_files(
+    built: Result<String, crate::render::kustomize_native::Error>,
+    base: &Path,
+) -> Result<String, String> {
+    built.map_err(|e| {
         let message = e.to_string().replace(&format!("{}/", base.display()), "");
         format!("kustomize build failed: {message}")
     })

@@ -7,6 +7,8 @@ use super::helm_native::{self, Options, NATIVE_HELM_COMPAT};
 use super::{ChartLocation, RenderError, RenderRequest, Renderer};
 use crate::config::{ResolvedApp, ResolvedHelm, ResolvedSource};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// ferry's own `helm template` ([`helm_native`]); no binary needed.
 pub struct NativeHelmRenderer;
@@ -234,9 +236,7 @@ impl Renderer for NativeHelmRenderer {
         // A chart in the repository is read from the tree itself: no checkout on disk.
         let chart = match req.chart {
             Some(ChartLocation::Repo(p)) => match in_repository(p) {
-                Some(rel) => {
-                    helm_native::load_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?
-                }
+                Some(rel) => chart_from_tree(req.tree, &rel).map_err(|e| failed(e, None))?,
                 None => {
                     let root = req.tree.materialize()?;
                     helm_native::load(&root.join(p)).map_err(|e| failed(e, Some(&root)))?
@@ -252,6 +252,41 @@ impl Renderer for NativeHelmRenderer {
         super::helm_show_only::show_only(&text, &h.flags.show_only)
             .map_err(|m| native_error(m, false))
     }
+}
+
+/// A chart directory (or archive) of a repository tree, read once per content: a fleet renders
+/// one chart for many releases, and reading it means inflating every file of it from Git.
+/// Keyed by its path and the digest of its content, so trees of other revisions share it only
+/// when the chart is the same.
+fn chart_from_tree(
+    tree: &dyn crate::source::Tree,
+    rel: &str,
+) -> Result<helm_native::Chart, helm_native::Error> {
+    type Loaded = HashMap<String, Arc<OnceLock<helm_native::Chart>>>;
+    static LOADED: OnceLock<Mutex<Loaded>> = OnceLock::new();
+    let Ok(digest) = tree.digest(rel) else {
+        return helm_native::load_from_tree(tree, rel);
+    };
+    let slot = {
+        let mut loaded = LOADED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // A long-running process (the agent) sees revision after revision: bounded.
+        if loaded.len() >= 256 {
+            loaded.clear();
+        }
+        loaded
+            .entry(format!("{rel}\0{digest}"))
+            .or_default()
+            .clone()
+    };
+    if let Some(chart) = slot.get() {
+        return Ok(chart.clone());
+    }
+    // Errors are not kept: each release reports its own.
+    let chart = helm_native::load_from_tree(tree, rel)?;
+    Ok(slot.get_or_init(|| chart).clone())
 }
 
 /// `renderer: auto` for helm apps: native first, and the helm binary only for a chart native

@@ -30,7 +30,12 @@ impl Node for Entry {
 }
 
 /// The files of one commit, indexed once by path so that lookups and digests cost nothing.
-pub struct GitTree {
+/// Cloning shares them.
+#[derive(Clone)]
+pub struct GitTree(std::sync::Arc<Inner>);
+
+/// What a [`GitTree`] shares between its clones.
+pub struct Inner {
     repo: gix::ThreadSafeRepository,
     /// Thread-local handles, reused: making one per read cost more than the read itself.
     handles: std::sync::Mutex<Vec<gix::Repository>>,
@@ -137,7 +142,7 @@ impl GitTree {
         let commit_id = commit.id.to_string();
         drop(tree);
         drop(commit);
-        Ok(GitTree {
+        Ok(GitTree(std::sync::Arc::new(Inner {
             root,
             followed_links: entries.values().any(|e| e.linked),
             entries,
@@ -151,7 +156,7 @@ impl GitTree {
             repo: repo.into_sync(),
             checkout: OnceLock::new(),
             handles: std::sync::Mutex::new(Vec::new()),
-        })
+        })))
     }
 
     fn lookup(&self, path: &str) -> Option<&Entry> {
@@ -216,6 +221,13 @@ fn branch_of(repo: &gix::Repository, rev: &str) -> Option<String> {
         .ok()
         .flatten()
         .map(|_| rev.to_string())
+}
+
+impl std::ops::Deref for GitTree {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl Tree for GitTree {
@@ -349,5 +361,10 @@ impl Tree for GitTree {
 
     fn revision(&self) -> &Revision {
         &self.revision
+    }
+
+    fn shared(&self) -> Option<std::sync::Arc<dyn Tree>> {
+        (!self.followed_links && self.broken.is_empty())
+            .then(|| std::sync::Arc::new(self.clone()) as std::sync::Arc<dyn Tree>)
     }
 }

@@ -65,6 +65,12 @@ pub trait Tree: Send + Sync {
     /// A directory holding the tree's files, for tools that read the file system. Created once.
     fn materialize(&self) -> Result<PathBuf, SourceError>;
     fn revision(&self) -> &Revision;
+    /// The same tree, owned and cheap to share across threads, when reading it from memory
+    /// saves a checkout and its paths resolve lexically (no symbolic links followed); `None`
+    /// when the files are on disk already, or links make a checkout the faithful reading.
+    fn shared(&self) -> Option<std::sync::Arc<dyn Tree>> {
+        None
+    }
 }
 
 /// Normalises a repository path: drops `.` and empty parts, resolves `..`. `None` when the path

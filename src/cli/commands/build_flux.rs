@@ -208,8 +208,10 @@ pub(super) fn resolve(
         memo: Some(memo.clone()),
         vendored: Some(vendored(g, tree, repo)?),
     };
+    // Clusters are independent: followed side by side, each level of each in parallel too.
+    use rayon::prelude::*;
     let discovered: Vec<(Cluster, Vec<FluxError>)> = roots
-        .iter()
+        .par_iter()
         .map(|(name, root)| flux::discover_cluster(tree, name, root, &opts))
         .collect();
     let pipeline = pipeline(repo, discovered.iter().map(|(c, _)| c))?;

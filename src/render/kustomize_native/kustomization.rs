@@ -228,7 +228,7 @@ pub fn find(dir: &Path) -> Result<PathBuf, Error> {
     let found: Vec<&str> = FILE_NAMES
         .iter()
         .copied()
-        .filter(|n| dir.join(n).is_file())
+        .filter(|n| super::files::kind(&dir.join(n)) == Some(super::files::Kind::File))
         .collect();
     match found.as_slice() {
         [] => Err(Error::NoKustomization {
@@ -246,7 +246,7 @@ impl Kustomization {
     /// Reads and checks the kustomization file in `dir`.
     pub fn load(dir: &Path) -> Result<Kustomization, Error> {
         let file = find(dir)?;
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+        let text = super::files::read_to_string(&file).map_err(|source| Error::Read {
             path: file.clone(),
             source,
         })?;

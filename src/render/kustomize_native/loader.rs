@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Everything the kustomization in `dir` produces, before output ordering.
 pub fn load(dir: &Path) -> Result<(Vec<Resource>, Vec<Var>, Config), Error> {
-    let root = dir.canonicalize().map_err(|source| Error::Read {
+    let root = super::files::canonical(dir).map_err(|source| Error::Read {
         path: dir.to_path_buf(),
         source,
     })?;
@@ -89,7 +89,7 @@ fn accumulate(
     for entry in &k.resources {
         match locate(dir, &k, entry, &chain)? {
             Located::File(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                let text = super::files::read_to_string(&path).map_err(|source| Error::Read {
                     path: path.clone(),
                     source,
                 })?;
@@ -204,9 +204,9 @@ fn locate(
         });
     }
     let full = dir.join(&entry.path);
-    let meta = match std::fs::metadata(&full) {
-        Ok(meta) => meta,
-        Err(_) if is_remote(&entry.path) => {
+    let kind = match super::files::kind(&full) {
+        Some(kind) => kind,
+        None if is_remote(&entry.path) => {
             return Err(Error::Refused {
                 file: k.file.clone(),
                 field: entry.field.to_string(),
@@ -216,13 +216,13 @@ fn locate(
                 ),
             })
         }
-        Err(_) => return Err(err_ctx(|file, field, entry| Error::Missing { file, field, entry })),
+        None => return Err(err_ctx(|file, field, entry| Error::Missing { file, field, entry })),
     };
-    let canonical = full.canonicalize().map_err(|source| Error::Read {
+    let canonical = super::files::canonical(&full).map_err(|source| Error::Read {
         path: full.clone(),
         source,
     })?;
-    if meta.is_file() {
+    if kind == super::files::Kind::File {
         let parent = canonical.parent().unwrap_or(Path::new("/"));
         if !parent.starts_with(dir) {
             return Err(Error::Restricted {
@@ -309,7 +309,7 @@ fn plugin_configs(
     for entry in from_paths {
         match locate(dir, k, entry, chain)? {
             Located::File(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                let text = super::files::read_to_string(&path).map_err(|source| Error::Read {
                     path: path.clone(),
                     source,
                 })?;
@@ -341,7 +341,7 @@ fn plugin_configs(
 /// or below the kustomization directory.
 pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Result<Vec<u8>, Error> {
     let full = dir.join(path);
-    let canonical = full.canonicalize().map_err(|_| Error::Missing {
+    let canonical = super::files::canonical(&full).map_err(|_| Error::Missing {
         file: k.file.clone(),
         field: field.to_string(),
         entry: path.to_string(),
@@ -354,7 +354,7 @@ pub fn read_file(k: &Kustomization, dir: &Path, field: &str, path: &str) -> Resu
             root: dir.to_path_buf(),
         });
     }
-    std::fs::read(&canonical).map_err(|source| Error::Read {
+    super::files::read(&canonical).map_err(|source| Error::Read {
         path: canonical,
         source,
     })

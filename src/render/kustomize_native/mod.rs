@@ -21,6 +21,7 @@ mod crds;
 mod error;
 mod fields;
 mod fieldspec;
+pub mod files;
 mod generators;
 mod iam;
 mod images;

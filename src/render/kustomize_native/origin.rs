@@ -38,7 +38,7 @@ pub fn enabled() -> bool {
 /// `file` relative to the top directory, as `filepath.Join` of the entries leading to it.
 fn relative(file: &Path) -> String {
     let root = ROOT.with(|r| r.borrow().clone()).unwrap_or_default();
-    let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    let file = super::files::canonical(file).unwrap_or_else(|_| file.to_path_buf());
     let base: Vec<Component> = root.components().collect();
     let target: Vec<Component> = file.components().collect();
     let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();

@@ -194,8 +194,14 @@ fn release_inprocess(root: &Path) -> Result<PathBuf> {
         .join(INPROCESS))
 }
 
-/// One in-process sample: the median render time the program reports and its peak RSS.
-fn inprocess(program: &Path, dir: &Path, inner: usize, case: &Case) -> Result<(Duration, u64)> {
+/// One in-process sample: the median render time the program reports, its peak RSS and the
+/// time of the case's first render in that process.
+fn inprocess(
+    program: &Path,
+    dir: &Path,
+    inner: usize,
+    case: &Case,
+) -> Result<(Duration, u64, Duration)> {
     let out = Command::new(program)
         .arg(dir)
         .arg(inner.to_string())
@@ -217,7 +223,11 @@ fn inprocess(program: &Path, dir: &Path, inner: usize, case: &Case) -> Result<(D
             .and_then(|f| f.parse().ok())
             .with_context(|| format!("{}: unexpected in-process output {text:?}", case.id))
     };
-    Ok((Duration::from_nanos(parse(1)?), parse(3)?))
+    Ok((
+        Duration::from_nanos(parse(1)?),
+        parse(3)?,
+        Duration::from_nanos(parse(4)?),
+    ))
 }
 
 /// What runs a case as a whole process: native ferry or the peer.
@@ -350,12 +360,15 @@ fn table(
     );
     let (mut total_in, mut total_native, mut total_peer) =
         (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut total_first = Duration::ZERO;
     let (mut peak_in, mut peak_native, mut peak_peer) = (0u64, 0u64, 0u64);
     for case in cases {
         let (mut iw, mut nw, mut pw) = (Vec::new(), Vec::new(), Vec::new());
+        let mut fw = Vec::new();
         let (mut ir, mut nr, mut pr) = (0u64, 0u64, 0u64);
         for _ in 0..runs {
-            let (i, rss) = inprocess(program, runner.dir, inner, case)?;
+            let (i, rss, first) = inprocess(program, runner.dir, inner, case)?;
+            fw.push(first);
             let n = measure::run(&mut runner.native(case))?;
             let p = measure::run(&mut runner.peer(case))?;
             iw.push(i);
@@ -366,6 +379,7 @@ fn table(
             pr = pr.max(p.max_rss);
         }
         let (i, n, p) = (median(iw), median(nw), median(pw));
+        total_first += median(fw);
         total_in += i;
         total_native += n;
         total_peer += p;
@@ -402,6 +416,12 @@ fn table(
         mb(peak_peer)
     );
     println!("RSS in: peak resident set of the measuring process after rendering that case {inner}+ times");
+    println!(
+        "first render of each case in its process (reusing nothing a render of it left: \
+         compiled schemas and patterns, the loaded chart): {} in total, {:.1}x {peer}",
+        us(total_first),
+        total_peer.as_secs_f64() / total_first.as_secs_f64()
+    );
     let target = kind.target();
     println!(
         "target: native in process >= {target}x faster than {peer} in total: {:.0}x {}; \
