@@ -45,7 +45,7 @@ enum Parent {
     /// A CA certificate `genCA` returned, itself perhaps not made yet.
     Ours(Rc<dyn Object>),
     /// A CA read when the leaf was asked for (`buildCustomCert`, `...WithKey`).
-    Read(Signer),
+    Read(Box<Signer>),
 }
 
 /// Never the key: a template value's debug form can reach a log.
@@ -92,7 +92,7 @@ fn make(recipe: Recipe) -> Result<Pems, String> {
     let key = new_rsa()?;
     let parent = match recipe.parent {
         None => None,
-        Some(Parent::Read(signer)) => Some(signer),
+        Some(Parent::Read(signer)) => Some(*signer),
         Some(Parent::Ours(ca)) => {
             let ca = ca
                 .as_any()
@@ -427,7 +427,7 @@ fn parent(v: &Value) -> Result<Parent, String> {
             "x509: provided PrivateKey doesn't match parent's PublicKey".into(),
         ));
     }
-    Ok(Parent::Read(signer))
+    Ok(Parent::Read(Box::new(signer)))
 }
 
 /// Sprig's `buildCustomCertificate`, with its words.
