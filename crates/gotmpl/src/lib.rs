@@ -25,6 +25,7 @@ mod lex;
 pub mod limits;
 mod number;
 mod parse;
+mod parse_cache;
 pub mod quote;
 pub mod sprig;
 pub mod value;
@@ -64,6 +65,8 @@ pub struct Templates {
     trees: HashMap<String, Arc<ast::Tree>>,
     funcs: Arc<FuncMap>,
     builtins: Arc<FuncMap>,
+    /// Which function names the set knows, for reusing parsed trees (see `parse_cache`).
+    funcs_id: u64,
     pub missing_key: MissingKey,
     /// Bounds on output size and work; see [`Limits`].
     pub limits: Limits,
@@ -82,10 +85,14 @@ impl Templates {
 
     /// A set whose templates may call `funcs` besides Go's builtins (which they override).
     pub fn with_funcs(funcs: FuncMap) -> Self {
+        let builtins = builtins::builtins();
+        let funcs_id =
+            parse_cache::funcs_fingerprint(funcs.names().into_iter().chain(builtins.names()));
         Templates {
             trees: HashMap::new(),
             funcs: Arc::new(funcs),
-            builtins: Arc::new(builtins::builtins()),
+            builtins: Arc::new(builtins),
+            funcs_id,
             missing_key: MissingKey::Invalid,
             limits: Limits::default(),
         }
@@ -97,13 +104,27 @@ impl Templates {
 
     /// Parses `text` as template `name` (Go's `t.New(name).Parse(text)`): its `define`s and
     /// `block`s join the set; a later definition replaces an earlier one unless it is empty.
+    ///
+    /// The same name and text parsed before in this process (by any set knowing the same
+    /// function names) reuse that parse's trees.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let has = |f: &str| self.has_function(f);
-        let trees = parse::parse(name, text, &has).map_err(Error::Parse)?;
-        for t in trees {
+        let trees = match parse_cache::get(self.funcs_id, name, text) {
+            Some(trees) => trees,
+            None => {
+                let has = |f: &str| self.has_function(f);
+                let trees: parse_cache::Parsed = parse::parse(name, text, &has)
+                    .map_err(Error::Parse)?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+                parse_cache::put(self.funcs_id, name, text, Arc::clone(&trees));
+                trees
+            }
+        };
+        for t in trees.iter() {
             let keep_old = ast::is_empty_list(&t.root) && self.trees.contains_key(&t.name);
             if !keep_old {
-                self.trees.insert(t.name.clone(), Arc::new(t));
+                self.trees.insert(t.name.clone(), Arc::clone(t));
             }
         }
         Ok(())

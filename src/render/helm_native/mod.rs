@@ -25,6 +25,7 @@ mod passwords;
 mod rsa_keygen;
 mod schema;
 mod schema_words;
+mod text_memo;
 mod typed;
 mod values;
 

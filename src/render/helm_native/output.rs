@@ -112,7 +112,17 @@ fn go_yaml_error(e: &str) -> String {
     }
 }
 
-fn head(path: &str, doc: &str) -> Result<(String, Option<BTreeMap<String, String>>), Error> {
+type Head = (String, Option<BTreeMap<String, String>>);
+
+/// [`read_head`] of a manifest, kept by its text: reading YAML is most of what is left of a
+/// render once its templates are parsed, and a chart rendered again gives the same manifests.
+fn head(path: &str, doc: &str) -> Result<Head, Error> {
+    static HEADS: super::text_memo::TextMemo<Head> = super::text_memo::TextMemo::new(32 << 20);
+    HEADS.get_or_try(doc, || read_head(path, doc))
+}
+
+/// Helm's `SimpleHead` of a manifest, with the errors helm gives when it is no YAML mapping.
+fn read_head(path: &str, doc: &str) -> Result<Head, Error> {
     let bad = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
     use crate::render::kustomize_native::yaml11;
     // Most manifests are plain mappings: read only their head. Anything else (an error, an
