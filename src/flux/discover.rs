@@ -284,7 +284,21 @@ pub fn discover(
                         continue;
                     };
                     let what = format!("spec.sourceRef OCIRepository {src_id}");
-                    let found = super::oci::source_of(source, &what).and_then(|src| {
+                    let origin = format!(
+                        "OCIRepository {src_id} ({})",
+                        declared_in(
+                            &done,
+                            &mut locator,
+                            tree,
+                            "OCIRepository",
+                            &src_ns,
+                            &k.source_ref.name
+                        )
+                    );
+                    let secret = |ns: &str, name: &str| defined_v1(&done, "Secret", ns, name);
+                    let found = super::oci::source_of(source, &what).and_then(|mut src| {
+                        src.verify =
+                            super::verify::verify_of(source, &src_ns, (&what, &origin), &secret)?;
                         oci_sources.insert(src.clone());
                         super::oci::content(&src, opts.vendored.as_deref())
                             .map_err(|m| format!("{what}: {m}"))
@@ -635,6 +649,28 @@ fn dependency_order(
 
 /// The core (`v1`) object of that kind and name that something rendered so far defines: where
 /// `postBuild.substituteFrom` finds its ConfigMaps and Secrets.
+/// The repository file that declares `kind` `ns/name` among the rendered objects, else which
+/// unit rendered it.
+fn declared_in(
+    done: &[Done],
+    locator: &mut Locator,
+    tree: &dyn Tree,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> String {
+    let Some(d) = done.iter().find(|d| {
+        d.objects
+            .iter()
+            .any(|v| v["kind"] == kind && spec::key_of(v) == (ns.to_string(), name.to_string()))
+    }) else {
+        return "not found".into();
+    };
+    locator
+        .locate(tree, &d.unit.path, kind, name)
+        .unwrap_or_else(|| format!("rendered by {}", d.unit.app))
+}
+
 fn defined_v1(done: &[Done], kind: &str, ns: &str, name: &str) -> Option<Value> {
     done.iter()
         .flat_map(|d| d.objects.iter())

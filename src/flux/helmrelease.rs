@@ -50,6 +50,9 @@ pub struct ChartSpec {
     #[serde(default)]
     pub version: Option<String>,
     pub source_ref: Reference,
+    /// `verify`: checked for OCI charts only (as source-controller does), and refused there.
+    #[serde(default)]
+    pub verify: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +199,14 @@ fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
         return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
     }
     let r = &repo["spec"]["ref"];
+    // Charts are vendored through the chart store, which has no signature check or tag
+    // filter yet: refused rather than pinning what Flux would refuse or not pick.
+    if !repo["spec"]["verify"].is_null() {
+        return Err(format!("{what}: spec.verify is not supported by ferry for charts yet, and ferry does not pin a chart it cannot verify\nhint: build this HelmRelease with Flux, or serve the chart through a HelmRepository without verification"));
+    }
+    if r["semver"].is_string() && r["semverFilter"].as_str().is_some_and(|f| !f.is_empty()) {
+        return Err(format!("{what}: spec.ref.semverFilter is not supported by ferry for charts yet\nhint: name the chart's version with spec.ref.tag, or a range without a filter"));
+    }
     if r["digest"].is_string() {
         return Err(format!("{what}: spec.ref.digest is not supported by ferry yet\nhint: name the chart's version with spec.ref.tag or spec.ref.semver; ferry.lock pins its digest"));
     }
@@ -249,6 +260,9 @@ fn from_source(
                     .map_err(|e| format!("{field}.version `{version}`: {e}"))?;
             }
             if repo["spec"]["type"] == "oci" || url.starts_with("oci://") {
+                if c.verify.as_ref().is_some_and(|v| !v.is_null()) {
+                    return Err(format!("{field}.verify: verifying OCI charts is not supported by ferry yet, and ferry does not pin a chart it cannot verify\nhint: build this HelmRelease with Flux, or drop the verification"));
+                }
                 Ok(ChartRef::Oci {
                     url: format!("{url}/{}", c.chart),
                     version,

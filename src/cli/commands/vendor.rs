@@ -5,6 +5,7 @@ use crate::cli::args::{GlobalArgs, OutputFormat, VendorArgs};
 use crate::cli::ExitCode;
 use crate::config::ChartRef;
 use crate::source::WorkTree;
+use crate::vendor::oci_verify::FlagKeys;
 use crate::vendor::{
     oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
     LOCK_FILE,
@@ -24,9 +25,11 @@ fn flux_charts(
     flux_root: &str,
     source_urls: &[String],
     (lock, cache_dir, vopts): (&mut Lock, &Path, &VendorOptions),
+    flags: &FlagKeys,
 ) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
     let roots = crate::flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
     let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut checked: BTreeSet<(String, Option<String>)> = BTreeSet::new();
     let mut artifacts: Artifacts = Default::default();
     loop {
         let opts = crate::flux::Options {
@@ -53,13 +56,27 @@ fn flux_charts(
         let mut new = false;
         for src in &sources {
             let key = src.lock_key();
-            if done.contains(&key) {
+            // Each OCIRepository that verifies is checked, even when another one with the
+            // same reference pinned the artifact already (its keys may differ).
+            let verifying = src.verify.as_ref().map(|v| v.object.clone());
+            if !checked.insert((key.clone(), verifying)) {
                 continue;
             }
-            if oci_source::vendor(src, lock, cache_dir, vopts.update, vopts.offline)? {
-                artifacts.0.push(key.clone());
+            let fetched = oci_source::vendor(
+                src,
+                lock,
+                cache_dir,
+                (vopts.update && !done.contains(&key), vopts.offline),
+                flags,
+            )?;
+            let reported = artifacts.0.contains(&key) || artifacts.1.contains(&key);
+            if fetched {
                 new = true;
-            } else {
+                artifacts.1.retain(|k| k != &key);
+                if !artifacts.0.contains(&key) {
+                    artifacts.0.push(key.clone());
+                }
+            } else if !reported {
                 artifacts.1.push(key.clone());
             }
             done.insert(key);
@@ -94,7 +111,8 @@ fn wanted(
             Default::default(),
         ));
     };
-    let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux)?;
+    let flags = FlagKeys::parse(&a.verify_keys).map_err(anyhow::Error::msg)?;
+    let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux, &flags)?;
     if root.join(crate::config::FILE_NAME).is_file() {
         charts.extend(pipeline_charts(&load_pipeline(tree, root)?));
     }
