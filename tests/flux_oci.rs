@@ -8,49 +8,11 @@
 mod common;
 
 use common::flux::{assert_same, reference, write, written};
+use common::oras::{push, tgz, CONTENT};
 use common::registry::{self, Registry};
 use common::{copy_dir, require_tool};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-
-const CONTENT: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
-const CONFIG: &str = "application/vnd.cncf.flux.config.v1+json";
-
-/// A tar+gzip of `dir`'s `apps/`, written as `file`.
-fn tgz(dir: &Path, file: &Path) {
-    let st = Command::new("tar")
-        .arg("czf")
-        .arg(file)
-        .arg("-C")
-        .arg(dir)
-        .arg("apps")
-        .status()
-        .expect("tar");
-    assert!(st.success());
-}
-
-/// Pushes `layers` (`FILE:MEDIATYPE`) with Flux's config media type, as `flux push artifact`;
-/// the manifest digest.
-fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) -> String {
-    let config = work.join("config.json");
-    std::fs::write(&config, "{}").expect("config");
-    let out = Command::new(tool)
-        .current_dir(work)
-        .arg("push")
-        .arg(reference)
-        .args(layers)
-        .arg("--config")
-        .arg(format!("{}:{CONFIG}", config.display()))
-        .output()
-        .expect("oci-artifact");
-    assert!(
-        out.status.success(),
-        "push {reference}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
     registry::ferry(tmp)

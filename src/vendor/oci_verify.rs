@@ -159,7 +159,7 @@ pub fn verify(
         }
     }
     Err(format!(
-        "{}: the artifact {pinned} ({digest}) has no cosign signature by a key of Secret {} (spec.verify), so Flux would refuse it: {}\nnothing was pinned\nhint: sign that digest with the key whose public half is in the Secret (`cosign sign --key`, or `ferry push --key`), or correct spec.verify",
+        "{}: the artifact oci://{pinned} has no cosign signature by a key of Secret {} (spec.verify), so Flux would refuse it: {}\nnothing was pinned\nhint: sign that digest with the key whose public half is in the Secret (`cosign sign --key`, or `ferry push --key`), or correct spec.verify",
         v.object,
         v.secret,
         last.unwrap_or_else(|| "no key".into())

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod flux;
+pub mod oras;
 pub mod registry;
 pub mod rng;
 
