@@ -227,6 +227,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         .is_some_and(|d| d.starts_with("sha256:")));
 
     // Built offline, with the registry gone.
+    let addr = reg.addr.clone();
     drop(reg);
     let out = run(
         tmp.path(),
@@ -313,6 +314,78 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
         lock_before
     );
+
+    // `ferry init --from-flux`: ferry.yaml apps read only this repository, so a Kustomization
+    // built from an artifact is not carried over, by name and with what to do, even when
+    // nothing else in its spec stands in the way.
+    write(
+        &repo,
+        "clusters/prod/plain.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: plain, namespace: flux-system}\nspec: {interval: 10m, path: ./apps/base/podinfo, prune: true, sourceRef: {kind: OCIRepository, name: selected}}\n",
+    );
+    let out = run(tmp.path(), &repo, &["init", "--from-flux", "clusters"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| {
+            l.contains(
+                "Kustomization flux-system/plain (clusters/prod/plain.yaml): not carried over",
+            )
+        })
+        .unwrap_or_else(|| panic!("plain not reported:\n{err}"));
+    assert!(
+        line.contains(&format!("spec.sourceRef OCIRepository flux-system/selected: its content is an OCI artifact (oci://{addr}/fleet/selected@sha256:"))
+            && line.contains("keep building this Kustomization with `ferry build --flux`"),
+        "{line}"
+    );
+    for name in ["apps", "base", "by-digest"] {
+        assert!(
+            err.contains(&format!("Kustomization flux-system/{name} (clusters/prod/apps.yaml): not carried over: spec.sourceRef OCIRepository")),
+            "{name}: {err}"
+        );
+    }
+    // Every Kustomization here builds from an artifact: nothing to write, and it says so.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no Kustomization or HelmRelease of the Flux repository under clusters can be carried over"),
+        "{err}"
+    );
+    assert!(!repo.join("ferry.yaml").exists(), "nothing written");
+    // Beside one from this repository: that one is written, the others still named.
+    write(
+        &repo,
+        "apps/local/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local, namespace: default}\ndata: {a: b}\n",
+    );
+    write(
+        &repo,
+        "clusters/prod/local.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: local, namespace: flux-system}\nspec: {interval: 10m, path: ./apps/local, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+    );
+    let out = run(tmp.path(), &repo, &["init", "--from-flux", "clusters"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Kustomization flux-system/plain (clusters/prod/plain.yaml): not carried over: spec.sourceRef OCIRepository"), "{err}");
+    let config: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo.join("ferry.yaml")).expect("ferry.yaml"),
+    )
+    .expect("yaml");
+    let apps: Vec<&str> = config["apps"]
+        .as_mapping()
+        .expect("apps")
+        .keys()
+        .filter_map(|k| k.as_str())
+        .collect();
+    assert_eq!(apps, ["local"], "{config:?}");
+    assert_eq!(config["apps"]["local"]["path"].as_str(), Some("apps/local"));
+    for f in [
+        "ferry.yaml",
+        "clusters/prod/local.yaml",
+        "apps/local/config.yaml",
+    ] {
+        std::fs::remove_file(repo.join(f)).expect("rm");
+    }
+    std::fs::remove_file(repo.join("clusters/prod/plain.yaml")).expect("rm");
 
     // A Bucket: an error naming the Kustomization, its file and what to do instead.
     write(
