@@ -8,12 +8,10 @@
 mod common;
 
 use common::flux::{encrypt_for_ci, write, written};
-use common::oras::{push, tgz, CONTENT};
+use common::oras::{push, sign, tgz, CONTENT};
 use common::registry::{self, Registry};
 use common::{copy_dir, require_tool};
-use ferry::artifact::oci::Registry as Client;
-use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat, SigningKey};
-use ferry::artifact::{ArtifactRef, RegistryOptions};
+use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat};
 use std::path::Path;
 
 fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
@@ -22,15 +20,6 @@ fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("runs ferry")
-}
-
-/// Signs `addr/repo@digest` with `key` in `format`, as `ferry push --key` does.
-fn sign(addr: &str, repo: &str, digest: &str, key: &SigningKey, format: SignatureFormat) {
-    let r = ArtifactRef::parse(&format!("oci://{addr}/{repo}@{digest}")).expect("ref");
-    let client = Client::connect(&r, "test", &RegistryOptions::default()).expect("client");
-    let (manifest, _) = client.manifest(&r).expect("manifest");
-    ferry::artifact::push::sign_pushed(&client, &r, (digest, manifest.len()), key, format)
-        .expect("sign");
 }
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";

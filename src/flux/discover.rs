@@ -466,7 +466,16 @@ pub fn discover(
                     continue;
                 }
                 match helmrelease::resolve(v, &lookup, &is_this) {
-                    Ok(Some(unit)) => helm.push(HelmFound { unit, file }),
+                    Ok(Some(mut unit)) => {
+                        // The OCIRepository's own file, for the messages of its verification.
+                        if let Some(v) = &mut unit.chart_verify {
+                            let (kind, id) = v.object.split_once(' ').unwrap_or_default();
+                            let (src_ns, src_name) = id.split_once('/').unwrap_or_default();
+                            let at = declared_in(&done, &mut locator, tree, kind, src_ns, src_name);
+                            v.object = format!("{} ({at})", v.object);
+                        }
+                        helm.push(HelmFound { unit, file })
+                    }
                     Ok(None) => suspended.push(format!("HelmRelease {ns}/{name}")),
                     Err(m) => errors.push(fail(format!("HelmRelease {ns}/{name}"), &file, m)),
                 }

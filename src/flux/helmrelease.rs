@@ -5,6 +5,7 @@
 
 use crate::config::{ChartRef, SecretValues};
 use crate::secrets::Disclosed;
+use crate::vendor::oci_verify::KeyedVerify;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -91,6 +92,9 @@ pub struct HelmUnit {
     pub include_crds: bool,
     /// What helm-controller does after helm (see `super::postrender`).
     pub post_render: Value,
+    /// The `spec.verify` of the OCIRepository `spec.chartRef` names: `ferry vendor --flux`
+    /// checks the chart's signature, the build that ferry.lock records it.
+    pub chart_verify: Option<crate::vendor::oci_verify::KeyedVerify>,
 }
 
 /// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`, and a
@@ -132,7 +136,7 @@ pub fn resolve(
     if spec.suspend {
         return Ok(None);
     }
-    let chart = chart_of(&namespace, &spec, lookup, is_this_repo)?;
+    let (chart, chart_verify) = chart_of(&namespace, &spec, lookup, is_this_repo)?;
     let values = values_of(&namespace, &spec, lookup)?;
     let include_crds = !matches!(
         spec.install.as_ref().and_then(|i| i["crds"].as_str()),
@@ -152,6 +156,7 @@ pub fn resolve(
         values: values.public,
         secret_values: values.secret,
         include_crds,
+        chart_verify,
     }))
 }
 
@@ -160,7 +165,7 @@ fn chart_of(
     spec: &Spec,
     lookup: &Lookup<'_>,
     is_this_repo: &dyn Fn(&str, &str) -> bool,
-) -> Result<ChartRef, String> {
+) -> Result<(ChartRef, Option<KeyedVerify>), String> {
     if let Some(r) = &spec.chart_ref {
         let ns = r.namespace.clone().unwrap_or(namespace.to_string());
         let field = "spec.chartRef";
@@ -169,7 +174,11 @@ fn chart_of(
                 let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
                     format!("{field}: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
                 })?;
-                oci_repository(&repo, &format!("{field}: OCIRepository {ns}/{}", r.name))
+                let what = format!("{field}: OCIRepository {ns}/{}", r.name);
+                let secret = |ns: &str, name: &str| lookup("Secret", ns, name);
+                let origin = format!("OCIRepository {ns}/{}", r.name);
+                let verify = super::verify::verify_of(&repo, &ns, (&what, &origin), &secret)?;
+                Ok((oci_repository(&repo, &what)?, verify))
             }
             "HelmChart" => {
                 let chart = lookup("HelmChart", &ns, &r.name).ok_or_else(|| {
@@ -178,7 +187,7 @@ fn chart_of(
                 let c: ChartSpec = serde_json::from_value(chart["spec"].clone())
                     .map_err(|e| format!("{field}: HelmChart {ns}/{}: spec: {e}", r.name))?;
                 let what = format!("{field}: HelmChart {ns}/{}: spec", r.name);
-                from_source(&ns, &c, lookup, is_this_repo, &what)
+                from_source(&ns, &c, lookup, is_this_repo, &what).map(|c| (c, None))
             }
             other => Err(format!(
                 "{field}: kind {other} is neither OCIRepository nor HelmChart"
@@ -188,7 +197,7 @@ fn chart_of(
     let Some(c) = &spec.chart else {
         return Err("neither spec.chart nor spec.chartRef is set".into());
     };
-    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec")
+    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec").map(|c| (c, None))
 }
 
 /// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
@@ -199,11 +208,8 @@ fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
         return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
     }
     let r = &repo["spec"]["ref"];
-    // Charts are vendored through the chart store, which has no signature check or tag
-    // filter yet: refused rather than pinning what Flux would refuse or not pick.
-    if !repo["spec"]["verify"].is_null() {
-        return Err(format!("{what}: spec.verify is not supported by ferry for charts yet, and ferry does not pin a chart it cannot verify\nhint: build this HelmRelease with Flux, or serve the chart through a HelmRepository without verification"));
-    }
+    // Charts are vendored through the chart store, whose range resolution has no tag filter
+    // yet: refused rather than pinning a version Flux would not pick.
     if r["semver"].is_string() && r["semverFilter"].as_str().is_some_and(|f| !f.is_empty()) {
         return Err(format!("{what}: spec.ref.semverFilter is not supported by ferry for charts yet\nhint: name the chart's version with spec.ref.tag, or a range without a filter"));
     }

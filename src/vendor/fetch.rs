@@ -155,7 +155,13 @@ pub fn vendor_charts(
         }
         tmp.persist(store.path_of(&digest))
             .map_err(|e| VendorError::Io(e.to_string()))?;
-        lock.charts.insert(key.clone(), LockedChart { digest });
+        lock.charts.insert(
+            key.clone(),
+            LockedChart {
+                digest,
+                verified_by: Vec::new(),
+            },
+        );
         report.fetched.push(key.clone());
     }
     Ok(report)

@@ -81,6 +81,16 @@ pub fn locate(src: &OciSource, lock: &Lock, cache_dir: &Path) -> Result<(PathBuf
     }
 }
 
+/// A client for `r`'s registry with Docker's credentials for it.
+pub(super) fn connect(r: &ArtifactRef, why: &str) -> Result<Registry, String> {
+    let credentials = auth::resolve(None, &r.registry).map_err(|e| e.to_string())?;
+    let opts = RegistryOptions {
+        credentials,
+        ..RegistryOptions::default()
+    };
+    Registry::connect(r, why, &opts).map_err(|e| e.to_string())
+}
+
 /// The tag `src` follows now: a range resolved against the repository's tags, after
 /// `spec.ref.semverFilter` kept only those it matches (source-controller filters the raw tags
 /// first, then picks the highest version in the range).
@@ -161,13 +171,7 @@ pub fn vendor(
         (_, None) => src.url.clone(),
     };
     let r = ArtifactRef::parse(&reference).map_err(|e| fail(e.to_string()))?;
-    let credentials = auth::resolve(None, &r.registry).map_err(|e| fail(e.to_string()))?;
-    let opts = RegistryOptions {
-        credentials,
-        ..RegistryOptions::default()
-    };
-    let registry =
-        Registry::connect(&r, "fetching a Flux source", &opts).map_err(|e| fail(e.to_string()))?;
+    let registry = connect(&r, "fetching a Flux source").map_err(fail)?;
     let (bytes, digest) = registry.manifest(&r).map_err(|e| fail(e.to_string()))?;
     let manifest = Manifest::parse(&bytes).map_err(fail)?;
     let layer = match &src.media_type {

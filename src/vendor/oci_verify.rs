@@ -5,11 +5,14 @@
 //! records the fingerprint of the key that verified in `ferry.lock`, so an offline build needs
 //! no key: it only checks that the pin was verified.
 
+use super::{Lock, VendorError};
 use crate::artifact::oci::Registry;
+use crate::artifact::oci_json::Manifest;
 use crate::artifact::pull::{check_signature, VerifyError};
 use crate::artifact::sign::keys;
 use crate::artifact::sign::VerifyingKey;
 use crate::artifact::ArtifactRef;
+use crate::config::ChartRef;
 use p256::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -164,6 +167,59 @@ pub fn verify(
         v.secret,
         last.unwrap_or_else(|| "no key".into())
     ))
+}
+
+/// Checks the signature of the OCI chart `chart` (a pinned version) when `v` asks for one
+/// and ferry.lock does not record it yet: the manifest its tag names now must be signed by a
+/// key of the Secret and hold the chart archive pinned. Records the key's fingerprint.
+/// Returns whether the registry was asked.
+///
+/// # Errors
+/// No key, offline, a refused signature, a tag that moved since the pin.
+pub fn verify_chart(
+    chart: &ChartRef,
+    lock: &mut Lock,
+    v: &KeyedVerify,
+    (flags, offline): (&FlagKeys, bool),
+) -> Result<bool, VendorError> {
+    let ChartRef::Oci { url, version } = chart else {
+        return Ok(false);
+    };
+    let key = chart.lock_key().unwrap_or_default();
+    let Some(pin) = lock.charts.get(&key) else {
+        return Err(VendorError::NotLocked { chart: key });
+    };
+    match satisfied(v, &pin.digest, &pin.verified_by) {
+        Ok(()) => return Ok(false),
+        Err(e) if offline => return Err(VendorError::Verify(e)),
+        Err(_) => {}
+    }
+    let keys = keys_for(v, flags).map_err(VendorError::Verify)?;
+    let fail = |message: String| VendorError::Fetch {
+        chart: key.clone(),
+        message,
+    };
+    // helm pushes `1.0.0+build` as the tag `1.0.0_build`.
+    let r = ArtifactRef::parse(&format!("{url}:{}", version.replace('+', "_")))
+        .map_err(|e| fail(e.to_string()))?;
+    let reg = super::oci_source::connect(&r, "verifying a chart").map_err(fail)?;
+    let (bytes, digest) = reg.manifest(&r).map_err(|e| fail(e.to_string()))?;
+    let manifest = Manifest::parse(&bytes).map_err(fail)?;
+    if !manifest.layers.iter().any(|l| l.digest == pin.digest) {
+        return Err(VendorError::Changed {
+            chart: key,
+            pinned: pin.digest.clone(),
+            fetched: format!("a manifest {digest} without that chart archive"),
+        });
+    }
+    let fp =
+        verify(&reg, &r.with_digest(&digest), &digest, &keys, v).map_err(VendorError::Verify)?;
+    let pin = lock.charts.get_mut(&key).expect("looked up above");
+    if !pin.verified_by.contains(&fp) {
+        pin.verified_by.push(fp);
+        pin.verified_by.sort();
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

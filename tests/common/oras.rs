@@ -41,3 +41,27 @@ pub fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) -> Str
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Signs `addr/repo@digest` with `key` in `format`, as `ferry push --key` does.
+pub fn sign(
+    addr: &str,
+    repo: &str,
+    digest: &str,
+    key: &ferry::artifact::sign::SigningKey,
+    format: ferry::artifact::sign::SignatureFormat,
+) {
+    use ferry::artifact::{oci::Registry, ArtifactRef, RegistryOptions};
+    let r = ArtifactRef::parse(&format!("oci://{addr}/{repo}@{digest}")).expect("ref");
+    let client = Registry::connect(&r, "test", &RegistryOptions::default()).expect("client");
+    let (manifest, _) = client.manifest(&r).expect("manifest");
+    ferry::artifact::push::sign_pushed(&client, &r, (digest, manifest.len()), key, format)
+        .expect("sign");
+}
+
+/// The digest of the manifest `addr/repo:tag`.
+pub fn digest_of(addr: &str, repo: &str, tag: &str) -> String {
+    use ferry::artifact::{oci::Registry, ArtifactRef, RegistryOptions};
+    let r = ArtifactRef::parse(&format!("oci://{addr}/{repo}:{tag}")).expect("ref");
+    let client = Registry::connect(&r, "test", &RegistryOptions::default()).expect("client");
+    client.manifest(&r).expect("manifest").1
+}

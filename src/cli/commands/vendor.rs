@@ -5,7 +5,7 @@ use crate::cli::args::{GlobalArgs, OutputFormat, VendorArgs};
 use crate::cli::ExitCode;
 use crate::config::ChartRef;
 use crate::source::WorkTree;
-use crate::vendor::oci_verify::FlagKeys;
+use crate::vendor::oci_verify::{self, FlagKeys, KeyedVerify};
 use crate::vendor::{
     oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
     LOCK_FILE,
@@ -15,6 +15,9 @@ use std::path::Path;
 
 /// What vendoring a Flux repository's OCIRepository artifacts did: `(fetched, present)`.
 type Artifacts = (Vec<String>, Vec<String>);
+
+/// Charts whose OCIRepository sets `spec.verify`, with what it asks for.
+type ChartChecks = Vec<(ChartRef, KeyedVerify)>;
 
 /// The charts of the Flux repository's HelmReleases, in the working tree, after pulling the
 /// OCIRepository artifacts its Kustomizations build (whose content may declare more of both:
@@ -26,7 +29,7 @@ fn flux_charts(
     source_urls: &[String],
     (lock, cache_dir, vopts): (&mut Lock, &Path, &VendorOptions),
     flags: &FlagKeys,
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
+) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks)> {
     let roots = crate::flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut checked: BTreeSet<(String, Option<String>)> = BTreeSet::new();
@@ -94,7 +97,16 @@ fn flux_charts(
                 errors.len()
             );
         }
-        return Ok((crate::flux::charts::wanted(clusters.iter()), artifacts));
+        let checks = clusters
+            .iter()
+            .flat_map(|c| c.discovered.helm.iter())
+            .filter_map(|h| Some((h.unit.chart.clone(), h.unit.chart_verify.clone()?)))
+            .collect();
+        return Ok((
+            crate::flux::charts::wanted(clusters.iter()),
+            artifacts,
+            checks,
+        ));
     }
 }
 
@@ -104,19 +116,21 @@ fn wanted(
     tree: &WorkTree,
     root: &Path,
     flux: (&mut Lock, &Path, &VendorOptions),
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
+    flags: &FlagKeys,
+) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks)> {
     let Some(flux_root) = &a.flux else {
         return Ok((
             pipeline_charts(&load_pipeline(tree, root)?),
             Default::default(),
+            Vec::new(),
         ));
     };
-    let flags = FlagKeys::parse(&a.verify_keys).map_err(anyhow::Error::msg)?;
-    let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux, &flags)?;
+    let (mut charts, artifacts, checks) =
+        flux_charts(tree, flux_root, &a.source_urls, flux, flags)?;
     if root.join(crate::config::FILE_NAME).is_file() {
         charts.extend(pipeline_charts(&load_pipeline(tree, root)?));
     }
-    Ok((charts, artifacts))
+    Ok((charts, artifacts, checks))
 }
 
 pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
@@ -135,9 +149,15 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         update: a.update,
         offline: g.offline,
     };
-    let (charts, artifacts) = wanted(&a, &tree, &root, (&mut lock, &dir, &opts))?;
+    let flags = FlagKeys::parse(&a.verify_keys).map_err(anyhow::Error::msg)?;
+    let (charts, artifacts, checks) = wanted(&a, &tree, &root, (&mut lock, &dir, &opts), &flags)?;
     let creds = RepoCredentials::parse(&a.repo_creds).map_err(|e| anyhow::anyhow!(e))?;
     let mut report = vendor_charts(charts, &mut lock, &store, &creds, &opts)?;
+    // Before ferry.lock is written: a chart Flux would refuse is not pinned.
+    for (chart, v) in &checks {
+        let exact = crate::flux::charts::pinned(chart, &lock).map_err(anyhow::Error::msg)?;
+        oci_verify::verify_chart(&exact, &mut lock, v, (&flags, g.offline))?;
+    }
     report.fetched.extend(artifacts.0);
     report.present.extend(artifacts.1);
     let text = lock.to_yaml();

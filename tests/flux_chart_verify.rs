@@ -1,0 +1,208 @@
+//! A HelmRelease `chartRef` to an OCIRepository with `spec.verify`, against the real CNCF
+//! registry on loopback: charts `helm push`ed by the real helm, one signed with ferry's own
+//! cosign-compatible signer. `ferry vendor --flux` verifies the chart's manifest before
+//! ferry.lock is written and records the key; the offline build then renders it with no key.
+//! The unsigned chart is refused by name, with ferry.lock as it was, and its build is refused
+//! too. A HelmChart with `verify` for an OCI chart, which ferry cannot check yet, is refused.
+
+mod common;
+
+use common::flux::{write, written};
+use common::oras::{digest_of, sign};
+use common::registry::{self, Registry};
+use common::require_tool;
+use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat};
+use std::path::Path;
+use std::process::Command;
+
+fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
+    registry::ferry(tmp)
+        .current_dir(repo)
+        .args(args)
+        .output()
+        .expect("runs ferry")
+}
+
+fn helm(args: &[&str], cwd: &Path, home: &Path) {
+    let out = Command::new("helm")
+        .args(args)
+        .current_dir(cwd)
+        .env("PATH", common::test_path())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .expect("helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/dev, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
+
+/// An OCIRepository `name` of the chart at `tag`, verified with the Secret `cosign-pub`, and
+/// a HelmRelease of it into the namespace `name`.
+fn release(name: &str, url: &str, tag: &str) -> String {
+    format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  interval: 5m\n  url: {url}\n  ref: {{tag: '{tag}'}}\n  verify: {{provider: cosign, secretRef: {{name: cosign-pub}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  interval: 10m\n  targetNamespace: {name}\n  chartRef: {{kind: OCIRepository, name: {name}}}\n")
+}
+
+#[test]
+fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
+    if require_tool("helm").is_none() {
+        return;
+    }
+    let Some(reg) = Registry::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("helm");
+    let charts = tmp.path().join("charts");
+    std::fs::create_dir_all(&charts).expect("mkdir");
+    let podinfo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/platform/charts/podinfo");
+    let a = reg.addr.clone();
+    for v in ["6.0.1", "6.1.0"] {
+        helm(
+            &[
+                "package",
+                podinfo.to_str().expect("utf-8"),
+                "--version",
+                v,
+                "-d",
+                "pkg",
+            ],
+            &charts,
+            &home,
+        );
+        helm(
+            &[
+                "push",
+                &format!("pkg/podinfo-{v}.tgz"),
+                &format!("oci://{a}/charts"),
+                "--plain-http",
+            ],
+            &charts,
+            &home,
+        );
+    }
+    let trusted = new_signing_key();
+    let signed = digest_of(&a, "charts/podinfo", "6.0.1");
+    sign(
+        &a,
+        "charts/podinfo",
+        &signed,
+        &trusted,
+        SignatureFormat::Bundle,
+    );
+    let unsigned = digest_of(&a, "charts/podinfo", "6.1.0");
+
+    let repo = tmp.path().join("repo");
+    let url = format!("oci://{a}/charts/podinfo");
+    write(&repo, "clusters/dev/flux-system/gotk-sync.yaml", SYNC);
+    // The cluster's recipients: the key Secret is sealed for them in the output.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/.sops.yaml"),
+        repo.join(".sops.yaml"),
+    )
+    .expect("sops.yaml");
+    let pem: String = public_pem(trusted.verifying_key())
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    write(
+        &repo,
+        "clusters/dev/cosign-pub.yaml",
+        &format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: cosign-pub, namespace: flux-system}}\nstringData:\n  cosign.pub: |\n{pem}"),
+    );
+    write(
+        &repo,
+        "clusters/dev/signed.yaml",
+        &release("signed", &url, "6.0.1"),
+    );
+
+    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
+    assert!(
+        out.status.success(),
+        "vendor: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock_text = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
+    let lock: serde_yaml_ng::Value = serde_yaml_ng::from_str(&lock_text).expect("yaml");
+    let pin = &lock["charts"][format!("{url}@6.0.1").as_str()];
+    let fp = ferry::vendor::oci_verify::fingerprint(trusted.verifying_key());
+    assert_eq!(
+        pin["verifiedBy"][0].as_str(),
+        Some(fp.as_str()),
+        "{lock_text}"
+    );
+
+    reg.stop();
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["build", "--flux", "--worktree", "--offline"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = written(&repo.join("out/dev"), "hr.flux-system.signed");
+    assert!(
+        got.keys()
+            .any(|(kind, ns, _)| kind == "Deployment" && ns == "signed"),
+        "{:?}",
+        got.keys()
+    );
+    reg.restart();
+
+    // The unsigned chart: refused by name and digest, ferry.lock as it was; not built.
+    write(
+        &repo,
+        "clusters/dev/unsigned.yaml",
+        &release("unsigned", &url, "6.1.0"),
+    );
+    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("OCIRepository flux-system/unsigned (clusters/dev/unsigned.yaml): the artifact")
+            && err.contains(&format!("charts/podinfo@{unsigned} has no cosign signature by a key of Secret flux-system/cosign-pub")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
+        lock_text
+    );
+    let out = run(
+        tmp.path(),
+        &repo,
+        &["build", "--flux", "--worktree", "--offline"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HelmRelease flux-system/unsigned (clusters/dev/unsigned.yaml)"),
+        "{err}"
+    );
+    std::fs::remove_file(repo.join("clusters/dev/unsigned.yaml")).expect("rm");
+
+    // HelmChart `verify` for an OCI chart: refused by field until ferry checks it.
+    write(
+        &repo,
+        "clusters/dev/helmchart.yaml",
+        &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: oci, namespace: flux-system}}\nspec: {{type: oci, url: 'oci://{a}/charts'}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {{name: podinfo, namespace: flux-system}}\nspec: {{chart: podinfo, version: '6.0.1', sourceRef: {{kind: HelmRepository, name: oci}}, verify: {{provider: cosign, secretRef: {{name: cosign-pub}}}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: by-chart, namespace: flux-system}}\nspec: {{interval: 10m, chartRef: {{kind: HelmChart, name: podinfo}}}}\n"),
+    );
+    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HelmRelease flux-system/by-chart (clusters/dev/helmchart.yaml): spec.chartRef: HelmChart flux-system/podinfo: spec.verify: verifying OCI charts is not supported by ferry yet"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
+        lock_text
+    );
+}
