@@ -473,6 +473,70 @@ fn keys_and_certificates_parse_and_verify_with_openssl() {
     assert!(leaf_text.contains("ED25519"), "{leaf_text}");
 }
 
+/// `genCA`, `genSelfSignedCert` and `genSignedCert` on new RSA keys make their certificate
+/// when it is first looked at: a leaf looked at before its CA makes the CA first and is
+/// signed by it, and a CA two leaves share signs both with the same key.
+#[test]
+fn certificates_on_new_keys_chain_whatever_is_looked_at_first() {
+    let Some(openssl) = common::require_tool("openssl") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let prelude = r#"{{- $ca := genCA "lazy-ca" 3 }}{{ $a := genSignedCert "leaf-a" nil (list "a.example") 3 $ca }}{{ $b := genSignedCert "leaf-b" (list "10.1.2.3") nil 3 $ca }}{{ $self := genSelfSignedCert "self" nil (list "s.example") 3 }}"#;
+    // One case prints the leaves before the CA, so the CA is made while making leaf a.
+    let pems = render_pems(
+        tmp.path(),
+        &[(
+            "chain",
+            r#"{{ $a.Cert }}{{ "\n" }}{{ $b.Cert }}{{ "\n" }}{{ $ca.Cert }}{{ "\n" }}{{ $self.Cert }}{{ "\n" }}{{ $self.Key }}"#,
+        )],
+        prelude,
+        "a: 1\n",
+    );
+    let text = std::fs::read_to_string(&pems[0]).expect("pem");
+    let blocks: Vec<&str> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert_eq!(blocks.len(), 5, "{text}");
+    let file = |n: &str, body: &str| {
+        let p = tmp.path().join(n);
+        std::fs::write(&p, format!("{body}\n")).expect("write");
+        p
+    };
+    let (a, b, ca) = (
+        file("a.pem", blocks[0]),
+        file("b.pem", blocks[1]),
+        file("ca.pem", blocks[2]),
+    );
+    let verified = run(Command::new(&openssl)
+        .args(["verify", "-CAfile"])
+        .arg(&ca)
+        .arg(&a)
+        .arg(&b));
+    assert_eq!(verified.matches(": OK").count(), 2, "{verified}");
+    let ca_text = run(Command::new(&openssl)
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&ca));
+    assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
+    assert!(ca_text.contains("Public-Key: (2048 bit)"), "{ca_text}");
+    let b_text = run(Command::new(&openssl)
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&b));
+    assert!(b_text.contains("IP Address:10.1.2.3"), "{b_text}");
+    let (self_cert, self_key) = (file("self.pem", blocks[3]), file("self.key", blocks[4]));
+    run(Command::new(&openssl)
+        .args(["verify", "-partial_chain", "-CAfile"])
+        .arg(&self_cert)
+        .arg(&self_cert));
+    assert_eq!(
+        public_key(&openssl, &self_cert, true),
+        public_key(&openssl, &self_key, false),
+        "the self-signed certificate certifies its own key"
+    );
+}
+
 #[test]
 fn helm_made_keys_sign_native_certificates() {
     let (Some(helm), Some(openssl)) = (
