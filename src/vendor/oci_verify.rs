@@ -278,7 +278,7 @@ mod tests {
         assert!(fp.starts_with("sha256:") && fp.len() == 71, "{fp}");
         assert!(satisfied(&v, "sha256:d", std::slice::from_ref(&fp)).is_ok());
         let other = fingerprint(new_signing_key().verifying_key());
-        let e = satisfied(&v, "sha256:d", &[other.clone()]).unwrap_err();
+        let e = satisfied(&v, "sha256:d", std::slice::from_ref(&other)).unwrap_err();
         assert!(e.contains("does not record sha256:d as verified"), "{e}");
         assert!(satisfied(&v, "sha256:d", &[]).is_err());
         // The Secret not committed: the key came from the command line; any record will do.

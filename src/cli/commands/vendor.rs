@@ -19,6 +19,9 @@ type Artifacts = (Vec<String>, Vec<String>);
 /// Charts whose OCIRepository sets `spec.verify`, with what it asks for.
 type ChartChecks = Vec<(ChartRef, KeyedVerify)>;
 
+/// What to vendor: the charts, the artifacts vendored, the charts to verify.
+type Wanted = (BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks);
+
 /// The charts of the Flux repository's HelmReleases, in the working tree, after pulling the
 /// OCIRepository artifacts its Kustomizations build (whose content may declare more of both:
 /// the repository is followed again until nothing new appears). Every error of every cluster
@@ -29,7 +32,7 @@ fn flux_charts(
     source_urls: &[String],
     (lock, cache_dir, vopts): (&mut Lock, &Path, &VendorOptions),
     flags: &FlagKeys,
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks)> {
+) -> anyhow::Result<Wanted> {
     let roots = crate::flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut checked: BTreeSet<(String, Option<String>)> = BTreeSet::new();
@@ -117,7 +120,7 @@ fn wanted(
     root: &Path,
     flux: (&mut Lock, &Path, &VendorOptions),
     flags: &FlagKeys,
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks)> {
+) -> anyhow::Result<Wanted> {
     let Some(flux_root) = &a.flux else {
         return Ok((
             pipeline_charts(&load_pipeline(tree, root)?),
