@@ -8,37 +8,11 @@
 mod common;
 
 use common::flux::{write, written};
-use common::oras::{digest_of, sign};
-use common::registry::{self, Registry};
-use common::require_tool;
+use common::oras::{digest_of, refused_build, run_ok, run_refused, sign};
+use common::registry::Registry;
+use common::{helm, require_tool};
 use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat};
 use std::path::Path;
-use std::process::Command;
-
-fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
-    registry::ferry(tmp)
-        .current_dir(repo)
-        .args(args)
-        .output()
-        .expect("runs ferry")
-}
-
-fn helm(args: &[&str], cwd: &Path, home: &Path) {
-    let out = Command::new("helm")
-        .args(args)
-        .current_dir(cwd)
-        .env("PATH", common::test_path())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .output()
-        .expect("helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/dev, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
 
@@ -121,12 +95,7 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
         &release("signed", &url, "6.0.1"),
     );
 
-    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
-    assert!(
-        out.status.success(),
-        "vendor: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(tmp.path(), &repo, &["vendor", "--flux"]);
     let lock_text = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
     let lock: serde_yaml_ng::Value = serde_yaml_ng::from_str(&lock_text).expect("yaml");
     let pin = &lock["charts"][format!("{url}@6.0.1").as_str()];
@@ -138,15 +107,10 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
     );
 
     reg.stop();
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["build", "--flux", "--worktree", "--offline"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let got = written(&repo.join("out/dev"), "hr.flux-system.signed");
     assert!(
@@ -163,9 +127,7 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
         "clusters/dev/unsigned.yaml",
         &release("unsigned", &url, "6.1.0"),
     );
-    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = run_refused(tmp.path(), &repo, &["vendor", "--flux"]);
     assert!(
         err.contains("OCIRepository flux-system/unsigned (clusters/dev/unsigned.yaml): the artifact")
             && err.contains(&format!("charts/podinfo@{unsigned} has no cosign signature by a key of Secret flux-system/cosign-pub")),
@@ -175,13 +137,7 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
         std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
         lock_text
     );
-    let out = run(
-        tmp.path(),
-        &repo,
-        &["build", "--flux", "--worktree", "--offline"],
-    );
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused_build(tmp.path(), &repo);
     assert!(
         err.contains("HelmRelease flux-system/unsigned (clusters/dev/unsigned.yaml)"),
         "{err}"
@@ -194,9 +150,7 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
         "clusters/dev/helmchart.yaml",
         &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: oci, namespace: flux-system}}\nspec: {{type: oci, url: 'oci://{a}/charts'}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {{name: podinfo, namespace: flux-system}}\nspec: {{chart: podinfo, version: '6.0.1', sourceRef: {{kind: HelmRepository, name: oci}}, verify: {{provider: cosign, secretRef: {{name: cosign-pub}}}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: by-chart, namespace: flux-system}}\nspec: {{interval: 10m, chartRef: {{kind: HelmChart, name: podinfo}}}}\n"),
     );
-    let out = run(tmp.path(), &repo, &["vendor", "--flux"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = run_refused(tmp.path(), &repo, &["vendor", "--flux"]);
     assert!(
         err.contains("HelmRelease flux-system/by-chart (clusters/dev/helmchart.yaml): spec.chartRef: HelmChart flux-system/podinfo: spec.verify: verifying OCI charts is not supported by ferry yet"),
         "{err}"

@@ -8,28 +8,10 @@
 mod common;
 
 use common::flux::{assert_same, reference, write, written};
-use common::oras::{push, tgz, CONTENT};
-use common::registry::{self, Registry};
-use common::{copy_dir, require_tool};
+use common::oras::{content_and_broken, push, refused_build, run, run_ok, CONTENT};
+use common::registry::Registry;
+use common::require_tool;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
-    registry::ferry(tmp)
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .expect("runs ferry")
-}
-
-/// `ferry build --flux --offline`, expected to fail with exit 2: its stderr.
-fn refused_build(tmp: &Path, repo: &Path) -> String {
-    let out = run(tmp, repo, &["build", "--flux", "--worktree", "--offline"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    err
-}
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
 
@@ -102,22 +84,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     // The content: the apps of testdata/flux. 1.2.0 is what the range picks; 2.0.0 is
     // outside it and 1.0.0 below the highest, both broken (as is the decoy layer below):
     // building them fails, so only the artifact Flux would pick can pass.
-    let content = tmp.path().join("content");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/apps"),
-        &content.join("apps"),
-    );
-    tgz(&content, &work.join("good.tgz"));
-    let broken = tmp.path().join("broken");
-    copy_dir(&content, &broken);
-    for dir in ["apps/production", "apps/base/podinfo"] {
-        write(
-            &broken,
-            &format!("{dir}/kustomization.yaml"),
-            "resources: [missing.yaml]\n",
-        );
-    }
-    tgz(&broken, &work.join("broken.tgz"));
+    let content = content_and_broken(tmp.path(), &work, &["apps/production", "apps/base/podinfo"]);
     let mut by_digest = String::new();
     for (tag, file) in [("1.0.0", "broken"), ("1.2.0", "good"), ("2.0.0", "broken")] {
         let digest = push(
@@ -177,12 +144,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--offline"));
     assert!(!repo.join("ferry.lock").exists());
 
-    let out = run(tmp.path(), &repo, &["vendor", "--flux", "--output", "json"]);
-    assert!(
-        out.status.success(),
-        "vendor: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(tmp.path(), &repo, &["vendor", "--flux", "--output", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let apps_key = format!("oci://{}/fleet/apps:semver >=1.0.0 <2.0.0", reg.addr);
     let selected_key = format!("oci://{}/fleet/selected:stable#{CONTENT}", reg.addr);
@@ -229,15 +191,10 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     // Built offline, with the registry gone.
     let addr = reg.addr.clone();
     drop(reg);
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["build", "--flux", "--worktree", "--offline"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let prod = repo.join("out/prod");
     let (vars, kustomization) = common::flux::production_apps();
@@ -294,15 +251,10 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
 
     // Vendoring again finds everything in the cache and pins the same.
     let lock_before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
-    let out = run(
+    let out = run_ok(
         tmp.path(),
         &repo,
         &["vendor", "--flux", "--offline", "--output", "json"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(

@@ -8,19 +8,11 @@
 mod common;
 
 use common::flux::{encrypt_for_ci, write, written};
-use common::oras::{push, sign, tgz, CONTENT};
-use common::registry::{self, Registry};
-use common::{copy_dir, require_tool};
+use common::oras::{content_and_broken, push, refused_build, run_ok, run_refused, sign, CONTENT};
+use common::registry::Registry;
+use common::require_tool;
 use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat};
 use std::path::Path;
-
-fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
-    registry::ferry(tmp)
-        .current_dir(repo)
-        .args(args)
-        .output()
-        .expect("runs ferry")
-}
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
 
@@ -35,9 +27,7 @@ fn source(name: &str, url: &str, extra: &str) -> String {
 fn refused_vendor(tmp: &Path, repo: &Path, extra: &[&str], lock: Option<&str>) -> String {
     let mut args = vec!["vendor", "--flux"];
     args.extend_from_slice(extra);
-    let out = run(tmp, repo, &args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = run_refused(tmp, repo, &args);
     assert_eq!(
         std::fs::read_to_string(repo.join("ferry.lock"))
             .ok()
@@ -59,20 +49,7 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
     let tmp = tempfile::tempdir().expect("tmp");
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).expect("mkdir");
-    let content = tmp.path().join("content");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/apps"),
-        &content.join("apps"),
-    );
-    tgz(&content, &work.join("good.tgz"));
-    let broken = tmp.path().join("broken");
-    copy_dir(&content, &broken);
-    write(
-        &broken,
-        "apps/base/podinfo/kustomization.yaml",
-        "resources: [missing.yaml]\n",
-    );
-    tgz(&broken, &work.join("broken.tgz"));
+    content_and_broken(tmp.path(), &work, &["apps/base/podinfo"]);
     let layer = |file: &str| vec![format!("{file}.tgz:{CONTENT}")];
     let a = reg.addr.clone();
 
@@ -149,15 +126,15 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
         ),
     );
     let filtered_ref = "  ref: {semver: '>=1.0.0-0', semverFilter: '-rc'}\n";
-    write(
-        &repo,
-        "clusters/prod/filtered.yaml",
-        &source(
-            "filtered",
-            &format!("oci://{a}/fleet/filtered"),
-            filtered_ref,
-        ),
-    );
+    let write_filtered = |extra: &str| {
+        let url = format!("oci://{a}/fleet/filtered");
+        write(
+            &repo,
+            "clusters/prod/filtered.yaml",
+            &source("filtered", &url, extra),
+        );
+    };
+    write_filtered(filtered_ref);
     let external = work.join("external.pub");
     std::fs::write(&external, public_pem(trusted.verifying_key())).expect("pub");
     let flag = format!("flux-system/external={}", external.display());
@@ -170,15 +147,10 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
         "{err}"
     );
 
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["vendor", "--flux", "--verify-key", &flag],
-    );
-    assert!(
-        out.status.success(),
-        "vendor: {}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let lock_text = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
     let lock: serde_yaml_ng::Value = serde_yaml_ng::from_str(&lock_text).expect("yaml");
@@ -202,15 +174,10 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
 
     // Built offline with the registry gone and no key: the pins record the verification.
     reg.stop();
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["build", "--flux", "--worktree", "--offline"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     for name in ["v2", "bundled", "filtered"] {
         let got = written(&repo.join("out/prod"), &format!("flux-system.{name}"));
@@ -224,22 +191,8 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
 
     // Verification added to an OCIRepository already pinned: the build refuses the pin, and
     // vendoring refuses the unsigned artifact, ferry.lock untouched.
-    write(
-        &repo,
-        "clusters/prod/filtered.yaml",
-        &source(
-            "filtered",
-            &format!("oci://{a}/fleet/filtered"),
-            &format!("{filtered_ref}{}", verify("cosign-pub")),
-        ),
-    );
-    let out = run(
-        tmp.path(),
-        &repo,
-        &["build", "--flux", "--worktree", "--offline"],
-    );
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    write_filtered(&format!("{filtered_ref}{}", verify("cosign-pub")));
+    let err = refused_build(tmp.path(), &repo);
     assert!(
         err.contains("Kustomization flux-system/filtered (clusters/prod/filtered.yaml)")
             && err.contains("does not record")
@@ -259,15 +212,7 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
         )) && err.contains("has no cosign signature by a key of Secret flux-system/cosign-pub"),
         "{err}"
     );
-    write(
-        &repo,
-        "clusters/prod/filtered.yaml",
-        &source(
-            "filtered",
-            &format!("oci://{a}/fleet/filtered"),
-            filtered_ref,
-        ),
-    );
+    write_filtered(filtered_ref);
 
     // Each artifact or check Flux would refuse, or ferry cannot make, on its own.
     let cases = [
@@ -306,15 +251,10 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
         assert!(err.contains("hint: "), "{name}: {err}");
         std::fs::remove_file(repo.join(&file)).expect("rm");
     }
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["vendor", "--flux", "--verify-key", &flag],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),

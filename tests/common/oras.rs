@@ -65,3 +65,59 @@ pub fn digest_of(addr: &str, repo: &str, tag: &str) -> String {
     let client = Registry::connect(&r, "test", &RegistryOptions::default()).expect("client");
     client.manifest(&r).expect("manifest").1
 }
+
+/// The apps of testdata/flux as artifact content under `tmp/content` (returned), packed as
+/// `work/good.tgz`, and a copy packed as `work/broken.tgz` whose `broken` directories'
+/// kustomizations name a missing file, so building it fails.
+pub fn content_and_broken(tmp: &Path, work: &Path, broken: &[&str]) -> std::path::PathBuf {
+    let content = tmp.join("content");
+    super::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/apps"),
+        &content.join("apps"),
+    );
+    tgz(&content, &work.join("good.tgz"));
+    let copy = tmp.join("broken");
+    super::copy_dir(&content, &copy);
+    for dir in broken {
+        super::flux::write(
+            &copy,
+            &format!("{dir}/kustomization.yaml"),
+            "resources: [missing.yaml]\n",
+        );
+    }
+    tgz(&copy, &work.join("broken.tgz"));
+    content
+}
+
+/// ferry in `repo` for registry tests (see `super::registry::ferry`).
+pub fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
+    super::registry::ferry(tmp)
+        .current_dir(repo)
+        .args(args)
+        .output()
+        .expect("runs ferry")
+}
+
+/// [`run`], which must succeed.
+pub fn run_ok(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
+    let out = run(tmp, repo, args);
+    assert!(
+        out.status.success(),
+        "ferry {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`run`], which must fail with exit code 2: its stderr.
+pub fn run_refused(tmp: &Path, repo: &Path, args: &[&str]) -> String {
+    let out = run(tmp, repo, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "ferry {args:?}: {err}");
+    err
+}
+
+/// `ferry build --flux --worktree --offline`, which must fail with exit code 2: its stderr.
+pub fn refused_build(tmp: &Path, repo: &Path) -> String {
+    run_refused(tmp, repo, &["build", "--flux", "--worktree", "--offline"])
+}
