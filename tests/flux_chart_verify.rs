@@ -3,7 +3,8 @@
 //! cosign-compatible signer. `ferry vendor --flux` verifies the chart's manifest before
 //! ferry.lock is written and records the key; the offline build then renders it with no key.
 //! The unsigned chart is refused by name, with ferry.lock as it was, and its build is refused
-//! too. A HelmChart with `verify` for an OCI chart, which ferry cannot check yet, is refused.
+//! too. A HelmChart of an OCI HelmRepository and a HelmRelease's chart template with `verify`
+//! get the same check.
 
 mod common;
 
@@ -144,19 +145,66 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
     );
     std::fs::remove_file(repo.join("clusters/dev/unsigned.yaml")).expect("rm");
 
-    // HelmChart `verify` for an OCI chart: refused by field until ferry checks it.
-    write(
+    // A HelmChart of an OCI HelmRepository with `verify`, and a HelmRelease's chart template
+    // with it: the same check, the Secret in the HelmChart's namespace (the source's for a
+    // template). 6.1.0 unsigned: refused, by name; signed (v2) afterwards: pinned, verified.
+    let helm_repo = format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: oci, namespace: flux-system}}\nspec: {{type: oci, url: 'oci://{a}/charts'}}\n");
+    let hc = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: podinfo, namespace: flux-system}\nspec: {chart: podinfo, version: '6.1.0', sourceRef: {kind: HelmRepository, name: oci}, verify: {provider: cosign, secretRef: {name: cosign-pub}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: by-chart, namespace: flux-system}\nspec: {interval: 10m, targetNamespace: by-chart, chartRef: {kind: HelmChart, name: podinfo}}\n";
+    let template = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: templated, namespace: flux-system}\nspec:\n  interval: 10m\n  targetNamespace: templated\n  chart:\n    spec: {chart: podinfo, version: '6.1.0', sourceRef: {kind: HelmRepository, name: oci}, verify: {provider: cosign, secretRef: {name: cosign-pub}}}\n";
+    write(&repo, "clusters/dev/helmrepository.yaml", &helm_repo);
+    for (file, text, object) in [
+        (
+            "clusters/dev/helmchart.yaml",
+            hc,
+            "HelmChart flux-system/podinfo (clusters/dev/helmchart.yaml)",
+        ),
+        (
+            "clusters/dev/templated.yaml",
+            template,
+            "HelmRelease flux-system/templated (clusters/dev/templated.yaml)",
+        ),
+    ] {
+        write(&repo, file, text);
+        let err = run_refused(tmp.path(), &repo, &["vendor", "--flux"]);
+        assert!(
+            err.contains(&format!("{object}: the artifact oci://{a}/charts/podinfo@{unsigned} has no cosign signature")),
+            "{object}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
+            lock_text
+        );
+        std::fs::rename(repo.join(file), tmp.path().join(file.replace('/', "-"))).expect("mv");
+    }
+    for file in ["clusters/dev/helmchart.yaml", "clusters/dev/templated.yaml"] {
+        std::fs::rename(tmp.path().join(file.replace('/', "-")), repo.join(file)).expect("mv");
+    }
+    sign(
+        &a,
+        "charts/podinfo",
+        &unsigned,
+        &trusted,
+        SignatureFormat::V2,
+    );
+    run_ok(tmp.path(), &repo, &["vendor", "--flux"]);
+    let lock: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"))
+            .expect("yaml");
+    let pin = &lock["charts"][format!("{url}@6.1.0").as_str()];
+    assert_eq!(pin["verifiedBy"][0].as_str(), Some(fp.as_str()), "{lock:?}");
+    reg.stop();
+    run_ok(
+        tmp.path(),
         &repo,
-        "clusters/dev/helmchart.yaml",
-        &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {{name: oci, namespace: flux-system}}\nspec: {{type: oci, url: 'oci://{a}/charts'}}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {{name: podinfo, namespace: flux-system}}\nspec: {{chart: podinfo, version: '6.0.1', sourceRef: {{kind: HelmRepository, name: oci}}, verify: {{provider: cosign, secretRef: {{name: cosign-pub}}}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: by-chart, namespace: flux-system}}\nspec: {{interval: 10m, chartRef: {{kind: HelmChart, name: podinfo}}}}\n"),
+        &["build", "--flux", "--worktree", "--offline"],
     );
-    let err = run_refused(tmp.path(), &repo, &["vendor", "--flux"]);
-    assert!(
-        err.contains("HelmRelease flux-system/by-chart (clusters/dev/helmchart.yaml): spec.chartRef: HelmChart flux-system/podinfo: spec.verify: verifying OCI charts is not supported by ferry yet"),
-        "{err}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
-        lock_text
-    );
+    for name in ["by-chart", "templated"] {
+        let got = written(&repo.join("out/dev"), &format!("hr.flux-system.{name}"));
+        assert!(
+            got.keys()
+                .any(|(kind, ns, _)| kind == "Deployment" && ns == name),
+            "{name}: {:?}",
+            got.keys()
+        );
+    }
 }

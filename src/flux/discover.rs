@@ -471,7 +471,11 @@ pub fn discover(
                         if let Some(v) = &mut unit.chart_verify {
                             let (kind, id) = v.object.split_once(' ').unwrap_or_default();
                             let (src_ns, src_name) = id.split_once('/').unwrap_or_default();
-                            let at = declared_in(&done, &mut locator, tree, kind, src_ns, src_name);
+                            let at = if kind == "HelmRelease" {
+                                file.clone()
+                            } else {
+                                declared_in(&done, &mut locator, tree, kind, src_ns, src_name)
+                            };
                             v.object = format!("{} ({at})", v.object);
                         }
                         helm.push(HelmFound { unit, file })

@@ -7,7 +7,7 @@ use crate::config::{ChartRef, SecretValues};
 use crate::secrets::Disclosed;
 use crate::vendor::oci_verify::KeyedVerify;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 pub const API: &str = "helm.toolkit.fluxcd.io/v2";
@@ -136,7 +136,8 @@ pub fn resolve(
     if spec.suspend {
         return Ok(None);
     }
-    let (chart, chart_verify) = chart_of(&namespace, &spec, lookup, is_this_repo)?;
+    let owner = format!("HelmRelease {namespace}/{name}");
+    let (chart, chart_verify) = chart_of((&namespace, &owner), &spec, lookup, is_this_repo)?;
     let values = values_of(&namespace, &spec, lookup)?;
     let include_crds = !matches!(
         spec.install.as_ref().and_then(|i| i["crds"].as_str()),
@@ -161,7 +162,7 @@ pub fn resolve(
 }
 
 fn chart_of(
-    namespace: &str,
+    (namespace, owner): (&str, &str),
     spec: &Spec,
     lookup: &Lookup<'_>,
     is_this_repo: &dyn Fn(&str, &str) -> bool,
@@ -187,7 +188,10 @@ fn chart_of(
                 let c: ChartSpec = serde_json::from_value(chart["spec"].clone())
                     .map_err(|e| format!("{field}: HelmChart {ns}/{}: spec: {e}", r.name))?;
                 let what = format!("{field}: HelmChart {ns}/{}: spec", r.name);
-                from_source(&ns, &c, lookup, is_this_repo, &what).map(|c| (c, None))
+                let chart = from_source(&ns, &c, lookup, is_this_repo, &what)?;
+                let origin = format!("HelmChart {ns}/{}", r.name);
+                let verify = chart_verify(&c, &chart, &ns, (&what, &origin), lookup)?;
+                Ok((chart, verify))
             }
             other => Err(format!(
                 "{field}: kind {other} is neither OCIRepository nor HelmChart"
@@ -197,7 +201,37 @@ fn chart_of(
     let Some(c) = &spec.chart else {
         return Err("neither spec.chart nor spec.chartRef is set".into());
     };
-    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec").map(|c| (c, None))
+    let what = "spec.chart.spec";
+    let chart = from_source(namespace, &c.spec, lookup, is_this_repo, what)?;
+    // helm-controller makes the HelmChart in the namespace of its source.
+    let src_ns = c.spec.source_ref.namespace.as_deref().unwrap_or(namespace);
+    let verify = chart_verify(&c.spec, &chart, src_ns, (what, owner), lookup)?;
+    Ok((chart, verify))
+}
+
+/// The `verify` of a HelmChart (or a HelmRelease's chart template), checked by
+/// source-controller for charts of an OCI HelmRepository only: what `ferry vendor --flux`
+/// must check, with the Secret looked up in `namespace`.
+fn chart_verify(
+    c: &ChartSpec,
+    chart: &ChartRef,
+    namespace: &str,
+    (what, origin): (&str, &str),
+    lookup: &Lookup<'_>,
+) -> Result<Option<KeyedVerify>, String> {
+    let Some(v) = c.verify.as_ref().filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if !matches!(chart, ChartRef::Oci { .. }) {
+        return Ok(None);
+    }
+    let secret = |ns: &str, name: &str| lookup("Secret", ns, name);
+    super::verify::verify_of(
+        &json!({"spec": {"verify": v}}),
+        namespace,
+        (what, origin),
+        &secret,
+    )
 }
 
 /// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
@@ -266,9 +300,6 @@ fn from_source(
                     .map_err(|e| format!("{field}.version `{version}`: {e}"))?;
             }
             if repo["spec"]["type"] == "oci" || url.starts_with("oci://") {
-                if c.verify.as_ref().is_some_and(|v| !v.is_null()) {
-                    return Err(format!("{field}.verify: verifying OCI charts is not supported by ferry yet, and ferry does not pin a chart it cannot verify\nhint: build this HelmRelease with Flux, or drop the verification"));
-                }
                 Ok(ChartRef::Oci {
                     url: format!("{url}/{}", c.chart),
                     version,
