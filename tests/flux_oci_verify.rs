@@ -251,10 +251,19 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
         assert!(err.contains("hint: "), "{name}: {err}");
         std::fs::remove_file(repo.join(&file)).expect("rm");
     }
-    run_ok(
+    // The pins record their verification: vendoring again needs neither the registry nor
+    // the key of the Secret the repository does not hold.
+    reg.stop();
+    let out = run_ok(
         tmp.path(),
         &repo,
-        &["vendor", "--flux", "--verify-key", &flag],
+        &["vendor", "--flux", "--offline", "--output", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["present"].as_array().map(Vec::len),
+        Some(3),
+        "{report}"
     );
     assert_eq!(
         std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),

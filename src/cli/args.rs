@@ -447,7 +447,7 @@ pub struct VendorArgs {
     #[arg(long = "source-url", value_name = "URL", requires = "flux")]
     pub source_urls: Vec<String>,
     /// With --flux: the cosign public key (PEM file) of the Secret NAMESPACE/NAME that an
-    /// OCIRepository's `spec.verify.secretRef` names, when the repository does not hold that
+    /// OCIRepository's (or OCI HelmChart's) `spec.verify.secretRef` names, when the repository does not hold that
     /// Secret (a committed one, plain or SOPS-encrypted, is used as it is). The pinned digest
     /// must be signed by it (cosign v2 `.sig` tag or v3 Sigstore bundle); ferry.lock records
     /// the key's fingerprint, so builds need no key. Repeat for more keys or Secrets.
