@@ -93,10 +93,13 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
             .map(|l| format!("    {l}\n"))
             .collect::<String>()
     );
+    // Deployed by another Kustomization, rendered after the ones that need the key: those
+    // wait for it rather than asking for --verify-key.
+    write(&repo, "infra/keys/cosign-pub.yaml", &encrypt_for_ci(&plain));
     write(
         &repo,
-        "clusters/prod/cosign-pub.yaml",
-        &encrypt_for_ci(&plain),
+        "clusters/prod/keys.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: keys, namespace: flux-system}\nspec: {interval: 10m, path: ./infra/keys, prune: true, sourceRef: {kind: GitRepository, name: flux-system}, decryption: {provider: sops}}\n",
     );
     // The cluster's recipients, which the Secret is sealed for in the output.
     std::fs::copy(
@@ -141,6 +144,10 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
 
     // Without the key of the Secret the repository does not hold: nothing pinned.
     let err = refused_vendor(tmp.path(), &repo, &[], None);
+    assert!(
+        !err.contains("Secret flux-system/cosign-pub, which"),
+        "{err}"
+    );
     assert!(err.contains("OCIRepository flux-system/bundled (clusters/prod/bundled.yaml): spec.verify.secretRef names Secret flux-system/external, which this repository does not hold"), "{err}");
     assert!(
         err.contains("--verify-key flux-system/external=cosign.pub"),

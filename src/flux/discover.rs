@@ -160,6 +160,9 @@ pub fn discover(
         }
     }
     let mut scanned = 0;
+    // Set for one round when nothing could render but Kustomizations waiting for a verify
+    // Secret: then they go on without it.
+    let mut settle = false;
     loop {
         // New Kustomizations and sources in what was rendered since the last round.
         for d in &done[scanned..] {
@@ -205,6 +208,8 @@ pub fn discover(
 
         let mut ready: Vec<Ready> = Vec::new();
         let mut waiting = Vec::new();
+        // OCIRepository Kustomizations waiting for the Secret of their `spec.verify`.
+        let mut key_waiting: Vec<Pending> = Vec::new();
         // Bootstrap: a Kustomization that syncs the cluster root names this repository.
         let mut parsed = Vec::new();
         for p in pending.drain(..) {
@@ -296,9 +301,22 @@ pub fn discover(
                         )
                     );
                     let secret = |ns: &str, name: &str| defined_v1(&done, "Secret", ns, name);
-                    let found = super::oci::source_of(source, &what).and_then(|mut src| {
+                    let src = super::oci::source_of(source, &what).and_then(|mut src| {
                         src.verify =
                             super::verify::verify_of(source, &src_ns, (&what, &origin), &secret)?;
+                        Ok(src)
+                    });
+                    // The verify Secret may be rendered by a Kustomization not rendered yet:
+                    // wait for it while anything else can render.
+                    if !settle
+                        && src
+                            .as_ref()
+                            .is_ok_and(|s| s.verify.as_ref().is_some_and(|v| v.keys.is_none()))
+                    {
+                        key_waiting.push(p);
+                        continue;
+                    }
+                    let found = src.and_then(|src| {
                         oci_sources.insert(src.clone());
                         super::oci::content(&src, opts.vendored.as_deref())
                             .map_err(|m| format!("{what}: {m}"))
@@ -352,6 +370,17 @@ pub fn discover(
                 errors.push(fail(object, &file, m));
             }
         }
+        if ready.is_empty() && !key_waiting.is_empty() && !settle {
+            // Nothing else renders: the Secrets those wait for are not in the repository, and
+            // `ferry vendor --verify-key` gives their keys.
+            settle = true;
+            pending = waiting
+                .into_iter()
+                .map(|(p, _)| p)
+                .chain(key_waiting)
+                .collect();
+            continue;
+        }
         if ready.is_empty() {
             for (p, why) in waiting {
                 let file = seen[&(p.namespace.clone(), p.name.clone())].clone();
@@ -363,7 +392,12 @@ pub fn discover(
             }
             break;
         }
-        pending = waiting.into_iter().map(|(p, _)| p).collect();
+        settle = false;
+        pending = waiting
+            .into_iter()
+            .map(|(p, _)| p)
+            .chain(key_waiting)
+            .collect();
         use rayon::prelude::*;
         let results: Vec<Finished> = ready
             .into_par_iter()
