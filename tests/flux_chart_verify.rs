@@ -95,6 +95,13 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
         "clusters/dev/signed.yaml",
         &release("signed", &url, "6.0.1"),
     );
+    // `semverFilter` on a chart's OCIRepository (no verify): `>=6.0.0` alone picks 6.1.0, the
+    // filter (unanchored, as Go matches it) leaves 6.0.1.
+    write(
+        &repo,
+        "clusters/dev/filtered.yaml",
+        &format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: filtered, namespace: flux-system}}\nspec: {{interval: 5m, url: '{url}', ref: {{semver: '>=6.0.0', semverFilter: '0\\.1$'}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: filtered, namespace: flux-system}}\nspec: {{interval: 10m, targetNamespace: filtered, chartRef: {{kind: OCIRepository, name: filtered}}}}\n"),
+    );
 
     run_ok(tmp.path(), &repo, &["vendor", "--flux"]);
     let lock_text = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
@@ -104,6 +111,12 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
     assert_eq!(
         pin["verifiedBy"][0].as_str(),
         Some(fp.as_str()),
+        "{lock_text}"
+    );
+    let filtered_key = format!("{url}@>=6.0.0 filter 0\\.1$");
+    assert_eq!(
+        lock["ranges"][filtered_key.as_str()].as_str(),
+        Some("6.0.1"),
         "{lock_text}"
     );
 
@@ -119,6 +132,16 @@ fn chart_ref_oci_repositories_verify_the_chart_before_pinning_it() {
             .any(|(kind, ns, _)| kind == "Deployment" && ns == "signed"),
         "{:?}",
         got.keys()
+    );
+    let got = written(&repo.join("out/dev"), "hr.flux-system.filtered");
+    let deploy = got
+        .iter()
+        .find(|((kind, ns, _), _)| kind == "Deployment" && ns == "filtered")
+        .map(|(_, v)| v)
+        .expect("the filtered release's Deployment");
+    assert_eq!(
+        deploy["metadata"]["labels"]["helm.sh/chart"], "podinfo-6.0.1",
+        "the version the filter leaves"
     );
     reg.restart();
 

@@ -95,6 +95,25 @@ pub struct HelmUnit {
     /// The `spec.verify` of the OCIRepository `spec.chartRef` names: `ferry vendor --flux`
     /// checks the chart's signature, the build that ferry.lock records it.
     pub chart_verify: Option<crate::vendor::oci_verify::KeyedVerify>,
+    /// That OCIRepository's `spec.ref.semverFilter`, with a range: only matching tags count.
+    pub chart_filter: Option<String>,
+}
+
+/// A HelmRelease's chart and what its source adds to fetching it.
+struct Source {
+    chart: ChartRef,
+    verify: Option<KeyedVerify>,
+    filter: Option<String>,
+}
+
+impl Source {
+    fn plain(chart: ChartRef) -> Source {
+        Source {
+            chart,
+            verify: None,
+            filter: None,
+        }
+    }
 }
 
 /// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`, and a
@@ -137,7 +156,11 @@ pub fn resolve(
         return Ok(None);
     }
     let owner = format!("HelmRelease {namespace}/{name}");
-    let (chart, chart_verify) = chart_of((&namespace, &owner), &spec, lookup, is_this_repo)?;
+    let Source {
+        chart,
+        verify: chart_verify,
+        filter: chart_filter,
+    } = chart_of((&namespace, &owner), &spec, lookup, is_this_repo)?;
     let values = values_of(&namespace, &spec, lookup)?;
     let include_crds = !matches!(
         spec.install.as_ref().and_then(|i| i["crds"].as_str()),
@@ -158,6 +181,7 @@ pub fn resolve(
         secret_values: values.secret,
         include_crds,
         chart_verify,
+        chart_filter,
     }))
 }
 
@@ -166,7 +190,7 @@ fn chart_of(
     spec: &Spec,
     lookup: &Lookup<'_>,
     is_this_repo: &dyn Fn(&str, &str) -> bool,
-) -> Result<(ChartRef, Option<KeyedVerify>), String> {
+) -> Result<Source, String> {
     if let Some(r) = &spec.chart_ref {
         let ns = r.namespace.clone().unwrap_or(namespace.to_string());
         let field = "spec.chartRef";
@@ -179,7 +203,12 @@ fn chart_of(
                 let secret = |ns: &str, name: &str| lookup("Secret", ns, name);
                 let origin = format!("OCIRepository {ns}/{}", r.name);
                 let verify = super::verify::verify_of(&repo, &ns, (&what, &origin), &secret)?;
-                Ok((oci_repository(&repo, &what)?, verify))
+                let (chart, filter) = oci_repository(&repo, &what)?;
+                Ok(Source {
+                    chart,
+                    verify,
+                    filter,
+                })
             }
             "HelmChart" => {
                 let chart = lookup("HelmChart", &ns, &r.name).ok_or_else(|| {
@@ -191,7 +220,10 @@ fn chart_of(
                 let chart = from_source(&ns, &c, lookup, is_this_repo, &what)?;
                 let origin = format!("HelmChart {ns}/{}", r.name);
                 let verify = chart_verify(&c, &chart, &ns, (&what, &origin), lookup)?;
-                Ok((chart, verify))
+                Ok(Source {
+                    verify,
+                    ..Source::plain(chart)
+                })
             }
             other => Err(format!(
                 "{field}: kind {other} is neither OCIRepository nor HelmChart"
@@ -206,7 +238,10 @@ fn chart_of(
     // helm-controller makes the HelmChart in the namespace of its source.
     let src_ns = c.spec.source_ref.namespace.as_deref().unwrap_or(namespace);
     let verify = chart_verify(&c.spec, &chart, src_ns, (what, owner), lookup)?;
-    Ok((chart, verify))
+    Ok(Source {
+        verify,
+        ..Source::plain(chart)
+    })
 }
 
 /// The `verify` of a HelmChart (or a HelmRelease's chart template), checked by
@@ -235,17 +270,22 @@ fn chart_verify(
 }
 
 /// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
-/// vendor` resolves and pins), else the tag `latest` as source-controller defaults.
-fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
+/// vendor` resolves and pins, with `spec.ref.semverFilter`), else the tag `latest` as
+/// source-controller defaults.
+fn oci_repository(repo: &Value, what: &str) -> Result<(ChartRef, Option<String>), String> {
     let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
     if !url.starts_with("oci://") {
         return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
     }
     let r = &repo["spec"]["ref"];
-    // Charts are vendored through the chart store, whose range resolution has no tag filter
-    // yet: refused rather than pinning a version Flux would not pick.
-    if r["semver"].is_string() && r["semverFilter"].as_str().is_some_and(|f| !f.is_empty()) {
-        return Err(format!("{what}: spec.ref.semverFilter is not supported by ferry for charts yet\nhint: name the chart's version with spec.ref.tag, or a range without a filter"));
+    let mut filter = None;
+    if let (Some(_), Some(f)) = (r["semver"].as_str(), r["semverFilter"].as_str()) {
+        if !f.is_empty() {
+            regex::Regex::new(f).map_err(|e| {
+                format!("{what}: spec.ref.semverFilter `{f}` is not a regular expression: {e}")
+            })?;
+            filter = Some(f.to_string());
+        }
     }
     if r["digest"].is_string() {
         return Err(format!("{what}: spec.ref.digest is not supported by ferry yet\nhint: name the chart's version with spec.ref.tag or spec.ref.semver; ferry.lock pins its digest"));
@@ -255,7 +295,7 @@ fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
         .or(r["tag"].as_str())
         .unwrap_or("latest")
         .to_string();
-    Ok(ChartRef::Oci { url, version })
+    Ok((ChartRef::Oci { url, version }, filter))
 }
 
 /// The chart a `chart.spec` (or a HelmChart's spec) names in its source: a directory of

@@ -106,7 +106,7 @@ fn helm_app(h: &super::HelmFound, lock: &crate::vendor::Lock) -> Result<Value, S
             "spec.postRenderers / spec.commonMetadata have no ferry.yaml equivalent".into(),
         );
     }
-    let chart = super::charts::pinned(&u.chart, lock)?;
+    let chart = super::charts::pinned(&u.chart, u.chart_filter.as_deref(), lock)?;
     let mut helm = Map::new();
     match &chart {
         ChartRef::Local { path } => {

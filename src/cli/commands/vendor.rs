@@ -10,17 +10,22 @@ use crate::vendor::{
     oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
     LOCK_FILE,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What vendoring a Flux repository's OCIRepository artifacts did: `(fetched, present)`.
 type Artifacts = (Vec<String>, Vec<String>);
 
 /// Charts whose OCIRepository sets `spec.verify`, with what it asks for.
-type ChartChecks = Vec<(ChartRef, KeyedVerify)>;
+type ChartChecks = Vec<(ChartRef, Option<String>, KeyedVerify)>;
 
-/// What to vendor: the charts, the artifacts vendored, the charts to verify.
-type Wanted = (BTreeSet<(String, ChartRef)>, Artifacts, ChartChecks);
+/// What to vendor: the charts (and the tag filters of their ranges), the artifacts vendored,
+/// the charts to verify.
+type Wanted = (
+    (BTreeSet<(String, ChartRef)>, BTreeMap<String, String>),
+    Artifacts,
+    ChartChecks,
+);
 
 /// The charts of the Flux repository's HelmReleases, in the working tree, after pulling the
 /// OCIRepository artifacts its Kustomizations build (whose content may declare more of both:
@@ -103,7 +108,10 @@ fn flux_charts(
         let checks = clusters
             .iter()
             .flat_map(|c| c.discovered.helm.iter())
-            .filter_map(|h| Some((h.unit.chart.clone(), h.unit.chart_verify.clone()?)))
+            .filter_map(|h| {
+                let v = h.unit.chart_verify.clone()?;
+                Some((h.unit.chart.clone(), h.unit.chart_filter.clone(), v))
+            })
             .collect();
         return Ok((
             crate::flux::charts::wanted(clusters.iter()),
@@ -123,7 +131,10 @@ fn wanted(
 ) -> anyhow::Result<Wanted> {
     let Some(flux_root) = &a.flux else {
         return Ok((
-            pipeline_charts(&load_pipeline(tree, root)?),
+            (
+                pipeline_charts(&load_pipeline(tree, root)?),
+                BTreeMap::new(),
+            ),
             Default::default(),
             Vec::new(),
         ));
@@ -131,7 +142,9 @@ fn wanted(
     let (mut charts, artifacts, checks) =
         flux_charts(tree, flux_root, &a.source_urls, flux, flags)?;
     if root.join(crate::config::FILE_NAME).is_file() {
-        charts.extend(pipeline_charts(&load_pipeline(tree, root)?));
+        charts
+            .0
+            .extend(pipeline_charts(&load_pipeline(tree, root)?));
     }
     Ok((charts, artifacts, checks))
 }
@@ -148,17 +161,21 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR")
     })?;
     let store = ChartStore::new(&dir);
-    let opts = VendorOptions {
+    let mut opts = VendorOptions {
         update: a.update,
         offline: g.offline,
+        ..VendorOptions::default()
     };
     let flags = FlagKeys::parse(&a.verify_keys).map_err(anyhow::Error::msg)?;
-    let (charts, artifacts, checks) = wanted(&a, &tree, &root, (&mut lock, &dir, &opts), &flags)?;
+    let ((charts, filters), artifacts, checks) =
+        wanted(&a, &tree, &root, (&mut lock, &dir, &opts), &flags)?;
+    opts.filters = filters;
     let creds = RepoCredentials::parse(&a.repo_creds).map_err(|e| anyhow::anyhow!(e))?;
     let mut report = vendor_charts(charts, &mut lock, &store, &creds, &opts)?;
     // Before ferry.lock is written: a chart Flux would refuse is not pinned.
-    for (chart, v) in &checks {
-        let exact = crate::flux::charts::pinned(chart, &lock).map_err(anyhow::Error::msg)?;
+    for (chart, filter, v) in &checks {
+        let exact = crate::flux::charts::pinned(chart, filter.as_deref(), &lock)
+            .map_err(anyhow::Error::msg)?;
         oci_verify::verify_chart(&exact, &mut lock, v, (&flags, g.offline))?;
     }
     report.fetched.extend(artifacts.0);
