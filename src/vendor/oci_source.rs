@@ -104,24 +104,12 @@ fn tag_of(src: &OciSource, lock: &Lock, update: bool) -> Result<Option<String>, 
                     return Ok(Some(v.clone()));
                 }
             }
-            let mut tags = super::oci_chart::tags(&src.url)?;
-            let listed = tags.len();
-            if let Some(f) = &src.semver_filter {
-                let re = regex::Regex::new(f)
-                    .map_err(|e| format!("spec.ref.semverFilter `{f}`: {e}"))?;
-                tags.retain(|t| re.is_match(t));
-            }
-            let filter = src
-                .semver_filter
-                .as_ref()
-                .map(|f| format!(" and matching semverFilter `{f}`"))
-                .unwrap_or_default();
-            super::range::pick(range, &tags)?.map(Some).ok_or_else(|| {
-                format!(
-                    "no tag of {} is in the range `{range}`{filter} ({listed} tags listed)",
-                    src.url
-                )
-            })
+            let chart = crate::config::ChartRef::Oci {
+                url: src.url.clone(),
+                version: range.clone(),
+            };
+            let filter = src.semver_filter.as_deref();
+            super::range::resolve(&chart, &Default::default(), filter).map(Some)
         }
     }
 }
