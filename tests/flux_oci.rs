@@ -8,7 +8,9 @@
 mod common;
 
 use common::flux::{assert_same, reference, write, written};
-use common::oras::{content_and_broken, push, refused_build, run, run_ok, CONTENT};
+use common::oras::{
+    content_and_broken, push, refused_build, revendor_offline, run, run_ok, CONTENT,
+};
 use common::registry::Registry;
 use common::require_tool;
 use std::collections::BTreeMap;
@@ -250,22 +252,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     );
 
     // Vendoring again finds everything in the cache and pins the same.
-    let lock_before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
-    let out = run_ok(
-        tmp.path(),
-        &repo,
-        &["vendor", "--flux", "--offline", "--output", "json"],
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(
-        report["present"].as_array().map(Vec::len),
-        Some(3),
-        "{report}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
-        lock_before
-    );
+    revendor_offline(tmp.path(), &repo, 3);
 
     // `ferry init --from-flux`: ferry.yaml apps read only this repository, so a Kustomization
     // built from an artifact is not carried over, by name and with what to do, even when

@@ -8,7 +8,9 @@
 mod common;
 
 use common::flux::{encrypt_for_ci, write, written};
-use common::oras::{content_and_broken, push, refused_build, run_ok, run_refused, sign, CONTENT};
+use common::oras::{
+    content_and_broken, push, refused_build, revendor_offline, run_ok, run_refused, sign, CONTENT,
+};
 use common::registry::Registry;
 use common::require_tool;
 use ferry::artifact::sign::{keys::public_pem, new_signing_key, SignatureFormat};
@@ -261,19 +263,5 @@ fn verified_and_filtered_oci_sources_pin_what_flux_accepts() {
     // The pins record their verification: vendoring again needs neither the registry nor
     // the key of the Secret the repository does not hold.
     reg.stop();
-    let out = run_ok(
-        tmp.path(),
-        &repo,
-        &["vendor", "--flux", "--offline", "--output", "json"],
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(
-        report["present"].as_array().map(Vec::len),
-        Some(3),
-        "{report}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
-        lock_text
-    );
+    revendor_offline(tmp.path(), &repo, 3);
 }

@@ -121,3 +121,24 @@ pub fn run_refused(tmp: &Path, repo: &Path, args: &[&str]) -> String {
 pub fn refused_build(tmp: &Path, repo: &Path) -> String {
     run_refused(tmp, repo, &["build", "--flux", "--worktree", "--offline"])
 }
+
+/// `ferry vendor --flux --offline` again: everything is `present` (`count` entries) and
+/// ferry.lock is left as it was.
+pub fn revendor_offline(tmp: &Path, repo: &Path, count: usize) {
+    let before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
+    let out = run_ok(
+        tmp,
+        repo,
+        &["vendor", "--flux", "--offline", "--output", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["present"].as_array().map(Vec::len),
+        Some(count),
+        "{report}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
+        before
+    );
+}
