@@ -370,18 +370,10 @@ pub fn discover(
                 errors.push(fail(object, &file, m));
             }
         }
-        if ready.is_empty() && !key_waiting.is_empty() && !settle {
-            // Nothing else renders: the Secrets those wait for are not in the repository, and
-            // `ferry vendor --verify-key` gives their keys.
-            settle = true;
-            pending = waiting
-                .into_iter()
-                .map(|(p, _)| p)
-                .chain(key_waiting)
-                .collect();
-            continue;
-        }
-        if ready.is_empty() {
+        // Nothing else renders: the Secrets those wait for are not in the repository, and
+        // `ferry vendor --verify-key` gives their keys. They go on in one more round.
+        let go_on = ready.is_empty() && !key_waiting.is_empty() && !settle;
+        if ready.is_empty() && !go_on {
             for (p, why) in waiting {
                 let file = seen[&(p.namespace.clone(), p.name.clone())].clone();
                 errors.push(fail(
@@ -392,12 +384,15 @@ pub fn discover(
             }
             break;
         }
-        settle = false;
+        settle = go_on;
         pending = waiting
             .into_iter()
             .map(|(p, _)| p)
             .chain(key_waiting)
             .collect();
+        if go_on {
+            continue;
+        }
         use rayon::prelude::*;
         let results: Vec<Finished> = ready
             .into_par_iter()
