@@ -1,9 +1,9 @@
 //! Reading the `spec.verify` of an OCIRepository (or of a HelmChart of OCI charts) as ferry
 //! can honour it offline: provider `cosign` with a `secretRef` (public keys, checked by
-//! `ferry vendor --flux`). Keyless verification
-//! (Fulcio certificates, Rekor transparency log, OIDC identities) and `notation` (X.509 trust
-//! stores and policies) need trust roots and a network ferry does not have: they are refused
-//! by name, never skipped, since building what Flux would refuse is worse than not building.
+//! `ferry vendor --flux`). Keyless verification (Fulcio certificates, Rekor transparency log,
+//! OIDC identities) and `notation` (X.509 trust stores and policies) need trust roots and a
+//! network ferry does not have: they are refused by name, never skipped, since building what
+//! Flux would refuse is worse than not building.
 
 use crate::vendor::oci_verify::KeyedVerify;
 use base64::Engine as _;
