@@ -8,66 +8,12 @@
 mod common;
 
 use common::flux::{assert_same, reference, write, written};
-use common::registry::{self, Registry};
-use common::{copy_dir, require_tool};
+use common::oras::{
+    content_and_broken, push, refused_build, revendor_offline, run, run_ok, CONTENT,
+};
+use common::registry::Registry;
+use common::require_tool;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
-
-const CONTENT: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
-const CONFIG: &str = "application/vnd.cncf.flux.config.v1+json";
-
-/// A tar+gzip of `dir`'s `apps/`, written as `file`.
-fn tgz(dir: &Path, file: &Path) {
-    let st = Command::new("tar")
-        .arg("czf")
-        .arg(file)
-        .arg("-C")
-        .arg(dir)
-        .arg("apps")
-        .status()
-        .expect("tar");
-    assert!(st.success());
-}
-
-/// Pushes `layers` (`FILE:MEDIATYPE`) with Flux's config media type, as `flux push artifact`;
-/// the manifest digest.
-fn push(tool: &Path, work: &Path, reference: &str, layers: &[String]) -> String {
-    let config = work.join("config.json");
-    std::fs::write(&config, "{}").expect("config");
-    let out = Command::new(tool)
-        .current_dir(work)
-        .arg("push")
-        .arg(reference)
-        .args(layers)
-        .arg("--config")
-        .arg(format!("{}:{CONFIG}", config.display()))
-        .output()
-        .expect("oci-artifact");
-    assert!(
-        out.status.success(),
-        "push {reference}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn run(tmp: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
-    registry::ferry(tmp)
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .expect("runs ferry")
-}
-
-/// `ferry build --flux --offline`, expected to fail with exit 2: its stderr.
-fn refused_build(tmp: &Path, repo: &Path) -> String {
-    let out = run(tmp, repo, &["build", "--flux", "--worktree", "--offline"]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    err
-}
 
 const SYNC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://git.example.com/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n";
 
@@ -140,22 +86,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     // The content: the apps of testdata/flux. 1.2.0 is what the range picks; 2.0.0 is
     // outside it and 1.0.0 below the highest, both broken (as is the decoy layer below):
     // building them fails, so only the artifact Flux would pick can pass.
-    let content = tmp.path().join("content");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/flux/apps"),
-        &content.join("apps"),
-    );
-    tgz(&content, &work.join("good.tgz"));
-    let broken = tmp.path().join("broken");
-    copy_dir(&content, &broken);
-    for dir in ["apps/production", "apps/base/podinfo"] {
-        write(
-            &broken,
-            &format!("{dir}/kustomization.yaml"),
-            "resources: [missing.yaml]\n",
-        );
-    }
-    tgz(&broken, &work.join("broken.tgz"));
+    let content = content_and_broken(tmp.path(), &work, &["apps/production", "apps/base/podinfo"]);
     let mut by_digest = String::new();
     for (tag, file) in [("1.0.0", "broken"), ("1.2.0", "good"), ("2.0.0", "broken")] {
         let digest = push(
@@ -215,12 +146,7 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--offline"));
     assert!(!repo.join("ferry.lock").exists());
 
-    let out = run(tmp.path(), &repo, &["vendor", "--flux", "--output", "json"]);
-    assert!(
-        out.status.success(),
-        "vendor: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(tmp.path(), &repo, &["vendor", "--flux", "--output", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let apps_key = format!("oci://{}/fleet/apps:semver >=1.0.0 <2.0.0", reg.addr);
     let selected_key = format!("oci://{}/fleet/selected:stable#{CONTENT}", reg.addr);
@@ -265,16 +191,12 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
         .is_some_and(|d| d.starts_with("sha256:")));
 
     // Built offline, with the registry gone.
+    let addr = reg.addr.clone();
     drop(reg);
-    let out = run(
+    run_ok(
         tmp.path(),
         &repo,
         &["build", "--flux", "--worktree", "--offline"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let prod = repo.join("out/prod");
     let (vars, kustomization) = common::flux::production_apps();
@@ -330,27 +252,79 @@ fn kustomizations_from_oci_repositories_build_what_flux_applies() {
     );
 
     // Vendoring again finds everything in the cache and pins the same.
-    let lock_before = std::fs::read_to_string(repo.join("ferry.lock")).expect("lock");
-    let out = run(
-        tmp.path(),
+    revendor_offline(tmp.path(), &repo, 3);
+
+    // `ferry init --from-flux`: ferry.yaml apps read only this repository, so a Kustomization
+    // built from an artifact is not carried over, by name and with what to do, even when
+    // nothing else in its spec stands in the way.
+    write(
         &repo,
-        &["vendor", "--flux", "--offline", "--output", "json"],
+        "clusters/prod/plain.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: plain, namespace: flux-system}\nspec: {interval: 10m, path: ./apps/base/podinfo, prune: true, sourceRef: {kind: OCIRepository, name: selected}}\n",
     );
+    let out = run(tmp.path(), &repo, &["init", "--from-flux", "clusters"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| {
+            l.contains(
+                "Kustomization flux-system/plain (clusters/prod/plain.yaml): not carried over",
+            )
+        })
+        .unwrap_or_else(|| panic!("plain not reported:\n{err}"));
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        line.contains(&format!("spec.sourceRef OCIRepository flux-system/selected: its content is an OCI artifact (oci://{addr}/fleet/selected@sha256:"))
+            && line.contains("keep building this Kustomization with `ferry build --flux`"),
+        "{line}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(
-        report["present"].as_array().map(Vec::len),
-        Some(3),
-        "{report}"
+    for name in ["apps", "base", "by-digest"] {
+        assert!(
+            err.contains(&format!("Kustomization flux-system/{name} (clusters/prod/apps.yaml): not carried over: spec.sourceRef OCIRepository")),
+            "{name}: {err}"
+        );
+    }
+    // Every Kustomization here builds from an artifact: nothing to write, and it says so.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no Kustomization or HelmRelease of the Flux repository under clusters can be carried over"),
+        "{err}"
     );
-    assert_eq!(
-        std::fs::read_to_string(repo.join("ferry.lock")).expect("lock"),
-        lock_before
+    assert!(!repo.join("ferry.yaml").exists(), "nothing written");
+    // Beside one from this repository: that one is written, the others still named.
+    write(
+        &repo,
+        "apps/local/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local, namespace: default}\ndata: {a: b}\n",
     );
+    write(
+        &repo,
+        "clusters/prod/local.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: local, namespace: flux-system}\nspec: {interval: 10m, path: ./apps/local, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+    );
+    let out = run(tmp.path(), &repo, &["init", "--from-flux", "clusters"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Kustomization flux-system/plain (clusters/prod/plain.yaml): not carried over: spec.sourceRef OCIRepository"), "{err}");
+    let config: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo.join("ferry.yaml")).expect("ferry.yaml"),
+    )
+    .expect("yaml");
+    let apps: Vec<&str> = config["apps"]
+        .as_mapping()
+        .expect("apps")
+        .keys()
+        .filter_map(|k| k.as_str())
+        .collect();
+    assert_eq!(apps, ["local"], "{config:?}");
+    assert_eq!(config["apps"]["local"]["path"].as_str(), Some("apps/local"));
+    for f in [
+        "ferry.yaml",
+        "clusters/prod/local.yaml",
+        "apps/local/config.yaml",
+    ] {
+        std::fs::remove_file(repo.join(f)).expect("rm");
+    }
+    std::fs::remove_file(repo.join("clusters/prod/plain.yaml")).expect("rm");
 
     // A Bucket: an error naming the Kustomization, its file and what to do instead.
     write(

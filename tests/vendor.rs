@@ -133,23 +133,6 @@ impl Drop for HttpRepo {
     }
 }
 
-fn helm(args: &[&str], cwd: &Path, home: &Path) {
-    let out = Command::new("helm")
-        .args(args)
-        .current_dir(cwd)
-        .env("PATH", common::test_path())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .output()
-        .expect("helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// ferry with no helm on its PATH, Docker's config in `home/docker` and the repository's
 /// credentials in FERRY_REPO_CREDS.
 fn ferry_in(repo: &Path, cache: &Path, home: &Path, args: &[&str]) -> std::process::Output {
@@ -181,7 +164,7 @@ fn ferry_creds(
 
 /// `helm push` of an archive to the registry's `charts` repository, as alice.
 fn helm_push(tgz: &str, registry: &Registry, cwd: &Path, home: &Path) {
-    helm(
+    common::helm(
         &[
             "push",
             tgz,
@@ -200,7 +183,7 @@ fn helm_push(tgz: &str, registry: &Registry, cwd: &Path, home: &Path) {
 /// Indexes `charts/pkg` and serves it behind basic auth; ferry gets the registry's password
 /// where Docker (and ferry) keep it, and the repository's in FERRY_REPO_CREDS.
 fn serve(charts: &Path, registry: &Registry, home: &Path) -> HttpRepo {
-    helm(&["repo", "index", "pkg"], charts, home);
+    common::helm(&["repo", "index", "pkg"], charts, home);
     let (user, password) = REPO_CREDS.split_once(':').expect("creds");
     let http = HttpRepo::start(&charts.join("pkg"), user, password);
     std::fs::write(
@@ -233,7 +216,7 @@ fn vendored_charts_build_offline_with_their_sources_gone() {
     let cache = tempfile::tempdir().expect("tempdir");
     let charts = tempfile::tempdir().expect("tempdir");
     let podinfo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/platform/charts/podinfo");
-    helm(
+    common::helm(
         &["package", podinfo.to_str().expect("utf-8"), "-d", "pkg"],
         charts.path(),
         home.path(),
@@ -430,7 +413,7 @@ fn flux_vendor_pins_ranges_builds_offline_and_pushes() {
     let podinfo = podinfo.to_str().expect("utf-8");
     let oci = format!("oci://{}/charts", registry.addr);
     for v in ["6.0.1", "6.1.0", "7.0.0"] {
-        helm(
+        common::helm(
             &["package", podinfo, "--version", v, "-d", "pkg"],
             charts.path(),
             home.path(),
@@ -539,12 +522,12 @@ fn flux_vendor_pins_ranges_builds_offline_and_pushes() {
     );
 
     // A newer version upstream: the pin holds until --update.
-    helm(
+    common::helm(
         &["package", podinfo, "--version", "6.2.0", "-d", "pkg"],
         charts.path(),
         home.path(),
     );
-    helm(&["repo", "index", "pkg"], charts.path(), home.path());
+    common::helm(&["repo", "index", "pkg"], charts.path(), home.path());
     let out = run(&["vendor", "--flux", "--output", "json"]);
     assert!(
         out.status.success(),

@@ -109,7 +109,7 @@ impl Verified {
 /// Sigstore bundle among its referrers first (cosign v3), else the `.sig` tag (cosign v2).
 /// Returns the format that verified. A refused bundle does not hide a valid v2 signature, but
 /// when nothing verifies the error lists why each one was refused.
-fn check_signature(
+pub fn check_signature(
     reg: &Registry,
     pinned: &ArtifactRef,
     digest: &str,

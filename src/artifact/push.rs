@@ -101,22 +101,16 @@ pub fn push_prepared(
     // By digest first: a tag is only moved once everything it names is in place.
     let pinned = target.with_digest(&p.digest);
     reg.push_manifest(&pinned, &p.manifest, mt::OCI_MANIFEST)?;
-    let (mut signature, mut bundle) = (None, None);
-    if let Some(key) = &opts.signing_key {
-        if opts.signature_format.v2() {
-            signature = Some(push_signature(&reg, target, &p.digest, key)?);
-        }
-        if opts.signature_format.bundle() {
-            let b = sign::bundle::sign_image(key, &target.repository_name(), &p.digest);
-            bundle = Some(referrers::attach_bundle(
-                &reg,
-                target,
-                &p.digest,
-                p.manifest.len(),
-                &b,
-            )?);
-        }
-    }
+    let (signature, bundle) = match &opts.signing_key {
+        Some(key) => sign_pushed(
+            &reg,
+            target,
+            (&p.digest, p.manifest.len()),
+            key,
+            opts.signature_format,
+        )?,
+        None => (None, None),
+    };
     for tag in &opts.tags {
         reg.push_manifest(&target.with_tag(tag), &p.manifest, mt::OCI_MANIFEST)?;
     }
@@ -131,6 +125,30 @@ pub fn push_prepared(
         layer_bytes: p.layer.len(),
         files: p.files,
     })
+}
+
+/// Signs the manifest `digest` (of `size` bytes) already in `target`'s repository in the
+/// formats asked for; the `.sig` tag and the bundle referrer written.
+///
+/// # Errors
+/// The registry's errors, an unreadable signature manifest or referrers index.
+pub fn sign_pushed(
+    reg: &Registry,
+    target: &ArtifactRef,
+    (digest, size): (&str, usize),
+    key: &SigningKey,
+    format: sign::SignatureFormat,
+) -> Result<(Option<String>, Option<String>), PushError> {
+    let mut signature = None;
+    let mut bundle = None;
+    if format.v2() {
+        signature = Some(push_signature(reg, target, digest, key)?);
+    }
+    if format.bundle() {
+        let b = sign::bundle::sign_image(key, &target.repository_name(), digest);
+        bundle = Some(referrers::attach_bundle(reg, target, digest, size, &b)?);
+    }
+    Ok((signature, bundle))
 }
 
 /// Packs and pushes `env_dir`: the one call a benchmark or another tool needs.

@@ -446,6 +446,17 @@ pub struct VendorArgs {
     /// With --flux: a Git URL that is this repository (as for `ferry build --flux`).
     #[arg(long = "source-url", value_name = "URL", requires = "flux")]
     pub source_urls: Vec<String>,
+    /// With --flux: the cosign public key (PEM file) of the Secret NAMESPACE/NAME that an
+    /// OCIRepository's (or OCI HelmChart's) `spec.verify.secretRef` names, when the repository does not hold that
+    /// Secret (a committed one, plain or SOPS-encrypted, is used as it is). The pinned digest
+    /// must be signed by it (cosign v2 `.sig` tag or v3 Sigstore bundle); ferry.lock records
+    /// the key's fingerprint, so builds need no key. Repeat for more keys or Secrets.
+    #[arg(
+        long = "verify-key",
+        value_name = "NAMESPACE/NAME=PATH",
+        requires = "flux"
+    )]
+    pub verify_keys: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,31 +6,52 @@
 use super::Cluster;
 use crate::config::ChartRef;
 use crate::vendor::{range, ChartStore, Lock, VendorError, LOCK_FILE};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What to run when a chart is missing.
 pub const VENDOR_HINT: &str =
     "run `ferry vendor --flux` (it needs the network) and commit ferry.lock";
 
 /// Every remote chart the clusters' HelmReleases use, keyed as in the lock (a range keeps
-/// its range in the key: `ferry vendor` resolves it).
-pub fn wanted<'a>(clusters: impl Iterator<Item = &'a Cluster>) -> BTreeSet<(String, ChartRef)> {
-    clusters
-        .flat_map(|c| c.discovered.helm.iter())
-        .filter_map(|h| h.unit.chart.lock_key().map(|k| (k, h.unit.chart.clone())))
-        .collect()
+/// its range in the key: `ferry vendor` resolves it), and the tag filters of ranges by key.
+pub fn wanted<'a>(
+    clusters: impl Iterator<Item = &'a Cluster>,
+) -> (BTreeSet<(String, ChartRef)>, BTreeMap<String, String>) {
+    let mut charts = BTreeSet::new();
+    let mut filters = BTreeMap::new();
+    for h in clusters.flat_map(|c| c.discovered.helm.iter()) {
+        let filter = h.unit.chart_filter.as_deref();
+        if let Some(k) = range_key(&h.unit.chart, filter) {
+            if let Some(f) = filter {
+                filters.insert(k.clone(), f.to_string());
+            }
+            charts.insert((k, h.unit.chart.clone()));
+        }
+    }
+    (charts, filters)
+}
+
+/// The key of `chart` in the lock; for a range resolved among the tags `filter` matches,
+/// `oci://host/repo/chart@RANGE filter REGEX` (its own pin: another filter picks another
+/// version).
+pub fn range_key(chart: &ChartRef, filter: Option<&str>) -> Option<String> {
+    let key = chart.lock_key()?;
+    Some(match filter {
+        Some(f) if range::is_range(range::version_of(chart)) => format!("{key} filter {f}"),
+        _ => key,
+    })
 }
 
 /// `chart` with the version `lock` pinned for its range (unchanged when it names one).
 ///
 /// # Errors
 /// A range with no pin, with what to run.
-pub fn pinned(chart: &ChartRef, lock: &Lock) -> Result<ChartRef, String> {
+pub fn pinned(chart: &ChartRef, filter: Option<&str>, lock: &Lock) -> Result<ChartRef, String> {
     let version = range::version_of(chart);
     if matches!(chart, ChartRef::Local { .. }) || !range::is_range(version) {
         return Ok(chart.clone());
     }
-    let key = chart.lock_key().unwrap_or_default();
+    let key = range_key(chart, filter).unwrap_or_default();
     match lock.ranges.get(&key) {
         Some(v) => Ok(range::with_version(chart, v)),
         None => Err(format!(
@@ -43,8 +64,13 @@ pub fn pinned(chart: &ChartRef, lock: &Lock) -> Result<ChartRef, String> {
 ///
 /// # Errors
 /// Not pinned, not in the store, or damaged there.
-pub fn locate(chart: &ChartRef, lock: &Lock, store: &ChartStore) -> Result<ChartRef, String> {
-    let exact = pinned(chart, lock)?;
+pub fn locate(
+    chart: &ChartRef,
+    filter: Option<&str>,
+    lock: &Lock,
+    store: &ChartStore,
+) -> Result<ChartRef, String> {
+    let exact = pinned(chart, filter, lock)?;
     match store.locate(&exact, lock) {
         Ok(_) => Ok(exact),
         Err(VendorError::NotLocked { chart }) => Err(format!(

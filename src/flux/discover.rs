@@ -160,6 +160,9 @@ pub fn discover(
         }
     }
     let mut scanned = 0;
+    // Set for one round when nothing could render but Kustomizations waiting for a verify
+    // Secret: then they go on without it.
+    let mut settle = false;
     loop {
         // New Kustomizations and sources in what was rendered since the last round.
         for d in &done[scanned..] {
@@ -205,6 +208,8 @@ pub fn discover(
 
         let mut ready: Vec<Ready> = Vec::new();
         let mut waiting = Vec::new();
+        // OCIRepository Kustomizations waiting for the Secret of their `spec.verify`.
+        let mut key_waiting: Vec<Pending> = Vec::new();
         // Bootstrap: a Kustomization that syncs the cluster root names this repository.
         let mut parsed = Vec::new();
         for p in pending.drain(..) {
@@ -284,7 +289,34 @@ pub fn discover(
                         continue;
                     };
                     let what = format!("spec.sourceRef OCIRepository {src_id}");
-                    let found = super::oci::source_of(source, &what).and_then(|src| {
+                    let origin = format!(
+                        "OCIRepository {src_id} ({})",
+                        declared_in(
+                            &done,
+                            &mut locator,
+                            tree,
+                            "OCIRepository",
+                            &src_ns,
+                            &k.source_ref.name
+                        )
+                    );
+                    let secret = |ns: &str, name: &str| defined_v1(&done, "Secret", ns, name);
+                    let src = super::oci::source_of(source, &what).and_then(|mut src| {
+                        src.verify =
+                            super::verify::verify_of(source, &src_ns, (&what, &origin), &secret)?;
+                        Ok(src)
+                    });
+                    // The verify Secret may be rendered by a Kustomization not rendered yet:
+                    // wait for it while anything else can render.
+                    if !settle
+                        && src
+                            .as_ref()
+                            .is_ok_and(|s| s.verify.as_ref().is_some_and(|v| v.keys.is_none()))
+                    {
+                        key_waiting.push(p);
+                        continue;
+                    }
+                    let found = src.and_then(|src| {
                         oci_sources.insert(src.clone());
                         super::oci::content(&src, opts.vendored.as_deref())
                             .map_err(|m| format!("{what}: {m}"))
@@ -338,7 +370,10 @@ pub fn discover(
                 errors.push(fail(object, &file, m));
             }
         }
-        if ready.is_empty() {
+        // Nothing else renders: the Secrets those wait for are not in the repository, and
+        // `ferry vendor --verify-key` gives their keys. They go on in one more round.
+        let go_on = ready.is_empty() && !key_waiting.is_empty() && !settle;
+        if ready.is_empty() && !go_on {
             for (p, why) in waiting {
                 let file = seen[&(p.namespace.clone(), p.name.clone())].clone();
                 errors.push(fail(
@@ -349,7 +384,15 @@ pub fn discover(
             }
             break;
         }
-        pending = waiting.into_iter().map(|(p, _)| p).collect();
+        settle = go_on;
+        pending = waiting
+            .into_iter()
+            .map(|(p, _)| p)
+            .chain(key_waiting)
+            .collect();
+        if go_on {
+            continue;
+        }
         use rayon::prelude::*;
         let results: Vec<Finished> = ready
             .into_par_iter()
@@ -452,7 +495,20 @@ pub fn discover(
                     continue;
                 }
                 match helmrelease::resolve(v, &lookup, &is_this) {
-                    Ok(Some(unit)) => helm.push(HelmFound { unit, file }),
+                    Ok(Some(mut unit)) => {
+                        // The OCIRepository's own file, for the messages of its verification.
+                        if let Some(v) = &mut unit.chart_verify {
+                            let (kind, id) = v.object.split_once(' ').unwrap_or_default();
+                            let (src_ns, src_name) = id.split_once('/').unwrap_or_default();
+                            let at = if kind == "HelmRelease" {
+                                file.clone()
+                            } else {
+                                declared_in(&done, &mut locator, tree, kind, src_ns, src_name)
+                            };
+                            v.object = format!("{} ({at})", v.object);
+                        }
+                        helm.push(HelmFound { unit, file })
+                    }
                     Ok(None) => suspended.push(format!("HelmRelease {ns}/{name}")),
                     Err(m) => errors.push(fail(format!("HelmRelease {ns}/{name}"), &file, m)),
                 }
@@ -635,6 +691,28 @@ fn dependency_order(
 
 /// The core (`v1`) object of that kind and name that something rendered so far defines: where
 /// `postBuild.substituteFrom` finds its ConfigMaps and Secrets.
+/// The repository file that declares `kind` `ns/name` among the rendered objects, else which
+/// unit rendered it.
+fn declared_in(
+    done: &[Done],
+    locator: &mut Locator,
+    tree: &dyn Tree,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> String {
+    let Some(d) = done.iter().find(|d| {
+        d.objects
+            .iter()
+            .any(|v| v["kind"] == kind && spec::key_of(v) == (ns.to_string(), name.to_string()))
+    }) else {
+        return "not found".into();
+    };
+    locator
+        .locate(tree, &d.unit.path, kind, name)
+        .unwrap_or_else(|| format!("rendered by {}", d.unit.app))
+}
+
 fn defined_v1(done: &[Done], kind: &str, ns: &str, name: &str) -> Option<Value> {
     done.iter()
         .flat_map(|d| d.objects.iter())

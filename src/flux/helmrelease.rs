@@ -5,8 +5,9 @@
 
 use crate::config::{ChartRef, SecretValues};
 use crate::secrets::Disclosed;
+use crate::vendor::oci_verify::KeyedVerify;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 pub const API: &str = "helm.toolkit.fluxcd.io/v2";
@@ -50,6 +51,9 @@ pub struct ChartSpec {
     #[serde(default)]
     pub version: Option<String>,
     pub source_ref: Reference,
+    /// `verify`: checked for OCI charts only (as source-controller does), and refused there.
+    #[serde(default)]
+    pub verify: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +92,28 @@ pub struct HelmUnit {
     pub include_crds: bool,
     /// What helm-controller does after helm (see `super::postrender`).
     pub post_render: Value,
+    /// The `spec.verify` of the OCIRepository `spec.chartRef` names: `ferry vendor --flux`
+    /// checks the chart's signature, the build that ferry.lock records it.
+    pub chart_verify: Option<crate::vendor::oci_verify::KeyedVerify>,
+    /// That OCIRepository's `spec.ref.semverFilter`, with a range: only matching tags count.
+    pub chart_filter: Option<String>,
+}
+
+/// A HelmRelease's chart and what its source adds to fetching it.
+struct Source {
+    chart: ChartRef,
+    verify: Option<KeyedVerify>,
+    filter: Option<String>,
+}
+
+impl Source {
+    fn plain(chart: ChartRef) -> Source {
+        Source {
+            chart,
+            verify: None,
+            filter: None,
+        }
+    }
 }
 
 /// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`, and a
@@ -129,7 +155,12 @@ pub fn resolve(
     if spec.suspend {
         return Ok(None);
     }
-    let chart = chart_of(&namespace, &spec, lookup, is_this_repo)?;
+    let owner = format!("HelmRelease {namespace}/{name}");
+    let Source {
+        chart,
+        verify: chart_verify,
+        filter: chart_filter,
+    } = chart_of((&namespace, &owner), &spec, lookup, is_this_repo)?;
     let values = values_of(&namespace, &spec, lookup)?;
     let include_crds = !matches!(
         spec.install.as_ref().and_then(|i| i["crds"].as_str()),
@@ -149,15 +180,17 @@ pub fn resolve(
         values: values.public,
         secret_values: values.secret,
         include_crds,
+        chart_verify,
+        chart_filter,
     }))
 }
 
 fn chart_of(
-    namespace: &str,
+    (namespace, owner): (&str, &str),
     spec: &Spec,
     lookup: &Lookup<'_>,
     is_this_repo: &dyn Fn(&str, &str) -> bool,
-) -> Result<ChartRef, String> {
+) -> Result<Source, String> {
     if let Some(r) = &spec.chart_ref {
         let ns = r.namespace.clone().unwrap_or(namespace.to_string());
         let field = "spec.chartRef";
@@ -166,7 +199,16 @@ fn chart_of(
                 let repo = lookup("OCIRepository", &ns, &r.name).ok_or_else(|| {
                     format!("{field}: OCIRepository {ns}/{} is not defined by anything this cluster deploys", r.name)
                 })?;
-                oci_repository(&repo, &format!("{field}: OCIRepository {ns}/{}", r.name))
+                let what = format!("{field}: OCIRepository {ns}/{}", r.name);
+                let secret = |ns: &str, name: &str| lookup("Secret", ns, name);
+                let origin = format!("OCIRepository {ns}/{}", r.name);
+                let verify = super::verify::verify_of(&repo, &ns, (&what, &origin), &secret)?;
+                let (chart, filter) = oci_repository(&repo, &what)?;
+                Ok(Source {
+                    chart,
+                    verify,
+                    filter,
+                })
             }
             "HelmChart" => {
                 let chart = lookup("HelmChart", &ns, &r.name).ok_or_else(|| {
@@ -175,7 +217,13 @@ fn chart_of(
                 let c: ChartSpec = serde_json::from_value(chart["spec"].clone())
                     .map_err(|e| format!("{field}: HelmChart {ns}/{}: spec: {e}", r.name))?;
                 let what = format!("{field}: HelmChart {ns}/{}: spec", r.name);
-                from_source(&ns, &c, lookup, is_this_repo, &what)
+                let chart = from_source(&ns, &c, lookup, is_this_repo, &what)?;
+                let origin = format!("HelmChart {ns}/{}", r.name);
+                let verify = chart_verify(&c, &chart, &ns, (&what, &origin), lookup)?;
+                Ok(Source {
+                    verify,
+                    ..Source::plain(chart)
+                })
             }
             other => Err(format!(
                 "{field}: kind {other} is neither OCIRepository nor HelmChart"
@@ -185,17 +233,60 @@ fn chart_of(
     let Some(c) = &spec.chart else {
         return Err("neither spec.chart nor spec.chartRef is set".into());
     };
-    from_source(namespace, &c.spec, lookup, is_this_repo, "spec.chart.spec")
+    let what = "spec.chart.spec";
+    let chart = from_source(namespace, &c.spec, lookup, is_this_repo, what)?;
+    // helm-controller makes the HelmChart in the namespace of its source.
+    let src_ns = c.spec.source_ref.namespace.as_deref().unwrap_or(namespace);
+    let verify = chart_verify(&c.spec, &chart, src_ns, (what, owner), lookup)?;
+    Ok(Source {
+        verify,
+        ..Source::plain(chart)
+    })
+}
+
+/// The `verify` of a HelmChart (or a HelmRelease's chart template), checked by
+/// source-controller for charts of an OCI HelmRepository only: what `ferry vendor --flux`
+/// must check, with the Secret looked up in `namespace`.
+fn chart_verify(
+    c: &ChartSpec,
+    chart: &ChartRef,
+    namespace: &str,
+    (what, origin): (&str, &str),
+    lookup: &Lookup<'_>,
+) -> Result<Option<KeyedVerify>, String> {
+    let Some(v) = c.verify.as_ref().filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if !matches!(chart, ChartRef::Oci { .. }) {
+        return Ok(None);
+    }
+    let secret = |ns: &str, name: &str| lookup("Secret", ns, name);
+    super::verify::verify_of(
+        &json!({"spec": {"verify": v}}),
+        namespace,
+        (what, origin),
+        &secret,
+    )
 }
 
 /// The chart an OCIRepository serves: `spec.ref.tag`, or `spec.ref.semver` (a range `ferry
-/// vendor` resolves and pins), else the tag `latest` as source-controller defaults.
-fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
+/// vendor` resolves and pins, with `spec.ref.semverFilter`), else the tag `latest` as
+/// source-controller defaults.
+fn oci_repository(repo: &Value, what: &str) -> Result<(ChartRef, Option<String>), String> {
     let url = repo["spec"]["url"].as_str().unwrap_or_default().to_string();
     if !url.starts_with("oci://") {
         return Err(format!("{what}: spec.url `{url}` is not an oci:// URL"));
     }
     let r = &repo["spec"]["ref"];
+    let mut filter = None;
+    if let (Some(_), Some(f)) = (r["semver"].as_str(), r["semverFilter"].as_str()) {
+        if !f.is_empty() {
+            regex::Regex::new(f).map_err(|e| {
+                format!("{what}: spec.ref.semverFilter `{f}` is not a regular expression: {e}")
+            })?;
+            filter = Some(f.to_string());
+        }
+    }
     if r["digest"].is_string() {
         return Err(format!("{what}: spec.ref.digest is not supported by ferry yet\nhint: name the chart's version with spec.ref.tag or spec.ref.semver; ferry.lock pins its digest"));
     }
@@ -204,7 +295,7 @@ fn oci_repository(repo: &Value, what: &str) -> Result<ChartRef, String> {
         .or(r["tag"].as_str())
         .unwrap_or("latest")
         .to_string();
-    Ok(ChartRef::Oci { url, version })
+    Ok((ChartRef::Oci { url, version }, filter))
 }
 
 /// The chart a `chart.spec` (or a HelmChart's spec) names in its source: a directory of

@@ -27,6 +27,8 @@ const NOT_CARRIED: [&str; 8] = [
 pub struct Converted {
     pub yaml: String,
     pub notes: Vec<String>,
+    /// How many apps it defines (none: nothing could be carried over).
+    pub apps: usize,
 }
 
 /// One app as it is for one cluster.
@@ -43,6 +45,16 @@ fn has_kustomization(tree: &dyn Tree, dir: &str) -> bool {
 }
 
 fn kustomization_app(tree: &dyn Tree, c: &Cluster, u: &super::Unit) -> Result<Value, String> {
+    // ferry.yaml apps read files of this repository; an artifact's content is not one.
+    let source = &u.spec["sourceRef"];
+    if source["kind"] == "OCIRepository" {
+        let ns = source["namespace"].as_str().unwrap_or(&u.namespace);
+        let artifact = u.path.rsplit_once("//").map_or("", |(a, _)| a);
+        return Err(format!(
+            "spec.sourceRef OCIRepository {ns}/{}: its content is an OCI artifact ({artifact}), and ferry.yaml apps build only files of this repository; keep building this Kustomization with `ferry build --flux`, or move its manifests into this repository and add a `kustomize:` app for them",
+            source["name"].as_str().unwrap_or_default()
+        ));
+    }
     let used: Vec<&str> = NOT_CARRIED
         .iter()
         .copied()
@@ -94,7 +106,7 @@ fn helm_app(h: &super::HelmFound, lock: &crate::vendor::Lock) -> Result<Value, S
             "spec.postRenderers / spec.commonMetadata have no ferry.yaml equivalent".into(),
         );
     }
-    let chart = super::charts::pinned(&u.chart, lock)?;
+    let chart = super::charts::pinned(&u.chart, u.chart_filter.as_deref(), lock)?;
     let mut helm = Map::new();
     match &chart {
         ChartRef::Local { path } => {
@@ -178,6 +190,7 @@ pub fn convert(
     }
     let all: Vec<String> = clusters.iter().map(|(c, _)| c.name.clone()).collect();
     let apps = group(candidates, &all);
+    let count = apps.len();
     let envs: Map<String, Value> = clusters
         .iter()
         .map(|(c, r)| {
@@ -199,7 +212,11 @@ pub fn convert(
         yaml.push_str(&format!("# not carried over: {}\n", n.replace('\n', " ")));
     }
     yaml.push_str(&serde_yaml_ng::to_string(&doc).unwrap_or_default());
-    Converted { yaml, notes }
+    Converted {
+        yaml,
+        notes,
+        apps: count,
+    }
 }
 
 /// One app per name when every cluster that has it has it alike, else one per cluster

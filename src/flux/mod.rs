@@ -24,6 +24,7 @@ pub mod postrender;
 mod render;
 pub mod spec;
 mod vars;
+pub mod verify;
 
 pub use cache::{Memo, MemoStats};
 pub use discover::{Discovered, HelmFound};

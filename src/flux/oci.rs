@@ -3,6 +3,7 @@
 //! network and credentials ferry does not take, so it is an error saying what to do instead.
 
 use crate::vendor::oci_source::{self, OciRef, OciSource};
+use crate::vendor::oci_verify;
 use crate::vendor::{Lock, LOCK_FILE};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -34,11 +35,19 @@ pub fn source_of(repo: &Value, what: &str) -> Result<OciSource, String> {
         ));
     }
     let r = &spec["ref"];
+    let mut semver_filter = None;
     let reference = if let Some(d) = r["digest"].as_str() {
         OciRef::Digest(d.to_string())
     } else if let Some(s) = r["semver"].as_str() {
         crate::images::semver::Range::parse(s)
             .map_err(|e| format!("{what}: spec.ref.semver `{s}`: {e}"))?;
+        // source-controller applies the filter to the tags only when it resolves a range.
+        if let Some(f) = r["semverFilter"].as_str().filter(|f| !f.is_empty()) {
+            regex::Regex::new(f).map_err(|e| {
+                format!("{what}: spec.ref.semverFilter `{f}` is not a regular expression: {e}")
+            })?;
+            semver_filter = Some(f.to_string());
+        }
         OciRef::Semver(s.to_string())
     } else {
         // source-controller's default.
@@ -59,6 +68,8 @@ pub fn source_of(repo: &Value, what: &str) -> Result<OciSource, String> {
         url: url.trim_end_matches('/').to_string(),
         reference,
         media_type: selector["mediaType"].as_str().map(str::to_string),
+        semver_filter,
+        verify: None,
     })
 }
 
@@ -76,10 +87,14 @@ pub fn content(src: &OciSource, vendored: Option<&Vendored>) -> Result<Content, 
     let why = match vendored {
         Some(v) => match oci_source::locate(src, &v.lock, &v.cache_dir) {
             Ok((dir, digest)) => {
+                if let Some(verify) = &src.verify {
+                    let by = &v.lock.artifacts[&src.lock_key()].verified_by;
+                    oci_verify::satisfied(verify, &digest, by)?;
+                }
                 return Ok(Content {
                     dir,
                     label: format!("{}@{digest}", src.url),
-                })
+                });
             }
             Err(e) => e,
         },

@@ -6,10 +6,14 @@ use super::{range, sha256_file, ChartStore, Lock, LockedChart, VendorError};
 use crate::config::{resolve, ChartRef, Pipeline, ResolvedSource};
 use std::collections::BTreeSet;
 
+#[derive(Default)]
 pub struct VendorOptions {
     /// Accept a digest that differs from the pinned one (upstream re-published a version).
     pub update: bool,
     pub offline: bool,
+    /// Ranges (by their `ranges:` key) resolved only among the tags a regular expression
+    /// matches: an OCIRepository's `spec.ref.semverFilter`.
+    pub filters: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -82,9 +86,12 @@ fn pin_ranges(
                 if opts.offline {
                     return Err(VendorError::Offline);
                 }
-                let v = range::resolve(&chart, creds).map_err(|message| VendorError::Fetch {
-                    chart: key.clone(),
-                    message,
+                let filter = opts.filters.get(&key).map(String::as_str);
+                let v = range::resolve(&chart, creds, filter).map_err(|message| {
+                    VendorError::Fetch {
+                        chart: key.clone(),
+                        message,
+                    }
                 })?;
                 report.resolved.push(format!("{key} -> {v}"));
                 v
@@ -155,7 +162,13 @@ pub fn vendor_charts(
         }
         tmp.persist(store.path_of(&digest))
             .map_err(|e| VendorError::Io(e.to_string()))?;
-        lock.charts.insert(key.clone(), LockedChart { digest });
+        lock.charts.insert(
+            key.clone(),
+            LockedChart {
+                digest,
+                verified_by: Vec::new(),
+            },
+        );
         report.fetched.push(key.clone());
     }
     Ok(report)

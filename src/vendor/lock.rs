@@ -39,6 +39,10 @@ pub struct LockedArtifact {
     /// The tag a `ref.semver` range was resolved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// When the OCIRepository sets `spec.verify`: the fingerprints (`sha256:` of the DER
+    /// public key) of the keys whose cosign signature of `digest` `ferry vendor` verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_by: Vec<String>,
 }
 
 fn lock_api_version() -> String {
@@ -54,6 +58,10 @@ fn lock_kind() -> String {
 pub struct LockedChart {
     /// `sha256:<hex>` of the chart archive.
     pub digest: String,
+    /// For a chart of an OCIRepository that sets `spec.verify`: the fingerprints of the keys
+    /// whose cosign signature of the chart's manifest (whose layer is `digest`) verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_by: Vec<String>,
 }
 
 impl Lock {

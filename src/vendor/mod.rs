@@ -7,6 +7,7 @@ mod http_repo;
 mod lock;
 mod oci_chart;
 pub mod oci_source;
+pub mod oci_verify;
 pub mod range;
 
 pub use fetch::{pipeline_charts, vendor, vendor_charts, VendorOptions, VendorReport};
@@ -45,6 +46,9 @@ pub enum VendorError {
     },
     #[error("`ferry vendor` needs the network, and --offline (or FERRY_OFFLINE) forbids it")]
     Offline,
+    /// An OCIRepository's `spec.verify` refused the artifact, or has no key to check it with.
+    #[error("{0}")]
+    Verify(String),
     #[error("{0}")]
     Io(String),
 }

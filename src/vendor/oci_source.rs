@@ -3,12 +3,12 @@
 //! ferry's registry client, pins its manifest and layer digests in `ferry.lock`, and unpacks
 //! the layer with the safe unpacker into the cache, where `ferry build --flux` reads it offline.
 
+use super::oci_verify::{self, FlagKeys, KeyedVerify};
 use super::{Lock, LockedArtifact, VendorError, LOCK_FILE};
 use crate::artifact::oci::Registry;
 use crate::artifact::oci_json::Manifest;
 use crate::artifact::tarball::{unpack, UnpackLimits};
 use crate::artifact::{auth, ArtifactRef, RegistryOptions};
-use crate::config::ChartRef;
 use std::path::{Path, PathBuf};
 
 /// A layer larger than this is not a source artifact.
@@ -31,6 +31,11 @@ pub struct OciSource {
     pub reference: OciRef,
     /// `spec.layerSelector.mediaType`: the first layer of that type; none: the first layer.
     pub media_type: Option<String>,
+    /// `spec.ref.semverFilter`: with a semver range, only tags this regular expression
+    /// matches (anywhere in the tag, as Go's `MatchString`) are candidates.
+    pub semver_filter: Option<String>,
+    /// `spec.verify` with a key Secret: the digest must be signed by one of its keys.
+    pub verify: Option<KeyedVerify>,
 }
 
 impl OciSource {
@@ -38,7 +43,10 @@ impl OciSource {
     pub fn lock_key(&self) -> String {
         let base = match &self.reference {
             OciRef::Digest(d) => format!("{}@{d}", self.url),
-            OciRef::Semver(r) => format!("{}:semver {r}", self.url),
+            OciRef::Semver(r) => match &self.semver_filter {
+                Some(f) => format!("{}:semver {r} filter {f}", self.url),
+                None => format!("{}:semver {r}", self.url),
+            },
             OciRef::Tag(t) => format!("{}:{t}", self.url),
         };
         match &self.media_type {
@@ -73,7 +81,19 @@ pub fn locate(src: &OciSource, lock: &Lock, cache_dir: &Path) -> Result<(PathBuf
     }
 }
 
-/// The tag `src` follows now (a range resolved against the repository's tags).
+/// A client for `r`'s registry with Docker's credentials for it.
+pub(super) fn connect(r: &ArtifactRef, why: &str) -> Result<Registry, String> {
+    let credentials = auth::resolve(None, &r.registry).map_err(|e| e.to_string())?;
+    let opts = RegistryOptions {
+        credentials,
+        ..RegistryOptions::default()
+    };
+    Registry::connect(r, why, &opts).map_err(|e| e.to_string())
+}
+
+/// The tag `src` follows now: a range resolved against the repository's tags, after
+/// `spec.ref.semverFilter` kept only those it matches (source-controller filters the raw tags
+/// first, then picks the highest version in the range).
 fn tag_of(src: &OciSource, lock: &Lock, update: bool) -> Result<Option<String>, String> {
     match &src.reference {
         OciRef::Digest(_) => Ok(None),
@@ -84,11 +104,12 @@ fn tag_of(src: &OciSource, lock: &Lock, update: bool) -> Result<Option<String>, 
                     return Ok(Some(v.clone()));
                 }
             }
-            let chart = ChartRef::Oci {
+            let chart = crate::config::ChartRef::Oci {
                 url: src.url.clone(),
                 version: range.clone(),
             };
-            super::range::resolve(&chart, &Default::default()).map(Some)
+            let filter = src.semver_filter.as_deref();
+            super::range::resolve(&chart, &Default::default(), filter).map(Some)
         }
     }
 }
@@ -99,16 +120,34 @@ pub fn vendor(
     src: &OciSource,
     lock: &mut Lock,
     cache_dir: &Path,
-    update: bool,
-    offline: bool,
+    (update, offline): (bool, bool),
+    flags: &FlagKeys,
 ) -> Result<bool, VendorError> {
     let key = src.lock_key();
-    if !update && locate(src, lock, cache_dir).is_ok() {
-        return Ok(false);
+    if !update {
+        if let Ok((_, digest)) = locate(src, lock, cache_dir) {
+            let Some(v) = &src.verify else {
+                return Ok(false);
+            };
+            let by = &lock.artifacts[&key].verified_by;
+            match oci_verify::satisfied(v, &digest, by) {
+                Ok(()) => return Ok(false),
+                Err(e) if offline => return Err(VendorError::Verify(e)),
+                Err(_) => {}
+            }
+        }
     }
     if offline {
         return Err(VendorError::Offline);
     }
+    // Before any network access: a key must be at hand.
+    let keys = match &src.verify {
+        Some(v) => Some((
+            v,
+            oci_verify::keys_for(v, flags).map_err(VendorError::Verify)?,
+        )),
+        None => None,
+    };
     let fail = |message: String| VendorError::Fetch {
         chart: key.clone(),
         message,
@@ -120,13 +159,7 @@ pub fn vendor(
         (_, None) => src.url.clone(),
     };
     let r = ArtifactRef::parse(&reference).map_err(|e| fail(e.to_string()))?;
-    let credentials = auth::resolve(None, &r.registry).map_err(|e| fail(e.to_string()))?;
-    let opts = RegistryOptions {
-        credentials,
-        ..RegistryOptions::default()
-    };
-    let registry =
-        Registry::connect(&r, "fetching a Flux source", &opts).map_err(|e| fail(e.to_string()))?;
+    let registry = connect(&r, "fetching a Flux source").map_err(fail)?;
     let (bytes, digest) = registry.manifest(&r).map_err(|e| fail(e.to_string()))?;
     let manifest = Manifest::parse(&bytes).map_err(fail)?;
     let layer = match &src.media_type {
@@ -149,6 +182,21 @@ pub fn vendor(
                 fetched: digest,
             });
         }
+    }
+    // Verified before anything is unpacked or pinned: a refused artifact leaves no trace.
+    let mut verified_by = Vec::new();
+    if let Some((v, keys)) = &keys {
+        let pinned = r.with_digest(&digest);
+        let fp = oci_verify::verify(&registry, &pinned, &digest, keys, v)
+            .map_err(VendorError::Verify)?;
+        if let Some(p) = lock.artifacts.get(&key).filter(|p| p.digest == digest) {
+            // Another OCIRepository with the same reference may have verified it by its key.
+            verified_by.clone_from(&p.verified_by);
+        }
+        if !verified_by.contains(&fp) {
+            verified_by.push(fp);
+        }
+        verified_by.sort();
     }
     let blob = registry
         .blob(&r, &layer.digest, layer.size, MAX_LAYER)
@@ -174,6 +222,7 @@ pub fn vendor(
             digest,
             layer: layer.digest.clone(),
             version,
+            verified_by,
         },
     );
     Ok(true)

@@ -59,31 +59,41 @@ pub fn pick(range: &str, candidates: &[String]) -> Result<Option<String>, String
         .map(|(_, c)| c.clone()))
 }
 
-/// Resolves the range of `chart` against what its source lists now (needs the network).
+/// Resolves the range of `chart` against what its source lists now (needs the network),
+/// among the versions `filter` matches when given (anywhere in the tag as listed, as Go's
+/// `MatchString`: source-controller filters the registry's tags before reading versions).
 ///
 /// # Errors
-/// The source cannot be read, or nothing it lists is in the range.
-pub fn resolve(chart: &ChartRef, creds: &RepoCredentials) -> Result<String, String> {
+/// The source cannot be read, a filter that does not compile, nothing in the range.
+pub fn resolve(
+    chart: &ChartRef,
+    creds: &RepoCredentials,
+    filter: Option<&str>,
+) -> Result<String, String> {
     let range = version_of(chart);
-    let (listed, source) = match chart {
+    let (mut listed, source) = match chart {
         ChartRef::Repo { repo, name, .. } => (
             super::http_repo::versions(repo, name, creds)?,
             format!("{repo} (chart {name})"),
         ),
-        // helm pushes `1.0.0+build` as the tag `1.0.0_build`.
-        ChartRef::Oci { url, .. } => (
-            super::oci_chart::tags(url)?
-                .into_iter()
-                .map(|t| t.replace('_', "+"))
-                .collect(),
-            url.clone(),
-        ),
+        ChartRef::Oci { url, .. } => (super::oci_chart::tags(url)?, url.clone()),
         ChartRef::Local { path } => return Err(format!("{path} is in the repository")),
     };
+    let count = listed.len();
+    if let Some(f) = filter {
+        let re = regex::Regex::new(f).map_err(|e| format!("semverFilter `{f}`: {e}"))?;
+        listed.retain(|t| re.is_match(t));
+    }
+    if matches!(chart, ChartRef::Oci { .. }) {
+        // helm pushes `1.0.0+build` as the tag `1.0.0_build`.
+        listed = listed.into_iter().map(|t| t.replace('_', "+")).collect();
+    }
+    let filtered = filter
+        .map(|f| format!(" and matching semverFilter `{f}`"))
+        .unwrap_or_default();
     pick(range, &listed)?.ok_or_else(|| {
         format!(
-            "no version of {source} is in the range `{range}` ({} versions listed)",
-            listed.len()
+            "no version of {source} is in the range `{range}`{filtered} ({count} versions listed)"
         )
     })
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod flux;
+pub mod oras;
 pub mod registry;
 pub mod rng;
 
@@ -236,3 +237,21 @@ pub fn unique_id() -> String {
 /// A CA made with an EC key on P-384 (its PEM in base64), which helm signs and the native
 /// renderer refuses (it has P-256 only).
 pub const P384_CA: &str = "{{ genCAWithKey \"x\" 3 (b64dec \"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1ENENBUUVFTUFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFRRUJBUUVCQVFFQkFhQUhCZ1VyZ1FRQUlnPT0KLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\") | typeOf | quote }}";
+
+/// The real helm with its state under `home`, in `cwd`; must succeed.
+pub fn helm(args: &[&str], cwd: &Path, home: &Path) {
+    let out = Command::new("helm")
+        .args(args)
+        .current_dir(cwd)
+        .env("PATH", test_path())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .expect("helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -121,7 +121,24 @@ fn unvendored(inputs: &BuildInputs, cluster: &mut Cluster) -> Vec<FluxError> {
         if matches!(h.unit.chart, ChartRef::Local { .. }) {
             continue;
         }
-        match flux::charts::locate(&h.unit.chart, &inputs.lock, &inputs.charts) {
+        let located = flux::charts::locate(
+            &h.unit.chart,
+            h.unit.chart_filter.as_deref(),
+            &inputs.lock,
+            &inputs.charts,
+        )
+        .and_then(|exact| {
+            match &h.unit.chart_verify {
+                // Vendoring verified the chart's signature; the lock must say so.
+                Some(v) => {
+                    let pin = exact.lock_key().and_then(|k| inputs.lock.charts.get(&k));
+                    let (digest, by) = pin.map_or(("", &[][..]), |p| (&p.digest, &p.verified_by));
+                    crate::vendor::oci_verify::satisfied(v, digest, by).map(|()| exact)
+                }
+                None => Ok(exact),
+            }
+        });
+        match located {
             Ok(exact) => h.unit.chart = exact,
             Err(message) => errors.push(FluxError {
                 cluster: cluster.name.clone(),

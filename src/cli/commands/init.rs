@@ -64,14 +64,17 @@ fn from_flux(
         Err(_) => crate::vendor::Lock::default(),
     };
     let converted = crate::flux::init::convert(&tree, &clusters, &lock);
+    for n in &converted.notes {
+        eprintln!("not carried over: {n}");
+    }
+    if converted.apps == 0 {
+        anyhow::bail!("no Kustomization or HelmRelease of the Flux repository under {flux_root} can be carried over (each is named above with why); {} not written\nhint: keep building this repository with `ferry build --flux`", path.display());
+    }
     // Checked as `ferry build` will read it before it is written.
     crate::config::parse(path, &converted.yaml)?;
     let tmp = tempfile::NamedTempFile::new_in(&root)?;
     std::fs::write(tmp.path(), &converted.yaml)?;
     tmp.persist(path)?;
-    for n in &converted.notes {
-        eprintln!("not carried over: {n}");
-    }
     if !g.quiet {
         eprintln!(
             "wrote {} from the Flux repository under {flux_root} ({} clusters); check it with `ferry build`",

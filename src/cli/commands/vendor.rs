@@ -5,15 +5,27 @@ use crate::cli::args::{GlobalArgs, OutputFormat, VendorArgs};
 use crate::cli::ExitCode;
 use crate::config::ChartRef;
 use crate::source::WorkTree;
+use crate::vendor::oci_verify::{self, FlagKeys, KeyedVerify};
 use crate::vendor::{
     oci_source, pipeline_charts, vendor_charts, ChartStore, Lock, RepoCredentials, VendorOptions,
     LOCK_FILE,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What vendoring a Flux repository's OCIRepository artifacts did: `(fetched, present)`.
 type Artifacts = (Vec<String>, Vec<String>);
+
+/// Charts whose OCIRepository sets `spec.verify`, with what it asks for.
+type ChartChecks = Vec<(ChartRef, Option<String>, KeyedVerify)>;
+
+/// What to vendor: the charts (and the tag filters of their ranges), the artifacts vendored,
+/// the charts to verify.
+type Wanted = (
+    (BTreeSet<(String, ChartRef)>, BTreeMap<String, String>),
+    Artifacts,
+    ChartChecks,
+);
 
 /// The charts of the Flux repository's HelmReleases, in the working tree, after pulling the
 /// OCIRepository artifacts its Kustomizations build (whose content may declare more of both:
@@ -24,9 +36,11 @@ fn flux_charts(
     flux_root: &str,
     source_urls: &[String],
     (lock, cache_dir, vopts): (&mut Lock, &Path, &VendorOptions),
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
+    flags: &FlagKeys,
+) -> anyhow::Result<Wanted> {
     let roots = crate::flux::cluster_roots(tree, flux_root).map_err(anyhow::Error::msg)?;
     let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut checked: BTreeSet<(String, Option<String>)> = BTreeSet::new();
     let mut artifacts: Artifacts = Default::default();
     loop {
         let opts = crate::flux::Options {
@@ -53,13 +67,27 @@ fn flux_charts(
         let mut new = false;
         for src in &sources {
             let key = src.lock_key();
-            if done.contains(&key) {
+            // Each OCIRepository that verifies is checked, even when another one with the
+            // same reference pinned the artifact already (its keys may differ).
+            let verifying = src.verify.as_ref().map(|v| v.object.clone());
+            if !checked.insert((key.clone(), verifying)) {
                 continue;
             }
-            if oci_source::vendor(src, lock, cache_dir, vopts.update, vopts.offline)? {
-                artifacts.0.push(key.clone());
+            let fetched = oci_source::vendor(
+                src,
+                lock,
+                cache_dir,
+                (vopts.update && !done.contains(&key), vopts.offline),
+                flags,
+            )?;
+            let reported = artifacts.0.contains(&key) || artifacts.1.contains(&key);
+            if fetched {
                 new = true;
-            } else {
+                artifacts.1.retain(|k| k != &key);
+                if !artifacts.0.contains(&key) {
+                    artifacts.0.push(key.clone());
+                }
+            } else if !reported {
                 artifacts.1.push(key.clone());
             }
             done.insert(key);
@@ -77,7 +105,19 @@ fn flux_charts(
                 errors.len()
             );
         }
-        return Ok((crate::flux::charts::wanted(clusters.iter()), artifacts));
+        let checks = clusters
+            .iter()
+            .flat_map(|c| c.discovered.helm.iter())
+            .filter_map(|h| {
+                let v = h.unit.chart_verify.clone()?;
+                Some((h.unit.chart.clone(), h.unit.chart_filter.clone(), v))
+            })
+            .collect();
+        return Ok((
+            crate::flux::charts::wanted(clusters.iter()),
+            artifacts,
+            checks,
+        ));
     }
 }
 
@@ -87,18 +127,26 @@ fn wanted(
     tree: &WorkTree,
     root: &Path,
     flux: (&mut Lock, &Path, &VendorOptions),
-) -> anyhow::Result<(BTreeSet<(String, ChartRef)>, Artifacts)> {
+    flags: &FlagKeys,
+) -> anyhow::Result<Wanted> {
     let Some(flux_root) = &a.flux else {
         return Ok((
-            pipeline_charts(&load_pipeline(tree, root)?),
+            (
+                pipeline_charts(&load_pipeline(tree, root)?),
+                BTreeMap::new(),
+            ),
             Default::default(),
+            Vec::new(),
         ));
     };
-    let (mut charts, artifacts) = flux_charts(tree, flux_root, &a.source_urls, flux)?;
+    let (mut charts, artifacts, checks) =
+        flux_charts(tree, flux_root, &a.source_urls, flux, flags)?;
     if root.join(crate::config::FILE_NAME).is_file() {
-        charts.extend(pipeline_charts(&load_pipeline(tree, root)?));
+        charts
+            .0
+            .extend(pipeline_charts(&load_pipeline(tree, root)?));
     }
-    Ok((charts, artifacts))
+    Ok((charts, artifacts, checks))
 }
 
 pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
@@ -113,13 +161,23 @@ pub fn run(g: &GlobalArgs, a: VendorArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("no cache directory\nhint: set --cache-dir or FERRY_CACHE_DIR")
     })?;
     let store = ChartStore::new(&dir);
-    let opts = VendorOptions {
+    let mut opts = VendorOptions {
         update: a.update,
         offline: g.offline,
+        ..VendorOptions::default()
     };
-    let (charts, artifacts) = wanted(&a, &tree, &root, (&mut lock, &dir, &opts))?;
+    let flags = FlagKeys::parse(&a.verify_keys).map_err(anyhow::Error::msg)?;
+    let ((charts, filters), artifacts, checks) =
+        wanted(&a, &tree, &root, (&mut lock, &dir, &opts), &flags)?;
+    opts.filters = filters;
     let creds = RepoCredentials::parse(&a.repo_creds).map_err(|e| anyhow::anyhow!(e))?;
     let mut report = vendor_charts(charts, &mut lock, &store, &creds, &opts)?;
+    // Before ferry.lock is written: a chart Flux would refuse is not pinned.
+    for (chart, filter, v) in &checks {
+        let exact = crate::flux::charts::pinned(chart, filter.as_deref(), &lock)
+            .map_err(anyhow::Error::msg)?;
+        oci_verify::verify_chart(&exact, &mut lock, v, (&flags, g.offline))?;
+    }
     report.fetched.extend(artifacts.0);
     report.present.extend(artifacts.1);
     let text = lock.to_yaml();
