@@ -9,8 +9,9 @@
 //! byte against EXPECTED, a warm-up, then RUNS timed renders. Prints one line per spec,
 //! `PATH<TAB>median ns<TAB>min ns<TAB>peak RSS bytes of this process so far<TAB>first render ns`
 //! (the first render of a case in the process, which reuses nothing an earlier render of it
-//! left: compiled schemas and patterns, the loaded chart), and exits 1 when
-//! an output differs from EXPECTED.
+//! left: parsed templates, manifest heads, compiled schemas and patterns, the loaded chart;
+//! a later case of the same chart does reuse what an earlier case left), and exits 1 when an
+//! output differs from EXPECTED.
 
 use ferry::config::{
     ChartRef, HelmFlags, RendererChoice, ResolvedApp, ResolvedHelm, ResolvedSource,

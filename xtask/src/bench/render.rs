@@ -418,7 +418,7 @@ fn table(
     println!("RSS in: peak resident set of the measuring process after rendering that case {inner}+ times");
     println!(
         "first render of each case in its process (reusing nothing a render of it left: \
-         compiled schemas and patterns, the loaded chart): {} in total, {:.1}x {peer}",
+         parsed templates, manifest heads, compiled schemas and patterns, the loaded chart): {} in total, {:.1}x {peer}",
         us(total_first),
         total_peer.as_secs_f64() / total_first.as_secs_f64()
     );
