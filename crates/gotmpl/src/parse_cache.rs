@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-/// Text (and names) held at most; far above the templates of the largest charts together.
-const MAX_BYTES: usize = 32 << 20;
+/// Text (and names) held at most: about three times the templates of all corpus charts
+/// together (5.7 MB), whose trees take a few times their text.
+const MAX_BYTES: usize = 16 << 20;
 
 /// The trees one `parse` call adds to a set, in the order the parser made them.
 pub type Parsed = Arc<[Arc<Tree>]>;

@@ -117,7 +117,7 @@ type Head = (String, Option<BTreeMap<String, String>>);
 /// [`read_head`] of a manifest, kept by its text: reading YAML is most of what is left of a
 /// render once its templates are parsed, and a chart rendered again gives the same manifests.
 fn head(path: &str, doc: &str) -> Result<Head, Error> {
-    static HEADS: super::text_memo::TextMemo<Head> = super::text_memo::TextMemo::new(32 << 20);
+    static HEADS: super::text_memo::TextMemo<Head> = super::text_memo::TextMemo::new(16 << 20);
     HEADS.get_or_try(doc, || read_head(path, doc))
 }
 
