@@ -119,9 +119,11 @@ pub fn keys_for(v: &KeyedVerify, flags: &FlagKeys) -> Result<Vec<VerifyingKey>, 
 /// # Errors
 /// Why not, with what to run.
 pub fn satisfied(v: &KeyedVerify, digest: &str, verified_by: &[String]) -> Result<(), String> {
-    let ok = match committed(v) {
-        Ok(Some(keys)) => keys.iter().any(|k| verified_by.contains(&fingerprint(k))),
-        _ => !verified_by.is_empty(),
+    // A committed Secret ferry cannot read keys from (none, or malformed) verifies nothing,
+    // whatever the lock recorded.
+    let ok = match committed(v)? {
+        Some(keys) => keys.iter().any(|k| verified_by.contains(&fingerprint(k))),
+        None => !verified_by.is_empty(),
     };
     if ok {
         return Ok(());
@@ -284,5 +286,8 @@ mod tests {
         // The Secret not committed: the key came from the command line; any record will do.
         assert!(satisfied(&spec(None), "sha256:d", &[other]).is_ok());
         assert!(satisfied(&spec(None), "sha256:d", &[]).is_err());
+        // A committed Secret without a key satisfies no record.
+        let e = satisfied(&spec(Some(vec![])), "sha256:d", &[fp]).unwrap_err();
+        assert!(e.contains("holds no `*.pub` key"), "{e}");
     }
 }

@@ -184,13 +184,7 @@ pub fn run(root: &Path) -> Result<()> {
         "==> peer: sequential helm template / kubectl kustomize loop ({} renders)",
         (HELM_APPS + KUSTOMIZE_APPS) * ENVS.len()
     );
-    let peer = measure::run(
-        Command::new("bash")
-            .arg("-c")
-            .arg(&script)
-            .current_dir(&repo)
-            .env("PATH", &path),
-    )?;
+    let peer = run_peer_loop(&script, &repo, &path)?;
     eprintln!("==> ferry build, cold cache, no helm or kubectl on PATH");
     let cold = build(&[])?;
     // The same cold build with every chart through helm and every root through kubectl (the
@@ -295,6 +289,17 @@ pub fn run(root: &Path) -> Result<()> {
 }
 
 /// Commits change number `n` to one app's prod values.
+/// Runs the peer's loop, a bash script, in `repo` with the peer tools on `path`.
+pub fn run_peer_loop(script: &str, repo: &Path, path: &str) -> Result<measure::Sample> {
+    measure::run(
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(repo)
+            .env("PATH", path),
+    )
+}
+
 fn change_one_app(repo: &Path, n: usize) -> Result<()> {
     write(
         &repo.join("apps/h000/values-prod.yaml"),

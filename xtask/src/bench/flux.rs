@@ -5,7 +5,7 @@
 //! rebuild, a rebuild after one HelmRelease change, and the changed-only PR diff of that
 //! change (`ferry diff --from HEAD~1 --flux`).
 
-use super::build::{copy_charts, git, verdict, write};
+use super::build::{copy_charts, git, run_peer_loop, verdict, write};
 use crate::measure::{self, mb, ms, secs};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -326,13 +326,7 @@ pub fn run(root: &Path) -> Result<()> {
             CLUSTERS.len(),
             HELM_RELEASES
         );
-        let peer = measure::run(
-            Command::new("bash")
-                .arg("-c")
-                .arg(&script)
-                .current_dir(&repo)
-                .env("PATH", &path),
-        )?;
+        let peer = run_peer_loop(&script, &repo, &path)?;
         peer_walls.push(peer.wall);
         peer_rss = peer_rss.max(peer.max_rss);
         eprintln!("==> round {round}/{COLD_ROUNDS}: ferry build --flux, cold cache, no out/");
